@@ -1,0 +1,42 @@
+//! Build steps that must happen before the crate compiles:
+//! - compile `filters/<arch>.json` (seccompiler's JSON format) into raw BPF
+//!   that `src/seccomp` embeds with `include_bytes!`;
+//! - build the static exec loader (`src/loader`) that `src/exec` embeds.
+
+#[path = "build/loader.rs"]
+mod loader;
+
+use std::env;
+use std::fs;
+use std::path::PathBuf;
+
+fn main() {
+    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR is set by cargo"));
+    let arch = env::var("CARGO_CFG_TARGET_ARCH").expect("target arch is set by cargo");
+    compile_filter(&arch, &out);
+    loader::build(&arch, &out);
+}
+
+fn compile_filter(arch: &str, out: &std::path::Path) {
+    let path = PathBuf::from(format!("filters/{arch}.json"));
+    println!("cargo:rerun-if-changed={}", path.display());
+    let json = fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let target: seccompiler::TargetArch = arch
+        .try_into()
+        .unwrap_or_else(|e| panic!("seccompiler does not support {arch}: {e:?}"));
+    let map = seccompiler::compile_from_json(json.as_slice(), target)
+        .unwrap_or_else(|e| panic!("compile {}: {e}", path.display()));
+    let prog = map
+        .get("tracee")
+        .unwrap_or_else(|| panic!("{} has no \"tracee\" filter", path.display()));
+    // Serialise as the kernel's `struct sock_filter` array: u16 code, u8 jt,
+    // u8 jf, u32 k, in native byte order.
+    let mut bytes = Vec::with_capacity(prog.len() * 8);
+    for insn in prog {
+        bytes.extend_from_slice(&insn.code.to_ne_bytes());
+        bytes.push(insn.jt);
+        bytes.push(insn.jf);
+        bytes.extend_from_slice(&insn.k.to_ne_bytes());
+    }
+    fs::write(out.join("filter.bpf"), bytes).expect("write filter.bpf");
+}

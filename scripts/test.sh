@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The project's test command: release build, then every test (unit tests, the
+# tiny-rootfs integration tests and, when $SPROOT_DEBIAN_ROOTFS names a rootfs
+# made by scripts/mkrootfs-debian.sh, the Debian real-world suite in tests/debian.rs).
+#
+#   scripts/test.sh [extra cargo test args...]     e.g. scripts/test.sh --test debian
+set -euo pipefail
+
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+cd -- "$(dirname -- "$here")"
+
+if [[ -z ${SPROOT_DEBIAN_ROOTFS:-} ]]; then
+    echo "test.sh: SPROOT_DEBIAN_ROOTFS is not set: tests/debian.rs will skip (build one with" \
+         "'sudo scripts/mkrootfs-debian.sh' and export SPROOT_DEBIAN_ROOTFS=<its path>)" >&2
+fi
+export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
+
+t0=$SECONDS
+cargo build --release
+echo "test.sh: cargo build --release took $((SECONDS - t0))s" >&2
+
+t1=$SECONDS
+status=0
+cargo test --release --no-fail-fast "$@" || status=$?
+echo "test.sh: cargo test --release took $((SECONDS - t1))s (exit $status)" >&2
+exit "$status"

@@ -1,0 +1,195 @@
+//! The command line, compatible with PRoot's.
+//!
+//! `sproot [option]... [command [arg]...]`. Options that PRoot has but that
+//! sproot does not implement yet are still parsed, so that a command line
+//! written for `proot` gets a clear refusal naming the option instead of a
+//! confusing parse error.
+
+use clap::{ArgAction, Parser};
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "sproot",
+    version,
+    disable_version_flag = true,
+    about = "Run programs inside a directory tree as if it were / (a seccomp-accelerated, PRoot-compatible userspace chroot).",
+    after_help = "Environment: PROOT_VERBOSE (as -v), PROOT_NO_SECCOMP=1 (as --no-seccomp), \
+PROOT_TMP_DIR (where the exec loader is extracted; default $TMPDIR or /tmp).\n\
+The exit status is the first guest process's: its exit code, or 128+N when it died of signal N."
+)]
+pub struct Cli {
+    /// Use PATH as the guest root file-system (default: /).
+    #[arg(short = 'r', long = "rootfs", value_name = "PATH")]
+    pub rootfs: Option<String>,
+
+    /// Make the host PATH visible in the guest, at the same place or at
+    /// GUEST with HOST:GUEST. A trailing "!" on GUEST binds it literally,
+    /// without following symlinks in the rootfs.
+    #[arg(short = 'b', long = "bind", visible_short_alias = 'm', visible_alias = "mount",
+          value_name = "HOST[:GUEST]", action = ArgAction::Append)]
+    pub binds: Vec<String>,
+
+    /// Initial working directory inside the guest (default: the current
+    /// directory when it is visible in the guest, else /).
+    #[arg(short = 'w', long = "cwd", visible_alias = "pwd", value_name = "PATH")]
+    pub cwd: Option<String>,
+
+    /// Kill every remaining guest process when the first one exits.
+    #[arg(long = "kill-on-exit")]
+    pub kill_on_exit: bool,
+
+    /// Verbosity: -1 errors only, 0 warnings (default), 1 info, 2 debug, 3+ trace.
+    #[arg(
+        short = 'v',
+        long = "verbose",
+        value_name = "N",
+        env = "PROOT_VERBOSE",
+        allow_negative_numbers = true
+    )]
+    pub verbose: Option<i32>,
+
+    /// Print the version and exit.
+    #[arg(short = 'V', long = "version", visible_alias = "about", action = ArgAction::Version)]
+    pub version: Option<bool>,
+
+    /// Like -r PATH, plus bindings of the host files a guest usually needs
+    /// (/etc/hosts, /etc/resolv.conf, /etc/passwd, /dev, /proc, /sys, /tmp, $HOME, ...).
+    #[arg(short = 'R', value_name = "PATH")]
+    pub rootfs_recommended: Option<String>,
+
+    /// Like -0 -r PATH, plus a minimal set of host bindings
+    /// (/etc/host.conf, /etc/hosts, /etc/nsswitch.conf, /dev, /sys, /proc, /tmp, $HOME).
+    #[arg(short = 'S', value_name = "PATH")]
+    pub rootfs_safe: Option<String>,
+
+    /// Trace with plain ptrace syscall stops instead of a seccomp filter
+    /// (slower; for kernels without seccomp). Also PROOT_NO_SECCOMP=1.
+    #[arg(long = "no-seccomp")]
+    pub no_seccomp: bool,
+
+    /// At exit, print counts of ptrace stops by kind and of event batches to
+    /// stderr, or to FILE with --stats=FILE.
+    #[arg(long = "stats", value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
+    pub stats: Option<String>,
+
+    // ---- PRoot options that are parsed but not supported yet ----
+    /// Fake root: not supported yet.
+    #[arg(short = '0', long = "root-id")]
+    pub root_id: bool,
+    /// Fake user and group ids (UID:GID): not supported yet.
+    #[arg(short = 'i', long = "change-id", value_name = "UID:GID")]
+    pub change_id: Option<String>,
+    /// Fake kernel release: not supported yet.
+    #[arg(short = 'k', long = "kernel-release", value_name = "STRING")]
+    pub kernel_release: Option<String>,
+    /// Emulate hard links with symlinks: not supported yet.
+    #[arg(short = 'l', long = "link2symlink")]
+    pub link2symlink: bool,
+    /// SysV IPC emulation: not supported yet.
+    #[arg(long = "sysvipc")]
+    pub sysvipc: bool,
+    /// Report symlink sizes as their target's length: not supported yet.
+    #[arg(short = 'L', long = "fix-low-ports-and-symlink-sizes", hide = true)]
+    pub symlink_sizes: bool,
+    /// Move ports below 1024 up by 2000: not supported yet.
+    #[arg(short = 'p', long = "port-switch", hide = true)]
+    pub port_switch: bool,
+    /// Hide .proot* files: not supported yet.
+    #[arg(short = 'H', hide = true)]
+    pub hide_proot_files: bool,
+    /// Android ashmem via memfd: not supported yet.
+    #[arg(long = "ashmem-memfd", hide = true)]
+    pub ashmem_memfd: bool,
+    /// Run guest programs through QEMU user mode: not supported.
+    #[arg(short = 'q', long = "qemu", value_name = "COMMAND")]
+    pub qemu: Option<String>,
+
+    /// The guest command and its arguments (default: /bin/sh).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+impl Cli {
+    /// The first PRoot option on this command line that sproot parses but
+    /// does not implement yet, as the user would have spelled it.
+    pub fn unsupported_option(&self) -> Option<&'static str> {
+        let checks: [(bool, &'static str); 10] = [
+            (self.root_id, "-0/--root-id"),
+            (self.change_id.is_some(), "-i/--change-id"),
+            (self.kernel_release.is_some(), "-k/--kernel-release"),
+            (self.link2symlink, "-l/--link2symlink"),
+            (self.sysvipc, "--sysvipc"),
+            (self.symlink_sizes, "-L"),
+            (self.port_switch, "-p"),
+            (self.hide_proot_files, "-H"),
+            (self.ashmem_memfd, "--ashmem-memfd"),
+            (self.qemu.is_some(), "-q/--qemu"),
+        ];
+        checks.iter().find(|(on, _)| *on).map(|(_, name)| *name)
+    }
+}
+
+/// `PROOT_NO_SECCOMP` is set to something other than empty or "0".
+pub fn no_seccomp_from_env() -> bool {
+    std::env::var_os("PROOT_NO_SECCOMP").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("sproot").chain(args.iter().copied())).expect("parses")
+    }
+
+    #[test]
+    fn options_stop_at_the_command() {
+        let c = parse(&["-r", "/x", "-b", "/dev", "ls", "-l", "-r"]);
+        assert_eq!(c.rootfs.as_deref(), Some("/x"));
+        assert_eq!(c.binds, vec!["/dev"]);
+        assert_eq!(c.command, vec!["ls", "-l", "-r"]);
+    }
+
+    #[test]
+    fn long_forms_and_aliases_parse() {
+        let c = parse(&[
+            "--rootfs=.",
+            "--bind=/a:/b",
+            "-m",
+            "/c",
+            "--mount=/d",
+            "--pwd=/root",
+            "--kill-on-exit",
+        ]);
+        assert_eq!(c.rootfs.as_deref(), Some("."));
+        assert_eq!(c.binds, vec!["/a:/b", "/c", "/d"]);
+        assert_eq!(c.cwd.as_deref(), Some("/root"));
+        assert!(c.kill_on_exit);
+    }
+
+    #[test]
+    fn unsupported_options_are_named() {
+        assert_eq!(
+            parse(&["-0", "true"]).unsupported_option(),
+            Some("-0/--root-id")
+        );
+        assert_eq!(
+            parse(&["--link2symlink"]).unsupported_option(),
+            Some("-l/--link2symlink")
+        );
+        assert_eq!(
+            parse(&["-k", "5.0"]).unsupported_option(),
+            Some("-k/--kernel-release")
+        );
+        assert_eq!(parse(&["-r", "/"]).unsupported_option(), None);
+    }
+
+    #[test]
+    fn negative_verbosity_parses() {
+        assert_eq!(parse(&["-v", "-1"]).verbose, Some(-1));
+    }
+}

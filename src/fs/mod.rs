@@ -1,0 +1,346 @@
+//! The guest's view of the file system: a root directory, bindings, and the
+//! translation of paths between the guest and the host.
+//!
+//! Everything here is pure with respect to ptrace: the resolver only
+//! `lstat`s and `readlink`s host paths (and `/proc` entries of tracees) from
+//! the tracer process. Guest paths are raw bytes (`&[u8]` / `Vec<u8>`), host
+//! paths are [`PathBuf`]s, and errors are the [`Errno`] the guest should see.
+//!
+//! Mapping rules:
+//! - [`GuestView::to_host`]: the binding whose guest side is the longest
+//!   component-wise prefix of the guest path wins (the root is the binding of
+//!   guest `/`); the rest of the path is appended to its host side.
+//! - [`GuestView::to_guest`]: the binding whose host side is the longest
+//!   component-wise prefix wins; on equal host sides the earliest (the root
+//!   first) wins. Paths outside every binding are outside the view.
+//! - [`GuestView::resolve`]: canonicalisation as the guest kernel would do it,
+//!   with symlinks resolved inside the guest.
+
+mod procfs;
+mod resolve;
+#[cfg(test)]
+mod tests;
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+
+pub use procfs::{MagicKind, MagicLink, parse_magic_link};
+
+/// Longest path the kernel accepts, including the terminating NUL.
+pub const PATH_MAX: usize = libc::PATH_MAX as usize;
+/// Longest file name component.
+pub const NAME_MAX: usize = 255;
+/// Symlinks followed in one resolution before `ELOOP` (the kernel's limit).
+pub const MAX_SYMLINKS: u32 = 40;
+
+/// A host directory or file made visible at a guest path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    /// Absolute, canonical path on the host.
+    pub host: PathBuf,
+    /// Absolute, canonical path in the guest.
+    pub guest: Vec<u8>,
+}
+
+/// The result of [`GuestView::resolve`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// Canonical guest path (no trailing slash).
+    pub guest: Vec<u8>,
+    /// Host path to hand to the kernel (keeps a trailing slash, or `/.`, of
+    /// the original request so that the kernel still checks for a directory).
+    pub host: PathBuf,
+}
+
+/// What the resolver needs to know about the tracee on whose behalf it runs.
+pub trait ProcContext {
+    /// The tracee's thread-group id (what `/proc/self` means for it).
+    fn pid(&self) -> i32;
+    /// The tracee's thread id (what `/proc/thread-self` means for it).
+    fn tid(&self) -> i32;
+    /// Host path of the program a traced pid (or tid) is running — the
+    /// guest's ELF, not the loader — or `None` if it is not traced.
+    fn exe_host(&self, pid: i32) -> Option<PathBuf>;
+}
+
+/// A [`ProcContext`] for the tracer itself (used at setup time, when no
+/// tracee exists yet).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TracerProc;
+
+impl ProcContext for TracerProc {
+    fn pid(&self) -> i32 {
+        nix::unistd::getpid().as_raw()
+    }
+    fn tid(&self) -> i32 {
+        nix::unistd::gettid().as_raw()
+    }
+    fn exe_host(&self, _pid: i32) -> Option<PathBuf> {
+        None
+    }
+}
+
+/// File type of a host path as far as the resolver cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Dir,
+    Symlink,
+    Other,
+}
+
+impl Kind {
+    fn of_mode(mode: libc::mode_t) -> Self {
+        match mode & libc::S_IFMT {
+            libc::S_IFDIR => Kind::Dir,
+            libc::S_IFLNK => Kind::Symlink,
+            _ => Kind::Other,
+        }
+    }
+
+    /// `lstat` a host path.
+    pub(crate) fn lstat(host: &[u8]) -> Result<Self, Errno> {
+        nix::sys::stat::lstat(host).map(|st| Kind::of_mode(st.st_mode))
+    }
+}
+
+/// A binding in its internal form.
+#[derive(Clone, Debug)]
+struct Mount {
+    host: Vec<u8>,
+    guest: Vec<u8>,
+    /// File type of `host`, looked up once when the binding is added; `None`
+    /// when it did not exist (or was not a plain dir/file), in which case the
+    /// resolver `lstat`s it every time.
+    kind: Option<Kind>,
+}
+
+impl Mount {
+    fn new(host: Vec<u8>, guest: Vec<u8>) -> Self {
+        let kind = match Kind::lstat(&host) {
+            Ok(Kind::Symlink) | Err(_) => None,
+            Ok(k) => Some(k),
+        };
+        Mount { host, guest, kind }
+    }
+}
+
+/// Root directory and bindings of a guest. Immutable once set up; share it
+/// between tracees (e.g. in an `Rc`/`Arc`).
+#[derive(Clone, Debug)]
+pub struct GuestView {
+    /// `mounts[0]` is the root (guest `/`), the rest are the bindings in the
+    /// order they were added, a binding for an already bound guest path
+    /// replacing the older one.
+    mounts: Vec<Mount>,
+}
+
+impl GuestView {
+    /// A view with `root` (the host directory that is guest `/`) and
+    /// `bindings`, added in order (see [`GuestView::add_binding`]).
+    pub fn new(root: PathBuf, bindings: Vec<Binding>) -> Self {
+        let root = normalize_lexical(root.as_os_str().as_bytes());
+        let mut view = GuestView {
+            mounts: vec![Mount {
+                host: root,
+                guest: b"/".to_vec(),
+                kind: Some(Kind::Dir),
+            }],
+        };
+        for b in bindings {
+            view.add_binding(b);
+        }
+        view
+    }
+
+    /// Add a binding. Its sides should already be canonical (see
+    /// [`GuestView::canonical_guest_for_binding`]); they are only normalised
+    /// lexically here. A binding with the same guest path as an earlier one
+    /// replaces it; a binding of guest `/` overrides the root for `to_host`.
+    pub fn add_binding(&mut self, binding: Binding) {
+        let host = normalize_lexical(binding.host.as_os_str().as_bytes());
+        let guest = normalize_lexical(&binding.guest);
+        let mut i = 0;
+        self.mounts.retain(|m| {
+            i += 1;
+            i == 1 || m.guest != guest
+        });
+        self.mounts.push(Mount::new(host, guest));
+    }
+
+    /// The host directory that is the guest's `/` (before any binding of `/`).
+    pub fn root(&self) -> &Path {
+        Path::new(OsStr::from_bytes(&self.mounts[0].host))
+    }
+
+    /// The bindings, in order, without the root.
+    pub fn bindings(&self) -> Vec<Binding> {
+        self.mounts[1..]
+            .iter()
+            .map(|m| Binding {
+                host: bytes_to_path(m.host.clone()),
+                guest: m.guest.clone(),
+            })
+            .collect()
+    }
+
+    /// Pure mapping of a canonical absolute guest path to the host.
+    pub fn to_host(&self, guest: &[u8]) -> PathBuf {
+        bytes_to_path(self.to_host_bytes(guest))
+    }
+
+    pub(crate) fn to_host_bytes(&self, guest: &[u8]) -> Vec<u8> {
+        let mut best: Option<(&Mount, &[u8])> = None;
+        for m in &self.mounts {
+            if let Some(rest) = strip_component_prefix(guest, &m.guest) {
+                // Ties (same guest path) go to the later mount.
+                if best.is_none_or(|(b, _)| m.guest.len() >= b.guest.len()) {
+                    best = Some((m, rest));
+                }
+            }
+        }
+        match best {
+            Some((m, rest)) => join(&m.host, rest),
+            // Not absolute: treat it as relative to the root.
+            None => {
+                let mut out = self.mounts[0].host.clone();
+                if out != b"/" {
+                    out.push(b'/');
+                }
+                out.extend_from_slice(guest);
+                out
+            }
+        }
+    }
+
+    /// Host path → guest path, or `None` when the host path is outside the
+    /// view (or not absolute). If the root is `/`, every absolute path maps.
+    pub fn to_guest(&self, host: &[u8]) -> Option<Vec<u8>> {
+        let mut best: Option<(&Mount, &[u8])> = None;
+        for m in &self.mounts {
+            if let Some(rest) = strip_component_prefix(host, &m.host) {
+                // Ties (same host path) go to the earlier mount: the root first.
+                if best.is_none_or(|(b, _)| m.host.len() > b.host.len()) {
+                    best = Some((m, rest));
+                }
+            }
+        }
+        best.map(|(m, rest)| join(&m.guest, rest))
+    }
+
+    /// Canonicalise `path` as the guest sees it and translate it to the host.
+    ///
+    /// Relative paths are relative to `base`, a canonical absolute guest
+    /// directory. `.` is skipped, `..` never climbs above `/`, symlinks are
+    /// resolved inside the guest (at most [`MAX_SYMLINKS`], then `ELOOP`).
+    /// A missing intermediate component is `ENOENT` (unless it is an
+    /// ancestor of a binding: such directories are virtual), a non-directory
+    /// intermediate is `ENOTDIR`, a missing final component is fine. The final
+    /// component is followed only if `follow_last` or the path ends with a
+    /// slash (kept in the host path). `/proc/self` and `/proc/thread-self`
+    /// mean the tracee, and `/proc` magic links are handled as described in
+    /// the module `procfs`. For a followed final magic link `cwd` or `fd/<n>`
+    /// the returned guest path is the `/proc` path itself (the kernel follows
+    /// the host path in the tracee).
+    pub fn resolve(
+        &self,
+        proc: &dyn ProcContext,
+        base: &[u8],
+        path: &[u8],
+        follow_last: bool,
+    ) -> Result<Resolved, Errno> {
+        resolve::resolve(self, proc, base, path, follow_last, false)
+    }
+
+    /// Canonicalise the guest side of a new binding inside the current view.
+    /// With `dereference`, symlinks in the rootfs (and earlier bindings) are
+    /// followed, and missing components are allowed (kept literally); without
+    /// it (PRoot's `!` suffix) the path is only normalised lexically.
+    /// Relative paths are taken relative to `/`.
+    pub fn canonical_guest_for_binding(
+        &self,
+        guest: &[u8],
+        dereference: bool,
+    ) -> Result<Vec<u8>, Errno> {
+        if !dereference {
+            return Ok(normalize_lexical(guest));
+        }
+        resolve::resolve(self, &TracerProc, b"/", guest, true, true).map(|r| r.guest)
+    }
+
+    /// Whether `guest` is a strict ancestor of some binding's guest path.
+    pub(crate) fn is_binding_ancestor(&self, guest: &[u8]) -> bool {
+        self.mounts[1..]
+            .iter()
+            .any(|m| strip_component_prefix(&m.guest, guest).is_some_and(|rest| !rest.is_empty()))
+    }
+
+    /// The mount bound exactly at `guest`, if any (later bindings win).
+    fn mount_exact(&self, guest: &[u8]) -> Option<&Mount> {
+        self.mounts
+            .iter()
+            .rev()
+            .find(|m| m.guest.len() == guest.len() && m.guest == guest)
+    }
+}
+
+/// If `prefix` is a component-wise prefix of `path` (both absolute), the rest
+/// of `path`: empty, or starting with `/`.
+pub(crate) fn strip_component_prefix<'a>(path: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    if prefix == b"/" {
+        return match path {
+            b"/" => Some(b""),
+            [b'/', ..] => Some(path),
+            _ => None,
+        };
+    }
+    let rest = path.strip_prefix(prefix)?;
+    match rest {
+        [] | [b'/', ..] => Some(rest),
+        _ => None,
+    }
+}
+
+/// `base` followed by `rest` (empty or starting with `/`).
+fn join(base: &[u8], rest: &[u8]) -> Vec<u8> {
+    if rest.is_empty() {
+        return base.to_vec();
+    }
+    if base == b"/" {
+        return rest.to_vec();
+    }
+    let mut out = Vec::with_capacity(base.len() + rest.len());
+    out.extend_from_slice(base);
+    out.extend_from_slice(rest);
+    out
+}
+
+/// Absolute path with `.`, `..` and repeated slashes removed, without looking
+/// at the file system (`..` never climbs above `/`). Relative input is taken
+/// relative to `/`.
+pub fn normalize_lexical(path: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(path.len() + 1);
+    out.push(b'/');
+    for comp in path.split(|&c| c == b'/') {
+        match comp {
+            b"" | b"." => {}
+            b".." => {
+                let cut = out.iter().rposition(|&c| c == b'/').unwrap_or(0);
+                out.truncate(cut.max(1));
+            }
+            _ => {
+                if out.len() > 1 {
+                    out.push(b'/');
+                }
+                out.extend_from_slice(comp);
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn bytes_to_path(bytes: Vec<u8>) -> PathBuf {
+    PathBuf::from(OsString::from_vec(bytes))
+}

@@ -1,0 +1,595 @@
+//! sproot exec loader (x86_64).
+//!
+//! The tracer makes the kernel execute this tiny static program instead of
+//! the guest's binary. At the exec stop it writes a *load script* (built by
+//! `sproot::exec::ExecPlan::script`) below the stack pointer and points `rsp`
+//! at it. We then:
+//!
+//! 1. map the program and (optionally) its ELF interpreter from host paths;
+//! 2. patch the auxiliary vector the kernel built for us on the original
+//!    stack (`AT_PHDR`, `AT_PHNUM`, `AT_PHENT`, `AT_ENTRY`, `AT_BASE`,
+//!    `AT_EXECFN`);
+//! 3. restore the original stack pointer and jump to the interpreter's entry
+//!    point (or the program's, for static executables).
+//!
+//! Script layout (u64 little-endian words, offsets relative to the script):
+//!
+//! ```text
+//! [0] magic "SPROOTLD"   [1] orig_sp   [2] execfn_off   [3] n_objects
+//! per object: path_off is_dyn entry phdr_vaddr phnum nsegs
+//!             nsegs x { vaddr memsz filesz offset prot }
+//! ```
+//!
+//! Any failure prints `sproot-loader: <what> failed` and exits with 127.
+
+#![no_std]
+#![no_main]
+
+use core::arch::{asm, global_asm};
+
+const MAGIC: u64 = 0x5350_524f_4f54_4c44;
+
+const SYS_WRITE: usize = 1;
+const SYS_OPEN: usize = 2;
+const SYS_CLOSE: usize = 3;
+const SYS_MMAP: usize = 9;
+const SYS_MPROTECT: usize = 10;
+const SYS_EXIT_GROUP: usize = 231;
+
+const O_RDONLY: usize = 0;
+const O_CLOEXEC: usize = 0o2_000_000;
+
+const PROT_NONE: usize = 0;
+const PROT_READ: usize = 1;
+const PROT_WRITE: usize = 2;
+const PROT_EXEC: usize = 4;
+
+const MAP_PRIVATE: usize = 0x02;
+const MAP_FIXED: usize = 0x10;
+const MAP_ANONYMOUS: usize = 0x20;
+
+const AT_NULL: u64 = 0;
+const AT_PHDR: u64 = 3;
+const AT_PHENT: u64 = 4;
+const AT_PHNUM: u64 = 5;
+const AT_PAGESZ: u64 = 6;
+const AT_BASE: u64 = 7;
+const AT_ENTRY: u64 = 9;
+const AT_EXECFN: u64 = 31;
+
+/// Size of an Elf64_Phdr.
+const PHENT_SIZE: u64 = 56;
+
+/// Upper bound on objects / segments we accept, to fail cleanly on a corrupt
+/// script instead of walking off into memory.
+const MAX_OBJECTS: u64 = 2;
+const MAX_SEGMENTS: u64 = 64;
+
+global_asm!(
+    ".globl _start",
+    "_start:",
+    "mov rdi, rsp",
+    "and rsp, -16",
+    "call loader_main",
+    "ud2",
+);
+
+// ---------------------------------------------------------------------------
+// Raw system calls.
+
+unsafe fn syscall6(nr: usize, a: [usize; 6]) -> isize {
+    let ret: isize;
+    // SAFETY: the caller guarantees the arguments are valid for `nr`; the
+    // kernel clobbers only rax, rcx and r11, which are declared.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a[0],
+            in("rsi") a[1],
+            in("rdx") a[2],
+            in("r10") a[3],
+            in("r8") a[4],
+            in("r9") a[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+fn write_all(fd: usize, bytes: &[u8]) {
+    let mut done = 0;
+    while done < bytes.len() {
+        // SAFETY: the buffer is a valid slice for its whole length.
+        let n = unsafe {
+            syscall6(
+                SYS_WRITE,
+                [
+                    fd,
+                    bytes.as_ptr() as usize + done,
+                    bytes.len() - done,
+                    0,
+                    0,
+                    0,
+                ],
+            )
+        };
+        if n <= 0 {
+            return;
+        }
+        done += n as usize;
+    }
+}
+
+fn die(what: &[u8]) -> ! {
+    die_on(what, b"")
+}
+
+/// Prints `sproot-loader: <what> <object> failed` and exits with 127.
+fn die_on(what: &[u8], object: &[u8]) -> ! {
+    write_all(2, b"sproot-loader: ");
+    write_all(2, what);
+    if !object.is_empty() {
+        write_all(2, b" ");
+        write_all(2, object);
+    }
+    write_all(2, b" failed\n");
+    loop {
+        // SAFETY: exit_group takes no pointers and never returns.
+        unsafe {
+            syscall6(SYS_EXIT_GROUP, [127, 0, 0, 0, 0, 0]);
+        }
+    }
+}
+
+/// mmap that dies with `what` on error.
+fn mmap(addr: usize, len: usize, prot: usize, flags: usize, fd: usize, off: usize) -> usize {
+    // SAFETY: mapping memory has no effect on Rust-visible memory except for
+    // MAP_FIXED, which callers use only on ranges reserved for the guest.
+    let r = unsafe { syscall6(SYS_MMAP, [addr, len, prot, flags, fd, off]) };
+    if (-4095..0).contains(&r) {
+        die(b"mmap");
+    }
+    r as usize
+}
+
+// ---------------------------------------------------------------------------
+// Memory helpers. The compiler may emit calls to these symbols; they are
+// written with string instructions so they cannot recurse into themselves.
+
+/// # Safety
+/// Standard C `memcpy` contract.
+#[no_mangle]
+pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    // SAFETY: the caller guarantees both ranges are valid for `n` bytes.
+    unsafe {
+        asm!(
+            "rep movsb",
+            inout("rcx") n => _,
+            inout("rdi") dst => _,
+            inout("rsi") src => _,
+            options(nostack, preserves_flags),
+        );
+    }
+    dst
+}
+
+/// # Safety
+/// Standard C `memmove` contract.
+#[no_mangle]
+pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    if (dst as usize) <= (src as usize) || (dst as usize) >= (src as usize) + n {
+        // SAFETY: forward copy is correct when dst does not start inside src.
+        return unsafe { memcpy(dst, src, n) };
+    }
+    // SAFETY: backward copy with the direction flag set, restored afterwards.
+    unsafe {
+        asm!(
+            "std",
+            "rep movsb",
+            "cld",
+            inout("rcx") n => _,
+            inout("rdi") dst.add(n - 1) => _,
+            inout("rsi") src.add(n - 1) => _,
+            options(nostack),
+        );
+    }
+    dst
+}
+
+/// # Safety
+/// Standard C `memset` contract.
+#[no_mangle]
+pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
+    // SAFETY: the caller guarantees the range is valid for `n` bytes.
+    unsafe {
+        asm!(
+            "rep stosb",
+            inout("rcx") n => _,
+            inout("rdi") dst => _,
+            in("al") c as u8,
+            options(nostack, preserves_flags),
+        );
+    }
+    dst
+}
+
+/// # Safety
+/// Standard C `memcmp` contract.
+#[no_mangle]
+pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    let mut i = 0;
+    while i < n {
+        // SAFETY: the caller guarantees both ranges are valid for `n` bytes.
+        let (x, y) = unsafe {
+            (
+                core::ptr::read_volatile(a.add(i)),
+                core::ptr::read_volatile(b.add(i)),
+            )
+        };
+        if x != y {
+            return x as i32 - y as i32;
+        }
+        i += 1;
+    }
+    0
+}
+
+/// # Safety
+/// Same contract as `memcmp`.
+#[no_mangle]
+pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    // SAFETY: forwarded contract.
+    unsafe { memcmp(a, b, n) }
+}
+
+/// The precompiled `core` may still reference the unwinding personality
+/// routine (when not optimised away); with `panic=abort` it is never called.
+#[no_mangle]
+pub extern "C" fn rust_eh_personality() {}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    die(b"internal check")
+}
+
+// ---------------------------------------------------------------------------
+// Script reading.
+
+/// Cursor over the script's words.
+struct Script {
+    base: *const u64,
+    pos: usize,
+}
+
+impl Script {
+    fn next(&mut self) -> u64 {
+        // SAFETY: the tracer wrote the script at `base`; it is 16-aligned and
+        // the counts read from it are bounded (MAX_OBJECTS / MAX_SEGMENTS).
+        let v = unsafe { core::ptr::read(self.base.add(self.pos)) };
+        self.pos += 1;
+        v
+    }
+
+    fn str_at(&self, off: u64) -> *const u8 {
+        (self.base as usize + off as usize) as *const u8
+    }
+}
+
+fn page_floor(x: usize, page: usize) -> usize {
+    x & !(page - 1)
+}
+
+fn page_ceil(x: usize, page: usize) -> usize {
+    match x.checked_add(page - 1) {
+        Some(v) => v & !(page - 1),
+        None => die(b"address check"),
+    }
+}
+
+fn strlen(s: *const u8) -> usize {
+    let mut n = 0;
+    // SAFETY: the strings in the script are NUL-terminated by the tracer.
+    // (Volatile, so that the loop is not turned into a call to `strlen`.)
+    while unsafe { core::ptr::read_volatile(s.add(n)) } != 0 {
+        n += 1;
+    }
+    n
+}
+
+fn elf_prot(p: u64) -> usize {
+    (p as usize) & (PROT_READ | PROT_WRITE | PROT_EXEC)
+}
+
+#[derive(Clone, Copy)]
+struct Loaded {
+    bias: usize,
+    entry: usize,
+    phdr: usize,
+    phnum: usize,
+}
+
+/// Maps one object described at the script cursor; returns where it landed.
+fn load_object(s: &mut Script, page: usize) -> Loaded {
+    let path_off = s.next();
+    let path = s.str_at(path_off);
+    let is_dyn = s.next() != 0;
+    let entry = s.next() as usize;
+    let phdr_vaddr = s.next() as usize;
+    let phnum = s.next() as usize;
+    let nsegs = s.next();
+    if nsegs == 0 || nsegs > MAX_SEGMENTS {
+        die(b"script segment count check");
+    }
+    let segs_start = s.pos;
+
+    // SAFETY: `path` is a NUL-terminated string inside the script.
+    let fd = unsafe { syscall6(SYS_OPEN, [path as usize, O_RDONLY | O_CLOEXEC, 0, 0, 0, 0]) };
+    if fd < 0 {
+        // SAFETY: same string, its length computed by strlen.
+        die_on(b"open", unsafe {
+            core::slice::from_raw_parts(path, strlen(path))
+        });
+    }
+    let fd = fd as usize;
+
+    // Extent of the object, to reserve address space for position-
+    // independent objects in one piece.
+    let mut lo = usize::MAX;
+    let mut hi = 0usize;
+    for _ in 0..nsegs {
+        let vaddr = s.next() as usize;
+        let memsz = s.next() as usize;
+        s.next();
+        s.next();
+        s.next();
+        lo = lo.min(vaddr);
+        match vaddr.checked_add(memsz) {
+            Some(end) => hi = hi.max(end),
+            None => die(b"segment size check"),
+        }
+    }
+    let lo = page_floor(lo, page);
+    let hi = page_ceil(hi, page);
+
+    let bias = if is_dyn {
+        let reserve = mmap(
+            0,
+            hi - lo,
+            PROT_NONE,
+            MAP_PRIVATE | MAP_ANONYMOUS,
+            usize::MAX,
+            0,
+        );
+        reserve.wrapping_sub(lo)
+    } else {
+        0
+    };
+
+    s.pos = segs_start;
+    for _ in 0..nsegs {
+        let vaddr = s.next() as usize;
+        let memsz = s.next() as usize;
+        let filesz = s.next() as usize;
+        let offset = s.next() as usize;
+        let prot = elf_prot(s.next());
+        map_segment(fd, bias, vaddr, memsz, filesz, offset, prot, page);
+    }
+
+    // SAFETY: closing our own descriptor.
+    unsafe {
+        syscall6(SYS_CLOSE, [fd, 0, 0, 0, 0, 0]);
+    }
+
+    Loaded {
+        bias,
+        entry: bias.wrapping_add(entry),
+        phdr: if phdr_vaddr != 0 {
+            bias.wrapping_add(phdr_vaddr)
+        } else {
+            0
+        },
+        phnum,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn map_segment(
+    fd: usize,
+    bias: usize,
+    vaddr: usize,
+    memsz: usize,
+    filesz: usize,
+    offset: usize,
+    prot: usize,
+    page: usize,
+) {
+    if memsz == 0 {
+        return;
+    }
+    let start = bias.wrapping_add(vaddr);
+    let map_start = page_floor(start, page);
+    let file_end = start + filesz;
+    let mut anon_start = map_start;
+
+    if filesz > 0 {
+        let map_end = page_ceil(file_end, page);
+        let needs_zeroing = memsz > filesz && file_end != map_end;
+        let map_prot = if needs_zeroing {
+            prot | PROT_WRITE
+        } else {
+            prot
+        };
+        mmap(
+            map_start,
+            map_end - map_start,
+            map_prot,
+            MAP_PRIVATE | MAP_FIXED,
+            fd,
+            page_floor(offset, page),
+        );
+        if needs_zeroing {
+            // SAFETY: [file_end, map_end) is inside the mapping just created,
+            // which is writable.
+            unsafe {
+                memset(file_end as *mut u8, 0, map_end - file_end);
+            }
+            if map_prot != prot {
+                // SAFETY: changing protection of our own fresh mapping.
+                let r = unsafe {
+                    syscall6(
+                        SYS_MPROTECT,
+                        [map_start, map_end - map_start, prot, 0, 0, 0],
+                    )
+                };
+                if r < 0 {
+                    die(b"mprotect");
+                }
+            }
+        }
+        anon_start = map_end;
+    }
+
+    let mem_end = page_ceil(start + memsz, page);
+    if mem_end > anon_start {
+        mmap(
+            anon_start,
+            mem_end - anon_start,
+            prot,
+            MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS,
+            usize::MAX,
+            0,
+        );
+    }
+}
+
+/// Finds the auxiliary vector on the kernel-built stack at `sp`.
+fn find_auxv(sp: *mut u64) -> *mut u64 {
+    // SAFETY: the kernel lays out argc, argv[], NULL, envp[], NULL, auxv at
+    // the initial stack pointer; we only walk within that layout.
+    unsafe {
+        let argc = core::ptr::read(sp) as usize;
+        let mut p = sp.add(1 + argc + 1);
+        while core::ptr::read(p) != 0 {
+            p = p.add(1);
+        }
+        p.add(1)
+    }
+}
+
+fn page_size(auxv: *mut u64) -> usize {
+    let mut p = auxv;
+    // SAFETY: walking auxv pairs up to AT_NULL (see find_auxv).
+    unsafe {
+        while core::ptr::read(p) != AT_NULL {
+            if core::ptr::read(p) == AT_PAGESZ {
+                let v = core::ptr::read(p.add(1)) as usize;
+                if v.is_power_of_two() {
+                    return v;
+                }
+            }
+            p = p.add(2);
+        }
+    }
+    4096
+}
+
+/// Copies the NUL-terminated string into a fresh anonymous page, because the
+/// script area is about to become ordinary stack.
+fn copy_execfn(src: *const u8, page: usize) -> usize {
+    let len = strlen(src) + 1;
+    let dst = mmap(
+        0,
+        page_ceil(len, page),
+        PROT_READ | PROT_WRITE,
+        MAP_PRIVATE | MAP_ANONYMOUS,
+        usize::MAX,
+        0,
+    );
+    // SAFETY: `dst` is a fresh mapping of at least `len` bytes; `src` is a
+    // string of `len` bytes including its terminator.
+    unsafe {
+        memcpy(dst as *mut u8, src, len);
+    }
+    dst
+}
+
+#[no_mangle]
+extern "C" fn loader_main(script: *const u64) -> ! {
+    let mut s = Script {
+        base: script,
+        pos: 0,
+    };
+    if s.next() != MAGIC {
+        die(b"load script check");
+    }
+    let orig_sp = s.next() as usize;
+    let execfn_off = s.next();
+    let n_objects = s.next();
+    if n_objects == 0 || n_objects > MAX_OBJECTS {
+        die(b"script object count check");
+    }
+
+    let auxv = find_auxv(orig_sp as *mut u64);
+    let page = page_size(auxv);
+
+    let program = load_object(&mut s, page);
+    let interp = if n_objects == 2 {
+        Some(load_object(&mut s, page))
+    } else {
+        None
+    };
+    let execfn = copy_execfn(s.str_at(execfn_off), page);
+
+    let mut p = auxv;
+    // SAFETY: walking and rewriting auxv values in place on the original
+    // stack, which the kernel made writable and which we own.
+    unsafe {
+        loop {
+            let key = core::ptr::read(p);
+            let val = p.add(1);
+            match key {
+                AT_NULL => break,
+                AT_PHDR => core::ptr::write(val, program.phdr as u64),
+                AT_PHNUM => core::ptr::write(val, program.phnum as u64),
+                AT_PHENT => core::ptr::write(val, PHENT_SIZE),
+                AT_ENTRY => core::ptr::write(val, program.entry as u64),
+                AT_BASE => core::ptr::write(val, interp.map_or(0, |i| i.bias as u64)),
+                AT_EXECFN => core::ptr::write(val, execfn as u64),
+                _ => {}
+            }
+            p = p.add(2);
+        }
+    }
+
+    let entry = interp.map_or(program.entry, |i| i.entry);
+    // SAFETY: hands control to the guest with the kernel-built stack, as the
+    // kernel would have: rsp at argc, rdx = 0 (no atexit function), all other
+    // general registers cleared.
+    unsafe {
+        asm!(
+            "mov rsp, rdi",
+            "mov r11, rsi",
+            "xor eax, eax",
+            "xor ebx, ebx",
+            "xor ecx, ecx",
+            "xor edx, edx",
+            "xor esi, esi",
+            "xor edi, edi",
+            "xor ebp, ebp",
+            "xor r8d, r8d",
+            "xor r9d, r9d",
+            "xor r10d, r10d",
+            "xor r12d, r12d",
+            "xor r13d, r13d",
+            "xor r14d, r14d",
+            "xor r15d, r15d",
+            "jmp r11",
+            in("rdi") orig_sp,
+            in("rsi") entry,
+            options(noreturn),
+        );
+    }
+}

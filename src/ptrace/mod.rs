@@ -1,0 +1,163 @@
+//! The only place that talks to ptrace and tracee memory directly.
+//!
+//! Every function maps failures to `Errno`; `ESRCH` means the tracee is gone
+//! and callers treat it as "reap and go on".
+
+use crate::arch::Regs;
+use nix::errno::Errno;
+use nix::sys::ptrace;
+use nix::sys::signal::Signal;
+use nix::sys::uio::{RemoteIoVec, process_vm_readv, process_vm_writev};
+use nix::unistd::Pid;
+use std::io::{IoSlice, IoSliceMut};
+
+pub fn get_regs(pid: Pid) -> Result<Regs, Errno> {
+    ptrace::getregs(pid).map(Regs)
+}
+
+pub fn set_regs(pid: Pid, regs: &Regs) -> Result<(), Errno> {
+    ptrace::setregs(pid, regs.0)
+}
+
+/// Resume after a stop, delivering `sig` if any.
+pub fn cont(pid: Pid, sig: Option<Signal>) -> Result<(), Errno> {
+    ptrace::cont(pid, sig)
+}
+
+/// Resume and stop again at the next syscall entry or exit.
+pub fn cont_syscall(pid: Pid, sig: Option<Signal>) -> Result<(), Errno> {
+    ptrace::syscall(pid, sig)
+}
+
+pub fn event_msg(pid: Pid) -> Result<u64, Errno> {
+    ptrace::getevent(pid).map(|v| v as u64)
+}
+
+/// Whether a signal stop is a signal-delivery stop (`Some(sig)`) or a
+/// group-stop (`None`), as `PTRACE_GETSIGINFO` tells them apart.
+pub fn signal_stop_kind(pid: Pid) -> Result<Option<i32>, Errno> {
+    match ptrace::getsiginfo(pid) {
+        Ok(info) => Ok(Some(info.si_signo)),
+        Err(Errno::EINVAL) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+const PAGE: u64 = 4096;
+
+/// Read `buf.len()` bytes of the tracee's memory at `addr`.
+pub fn read_into(pid: Pid, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+    if buf.is_empty() {
+        return Ok(());
+    }
+    let len = buf.len();
+    let remote = [RemoteIoVec {
+        base: addr as usize,
+        len,
+    }];
+    let n = process_vm_readv(pid, &mut [IoSliceMut::new(buf)], &remote)?;
+    if n == len { Ok(()) } else { Err(Errno::EFAULT) }
+}
+
+/// Read a NUL-terminated string of at most `max` bytes (without the NUL).
+/// Reads page by page so a string that ends just before an unmapped page is
+/// still read in full.
+pub fn read_cstring(pid: Pid, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
+    if addr == 0 {
+        return Err(Errno::EFAULT);
+    }
+    let mut out = Vec::with_capacity(256);
+    let mut cur = addr;
+    let mut chunk = [0u8; PAGE as usize];
+    loop {
+        let room = (PAGE - cur % PAGE) as usize;
+        let want = room.min(max + 1 - out.len());
+        read_into(pid, cur, &mut chunk[..want])?;
+        if let Some(end) = chunk[..want].iter().position(|&b| b == 0) {
+            out.extend_from_slice(&chunk[..end]);
+            return Ok(out);
+        }
+        out.extend_from_slice(&chunk[..want]);
+        if out.len() > max {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        cur += want as u64;
+    }
+}
+
+/// Read one machine word.
+pub fn read_u64(pid: Pid, addr: u64) -> Result<u64, Errno> {
+    let mut b = [0u8; 8];
+    read_into(pid, addr, &mut b)?;
+    Ok(u64::from_ne_bytes(b))
+}
+
+/// Write `data` into the tracee's memory at `addr`. Falls back to
+/// `PTRACE_POKEDATA` when `process_vm_writev` is refused (read-only pages).
+pub fn write(pid: Pid, addr: u64, data: &[u8]) -> Result<(), Errno> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    let remote = [RemoteIoVec {
+        base: addr as usize,
+        len: data.len(),
+    }];
+    match process_vm_writev(pid, &[IoSlice::new(data)], &remote) {
+        Ok(n) if n == data.len() => Ok(()),
+        Ok(_) | Err(Errno::EFAULT) => poke(pid, addr, data),
+        Err(e) => Err(e),
+    }
+}
+
+fn poke(pid: Pid, addr: u64, data: &[u8]) -> Result<(), Errno> {
+    let mut off = 0usize;
+    while off < data.len() {
+        let at = addr + off as u64;
+        let n = (data.len() - off).min(8);
+        let mut word = if n < 8 {
+            (ptrace::read(pid, at as ptrace::AddressType)? as u64).to_ne_bytes()
+        } else {
+            [0u8; 8]
+        };
+        word[..n].copy_from_slice(&data[off..off + n]);
+        let value = u64::from_ne_bytes(word) as libc::c_long;
+        ptrace::write(pid, at as ptrace::AddressType, value)?;
+        off += n;
+    }
+    Ok(())
+}
+
+/// A downward bump allocator for scratch data below a tracee's stack
+/// pointer, past the red zone. Valid while the tracee stays stopped in the
+/// current syscall.
+pub struct Scratch {
+    next: u64,
+}
+
+impl Scratch {
+    pub fn below(sp: u64) -> Self {
+        Scratch {
+            next: sp.saturating_sub(crate::arch::RED_ZONE),
+        }
+    }
+
+    /// Copy `data` into the tracee and return its address (16-aligned).
+    pub fn push(&mut self, pid: Pid, data: &[u8]) -> Result<u64, Errno> {
+        let addr = self
+            .next
+            .checked_sub(data.len() as u64)
+            .ok_or(Errno::EFAULT)?
+            & !15;
+        write(pid, addr, data)?;
+        self.next = addr;
+        Ok(addr)
+    }
+
+    /// Copy a path and its NUL terminator.
+    pub fn push_cstr(&mut self, pid: Pid, s: &[u8]) -> Result<u64, Errno> {
+        let mut v = Vec::with_capacity(s.len() + 1);
+        v.extend_from_slice(s);
+        v.push(0);
+        self.push(pid, &v)
+    }
+}

@@ -1,0 +1,135 @@
+//! The seccomp filters a tracee runs under.
+//!
+//! The main filter is `filters/<arch>.json`, compiled to BPF by `build.rs`
+//! with seccompiler and embedded here. A second, hand-written filter traps
+//! every syscall number the main filter's table does not know (newer than the
+//! table, or x32), so a path-bearing syscall added to a future kernel stops at
+//! the tracer, which answers `ENOSYS`, instead of running on host paths.
+//!
+//! Filters are prepared before `fork` (allocation) and installed in the child
+//! with [`Prepared::install`], which only makes syscalls.
+
+use nix::errno::Errno;
+
+static MAIN_FILTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/filter.bpf"));
+
+/// The highest syscall number the main filter's table names (seccompiler
+/// 0.5's x86_64 table ends at `mseal`).
+pub const LAST_KNOWN_SYSNO: u32 = 462;
+
+const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
+const SECCOMP_RET_TRACE: u32 = 0x7ff0_0000;
+const BPF_LD_W_ABS: u16 = 0x20;
+const BPF_JMP_JGT_K: u16 = 0x25;
+const BPF_RET_K: u16 = 0x06;
+const OFFSET_NR: u32 = 0;
+
+/// Decode the embedded main filter.
+fn main_filter() -> Vec<libc::sock_filter> {
+    MAIN_FILTER
+        .chunks_exact(8)
+        .map(|c| libc::sock_filter {
+            code: u16::from_ne_bytes([c[0], c[1]]),
+            jt: c[2],
+            jf: c[3],
+            k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+        })
+        .collect()
+}
+
+/// `nr > LAST_KNOWN_SYSNO` → trace, else allow. The main filter already
+/// checks the architecture.
+fn unknown_filter() -> Vec<libc::sock_filter> {
+    vec![
+        libc::sock_filter {
+            code: BPF_LD_W_ABS,
+            jt: 0,
+            jf: 0,
+            k: OFFSET_NR,
+        },
+        libc::sock_filter {
+            code: BPF_JMP_JGT_K,
+            jt: 0,
+            jf: 1,
+            k: LAST_KNOWN_SYSNO,
+        },
+        libc::sock_filter {
+            code: BPF_RET_K,
+            jt: 0,
+            jf: 0,
+            k: SECCOMP_RET_TRACE,
+        },
+        libc::sock_filter {
+            code: BPF_RET_K,
+            jt: 0,
+            jf: 0,
+            k: SECCOMP_RET_ALLOW,
+        },
+    ]
+}
+
+/// Both filters, ready to install.
+pub struct Prepared {
+    main: Vec<libc::sock_filter>,
+    unknown: Vec<libc::sock_filter>,
+}
+
+impl Prepared {
+    pub fn new() -> Self {
+        Prepared {
+            main: main_filter(),
+            unknown: unknown_filter(),
+        }
+    }
+
+    /// Number of BPF instructions in the main filter (for logs and tests).
+    pub fn main_len(&self) -> usize {
+        self.main.len()
+    }
+
+    /// Install both filters on the calling thread. Meant for the forked
+    /// child right before `execve`: no allocation happens here.
+    pub fn install(&self) -> Result<(), Errno> {
+        // SAFETY: prctl with integer arguments has no memory effects.
+        let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+        Errno::result(rc)?;
+        for prog in [&self.unknown, &self.main] {
+            let fprog = libc::sock_fprog {
+                len: prog.len() as u16,
+                filter: prog.as_ptr() as *mut libc::sock_filter,
+            };
+            // SAFETY: `fprog` points at a live, well-formed BPF program; the
+            // kernel copies it and keeps no reference.
+            let rc = unsafe {
+                libc::syscall(
+                    libc::SYS_seccomp,
+                    libc::SECCOMP_SET_MODE_FILTER,
+                    0,
+                    &fprog as *const libc::sock_fprog,
+                )
+            };
+            Errno::result(rc)?;
+        }
+        Ok(())
+    }
+}
+
+impl Default for Prepared {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_filter_is_a_nonempty_bpf_program() {
+        let f = main_filter();
+        assert!(f.len() > 10, "filter has {} instructions", f.len());
+        assert_eq!(MAIN_FILTER.len() % 8, 0);
+        // The last instruction of a seccompiler program is a return.
+        assert_eq!(f.last().map(|i| i.code & 0x07), Some(0x06));
+    }
+}

@@ -1,0 +1,458 @@
+//! Syscall handlers: what happens at a trapped syscall's entry.
+//!
+//! The table in [`table`] says what each syscall needs; [`enter`] reads the
+//! tracee's arguments, translates guest paths to host paths (writing new
+//! strings below the stack pointer), or emulates the syscall entirely.
+
+pub mod names;
+pub mod table;
+
+use crate::arch::Regs;
+use crate::exec::{ExecPlan, ExecResolver, plan_exec};
+use crate::fs::{GuestView, ProcContext};
+use crate::ptrace::{self, Scratch};
+use nix::errno::Errno;
+use nix::unistd::Pid;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use table::{Follow, Kind, PathArg};
+
+const PATH_MAX: usize = 4096;
+const AT_FDCWD: i32 = libc::AT_FDCWD;
+
+/// What the tracer must do after a handler ran at a syscall's entry.
+pub enum Outcome {
+    /// Nothing changed: let the kernel run the syscall as is.
+    Pass,
+    /// Registers were changed: write them back, then run the syscall.
+    Rewritten,
+    /// Do not run the syscall: it returns this value (negative errno).
+    Emulated(i64),
+    /// An exec was rewritten to start the loader; the plan is kept until
+    /// the exec event (or the exit stop, if the exec fails).
+    Exec(Box<ExecPlan>),
+}
+
+impl Outcome {
+    fn err(e: Errno) -> Outcome {
+        Outcome::Emulated(-(e as i64))
+    }
+}
+
+/// What handlers need from the tracer.
+pub struct Env<'a> {
+    pub view: &'a GuestView,
+    /// Host path of the extracted exec loader.
+    pub loader: &'a Path,
+}
+
+/// Handle the entry of a trapped syscall of tracee `pid`.
+pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Outcome {
+    let nr = regs.sysno();
+    let kind = match table::classify(nr) {
+        Some(k) => k,
+        // Trapped by the filter for unknown numbers (a newer kernel's
+        // syscalls, x32): refuse rather than run it on host paths.
+        None => return Outcome::err(Errno::ENOSYS),
+    };
+    let result = match kind {
+        Kind::Paths(args) => translate_paths(env, proc, pid, regs, args),
+        Kind::Getcwd => getcwd(env, pid, regs),
+        Kind::Readlink {
+            dirfd,
+            path,
+            buf,
+            size,
+        } => readlink(env, proc, pid, regs, dirfd, path, buf, size),
+        Kind::Exec { at } => exec(env, proc, pid, regs, at),
+        Kind::SockAddr { addr, len, bind } => sockaddr(env, proc, pid, regs, addr, len, bind),
+        Kind::SendMsg => sendmsg(env, proc, pid, regs),
+        Kind::Chroot => chroot(env, proc, pid, regs),
+        Kind::Openat2 => openat2(env, proc, pid, regs),
+        Kind::Refuse(e) => Err(e),
+    };
+    match result {
+        Ok(o) => o,
+        Err(e) => Outcome::err(e),
+    }
+}
+
+/// The guest directory a relative path starts from.
+fn base_dir(env: &Env, pid: Pid, regs: &Regs, dirfd: Option<usize>) -> Result<Vec<u8>, Errno> {
+    let fd = dirfd
+        .map(|i| regs.arg(i) as i32)
+        .filter(|&fd| fd != AT_FDCWD);
+    env.view.dir_of(pid.as_raw(), fd)
+}
+
+fn follows(f: Follow, regs: &Regs) -> bool {
+    match f {
+        Follow::Yes => true,
+        Follow::No => false,
+        Follow::UnlessFlag { arg, flag } => regs.arg(arg) & flag == 0,
+        Follow::IfFlag { arg, flag } => regs.arg(arg) & flag != 0,
+        Follow::OpenFlags { arg } => open_follows(regs.arg(arg)),
+    }
+}
+
+fn open_follows(flags: u64) -> bool {
+    let excl = (libc::O_CREAT | libc::O_EXCL) as u64;
+    flags & libc::O_NOFOLLOW as u64 == 0 && flags & excl != excl
+}
+
+/// Resolve one guest path (already read from the tracee) to its host path.
+fn resolve(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &Regs,
+    dirfd: Option<usize>,
+    path: &[u8],
+    follow: bool,
+) -> Result<PathBuf, Errno> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let base = if path[0] == b'/' {
+        b"/".to_vec()
+    } else {
+        base_dir(env, pid, regs, dirfd)?
+    };
+    Ok(env.view.resolve(proc, &base, path, follow)?.host)
+}
+
+fn translate_paths(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &mut Regs,
+    args: &[PathArg],
+) -> Result<Outcome, Errno> {
+    let mut scratch = Scratch::below(regs.sp());
+    let mut changed = false;
+    for a in args {
+        let ptr = regs.arg(a.path);
+        if ptr == 0 {
+            // NULL: the kernel answers EFAULT, or uses the fd alone.
+            continue;
+        }
+        let guest = ptrace::read_cstring(pid, ptr, PATH_MAX)?;
+        if guest.is_empty() {
+            if let Some((flags, bit)) = a.empty_path {
+                if regs.arg(flags) & bit != 0 {
+                    continue;
+                }
+            }
+            return Err(Errno::ENOENT);
+        }
+        let host = resolve(
+            env,
+            proc,
+            pid,
+            regs,
+            a.dirfd,
+            &guest,
+            follows(a.follow, regs),
+        )?;
+        let host = host.as_os_str().as_bytes();
+        if host != guest.as_slice() {
+            let addr = scratch.push_cstr(pid, host)?;
+            regs.set_arg(a.path, addr);
+            changed = true;
+        }
+    }
+    Ok(if changed {
+        Outcome::Rewritten
+    } else {
+        Outcome::Pass
+    })
+}
+
+fn getcwd(env: &Env, pid: Pid, regs: &Regs) -> Result<Outcome, Errno> {
+    let cwd = env.view.dir_of(pid.as_raw(), None)?;
+    let size = regs.arg(1) as usize;
+    if cwd.len() + 1 > size {
+        return Err(Errno::ERANGE);
+    }
+    let mut out = cwd;
+    out.push(0);
+    ptrace::write(pid, regs.arg(0), &out)?;
+    Ok(Outcome::Emulated(out.len() as i64))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn readlink(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &Regs,
+    dirfd: Option<usize>,
+    path: usize,
+    buf: usize,
+    size: usize,
+) -> Result<Outcome, Errno> {
+    let bufsiz = regs.arg(size) as i64;
+    if bufsiz <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let guest = ptrace::read_cstring(pid, regs.arg(path), PATH_MAX)?;
+    let host = resolve(env, proc, pid, regs, dirfd, &guest, false)?;
+    let target = env.view.readlink_guest(proc, &host)?;
+    let n = target.len().min(bufsiz as usize);
+    ptrace::write(pid, regs.arg(buf), &target[..n])?;
+    Ok(Outcome::Emulated(n as i64))
+}
+
+/// Resolves exec paths inside the guest for the exec planner.
+struct ExecPaths<'a> {
+    env: &'a Env<'a>,
+    proc: &'a dyn ProcContext,
+    /// Guest directory relative paths start from.
+    base: Vec<u8>,
+}
+
+impl ExecResolver for ExecPaths<'_> {
+    fn resolve(&self, guest_path: &[u8]) -> Result<(Vec<u8>, PathBuf), Errno> {
+        if guest_path.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let base: &[u8] = if guest_path[0] == b'/' {
+            b"/"
+        } else {
+            &self.base
+        };
+        let r = self.env.view.resolve(self.proc, base, guest_path, true)?;
+        Ok((r.guest, r.host))
+    }
+}
+
+/// The guest path of the file an fd of the tracee refers to.
+fn fd_file(env: &Env, pid: Pid, fd: i32) -> Result<Vec<u8>, Errno> {
+    let link = format!("/proc/{}/fd/{fd}", pid.as_raw());
+    let host = std::fs::read_link(&link).map_err(|_| Errno::EBADF)?;
+    env.view
+        .to_guest(host.as_os_str().as_bytes())
+        .ok_or(Errno::ENOENT)
+}
+
+const MAX_ARGS: usize = 1 << 17;
+
+fn read_argv(pid: Pid, mut ptr: u64) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut out = Vec::new();
+    if ptr == 0 {
+        return Ok(out);
+    }
+    loop {
+        let p = ptrace::read_u64(pid, ptr)?;
+        if p == 0 {
+            return Ok(out);
+        }
+        out.push(ptrace::read_cstring(pid, p, 1 << 20)?);
+        if out.len() > MAX_ARGS {
+            return Err(Errno::E2BIG);
+        }
+        ptr += 8;
+    }
+}
+
+fn exec(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &mut Regs,
+    at: bool,
+) -> Result<Outcome, Errno> {
+    let (dirfd, path_arg, argv_arg, envp_arg) = if at {
+        (Some(0), 1, 2, 3)
+    } else {
+        (None, 0, 1, 2)
+    };
+    let mut filename = ptrace::read_cstring(pid, regs.arg(path_arg), PATH_MAX)?;
+    if at && filename.is_empty() && regs.arg(4) & libc::AT_EMPTY_PATH as u64 != 0 {
+        // fexecve: the program is the fd's file.
+        filename = fd_file(env, pid, regs.arg(0) as i32)?;
+    }
+    let base = if filename.first() == Some(&b'/') {
+        b"/".to_vec()
+    } else {
+        base_dir(env, pid, regs, dirfd)?
+    };
+    let argv = read_argv(pid, regs.arg(argv_arg))?;
+    let resolver = ExecPaths { env, proc, base };
+    let plan = match plan_exec(&resolver, &filename, argv) {
+        Ok(p) => p,
+        Err(e) => {
+            if let Some(msg) = &e.message {
+                eprintln!("{msg}");
+            }
+            return Err(e.errno);
+        }
+    };
+    let mut scratch = Scratch::below(regs.sp());
+    let loader = scratch.push_cstr(pid, env.loader.as_os_str().as_bytes())?;
+    let envp = regs.arg(envp_arg);
+    let argv_ptr = if plan.argv_changed {
+        let mut ptrs: Vec<u64> = Vec::with_capacity(plan.argv.len() + 1);
+        for a in &plan.argv {
+            ptrs.push(scratch.push_cstr(pid, a)?);
+        }
+        ptrs.push(0);
+        let bytes: Vec<u8> = ptrs.iter().flat_map(|p| p.to_ne_bytes()).collect();
+        scratch.push(pid, &bytes)?
+    } else {
+        regs.arg(argv_arg)
+    };
+    regs.set_sysno(libc::SYS_execve);
+    regs.set_arg(0, loader);
+    regs.set_arg(1, argv_ptr);
+    regs.set_arg(2, envp);
+    Ok(Outcome::Exec(Box::new(plan)))
+}
+
+const SOCKADDR_UN_LEN: usize = 110;
+const SUN_PATH_MAX: usize = 108;
+
+/// If `addr` is an `AF_UNIX` address with a path, the translated address.
+fn translate_sockaddr(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &Regs,
+    addr: u64,
+    len: usize,
+    bind: bool,
+) -> Result<Option<Vec<u8>>, Errno> {
+    if addr == 0 || len <= 2 {
+        return Ok(None);
+    }
+    let mut buf = vec![0u8; len.min(SOCKADDR_UN_LEN)];
+    ptrace::read_into(pid, addr, &mut buf)?;
+    let family = u16::from_ne_bytes([buf[0], buf[1]]);
+    if family != libc::AF_UNIX as u16 || buf[2] == 0 {
+        // Not a filesystem socket (abstract names start with NUL).
+        return Ok(None);
+    }
+    let path: Vec<u8> = buf[2..].iter().take_while(|&&b| b != 0).copied().collect();
+    let host = resolve(env, proc, pid, regs, None, &path, !bind)?;
+    let host = host.as_os_str().as_bytes();
+    if host.len() >= SUN_PATH_MAX {
+        log::warn!(
+            "unix socket path too long on the host: {}",
+            String::from_utf8_lossy(host)
+        );
+        return Err(Errno::ENAMETOOLONG);
+    }
+    let mut out = Vec::with_capacity(2 + host.len() + 1);
+    out.extend_from_slice(&buf[..2]);
+    out.extend_from_slice(host);
+    out.push(0);
+    Ok(Some(out))
+}
+
+fn sockaddr(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &mut Regs,
+    addr_arg: usize,
+    len_arg: usize,
+    bind: bool,
+) -> Result<Outcome, Errno> {
+    let addr = regs.arg(addr_arg);
+    let len = regs.arg(len_arg) as usize;
+    match translate_sockaddr(env, proc, pid, regs, addr, len, bind)? {
+        None => Ok(Outcome::Pass),
+        Some(new) => {
+            let mut scratch = Scratch::below(regs.sp());
+            let at = scratch.push(pid, &new)?;
+            regs.set_arg(addr_arg, at);
+            regs.set_arg(len_arg, new.len() as u64);
+            Ok(Outcome::Rewritten)
+        }
+    }
+}
+
+fn sendmsg(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Result<Outcome, Errno> {
+    let msg = regs.arg(1);
+    if msg == 0 {
+        return Ok(Outcome::Pass);
+    }
+    let mut hdr = [0u8; std::mem::size_of::<libc::msghdr>()];
+    ptrace::read_into(pid, msg, &mut hdr)?;
+    let name = u64::from_ne_bytes(hdr[0..8].try_into().map_err(|_| Errno::EFAULT)?);
+    let namelen = u32::from_ne_bytes(hdr[8..12].try_into().map_err(|_| Errno::EFAULT)?) as usize;
+    match translate_sockaddr(env, proc, pid, regs, name, namelen, false)? {
+        None => Ok(Outcome::Pass),
+        Some(new) => {
+            let mut scratch = Scratch::below(regs.sp());
+            let at = scratch.push(pid, &new)?;
+            hdr[0..8].copy_from_slice(&at.to_ne_bytes());
+            hdr[8..12].copy_from_slice(&(new.len() as u32).to_ne_bytes());
+            let new_msg = scratch.push(pid, &hdr)?;
+            regs.set_arg(1, new_msg);
+            Ok(Outcome::Rewritten)
+        }
+    }
+}
+
+fn chroot(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Result<Outcome, Errno> {
+    let guest = ptrace::read_cstring(pid, regs.arg(0), PATH_MAX)?;
+    if guest.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let base = if guest[0] == b'/' {
+        b"/".to_vec()
+    } else {
+        base_dir(env, pid, regs, None)?
+    };
+    let r = env.view.resolve(proc, &base, &guest, true)?;
+    if !r.host.is_dir() {
+        return Err(if r.host.exists() {
+            Errno::ENOTDIR
+        } else {
+            Errno::ENOENT
+        });
+    }
+    if r.guest == b"/" {
+        // Already the guest's root: nothing to change.
+        Ok(Outcome::Emulated(0))
+    } else {
+        log::warn!(
+            "chroot to {} inside the guest is not supported",
+            String::from_utf8_lossy(&r.guest)
+        );
+        Err(Errno::EPERM)
+    }
+}
+
+/// `struct open_how { u64 flags; u64 mode; u64 resolve; }`
+fn openat2(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Result<Outcome, Errno> {
+    let how = regs.arg(2);
+    if how == 0 || regs.arg(3) < 24 {
+        return Ok(Outcome::Pass);
+    }
+    let flags = ptrace::read_u64(pid, how)?;
+    let resolve_flags = ptrace::read_u64(pid, how + 16)?;
+    const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+    let follow = open_follows(flags) && resolve_flags & RESOLVE_NO_SYMLINKS == 0;
+    let arg = PathArg {
+        path: 1,
+        dirfd: Some(0),
+        follow: if follow { Follow::Yes } else { Follow::No },
+        empty_path: None,
+    };
+    translate_paths(env, proc, pid, regs, std::slice::from_ref(&arg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_does_not_follow_with_nofollow_or_create_exclusive() {
+        assert!(open_follows(libc::O_RDONLY as u64));
+        assert!(open_follows((libc::O_CREAT | libc::O_WRONLY) as u64));
+        assert!(!open_follows(libc::O_NOFOLLOW as u64));
+        assert!(!open_follows((libc::O_CREAT | libc::O_EXCL) as u64));
+    }
+}
