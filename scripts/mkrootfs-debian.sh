@@ -76,12 +76,29 @@ if is_finished; then   # someone else finished it while we waited
     exit 0
 fi
 
+# A killed mmdebstrap leaves /proc, /sys, /dev/pts, ... mounted inside its
+# target: unmount everything below a directory (deepest first) before removing it.
+unmount_below() {
+    local d m
+    d=$(realpath -m -- "$1")
+    # /proc/mounts escapes spaces etc. as octal; our temp paths have none.
+    awk -v d="$d/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r |
+        while IFS= read -r m; do umount -l -- "$m" || true; done
+}
+remove_tree() {
+    [[ -e $1 ]] || return 0
+    unmount_below "$1"
+    rm -rf --one-file-system -- "$1"
+}
+
 # Leftovers of interrupted builds (we hold the lock, so nobody else is using them).
-rm -rf --one-file-system -- "$PARENT/.$BASE.tmp."* "$PARENT/.$BASE.old."*
+for leftover in "$PARENT/.$BASE.tmp."* "$PARENT/.$BASE.old."*; do
+    remove_tree "$leftover"
+done
 
 TMP=$(mktemp -d -- "$PARENT/.$BASE.tmp.XXXXXX")
 chmod 0755 "$TMP"   # mktemp makes it 0700; apt's _apt user must be able to enter it
-cleanup() { rm -rf --one-file-system -- "$TMP"; }
+cleanup() { remove_tree "$TMP"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -103,7 +120,7 @@ if [[ -e $DIR || -L $DIR ]]; then
     OLD="$PARENT/.$BASE.old.$$"
     mv -T -- "$DIR" "$OLD"
     mv -T -- "$TMP" "$DIR"
-    rm -rf --one-file-system -- "$OLD"
+    remove_tree "$OLD"
 else
     mv -T -- "$TMP" "$DIR"
 fi

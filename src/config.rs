@@ -163,10 +163,10 @@ impl Config {
                     specs.push((parse_bind(p)?, true));
                 }
             }
-            if let Some(home) = std::env::var_os("HOME") {
-                if Path::new(&home).is_dir() {
-                    specs.push((parse_bind(&home.to_string_lossy())?, true));
-                }
+            if let Some(home) = std::env::var_os("HOME")
+                && Path::new(&home).is_dir()
+            {
+                specs.push((parse_bind(&home.to_string_lossy())?, true));
             }
         }
         for b in &cli.binds {
@@ -248,12 +248,11 @@ impl Config {
                 }
             }
         }
-        if let Ok(here) = std::env::current_dir() {
-            if let Some(g) = view.to_guest(here.as_os_str().as_bytes()) {
-                if is_dir(&g) {
-                    return g;
-                }
-            }
+        if let Ok(here) = std::env::current_dir()
+            && let Some(g) = view.to_guest(here.as_os_str().as_bytes())
+            && is_dir(&g)
+        {
+            return g;
         }
         b"/".to_vec()
     }

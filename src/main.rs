@@ -37,12 +37,12 @@ fn find_command(view: &GuestView, cmd: &[u8]) -> Result<Vec<u8>> {
         let mut guest = dir.as_bytes().to_vec();
         guest.push(b'/');
         guest.extend_from_slice(cmd);
-        if let Ok(r) = view.resolve(&Startup, b"/", &guest, true) {
-            if let Ok(m) = std::fs::metadata(&r.host) {
-                if m.is_file() && m.permissions().mode() & 0o111 != 0 {
-                    return Ok(guest);
-                }
-            }
+        if let Ok(r) = view.resolve(&Startup, b"/", &guest, true)
+            && let Ok(m) = std::fs::metadata(&r.host)
+            && m.is_file()
+            && m.permissions().mode() & 0o111 != 0
+        {
+            return Ok(guest);
         }
     }
     bail!(

@@ -324,3 +324,47 @@ fn missing_host_file_fails_cleanly() {
     let out = run(&plan);
     assert_eq!(out.status, 127);
 }
+
+#[test]
+fn interpreter_run_as_program() {
+    // ld.so is ET_DYN without PT_INTERP: loaded alone, it then loads echo.
+    let out = run_path(
+        b"/lib64/ld-linux-x86-64.so.2",
+        &["ld.so", "/bin/echo", "via", "ld.so"],
+    );
+    assert_eq!(out.stdout, "via ld.so\n");
+    assert_eq!(out.status, 0);
+}
+
+#[test]
+fn big_dynamic_programs() {
+    for (path, argv, want) in [
+        (
+            "/usr/bin/python3",
+            &[
+                "python3",
+                "-c",
+                "import sys, json; print(json.dumps(sys.argv[1:]))",
+                "a",
+            ][..],
+            "[\"a\"]\n",
+        ),
+        (
+            "/usr/bin/perl",
+            &[
+                "perl",
+                "-e",
+                "print join(',', map { $_ * 2 } 1..3), qq(\\n)",
+            ][..],
+            "2,4,6\n",
+        ),
+    ] {
+        if !Path::new(path).exists() {
+            eprintln!("note: skipping {path}: not installed");
+            continue;
+        }
+        let out = run_path(path.as_bytes(), argv);
+        assert_eq!(out.stdout, want, "{path}");
+        assert_eq!(out.status, 0, "{path}");
+    }
+}

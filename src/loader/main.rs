@@ -180,7 +180,7 @@ pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut 
 /// Standard C `memmove` contract.
 #[no_mangle]
 pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-    if (dst as usize) <= (src as usize) || (dst as usize) >= (src as usize) + n {
+    if n == 0 || (dst as usize) <= (src as usize) || (dst as usize) >= (src as usize) + n {
         // SAFETY: forward copy is correct when dst does not start inside src.
         return unsafe { memcpy(dst, src, n) };
     }

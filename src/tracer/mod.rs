@@ -51,6 +51,9 @@ pub struct Tracee {
     /// Host files the loader is about to open, in order: its own `open`s
     /// name host paths and must not be translated.
     loader_opens: Vec<PathBuf>,
+    /// The first tracee before its first `execve`: sproot's own start-up
+    /// code, whose syscalls (seen without seccomp) use host paths.
+    prelude: bool,
 }
 
 impl Tracee {
@@ -107,7 +110,11 @@ pub struct Tracer<'a> {
 impl<'a> Tracer<'a> {
     pub fn new(cfg: &'a Config, loader: PathBuf, first: Pid) -> Self {
         let mut tracees = HashMap::new();
-        tracees.insert(first.as_raw(), Tracee::default());
+        let t = Tracee {
+            prelude: true,
+            ..Tracee::default()
+        };
+        tracees.insert(first.as_raw(), t);
         Tracer {
             cfg,
             loader,
@@ -227,15 +234,14 @@ impl<'a> Tracer<'a> {
             self.resume(pid, deliver, false);
             return;
         }
-        if sig == Signal::SIGSTOP {
-            if let Some(t) = self.tracees.get_mut(&raw) {
-                if t.awaiting_first_stop {
-                    t.awaiting_first_stop = false;
-                    self.stats.newborn_stops += 1;
-                    self.resume(pid, None, false);
-                    return;
-                }
-            }
+        if sig == Signal::SIGSTOP
+            && let Some(t) = self.tracees.get_mut(&raw)
+            && t.awaiting_first_stop
+        {
+            t.awaiting_first_stop = false;
+            self.stats.newborn_stops += 1;
+            self.resume(pid, None, false);
+            return;
         }
         match ptrace::signal_stop_kind(pid) {
             Ok(Some(_)) => {
@@ -298,14 +304,14 @@ impl<'a> Tracer<'a> {
         if let Some(t) = self.tracees.get_mut(&raw) {
             let value = t.exit_value.take();
             let failed_exec = t.pending_exec.take().is_some();
-            if value.is_some() || failed_exec {
-                if let Ok(mut regs) = ptrace::get_regs(pid) {
-                    if let Some(v) = value {
-                        regs.set_ret(v);
-                        let _ = ptrace::set_regs(pid, &regs);
-                    } else {
-                        log::debug!("exec in {pid} failed: {}", regs.ret());
-                    }
+            if (value.is_some() || failed_exec)
+                && let Ok(mut regs) = ptrace::get_regs(pid)
+            {
+                if let Some(v) = value {
+                    regs.set_ret(v);
+                    let _ = ptrace::set_regs(pid, &regs);
+                } else {
+                    log::debug!("exec in {pid} failed: {}", regs.ret());
                 }
             }
         }
@@ -321,7 +327,7 @@ impl<'a> Tracer<'a> {
                 return;
             }
         };
-        if self.is_loader_open(raw, &regs) {
+        if self.is_loader_open(raw, &regs) || self.in_prelude(raw, &regs) {
             self.resume(pid, None, false);
             return;
         }
@@ -359,10 +365,10 @@ impl<'a> Tracer<'a> {
                 regs.set_sysno(-1);
                 regs.set_ret(v);
                 if ptrace::set_regs(pid, &regs).is_ok() {
-                    if !self.cfg.seccomp {
-                        if let Some(t) = self.tracees.get_mut(&raw) {
-                            t.exit_value = Some(v);
-                        }
+                    if !self.cfg.seccomp
+                        && let Some(t) = self.tracees.get_mut(&raw)
+                    {
+                        t.exit_value = Some(v);
                     }
                     self.resume(pid, None, false);
                 }
@@ -400,6 +406,21 @@ impl<'a> Tracer<'a> {
         true
     }
 
+    /// Whether this syscall is sproot's own start-up code in the child.
+    fn in_prelude(&mut self, raw: i32, regs: &Regs) -> bool {
+        match self.tracees.get_mut(&raw) {
+            Some(t) if t.prelude => {
+                if regs.sysno() == libc::SYS_execve {
+                    t.prelude = false;
+                    false
+                } else {
+                    true
+                }
+            }
+            _ => false,
+        }
+    }
+
     fn on_exec(&mut self, pid: Pid) {
         self.stats.exec_events += 1;
         let raw = pid.as_raw();
@@ -407,10 +428,10 @@ impl<'a> Tracer<'a> {
         // pid; its state moves with it.
         if let Ok(former) = ptrace::event_msg(pid) {
             let former = former as i32;
-            if former != raw {
-                if let Some(t) = self.tracees.remove(&former) {
-                    self.tracees.insert(raw, t);
-                }
+            if former != raw
+                && let Some(t) = self.tracees.remove(&former)
+            {
+                self.tracees.insert(raw, t);
             }
         }
         let plan = self

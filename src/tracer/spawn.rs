@@ -49,13 +49,13 @@ pub fn spawn(launch: &Launch) -> Result<Pid> {
             if unsafe { libc::chdir(launch.host_cwd.as_ptr()) } != 0 {
                 child_fail(b"cannot enter the initial working directory", 1);
             }
-            if let Some(f) = &launch.filters {
-                if f.install().is_err() {
-                    child_fail(
-                        b"cannot install the seccomp filter (try PROOT_NO_SECCOMP=1)",
-                        1,
-                    );
-                }
+            if let Some(f) = &launch.filters
+                && f.install().is_err()
+            {
+                child_fail(
+                    b"cannot install the seccomp filter (try PROOT_NO_SECCOMP=1)",
+                    1,
+                );
             }
             // SAFETY: program and argv are NUL-terminated and argv ends with
             // a null pointer.
