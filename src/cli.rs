@@ -59,6 +59,7 @@ pub struct Cli {
 
     /// Like -0 -r PATH, plus a minimal set of host bindings
     /// (/etc/host.conf, /etc/hosts, /etc/nsswitch.conf, /dev, /sys, /proc, /tmp, $HOME).
+    /// Fake root (-0) is not supported yet: -S warns and runs with the real ids.
     #[arg(short = 'S', value_name = "PATH")]
     pub rootfs_safe: Option<String>,
 
@@ -89,16 +90,16 @@ pub struct Cli {
     #[arg(long = "sysvipc")]
     pub sysvipc: bool,
     /// Report symlink sizes as their target's length: not supported yet.
-    #[arg(short = 'L', long = "fix-low-ports-and-symlink-sizes", hide = true)]
+    #[arg(short = 'L')]
     pub symlink_sizes: bool,
     /// Move ports below 1024 up by 2000: not supported yet.
-    #[arg(short = 'p', long = "port-switch", hide = true)]
+    #[arg(short = 'p')]
     pub port_switch: bool,
-    /// Hide .proot* files: not supported yet.
-    #[arg(short = 'H', hide = true)]
+    /// Hide .proot* files from directory listings: not supported yet.
+    #[arg(short = 'H')]
     pub hide_proot_files: bool,
-    /// Android ashmem via memfd: not supported yet.
-    #[arg(long = "ashmem-memfd", hide = true)]
+    /// Android ashmem emulated with memfd: not supported yet.
+    #[arg(long = "ashmem-memfd")]
     pub ashmem_memfd: bool,
     /// Run guest programs through QEMU user mode: not supported.
     #[arg(short = 'q', long = "qemu", value_name = "COMMAND")]
