@@ -9,6 +9,13 @@ set -euo pipefail
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 cd -- "$(dirname -- "$here")"
 
+default_rootfs=/var/cache/sproot/debian-bookworm
+if [[ -z ${SPROOT_DEBIAN_ROOTFS:-} && $(id -u) -eq 0 ]]; then
+    # As root, build (once; cached) and use the default Debian rootfs so that
+    # this one command runs the whole suite.
+    SPROOT_DEBIAN_ROOTFS=$(scripts/mkrootfs-debian.sh "$default_rootfs")
+    export SPROOT_DEBIAN_ROOTFS
+fi
 if [[ -z ${SPROOT_DEBIAN_ROOTFS:-} ]]; then
     echo "test.sh: SPROOT_DEBIAN_ROOTFS is not set: tests/debian.rs will skip (build one with" \
          "'sudo scripts/mkrootfs-debian.sh' and export SPROOT_DEBIAN_ROOTFS=<its path>)" >&2
