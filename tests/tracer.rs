@@ -71,10 +71,6 @@ impl Drop for HostDir {
     }
 }
 
-fn compile_or_skip(src: &str, flags: &[&str]) -> Option<PathBuf> {
-    compile_c(src, flags)
-}
-
 // ---------------------------------------------------------------------------
 // Guest view of files
 // ---------------------------------------------------------------------------
@@ -547,7 +543,7 @@ int main(int argc, char **argv) {
 #[test]
 fn unix_socket_bind_and_connect_use_guest_paths() {
     let r = tiny_rootfs();
-    let Some(prog) = compile_or_skip(UNIX_SOCKET_C, &[]) else {
+    let Some(prog) = compile_c(UNIX_SOCKET_C, &[]) else {
         return;
     };
     r.install(&prog, "/usr/bin/unix-sock");
@@ -587,7 +583,7 @@ int main(void) {
 #[test]
 fn io_uring_setup_returns_enosys() {
     let r = tiny_rootfs();
-    let Some(prog) = compile_or_skip(IO_URING_C, &[]) else {
+    let Some(prog) = compile_c(IO_URING_C, &[]) else {
         return;
     };
     r.install(&prog, "/usr/bin/uring");
@@ -611,7 +607,7 @@ int main(int argc, char **argv) {
 #[test]
 fn mount_is_refused_with_eperm() {
     let r = tiny_rootfs();
-    let Some(prog) = compile_or_skip(MOUNT_C, &[]) else {
+    let Some(prog) = compile_c(MOUNT_C, &[]) else {
         return;
     };
     r.install(&prog, "/usr/bin/try-mount");
@@ -815,4 +811,118 @@ fn dot_rootfs_is_the_current_directory() {
     cmd.current_dir(&r.path);
     let out = output_with_timeout(cmd, Duration::from_secs(T), "sproot -r .");
     assert_eq!(ok_stdout(&out, "-r ."), format!("/\n{GUEST_MARKER}"));
+}
+
+#[test]
+fn readlink_of_proc_self_fd_is_the_guest_path() {
+    let r = tiny_rootfs();
+    let out = sh_with(
+        &r,
+        &["-b", "/proc"],
+        "exec 3</etc/sproot-guest; readlink /proc/self/fd/3",
+    );
+    assert_eq!(
+        ok_stdout(&out, "readlink /proc/self/fd/3"),
+        "/etc/sproot-guest\n"
+    );
+}
+
+#[test]
+fn readlink_of_proc_self_root_is_the_guest_root() {
+    let r = tiny_rootfs();
+    let out = sh_with(&r, &["-b", "/proc"], "readlink /proc/self/root");
+    assert_eq!(ok_stdout(&out, "readlink /proc/self/root"), "/\n");
+}
+
+#[test]
+fn chmod_in_the_guest_changes_the_rootfs_file() {
+    let r = tiny_rootfs();
+    let out = sh(
+        &r,
+        "chmod 0640 /etc/sproot-guest && stat -c %a /etc/sproot-guest",
+    );
+    assert_eq!(ok_stdout(&out, "chmod"), "640\n");
+    let mode = fs::metadata(r.host_path("/etc/sproot-guest"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o640);
+}
+
+const AT_CALLS_C: &str = r#"
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int main(void) {
+    int dir = open("/etc", O_RDONLY | O_DIRECTORY);
+    if (dir < 0) { perror("open /etc"); return 1; }
+    int fd = openat(dir, "sproot-guest", O_RDONLY);
+    if (fd < 0) { perror("openat"); return 2; }
+    char buf[32] = {0};
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    struct stat by_empty, by_dirfd, link;
+    if (fstatat(fd, "", &by_empty, AT_EMPTY_PATH) != 0) { perror("AT_EMPTY_PATH"); return 3; }
+    if (fstatat(dir, "os-release", &by_dirfd, 0) != 0) { perror("fstatat"); return 4; }
+    if (fstatat(AT_FDCWD, "/bin", &link, AT_SYMLINK_NOFOLLOW) != 0) { perror("nofollow"); return 5; }
+    if (mkdirat(dir, "made-at", 0755) != 0) { perror("mkdirat"); return 6; }
+    printf("read=%.*s", (int)(n > 0 ? n : 0), buf);
+    printf("empty=%lld dirfd=%lld bin-is-link=%d\n", (long long)by_empty.st_size,
+           (long long)by_dirfd.st_size, S_ISLNK(link.st_mode));
+    return 0;
+}
+"#;
+
+#[test]
+fn at_syscalls_resolve_dirfds_inside_the_guest() {
+    let r = tiny_rootfs();
+    let Some(prog) = compile_c(AT_CALLS_C, &[]) else {
+        return;
+    };
+    r.install(&prog, "/usr/bin/at-calls");
+    let os_release = fs::metadata(r.host_path("/etc/os-release")).unwrap().len();
+    let out = r.run_timeout(&["/usr/bin/at-calls"], T);
+    assert_eq!(
+        ok_stdout(&out, "*at syscalls"),
+        format!("read={GUEST_MARKER}empty=6 dirfd={os_release} bin-is-link=1\n")
+    );
+    assert!(
+        r.host_path("/etc/made-at").is_dir(),
+        "mkdirat missed the rootfs"
+    );
+    assert!(
+        !Path::new("/etc/made-at").exists(),
+        "mkdirat created on the host!"
+    );
+}
+
+const CHROOT_C: &str = r#"
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+int main(void) {
+    int ret = chroot("/");
+    printf("chroot=%d errno=%d\n", ret, ret < 0 ? errno : 0);
+    FILE *f = fopen("/etc/sproot-guest", "r");
+    char buf[32] = {0};
+    if (!f || !fgets(buf, sizeof buf, f)) { perror("after chroot"); return 1; }
+    printf("%s", buf);
+    return 0;
+}
+"#;
+
+#[test]
+fn chroot_to_the_guest_root_succeeds_and_changes_nothing() {
+    let r = tiny_rootfs();
+    let Some(prog) = compile_c(CHROOT_C, &[]) else {
+        return;
+    };
+    r.install(&prog, "/usr/bin/chroot-self");
+    let out = r.run_timeout(&["/usr/bin/chroot-self"], T);
+    assert_eq!(
+        ok_stdout(&out, "chroot /"),
+        format!("chroot=0 errno=0\n{GUEST_MARKER}")
+    );
 }

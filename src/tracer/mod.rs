@@ -7,7 +7,11 @@
 //! parent read from `/proc`, and resumed; the parent's event later only
 //! confirms it. No stop is ever held waiting for another event.
 
+pub mod chaos;
 pub mod event;
+pub mod lifecycle;
+#[cfg(test)]
+mod model;
 pub mod signals;
 pub mod spawn;
 pub mod stats;
@@ -20,13 +24,13 @@ use crate::ptrace;
 use crate::syscall::{self, Env, Outcome};
 use anyhow::Result;
 use event::Event;
+use lifecycle::{Inherit, Kernel, SignalStop, Tasks};
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 use stats::Stats;
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -46,8 +50,6 @@ pub struct Tracee {
     in_syscall: bool,
     /// Without seccomp: the result to write at the exit of an emulated call.
     exit_value: Option<i64>,
-    /// A new tracee whose first `SIGSTOP` has not been seen yet.
-    awaiting_first_stop: bool,
     /// Host files the loader is about to open, in order: its own `open`s
     /// name host paths and must not be translated.
     loader_opens: Vec<PathBuf>,
@@ -56,12 +58,56 @@ pub struct Tracee {
     prelude: bool,
 }
 
-impl Tracee {
+impl Inherit for Tracee {
     fn child_of(parent: &Tracee) -> Tracee {
         Tracee {
             exe_host: parent.exe_host.clone(),
             ..Tracee::default()
         }
+    }
+}
+
+/// The real kernel, through ptrace and /proc.
+struct Ptrace {
+    seccomp: bool,
+}
+
+impl Kernel for Ptrace {
+    fn new_child_of(&mut self, parent: i32) -> Option<i32> {
+        ptrace::event_msg(Pid::from_raw(parent))
+            .ok()
+            .map(|c| c as i32)
+    }
+    fn resume(&mut self, pid: i32, sig: Option<Signal>) {
+        resume(self.seccomp, Pid::from_raw(pid), sig, false);
+    }
+    fn is_signal_delivery(&mut self, pid: i32) -> Option<bool> {
+        ptrace::signal_stop_kind(Pid::from_raw(pid))
+            .ok()
+            .map(|k| k.is_some())
+    }
+    fn lineage(&mut self, pid: i32) -> [Option<i32>; 2] {
+        [
+            read_status_field(pid, "Tgid:"),
+            read_status_field(pid, "PPid:"),
+        ]
+    }
+    fn kill(&mut self, pid: i32) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+}
+
+/// Resume a tracee; `want_exit` asks for its syscall-exit stop. Without
+/// seccomp every resume stops at the next syscall.
+fn resume(seccomp: bool, pid: Pid, sig: Option<Signal>, want_exit: bool) {
+    let r = if want_exit || !seccomp {
+        ptrace::cont_syscall(pid, sig)
+    } else {
+        ptrace::cont(pid, sig)
+    };
+    if let Err(e) = r {
+        // ESRCH: gone (killed meanwhile); its exit report follows.
+        log::debug!("resume {pid}: {e}");
     }
 }
 
@@ -74,13 +120,13 @@ fn read_status_field(pid: i32, field: &str) -> Option<i32> {
 
 /// The view of one tracee that path resolution needs.
 struct Proc<'a> {
-    tracees: &'a HashMap<i32, Tracee>,
+    tasks: &'a Tasks<Tracee>,
     tid: i32,
 }
 
 impl ProcContext for Proc<'_> {
     fn pid(&self) -> i32 {
-        let Some(t) = self.tracees.get(&self.tid) else {
+        let Some(t) = self.tasks.get(self.tid) else {
             return self.tid;
         };
         if let Some(g) = t.tgid.get() {
@@ -94,62 +140,63 @@ impl ProcContext for Proc<'_> {
         self.tid
     }
     fn exe_host(&self, pid: i32) -> Option<PathBuf> {
-        self.tracees.get(&pid).and_then(|t| t.exe_host.clone())
+        self.tasks.get(pid).and_then(|t| t.exe_host.clone())
     }
 }
 
 pub struct Tracer<'a> {
     cfg: &'a Config,
     loader: PathBuf,
-    tracees: HashMap<i32, Tracee>,
+    tasks: Tasks<Tracee>,
+    kernel: Ptrace,
     first: Pid,
-    first_status: Option<i32>,
+    chaos: Option<chaos::Chaos>,
     pub stats: Stats,
 }
 
 impl<'a> Tracer<'a> {
     pub fn new(cfg: &'a Config, loader: PathBuf, first: Pid) -> Self {
-        let mut tracees = HashMap::new();
         let t = Tracee {
             prelude: true,
             ..Tracee::default()
         };
-        tracees.insert(first.as_raw(), t);
         Tracer {
             cfg,
             loader,
-            tracees,
+            tasks: Tasks::new(first.as_raw(), t, cfg.kill_on_exit),
+            kernel: Ptrace {
+                seccomp: cfg.seccomp,
+            },
             first,
-            first_status: None,
+            chaos: chaos::Chaos::from_env(),
             stats: Stats::default(),
         }
     }
 
-    /// Resume a tracee; `want_exit` asks for its syscall-exit stop.
     fn resume(&self, pid: Pid, sig: Option<Signal>, want_exit: bool) {
-        let r = if want_exit || !self.cfg.seccomp {
-            ptrace::cont_syscall(pid, sig)
-        } else {
-            ptrace::cont(pid, sig)
-        };
-        if let Err(e) = r {
-            // ESRCH: gone (killed meanwhile); its exit report follows.
-            log::debug!("resume {pid}: {e}");
-        }
+        resume(self.cfg.seccomp, pid, sig, want_exit);
     }
 
     /// Run until every tracee is gone; returns the first tracee's status.
     pub fn run(&mut self) -> Result<i32> {
         self.resume(self.first, None, false);
         let mut batch: Vec<Event> = Vec::with_capacity(MAX_BATCH);
+        // Events chaos mode held back from the previous batch.
+        let mut held: Vec<Event> = Vec::new();
         loop {
             batch.clear();
-            match waitpid(None, Some(WaitPidFlag::__WALL)) {
-                Ok(ws) => batch.extend(Event::from_wait(ws)),
-                Err(Errno::EINTR) => continue,
-                Err(Errno::ECHILD) => break,
-                Err(e) => return Err(anyhow::anyhow!("waitpid: {e}")),
+            let carried = held.len();
+            batch.append(&mut held);
+            if batch.is_empty() {
+                // Nothing in hand: block for the next report.
+                match waitpid(None, Some(WaitPidFlag::__WALL)) {
+                    Ok(ws) => batch.extend(Event::from_wait(ws)),
+                    Err(Errno::EINTR) => continue,
+                    Err(Errno::ECHILD) => break,
+                    Err(e) => return Err(anyhow::anyhow!("waitpid: {e}")),
+                }
             }
+            // Drain what is already pending, without blocking.
             while batch.len() < MAX_BATCH {
                 match waitpid(None, Some(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)) {
                     Ok(WaitStatus::StillAlive) => break,
@@ -158,23 +205,33 @@ impl<'a> Tracer<'a> {
                     Err(_) => break,
                 }
             }
+            if batch.is_empty() {
+                continue;
+            }
+            match &mut self.chaos {
+                Some(c) => c.disorder(&mut batch, carried, &mut held),
+                None => event::sort_batch(&mut batch),
+            }
             self.stats.batches += 1;
             self.stats.events += batch.len() as u64;
             self.stats.largest_batch = self.stats.largest_batch.max(batch.len() as u64);
-            event::sort_batch(&mut batch);
             for ev in batch.iter().copied() {
                 self.handle(ev);
             }
         }
-        Ok(self.first_status.unwrap_or(1))
+        Ok(self.tasks.first_status().unwrap_or(1))
     }
 
     fn handle(&mut self, ev: Event) {
         match ev {
-            Event::NewChild { parent } => self.on_new_child(parent),
+            Event::NewChild { parent } => {
+                self.stats.clone_events += 1;
+                self.tasks.on_new_child(&mut self.kernel, parent.as_raw());
+            }
             Event::Exec { pid } => self.on_exec(pid),
             Event::Seccomp { pid } => {
                 self.stats.seccomp += 1;
+                self.ensure_known(pid);
                 self.on_syscall_entry(pid);
             }
             Event::Syscall { pid } => self.on_syscall_stop(pid),
@@ -182,112 +239,53 @@ impl<'a> Tracer<'a> {
                 self.stats.other_events += 1;
                 self.resume(pid, None, false);
             }
-            Event::Signal { pid, sig } => self.on_signal(pid, sig),
+            Event::Signal { pid, sig } => {
+                match self
+                    .tasks
+                    .on_signal_stop(&mut self.kernel, pid.as_raw(), sig)
+                {
+                    SignalStop::Newborn { before_parent } => {
+                        self.stats.newborn_stops += 1;
+                        if before_parent {
+                            self.stats.newborn_before_parent += 1;
+                        }
+                    }
+                    SignalStop::Delivery => self.stats.signal_stops += 1,
+                    SignalStop::Group => self.stats.group_stops += 1,
+                    SignalStop::Gone => {}
+                }
+            }
             Event::Exited { pid, code } => self.on_gone(pid, code),
             Event::Killed { pid, sig } => self.on_gone(pid, 128 + sig as i32),
         }
     }
 
-    fn on_new_child(&mut self, parent: Pid) {
-        self.stats.clone_events += 1;
-        if let Ok(child) = ptrace::event_msg(parent) {
-            let child = child as i32;
-            if !self.tracees.contains_key(&child) {
-                let mut t = self
-                    .tracees
-                    .get(&parent.as_raw())
-                    .map(Tracee::child_of)
-                    .unwrap_or_default();
-                t.awaiting_first_stop = true;
-                self.tracees.insert(child, t);
-            }
-        }
-        self.resume(parent, None, false);
-    }
-
-    /// A stop from a pid we have not registered: a newborn whose parent's
-    /// event has not been handled yet. Inherit from its thread group leader
-    /// or parent as /proc tells them.
-    fn claim_unknown(&mut self, pid: Pid) {
-        let raw = pid.as_raw();
-        let from = [
-            read_status_field(raw, "Tgid:"),
-            read_status_field(raw, "PPid:"),
-        ]
-        .into_iter()
-        .flatten()
-        .find(|p| *p != raw && self.tracees.contains_key(p));
-        let t = from
-            .and_then(|p| self.tracees.get(&p))
-            .map(Tracee::child_of)
-            .unwrap_or_default();
-        self.tracees.insert(raw, t);
-    }
-
-    fn on_signal(&mut self, pid: Pid, sig: Signal) {
-        let raw = pid.as_raw();
-        if !self.tracees.contains_key(&raw) {
-            self.stats.newborn_stops += 1;
+    /// A syscall or exec stop from a pid not seen before (a newborn that
+    /// stopped in a syscall before its first signal stop was handled).
+    fn ensure_known(&mut self, pid: Pid) {
+        if self.tasks.ensure_known(&mut self.kernel, pid.as_raw()) {
             self.stats.newborn_before_parent += 1;
-            self.claim_unknown(pid);
-            let deliver = (sig != Signal::SIGSTOP).then_some(sig);
-            self.resume(pid, deliver, false);
-            return;
-        }
-        if sig == Signal::SIGSTOP
-            && let Some(t) = self.tracees.get_mut(&raw)
-            && t.awaiting_first_stop
-        {
-            t.awaiting_first_stop = false;
-            self.stats.newborn_stops += 1;
-            self.resume(pid, None, false);
-            return;
-        }
-        match ptrace::signal_stop_kind(pid) {
-            Ok(Some(_)) => {
-                self.stats.signal_stops += 1;
-                self.resume(pid, Some(sig), false);
-            }
-            Ok(None) => {
-                // Group-stop of a tracee attached without PTRACE_SEIZE: it
-                // cannot be left stopped (SIGCONT could not wake it), so it
-                // resumes. Job control of guests is therefore limited.
-                self.stats.group_stops += 1;
-                self.resume(pid, None, false);
-            }
-            Err(e) => log::debug!("siginfo {pid}: {e}"),
         }
     }
 
     fn on_gone(&mut self, pid: Pid, status: i32) {
         self.stats.exits += 1;
-        self.tracees.remove(&pid.as_raw());
+        self.tasks.on_gone(&mut self.kernel, pid.as_raw(), status);
         if pid == self.first {
-            self.first_status = Some(status);
             signals::forget_first();
-            if self.cfg.kill_on_exit {
-                for other in self.tracees.keys() {
-                    let _ = kill(Pid::from_raw(*other), Signal::SIGKILL);
-                }
-            }
         }
     }
 
     fn on_syscall_stop(&mut self, pid: Pid) {
         let raw = pid.as_raw();
         if !self.cfg.seccomp {
-            let entering = match self.tracees.get_mut(&raw) {
+            self.ensure_known(pid);
+            let entering = match self.tasks.get_mut(raw) {
                 Some(t) => {
                     t.in_syscall = !t.in_syscall;
                     t.in_syscall
                 }
-                None => {
-                    self.claim_unknown(pid);
-                    if let Some(t) = self.tracees.get_mut(&raw) {
-                        t.in_syscall = true;
-                    }
-                    true
-                }
+                None => true,
             };
             if entering {
                 self.stats.syscall_entry += 1;
@@ -300,8 +298,7 @@ impl<'a> Tracer<'a> {
     }
 
     fn on_syscall_exit(&mut self, pid: Pid) {
-        let raw = pid.as_raw();
-        if let Some(t) = self.tracees.get_mut(&raw) {
+        if let Some(t) = self.tasks.get_mut(pid.as_raw()) {
             let value = t.exit_value.take();
             let failed_exec = t.pending_exec.take().is_some();
             if (value.is_some() || failed_exec)
@@ -337,7 +334,7 @@ impl<'a> Tracer<'a> {
                 loader: &self.loader,
             };
             let proc = Proc {
-                tracees: &self.tracees,
+                tasks: &self.tasks,
                 tid: raw,
             };
             syscall::enter(&env, &proc, pid, &mut regs)
@@ -366,7 +363,7 @@ impl<'a> Tracer<'a> {
                 regs.set_ret(v);
                 if ptrace::set_regs(pid, &regs).is_ok() {
                     if !self.cfg.seccomp
-                        && let Some(t) = self.tracees.get_mut(&raw)
+                        && let Some(t) = self.tasks.get_mut(raw)
                     {
                         t.exit_value = Some(v);
                     }
@@ -375,7 +372,7 @@ impl<'a> Tracer<'a> {
             }
             Outcome::Exec(plan) => {
                 if ptrace::set_regs(pid, &regs).is_ok() {
-                    if let Some(t) = self.tracees.get_mut(&raw) {
+                    if let Some(t) = self.tasks.get_mut(raw) {
                         t.pending_exec = Some(plan);
                     }
                     self.resume(pid, None, true);
@@ -387,7 +384,7 @@ impl<'a> Tracer<'a> {
     /// The loader opening the next file of its script: host paths, run as
     /// they are.
     fn is_loader_open(&mut self, raw: i32, regs: &Regs) -> bool {
-        let Some(t) = self.tracees.get_mut(&raw) else {
+        let Some(t) = self.tasks.get_mut(raw) else {
             return false;
         };
         let Some(expected) = t.loader_opens.first() else {
@@ -408,7 +405,7 @@ impl<'a> Tracer<'a> {
 
     /// Whether this syscall is sproot's own start-up code in the child.
     fn in_prelude(&mut self, raw: i32, regs: &Regs) -> bool {
-        match self.tracees.get_mut(&raw) {
+        match self.tasks.get_mut(raw) {
             Some(t) if t.prelude => {
                 if regs.sysno() == libc::SYS_execve {
                     t.prelude = false;
@@ -427,24 +424,17 @@ impl<'a> Tracer<'a> {
         // An exec from a non-leader thread: the thread takes the leader's
         // pid; its state moves with it.
         if let Ok(former) = ptrace::event_msg(pid) {
-            let former = former as i32;
-            if former != raw
-                && let Some(t) = self.tracees.remove(&former)
-            {
-                self.tracees.insert(raw, t);
-            }
+            self.tasks.on_exec_from_thread(former as i32, raw);
         }
-        let plan = self
-            .tracees
-            .get_mut(&raw)
-            .and_then(|t| t.pending_exec.take());
+        self.ensure_known(pid);
+        let plan = self.tasks.get_mut(raw).and_then(|t| t.pending_exec.take());
         if let Some(plan) = plan {
             if let Err(e) = self.hand_off_to_loader(pid, &plan) {
                 log::error!("exec hand-off to the loader failed in {pid}: {e}");
                 let _ = kill(pid, Signal::SIGKILL);
                 return;
             }
-            if let Some(t) = self.tracees.get_mut(&raw) {
+            if let Some(t) = self.tasks.get_mut(raw) {
                 t.exe_host = Some(plan.exe_host.clone());
                 t.tgid.set(Some(raw));
                 t.loader_opens = std::iter::once(&plan.program)

@@ -1,0 +1,255 @@
+//! Which tasks are traced and how each lifecycle stop is answered, as pure
+//! logic over a [`Kernel`] interface, so that the same code runs under the
+//! real ptrace loop and under the deterministic model in the tests.
+//!
+//! The rule that makes event order irrelevant: **no stop ever waits for
+//! another event.** A stop from a pid the table does not know is a newborn
+//! whose parent's clone event has not been handled yet: it is claimed on the
+//! spot (inheriting from its thread group or parent, which the kernel can
+//! tell) and resumed, its first `SIGSTOP` suppressed. When the parent's event
+//! arrives later it finds the child already claimed and only notes it. A
+//! child seen first through its parent's event is registered as awaiting its
+//! first stop, so that `SIGSTOP` is suppressed too, and no other.
+
+use nix::sys::signal::Signal;
+use std::collections::{HashMap, HashSet};
+
+/// What the lifecycle logic needs from the kernel (ptrace in the tracer, a
+/// simulation in the model).
+pub trait Kernel {
+    /// `PTRACE_GETEVENTMSG` at a clone/fork/vfork event: the new task's id.
+    fn new_child_of(&mut self, parent: i32) -> Option<i32>;
+    /// Resume a stopped task, delivering `sig` if any.
+    fn resume(&mut self, pid: i32, sig: Option<Signal>);
+    /// For a signal stop: `true` when it is a signal-delivery stop, `false`
+    /// for a group-stop (`PTRACE_GETSIGINFO` fails), `None` if the task is
+    /// gone.
+    fn is_signal_delivery(&mut self, pid: i32) -> Option<bool>;
+    /// The task's thread-group leader and parent, as far as known.
+    fn lineage(&mut self, pid: i32) -> [Option<i32>; 2];
+    /// Kill a task (SIGKILL).
+    fn kill(&mut self, pid: i32);
+}
+
+/// Per-task data the tracer keeps; a new task starts as a copy of what its
+/// creator's data says a child inherits.
+pub trait Inherit: Default {
+    fn child_of(parent: &Self) -> Self;
+}
+
+/// A traced task.
+pub struct Task<P> {
+    pub data: P,
+    /// Registered from its parent's event; its first `SIGSTOP` is still due.
+    awaiting_first_stop: bool,
+}
+
+/// How a signal stop was classified, for the stop counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignalStop {
+    /// A newborn's first stop; `before_parent` when it arrived before its
+    /// parent's clone event.
+    Newborn { before_parent: bool },
+    /// A signal-delivery stop: the signal was passed on.
+    Delivery,
+    /// A group-stop: resumed without a signal.
+    Group,
+    /// The task vanished before it could be examined.
+    Gone,
+}
+
+/// The table of traced tasks.
+pub struct Tasks<P> {
+    map: HashMap<i32, Task<P>>,
+    /// Tasks claimed from their own first stop (or exit) before their
+    /// parent's event; the event later only removes them from here.
+    early: HashSet<i32>,
+    first: i32,
+    first_status: Option<i32>,
+    kill_on_exit: bool,
+}
+
+/// Bound on `early`: entries whose parent's event never comes (the parent
+/// was killed in between) are dropped past this.
+const MAX_EARLY: usize = 4096;
+
+impl<P: Inherit> Tasks<P> {
+    /// A table holding the first task.
+    pub fn new(first: i32, data: P, kill_on_exit: bool) -> Self {
+        let mut map = HashMap::new();
+        map.insert(
+            first,
+            Task {
+                data,
+                awaiting_first_stop: false,
+            },
+        );
+        Tasks {
+            map,
+            early: HashSet::new(),
+            first,
+            first_status: None,
+            kill_on_exit,
+        }
+    }
+
+    pub fn get(&self, pid: i32) -> Option<&P> {
+        self.map.get(&pid).map(|t| &t.data)
+    }
+
+    pub fn get_mut(&mut self, pid: i32) -> Option<&mut P> {
+        self.map.get_mut(&pid).map(|t| &mut t.data)
+    }
+
+    pub fn contains(&self, pid: i32) -> bool {
+        self.map.contains_key(&pid)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The first task's status, once it has exited.
+    pub fn first_status(&self) -> Option<i32> {
+        self.first_status
+    }
+
+    /// Entries kept for tasks seen before their parent's event.
+    pub fn early_len(&self) -> usize {
+        self.early.len()
+    }
+
+    /// Register `pid`, inheriting from `from` when it is known.
+    fn claim(&mut self, pid: i32, from: Option<i32>, awaiting_first_stop: bool) {
+        let data = from
+            .and_then(|p| self.map.get(&p))
+            .map(|t| P::child_of(&t.data))
+            .unwrap_or_default();
+        self.map.insert(
+            pid,
+            Task {
+                data,
+                awaiting_first_stop,
+            },
+        );
+    }
+
+    /// A stop from a pid that is not in the table: claim it now.
+    pub fn claim_unknown(&mut self, k: &mut dyn Kernel, pid: i32) {
+        let from = k
+            .lineage(pid)
+            .into_iter()
+            .flatten()
+            .find(|p| *p != pid && self.map.contains_key(p));
+        self.claim(pid, from, false);
+        self.note_early(pid);
+        self.kill_if_late(k, pid);
+    }
+
+    /// With `--kill-on-exit`, a task that appears after the first one exited
+    /// is killed at once.
+    fn kill_if_late(&mut self, k: &mut dyn Kernel, pid: i32) {
+        if self.kill_on_exit && self.first_status.is_some() {
+            k.kill(pid);
+        }
+    }
+
+    fn note_early(&mut self, pid: i32) {
+        if self.early.len() >= MAX_EARLY {
+            self.early.clear();
+        }
+        self.early.insert(pid);
+    }
+
+    /// `PTRACE_EVENT_CLONE/FORK/VFORK` from `parent`.
+    pub fn on_new_child(&mut self, k: &mut dyn Kernel, parent: i32) {
+        if let Some(child) = k.new_child_of(parent) {
+            if self.early.remove(&child) {
+                // Already claimed (or already gone) from its own report.
+            } else if !self.map.contains_key(&child) {
+                self.claim(child, Some(parent), true);
+                self.kill_if_late(k, child);
+            }
+        }
+        k.resume(parent, None);
+    }
+
+    /// A signal stop (`WIFSTOPPED` with an ordinary signal).
+    pub fn on_signal_stop(&mut self, k: &mut dyn Kernel, pid: i32, sig: Signal) -> SignalStop {
+        if !self.map.contains_key(&pid) {
+            self.claim_unknown(k, pid);
+            let deliver = (sig != Signal::SIGSTOP).then_some(sig);
+            k.resume(pid, deliver);
+            return SignalStop::Newborn {
+                before_parent: true,
+            };
+        }
+        if sig == Signal::SIGSTOP
+            && let Some(t) = self.map.get_mut(&pid)
+            && t.awaiting_first_stop
+        {
+            t.awaiting_first_stop = false;
+            k.resume(pid, None);
+            return SignalStop::Newborn {
+                before_parent: false,
+            };
+        }
+        match k.is_signal_delivery(pid) {
+            Some(true) => {
+                k.resume(pid, Some(sig));
+                SignalStop::Delivery
+            }
+            Some(false) => {
+                // Group-stop of a task attached without PTRACE_SEIZE: it
+                // cannot stay stopped (SIGCONT could not wake it).
+                k.resume(pid, None);
+                SignalStop::Group
+            }
+            None => SignalStop::Gone,
+        }
+    }
+
+    /// Any other stop of `pid` (syscall, seccomp, exec...) from a task the
+    /// table may not know yet: make sure it is registered. Returns whether
+    /// it was unknown.
+    pub fn ensure_known(&mut self, k: &mut dyn Kernel, pid: i32) -> bool {
+        if self.map.contains_key(&pid) {
+            return false;
+        }
+        self.claim_unknown(k, pid);
+        true
+    }
+
+    /// An exec from a non-leader thread: it now has the leader's pid.
+    pub fn on_exec_from_thread(&mut self, former: i32, leader: i32) {
+        if former == leader {
+            return;
+        }
+        if let Some(t) = self.map.remove(&former) {
+            self.map.insert(leader, t);
+        }
+    }
+
+    /// `pid` exited or was killed; `status` as the shell reports it.
+    /// Returns the data it had.
+    pub fn on_gone(&mut self, k: &mut dyn Kernel, pid: i32, status: i32) -> Option<P> {
+        let gone = self.map.remove(&pid);
+        if gone.is_none() {
+            // Its parent's event has not been handled yet.
+            self.note_early(pid);
+        }
+        if pid == self.first && self.first_status.is_none() {
+            self.first_status = Some(status);
+            if self.kill_on_exit {
+                for other in self.map.keys() {
+                    k.kill(*other);
+                }
+            }
+        }
+        gone.map(|t| t.data)
+    }
+}
