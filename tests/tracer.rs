@@ -121,11 +121,16 @@ fn dotdot_at_the_guest_root_stays_at_the_guest_root() {
 #[test]
 fn listing_of_root_parent_equals_listing_of_root() {
     let r = tiny_rootfs();
+    fs::create_dir(r.host_path("/sproot-guest-root-marker")).unwrap();
     let out = sh(&r, "ls /; echo ---; ls /..; echo ---; ls /../..");
     let text = ok_stdout(&out, "ls / and /..");
     let parts: Vec<&str> = text.split("---\n").collect();
     assert_eq!(parts.len(), 3, "{}", describe(&out));
-    assert!(parts[0].contains("etc"), "{}", describe(&out));
+    assert!(
+        parts[0].contains("sproot-guest-root-marker"),
+        "ls / is not the guest's root\n{}",
+        describe(&out)
+    );
     assert_eq!(parts[0], parts[1], "ls /.. differs from ls /");
     assert_eq!(parts[0], parts[2], "ls /../.. differs from ls /");
 }
@@ -828,13 +833,6 @@ fn readlink_of_proc_self_fd_is_the_guest_path() {
 }
 
 #[test]
-fn readlink_of_proc_self_root_is_the_guest_root() {
-    let r = tiny_rootfs();
-    let out = sh_with(&r, &["-b", "/proc"], "readlink /proc/self/root");
-    assert_eq!(ok_stdout(&out, "readlink /proc/self/root"), "/\n");
-}
-
-#[test]
 fn chmod_in_the_guest_changes_the_rootfs_file() {
     let r = tiny_rootfs();
     let out = sh(
@@ -850,6 +848,7 @@ fn chmod_in_the_guest_changes_the_rootfs_file() {
 }
 
 const AT_CALLS_C: &str = r#"
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
