@@ -3,7 +3,7 @@
 use crate::cli::Cli;
 use crate::fs::{Binding, GuestView};
 use anyhow::{Context, Result, anyhow, bail};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
@@ -25,6 +25,9 @@ pub struct Config {
     pub stats: Option<String>,
     /// Where the exec loader is extracted.
     pub tmp_dir: PathBuf,
+    /// The temporary "glue" tree that stands in for directories leading to
+    /// a binding but missing from the rootfs; removed at exit.
+    pub glue: Option<PathBuf>,
 }
 
 /// Host paths `-R` binds, when they exist on the host (PRoot's list).
@@ -129,6 +132,64 @@ fn normalise_lexically(p: &Path) -> PathBuf {
     out
 }
 
+/// Make the directories that lead to a binding but are missing from the
+/// rootfs visible: each highest missing one is created in a temporary glue
+/// tree (with the path down to the binding point) and bound at its place, so
+/// the guest can `stat`, list and `cd` through it. The binding itself still
+/// wins by longest prefix. Returns the glue tree, if one was needed.
+fn add_glue(view: &mut GuestView, bindings: &[Binding], tmp_dir: &Path) -> Result<Option<PathBuf>> {
+    let mut glue: Option<PathBuf> = None;
+    for b in bindings {
+        let comps: Vec<&[u8]> = b
+            .guest
+            .split(|&c| c == b'/')
+            .filter(|c| !c.is_empty())
+            .collect();
+        let mut prefix: Vec<u8> = Vec::new();
+        for (k, c) in comps.iter().enumerate() {
+            prefix.push(b'/');
+            prefix.extend_from_slice(c);
+            if k + 1 == comps.len() {
+                break;
+            }
+            if std::fs::symlink_metadata(view.to_host(&prefix)).is_ok() {
+                continue;
+            }
+            let root = match &glue {
+                Some(g) => g.clone(),
+                None => {
+                    let g = tmp_dir.join(format!("sproot-glue-{}", std::process::id()));
+                    std::fs::create_dir_all(&g)
+                        .with_context(|| format!("create glue directory {}", g.display()))?;
+                    glue = Some(g.clone());
+                    g
+                }
+            };
+            let host_of = |guest: &[u8]| root.join(OsStr::from_bytes(&guest[1..]));
+            let point = host_of(&b.guest);
+            if let Some(parent) = point.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("create glue directory {}", parent.display()))?;
+            }
+            if b.host.is_dir() {
+                std::fs::create_dir_all(&point)
+            } else {
+                std::fs::write(&point, b"")
+            }
+            .with_context(|| format!("create glue entry {}", point.display()))?;
+            let glue_binding = Binding {
+                host: host_of(&prefix),
+                guest: prefix.clone(),
+            };
+            if !view.bindings().iter().any(|x| x.guest == prefix) {
+                view.add_binding(glue_binding);
+            }
+            break;
+        }
+    }
+    Ok(glue)
+}
+
 impl Config {
     pub fn from_cli(cli: &Cli) -> Result<Config> {
         if let Some(opt) = cli.unsupported_option() {
@@ -199,6 +260,13 @@ impl Config {
             view = GuestView::new(root.clone(), bindings.clone());
         }
 
+        let tmp_dir = std::env::var_os("PROOT_TMP_DIR")
+            .or_else(|| std::env::var_os("TMPDIR"))
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/tmp"));
+        let glue = add_glue(&mut view, &bindings, &tmp_dir)?;
+
         let cwd = Self::initial_cwd(cli, &view);
 
         let command: Vec<OsString> = if cli.command.is_empty() {
@@ -206,12 +274,6 @@ impl Config {
         } else {
             cli.command.iter().map(OsString::from).collect()
         };
-
-        let tmp_dir = std::env::var_os("PROOT_TMP_DIR")
-            .or_else(|| std::env::var_os("TMPDIR"))
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/tmp"));
 
         Ok(Config {
             root,
@@ -223,6 +285,7 @@ impl Config {
             seccomp: !(cli.no_seccomp || crate::cli::no_seccomp_from_env()),
             stats: cli.stats.clone(),
             tmp_dir,
+            glue,
         })
     }
 

@@ -78,7 +78,11 @@ fn run(cli: Cli) -> Result<i32> {
     let first = spawn::spawn(&launch)?;
     tracer::signals::install(first.as_raw());
     let mut t = Tracer::new(&cfg, loader, first);
-    let status = t.run()?;
+    let status = t.run();
+    if let Some(g) = &cfg.glue {
+        let _ = std::fs::remove_dir_all(g);
+    }
+    let status = status?;
     if let Some(dest) = &cfg.stats {
         tracer::report_stats(&t.stats, dest);
     }

@@ -120,13 +120,16 @@ impl From<std::io::Error> for ParseError {
 /// Checks the ELF identification and header fields; `head` must start with
 /// the ELF magic. Returns (type, entry, phoff, phnum).
 fn check_header(head: &[u8]) -> Result<(u16, u64, u64, u16), Invalid> {
+    // The class first: a complete 32-bit header (52 bytes) is shorter than
+    // a 64-bit one, and its problem is its class, not its size.
+    match head.get(4) {
+        Some(&ELFCLASS64) => {}
+        Some(&ELFCLASS32) => return invalid("32-bit ELF is not supported yet"),
+        Some(c) => return invalid(format!("invalid ELF class {c}")),
+        None => return invalid("truncated ELF header"),
+    }
     if head.len() < EHDR_SIZE {
         return invalid("truncated ELF header");
-    }
-    match head[4] {
-        ELFCLASS64 => {}
-        ELFCLASS32 => return invalid("32-bit ELF is not supported yet"),
-        c => return invalid(format!("invalid ELF class {c}")),
     }
     if head[5] != ELFDATA2LSB {
         return invalid("big-endian ELF is not supported");
