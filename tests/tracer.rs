@@ -925,3 +925,23 @@ fn chroot_to_the_guest_root_succeeds_and_changes_nothing() {
         format!("chroot=0 errno=0\n{GUEST_MARKER}")
     );
 }
+
+/// A name looked up relative to a directory (one component, as `find` and
+/// `ls` do with a directory fd) takes the kernel's fast path only when that
+/// directory holds no binding point and the name is not a symlink to follow.
+#[test]
+fn single_names_relative_to_a_directory_still_see_bindings_and_guest_symlinks() {
+    let r = tiny_rootfs();
+    let host = HostDir::with_file("bind-relative", "f", "bound\n");
+    symlink("/etc/sproot-guest", r.host_path("/etc/marker-link")).expect("symlink");
+    let spec = format!("{}:/data", host.path());
+    let out = sh_with(
+        &r,
+        &["-b", &spec],
+        "cd / && cat data/f && ls data && cd /etc && cat marker-link && cd / && ls -d data",
+    );
+    assert_eq!(
+        ok_stdout(&out, "relative names next to a binding point"),
+        "bound\nf\nguest\ndata\n"
+    );
+}

@@ -135,6 +135,9 @@ pub struct GuestView {
     /// order they were added, a binding for an already bound guest path
     /// replacing the older one.
     mounts: Vec<Mount>,
+    /// Host paths of the directories that contain a binding point: a name
+    /// looked up in one of them may lead into a binding.
+    binding_parents: std::collections::HashSet<Vec<u8>>,
 }
 
 impl GuestView {
@@ -148,6 +151,7 @@ impl GuestView {
                 guest: b"/".to_vec(),
                 kind: Some(Kind::Dir),
             }],
+            binding_parents: Default::default(),
         };
         for b in bindings {
             view.add_binding(b);
@@ -168,6 +172,21 @@ impl GuestView {
             i == 1 || m.guest != guest
         });
         self.mounts.push(Mount::new(host, guest));
+        let parents: Vec<Vec<u8>> = self.mounts[1..]
+            .iter()
+            .map(|m| {
+                let cut = m.guest.iter().rposition(|&c| c == b'/').unwrap_or(0);
+                let parent = if cut == 0 { &b"/"[..] } else { &m.guest[..cut] };
+                self.to_host_bytes(parent)
+            })
+            .collect();
+        self.binding_parents = parents.into_iter().collect();
+    }
+
+    /// Whether the host directory `host_dir` contains a binding point (so a
+    /// name looked up in it may need translation).
+    pub fn is_binding_parent(&self, host_dir: &[u8]) -> bool {
+        self.binding_parents.contains(host_dir)
     }
 
     /// The host directory that is the guest's `/` (before any binding of `/`).

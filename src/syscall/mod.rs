@@ -149,15 +149,11 @@ fn translate_paths(
             }
             return Err(Errno::ENOENT);
         }
-        let host = resolve(
-            env,
-            proc,
-            pid,
-            regs,
-            a.dirfd,
-            &guest,
-            follows(a.follow, regs),
-        )?;
+        let follow = follows(a.follow, regs);
+        if guest[0] != b'/' && same_for_kernel(env, pid, regs, a.dirfd, &guest, follow) {
+            continue;
+        }
+        let host = resolve(env, proc, pid, regs, a.dirfd, &guest, follow)?;
         let host = host.as_os_str().as_bytes();
         if host != guest.as_slice() {
             let addr = scratch.push_cstr(pid, host)?;
@@ -170,6 +166,49 @@ fn translate_paths(
     } else {
         Outcome::Pass
     })
+}
+
+/// The fast path for a relative path of one component (`name`, as `find`,
+/// `ls` and `fts` use with a directory fd): the kernel's own lookup of it
+/// in the directory, which the guest reached through translation, is
+/// already the guest's — unless the directory holds a binding point, the
+/// name is `.`/`..`, or it is a symlink to be followed (its target must
+/// resolve inside the guest). Then nothing needs rewriting.
+fn same_for_kernel(
+    env: &Env,
+    pid: Pid,
+    regs: &Regs,
+    dirfd: Option<usize>,
+    name: &[u8],
+    follow: bool,
+) -> bool {
+    if name.contains(&b'/') || name == b"." || name == b".." {
+        return false;
+    }
+    let fd = dirfd.map(|i| regs.arg(i) as i32).filter(|&fd| fd != AT_FDCWD);
+    let link = match fd {
+        Some(fd) => format!("/proc/{}/fd/{fd}", pid.as_raw()),
+        None => format!("/proc/{}/cwd", pid.as_raw()),
+    };
+    let Ok(dir) = std::fs::read_link(&link) else {
+        return false;
+    };
+    let dir = dir.as_os_str().as_bytes();
+    if dir.first() != Some(&b'/') || env.view.is_binding_parent(dir) {
+        return false;
+    }
+    if follow {
+        let mut full = Vec::with_capacity(dir.len() + 1 + name.len());
+        full.extend_from_slice(dir);
+        full.push(b'/');
+        full.extend_from_slice(name);
+        if let Ok(st) = nix::sys::stat::lstat(full.as_slice())
+            && st.st_mode & libc::S_IFMT == libc::S_IFLNK
+        {
+            return false;
+        }
+    }
+    true
 }
 
 fn getcwd(env: &Env, pid: Pid, regs: &Regs) -> Result<Outcome, Errno> {

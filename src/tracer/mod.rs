@@ -151,6 +151,8 @@ pub struct Tracer<'a> {
     kernel: Ptrace,
     first: Pid,
     chaos: Option<chaos::Chaos>,
+    /// How long to poll `waitpid` before blocking, in microseconds.
+    spin_us: u64,
     pub stats: Stats,
 }
 
@@ -169,6 +171,10 @@ impl<'a> Tracer<'a> {
             },
             first,
             chaos: chaos::Chaos::from_env(),
+            spin_us: std::env::var("SPROOT_SPIN_US")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
             stats: Stats::default(),
         }
     }
@@ -187,6 +193,26 @@ impl<'a> Tracer<'a> {
             batch.clear();
             let carried = held.len();
             batch.append(&mut held);
+            if batch.is_empty() && self.spin_us > 0 {
+                // A stop usually follows a resume within microseconds: polling
+                // for it a short while avoids the cost of sleeping and being
+                // woken up on another CPU.
+                let start = std::time::Instant::now();
+                loop {
+                    match waitpid(None, Some(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)) {
+                        Ok(WaitStatus::StillAlive) => {}
+                        Ok(ws) => {
+                            batch.extend(Event::from_wait(ws));
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                    if start.elapsed().as_micros() as u64 >= self.spin_us {
+                        break;
+                    }
+                    std::hint::spin_loop();
+                }
+            }
             if batch.is_empty() {
                 // Nothing in hand: block for the next report.
                 match waitpid(None, Some(WaitPidFlag::__WALL)) {
