@@ -73,6 +73,38 @@ pub struct Cli {
     #[arg(long = "stats", value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
     pub stats: Option<String>,
 
+    /// Poll for the next ptrace stop up to US microseconds before sleeping;
+    /// the budget shrinks by itself while stops are sparse. 0 turns it off.
+    #[arg(
+        long = "spin-us",
+        value_name = "US",
+        default_value_t = 100,
+        env = "SPROOT_SPIN_US"
+    )]
+    pub spin_us: u64,
+
+    /// Do not cache which guest directories exist. The cache is cleared on
+    /// every rename, unlink, rmdir, link or symlink a guest makes; use this
+    /// when host processes change the rootfs's directories while a guest runs.
+    #[arg(long = "no-path-cache")]
+    pub no_path_cache: bool,
+
+    /// Where the tracer and the guests run: "adaptive" pins the tracer and a
+    /// guest thread that makes a run of stops to one CPU and lets go when
+    /// others make stops too; "free" leaves placement to the kernel;
+    /// "pinned" keeps the tracer and every guest on one CPU.
+    #[arg(
+        long = "placement",
+        value_name = "POLICY",
+        default_value = "adaptive",
+        env = "SPROOT_PLACEMENT"
+    )]
+    pub placement: crate::tracer::placement::Placement,
+
+    /// Same as --placement=pinned.
+    #[arg(long = "pin")]
+    pub pin: bool,
+
     // ---- PRoot options that are parsed but not supported yet ----
     /// Fake root: not supported yet.
     #[arg(short = '0', long = "root-id")]

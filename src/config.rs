@@ -28,6 +28,10 @@ pub struct Config {
     /// The temporary "glue" tree that stands in for directories leading to
     /// a binding but missing from the rootfs; removed at exit.
     pub glue: Option<PathBuf>,
+    /// Longest poll of `waitpid` before blocking, in microseconds (0: off).
+    pub spin_us: u64,
+    /// Where the tracer and the guests run.
+    pub placement: crate::tracer::placement::Placement,
 }
 
 /// Host paths `-R` binds, when they exist on the host (PRoot's list).
@@ -267,6 +271,7 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("/tmp"));
         let glue = add_glue(&mut view, &bindings, &tmp_dir)?;
 
+        view.set_cache(!cli.no_path_cache);
         let cwd = Self::initial_cwd(cli, &view);
 
         let command: Vec<OsString> = if cli.command.is_empty() {
@@ -286,6 +291,12 @@ impl Config {
             stats: cli.stats.clone(),
             tmp_dir,
             glue,
+            spin_us: cli.spin_us,
+            placement: if cli.pin {
+                crate::tracer::placement::Placement::Pinned
+            } else {
+                cli.placement
+            },
         })
     }
 

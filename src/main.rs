@@ -3,6 +3,7 @@ use clap::Parser;
 use sproot::cli::Cli;
 use sproot::config::Config;
 use sproot::fs::{GuestView, ProcContext};
+use sproot::tracer::placement::Placement;
 use sproot::tracer::{self, Tracer, spawn};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -75,6 +76,10 @@ fn run(cli: Cli) -> Result<i32> {
             .context("working directory contains a NUL byte")?,
         filters: cfg.seccomp.then(sproot::seccomp::Prepared::new),
     };
+    tracer::affinity::init();
+    if cfg.placement == Placement::Pinned && !tracer::affinity::pin_self() {
+        log::warn!("--placement=pinned: cannot tell which CPU sproot runs on; not pinned");
+    }
     let first = spawn::spawn(&launch)?;
     tracer::signals::install(first.as_raw());
     let mut t = Tracer::new(&cfg, loader, first);

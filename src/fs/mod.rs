@@ -138,7 +138,14 @@ pub struct GuestView {
     /// Host paths of the directories that contain a binding point: a name
     /// looked up in one of them may lead into a binding.
     binding_parents: std::collections::HashSet<Vec<u8>>,
+    /// Host paths known to be directories (not symlinks): the canonicalisation
+    /// cache. Cleared whenever a guest changes the namespace.
+    dir_cache: std::cell::RefCell<std::collections::HashSet<Vec<u8>>>,
+    cache_enabled: bool,
 }
+
+/// Entries past which the directory cache starts over.
+const DIR_CACHE_MAX: usize = 1 << 16;
 
 impl GuestView {
     /// A view with `root` (the host directory that is guest `/`) and
@@ -152,6 +159,8 @@ impl GuestView {
                 kind: Some(Kind::Dir),
             }],
             binding_parents: Default::default(),
+            dir_cache: Default::default(),
+            cache_enabled: true,
         };
         for b in bindings {
             view.add_binding(b);
@@ -181,6 +190,40 @@ impl GuestView {
             })
             .collect();
         self.binding_parents = parents.into_iter().collect();
+    }
+
+    /// Turn the directory cache on or off (on by default).
+    pub fn set_cache(&mut self, enabled: bool) {
+        self.cache_enabled = enabled;
+        self.dir_cache.borrow_mut().clear();
+    }
+
+    /// Forget every cached directory: a guest is about to change, or has
+    /// just changed, the file-system namespace (rename, unlink, symlink...).
+    pub fn invalidate_cache(&self) {
+        self.dir_cache.borrow_mut().clear();
+    }
+
+    /// Number of cached directories (for tests and stats).
+    pub fn cache_len(&self) -> usize {
+        self.dir_cache.borrow().len()
+    }
+
+    /// The kind of a host path, from the cache when it is a known directory.
+    pub(crate) fn kind_of(&self, host: &[u8]) -> Result<Kind, Errno> {
+        if self.cache_enabled && self.dir_cache.borrow().contains(host) {
+            return Ok(Kind::Dir);
+        }
+        let k = Kind::lstat(host)?;
+        // /proc entries come and go with processes: never cached.
+        if k == Kind::Dir && self.cache_enabled && !host.starts_with(b"/proc") {
+            let mut c = self.dir_cache.borrow_mut();
+            if c.len() >= DIR_CACHE_MAX {
+                c.clear();
+            }
+            c.insert(host.to_vec());
+        }
+        Ok(k)
     }
 
     /// Whether the host directory `host_dir` contains a binding point (so a

@@ -206,9 +206,14 @@ pub(super) fn resolve(
             continue;
         }
 
+        if is_last && !follow && hint.is_none() {
+            // Whatever the final component is (or whether it exists), it is
+            // used as it is: no need to look.
+            break;
+        }
         let kind = match hint {
             Some(k) => k,
-            None => match Kind::lstat(&walk.host) {
+            None => match view.kind_of(&walk.host) {
                 Ok(k) => k,
                 Err(Errno::ENOENT) if is_last => break,
                 Err(Errno::ENOENT) if view.is_binding_ancestor(&walk.guest) => Kind::Dir,

@@ -59,6 +59,10 @@ pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Ou
         // syscalls, x32): refuse rather than run it on host paths.
         None => return Outcome::err(Errno::ENOSYS),
     };
+    if changes_namespace(nr) {
+        // Cached directories may stop being directories.
+        env.view.invalidate_cache();
+    }
     let result = match kind {
         Kind::Paths(args) => translate_paths(env, proc, pid, regs, args),
         Kind::Getcwd => getcwd(env, pid, regs),
@@ -79,6 +83,26 @@ pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Ou
         Ok(o) => o,
         Err(e) => Outcome::err(e),
     }
+}
+
+/// Syscalls after which a cached directory may be gone or be something else.
+fn changes_namespace(nr: i64) -> bool {
+    matches!(
+        nr,
+        libc::SYS_rename
+            | libc::SYS_renameat
+            | libc::SYS_renameat2
+            | libc::SYS_unlink
+            | libc::SYS_unlinkat
+            | libc::SYS_rmdir
+            | libc::SYS_symlink
+            | libc::SYS_symlinkat
+            | libc::SYS_link
+            | libc::SYS_linkat
+            | libc::SYS_mount
+            | libc::SYS_umount2
+            | libc::SYS_chroot
+    )
 }
 
 /// The guest directory a relative path starts from.
@@ -185,7 +209,9 @@ fn same_for_kernel(
     if name.contains(&b'/') || name == b"." || name == b".." {
         return false;
     }
-    let fd = dirfd.map(|i| regs.arg(i) as i32).filter(|&fd| fd != AT_FDCWD);
+    let fd = dirfd
+        .map(|i| regs.arg(i) as i32)
+        .filter(|&fd| fd != AT_FDCWD);
     let link = match fd {
         Some(fd) => format!("/proc/{}/fd/{fd}", pid.as_raw()),
         None => format!("/proc/{}/cwd", pid.as_raw()),

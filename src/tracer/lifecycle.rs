@@ -166,8 +166,10 @@ impl<P: Inherit> Tasks<P> {
     }
 
     /// `PTRACE_EVENT_CLONE/FORK/VFORK` from `parent`.
-    pub fn on_new_child(&mut self, k: &mut dyn Kernel, parent: i32) {
-        if let Some(child) = k.new_child_of(parent) {
+    /// Returns the new task's id when the kernel could tell it.
+    pub fn on_new_child(&mut self, k: &mut dyn Kernel, parent: i32) -> Option<i32> {
+        let child = k.new_child_of(parent);
+        if let Some(child) = child {
             if self.early.remove(&child) {
                 // Already claimed (or already gone) from its own report.
             } else if !self.map.contains_key(&child) {
@@ -176,6 +178,7 @@ impl<P: Inherit> Tasks<P> {
             }
         }
         k.resume(parent, None);
+        child
     }
 
     /// A signal stop (`WIFSTOPPED` with an ordinary signal).

@@ -7,13 +7,16 @@
 //! parent read from `/proc`, and resumed; the parent's event later only
 //! confirms it. No stop is ever held waiting for another event.
 
+pub mod affinity;
 pub mod chaos;
 pub mod event;
 pub mod lifecycle;
 #[cfg(test)]
 mod model;
+pub mod placement;
 pub mod signals;
 pub mod spawn;
+pub mod spin;
 pub mod stats;
 
 use crate::arch::{RED_ZONE, Regs};
@@ -151,8 +154,10 @@ pub struct Tracer<'a> {
     kernel: Ptrace,
     first: Pid,
     chaos: Option<chaos::Chaos>,
-    /// How long to poll `waitpid` before blocking, in microseconds.
-    spin_us: u64,
+    /// Polls `waitpid` a while before blocking.
+    spinner: spin::Spinner,
+    /// The hot pair of `--placement=adaptive`, if that is the policy.
+    hot: Option<placement::HotPair>,
     pub stats: Stats,
 }
 
@@ -171,10 +176,9 @@ impl<'a> Tracer<'a> {
             },
             first,
             chaos: chaos::Chaos::from_env(),
-            spin_us: std::env::var("SPROOT_SPIN_US")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
+            spinner: spin::Spinner::new(cfg.spin_us),
+            hot: (cfg.placement == placement::Placement::Adaptive)
+                .then(placement::HotPair::default),
             stats: Stats::default(),
         }
     }
@@ -193,10 +197,13 @@ impl<'a> Tracer<'a> {
             batch.clear();
             let carried = held.len();
             batch.append(&mut held);
-            if batch.is_empty() && self.spin_us > 0 {
-                // A stop usually follows a resume within microseconds: polling
-                // for it a short while avoids the cost of sleeping and being
-                // woken up on another CPU.
+            let budget = if batch.is_empty() {
+                self.spinner.budget()
+            } else {
+                0
+            };
+            if budget > 0 {
+                // Poll a short while before sleeping (see spin.rs).
                 let start = std::time::Instant::now();
                 loop {
                     match waitpid(None, Some(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)) {
@@ -207,11 +214,12 @@ impl<'a> Tracer<'a> {
                         }
                         Err(_) => break,
                     }
-                    if start.elapsed().as_micros() as u64 >= self.spin_us {
+                    if start.elapsed().as_micros() as u64 >= budget {
                         break;
                     }
                     std::hint::spin_loop();
                 }
+                self.spinner.polled(!batch.is_empty());
             }
             if batch.is_empty() {
                 // Nothing in hand: block for the next report.
@@ -252,11 +260,21 @@ impl<'a> Tracer<'a> {
         match ev {
             Event::NewChild { parent } => {
                 self.stats.clone_events += 1;
-                self.tasks.on_new_child(&mut self.kernel, parent.as_raw());
+                let child = self.tasks.on_new_child(&mut self.kernel, parent.as_raw());
+                if let (Some(hot), Some(child)) = (&mut self.hot, child)
+                    && let Some(m) = hot.on_new_child(parent.as_raw(), child)
+                {
+                    affinity::apply(m);
+                }
             }
             Event::Exec { pid } => self.on_exec(pid),
             Event::Seccomp { pid } => {
                 self.stats.seccomp += 1;
+                if let Some(hot) = &mut self.hot
+                    && let Some(m) = hot.on_stop(pid.as_raw())
+                {
+                    affinity::apply(m);
+                }
                 self.ensure_known(pid);
                 self.on_syscall_entry(pid);
             }
@@ -296,6 +314,11 @@ impl<'a> Tracer<'a> {
 
     fn on_gone(&mut self, pid: Pid, status: i32) {
         self.stats.exits += 1;
+        if let Some(hot) = &mut self.hot
+            && let Some(m) = hot.on_gone(pid.as_raw())
+        {
+            affinity::apply(m);
+        }
         self.tasks.on_gone(&mut self.kernel, pid.as_raw(), status);
         if pid == self.first {
             signals::forget_first();

@@ -361,7 +361,9 @@ pub fn simulate(script: Vec<Act>, ch: &mut dyn Chooser, order: Order, kill_on_ex
         for ev in batch {
             handled += 1;
             match ev {
-                Event::NewChild { parent } => tasks.on_new_child(&mut sim, parent.as_raw()),
+                Event::NewChild { parent } => {
+                    tasks.on_new_child(&mut sim, parent.as_raw());
+                }
                 Event::Signal { pid, sig } => {
                     let r = tasks.on_signal_stop(&mut sim, pid.as_raw(), sig);
                     if r == (super::lifecycle::SignalStop::Newborn {
