@@ -26,17 +26,21 @@ fn compile_filter(arch: &str, out: &std::path::Path) {
         .unwrap_or_else(|e| panic!("seccompiler does not support {arch}: {e:?}"));
     let map = seccompiler::compile_from_json(json.as_slice(), target)
         .unwrap_or_else(|e| panic!("compile {}: {e}", path.display()));
-    let prog = map
-        .get("tracee")
-        .unwrap_or_else(|| panic!("{} has no \"tracee\" filter", path.display()));
-    // Serialise as the kernel's `struct sock_filter` array: u16 code, u8 jt,
-    // u8 jf, u32 k, in native byte order.
-    let mut bytes = Vec::with_capacity(prog.len() * 8);
-    for insn in prog {
-        bytes.extend_from_slice(&insn.code.to_ne_bytes());
-        bytes.push(insn.jt);
-        bytes.push(insn.jf);
-        bytes.extend_from_slice(&insn.k.to_ne_bytes());
+    // "tracee": the default set; "tracee_ext": what the fake-id, uname,
+    // link2symlink and other extensions need on top.
+    for (name, file) in [("tracee", "filter.bpf"), ("tracee_ext", "filter_ext.bpf")] {
+        let prog = map
+            .get(name)
+            .unwrap_or_else(|| panic!("{} has no {name:?} filter", path.display()));
+        // Serialise as the kernel's `struct sock_filter` array: u16 code, u8
+        // jt, u8 jf, u32 k, in native byte order.
+        let mut bytes = Vec::with_capacity(prog.len() * 8);
+        for insn in prog {
+            bytes.extend_from_slice(&insn.code.to_ne_bytes());
+            bytes.push(insn.jt);
+            bytes.push(insn.jf);
+            bytes.extend_from_slice(&insn.k.to_ne_bytes());
+        }
+        fs::write(out.join(file), bytes).unwrap_or_else(|e| panic!("write {file}: {e}"));
     }
-    fs::write(out.join("filter.bpf"), bytes).expect("write filter.bpf");
 }

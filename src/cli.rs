@@ -118,19 +118,20 @@ pub struct Cli {
     /// Emulate hard links with symlinks: not supported yet.
     #[arg(short = 'l', long = "link2symlink")]
     pub link2symlink: bool,
-    /// SysV IPC emulation: not supported yet.
+    /// SysV IPC inside the guest: accepted; the kernel's own SysV IPC is used.
     #[arg(long = "sysvipc")]
     pub sysvipc: bool,
-    /// Report symlink sizes as their target's length: not supported yet.
+    /// Report the size of a symlink as the length of its target as the guest
+    /// sees it (lstat, newfstatat, statx).
     #[arg(short = 'L')]
     pub symlink_sizes: bool,
-    /// Move ports below 1024 up by 2000: not supported yet.
+    /// Move the ports below 1024 that guests bind or connect to up by 2000.
     #[arg(short = 'p')]
     pub port_switch: bool,
-    /// Hide .proot* files from directory listings: not supported yet.
+    /// Hide .proot* files from directory listings.
     #[arg(short = 'H')]
     pub hide_proot_files: bool,
-    /// Android ashmem emulated with memfd: not supported yet.
+    /// Android ashmem emulated with memfd: accepted; a no-op off Android.
     #[arg(long = "ashmem-memfd")]
     pub ashmem_memfd: bool,
     /// Run guest programs through QEMU user mode: not supported.
@@ -150,16 +151,11 @@ impl Cli {
     /// The first PRoot option on this command line that sproot parses but
     /// does not implement yet, as the user would have spelled it.
     pub fn unsupported_option(&self) -> Option<&'static str> {
-        let checks: [(bool, &'static str); 10] = [
+        let checks: [(bool, &'static str); 5] = [
             (self.root_id, "-0/--root-id"),
             (self.change_id.is_some(), "-i/--change-id"),
             (self.kernel_release.is_some(), "-k/--kernel-release"),
             (self.link2symlink, "-l/--link2symlink"),
-            (self.sysvipc, "--sysvipc"),
-            (self.symlink_sizes, "-L"),
-            (self.port_switch, "-p"),
-            (self.hide_proot_files, "-H"),
-            (self.ashmem_memfd, "--ashmem-memfd"),
             (self.qemu.is_some(), "-q/--qemu"),
         ];
         checks.iter().find(|(on, _)| *on).map(|(_, name)| *name)

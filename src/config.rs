@@ -7,6 +7,39 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+/// The PRoot extensions a run uses.
+#[derive(Clone, Debug, Default)]
+pub struct Ext {
+    /// `-0` (0:0) or `-i UID:GID`: the ids the guest sees.
+    pub fake_id: Option<(u32, u32)>,
+    /// `-k`: the raw argument.
+    pub kernel_release: Option<String>,
+    /// `-l`: hard links emulated with symlinks.
+    pub link2symlink: bool,
+    /// `-L`: symlink sizes as their guest target's length.
+    pub symlink_sizes: bool,
+    /// `-H`: hide `.proot*` entries from directory listings.
+    pub hide_proot: bool,
+    /// `-p`: ports below 1024 moved up by 2000.
+    pub port_switch: bool,
+    /// `--sysvipc`: accepted; the kernel's SysV IPC is used.
+    pub sysvipc: bool,
+    /// `--ashmem-memfd`: accepted; Android only.
+    pub ashmem_memfd: bool,
+}
+
+impl Ext {
+    /// Whether stat results are rewritten (every stat must then stop).
+    pub fn rewrites_stat(&self) -> bool {
+        self.fake_id.is_some() || self.symlink_sizes || self.link2symlink
+    }
+
+    /// Whether the extended seccomp filter is needed.
+    pub fn needs_ext_filter(&self) -> bool {
+        self.rewrites_stat() || self.kernel_release.is_some() || self.hide_proot
+    }
+}
+
 /// Where the first guest program starts and what it runs.
 pub struct Config {
     /// Host directory that the guest sees as `/`.
@@ -30,6 +63,8 @@ pub struct Config {
     pub glue: Option<PathBuf>,
     /// Longest poll of `waitpid` before blocking, in microseconds (0: off).
     pub spin_us: u64,
+    /// The PRoot extensions in use.
+    pub ext: Ext,
     /// Where the tracer and the guests run.
     pub placement: crate::tracer::placement::Placement,
 }
@@ -292,6 +327,14 @@ impl Config {
             tmp_dir,
             glue,
             spin_us: cli.spin_us,
+            ext: Ext {
+                symlink_sizes: cli.symlink_sizes,
+                hide_proot: cli.hide_proot_files,
+                port_switch: cli.port_switch,
+                sysvipc: cli.sysvipc,
+                ashmem_memfd: cli.ashmem_memfd,
+                ..Ext::default()
+            },
             placement: if cli.pin {
                 crate::tracer::placement::Placement::Pinned
             } else {

@@ -74,7 +74,9 @@ fn run(cli: Cli) -> Result<i32> {
             .context("argument contains a NUL byte")?,
         host_cwd: CString::new(host_cwd.as_os_str().as_bytes())
             .context("working directory contains a NUL byte")?,
-        filters: cfg.seccomp.then(sproot::seccomp::Prepared::new),
+        filters: cfg
+            .seccomp
+            .then(|| sproot::seccomp::Prepared::with_extensions(cfg.ext.needs_ext_filter())),
     };
     tracer::affinity::init();
     if cfg.placement == Placement::Pinned && !tracer::affinity::pin_self() {

@@ -667,11 +667,6 @@ fn change_id_option_is_refused_naming_it() {
 }
 
 #[test]
-fn sysvipc_option_is_refused_naming_it() {
-    assert_refused_option(&["--sysvipc", "/bin/echo", "ran"], "--sysvipc");
-}
-
-#[test]
 fn missing_rootfs_is_an_error_naming_the_path() {
     let path = "/nonexistent/sproot-test-rootfs";
     let out = run_timeout(&["-r", path, "/bin/true"], T);

@@ -12,6 +12,9 @@
 use nix::errno::Errno;
 
 static MAIN_FILTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/filter.bpf"));
+/// The main filter plus what the extensions (fake ids, uname, link2symlink,
+/// hidden files) need to see: every stat, the credential syscalls, ...
+static EXT_FILTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/filter_ext.bpf"));
 
 /// The highest syscall number the main filter's table names (seccompiler
 /// 0.5's x86_64 table ends at `mseal`).
@@ -24,9 +27,9 @@ const BPF_JMP_JGT_K: u16 = 0x25;
 const BPF_RET_K: u16 = 0x06;
 const OFFSET_NR: u32 = 0;
 
-/// Decode the embedded main filter.
-fn main_filter() -> Vec<libc::sock_filter> {
-    MAIN_FILTER
+/// Decode an embedded filter.
+fn decode(bytes: &[u8]) -> Vec<libc::sock_filter> {
+    bytes
         .chunks_exact(8)
         .map(|c| libc::sock_filter {
             code: u16::from_ne_bytes([c[0], c[1]]),
@@ -76,8 +79,13 @@ pub struct Prepared {
 
 impl Prepared {
     pub fn new() -> Self {
+        Self::with_extensions(false)
+    }
+
+    /// The filters for a run with extensions on (`ext`) or off.
+    pub fn with_extensions(ext: bool) -> Self {
         Prepared {
-            main: main_filter(),
+            main: decode(if ext { EXT_FILTER } else { MAIN_FILTER }),
             unknown: unknown_filter(),
         }
     }
@@ -126,9 +134,11 @@ mod tests {
 
     #[test]
     fn embedded_filter_is_a_nonempty_bpf_program() {
-        let f = main_filter();
+        let f = decode(MAIN_FILTER);
         assert!(f.len() > 10, "filter has {} instructions", f.len());
         assert_eq!(MAIN_FILTER.len() % 8, 0);
+        let ext = decode(EXT_FILTER);
+        assert!(ext.len() > f.len(), "the extension filter traps more");
         // The last instruction of a seccompiler program is a return.
         assert_eq!(f.last().map(|i| i.code & 0x07), Some(0x06));
     }

@@ -4,6 +4,7 @@
 //! tracee's arguments, translates guest paths to host paths (writing new
 //! strings below the stack pointer), or emulates the syscall entirely.
 
+pub mod ext;
 pub mod names;
 pub mod table;
 
@@ -31,6 +32,12 @@ pub enum Outcome {
     /// An exec was rewritten to start the loader; the plan is kept until
     /// the exec event (or the exit stop, if the exec fails).
     Exec(Box<ExecPlan>),
+    /// Run the syscall (registers rewritten if `rewritten`) and call
+    /// [`ext::exit`] with this hook at its exit stop.
+    WithExit {
+        rewritten: bool,
+        hook: ext::ExitHook,
+    },
 }
 
 impl Outcome {
@@ -44,11 +51,26 @@ pub struct Env<'a> {
     pub view: &'a GuestView,
     /// Host path of the extracted exec loader.
     pub loader: &'a Path,
+    /// The PRoot extensions in use.
+    pub ext: &'a crate::config::Ext,
+    /// `-0`/`-i`: how file owners are shown.
+    pub fake_ids: Option<ext::OwnerMap>,
 }
 
 /// Handle the entry of a trapped syscall of tracee `pid`.
 pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Outcome {
     let nr = regs.sysno();
+    if env.ext.rewrites_stat()
+        && let Some(o) = ext::stat(env, proc, pid, regs)
+    {
+        return o;
+    }
+    if nr == libc::SYS_getdents64 && env.ext.hide_proot {
+        return Outcome::WithExit {
+            rewritten: false,
+            hook: ext::ExitHook::HideProot { buf: regs.arg(1) },
+        };
+    }
     let kind = match table::classify(nr) {
         Some(k) => k,
         // Not a syscall that needs the tracer (seen only without seccomp).
@@ -396,6 +418,9 @@ fn translate_sockaddr(
     }
     let mut buf = vec![0u8; len.min(SOCKADDR_UN_LEN)];
     ptrace::read_into(pid, addr, &mut buf)?;
+    if env.ext.port_switch && ext::switch_port(&mut buf) {
+        return Ok(Some(buf));
+    }
     let family = u16::from_ne_bytes([buf[0], buf[1]]);
     if family != libc::AF_UNIX as u16 || buf[2] == 0 {
         // Not a filesystem socket (abstract names start with NUL).

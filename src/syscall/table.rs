@@ -260,6 +260,8 @@ mod tests {
     #[test]
     fn every_syscall_in_the_filter_is_handled() {
         let json = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/filters/x86_64.json"));
+        // The default filter only; "tracee_ext" adds the extensions' calls.
+        let json = json.split("\"tracee_ext\"").next().unwrap_or(json);
         let names: Vec<&str> = json
             .lines()
             .filter_map(|l| l.trim().strip_prefix("\"syscall\": \""))

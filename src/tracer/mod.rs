@@ -53,6 +53,8 @@ pub struct Tracee {
     in_syscall: bool,
     /// Without seccomp: the result to write at the exit of an emulated call.
     exit_value: Option<i64>,
+    /// Extension work due at the current syscall's exit.
+    exit_hook: Option<syscall::ext::ExitHook>,
     /// Host files the loader is about to open, in order: its own `open`s
     /// name host paths and must not be translated.
     loader_opens: Vec<PathBuf>,
@@ -156,6 +158,8 @@ pub struct Tracer<'a> {
     chaos: Option<chaos::Chaos>,
     /// Polls `waitpid` a while before blocking.
     spinner: spin::Spinner,
+    /// `-0`/`-i`: how file owners are shown.
+    fake_ids: Option<syscall::ext::OwnerMap>,
     /// The hot pair of `--placement=adaptive`, if that is the policy.
     hot: Option<placement::HotPair>,
     pub stats: Stats,
@@ -177,6 +181,12 @@ impl<'a> Tracer<'a> {
             first,
             chaos: chaos::Chaos::from_env(),
             spinner: spin::Spinner::new(cfg.spin_us),
+            fake_ids: cfg.ext.fake_id.map(|(uid, gid)| syscall::ext::OwnerMap {
+                real_uid: nix::unistd::getuid().as_raw(),
+                real_gid: nix::unistd::getgid().as_raw(),
+                fake_uid: uid,
+                fake_gid: gid,
+            }),
             hot: (cfg.placement == placement::Placement::Adaptive)
                 .then(placement::HotPair::default),
             stats: Stats::default(),
@@ -348,6 +358,12 @@ impl<'a> Tracer<'a> {
 
     fn on_syscall_exit(&mut self, pid: Pid) {
         if let Some(t) = self.tasks.get_mut(pid.as_raw()) {
+            if let Some(hook) = t.exit_hook.take()
+                && let Ok(mut regs) = ptrace::get_regs(pid)
+                && syscall::ext::exit(hook, pid, &mut regs)
+            {
+                let _ = ptrace::set_regs(pid, &regs);
+            }
             let value = t.exit_value.take();
             let failed_exec = t.pending_exec.take().is_some();
             if (value.is_some() || failed_exec)
@@ -381,6 +397,8 @@ impl<'a> Tracer<'a> {
             let env = Env {
                 view: &self.cfg.view,
                 loader: &self.loader,
+                ext: &self.cfg.ext,
+                fake_ids: self.fake_ids,
             };
             let proc = Proc {
                 tasks: &self.tasks,
@@ -397,6 +415,7 @@ impl<'a> Tracer<'a> {
                     Outcome::Rewritten => "rewritten".to_string(),
                     Outcome::Emulated(v) => format!("emulated {v}"),
                     Outcome::Exec(_) => "exec".to_string(),
+                    Outcome::WithExit { .. } => "exit hook".to_string(),
                 }
             );
         }
@@ -418,6 +437,15 @@ impl<'a> Tracer<'a> {
                     }
                     self.resume(pid, None, false);
                 }
+            }
+            Outcome::WithExit { rewritten, hook } => {
+                if rewritten && ptrace::set_regs(pid, &regs).is_err() {
+                    return;
+                }
+                if let Some(t) = self.tasks.get_mut(raw) {
+                    t.exit_hook = Some(hook);
+                }
+                self.resume(pid, None, true);
             }
             Outcome::Exec(plan) => {
                 if ptrace::set_regs(pid, &regs).is_ok() {
