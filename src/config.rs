@@ -328,6 +328,24 @@ impl Config {
             glue,
             spin_us: cli.spin_us,
             ext: Ext {
+                fake_id: match (&cli.change_id, cli.root_id) {
+                    (Some(ci), _) => Some(
+                        crate::ext::fake_id::parse_change_id(ci)
+                            .map_err(|e| anyhow!("-i/--change-id: {e}"))?,
+                    ),
+                    // -S implies -0, as in PRoot.
+                    (None, true) => Some((0, 0)),
+                    (None, false) if cli.rootfs_safe.is_some() => Some((0, 0)),
+                    (None, false) => None,
+                },
+                kernel_release: match &cli.kernel_release {
+                    Some(k) => {
+                        crate::ext::kernel_release::parse(k)
+                            .map_err(|e| anyhow!("-k/--kernel-release: {e}"))?;
+                        Some(k.clone())
+                    }
+                    None => None,
+                },
                 symlink_sizes: cli.symlink_sizes,
                 hide_proot: cli.hide_proot_files,
                 port_switch: cli.port_switch,

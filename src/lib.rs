@@ -8,6 +8,7 @@ pub mod arch;
 pub mod cli;
 pub mod config;
 pub mod exec;
+pub mod ext;
 pub mod fs;
 pub mod logger;
 pub mod ptrace;

@@ -109,12 +109,7 @@ impl Creds {
     /// `setreuid(2)`; `UNCHANGED` (-1) leaves an id as it is.
     pub fn setreuid(&mut self, ruid: u32, euid: u32) -> Result<i64, Errno> {
         let cap = self.cap_setuid();
-        let ids = setre(
-            cap,
-            [self.ruid, self.euid, self.suid],
-            ruid,
-            euid,
-        )?;
+        let ids = setre(cap, [self.ruid, self.euid, self.suid], ruid, euid)?;
         [self.ruid, self.euid, self.suid] = ids;
         self.fsuid = self.euid;
         Ok(0)
@@ -123,12 +118,7 @@ impl Creds {
     /// `setregid(2)`; `UNCHANGED` (-1) leaves an id as it is.
     pub fn setregid(&mut self, rgid: u32, egid: u32) -> Result<i64, Errno> {
         let cap = self.cap_setgid();
-        let ids = setre(
-            cap,
-            [self.rgid, self.egid, self.sgid],
-            rgid,
-            egid,
-        )?;
+        let ids = setre(cap, [self.rgid, self.egid, self.sgid], rgid, egid)?;
         [self.rgid, self.egid, self.sgid] = ids;
         self.fsgid = self.egid;
         Ok(0)
@@ -171,8 +161,7 @@ impl Creds {
     pub fn setfsuid(&mut self, fsuid: u32) -> Result<i64, Errno> {
         let old = self.fsuid;
         if fsuid != UNCHANGED
-            && (self.cap_setuid()
-                || [self.ruid, self.euid, self.suid, self.fsuid].contains(&fsuid))
+            && (self.cap_setuid() || [self.ruid, self.euid, self.suid, self.fsuid].contains(&fsuid))
         {
             self.fsuid = fsuid;
         }
@@ -183,8 +172,7 @@ impl Creds {
     pub fn setfsgid(&mut self, fsgid: u32) -> Result<i64, Errno> {
         let old = self.fsgid;
         if fsgid != UNCHANGED
-            && (self.cap_setgid()
-                || [self.rgid, self.egid, self.sgid, self.fsgid].contains(&fsgid))
+            && (self.cap_setgid() || [self.rgid, self.egid, self.sgid, self.fsgid].contains(&fsgid))
         {
             self.fsgid = fsgid;
         }
@@ -248,8 +236,16 @@ impl Creds {
     /// the saved ids, so a temporary `seteuid` does not change what files
     /// appear to belong to).
     pub fn stat_owner(&self, real_uid: u32, real_gid: u32, st_uid: u32, st_gid: u32) -> (u32, u32) {
-        let uid = if st_uid == real_uid { self.suid } else { st_uid };
-        let gid = if st_gid == real_gid { self.sgid } else { st_gid };
+        let uid = if st_uid == real_uid {
+            self.suid
+        } else {
+            st_uid
+        };
+        let gid = if st_gid == real_gid {
+            self.sgid
+        } else {
+            st_gid
+        };
         (uid, gid)
     }
 }
@@ -320,7 +316,9 @@ pub fn parse_change_id_with(s: &str, default_gid: u32) -> Result<(u32, u32), Str
         let v = v.trim();
         match v.parse::<u32>() {
             Ok(n) if n != UNCHANGED && !v.starts_with('+') => Ok(n),
-            _ => Err(format!("invalid {what} '{v}' in change-id '{s}' (expected uid:gid)")),
+            _ => Err(format!(
+                "invalid {what} '{v}' in change-id '{s}' (expected uid:gid)"
+            )),
         }
     };
     let uid = number("uid", uid)?;
@@ -596,7 +594,16 @@ mod tests {
         assert_eq!(parse_change_id_with("1000", 5), Ok((1000, 5)));
         assert_eq!(parse_change_id_with("4294967294:1", 5), Ok((4294967294, 1)));
         for bad in [
-            "", ":", "a:b", "0:", ":0", "-1:0", "0:-1", "4294967295:0", "1:2:3", "+1:0",
+            "",
+            ":",
+            "a:b",
+            "0:",
+            ":0",
+            "-1:0",
+            "0:-1",
+            "4294967295:0",
+            "1:2:3",
+            "+1:0",
             "99999999999:0",
         ] {
             assert!(parse_change_id_with(bad, 5).is_err(), "{bad}");

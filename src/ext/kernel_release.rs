@@ -391,7 +391,11 @@ mod tests {
             let err = parse(bad).unwrap_err();
             assert!(err.contains("can't find"), "{bad}: {err}");
         }
-        assert!(parse("\\a\\b\\c\\d\\e\\f").unwrap_err().contains("domainname"));
+        assert!(
+            parse("\\a\\b\\c\\d\\e\\f")
+                .unwrap_err()
+                .contains("domainname")
+        );
     }
 
     #[test]
@@ -425,6 +429,9 @@ mod tests {
         assert_eq!(release_code(b"4.19.999"), (4 << 16) + (19 << 8) + 255);
         assert_eq!(release_code(b"abc"), 0);
         assert_eq!(release_code(b""), 0);
-        assert_eq!(release_code(b"99999999999999999999999.1"), (65535 << 16) + (1 << 8));
+        assert_eq!(
+            release_code(b"99999999999999999999999.1"),
+            (65535 << 16) + (1 << 8)
+        );
     }
 }

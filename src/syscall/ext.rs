@@ -47,6 +47,11 @@ impl OwnerMap {
 pub enum ExitHook {
     /// `-H`: filter the entries `getdents64` wrote at `buf`.
     HideProot { buf: u64 },
+    /// Fake root: `EPERM` becomes success.
+    EpermIsSuccess,
+    /// Fake root: put back the mode lifted for an `open` (the tracer's
+    /// restore table, slot number).
+    RestoreMode { slot: u64 },
 }
 
 /// Run an exit hook; returns whether the registers changed.
@@ -68,6 +73,16 @@ pub fn exit(hook: ExitHook, pid: Pid, regs: &mut Regs) -> bool {
             regs.set_ret(kept as i64);
             true
         }
+        ExitHook::EpermIsSuccess => {
+            if regs.ret() == -(Errno::EPERM as i64) {
+                regs.set_ret(0);
+                true
+            } else {
+                false
+            }
+        }
+        // Done by the tracer, which owns the restore table.
+        ExitHook::RestoreMode { .. } => false,
     }
 }
 
@@ -192,11 +207,17 @@ fn host_target(pid: Pid, t: &Target) -> Result<(CString, bool), Errno> {
 struct Fixes<'a> {
     env: &'a Env<'a>,
     proc: &'a dyn ProcContext,
+    owner: Option<OwnerMap>,
 }
 
 impl Fixes<'_> {
-    fn owner(&self, uid: u32, gid: u32) -> (u32, u32) {
-        match self.env.fake_ids {
+    /// The owner to show: a recorded fake `chown` first, then the mapping of
+    /// the real user to the fake ids.
+    fn owner(&self, dev: u64, ino: u64, uid: u32, gid: u32) -> (u32, u32) {
+        if let Some(o) = self.env.owners.borrow().get(&(dev, ino)) {
+            return *o;
+        }
+        match self.owner {
             Some(f) => f.map_owner(uid, gid),
             None => (uid, gid),
         }
@@ -216,12 +237,18 @@ impl Fixes<'_> {
 }
 
 /// Emulate a stat-family call if the extensions rewrite stat results.
-pub fn stat(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option<Outcome> {
+pub fn stat(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &Regs,
+    owner: Option<OwnerMap>,
+) -> Option<Outcome> {
     let call = match stat_call(env, proc, pid, regs)? {
         Ok(c) => c,
         Err(e) => return Some(Outcome::Emulated(-(e as i64))),
     };
-    let fixes = Fixes { env, proc };
+    let fixes = Fixes { env, proc, owner };
     let r = (|| -> Result<i64, Errno> {
         let (host, follow) = host_target(pid, &call.target)?;
         let nofollow = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
@@ -232,7 +259,7 @@ pub fn stat(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option<
                 // SAFETY: valid NUL-terminated path and out-pointer.
                 let rc = unsafe { libc::fstatat(libc::AT_FDCWD, host.as_ptr(), &mut st, nofollow) };
                 Errno::result(rc)?;
-                let (uid, gid) = fixes.owner(st.st_uid, st.st_gid);
+                let (uid, gid) = fixes.owner(st.st_dev, st.st_ino, st.st_uid, st.st_gid);
                 st.st_uid = uid;
                 st.st_gid = gid;
                 let is_link = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
@@ -254,7 +281,8 @@ pub fn stat(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option<
                 let rc =
                     unsafe { libc::statx(libc::AT_FDCWD, host.as_ptr(), flags, mask, &mut stx) };
                 Errno::result(rc)?;
-                let (uid, gid) = fixes.owner(stx.stx_uid, stx.stx_gid);
+                let dev = libc::makedev(stx.stx_dev_major, stx.stx_dev_minor);
+                let (uid, gid) = fixes.owner(dev, stx.stx_ino, stx.stx_uid, stx.stx_gid);
                 stx.stx_uid = uid;
                 stx.stx_gid = gid;
                 let is_link = u32::from(stx.stx_mode) & libc::S_IFMT == libc::S_IFLNK;

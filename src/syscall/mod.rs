@@ -5,6 +5,7 @@
 //! strings below the stack pointer), or emulates the syscall entirely.
 
 pub mod ext;
+pub mod ids;
 pub mod names;
 pub mod table;
 
@@ -53,15 +54,38 @@ pub struct Env<'a> {
     pub loader: &'a Path,
     /// The PRoot extensions in use.
     pub ext: &'a crate::config::Ext,
-    /// `-0`/`-i`: how file owners are shown.
-    pub fake_ids: Option<ext::OwnerMap>,
+    /// Fake `chown`s recorded while fake root.
+    pub owners: &'a std::cell::RefCell<ids::Owners>,
+    /// Modes lifted for an `open` by fake root, to put back at its exit.
+    pub restore: &'a std::cell::RefCell<ids::Restores>,
+    /// `-k`: the fake `uname`.
+    pub kernel_release: Option<&'a crate::ext::kernel_release::KernelRelease>,
+    /// The real ids of the user running sproot.
+    pub real_ids: (u32, u32),
 }
 
 /// Handle the entry of a trapped syscall of tracee `pid`.
-pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Outcome {
+pub fn enter(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &mut Regs,
+    creds: Option<&mut crate::ext::fake_id::Creds>,
+) -> Outcome {
     let nr = regs.sysno();
+    let owner = creds.as_ref().map(|c| ext::OwnerMap {
+        real_uid: env.real_ids.0,
+        real_gid: env.real_ids.1,
+        fake_uid: c.suid,
+        fake_gid: c.sgid,
+    });
+    if (creds.is_some() || env.kernel_release.is_some())
+        && let Some(o) = ids::enter(env, proc, pid, regs, creds)
+    {
+        return o;
+    }
     if env.ext.rewrites_stat()
-        && let Some(o) = ext::stat(env, proc, pid, regs)
+        && let Some(o) = ext::stat(env, proc, pid, regs, owner)
     {
         return o;
     }

@@ -55,6 +55,8 @@ pub struct Tracee {
     exit_value: Option<i64>,
     /// Extension work due at the current syscall's exit.
     exit_hook: Option<syscall::ext::ExitHook>,
+    /// `-0`/`-i`: this thread's fake credentials.
+    creds: Option<crate::ext::fake_id::Creds>,
     /// Host files the loader is about to open, in order: its own `open`s
     /// name host paths and must not be translated.
     loader_opens: Vec<PathBuf>,
@@ -67,6 +69,7 @@ impl Inherit for Tracee {
     fn child_of(parent: &Tracee) -> Tracee {
         Tracee {
             exe_host: parent.exe_host.clone(),
+            creds: parent.creds.clone(),
             ..Tracee::default()
         }
     }
@@ -158,8 +161,13 @@ pub struct Tracer<'a> {
     chaos: Option<chaos::Chaos>,
     /// Polls `waitpid` a while before blocking.
     spinner: spin::Spinner,
-    /// `-0`/`-i`: how file owners are shown.
-    fake_ids: Option<syscall::ext::OwnerMap>,
+    /// Fake `chown`s recorded while fake root.
+    owners: std::cell::RefCell<syscall::ids::Owners>,
+    /// Modes lifted for an `open` by fake root.
+    restores: std::cell::RefCell<syscall::ids::Restores>,
+    /// `-k`, parsed.
+    kernel_release: Option<crate::ext::kernel_release::KernelRelease>,
+    real_ids: (u32, u32),
     /// The hot pair of `--placement=adaptive`, if that is the policy.
     hot: Option<placement::HotPair>,
     pub stats: Stats,
@@ -169,6 +177,10 @@ impl<'a> Tracer<'a> {
     pub fn new(cfg: &'a Config, loader: PathBuf, first: Pid) -> Self {
         let t = Tracee {
             prelude: true,
+            creds: cfg
+                .ext
+                .fake_id
+                .map(|(uid, gid)| crate::ext::fake_id::Creds::new(uid, gid)),
             ..Tracee::default()
         };
         Tracer {
@@ -181,12 +193,17 @@ impl<'a> Tracer<'a> {
             first,
             chaos: chaos::Chaos::from_env(),
             spinner: spin::Spinner::new(cfg.spin_us),
-            fake_ids: cfg.ext.fake_id.map(|(uid, gid)| syscall::ext::OwnerMap {
-                real_uid: nix::unistd::getuid().as_raw(),
-                real_gid: nix::unistd::getgid().as_raw(),
-                fake_uid: uid,
-                fake_gid: gid,
-            }),
+            owners: Default::default(),
+            restores: Default::default(),
+            kernel_release: cfg
+                .ext
+                .kernel_release
+                .as_deref()
+                .and_then(|k| crate::ext::kernel_release::parse(k).ok()),
+            real_ids: (
+                nix::unistd::getuid().as_raw(),
+                nix::unistd::getgid().as_raw(),
+            ),
             hot: (cfg.placement == placement::Placement::Adaptive)
                 .then(placement::HotPair::default),
             stats: Stats::default(),
@@ -358,11 +375,18 @@ impl<'a> Tracer<'a> {
 
     fn on_syscall_exit(&mut self, pid: Pid) {
         if let Some(t) = self.tasks.get_mut(pid.as_raw()) {
-            if let Some(hook) = t.exit_hook.take()
-                && let Ok(mut regs) = ptrace::get_regs(pid)
-                && syscall::ext::exit(hook, pid, &mut regs)
-            {
-                let _ = ptrace::set_regs(pid, &regs);
+            match t.exit_hook.take() {
+                Some(syscall::ext::ExitHook::RestoreMode { slot }) => {
+                    self.restores.borrow_mut().restore(slot);
+                }
+                Some(hook) => {
+                    if let Ok(mut regs) = ptrace::get_regs(pid)
+                        && syscall::ext::exit(hook, pid, &mut regs)
+                    {
+                        let _ = ptrace::set_regs(pid, &regs);
+                    }
+                }
+                None => {}
             }
             let value = t.exit_value.take();
             let failed_exec = t.pending_exec.take().is_some();
@@ -393,19 +417,28 @@ impl<'a> Tracer<'a> {
             self.resume(pid, None, false);
             return;
         }
+        let mut creds = self.tasks.get_mut(raw).and_then(|t| t.creds.take());
         let outcome = {
             let env = Env {
                 view: &self.cfg.view,
                 loader: &self.loader,
                 ext: &self.cfg.ext,
-                fake_ids: self.fake_ids,
+                owners: &self.owners,
+                restore: &self.restores,
+                kernel_release: self.kernel_release.as_ref(),
+                real_ids: self.real_ids,
             };
             let proc = Proc {
                 tasks: &self.tasks,
                 tid: raw,
             };
-            syscall::enter(&env, &proc, pid, &mut regs)
+            syscall::enter(&env, &proc, pid, &mut regs, creds.as_mut())
         };
+        if creds.is_some()
+            && let Some(t) = self.tasks.get_mut(raw)
+        {
+            t.creds = creds;
+        }
         if log::log_enabled!(log::Level::Trace) {
             log::trace!(
                 "{pid} {} -> {}",
@@ -511,6 +544,7 @@ impl<'a> Tracer<'a> {
                 let _ = kill(pid, Signal::SIGKILL);
                 return;
             }
+            self.fake_ids_after_exec(pid, &plan);
             if let Some(t) = self.tasks.get_mut(raw) {
                 t.exe_host = Some(plan.exe_host.clone());
                 t.tgid.set(Some(raw));
@@ -521,6 +555,33 @@ impl<'a> Tracer<'a> {
             }
         }
         self.resume(pid, None, false);
+    }
+
+    /// Fake ids across an exec: a set-user-ID (set-group-ID) program owned,
+    /// as the guest sees it, by someone runs with that effective id; the
+    /// auxiliary vector tells the program the fake ids (`AT_UID`...).
+    fn fake_ids_after_exec(&mut self, pid: Pid, plan: &ExecPlan) {
+        let raw = pid.as_raw();
+        let Some(mut creds) = self.tasks.get_mut(raw).and_then(|t| t.creds.take()) else {
+            return;
+        };
+        if let Ok(st) = nix::sys::stat::stat(&plan.exe_host) {
+            let shown = self
+                .owners
+                .borrow()
+                .get(&(st.st_dev, st.st_ino))
+                .copied()
+                .unwrap_or_else(|| {
+                    creds.stat_owner(self.real_ids.0, self.real_ids.1, st.st_uid, st.st_gid)
+                });
+            creds.exec(st.st_mode, shown.0, shown.1);
+        }
+        if let Err(e) = patch_auxv_ids(pid, &creds) {
+            log::debug!("auxv ids of {pid}: {e}");
+        }
+        if let Some(t) = self.tasks.get_mut(raw) {
+            t.creds = Some(creds);
+        }
     }
 
     /// Write the load script below the loader's initial stack pointer and
@@ -537,6 +598,40 @@ impl<'a> Tracer<'a> {
         regs.set_sp(at);
         ptrace::set_regs(pid, &regs)
     }
+}
+
+/// Set `AT_UID`, `AT_EUID`, `AT_GID`, `AT_EGID` in the auxiliary vector of
+/// a tracee stopped at its exec event (stack pointer at `argc`).
+fn patch_auxv_ids(pid: Pid, creds: &crate::ext::fake_id::Creds) -> Result<(), Errno> {
+    let sp = ptrace::get_regs(pid)?.sp();
+    let argc = ptrace::read_u64(pid, sp)?;
+    // Skip argv and its NULL, then envp up to its NULL.
+    let mut at = sp + 8 * (argc + 2);
+    for _ in 0..(1 << 16) {
+        let v = ptrace::read_u64(pid, at)?;
+        at += 8;
+        if v == 0 {
+            break;
+        }
+    }
+    for _ in 0..64 {
+        let key = ptrace::read_u64(pid, at)?;
+        if key == libc::AT_NULL {
+            break;
+        }
+        let value = match key {
+            libc::AT_UID => Some(creds.ruid),
+            libc::AT_EUID => Some(creds.euid),
+            libc::AT_GID => Some(creds.rgid),
+            libc::AT_EGID => Some(creds.egid),
+            _ => None,
+        };
+        if let Some(v) = value {
+            ptrace::write(pid, at + 8, &(v as u64).to_ne_bytes())?;
+        }
+        at += 16;
+    }
+    Ok(())
 }
 
 /// Print the stats where `--stats` asked.

@@ -1,0 +1,10 @@
+//! Extensions that PRoot options enable: pure logic, no ptrace.
+//!
+//! * [`kernel_release`]: `-k/--kernel-release`, the `uname` view;
+//! * [`fake_id`]: `-0` and `-i uid:gid`, per-process fake credentials;
+//! * [`link2symlink`]: `-l/--link2symlink`, hard links as symlinks in
+//!   PRoot's on-disk layout.
+
+pub mod fake_id;
+pub mod kernel_release;
+pub mod link2symlink;

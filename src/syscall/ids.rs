@@ -1,0 +1,362 @@
+//! Fake ids (`-0`, `-i`) and the fake `uname` (`-k`) at syscall entry.
+//!
+//! The credential calls are emulated against the tracee's [`Creds`]; calls
+//! that need root succeed while the fake euid is 0: `chown` is recorded
+//! (and shown by later stats) instead of run, `EPERM` from `chmod`, `mknod`,
+//! `setxattr`, `capset`, `sethostname` becomes success, and permission bits
+//! that would stop root are lifted for the duration of an `open`.
+
+use super::ext::ExitHook;
+use super::{Env, Outcome, PATH_MAX, base_dir};
+use crate::arch::Regs;
+use crate::ext::fake_id::Creds;
+use crate::fs::ProcContext;
+use crate::ptrace;
+use nix::errno::Errno;
+use nix::unistd::Pid;
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+/// Owners set by `chown` while fake root, by (device, inode).
+pub type Owners = HashMap<(u64, u64), (u32, u32)>;
+
+fn emulated(r: Result<i64, Errno>) -> Outcome {
+    Outcome::Emulated(match r {
+        Ok(v) => v,
+        Err(e) => -(e as i64),
+    })
+}
+
+fn write_u32s(pid: Pid, addr: u64, v: &[u32]) -> Result<(), Errno> {
+    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
+    ptrace::write(pid, addr, &bytes)
+}
+
+/// A path argument resolved to its host path.
+fn host_of(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &Regs,
+    dirfd: Option<usize>,
+    path: usize,
+    follow: bool,
+) -> Result<PathBuf, Errno> {
+    let guest = ptrace::read_cstring(pid, regs.arg(path), PATH_MAX)?;
+    if guest.is_empty() {
+        // AT_EMPTY_PATH: the fd itself.
+        let fd = dirfd.map(|i| regs.arg(i) as i32).unwrap_or(libc::AT_FDCWD);
+        if fd == libc::AT_FDCWD {
+            return Err(Errno::ENOENT);
+        }
+        return Ok(PathBuf::from(format!("/proc/{}/fd/{fd}", pid.as_raw())));
+    }
+    let base = if guest[0] == b'/' {
+        b"/".to_vec()
+    } else {
+        base_dir(env, pid, regs, dirfd)?
+    };
+    Ok(env.view.resolve(proc, &base, &guest, follow)?.host)
+}
+
+fn dev_ino(host: &std::path::Path, follow: bool) -> Result<(u64, u64), Errno> {
+    let st = if follow {
+        nix::sys::stat::stat(host)?
+    } else {
+        nix::sys::stat::lstat(host)?
+    };
+    Ok((st.st_dev, st.st_ino))
+}
+
+/// Record a fake `chown`; `-1` keeps the current (fake) owner.
+fn chown(
+    env: &Env,
+    host: &std::path::Path,
+    follow: bool,
+    (uid, gid): (u32, u32),
+    shown: &dyn Fn(u32, u32) -> (u32, u32),
+) -> Result<i64, Errno> {
+    let key = dev_ino(host, follow)?;
+    let st = if follow {
+        nix::sys::stat::stat(host)?
+    } else {
+        nix::sys::stat::lstat(host)?
+    };
+    let mut owners = env.owners.borrow_mut();
+    let (cur_uid, cur_gid) = owners
+        .get(&key)
+        .copied()
+        .unwrap_or_else(|| shown(st.st_uid, st.st_gid));
+    let uid = if uid == u32::MAX { cur_uid } else { uid };
+    let gid = if gid == u32::MAX { cur_gid } else { gid };
+    owners.insert(key, (uid, gid));
+    Ok(0)
+}
+
+/// Handle a call of the fake-id or uname family; `None` if `regs` holds
+/// another syscall.
+pub fn enter(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &mut Regs,
+    creds: Option<&mut Creds>,
+) -> Option<Outcome> {
+    let nr = regs.sysno();
+    if nr == libc::SYS_uname {
+        let kr = env.kernel_release?;
+        return Some(emulated((|| {
+            // SAFETY: a zeroed utsname is a valid out-buffer for uname.
+            let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+            // SAFETY: valid out-pointer.
+            Errno::result(unsafe { libc::uname(&mut u) })?;
+            let mut buf = [0u8; crate::ext::kernel_release::UTSNAME_LEN];
+            // SAFETY: utsname is 6 arrays of 65 c_chars: plain bytes.
+            let raw = unsafe {
+                std::slice::from_raw_parts((&u as *const libc::utsname).cast::<u8>(), buf.len())
+            };
+            buf.copy_from_slice(raw);
+            kr.apply(&mut buf);
+            ptrace::write(pid, regs.arg(0), &buf)?;
+            Ok(0)
+        })()));
+    }
+    let creds = creds?;
+    let a = |i: usize| regs.arg(i) as u32;
+    let out = match nr {
+        libc::SYS_getuid => Ok(creds.ruid as i64),
+        libc::SYS_geteuid => Ok(creds.euid as i64),
+        libc::SYS_getgid => Ok(creds.rgid as i64),
+        libc::SYS_getegid => Ok(creds.egid as i64),
+        libc::SYS_getresuid => (|| {
+            write_u32s(pid, regs.arg(0), &[creds.ruid])?;
+            write_u32s(pid, regs.arg(1), &[creds.euid])?;
+            write_u32s(pid, regs.arg(2), &[creds.suid])?;
+            Ok(0)
+        })(),
+        libc::SYS_getresgid => (|| {
+            write_u32s(pid, regs.arg(0), &[creds.rgid])?;
+            write_u32s(pid, regs.arg(1), &[creds.egid])?;
+            write_u32s(pid, regs.arg(2), &[creds.sgid])?;
+            Ok(0)
+        })(),
+        libc::SYS_getgroups => (|| {
+            let size = regs.arg(0) as i32;
+            if size < 0 {
+                return Err(Errno::EINVAL);
+            }
+            let groups = creds.getgroups(size as usize)?;
+            if size > 0 {
+                write_u32s(pid, regs.arg(1), groups)?;
+            }
+            Ok(groups.len() as i64)
+        })(),
+        libc::SYS_setuid => creds.setuid(a(0)),
+        libc::SYS_setgid => creds.setgid(a(0)),
+        libc::SYS_setreuid => creds.setreuid(a(0), a(1)),
+        libc::SYS_setregid => creds.setregid(a(0), a(1)),
+        libc::SYS_setresuid => creds.setresuid(a(0), a(1), a(2)),
+        libc::SYS_setresgid => creds.setresgid(a(0), a(1), a(2)),
+        libc::SYS_setfsuid => creds.setfsuid(a(0)),
+        libc::SYS_setfsgid => creds.setfsgid(a(0)),
+        libc::SYS_setgroups => (|| {
+            let n = regs.arg(0) as i32;
+            if n < 0 || n as usize > crate::ext::fake_id::NGROUPS_MAX {
+                return Err(Errno::EINVAL);
+            }
+            let mut bytes = vec![0u8; n as usize * 4];
+            ptrace::read_into(pid, regs.arg(1), &mut bytes)?;
+            let groups: Vec<u32> = bytes
+                .chunks_exact(4)
+                .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            creds.setgroups(&groups)
+        })(),
+        // Ownership changes while root: recorded, shown by later stats.
+        libc::SYS_chown | libc::SYS_lchown | libc::SYS_fchownat | libc::SYS_fchown
+            if creds.is_root() =>
+        {
+            (|| {
+                let (host, follow, uid, gid) = match nr {
+                    libc::SYS_chown => (
+                        host_of(env, proc, pid, regs, None, 0, true)?,
+                        true,
+                        a(1),
+                        a(2),
+                    ),
+                    libc::SYS_lchown => (
+                        host_of(env, proc, pid, regs, None, 0, false)?,
+                        false,
+                        a(1),
+                        a(2),
+                    ),
+                    libc::SYS_fchown => (
+                        PathBuf::from(format!("/proc/{}/fd/{}", pid.as_raw(), regs.arg(0) as i32)),
+                        true,
+                        a(1),
+                        a(2),
+                    ),
+                    _ => {
+                        let follow = regs.arg(4) & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
+                        (
+                            host_of(env, proc, pid, regs, Some(0), 1, follow)?,
+                            follow,
+                            a(2),
+                            a(3),
+                        )
+                    }
+                };
+                let real = env.real_ids;
+                let shown = |u, g| creds.stat_owner(real.0, real.1, u, g);
+                chown(env, &host, follow, (uid, gid), &shown)
+            })()
+        }
+        // Root may read and write what the real user owns regardless of
+        // its mode bits: access checks pass for existing files.
+        libc::SYS_access | libc::SYS_faccessat | libc::SYS_faccessat2 if creds.is_fs_root() => {
+            (|| {
+                let (host, mode, follow) = match nr {
+                    libc::SYS_access => (host_of(env, proc, pid, regs, None, 0, true)?, a(1), true),
+                    libc::SYS_faccessat => {
+                        (host_of(env, proc, pid, regs, Some(0), 1, true)?, a(2), true)
+                    }
+                    _ => {
+                        let follow = regs.arg(3) & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
+                        (
+                            host_of(env, proc, pid, regs, Some(0), 1, follow)?,
+                            a(2),
+                            follow,
+                        )
+                    }
+                };
+                let st = if follow {
+                    nix::sys::stat::stat(&host)?
+                } else {
+                    nix::sys::stat::lstat(&host)?
+                };
+                let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
+                if mode & libc::X_OK as u32 != 0 && !is_dir && st.st_mode & 0o111 == 0 {
+                    return Err(Errno::EACCES);
+                }
+                Ok(0)
+            })()
+        }
+        // EPERM becomes success for root-only operations.
+        libc::SYS_chmod
+        | libc::SYS_fchmod
+        | libc::SYS_fchmodat
+        | libc::SYS_fchmodat2
+        | libc::SYS_mknod
+        | libc::SYS_mknodat
+        | libc::SYS_setxattr
+        | libc::SYS_lsetxattr
+        | libc::SYS_capset
+        | libc::SYS_sethostname
+        | libc::SYS_setdomainname
+            if creds.is_root() =>
+        {
+            return Some(eperm_is_success(env, proc, pid, regs));
+        }
+        libc::SYS_open | libc::SYS_openat if creds.is_fs_root() => {
+            return open_as_root(env, proc, pid, regs);
+        }
+        _ => return None,
+    };
+    Some(emulated(out))
+}
+
+/// Translate paths as usual, and turn `EPERM` into success at the exit.
+fn eperm_is_success(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Outcome {
+    let rewritten = match super::table::classify(regs.sysno()) {
+        Some(super::table::Kind::Paths(args)) => {
+            match super::translate_paths(env, proc, pid, regs, args) {
+                Ok(Outcome::Rewritten) => true,
+                Ok(_) => false,
+                Err(e) => return Outcome::Emulated(-(e as i64)),
+            }
+        }
+        _ => false,
+    };
+    Outcome::WithExit {
+        rewritten,
+        hook: ExitHook::EpermIsSuccess,
+    }
+}
+
+/// `open` while root: if the real user owns the file but its mode bits
+/// forbid the access, add the owner bits for the duration of the call.
+fn open_as_root(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Option<Outcome> {
+    let (dirfd, path, flags) = if regs.sysno() == libc::SYS_open {
+        (None, 0, regs.arg(1))
+    } else {
+        (Some(0), 1, regs.arg(2))
+    };
+    let follow = flags & libc::O_NOFOLLOW as u64 == 0;
+    let host = host_of(env, proc, pid, regs, dirfd, path, follow).ok()?;
+    let st = nix::sys::stat::stat(&host).ok()?;
+    if st.st_uid != nix::unistd::getuid().as_raw() {
+        return None;
+    }
+    let acc = flags & libc::O_ACCMODE as u64;
+    let mut need = 0;
+    if acc == libc::O_RDONLY as u64 || acc == libc::O_RDWR as u64 {
+        need |= 0o400;
+    }
+    if acc == libc::O_WRONLY as u64 || acc == libc::O_RDWR as u64 {
+        need |= 0o200;
+    }
+    if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        need |= 0o100;
+    }
+    let mode = st.st_mode & 0o7777;
+    if mode & need == need {
+        return None;
+    }
+    let c = CString::new(host.as_os_str().as_bytes()).ok()?;
+    // SAFETY: chmod with a valid NUL-terminated path.
+    if unsafe { libc::chmod(c.as_ptr(), mode | need) } != 0 {
+        return None;
+    }
+    // Translate as usual; the mode is put back at the exit.
+    let rewritten = match super::table::classify(regs.sysno()) {
+        Some(super::table::Kind::Paths(args)) => {
+            matches!(
+                super::translate_paths(env, proc, pid, regs, args),
+                Ok(Outcome::Rewritten)
+            )
+        }
+        _ => false,
+    };
+    let slot = env.restore.borrow_mut().insert((host, mode));
+    Some(Outcome::WithExit {
+        rewritten,
+        hook: ExitHook::RestoreMode { slot },
+    })
+}
+
+/// Pending mode restorations, by slot.
+#[derive(Default)]
+pub struct Restores {
+    next: u64,
+    pending: HashMap<u64, (PathBuf, u32)>,
+}
+
+impl Restores {
+    pub fn insert(&mut self, v: (PathBuf, u32)) -> u64 {
+        self.next += 1;
+        self.pending.insert(self.next, v);
+        self.next
+    }
+
+    /// Put the mode of `slot`'s file back.
+    pub fn restore(&mut self, slot: u64) {
+        if let Some((path, mode)) = self.pending.remove(&slot)
+            && let Ok(c) = CString::new(path.as_os_str().as_bytes())
+        {
+            // SAFETY: chmod with a valid NUL-terminated path.
+            unsafe { libc::chmod(c.as_ptr(), mode) };
+        }
+    }
+}
