@@ -3,6 +3,7 @@
 use crate::cli::Cli;
 use crate::fs::{Binding, GuestView};
 use anyhow::{Context, Result, anyhow, bail};
+use nix::errno::Errno;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -285,16 +286,22 @@ impl Config {
                 Some(g) => format!("/{g}").into_bytes(),
                 None => host.as_os_str().as_bytes().to_vec(),
             };
-            let guest = view
-                .canonical_guest_for_binding(&guest_raw, !spec.literal)
-                .map_err(|e| {
-                    anyhow!(
-                        "binding {}: guest path {}: {}",
-                        spec.host,
-                        String::from_utf8_lossy(&guest_raw),
-                        e.desc()
-                    )
-                })?;
+            let guest = match view.canonical_guest_for_binding(&guest_raw, !spec.literal) {
+                // A guest location that leads into /proc (such as /dev/stdin,
+                // a symlink to /proc/self/fd/0) names a per-process object:
+                // bind the location itself, as with "!".
+                Ok(g) if g == b"/proc" || g.starts_with(b"/proc/") => {
+                    crate::fs::normalize_lexical(&guest_raw)
+                }
+                Ok(g) => g,
+                Err(Errno::ELOOP) => crate::fs::normalize_lexical(&guest_raw),
+                Err(e) => bail!(
+                    "binding {}: guest path {}: {}",
+                    spec.host,
+                    String::from_utf8_lossy(&guest_raw),
+                    e.desc()
+                ),
+            };
             bindings.push(Binding { host, guest });
             view = GuestView::new(root.clone(), bindings.clone());
         }

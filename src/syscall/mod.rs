@@ -123,6 +123,13 @@ pub fn enter(
         Kind::SendMsg => sendmsg(env, proc, pid, regs),
         Kind::Chroot => chroot(env, proc, pid, regs),
         Kind::Openat2 => openat2(env, proc, pid, regs),
+        Kind::Prctl => Ok(
+            if regs.arg(0) == libc::PR_SET_DUMPABLE as u64 && regs.arg(1) == 0 {
+                Outcome::Emulated(0)
+            } else {
+                Outcome::Pass
+            },
+        ),
         Kind::Refuse(e) => Err(e),
     };
     match result {

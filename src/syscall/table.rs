@@ -63,6 +63,9 @@ pub enum Kind {
     Chroot,
     /// `openat2`: the follow rule is inside `struct open_how`.
     Openat2,
+    /// `prctl(PR_SET_DUMPABLE, 0)` would lock the tracer out of the tracee's
+    /// memory and /proc entries: it succeeds without taking effect.
+    Prctl,
     /// Refused with this errno, without running.
     Refuse(Errno),
 }
@@ -228,6 +231,7 @@ pub fn classify(nr: i64) -> Option<Kind> {
         },
         libc::SYS_sendmsg => SendMsg,
         libc::SYS_chroot => Chroot,
+        libc::SYS_prctl => Prctl,
         // Mount namespaces are not emulated: refuse as the kernel refuses an
         // unprivileged caller.
         libc::SYS_mount

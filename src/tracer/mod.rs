@@ -539,12 +539,13 @@ impl<'a> Tracer<'a> {
         self.ensure_known(pid);
         let plan = self.tasks.get_mut(raw).and_then(|t| t.pending_exec.take());
         if let Some(plan) = plan {
+            // Before the hand-off: the stack pointer still points at argc.
+            self.fake_ids_after_exec(pid, &plan);
             if let Err(e) = self.hand_off_to_loader(pid, &plan) {
                 log::error!("exec hand-off to the loader failed in {pid}: {e}");
                 let _ = kill(pid, Signal::SIGKILL);
                 return;
             }
-            self.fake_ids_after_exec(pid, &plan);
             if let Some(t) = self.tasks.get_mut(raw) {
                 t.exe_host = Some(plan.exe_host.clone());
                 t.tgid.set(Some(raw));
