@@ -115,7 +115,8 @@ pub struct Cli {
     /// Fake kernel release: not supported yet.
     #[arg(short = 'k', long = "kernel-release", value_name = "STRING")]
     pub kernel_release: Option<String>,
-    /// Emulate hard links with symlinks: not supported yet.
+    /// Emulate hard links with symlinks, in PRoot's on-disk layout
+    /// (`.l2s.*` files next to the names, or in PROOT_L2S_DIR).
     #[arg(short = 'l', long = "link2symlink")]
     pub link2symlink: bool,
     /// SysV IPC inside the guest: accepted; the kernel's own SysV IPC is used.
@@ -151,10 +152,7 @@ impl Cli {
     /// The first PRoot option on this command line that sproot parses but
     /// does not implement yet, as the user would have spelled it.
     pub fn unsupported_option(&self) -> Option<&'static str> {
-        let checks: [(bool, &'static str); 2] = [
-            (self.link2symlink, "-l/--link2symlink"),
-            (self.qemu.is_some(), "-q/--qemu"),
-        ];
+        let checks: [(bool, &'static str); 1] = [(self.qemu.is_some(), "-q/--qemu")];
         checks.iter().find(|(on, _)| *on).map(|(_, name)| *name)
     }
 }
@@ -202,10 +200,6 @@ mod tests {
         assert_eq!(
             parse(&["-q", "qemu-arm"]).unsupported_option(),
             Some("-q/--qemu")
-        );
-        assert_eq!(
-            parse(&["--link2symlink"]).unsupported_option(),
-            Some("-l/--link2symlink")
         );
         assert_eq!(
             parse(&[

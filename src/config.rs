@@ -314,6 +314,7 @@ impl Config {
         let glue = add_glue(&mut view, &bindings, &tmp_dir)?;
 
         view.set_cache(!cli.no_path_cache);
+        view.set_link2symlink(cli.link2symlink);
         let cwd = Self::initial_cwd(cli, &view);
 
         let command: Vec<OsString> = if cli.command.is_empty() {
@@ -353,6 +354,7 @@ impl Config {
                     }
                     None => None,
                 },
+                link2symlink: cli.link2symlink,
                 symlink_sizes: cli.symlink_sizes,
                 hide_proot: cli.hide_proot_files,
                 port_switch: cli.port_switch,

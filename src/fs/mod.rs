@@ -142,6 +142,8 @@ pub struct GuestView {
     /// cache. Cleared whenever a guest changes the namespace.
     dir_cache: std::cell::RefCell<std::collections::HashSet<Vec<u8>>>,
     cache_enabled: bool,
+    /// `-l`: symlinks to `.l2s.` files hold host paths.
+    pub(crate) link2symlink: bool,
 }
 
 /// Entries past which the directory cache starts over.
@@ -161,6 +163,7 @@ impl GuestView {
             binding_parents: Default::default(),
             dir_cache: Default::default(),
             cache_enabled: true,
+            link2symlink: false,
         };
         for b in bindings {
             view.add_binding(b);
@@ -190,6 +193,11 @@ impl GuestView {
             })
             .collect();
         self.binding_parents = parents.into_iter().collect();
+    }
+
+    /// `-l`: read link2symlink's host-path symlinks as guest paths.
+    pub fn set_link2symlink(&mut self, on: bool) {
+        self.link2symlink = on;
     }
 
     /// Turn the directory cache on or off (on by default).

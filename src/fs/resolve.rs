@@ -252,7 +252,18 @@ pub(super) fn resolve(
                     walk.reset(&target);
                     continue;
                 }
-                let target = nix::fcntl::readlink(walk.host.as_slice())?.into_vec();
+                let mut target = nix::fcntl::readlink(walk.host.as_slice())?.into_vec();
+                // link2symlink names and intermediates point at absolute
+                // *host* paths of `.l2s.` files: read them back as guest paths.
+                if view.link2symlink
+                    && target.first() == Some(&b'/')
+                    && crate::ext::link2symlink::is_l2s_name(
+                        target.rsplit(|&c| c == b'/').next().unwrap_or(&[]),
+                    )
+                    && let Some(g) = view.to_guest(&target)
+                {
+                    target = g;
+                }
                 if target.is_empty() {
                     return Err(Errno::ENOENT);
                 }

@@ -177,6 +177,17 @@ fn stat_call(
             base_dir(env, pid, regs, dirfd)?
         };
         let r = env.view.resolve(proc, &base, &path, follow)?;
+        // -l: a name of an emulated hard link is its final file, even for
+        // lstat.
+        if env.ext.link2symlink
+            && let Some(fin) = crate::ext::link2symlink::resolve(&r.host)
+        {
+            return Ok(StatCall {
+                target: Target::Path(cstring(fin.as_os_str().as_bytes())?, true),
+                buf,
+                statx,
+            });
+        }
         Ok(StatCall {
             target: Target::Path(cstring(r.host.as_os_str().as_bytes())?, follow),
             buf,
@@ -223,6 +234,15 @@ impl Fixes<'_> {
         }
     }
 
+    /// `-l`: the link count of a final file of an emulated hard link.
+    fn nlink(&self, host: &CString) -> Option<u64> {
+        if !self.env.ext.link2symlink {
+            return None;
+        }
+        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(host.as_bytes()));
+        crate::ext::link2symlink::nlink_of(path)
+    }
+
     /// `-L`: the size of a symlink is its guest target's length.
     fn symlink_size(&self, host: &CString, is_link: bool, size: u64) -> u64 {
         if !self.env.ext.symlink_sizes || !is_link {
@@ -260,6 +280,9 @@ pub fn stat(
                 let rc = unsafe { libc::fstatat(libc::AT_FDCWD, host.as_ptr(), &mut st, nofollow) };
                 Errno::result(rc)?;
                 let (uid, gid) = fixes.owner(st.st_dev, st.st_ino, st.st_uid, st.st_gid);
+                if let Some(n) = fixes.nlink(&host) {
+                    st.st_nlink = n;
+                }
                 st.st_uid = uid;
                 st.st_gid = gid;
                 let is_link = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
@@ -283,6 +306,9 @@ pub fn stat(
                 Errno::result(rc)?;
                 let dev = libc::makedev(stx.stx_dev_major, stx.stx_dev_minor);
                 let (uid, gid) = fixes.owner(dev, stx.stx_ino, stx.stx_uid, stx.stx_gid);
+                if let Some(n) = fixes.nlink(&host) {
+                    stx.stx_nlink = n as u32;
+                }
                 stx.stx_uid = uid;
                 stx.stx_gid = gid;
                 let is_link = u32::from(stx.stx_mode) & libc::S_IFMT == libc::S_IFLNK;

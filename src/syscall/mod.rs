@@ -6,6 +6,7 @@
 
 pub mod ext;
 pub mod ids;
+pub mod l2s;
 pub mod names;
 pub mod table;
 
@@ -62,6 +63,8 @@ pub struct Env<'a> {
     pub kernel_release: Option<&'a crate::ext::kernel_release::KernelRelease>,
     /// The real ids of the user running sproot.
     pub real_ids: (u32, u32),
+    /// `-l`: where intermediates and final files go (`PROOT_L2S_DIR`).
+    pub l2s_dir: Option<&'a Path>,
 }
 
 /// Handle the entry of a trapped syscall of tracee `pid`.
@@ -81,6 +84,11 @@ pub fn enter(
     });
     if (creds.is_some() || env.kernel_release.is_some())
         && let Some(o) = ids::enter(env, proc, pid, regs, creds)
+    {
+        return o;
+    }
+    if env.ext.link2symlink
+        && let Some(o) = l2s::enter(env, proc, pid, regs)
     {
         return o;
     }
@@ -227,10 +235,19 @@ fn translate_paths(
             return Err(Errno::ENOENT);
         }
         let follow = follows(a.follow, regs);
-        if guest[0] != b'/' && same_for_kernel(env, pid, regs, a.dirfd, &guest, follow) {
+        if guest[0] != b'/'
+            && !env.ext.link2symlink
+            && same_for_kernel(env, pid, regs, a.dirfd, &guest, follow)
+        {
             continue;
         }
-        let host = resolve(env, proc, pid, regs, a.dirfd, &guest, follow)?;
+        let mut host = resolve(env, proc, pid, regs, a.dirfd, &guest, follow)?;
+        if env.ext.link2symlink
+            && !l2s::works_on_names(regs.sysno())
+            && let Some(fin) = crate::ext::link2symlink::resolve(&host)
+        {
+            host = fin;
+        }
         let host = host.as_os_str().as_bytes();
         if host != guest.as_slice() {
             let addr = scratch.push_cstr(pid, host)?;
@@ -319,6 +336,10 @@ fn readlink(
     }
     let guest = ptrace::read_cstring(pid, regs.arg(path), PATH_MAX)?;
     let host = resolve(env, proc, pid, regs, dirfd, &guest, false)?;
+    if env.ext.link2symlink && crate::ext::link2symlink::member_group(&host).is_some() {
+        // A "hard link" is a regular file to the guest.
+        return Err(Errno::EINVAL);
+    }
     let target = env.view.readlink_guest(proc, &host)?;
     let n = target.len().min(bufsiz as usize);
     ptrace::write(pid, regs.arg(buf), &target[..n])?;

@@ -168,6 +168,8 @@ pub struct Tracer<'a> {
     /// `-k`, parsed.
     kernel_release: Option<crate::ext::kernel_release::KernelRelease>,
     real_ids: (u32, u32),
+    /// `-l`: `PROOT_L2S_DIR`.
+    l2s_dir: Option<PathBuf>,
     /// The hot pair of `--placement=adaptive`, if that is the policy.
     hot: Option<placement::HotPair>,
     pub stats: Stats,
@@ -204,6 +206,7 @@ impl<'a> Tracer<'a> {
                 nix::unistd::getuid().as_raw(),
                 nix::unistd::getgid().as_raw(),
             ),
+            l2s_dir: crate::ext::link2symlink::l2s_dir_from_env(),
             hot: (cfg.placement == placement::Placement::Adaptive)
                 .then(placement::HotPair::default),
             stats: Stats::default(),
@@ -427,6 +430,7 @@ impl<'a> Tracer<'a> {
                 restore: &self.restores,
                 kernel_release: self.kernel_release.as_ref(),
                 real_ids: self.real_ids,
+                l2s_dir: self.l2s_dir.as_deref(),
             };
             let proc = Proc {
                 tasks: &self.tasks,

@@ -1,0 +1,125 @@
+//! `-l/--link2symlink`: `link`, `unlink` and `rename` of emulated hard links,
+//! and the redirection of every other syscall on a name to its final file
+//! (the layout is in `ext::link2symlink`).
+
+use super::{Env, Outcome, PATH_MAX, base_dir};
+use crate::arch::Regs;
+use crate::ext::link2symlink as l2s;
+use crate::fs::ProcContext;
+use crate::ptrace;
+use nix::errno::Errno;
+use nix::unistd::Pid;
+use std::path::PathBuf;
+
+fn host(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &Regs,
+    dirfd: Option<usize>,
+    path: usize,
+    follow: bool,
+) -> Result<PathBuf, Errno> {
+    let guest = ptrace::read_cstring(pid, regs.arg(path), PATH_MAX)?;
+    if guest.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let base = if guest[0] == b'/' {
+        b"/".to_vec()
+    } else {
+        base_dir(env, pid, regs, dirfd)?
+    };
+    Ok(env.view.resolve(proc, &base, &guest, follow)?.host)
+}
+
+fn done(r: Result<(), Errno>) -> Option<Outcome> {
+    Some(Outcome::Emulated(match r {
+        Ok(()) => 0,
+        Err(e) => -(e as i64),
+    }))
+}
+
+/// Handle `link*`, `unlink*`, `rename*` under `-l`; `None`: not one of them,
+/// or nothing l2s-specific to do.
+pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option<Outcome> {
+    let nr = regs.sysno();
+    let r = (|| -> Result<Option<Outcome>, Errno> {
+        match nr {
+            libc::SYS_link | libc::SYS_linkat => {
+                let (old, new) = if nr == libc::SYS_link {
+                    (
+                        host(env, proc, pid, regs, None, 0, false)?,
+                        host(env, proc, pid, regs, None, 1, false)?,
+                    )
+                } else {
+                    let follow = regs.arg(4) & libc::AT_SYMLINK_FOLLOW as u64 != 0;
+                    (
+                        host(env, proc, pid, regs, Some(0), 1, follow)?,
+                        host(env, proc, pid, regs, Some(2), 3, false)?,
+                    )
+                };
+                env.view.invalidate_cache();
+                Ok(done(l2s::link(&old, &new, env.l2s_dir)))
+            }
+            libc::SYS_unlink | libc::SYS_unlinkat => {
+                if nr == libc::SYS_unlinkat && regs.arg(2) & libc::AT_REMOVEDIR as u64 != 0 {
+                    return Ok(None);
+                }
+                let name = if nr == libc::SYS_unlink {
+                    host(env, proc, pid, regs, None, 0, false)?
+                } else {
+                    host(env, proc, pid, regs, Some(0), 1, false)?
+                };
+                if l2s::member_group(&name).is_none() {
+                    return Ok(None);
+                }
+                Ok(done(l2s::unlink(&name)))
+            }
+            libc::SYS_rename | libc::SYS_renameat | libc::SYS_renameat2 => {
+                let (old, new, flags) = if nr == libc::SYS_rename {
+                    (
+                        host(env, proc, pid, regs, None, 0, false)?,
+                        host(env, proc, pid, regs, None, 1, false)?,
+                        0,
+                    )
+                } else {
+                    let flags = if nr == libc::SYS_renameat2 {
+                        regs.arg(4) as u32
+                    } else {
+                        0
+                    };
+                    (
+                        host(env, proc, pid, regs, Some(0), 1, false)?,
+                        host(env, proc, pid, regs, Some(2), 3, false)?,
+                        flags,
+                    )
+                };
+                if l2s::member_group(&old).is_none() && l2s::member_group(&new).is_none() {
+                    return Ok(None);
+                }
+                Ok(done(l2s::rename(&old, &new, flags)))
+            }
+            _ => Ok(None),
+        }
+    })();
+    match r {
+        Ok(o) => o,
+        Err(e) => Some(Outcome::Emulated(-(e as i64))),
+    }
+}
+
+/// Whether a syscall works on l2s names themselves (not their final file).
+pub fn works_on_names(nr: i64) -> bool {
+    matches!(
+        nr,
+        libc::SYS_link
+            | libc::SYS_linkat
+            | libc::SYS_unlink
+            | libc::SYS_unlinkat
+            | libc::SYS_rename
+            | libc::SYS_renameat
+            | libc::SYS_renameat2
+            | libc::SYS_symlink
+            | libc::SYS_symlinkat
+    )
+}
