@@ -360,7 +360,6 @@ impl Config {
                 port_switch: cli.port_switch,
                 sysvipc: cli.sysvipc,
                 ashmem_memfd: cli.ashmem_memfd,
-                ..Ext::default()
             },
             placement: if cli.pin {
                 crate::tracer::placement::Placement::Pinned
