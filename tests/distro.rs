@@ -1,0 +1,230 @@
+//! proot-distro's use of sproot, tested the way it happens on a phone: an
+//! unprivileged user owns a copy of the Debian rootfs and runs sproot with
+//! the command line proot-distro builds (fake root, link2symlink, a fake
+//! kernel release, its bindings). As root most of this would pass by
+//! accident, so the tests drop to a dedicated user with `setpriv`.
+//!
+//! Needs root (to create the user and the copy) and `SPROOT_DEBIAN_ROOTFS`
+//! (see tests/debian.rs); without them each test prints why it is skipped.
+//! `apt_get_installs_packages_with_maintainer_scripts` needs the Debian
+//! mirror (a package registry CI can reach).
+
+mod common;
+
+use common::*;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const USER: &str = "sproot-distro-test";
+
+/// The container directory: `rootfs/` (a copy of the Debian rootfs owned by
+/// `USER`), `shm/`, `sys_empty/`, as proot-distro lays it out.
+struct Container {
+    dir: PathBuf,
+}
+
+static CONTAINER: OnceLock<Option<Container>> = OnceLock::new();
+
+fn sh(cmd: &str) -> Output {
+    Command::new("/bin/sh")
+        .args(["-c", cmd])
+        .output()
+        .expect("run /bin/sh")
+}
+
+fn container(test: &str) -> Option<&'static Container> {
+    let c = CONTAINER.get_or_init(|| {
+        let root = PathBuf::from(std::env::var_os("SPROOT_DEBIAN_ROOTFS")?);
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return None;
+        }
+        let dir = PathBuf::from("/var/tmp/sproot-distro-test");
+        let d = dir.display();
+        let r = root.display();
+        let script = format!(
+            "set -e
+             id -u {USER} >/dev/null 2>&1 || useradd --system --create-home {USER}
+             rm -rf --one-file-system {d}
+             mkdir -p {d}/shm {d}/sys_empty
+             cp -a {r} {d}/rootfs
+             chown -R {USER}: {d}"
+        );
+        let out = sh(&script);
+        assert!(
+            out.status.success(),
+            "set up the container:\n{}",
+            describe(&out)
+        );
+        Some(Container { dir })
+    });
+    if c.is_none() {
+        eprintln!("{test}: skipped: needs root and SPROOT_DEBIAN_ROOTFS (see tests/debian.rs)");
+    }
+    c.as_ref()
+}
+
+impl Container {
+    /// proot-distro's login command line, run as the unprivileged user with
+    /// the rootfs as working directory (`--rootfs=.`).
+    fn run(&self, extra: &[&str], script: &str, secs: u64) -> Output {
+        let c = self.dir.display();
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid", USER, "--regid", USER, "--clear-groups", "--reset-env"])
+            .arg(sproot_bin())
+            .current_dir(self.dir.join("rootfs"))
+            .args([
+                "--kill-on-exit",
+                "--link2symlink",
+                "--sysvipc",
+                "--kernel-release=\\Linux\\localhost\\6.17.0-PRoot-Distro\\#1 SMP PREEMPT_DYNAMIC Fri, 10 Oct 2025 00:00:00 +0000\\x86_64\\localdomain\\-1\\",
+                "-L",
+                "--change-id=0:0",
+                "--rootfs=.",
+                "--cwd=/root",
+                "--bind=/dev",
+                "--bind=/proc",
+                "--bind=/sys",
+                "--bind=/dev/urandom:/dev/random",
+                "--bind=/proc/self/fd:/dev/fd",
+                "--bind=/proc/self/fd/0:/dev/stdin",
+                "--bind=/proc/self/fd/1:/dev/stdout",
+                "--bind=/proc/self/fd/2:/dev/stderr",
+            ])
+            .arg(format!("--bind={c}/sys_empty:/sys/fs/selinux"))
+            .arg(format!("--bind={c}/shm:/dev/shm"))
+            .args(extra)
+            .args([
+                "/usr/bin/env",
+                "-i",
+                "HOME=/root",
+                "TERM=xterm",
+                "LANG=C.UTF-8",
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "/bin/bash",
+                "-c",
+                script,
+            ]);
+        output_with_timeout(
+            cmd,
+            Duration::from_secs(secs),
+            &format!("proot-distro login: {script}"),
+        )
+    }
+
+    fn host(&self, guest: &str) -> PathBuf {
+        self.dir.join("rootfs").join(guest.trim_start_matches('/'))
+    }
+}
+
+fn ok(out: &Output, what: &str) -> String {
+    assert_success(out, what);
+    stdout_str(out)
+}
+
+#[test]
+fn fake_root_ids_kernel_release_and_writable_etc() {
+    let Some(c) = container("fake_root_ids") else {
+        return;
+    };
+    let out = c.run(
+        &[],
+        "id; id -u; uname -r; uname -s -n -m; [ -w /etc ] && echo yes",
+        60,
+    );
+    assert_eq!(
+        ok(&out, "id, uname, -w /etc"),
+        "uid=0(root) gid=0(root) groups=0(root)\n0\n6.17.0-PRoot-Distro\nLinux localhost x86_64\nyes\n"
+    );
+}
+
+#[test]
+fn files_of_the_real_user_look_like_root_s_and_chown_sticks_for_the_run() {
+    let Some(c) = container("chown") else { return };
+    let script = "f=/root/chown-test; rm -f $f; touch $f; stat -c %U:%G $f; \
+                  chown daemon:mail $f && stat -c %U:%G $f; chown 1234 $f; stat -c %u:%G $f; \
+                  stat -c %U /etc/passwd";
+    let out = c.run(&[], script, 60);
+    assert_eq!(
+        ok(&out, "chown then stat"),
+        "root:root\ndaemon:mail\n1234:mail\nroot\n"
+    );
+    // Really owned by the unprivileged user on the host.
+    let meta = std::fs::metadata(c.host("/root/chown-test")).expect("stat on host");
+    let uid = std::os::unix::fs::MetadataExt::uid(&meta);
+    assert_ne!(uid, 0, "the file must belong to the unprivileged user");
+}
+
+#[test]
+fn useradd_su_and_set_user_id_programs() {
+    let Some(c) = container("useradd") else {
+        return;
+    };
+    let script = "userdel -r alice >/dev/null 2>&1; useradd -m alice && getent passwd alice | cut -d: -f1,6; \
+                  stat -c %U /home/alice; su alice -c 'id -un; id -u' ; su alice -c 'touch /home/alice/x; stat -c %U /home/alice/x'";
+    let out = c.run(&[], script, 120);
+    let text = ok(&out, "useradd, su");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "alice:/home/alice", "{text}");
+    assert_eq!(lines[1], "alice", "{text}");
+    assert_eq!(lines[2], "alice", "{text}");
+    assert_ne!(lines[3], "0", "{text}");
+}
+
+#[test]
+fn hard_links_under_link2symlink_keep_each_name_alive() {
+    let Some(c) = container("l2s") else { return };
+    let script = "cd /tmp && rm -rf l2s && mkdir l2s && cd l2s && echo one > a && ln a b && ln b c && \
+                  echo two >> c && cat a && stat -c %h a && rm a && cat b && stat -c %h b && mv b d && \
+                  cat d && stat -c %h c && [ \"$(stat -c %i c)\" = \"$(stat -c %i d)\" ] && echo same-inode";
+    let out = c.run(&[], script, 60);
+    assert_eq!(
+        ok(&out, "ln under -l"),
+        "one\ntwo\n3\none\ntwo\n2\none\ntwo\n2\nsame-inode\n"
+    );
+    // The on-disk layout is PRoot's: names are symlinks to a .l2s. file.
+    let d = c.host("/tmp/l2s/d");
+    let target = std::fs::read_link(&d).expect("d is a symlink on the host");
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    assert!(name.starts_with(".l2s."), "{}", target.display());
+}
+
+#[test]
+fn apt_get_installs_packages_with_maintainer_scripts() {
+    let Some(c) = container("apt") else { return };
+    let script = "apt-get update -q >/dev/null && \
+                  DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-client sudo >/dev/null && \
+                  dpkg -l openssh-client sudo | awk '/^ii/ {print $1, $2}' && \
+                  stat -c '%U %a' /usr/bin/sudo && getent passwd _apt | cut -d: -f1 && \
+                  sudo -u daemon id -un";
+    let out = c.run(&[], script, 900);
+    let text = ok(&out, "apt-get update && apt-get install");
+    assert_eq!(
+        text,
+        "ii openssh-client\nii sudo\nroot 4755\n_apt\ndaemon\n",
+        "{}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn the_run_is_really_unprivileged() {
+    let Some(c) = container("unprivileged") else {
+        return;
+    };
+    // Outside sproot's fake ids the kernel still sees the real user: a
+    // file created in the guest belongs to it on the host.
+    let out = c.run(&[], "rm -f /tmp/owner-check; touch /tmp/owner-check", 60);
+    assert_success(&out, "touch");
+    let meta = std::fs::metadata(c.host("/tmp/owner-check")).expect("stat on host");
+    let expected = sh(&format!("id -u {USER}"));
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&meta).to_string(),
+        stdout_str(&expected).trim()
+    );
+}
