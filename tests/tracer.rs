@@ -652,11 +652,6 @@ fn qemu_option_is_refused_naming_it() {
 }
 
 #[test]
-fn link2symlink_option_is_refused_naming_it() {
-    assert_refused_option(&["--link2symlink", "/bin/echo", "ran"], "--link2symlink");
-}
-
-#[test]
 fn malformed_change_id_is_refused_naming_the_option() {
     assert_refused_option(&["-i", "alice:x", "/bin/echo", "ran"], "-i");
 }

@@ -144,6 +144,10 @@ pub struct GuestView {
     cache_enabled: bool,
     /// `-l`: symlinks to `.l2s.` files hold host paths.
     pub(crate) link2symlink: bool,
+    /// Absolute guest paths already resolved, by whether the final
+    /// component is followed: `[no-follow, follow]`. Same lifetime rules as
+    /// `dir_cache`.
+    path_cache: [std::cell::RefCell<std::collections::HashMap<Vec<u8>, Resolved>>; 2],
 }
 
 /// Entries past which the directory cache starts over.
@@ -164,6 +168,7 @@ impl GuestView {
             dir_cache: Default::default(),
             cache_enabled: true,
             link2symlink: false,
+            path_cache: Default::default(),
         };
         for b in bindings {
             view.add_binding(b);
@@ -203,13 +208,16 @@ impl GuestView {
     /// Turn the directory cache on or off (on by default).
     pub fn set_cache(&mut self, enabled: bool) {
         self.cache_enabled = enabled;
-        self.dir_cache.borrow_mut().clear();
+        self.invalidate_cache();
     }
 
     /// Forget every cached directory: a guest is about to change, or has
     /// just changed, the file-system namespace (rename, unlink, symlink...).
     pub fn invalidate_cache(&self) {
         self.dir_cache.borrow_mut().clear();
+        for c in &self.path_cache {
+            c.borrow_mut().clear();
+        }
     }
 
     /// Number of cached directories (for tests and stats).
@@ -321,7 +329,25 @@ impl GuestView {
         path: &[u8],
         follow_last: bool,
     ) -> Result<Resolved, Errno> {
-        resolve::resolve(self, proc, base, path, follow_last, false)
+        // Absolute paths outside /proc resolve the same way until the guest
+        // changes the namespace (see `invalidate_cache`).
+        let cacheable = self.cache_enabled
+            && !self.link2symlink
+            && path.first() == Some(&b'/')
+            && !path.starts_with(b"/proc");
+        let slot = &self.path_cache[usize::from(follow_last)];
+        if cacheable && let Some(r) = slot.borrow().get(path) {
+            return Ok(r.clone());
+        }
+        let r = resolve::resolve(self, proc, base, path, follow_last, false)?;
+        if cacheable && !r.host.starts_with("/proc") {
+            let mut c = slot.borrow_mut();
+            if c.len() >= DIR_CACHE_MAX {
+                c.clear();
+            }
+            c.insert(path.to_vec(), r.clone());
+        }
+        Ok(r)
     }
 
     /// Canonicalise the guest side of a new binding inside the current view.

@@ -19,6 +19,29 @@ pub fn set_regs(pid: Pid, regs: &Regs) -> Result<(), Errno> {
     ptrace::setregs(pid, regs.0)
 }
 
+const REG_WORDS: usize = std::mem::size_of::<libc::user_regs_struct>() / 8;
+
+fn words(r: &libc::user_regs_struct) -> [u64; REG_WORDS] {
+    // SAFETY: user_regs_struct is REG_WORDS plain u64 fields, no padding.
+    unsafe { std::mem::transmute_copy(r) }
+}
+
+/// Write back only the registers that differ from `old`: one
+/// `PTRACE_POKEUSER` per changed register when there are few (a path
+/// argument, or the syscall number and result), which costs the kernel much
+/// less than a whole `PTRACE_SETREGS`.
+pub fn set_changed_regs(pid: Pid, old: &Regs, new: &Regs) -> Result<(), Errno> {
+    let (a, b) = (words(&old.0), words(&new.0));
+    let changed: Vec<usize> = (0..REG_WORDS).filter(|&i| a[i] != b[i]).collect();
+    if changed.len() > 2 {
+        return set_regs(pid, new);
+    }
+    for i in changed {
+        ptrace::write_user(pid, (i * 8) as ptrace::AddressType, b[i] as libc::c_long)?;
+    }
+    Ok(())
+}
+
 /// Resume after a stop, delivering `sig` if any.
 pub fn cont(pid: Pid, sig: Option<Signal>) -> Result<(), Errno> {
     ptrace::cont(pid, sig)
@@ -70,8 +93,10 @@ pub fn read_cstring(pid: Pid, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
     let mut cur = addr;
     let mut chunk = [0u8; PAGE as usize];
     loop {
+        // Most paths are short: read 256 bytes first, then whole pages.
         let room = (PAGE - cur % PAGE) as usize;
-        let want = room.min(max + 1 - out.len());
+        let first = if out.is_empty() { 256 } else { PAGE as usize };
+        let want = room.min(first).min(max + 1 - out.len());
         read_into(pid, cur, &mut chunk[..want])?;
         if let Some(end) = chunk[..want].iter().position(|&b| b == 0) {
             out.extend_from_slice(&chunk[..end]);

@@ -172,6 +172,10 @@ pub struct Tracer<'a> {
     l2s_dir: Option<PathBuf>,
     /// The hot pair of `--placement=adaptive`, if that is the policy.
     hot: Option<placement::HotPair>,
+    /// Benchmark floor (`SPROOT_BARE_STOPS=1`): every trapped syscall but
+    /// exec is resumed untouched, so a run measures the cost of the stops
+    /// alone. Paths are NOT translated: for benchmarks only.
+    bare: bool,
     pub stats: Stats,
 }
 
@@ -207,6 +211,7 @@ impl<'a> Tracer<'a> {
                 nix::unistd::getgid().as_raw(),
             ),
             l2s_dir: crate::ext::link2symlink::l2s_dir_from_env(),
+            bare: std::env::var_os("SPROOT_BARE_STOPS").is_some_and(|v| v == "1"),
             hot: (cfg.placement == placement::Placement::Adaptive)
                 .then(placement::HotPair::default),
             stats: Stats::default(),
@@ -416,10 +421,14 @@ impl<'a> Tracer<'a> {
                 return;
             }
         };
-        if self.is_loader_open(raw, &regs) || self.in_prelude(raw, &regs) {
+        if self.is_loader_open(raw, &regs)
+            || self.in_prelude(raw, &regs)
+            || (self.bare && !matches!(regs.sysno(), libc::SYS_execve | libc::SYS_execveat))
+        {
             self.resume(pid, None, false);
             return;
         }
+        let original = regs;
         let mut creds = self.tasks.get_mut(raw).and_then(|t| t.creds.take());
         let outcome = {
             let env = Env {
@@ -459,14 +468,14 @@ impl<'a> Tracer<'a> {
         match outcome {
             Outcome::Pass => self.resume(pid, None, false),
             Outcome::Rewritten => {
-                if ptrace::set_regs(pid, &regs).is_ok() {
+                if ptrace::set_changed_regs(pid, &original, &regs).is_ok() {
                     self.resume(pid, None, false);
                 }
             }
             Outcome::Emulated(v) => {
                 regs.set_sysno(-1);
                 regs.set_ret(v);
-                if ptrace::set_regs(pid, &regs).is_ok() {
+                if ptrace::set_changed_regs(pid, &original, &regs).is_ok() {
                     if !self.cfg.seccomp
                         && let Some(t) = self.tasks.get_mut(raw)
                     {
@@ -476,7 +485,7 @@ impl<'a> Tracer<'a> {
                 }
             }
             Outcome::WithExit { rewritten, hook } => {
-                if rewritten && ptrace::set_regs(pid, &regs).is_err() {
+                if rewritten && ptrace::set_changed_regs(pid, &original, &regs).is_err() {
                     return;
                 }
                 if let Some(t) = self.tasks.get_mut(raw) {
