@@ -12,6 +12,7 @@ use clap::{ArgAction, Parser};
     name = "sproot",
     version,
     disable_version_flag = true,
+    args_override_self = true,
     about = "Run programs inside a directory tree as if it were / (a seccomp-accelerated, PRoot-compatible userspace chroot).",
     after_help = "Environment: PROOT_VERBOSE (as -v), PROOT_NO_SECCOMP=1 (as --no-seccomp), \
 PROOT_TMP_DIR (where the exec loader is extracted; default $TMPDIR or /tmp).\n\
@@ -217,6 +218,25 @@ mod tests {
             None
         );
         assert_eq!(parse(&["-r", "/"]).unsupported_option(), None);
+    }
+
+    #[test]
+    fn a_repeated_option_takes_the_last_value_as_in_proot() {
+        let c = parse(&[
+            "-r",
+            "/a",
+            "--change-id=0:0",
+            "-r",
+            "/b",
+            "--change-id=1:1",
+            "-b",
+            "/x",
+            "-b",
+            "/y",
+        ]);
+        assert_eq!(c.rootfs.as_deref(), Some("/b"));
+        assert_eq!(c.change_id.as_deref(), Some("1:1"));
+        assert_eq!(c.binds, vec!["/x", "/y"]);
     }
 
     #[test]

@@ -70,9 +70,16 @@ impl Container {
     /// proot-distro's login command line, run as the unprivileged user with
     /// the rootfs as working directory (`--rootfs=.`).
     fn run(&self, extra: &[&str], script: &str, secs: u64) -> Output {
+        self.run_env(&[], extra, script, secs)
+    }
+
+    /// [`Container::run`] with `env` (NAME=value) in sproot's environment.
+    fn run_env(&self, env: &[&str], extra: &[&str], script: &str, secs: u64) -> Output {
         let c = self.dir.display();
         let mut cmd = Command::new("setpriv");
         cmd.args(["--reuid", USER, "--regid", USER, "--clear-groups", "--reset-env"])
+            .arg("/usr/bin/env")
+            .args(env)
             .arg(sproot_bin())
             .current_dir(self.dir.join("rootfs"))
             .args([
@@ -226,5 +233,99 @@ fn the_run_is_really_unprivileged() {
     assert_eq!(
         std::os::unix::fs::MetadataExt::uid(&meta).to_string(),
         stdout_str(&expected).trim()
+    );
+}
+
+#[test]
+fn root_reads_and_writes_files_whose_mode_bits_forbid_it() {
+    let Some(c) = container("mode_bits") else {
+        return;
+    };
+    let script = "f=/root/locked; rm -f $f; echo secret > $f; chmod 000 $f; cat $f; \
+                  echo more >> $f; cat $f; stat -c %a $f; [ -r $f ] && echo readable";
+    let out = c.run(&[], script, 60);
+    assert_eq!(
+        ok(&out, "root and a 000 file"),
+        "secret\nsecret\nmore\n0\nreadable\n"
+    );
+}
+
+#[test]
+fn set_id_calls_are_modelled_per_process_and_reach_the_auxv() {
+    let Some(c) = container("setid") else { return };
+    let py = "import os; print(os.getuid(), os.geteuid()); \
+              os.setresgid(50, 50, 50); os.setgroups([7, 8]); os.setresuid(1000, 1001, 0); \
+              print(os.getresuid(), os.getresgid(), sorted(os.getgroups())); \
+              os.seteuid(0); print(os.geteuid()); os.setuid(1000); \
+              print(os.getresuid()); \
+              import errno\n\
+try:\n    os.setuid(0)\nexcept PermissionError: print('EPERM')";
+    let script = format!(
+        "python3 -c \"{py}\"; python3 -c 'import os; print(os.getauxval(11) if hasattr(os, \"getauxval\") else 0)'; \
+         python3 -c 'import ctypes; a = ctypes.CDLL(None).getauxval; a.restype = ctypes.c_ulong; print(a(11), a(12), a(13), a(14))'"
+    );
+    let out = c.run(&["--change-id=0:0"], &script, 60);
+    let text = ok(&out, "set*id under -0");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "0 0", "{text}");
+    assert_eq!(lines[1], "(1000, 1001, 0) (50, 50, 50) [7, 8]", "{text}");
+    assert_eq!(lines[2], "0", "{text}");
+    assert_eq!(lines[3], "(1000, 1000, 1000)", "{text}");
+    assert_eq!(lines[4], "EPERM", "{text}");
+    assert_eq!(
+        lines.last().copied(),
+        Some("0 0 0 0"),
+        "AT_UID..AT_EGID: {text}"
+    );
+}
+
+#[test]
+fn change_id_to_an_ordinary_user_is_not_root() {
+    let Some(c) = container("change_id") else {
+        return;
+    };
+    // A later --change-id overrides proot-distro's 0:0 (clap keeps the last).
+    let out = c.run(
+        &["--change-id=1000:1000"],
+        "id -u; id -g; touch /etc/x 2>/dev/null || echo denied-by-kernel-or-not; stat -c %u /root",
+        60,
+    );
+    let text = ok(&out, "-i 1000:1000");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(&lines[..2], &["1000", "1000"], "{text}");
+    // Files of the real user are shown as owned by the fake user.
+    assert_eq!(lines.last().copied(), Some("1000"), "{text}");
+}
+
+#[test]
+fn kernel_release_plain_form_changes_only_the_release() {
+    let Some(c) = container("uname_plain") else {
+        return;
+    };
+    let out = c.run(
+        &["--kernel-release=5.4.0-sproot"],
+        "uname -r; uname -s; uname -m",
+        60,
+    );
+    assert_eq!(ok(&out, "-k plain"), "5.4.0-sproot\nLinux\nx86_64\n");
+}
+
+#[test]
+fn link2symlink_honours_proot_l2s_dir() {
+    let Some(c) = container("l2s_dir") else {
+        return;
+    };
+    let dir = c.host("/.l2s");
+    let _ = std::fs::remove_dir_all(&dir);
+    let env = format!("PROOT_L2S_DIR={}", dir.display());
+    let script = "cd /tmp && rm -rf l2sd && mkdir l2sd && cd l2sd && echo x > a && ln a b && \
+                  cat b && stat -c %h a && ls -a /.l2s | grep -c '^[.]l2s[.]a'";
+    let out = c.run_env(&[&env], &[], script, 60);
+    assert_eq!(ok(&out, "ln with PROOT_L2S_DIR"), "x\n2\n2\n");
+    assert!(
+        !c.host("/tmp/l2sd").read_dir().expect("list").any(|e| e
+            .map(|e| e.file_name().to_string_lossy().starts_with(".l2s."))
+            .unwrap_or(false)),
+        "the .l2s. files must be in PROOT_L2S_DIR, not next to the names"
     );
 }
