@@ -232,7 +232,10 @@ impl<'a> Tracer<'a> {
             batch.clear();
             let carried = held.len();
             batch.append(&mut held);
-            let budget = if batch.is_empty() {
+            // No polling while the hot pair shares a CPU: the guest thread
+            // needs that CPU to reach its next stop.
+            let paired = self.hot.as_ref().is_some_and(|h| h.pinned().is_some());
+            let budget = if batch.is_empty() && !paired {
                 self.spinner.budget()
             } else {
                 0
