@@ -43,7 +43,13 @@ impl Env {
         let rootfs = PathBuf::from(
             env_nonempty("SPROOT_DEBIAN_ROOTFS").unwrap_or_else(|| DEFAULT_ROOTFS.to_string()),
         );
-        for probe in ["bin/sh", "usr/bin/node", "usr/bin/npm", "usr/bin/python3", "usr/bin/gcc"] {
+        for probe in [
+            "bin/sh",
+            "usr/bin/node",
+            "usr/bin/npm",
+            "usr/bin/python3",
+            "usr/bin/gcc",
+        ] {
             if !rootfs.join(probe).exists() {
                 bail!(
                     "no usable Debian rootfs at {} (missing /{probe}). Build it with \
@@ -53,7 +59,9 @@ impl Env {
                 );
             }
         }
-        let rootfs = rootfs.canonicalize().context("canonicalising the rootfs path")?;
+        let rootfs = rootfs
+            .canonicalize()
+            .context("canonicalising the rootfs path")?;
 
         let sproot = find_sproot(&repo)?;
         let proot = match env_nonempty("SPROOT_BENCH_PROOT") {
@@ -83,7 +91,15 @@ impl Env {
         std::fs::create_dir_all(&scratch)
             .with_context(|| format!("creating {}", scratch.display()))?;
 
-        Ok(Env { repo, rootfs, sproot, proot, runs, timeout, scratch })
+        Ok(Env {
+            repo,
+            rootfs,
+            sproot,
+            proot,
+            runs,
+            timeout,
+            scratch,
+        })
     }
 
     /// Host path of a guest path.
@@ -100,12 +116,16 @@ impl Drop for Env {
 
 fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| is_executable(p))
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
 }
 
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 /// The sproot binary: `SPROOT_BIN` if set; else the one Cargo built next to
@@ -155,7 +175,11 @@ pub struct MachineInfo {
 fn cmd_line(prog: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(prog).args(args).output().ok()?;
     let s = String::from_utf8_lossy(&out.stdout);
-    let line = s.lines().map(str::trim).find(|l| !l.is_empty())?.to_string();
+    let line = s
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())?
+        .to_string();
     Some(line)
 }
 
@@ -175,7 +199,9 @@ impl MachineInfo {
             .and_then(|l| l.split_once(':'))
             .map(|(_, v)| v.trim().to_string())
             .unwrap_or_else(|| "?".into());
-        let nproc = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+        let nproc = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0);
         let date = cmd_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_else(|| "?".into());
         let mut sproot_version = cmd_line(env.sproot.to_str().unwrap_or("sproot"), &["--version"])
             .unwrap_or_else(|| "?".into());
@@ -183,33 +209,59 @@ impl MachineInfo {
         let repo = env.repo.to_str().unwrap_or(".");
         if let Some(rev) = cmd_line("git", &["-C", repo, "rev-parse", "--short", "HEAD"]) {
             let dirty = Command::new("git")
-                .args(["-C", repo, "status", "--porcelain", "--untracked-files=no", "--", "src"])
+                .args([
+                    "-C",
+                    repo,
+                    "status",
+                    "--porcelain",
+                    "--untracked-files=no",
+                    "--",
+                    "src",
+                ])
                 .output()
                 .map(|o| !o.stdout.is_empty())
                 .unwrap_or(false);
             sproot_version = format!(
                 "{sproot_version} (commit {rev}{})",
-                if dirty { ", with uncommitted changes in src/" } else { "" }
+                if dirty {
+                    ", with uncommitted changes in src/"
+                } else {
+                    ""
+                }
             );
         }
         let proot_version = match &env.proot {
             Some(p) => {
                 let out = Command::new(p).arg("--version").output();
-                let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
-                // Classic PRoot prints an ASCII-art banner, then "built-in accelerators: ..." etc;
-                // its version is the line starting with "v" or containing "proot".
+                let text = out
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                    .unwrap_or_default();
+                // Classic PRoot prints an ASCII-art banner ending with its version.
                 let v = text
+                    .split_whitespace()
+                    .map(|t| t.trim_start_matches('v'))
+                    .find(|t| {
+                        t.split('.').count() >= 2
+                            && t.split('.')
+                                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                    })
+                    .map(|t| format!("v{t}"));
+                let deb = cmd_line("dpkg-query", &["-W", "-f", "${Version}", "proot"]);
+                // Debian builds it without its seccomp acceleration ("seccomp_filter = no"):
+                // say so, it decides what the proot column measures.
+                let accel = text
                     .lines()
                     .map(str::trim)
-                    .find(|l| l.starts_with('v') && l.chars().nth(1).is_some_and(|c| c.is_ascii_digit()))
-                    .map(str::to_string);
-                let deb = cmd_line("dpkg-query", &["-W", "-f", "${Version}", "proot"]);
-                match (v, deb) {
+                    .find(|l| l.starts_with("built-in accelerators"))
+                    .map(|l| format!("; {l}"))
+                    .unwrap_or_default();
+                let version = match (v, deb) {
                     (Some(v), Some(d)) => format!("{} {v} (Debian package {d})", p.display()),
                     (Some(v), None) => format!("{} {v}", p.display()),
                     (None, Some(d)) => format!("{} (Debian package {d})", p.display()),
                     (None, None) => p.display().to_string(),
-                }
+                };
+                format!("{version}{accel}")
             }
             None => "not installed".into(),
         };

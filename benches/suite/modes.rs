@@ -35,11 +35,19 @@ pub struct Mode {
     /// Modes that only make sense for some workloads check this flag of the
     /// workload (see `Workload::noseccomp`).
     pub is_noseccomp: bool,
+    /// The bare-stop floor: sproot with `SPROOT_BARE_STOPS=1` (stops on the
+    /// same syscalls, no translation). Runs only workloads marked `bare_ok`.
+    pub is_bare: bool,
     pub about: &'static str,
 }
 
 /// The options proot-distro passes to proot on every login (besides its binds).
-const PROOT_DISTRO_OPTS: &[&str] = &["--change-id=0:0", "--link2symlink", "-L", "--kernel-release=6.2.1-PRoot-Distro"];
+const PROOT_DISTRO_OPTS: &[&str] = &[
+    "--change-id=0:0",
+    "--link2symlink",
+    "-L",
+    "--kernel-release=6.2.1-PRoot-Distro",
+];
 
 pub fn all_modes() -> Vec<Mode> {
     let m = |name, engine, extra: &[&str], default_on, about| Mode {
@@ -49,21 +57,61 @@ pub fn all_modes() -> Vec<Mode> {
         extra_env: vec![],
         default_on,
         is_noseccomp: false,
+        is_bare: false,
         about,
     };
     vec![
-        m("native", Engine::Native, &[], true, "chroot in a private mount namespace, /dev /proc /sys rbound"),
-        m("proot", Engine::Proot, &[], true, "classic PRoot, -r ROOTFS -b /dev -b /proc -b /sys -w /root"),
+        m(
+            "native",
+            Engine::Native,
+            &[],
+            true,
+            "chroot in a private mount namespace, /dev /proc /sys rbound",
+        ),
+        m(
+            "proot",
+            Engine::Proot,
+            &[],
+            true,
+            "classic PRoot, -r ROOTFS -b /dev -b /proc -b /sys -w /root",
+        ),
         m("sproot", Engine::Sproot, &[], true, "sproot, same options"),
         Mode {
             is_noseccomp: true,
-            ..m("sproot-noseccomp", Engine::Sproot, &["--no-seccomp"], true, "sproot --no-seccomp (plain ptrace syscall stops)")
+            ..m(
+                "sproot-noseccomp",
+                Engine::Sproot,
+                &["--no-seccomp"],
+                true,
+                "sproot with plain ptrace syscall stops instead of its seccomp filter",
+            )
         },
         // Opt-in: how most users run it (issue 5). Enable once sproot supports these options.
-        m("proot-distro", Engine::Proot, PROOT_DISTRO_OPTS, false, "proot with proot-distro's options"),
-        m("sproot-distro", Engine::Sproot, PROOT_DISTRO_OPTS, false, "sproot with proot-distro's options"),
-        // A future `bare-floor` mode (a tracer that stops on the same syscalls and does
-        // no translation) goes here, e.g. Engine::Sproot with its option in extra_args.
+        m(
+            "proot-distro",
+            Engine::Proot,
+            PROOT_DISTRO_OPTS,
+            false,
+            "proot with the options proot-distro passes",
+        ),
+        m(
+            "sproot-distro",
+            Engine::Sproot,
+            PROOT_DISTRO_OPTS,
+            false,
+            "sproot with the options proot-distro passes",
+        ),
+        Mode {
+            is_bare: true,
+            extra_env: vec![("SPROOT_BARE_STOPS".into(), "1".into())],
+            ..m(
+                "sproot-bare",
+                Engine::Sproot,
+                &[],
+                true,
+                "bare-stop floor: sproot stopping on the same syscalls but resuming them untranslated",
+            )
+        },
     ]
 }
 
@@ -72,7 +120,10 @@ pub fn all_modes() -> Vec<Mode> {
 /// taken against and should be `native`.
 pub fn selected_modes() -> anyhow::Result<Vec<Mode>> {
     let all = all_modes();
-    match std::env::var("SPROOT_BENCH_MODES").ok().filter(|s| !s.trim().is_empty()) {
+    match std::env::var("SPROOT_BENCH_MODES")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+    {
         None => Ok(all.into_iter().filter(|m| m.default_on).collect()),
         Some(list) => {
             let mut out = vec![];
@@ -86,7 +137,9 @@ pub fn selected_modes() -> anyhow::Result<Vec<Mode>> {
                 }
             }
             if !out.iter().any(|m| m.engine == Engine::Native) {
-                anyhow::bail!("SPROOT_BENCH_MODES must include native (ratios are taken against it)");
+                anyhow::bail!(
+                    "SPROOT_BENCH_MODES must include native (ratios are taken against it)"
+                );
             }
             Ok(out)
         }
@@ -96,7 +149,10 @@ pub fn selected_modes() -> anyhow::Result<Vec<Mode>> {
 /// The environment every guest starts with, whatever the mode.
 pub fn guest_env() -> Vec<(String, String)> {
     vec![
-        ("PATH".into(), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()),
+        (
+            "PATH".into(),
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+        ),
         ("HOME".into(), "/root".into()),
         ("USER".into(), "root".into()),
         ("LOGNAME".into(), "root".into()),
@@ -114,7 +170,9 @@ impl Mode {
     /// Whether this mode can run on this machine (`Err(why)` if not).
     pub fn available(&self, env: &Env) -> Result<(), String> {
         match self.engine {
-            Engine::Proot if env.proot.is_none() => Err("proot is not installed (apt-get install proot)".into()),
+            Engine::Proot if env.proot.is_none() => {
+                Err("proot is not installed (apt-get install proot)".into())
+            }
             _ => Ok(()),
         }
     }
@@ -137,7 +195,12 @@ impl Mode {
                 let root = cstring(&env.rootfs);
                 let binds: Vec<(CString, CString)> = ["dev", "proc", "sys"]
                     .iter()
-                    .map(|d| (cstring(&Path::new("/").join(d)), cstring(&env.rootfs.join(d))))
+                    .map(|d| {
+                        (
+                            cstring(&Path::new("/").join(d)),
+                            cstring(&env.rootfs.join(d)),
+                        )
+                    })
                     .collect();
                 let slash = CString::new("/").unwrap();
                 let cwd = CString::new("/root").unwrap();
@@ -146,7 +209,11 @@ impl Mode {
                 unsafe {
                     cmd.pre_exec(move || {
                         let check = |r: libc::c_int| {
-                            if r == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+                            if r == 0 {
+                                Ok(())
+                            } else {
+                                Err(std::io::Error::last_os_error())
+                            }
                         };
                         check(libc::unshare(libc::CLONE_NEWNS))?;
                         check(libc::mount(
@@ -173,19 +240,22 @@ impl Mode {
             }
             Engine::Proot | Engine::Sproot => {
                 let bin = match self.engine {
-                    Engine::Proot => env.proot.as_ref().expect("proot availability is checked first"),
+                    Engine::Proot => env
+                        .proot
+                        .as_ref()
+                        .expect("proot availability is checked first"),
                     _ => &env.sproot,
                 };
                 cmd = Command::new(bin);
                 cmd.arg("-r").arg(&env.rootfs);
                 cmd.args(["-b", "/dev", "-b", "/proc", "-b", "/sys", "-w", "/root"]);
                 cmd.args(&self.extra_args);
-                if self.engine == Engine::Sproot {
-                    if let Some(s) = stats {
-                        let mut a = std::ffi::OsString::from("--stats=");
-                        a.push(s);
-                        cmd.arg(a);
-                    }
+                if self.engine == Engine::Sproot
+                    && let Some(s) = stats
+                {
+                    let mut a = std::ffi::OsString::from("--stats=");
+                    a.push(s);
+                    cmd.arg(a);
                 }
                 // No "--": classic PRoot rejects it. argv[0] is an absolute path.
                 debug_assert!(argv[0].starts_with('/'));
