@@ -7,7 +7,7 @@
 //! that would stop root are lifted for the duration of an `open`.
 
 use super::ext::ExitHook;
-use super::{Env, Outcome, PATH_MAX, base_dir};
+use super::{Env, Outcome};
 use crate::arch::Regs;
 use crate::ext::fake_id::Creds;
 use crate::fs::ProcContext;
@@ -34,7 +34,8 @@ fn write_u32s(pid: Pid, addr: u64, v: &[u32]) -> Result<(), Errno> {
     ptrace::write(pid, addr, &bytes)
 }
 
-/// A path argument resolved to its host path.
+/// A path argument resolved to its host path; an empty path names the
+/// directory fd itself (`AT_EMPTY_PATH`).
 fn host_of(
     env: &Env,
     proc: &dyn ProcContext,
@@ -44,21 +45,16 @@ fn host_of(
     path: usize,
     follow: bool,
 ) -> Result<PathBuf, Errno> {
-    let guest = ptrace::read_cstring(pid, regs.arg(path), PATH_MAX)?;
-    if guest.is_empty() {
-        // AT_EMPTY_PATH: the fd itself.
+    let mut first = [0u8; 1];
+    ptrace::read_into(pid, regs.arg(path), &mut first)?;
+    if first[0] == 0 {
         let fd = dirfd.map(|i| regs.arg(i) as i32).unwrap_or(libc::AT_FDCWD);
         if fd == libc::AT_FDCWD {
             return Err(Errno::ENOENT);
         }
         return Ok(PathBuf::from(format!("/proc/{}/fd/{fd}", pid.as_raw())));
     }
-    let base = if guest[0] == b'/' {
-        b"/".to_vec()
-    } else {
-        base_dir(env, pid, regs, dirfd)?
-    };
-    Ok(env.view.resolve(proc, &base, &guest, follow)?.host)
+    super::host_of_arg(env, proc, pid, regs, dirfd, path, follow)
 }
 
 fn dev_ino(host: &std::path::Path, follow: bool) -> Result<(u64, u64), Errno> {

@@ -2,11 +2,10 @@
 //! and the redirection of every other syscall on a name to its final file
 //! (the layout is in `ext::link2symlink`).
 
-use super::{Env, Outcome, PATH_MAX, base_dir};
+use super::{Env, Outcome};
 use crate::arch::Regs;
 use crate::ext::link2symlink as l2s;
 use crate::fs::ProcContext;
-use crate::ptrace;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 use std::path::PathBuf;
@@ -20,16 +19,7 @@ fn host(
     path: usize,
     follow: bool,
 ) -> Result<PathBuf, Errno> {
-    let guest = ptrace::read_cstring(pid, regs.arg(path), PATH_MAX)?;
-    if guest.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    let base = if guest[0] == b'/' {
-        b"/".to_vec()
-    } else {
-        base_dir(env, pid, regs, dirfd)?
-    };
-    Ok(env.view.resolve(proc, &base, &guest, follow)?.host)
+    super::host_of_arg(env, proc, pid, regs, dirfd, path, follow)
 }
 
 fn done(r: Result<(), Errno>) -> Option<Outcome> {

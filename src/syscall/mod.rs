@@ -210,6 +210,20 @@ fn resolve(
     Ok(env.view.resolve(proc, &base, path, follow)?.host)
 }
 
+/// Read the path in argument `path` of the tracee and resolve it.
+fn host_of_arg(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &Regs,
+    dirfd: Option<usize>,
+    path: usize,
+    follow: bool,
+) -> Result<PathBuf, Errno> {
+    let guest = ptrace::read_cstring(pid, regs.arg(path), PATH_MAX)?;
+    resolve(env, proc, pid, regs, dirfd, &guest, follow)
+}
+
 fn translate_paths(
     env: &Env,
     proc: &dyn ProcContext,
