@@ -86,7 +86,8 @@ pub fn all_modes() -> Vec<Mode> {
                 "sproot with plain ptrace syscall stops instead of its seccomp filter",
             )
         },
-        // Opt-in: how most users run it (issue 5). Enable once sproot supports these options.
+        // How most users run it. Debian's proot has no --link2symlink, so its
+        // proot-distro mode is opt-in.
         m(
             "proot-distro",
             Engine::Proot,
@@ -98,7 +99,7 @@ pub fn all_modes() -> Vec<Mode> {
             "sproot-distro",
             Engine::Sproot,
             PROOT_DISTRO_OPTS,
-            false,
+            true,
             "sproot with the options proot-distro passes",
         ),
         Mode {

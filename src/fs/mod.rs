@@ -331,10 +331,8 @@ impl GuestView {
     ) -> Result<Resolved, Errno> {
         // Absolute paths outside /proc resolve the same way until the guest
         // changes the namespace (see `invalidate_cache`).
-        let cacheable = self.cache_enabled
-            && !self.link2symlink
-            && path.first() == Some(&b'/')
-            && !path.starts_with(b"/proc");
+        let cacheable =
+            self.cache_enabled && path.first() == Some(&b'/') && !path.starts_with(b"/proc");
         let slot = &self.path_cache[usize::from(follow_last)];
         if cacheable && let Some(r) = slot.borrow().get(path) {
             return Ok(r.clone());

@@ -179,7 +179,9 @@ fn stat_call(
         let r = env.view.resolve(proc, &base, &path, follow)?;
         // -l: a name of an emulated hard link is its final file, even for
         // lstat.
+        // (A followed name already led the canonicaliser to the final file.)
         if env.ext.link2symlink
+            && !follow
             && let Some(fin) = crate::ext::link2symlink::resolve(&r.host)
         {
             return Ok(StatCall {

@@ -76,6 +76,10 @@ pub fn enter(
     creds: Option<&mut crate::ext::fake_id::Creds>,
 ) -> Outcome {
     let nr = regs.sysno();
+    if changes_namespace(nr) {
+        // Cached directories and resolutions may stop being true.
+        env.view.invalidate_cache();
+    }
     let owner = creds.as_ref().map(|c| ext::OwnerMap {
         real_uid: env.real_ids.0,
         real_gid: env.real_ids.1,
@@ -113,10 +117,6 @@ pub fn enter(
         // syscalls, x32): refuse rather than run it on host paths.
         None => return Outcome::err(Errno::ENOSYS),
     };
-    if changes_namespace(nr) {
-        // Cached directories may stop being directories.
-        env.view.invalidate_cache();
-    }
     let result = match kind {
         Kind::Paths(args) => translate_paths(env, proc, pid, regs, args),
         Kind::Getcwd => getcwd(env, pid, regs),
@@ -249,14 +249,12 @@ fn translate_paths(
             return Err(Errno::ENOENT);
         }
         let follow = follows(a.follow, regs);
-        if guest[0] != b'/'
-            && !env.ext.link2symlink
-            && same_for_kernel(env, pid, regs, a.dirfd, &guest, follow)
-        {
+        if guest[0] != b'/' && same_for_kernel(env, pid, regs, a.dirfd, &guest, follow) {
             continue;
         }
         let mut host = resolve(env, proc, pid, regs, a.dirfd, &guest, follow)?;
         if env.ext.link2symlink
+            && !follow
             && !l2s::works_on_names(regs.sysno())
             && let Some(fin) = crate::ext::link2symlink::resolve(&host)
         {
@@ -307,7 +305,9 @@ fn same_for_kernel(
     if dir.first() != Some(&b'/') || env.view.is_binding_parent(dir) {
         return false;
     }
-    if follow {
+    // Under -l a name may be an emulated hard link (a symlink) even when
+    // it is not followed: it must reach its final file.
+    if follow || env.ext.link2symlink {
         let mut full = Vec::with_capacity(dir.len() + 1 + name.len());
         full.extend_from_slice(dir);
         full.push(b'/');
