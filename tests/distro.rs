@@ -329,3 +329,17 @@ fn link2symlink_honours_proot_l2s_dir() {
         "the .l2s. files must be in PROOT_L2S_DIR, not next to the names"
     );
 }
+
+#[test]
+fn dev_fd_and_dev_stdin_bindings_name_the_guest_s_own_descriptors() {
+    let Some(c) = container("dev_fd") else { return };
+    // proot-distro binds /proc/self/fd on /dev/fd and /proc/self/fd/0 on
+    // /dev/stdin: "self" must be the guest, not sproot.
+    let script = "diff <(echo a) <(echo a) && echo procsubst-ok; cat /dev/fd/0 <<< heredoc; \
+                  cat /dev/stdin <<< via-stdin; exec 7</etc/hostname; readlink /dev/fd/7";
+    let out = c.run(&[], script, 60);
+    assert_eq!(
+        ok(&out, "/dev/fd and /dev/stdin"),
+        "procsubst-ok\nheredoc\nvia-stdin\n/etc/hostname\n"
+    );
+}

@@ -90,7 +90,7 @@ pub(crate) fn self_link_target(host: &[u8], proc: &dyn ProcContext) -> Option<St
 
 /// Rewrite a host path starting with `/proc/self` or `/proc/thread-self`
 /// (component-wise) to the tracee's ids; `None` if it does not.
-fn substitute_self(host: &[u8], proc: &dyn ProcContext) -> Option<Vec<u8>> {
+pub(crate) fn substitute_self(host: &[u8], proc: &dyn ProcContext) -> Option<Vec<u8>> {
     let rest = host.strip_prefix(b"/proc/")?;
     let (ids, rest) = if let Some(r) = rest.strip_prefix(b"thread-self") {
         (format!("{}/task/{}", proc.pid(), proc.tid()), r)

@@ -191,6 +191,13 @@ pub(super) fn resolve(
         if literal {
             continue;
         }
+        // A binding whose host side lies under /proc/self (proot-distro binds
+        // /proc/self/fd/2 on /dev/stderr) means the tracee's own entries.
+        if (walk.host.starts_with(b"/proc/self/") || walk.host.starts_with(b"/proc/thread-self/"))
+            && let Some(h) = procfs::substitute_self(&walk.host, proc)
+        {
+            walk.host = h;
+        }
 
         // /proc/self and /proc/thread-self would name the tracer: splice the
         // tracee's ids in, like the symlinks they are.
