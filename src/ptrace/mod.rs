@@ -3,6 +3,8 @@
 //! Every function maps failures to `Errno`; `ESRCH` means the tracee is gone
 //! and callers treat it as "reap and go on".
 
+pub mod host;
+
 use crate::arch::Regs;
 use nix::errno::Errno;
 use nix::sys::ptrace;

@@ -276,11 +276,7 @@ pub fn stat(
         let nofollow = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
         match call.statx {
             None => {
-                // SAFETY: a zeroed `stat` is a valid out-buffer for fstatat.
-                let mut st: libc::stat = unsafe { std::mem::zeroed() };
-                // SAFETY: valid NUL-terminated path and out-pointer.
-                let rc = unsafe { libc::fstatat(libc::AT_FDCWD, host.as_ptr(), &mut st, nofollow) };
-                Errno::result(rc)?;
+                let mut st = ptrace::host::stat(&host, nofollow)?;
                 let (uid, gid) = fixes.owner(st.st_dev, st.st_ino, st.st_uid, st.st_gid);
                 if let Some(n) = fixes.nlink(&host) {
                     st.st_nlink = n;
@@ -289,23 +285,11 @@ pub fn stat(
                 st.st_gid = gid;
                 let is_link = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
                 st.st_size = fixes.symlink_size(&host, is_link, st.st_size as u64) as i64;
-                // SAFETY: reading the bytes of a plain-old-data struct.
-                let bytes = unsafe {
-                    std::slice::from_raw_parts(
-                        (&st as *const libc::stat).cast::<u8>(),
-                        std::mem::size_of::<libc::stat>(),
-                    )
-                };
-                ptrace::write(pid, call.buf, bytes)?;
+                ptrace::write(pid, call.buf, ptrace::host::as_bytes(&st))?;
             }
             Some((flags, mask)) => {
-                // SAFETY: a zeroed `statx` is a valid out-buffer.
-                let mut stx: libc::statx = unsafe { std::mem::zeroed() };
                 let flags = (flags & !libc::AT_EMPTY_PATH & !libc::AT_SYMLINK_NOFOLLOW) | nofollow;
-                // SAFETY: valid NUL-terminated path and out-pointer.
-                let rc =
-                    unsafe { libc::statx(libc::AT_FDCWD, host.as_ptr(), flags, mask, &mut stx) };
-                Errno::result(rc)?;
+                let mut stx = ptrace::host::statx(&host, flags, mask)?;
                 let dev = libc::makedev(stx.stx_dev_major, stx.stx_dev_minor);
                 let (uid, gid) = fixes.owner(dev, stx.stx_ino, stx.stx_uid, stx.stx_gid);
                 if let Some(n) = fixes.nlink(&host) {
@@ -315,14 +299,7 @@ pub fn stat(
                 stx.stx_gid = gid;
                 let is_link = u32::from(stx.stx_mode) & libc::S_IFMT == libc::S_IFLNK;
                 stx.stx_size = fixes.symlink_size(&host, is_link, stx.stx_size);
-                // SAFETY: reading the bytes of a plain-old-data struct.
-                let bytes = unsafe {
-                    std::slice::from_raw_parts(
-                        (&stx as *const libc::statx).cast::<u8>(),
-                        std::mem::size_of::<libc::statx>(),
-                    )
-                };
-                ptrace::write(pid, call.buf, bytes)?;
+                ptrace::write(pid, call.buf, ptrace::host::as_bytes(&stx))?;
             }
         }
         Ok(0)

@@ -15,8 +15,6 @@ use crate::ptrace;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 use std::collections::HashMap;
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 /// Owners set by `chown` while fake root, by (device, inode).
@@ -104,16 +102,7 @@ pub fn enter(
     if nr == libc::SYS_uname {
         let kr = env.kernel_release?;
         return Some(emulated((|| {
-            // SAFETY: a zeroed utsname is a valid out-buffer for uname.
-            let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-            // SAFETY: valid out-pointer.
-            Errno::result(unsafe { libc::uname(&mut u) })?;
-            let mut buf = [0u8; crate::ext::kernel_release::UTSNAME_LEN];
-            // SAFETY: utsname is 6 arrays of 65 c_chars: plain bytes.
-            let raw = unsafe {
-                std::slice::from_raw_parts((&u as *const libc::utsname).cast::<u8>(), buf.len())
-            };
-            buf.copy_from_slice(raw);
+            let mut buf = ptrace::host::uname_bytes()?;
             kr.apply(&mut buf);
             ptrace::write(pid, regs.arg(0), &buf)?;
             Ok(0)
@@ -310,9 +299,15 @@ fn open_as_root(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) ->
     if mode & need == need {
         return None;
     }
-    let c = CString::new(host.as_os_str().as_bytes()).ok()?;
-    // SAFETY: chmod with a valid NUL-terminated path.
-    if unsafe { libc::chmod(c.as_ptr(), mode | need) } != 0 {
+    let lifted = nix::sys::stat::Mode::from_bits_truncate(mode | need);
+    if nix::sys::stat::fchmodat(
+        None,
+        &host,
+        lifted,
+        nix::sys::stat::FchmodatFlags::FollowSymlink,
+    )
+    .is_err()
+    {
         return None;
     }
     // Translate as usual; the mode is put back at the exit.
@@ -348,11 +343,14 @@ impl Restores {
 
     /// Put the mode of `slot`'s file back.
     pub fn restore(&mut self, slot: u64) {
-        if let Some((path, mode)) = self.pending.remove(&slot)
-            && let Ok(c) = CString::new(path.as_os_str().as_bytes())
-        {
-            // SAFETY: chmod with a valid NUL-terminated path.
-            unsafe { libc::chmod(c.as_ptr(), mode) };
+        if let Some((path, mode)) = self.pending.remove(&slot) {
+            let mode = nix::sys::stat::Mode::from_bits_truncate(mode);
+            let _ = nix::sys::stat::fchmodat(
+                None,
+                &path,
+                mode,
+                nix::sys::stat::FchmodatFlags::FollowSymlink,
+            );
         }
     }
 }
