@@ -106,6 +106,11 @@ pub struct Cli {
     #[arg(long = "pin")]
     pub pin: bool,
 
+    /// With -0/-i: keep the owners set by chown across runs, in the extended
+    /// attribute user.sproot.owner ("uid:gid") of each file.
+    #[arg(long = "persist-ownership")]
+    pub persist_ownership: bool,
+
     // ---- PRoot options that are parsed but not supported yet ----
     /// Fake root: not supported yet.
     #[arg(short = '0', long = "root-id")]

@@ -27,6 +27,8 @@ pub struct Ext {
     pub sysvipc: bool,
     /// `--ashmem-memfd`: accepted; Android only.
     pub ashmem_memfd: bool,
+    /// `--persist-ownership`: fake `chown`s stored in a user xattr.
+    pub persist_ownership: bool,
 }
 
 impl Ext {
@@ -360,6 +362,7 @@ impl Config {
                 port_switch: cli.port_switch,
                 sysvipc: cli.sysvipc,
                 ashmem_memfd: cli.ashmem_memfd,
+                persist_ownership: cli.persist_ownership,
             },
             placement: if cli.pin {
                 crate::tracer::placement::Placement::Pinned

@@ -343,3 +343,39 @@ fn dev_fd_and_dev_stdin_bindings_name_the_guest_s_own_descriptors() {
         "procsubst-ok\nheredoc\nvia-stdin\n/etc/hostname\n"
     );
 }
+
+#[test]
+fn persist_ownership_keeps_chown_across_runs_in_a_user_xattr() {
+    let Some(c) = container("persist") else {
+        return;
+    };
+    let first = c.run(
+        &["--persist-ownership"],
+        "f=/root/persist-test; rm -f $f; touch $f; chown daemon:mail $f; stat -c %U:%G $f",
+        60,
+    );
+    assert_eq!(
+        ok(&first, "chown with --persist-ownership"),
+        "daemon:mail\n"
+    );
+    let again = c.run(
+        &["--persist-ownership"],
+        "stat -c %U:%G /root/persist-test",
+        60,
+    );
+    assert_eq!(ok(&again, "a later run"), "daemon:mail\n");
+    let without = c.run(&[], "stat -c %U:%G /root/persist-test", 60);
+    assert_eq!(
+        ok(&without, "a later run without the option"),
+        "root:root\n"
+    );
+    let stored = Command::new("getfattr")
+        .args(["--only-values", "-n", "user.sproot.owner"])
+        .arg(c.host("/root/persist-test"))
+        .output();
+    if let Ok(out) = stored
+        && out.status.success()
+    {
+        assert_eq!(stdout_str(&out), format!("{}:{}", 1, 8));
+    }
+}

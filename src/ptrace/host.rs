@@ -53,3 +53,42 @@ pub fn as_bytes<T: Plain>(v: &T) -> &[u8] {
     // (padding included, which the kernel's own copies expose too) is fine.
     unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), std::mem::size_of::<T>()) }
 }
+
+/// An extended attribute of `path` (following symlinks), if it is set.
+pub fn getxattr(path: &std::path::Path, name: &str) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let n = std::ffi::CString::new(name).ok()?;
+    let mut buf = [0u8; 64];
+    // SAFETY: NUL-terminated path and name, and a buffer of the given size.
+    let len = unsafe { libc::getxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    (len >= 0).then(|| buf[..len as usize].to_vec())
+}
+
+/// Set an extended attribute of `path`; `follow` as for stat/lstat.
+pub fn setxattr(
+    path: &std::path::Path,
+    name: &str,
+    value: &[u8],
+    follow: bool,
+) -> Result<(), Errno> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+    let n = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
+    let f = if follow {
+        libc::setxattr
+    } else {
+        libc::lsetxattr
+    };
+    // SAFETY: NUL-terminated path and name, and a value buffer of its length.
+    Errno::result(unsafe {
+        f(
+            p.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    })?;
+    Ok(())
+}

@@ -226,9 +226,15 @@ struct Fixes<'a> {
 impl Fixes<'_> {
     /// The owner to show: a recorded fake `chown` first, then the mapping of
     /// the real user to the fake ids.
-    fn owner(&self, dev: u64, ino: u64, uid: u32, gid: u32) -> (u32, u32) {
+    fn owner(&self, host: &CString, dev: u64, ino: u64, uid: u32, gid: u32) -> (u32, u32) {
         if let Some(o) = self.env.owners.borrow().get(&(dev, ino)) {
             return *o;
+        }
+        if self.env.ext.persist_ownership && self.owner.is_some() {
+            let path = std::path::Path::new(std::ffi::OsStr::from_bytes(host.as_bytes()));
+            if let Some(o) = super::ids::stored_owner(path) {
+                return o;
+            }
         }
         match self.owner {
             Some(f) => f.map_owner(uid, gid),
@@ -277,7 +283,7 @@ pub fn stat(
         match call.statx {
             None => {
                 let mut st = ptrace::host::stat(&host, nofollow)?;
-                let (uid, gid) = fixes.owner(st.st_dev, st.st_ino, st.st_uid, st.st_gid);
+                let (uid, gid) = fixes.owner(&host, st.st_dev, st.st_ino, st.st_uid, st.st_gid);
                 if let Some(n) = fixes.nlink(&host) {
                     st.st_nlink = n;
                 }
@@ -291,7 +297,7 @@ pub fn stat(
                 let flags = (flags & !libc::AT_EMPTY_PATH & !libc::AT_SYMLINK_NOFOLLOW) | nofollow;
                 let mut stx = ptrace::host::statx(&host, flags, mask)?;
                 let dev = libc::makedev(stx.stx_dev_major, stx.stx_dev_minor);
-                let (uid, gid) = fixes.owner(dev, stx.stx_ino, stx.stx_uid, stx.stx_gid);
+                let (uid, gid) = fixes.owner(&host, dev, stx.stx_ino, stx.stx_uid, stx.stx_gid);
                 if let Some(n) = fixes.nlink(&host) {
                     stx.stx_nlink = n as u32;
                 }

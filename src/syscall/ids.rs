@@ -20,6 +20,17 @@ use std::path::PathBuf;
 /// Owners set by `chown` while fake root, by (device, inode).
 pub type Owners = HashMap<(u64, u64), (u32, u32)>;
 
+/// The extended attribute `--persist-ownership` keeps owners in.
+pub const OWNER_XATTR: &str = "user.sproot.owner";
+
+/// The owner stored in a file's `user.sproot.owner`, if any.
+pub fn stored_owner(host: &std::path::Path) -> Option<(u32, u32)> {
+    let v = crate::ptrace::host::getxattr(host, OWNER_XATTR)?;
+    let s = std::str::from_utf8(&v).ok()?;
+    let (u, g) = s.trim().split_once(':')?;
+    Some((u.parse().ok()?, g.parse().ok()?))
+}
+
 fn emulated(r: Result<i64, Errno>) -> Outcome {
     Outcome::Emulated(match r {
         Ok(v) => v,
@@ -86,6 +97,15 @@ fn chown(
     let uid = if uid == u32::MAX { cur_uid } else { uid };
     let gid = if gid == u32::MAX { cur_gid } else { gid };
     owners.insert(key, (uid, gid));
+    if env.ext.persist_ownership {
+        let value = format!("{uid}:{gid}");
+        // Symlinks cannot carry user xattrs: their owner lasts the run.
+        if let Err(e) = crate::ptrace::host::setxattr(host, OWNER_XATTR, value.as_bytes(), follow)
+            && e != Errno::EPERM
+        {
+            log::warn!("--persist-ownership: {}: {e}", host.display());
+        }
+    }
     Ok(0)
 }
 
