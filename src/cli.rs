@@ -60,7 +60,6 @@ pub struct Cli {
 
     /// Like -0 -r PATH, plus a minimal set of host bindings
     /// (/etc/host.conf, /etc/hosts, /etc/nsswitch.conf, /dev, /sys, /proc, /tmp, $HOME).
-    /// Fake root (-0) is not supported yet: -S warns and runs with the real ids.
     #[arg(short = 'S', value_name = "PATH")]
     pub rootfs_safe: Option<String>,
 
@@ -111,14 +110,18 @@ pub struct Cli {
     #[arg(long = "persist-ownership")]
     pub persist_ownership: bool,
 
-    // ---- PRoot options that are parsed but not supported yet ----
-    /// Fake root: not supported yet.
+    // ---- PRoot extensions ----
+    /// Fake root: the guest sees uid and gid 0 and may do what root may
+    /// (chown, set*id, ...), as far as the files of the real user allow.
     #[arg(short = '0', long = "root-id")]
     pub root_id: bool,
-    /// Fake user and group ids (UID:GID): not supported yet.
+    /// Fake user and group ids: the guest sees UID and GID (a missing :GID
+    /// means the real gid).
     #[arg(short = 'i', long = "change-id", value_name = "UID:GID")]
     pub change_id: Option<String>,
-    /// Fake kernel release: not supported yet.
+    /// What uname reports: a release string, or
+    /// \sysname\nodename\release\version\machine\domainname\hwcap\
+    /// (empty or -1 fields keep the real value).
     #[arg(short = 'k', long = "kernel-release", value_name = "STRING")]
     pub kernel_release: Option<String>,
     /// Emulate hard links with symlinks, in PRoot's on-disk layout
