@@ -343,13 +343,22 @@ pub fn install_loader(dir: &Path) -> anyhow::Result<PathBuf> {
             std::env::consts::ARCH
         );
     }
-    let name = format!("sproot-loader-{:016x}", fnv1a(LOADER));
+    // Per user, and reused only when it is ours, not writable by others and
+    // byte for byte the loader: /tmp is shared, and every guest program
+    // starts by executing this file.
+    let euid = nix::unistd::geteuid().as_raw();
+    let name = format!("sproot-loader-{euid}-{:016x}", fnv1a(LOADER));
     let path = dir.join(&name);
-    if let Ok(meta) = std::fs::metadata(&path)
-        && meta.is_file()
-        && meta.len() == LOADER.len() as u64
-    {
-        return Ok(path);
+    if let Ok(meta) = std::fs::symlink_metadata(&path) {
+        use std::os::unix::fs::MetadataExt;
+        if meta.is_file()
+            && meta.uid() == euid
+            && meta.mode() & 0o022 == 0
+            && meta.len() == LOADER.len() as u64
+            && std::fs::read(&path).is_ok_and(|b| b == LOADER)
+        {
+            return Ok(path);
+        }
     }
 
     static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

@@ -538,3 +538,23 @@ fn install_loader_is_idempotent() {
     assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 1);
     assert!(install_loader(&dir.0.join("missing/dir")).is_err());
 }
+
+#[test]
+fn install_loader_replaces_a_file_that_is_not_the_loader() {
+    if !loader_available() {
+        return;
+    }
+    let dir = Scratch::new("install-planted");
+    let path = install_loader(&dir.0).unwrap();
+    // Same name and size, other bytes (a planted or damaged file).
+    let mut bad = LOADER.to_vec();
+    bad[100] ^= 0xff;
+    std::fs::write(&path, &bad).unwrap();
+    let again = install_loader(&dir.0).unwrap();
+    assert_eq!(std::fs::read(&again).unwrap(), LOADER);
+    // Group- or world-writable: not trusted either.
+    std::fs::set_permissions(&again, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let third = install_loader(&dir.0).unwrap();
+    let mode = std::fs::metadata(&third).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o755);
+}
