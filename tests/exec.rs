@@ -545,3 +545,31 @@ fn symlinked_program_runs_with_the_symlink_as_argv0() {
         "argv0=/usr/bin/alias0 argc=1\n"
     );
 }
+
+/// The kernel names a process after the file it executes, which is the
+/// loader; the loader renames it after the guest program, so `ps` and
+/// /proc/<pid>/comm show `cat`, not `sproot-loader-…`.
+#[test]
+fn a_guest_process_is_named_after_its_program_not_the_loader() {
+    let r = tiny_rootfs();
+    r.write("/usr/bin/my-script", "#!/bin/sh\ncat /proc/$$/comm\n");
+    let mut perms = fs::metadata(r.host_path("/usr/bin/my-script"))
+        .unwrap()
+        .permissions();
+    perms.set_mode(0o755);
+    fs::set_permissions(r.host_path("/usr/bin/my-script"), perms).unwrap();
+    let out = r.run_timeout(
+        &[
+            "-b",
+            "/proc",
+            "/bin/sh",
+            "-c",
+            "cat /proc/self/comm; /usr/bin/my-script",
+        ],
+        T,
+    );
+    assert_eq!(
+        ok_stdout(&out, "comm of guest processes"),
+        "cat\nmy-script\n"
+    );
+}

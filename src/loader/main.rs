@@ -35,6 +35,8 @@ const SYS_CLOSE: usize = 3;
 const SYS_MMAP: usize = 9;
 const SYS_MPROTECT: usize = 10;
 const SYS_EXIT_GROUP: usize = 231;
+const SYS_PRCTL: usize = 157;
+const PR_SET_NAME: usize = 15;
 
 const O_RDONLY: usize = 0;
 const O_CLOEXEC: usize = 0o2_000_000;
@@ -516,6 +518,32 @@ fn copy_execfn(src: *const u8, page: usize) -> usize {
     dst
 }
 
+/// Name the process after the program, as the kernel does at exec (it
+/// named it after the loader): the last component of `execfn`, at most 15
+/// bytes. `ps`, `top` and /proc/<pid>/comm show it.
+fn set_comm(execfn: usize) {
+    let src = execfn as *const u8;
+    let len = strlen(src);
+    let mut start = 0;
+    for i in 0..len {
+        // SAFETY: `i < len`, inside the string.
+        if unsafe { core::ptr::read_volatile(src.add(i)) } == b'/' {
+            start = i + 1;
+        }
+    }
+    let mut name = [0u8; 16];
+    let mut n = 0;
+    while n < 15 && start + n < len {
+        // SAFETY: `start + n < len`, inside the string.
+        name[n] = unsafe { core::ptr::read_volatile(src.add(start + n)) };
+        n += 1;
+    }
+    // SAFETY: prctl(PR_SET_NAME) reads 16 bytes from a valid local buffer.
+    unsafe {
+        syscall6(SYS_PRCTL, [PR_SET_NAME, name.as_ptr() as usize, 0, 0, 0, 0]);
+    }
+}
+
 #[no_mangle]
 extern "C" fn loader_main(script: *const u64) -> ! {
     let mut s = Script {
@@ -542,6 +570,7 @@ extern "C" fn loader_main(script: *const u64) -> ! {
         None
     };
     let execfn = copy_execfn(s.str_at(execfn_off), page);
+    set_comm(execfn);
 
     let mut p = auxv;
     // SAFETY: walking and rewriting auxv values in place on the original
