@@ -537,3 +537,24 @@ fn ctrl_c_in_a_terminal_reaches_the_guest() {
     assert!(text.contains("done"), "{text}");
     assert!(text.contains("status=0"), "{text}");
 }
+
+/// `kill -STOP` (and Ctrl-Z) must leave a guest stopped until `SIGCONT`:
+/// tracees are seized so that their group-stop can be kept (PTRACE_LISTEN).
+#[test]
+fn a_stopped_guest_stays_stopped_until_continued() {
+    let r = tiny_rootfs();
+    let script = "sleep 2 & pid=$!; kill -STOP $pid; sleep 0.5; \
+                  read -r a b state rest < /proc/$pid/stat; echo stopped:$state; \
+                  kill -CONT $pid; sleep 0.3; read -r a b state rest < /proc/$pid/stat; \
+                  echo continued:$state; wait $pid; echo status:$?";
+    let out = r.run_timeout(&["-b", "/proc", "-b", "/dev", "/bin/sh", "-c", script], T);
+    assert_success(&out, "STOP/CONT of a guest");
+    let text = stdout_str(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0] == "stopped:T" || lines[0] == "stopped:t",
+        "a SIGSTOPped guest kept running: {text}"
+    );
+    assert_eq!(lines[1], "continued:S", "{text}");
+    assert_eq!(lines[2], "status:0", "{text}");
+}

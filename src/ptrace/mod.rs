@@ -54,6 +54,21 @@ pub fn cont_syscall(pid: Pid, sig: Option<Signal>) -> Result<(), Errno> {
     ptrace::syscall(pid, sig)
 }
 
+/// Leave a tracee in its group-stop (`PTRACE_LISTEN`): it stays stopped as
+/// job control wants, and reports again when `SIGCONT` wakes it.
+pub fn listen(pid: Pid) -> Result<(), Errno> {
+    // SAFETY: PTRACE_LISTEN takes no pointers; the kernel checks the pid.
+    let rc = unsafe {
+        libc::ptrace(
+            libc::PTRACE_LISTEN,
+            pid.as_raw(),
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_void>(),
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
 pub fn event_msg(pid: Pid) -> Result<u64, Errno> {
     ptrace::getevent(pid).map(|v| v as u64)
 }

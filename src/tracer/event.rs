@@ -15,10 +15,13 @@ pub enum Event {
     Seccomp { pid: Pid },
     /// A syscall entry or exit stop (`SIGTRAP | 0x80`).
     Syscall { pid: Pid },
-    /// Another ptrace event (vfork-done, exit, stop): just resume.
+    /// `PTRACE_EVENT_STOP` (tracees are seized): with `SIGTRAP`, a new
+    /// task's first stop (or a wake-up from a listened group-stop); with a
+    /// stopping signal, a group-stop.
+    Stop { pid: Pid, sig: Signal },
+    /// Another ptrace event (vfork-done, exit): just resume.
     OtherEvent { pid: Pid },
-    /// A signal stop: signal-delivery, group-stop, or a newborn's first
-    /// `SIGSTOP`.
+    /// A signal-delivery stop.
     Signal { pid: Pid, sig: Signal },
     /// The tracee exited with this code.
     Exited { pid: Pid, code: i32 },
@@ -30,14 +33,15 @@ impl Event {
     pub fn from_wait(ws: WaitStatus) -> Option<Event> {
         use nix::libc::{
             PTRACE_EVENT_CLONE, PTRACE_EVENT_EXEC, PTRACE_EVENT_FORK, PTRACE_EVENT_SECCOMP,
-            PTRACE_EVENT_VFORK,
+            PTRACE_EVENT_STOP, PTRACE_EVENT_VFORK,
         };
         Some(match ws {
             WaitStatus::Exited(pid, code) => Event::Exited { pid, code },
             WaitStatus::Signaled(pid, sig, _) => Event::Killed { pid, sig },
             WaitStatus::Stopped(pid, sig) => Event::Signal { pid, sig },
             WaitStatus::PtraceSyscall(pid) => Event::Syscall { pid },
-            WaitStatus::PtraceEvent(pid, _, ev) => match ev {
+            WaitStatus::PtraceEvent(pid, sig, ev) => match ev {
+                PTRACE_EVENT_STOP => Event::Stop { pid, sig },
                 PTRACE_EVENT_CLONE | PTRACE_EVENT_FORK | PTRACE_EVENT_VFORK => {
                     Event::NewChild { parent: pid }
                 }
@@ -56,6 +60,7 @@ impl Event {
             | Event::Seccomp { pid }
             | Event::Syscall { pid }
             | Event::OtherEvent { pid }
+            | Event::Stop { pid, .. }
             | Event::Signal { pid, .. }
             | Event::Exited { pid, .. }
             | Event::Killed { pid, .. } => pid,
@@ -63,13 +68,13 @@ impl Event {
     }
 
     /// Handling order inside a batch: new-child events first, then ordinary
-    /// stops, then `SIGSTOP`s (which may be newborns' first stops, best
-    /// handled after their parent's event), exits last.
+    /// stops, then `PTRACE_EVENT_STOP`s with `SIGTRAP` (newborns' first
+    /// stops, best handled after their parent's event), exits last.
     pub fn priority(&self) -> u8 {
         match self {
             Event::NewChild { .. } => 0,
-            Event::Signal {
-                sig: Signal::SIGSTOP,
+            Event::Stop {
+                sig: Signal::SIGTRAP,
                 ..
             } => 2,
             Event::Exited { .. } | Event::Killed { .. } => 3,
@@ -92,9 +97,9 @@ mod tests {
         let p = Pid::from_raw;
         let mut b = vec![
             Event::Exited { pid: p(1), code: 0 },
-            Event::Signal {
+            Event::Stop {
                 pid: p(2),
-                sig: Signal::SIGSTOP,
+                sig: Signal::SIGTRAP,
             },
             Event::Seccomp { pid: p(3) },
             Event::NewChild { parent: p(4) },

@@ -21,10 +21,8 @@ pub trait Kernel {
     fn new_child_of(&mut self, parent: i32) -> Option<i32>;
     /// Resume a stopped task, delivering `sig` if any.
     fn resume(&mut self, pid: i32, sig: Option<Signal>);
-    /// For a signal stop: `true` when it is a signal-delivery stop, `false`
-    /// for a group-stop (`PTRACE_GETSIGINFO` fails), `None` if the task is
-    /// gone.
-    fn is_signal_delivery(&mut self, pid: i32) -> Option<bool>;
+    /// Leave a task in its group-stop until `SIGCONT` (`PTRACE_LISTEN`).
+    fn listen(&mut self, pid: i32);
     /// The task's thread-group leader and parent, as far as known.
     fn lineage(&mut self, pid: i32) -> [Option<i32>; 2];
     /// Kill a task (SIGKILL).
@@ -52,8 +50,10 @@ pub enum SignalStop {
     Newborn { before_parent: bool },
     /// A signal-delivery stop: the signal was passed on.
     Delivery,
-    /// A group-stop: resumed without a signal.
+    /// A group-stop: left stopped (`PTRACE_LISTEN`).
     Group,
+    /// A listened group-stop ended by `SIGCONT`: resumed.
+    Woken,
     /// The task vanished before it could be examined.
     Gone,
 }
@@ -67,6 +67,14 @@ pub struct Tasks<P> {
     first: i32,
     first_status: Option<i32>,
     kill_on_exit: bool,
+}
+
+/// The signals whose default action stops the process.
+pub fn is_stopping_signal(sig: Signal) -> bool {
+    matches!(
+        sig,
+        Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU
+    )
 }
 
 /// Bound on `early`: entries whose parent's event never comes (the parent
@@ -181,38 +189,41 @@ impl<P: Inherit> Tasks<P> {
         child
     }
 
-    /// A signal stop (`WIFSTOPPED` with an ordinary signal).
+    /// A signal-delivery stop: the signal is passed on. (Tracees are
+    /// seized, so group-stops and first stops come as `PTRACE_EVENT_STOP`.)
     pub fn on_signal_stop(&mut self, k: &mut dyn Kernel, pid: i32, sig: Signal) -> SignalStop {
         if !self.map.contains_key(&pid) {
             self.claim_unknown(k, pid);
-            let deliver = (sig != Signal::SIGSTOP).then_some(sig);
-            k.resume(pid, deliver);
-            return SignalStop::Newborn {
-                before_parent: true,
-            };
         }
-        if sig == Signal::SIGSTOP
-            && let Some(t) = self.map.get_mut(&pid)
-            && t.awaiting_first_stop
-        {
-            t.awaiting_first_stop = false;
-            k.resume(pid, None);
-            return SignalStop::Newborn {
-                before_parent: false,
-            };
+        k.resume(pid, Some(sig));
+        SignalStop::Delivery
+    }
+
+    /// `PTRACE_EVENT_STOP`: a group-stop when `sig` is a stopping signal
+    /// (left stopped with `PTRACE_LISTEN`, as job control wants); otherwise
+    /// a new task's first stop, or a listened task woken by `SIGCONT`:
+    /// resumed.
+    pub fn on_event_stop(&mut self, k: &mut dyn Kernel, pid: i32, sig: Signal) -> SignalStop {
+        let unknown = !self.map.contains_key(&pid);
+        if unknown {
+            self.claim_unknown(k, pid);
         }
-        match k.is_signal_delivery(pid) {
-            Some(true) => {
-                k.resume(pid, Some(sig));
-                SignalStop::Delivery
+        let first = unknown
+            || self
+                .map
+                .get_mut(&pid)
+                .is_some_and(|t| std::mem::take(&mut t.awaiting_first_stop));
+        if is_stopping_signal(sig) {
+            k.listen(pid);
+            return SignalStop::Group;
+        }
+        k.resume(pid, None);
+        if first {
+            SignalStop::Newborn {
+                before_parent: unknown,
             }
-            Some(false) => {
-                // Group-stop of a task attached without PTRACE_SEIZE: it
-                // cannot stay stopped (SIGCONT could not wake it).
-                k.resume(pid, None);
-                SignalStop::Group
-            }
-            None => SignalStop::Gone,
+        } else {
+            SignalStop::Woken
         }
     }
 

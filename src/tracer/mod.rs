@@ -89,10 +89,10 @@ impl Kernel for Ptrace {
     fn resume(&mut self, pid: i32, sig: Option<Signal>) {
         resume(self.seccomp, Pid::from_raw(pid), sig, false);
     }
-    fn is_signal_delivery(&mut self, pid: i32) -> Option<bool> {
-        ptrace::signal_stop_kind(Pid::from_raw(pid))
-            .ok()
-            .map(|k| k.is_some())
+    fn listen(&mut self, pid: i32) {
+        if let Err(e) = ptrace::listen(Pid::from_raw(pid)) {
+            log::debug!("listen {pid}: {e}");
+        }
     }
     fn lineage(&mut self, pid: i32) -> [Option<i32>; 2] {
         [
@@ -321,24 +321,34 @@ impl<'a> Tracer<'a> {
                 self.stats.other_events += 1;
                 self.resume(pid, None, false);
             }
-            Event::Signal { pid, sig } => {
-                match self
+            Event::Stop { pid, sig } => {
+                let r = self
                     .tasks
-                    .on_signal_stop(&mut self.kernel, pid.as_raw(), sig)
-                {
-                    SignalStop::Newborn { before_parent } => {
-                        self.stats.newborn_stops += 1;
-                        if before_parent {
-                            self.stats.newborn_before_parent += 1;
-                        }
-                    }
-                    SignalStop::Delivery => self.stats.signal_stops += 1,
-                    SignalStop::Group => self.stats.group_stops += 1,
-                    SignalStop::Gone => {}
-                }
+                    .on_event_stop(&mut self.kernel, pid.as_raw(), sig);
+                self.count_signal_stop(r);
+            }
+            Event::Signal { pid, sig } => {
+                let r = self
+                    .tasks
+                    .on_signal_stop(&mut self.kernel, pid.as_raw(), sig);
+                self.count_signal_stop(r);
             }
             Event::Exited { pid, code } => self.on_gone(pid, code),
             Event::Killed { pid, sig } => self.on_gone(pid, 128 + sig as i32),
+        }
+    }
+
+    fn count_signal_stop(&mut self, r: SignalStop) {
+        match r {
+            SignalStop::Newborn { before_parent } => {
+                self.stats.newborn_stops += 1;
+                if before_parent {
+                    self.stats.newborn_before_parent += 1;
+                }
+            }
+            SignalStop::Delivery => self.stats.signal_stops += 1,
+            SignalStop::Group | SignalStop::Woken => self.stats.group_stops += 1,
+            SignalStop::Gone => {}
         }
     }
 

@@ -30,14 +30,18 @@ pub enum Act {
     Syscall,
     /// A signal arrives (signal-delivery stop).
     Signal(Signal),
+    /// A stopping signal takes effect (group-stop), later ended by SIGCONT.
+    GroupStop,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Expect {
-    /// Resume without a signal (event stops, a newborn's first SIGSTOP).
+    /// Resume without a signal (event stops, a newborn's first stop).
     NoSignal,
     /// A signal-delivery stop: resume with this signal.
     Deliver(Signal),
+    /// A group-stop: must be left stopped with PTRACE_LISTEN.
+    Listen,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,6 +158,14 @@ impl Sim {
         match act {
             Act::Syscall => self.stop(pid, Expect::NoSignal, Event::Seccomp { pid: p }),
             Act::Signal(sig) => self.stop(pid, Expect::Deliver(sig), Event::Signal { pid: p, sig }),
+            Act::GroupStop => self.stop(
+                pid,
+                Expect::Listen,
+                Event::Stop {
+                    pid: p,
+                    sig: Signal::SIGTSTP,
+                },
+            ),
             Act::Fork(ref s)
             | Act::Thread(ref s)
             | Act::Vfork(ref s)
@@ -178,9 +190,9 @@ impl Sim {
                 self.stop(
                     child,
                     Expect::NoSignal,
-                    Event::Signal {
+                    Event::Stop {
                         pid: Pid::from_raw(child),
-                        sig: Signal::SIGSTOP,
+                        sig: Signal::SIGTRAP,
                     },
                 );
                 if matches!(act, Act::ForkThenKilled(_)) {
@@ -220,6 +232,11 @@ impl Kernel for Sim {
                 let want = match expect {
                     Expect::NoSignal => None,
                     Expect::Deliver(s) => Some(s),
+                    Expect::Listen => {
+                        self.violations
+                            .push(format!("task {pid} resumed from a group-stop"));
+                        None
+                    }
                 };
                 if sig != want {
                     let msg = format!("task {pid} resumed with {sig:?}, expected {want:?}");
@@ -244,11 +261,29 @@ impl Kernel for Sim {
         }
     }
 
-    fn is_signal_delivery(&mut self, pid: i32) -> Option<bool> {
-        match self.task(pid).map(|t| t.state) {
-            Some(State::Stopped(_)) => Some(true),
-            _ => None,
+    fn listen(&mut self, pid: i32) {
+        self.resumes += 1;
+        let Some(idx) = self.tasks.iter().position(|t| t.pid == pid) else {
+            self.violations
+                .push(format!("listen of unknown task {pid}"));
+            return;
+        };
+        if self.tasks[idx].state != State::Stopped(Expect::Listen) {
+            let st = self.tasks[idx].state;
+            self.violations
+                .push(format!("task {pid} listened while {st:?}"));
+            return;
         }
+        // It stays stopped until SIGCONT, which comes later: the wake-up is
+        // another PTRACE_EVENT_STOP (SIGTRAP) to resume.
+        self.stop(
+            pid,
+            Expect::NoSignal,
+            Event::Stop {
+                pid: Pid::from_raw(pid),
+                sig: Signal::SIGTRAP,
+            },
+        );
     }
 
     fn lineage(&mut self, pid: i32) -> [Option<i32>; 2] {
@@ -363,6 +398,14 @@ pub fn simulate(script: Vec<Act>, ch: &mut dyn Chooser, order: Order, kill_on_ex
             match ev {
                 Event::NewChild { parent } => {
                     tasks.on_new_child(&mut sim, parent.as_raw());
+                }
+                Event::Stop { pid, sig } => {
+                    let r = tasks.on_event_stop(&mut sim, pid.as_raw(), sig);
+                    if r == (super::lifecycle::SignalStop::Newborn {
+                        before_parent: true,
+                    }) {
+                        early += 1;
+                    }
                 }
                 Event::Signal { pid, sig } => {
                     let r = tasks.on_signal_stop(&mut sim, pid.as_raw(), sig);
@@ -480,9 +523,10 @@ mod tests {
     #[test]
     fn every_order_of_nested_forks_vfork_and_signals() {
         let script = vec![
-            Fork(vec![Thread(vec![Signal(
-                nix::sys::signal::Signal::SIGUSR1,
-            )])]),
+            Fork(vec![
+                Thread(vec![Signal(nix::sys::signal::Signal::SIGUSR1)]),
+                GroupStop,
+            ]),
             Vfork(vec![]),
         ];
         let (runs, _) = exhaust(&script, Order::Sorted, 2_000_000);
@@ -526,6 +570,17 @@ mod tests {
             }
         }
         assert!(reordered > 0);
+    }
+
+    #[test]
+    fn group_stops_are_left_stopped_until_sigcont_in_any_order() {
+        let script = vec![
+            Thread(vec![GroupStop, Syscall]),
+            GroupStop,
+            Fork(vec![GroupStop]),
+        ];
+        let (runs, _) = exhaust(&script, Order::Arrival, 2_000_000);
+        assert!(runs > 100);
     }
 
     #[test]

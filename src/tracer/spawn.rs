@@ -1,14 +1,15 @@
-//! Starting the first tracee: fork, `PTRACE_TRACEME`, stop, options, filter,
-//! exec.
+//! Starting the first tracee: fork, `PTRACE_SEIZE` with the options, stop,
+//! filter, exec.
 
 use crate::seccomp;
 use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
-use nix::sys::signal::{Signal, raise};
+use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 use std::ffi::CString;
+use std::os::fd::AsRawFd;
 
 /// What the child needs, prepared before `fork` (no allocation after it).
 pub struct Launch {
@@ -31,20 +32,38 @@ pub fn ptrace_options() -> Options {
         | Options::PTRACE_O_EXITKILL
 }
 
-/// Fork the first tracee and leave it stopped, options set, before its
-/// `execve`. The caller resumes it.
+/// Fork the first tracee and leave it seized and stopped, options set,
+/// before its `execve`. The caller resumes it.
+///
+/// The tracee is attached with `PTRACE_SEIZE` rather than `PTRACE_TRACEME`:
+/// only a seized tracee can be left in a group-stop (`PTRACE_LISTEN`), so
+/// that Ctrl-Z and `kill -STOP` stop guests as job control expects. The
+/// child waits on a pipe until it is seized, so it runs no guest code
+/// untraced.
 pub fn spawn(launch: &Launch) -> Result<Pid> {
     let mut argv_ptrs: Vec<*const libc::c_char> = launch.argv.iter().map(|a| a.as_ptr()).collect();
     argv_ptrs.push(std::ptr::null());
+    let (go_read, go_write) = nix::unistd::pipe().context("create a pipe")?;
     // SAFETY: sproot is single-threaded here; the child only makes
-    // async-signal-safe calls (ptrace, raise, chdir, prctl, seccomp, execv,
+    // async-signal-safe calls (read, close, chdir, prctl, seccomp, execv,
     // write, _exit) on memory prepared before the fork.
     match unsafe { fork() }.context("fork the guest process")? {
         ForkResult::Child => {
-            if ptrace::traceme().is_err() {
-                child_fail(b"PTRACE_TRACEME failed (is ptrace allowed here?)", 1);
+            drop(go_write);
+            let mut byte = [0u8; 1];
+            loop {
+                // SAFETY: read(2) into a valid one-byte buffer.
+                let n = unsafe { libc::read(go_read.as_raw_fd(), byte.as_mut_ptr().cast(), 1) };
+                if n == 1 {
+                    break;
+                }
+                if n == 0 || Errno::last() != Errno::EINTR {
+                    // sproot went away before tracing us: run nothing.
+                    // SAFETY: _exit never returns.
+                    unsafe { libc::_exit(1) };
+                }
             }
-            let _ = raise(Signal::SIGSTOP);
+            drop(go_read);
             // SAFETY: chdir with a valid NUL-terminated path.
             if unsafe { libc::chdir(launch.host_cwd.as_ptr()) } != 0 {
                 child_fail(b"cannot enter the initial working directory", 1);
@@ -65,12 +84,24 @@ pub fn spawn(launch: &Launch) -> Result<Pid> {
             child_exec_fail(launch.program.as_bytes(), err, code);
         }
         ForkResult::Parent { child } => {
-            match waitpid(child, Some(WaitPidFlag::__WALL)) {
-                Ok(WaitStatus::Stopped(_, Signal::SIGSTOP)) => {}
-                Ok(other) => bail!("the guest process did not start as expected: {other:?}"),
-                Err(e) => bail!("wait for the guest process: {e}"),
+            drop(go_read);
+            let seized = (|| -> Result<()> {
+                ptrace::seize(child, ptrace_options())
+                    .context("PTRACE_SEIZE the guest process (is ptrace allowed here?)")?;
+                ptrace::interrupt(child).context("PTRACE_INTERRUPT the guest process")?;
+                match waitpid(child, Some(WaitPidFlag::__WALL)) {
+                    Ok(WaitStatus::PtraceEvent(_, _, libc::PTRACE_EVENT_STOP)) => Ok(()),
+                    Ok(other) => bail!("the guest process did not start as expected: {other:?}"),
+                    Err(e) => bail!("wait for the guest process: {e}"),
+                }
+            })();
+            if let Err(e) = seized {
+                let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
+                let _ = waitpid(child, None);
+                return Err(e);
             }
-            ptrace::setoptions(child, ptrace_options()).context("set ptrace options")?;
+            // Let it go on to its execve once resumed.
+            nix::unistd::write(&go_write, b"x").context("start the guest process")?;
             Ok(child)
         }
     }
