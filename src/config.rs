@@ -154,24 +154,10 @@ fn host_path(p: &str, what: &str) -> Result<PathBuf> {
     };
     std::fs::symlink_metadata(&abs).with_context(|| format!("{what} {p}"))?;
     if abs.starts_with("/proc") {
-        return Ok(normalise_lexically(&abs));
+        let lexical = crate::fs::normalize_lexical(abs.as_os_str().as_bytes());
+        return Ok(PathBuf::from(OsString::from_vec(lexical)));
     }
     std::fs::canonicalize(&abs).with_context(|| format!("{what} {p}"))
-}
-
-/// Remove `.`, `..` and duplicate slashes without touching the file system.
-fn normalise_lexically(p: &Path) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for c in p.components() {
-        match c {
-            std::path::Component::Normal(n) => out.push(n),
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 /// Make the directories that lead to a binding but are missing from the

@@ -2,28 +2,12 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use sproot::cli::Cli;
 use sproot::config::Config;
-use sproot::fs::{GuestView, ProcContext};
+use sproot::fs::{GuestView, TracerProc};
 use sproot::tracer::placement::Placement;
 use sproot::tracer::{self, Tracer, spawn};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-
-/// Resolution context for sproot's own look-ups, before any tracee exists.
-struct Startup;
-
-impl ProcContext for Startup {
-    fn pid(&self) -> i32 {
-        std::process::id() as i32
-    }
-    fn tid(&self) -> i32 {
-        std::process::id() as i32
-    }
-    fn exe_host(&self, _pid: i32) -> Option<PathBuf> {
-        None
-    }
-}
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -38,7 +22,7 @@ fn find_command(view: &GuestView, cmd: &[u8]) -> Result<Vec<u8>> {
         let mut guest = dir.as_bytes().to_vec();
         guest.push(b'/');
         guest.extend_from_slice(cmd);
-        if let Ok(r) = view.resolve(&Startup, b"/", &guest, true)
+        if let Ok(r) = view.resolve(&TracerProc, b"/", &guest, true)
             && let Ok(m) = std::fs::metadata(&r.host)
             && m.is_file()
             && m.permissions().mode() & 0o111 != 0

@@ -6,7 +6,7 @@
 //! result and writes it into the guest's buffer, so a stat costs one stop
 //! with or without these extensions.
 
-use super::{Env, Outcome, PATH_MAX, base_dir};
+use super::{Env, Outcome, PATH_MAX};
 use crate::arch::Regs;
 use crate::fs::ProcContext;
 use crate::ptrace;
@@ -171,18 +171,12 @@ fn stat_call(
             });
         }
         let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
-        let base = if path[0] == b'/' {
-            b"/".to_vec()
-        } else {
-            base_dir(env, pid, regs, dirfd)?
-        };
-        let r = env.view.resolve(proc, &base, &path, follow)?;
+        let host = super::resolve(env, proc, pid, regs, dirfd, &path, follow)?;
         // -l: a name of an emulated hard link is its final file, even for
-        // lstat.
-        // (A followed name already led the canonicaliser to the final file.)
+        // lstat. (A followed name already led the canonicaliser there.)
         if env.ext.link2symlink
             && !follow
-            && let Some(fin) = crate::ext::link2symlink::resolve(&r.host)
+            && let Some(fin) = crate::ext::link2symlink::resolve(&host)
         {
             return Ok(StatCall {
                 target: Target::Path(cstring(fin.as_os_str().as_bytes())?, true),
@@ -191,7 +185,7 @@ fn stat_call(
             });
         }
         Ok(StatCall {
-            target: Target::Path(cstring(r.host.as_os_str().as_bytes())?, follow),
+            target: Target::Path(cstring(host.as_os_str().as_bytes())?, follow),
             buf,
             statx,
         })

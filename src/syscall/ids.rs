@@ -54,16 +54,15 @@ fn host_of(
     path: usize,
     follow: bool,
 ) -> Result<PathBuf, Errno> {
-    let mut first = [0u8; 1];
-    ptrace::read_into(pid, regs.arg(path), &mut first)?;
-    if first[0] == 0 {
+    let guest = ptrace::read_cstring(pid, regs.arg(path), super::PATH_MAX)?;
+    if guest.is_empty() {
         let fd = dirfd.map(|i| regs.arg(i) as i32).unwrap_or(libc::AT_FDCWD);
         if fd == libc::AT_FDCWD {
             return Err(Errno::ENOENT);
         }
         return Ok(PathBuf::from(format!("/proc/{}/fd/{fd}", pid.as_raw())));
     }
-    super::host_of_arg(env, proc, pid, regs, dirfd, path, follow)
+    super::resolve(env, proc, pid, regs, dirfd, &guest, follow)
 }
 
 fn dev_ino(host: &std::path::Path, follow: bool) -> Result<(u64, u64), Errno> {

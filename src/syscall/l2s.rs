@@ -2,25 +2,13 @@
 //! and the redirection of every other syscall on a name to its final file
 //! (the layout is in `ext::link2symlink`).
 
+use super::host_of_arg as host;
 use super::{Env, Outcome};
 use crate::arch::Regs;
 use crate::ext::link2symlink as l2s;
 use crate::fs::ProcContext;
 use nix::errno::Errno;
 use nix::unistd::Pid;
-use std::path::PathBuf;
-
-fn host(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &Regs,
-    dirfd: Option<usize>,
-    path: usize,
-    follow: bool,
-) -> Result<PathBuf, Errno> {
-    super::host_of_arg(env, proc, pid, regs, dirfd, path, follow)
-}
 
 fn done(r: Result<(), Errno>) -> Option<Outcome> {
     Some(Outcome::Emulated(match r {

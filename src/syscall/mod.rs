@@ -189,6 +189,28 @@ fn open_follows(flags: u64) -> bool {
     flags & libc::O_NOFOLLOW as u64 == 0 && flags & excl != excl
 }
 
+/// Canonicalise one guest path (already read from the tracee): relative
+/// paths start from `dirfd` (or the cwd).
+fn resolve_full(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &Regs,
+    dirfd: Option<usize>,
+    path: &[u8],
+    follow: bool,
+) -> Result<crate::fs::Resolved, Errno> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let base = if path[0] == b'/' {
+        b"/".to_vec()
+    } else {
+        base_dir(env, pid, regs, dirfd)?
+    };
+    env.view.resolve(proc, &base, path, follow)
+}
+
 /// Resolve one guest path (already read from the tracee) to its host path.
 fn resolve(
     env: &Env,
@@ -199,15 +221,7 @@ fn resolve(
     path: &[u8],
     follow: bool,
 ) -> Result<PathBuf, Errno> {
-    if path.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    let base = if path[0] == b'/' {
-        b"/".to_vec()
-    } else {
-        base_dir(env, pid, regs, dirfd)?
-    };
-    Ok(env.view.resolve(proc, &base, path, follow)?.host)
+    Ok(resolve_full(env, proc, pid, regs, dirfd, path, follow)?.host)
 }
 
 /// Read the path in argument `path` of the tracee and resolve it.
@@ -557,15 +571,7 @@ fn sendmsg(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Resu
 
 fn chroot(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Result<Outcome, Errno> {
     let guest = ptrace::read_cstring(pid, regs.arg(0), PATH_MAX)?;
-    if guest.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    let base = if guest[0] == b'/' {
-        b"/".to_vec()
-    } else {
-        base_dir(env, pid, regs, None)?
-    };
-    let r = env.view.resolve(proc, &base, &guest, true)?;
+    let r = resolve_full(env, proc, pid, regs, None, &guest, true)?;
     if !r.host.is_dir() {
         return Err(if r.host.exists() {
             Errno::ENOTDIR
