@@ -8,7 +8,6 @@ pub mod host;
 use crate::arch::Regs;
 use nix::errno::Errno;
 use nix::sys::ptrace;
-use nix::sys::signal::Signal;
 use nix::sys::uio::{RemoteIoVec, process_vm_readv, process_vm_writev};
 use nix::unistd::Pid;
 use std::io::{IoSlice, IoSliceMut};
@@ -44,14 +43,57 @@ pub fn set_changed_regs(pid: Pid, old: &Regs, new: &Regs) -> Result<(), Errno> {
     Ok(())
 }
 
-/// Resume after a stop, delivering `sig` if any.
-pub fn cont(pid: Pid, sig: Option<Signal>) -> Result<(), Errno> {
-    ptrace::cont(pid, sig)
+/// Restart a stopped tracee (`PTRACE_SYSCALL` when `to_syscall`, else
+/// `PTRACE_CONT`), delivering signal number `sig` (0: none). Raw numbers, so
+/// that every signal the kernel reported (the real-time ones included) goes
+/// back unchanged.
+fn restart(to_syscall: bool, pid: Pid, sig: i32) -> Result<(), Errno> {
+    let request = if to_syscall {
+        libc::PTRACE_SYSCALL
+    } else {
+        libc::PTRACE_CONT
+    };
+    // SAFETY: CONT/SYSCALL take no pointers: `data` is the signal number.
+    let rc = unsafe {
+        libc::ptrace(
+            request,
+            pid.as_raw(),
+            std::ptr::null_mut::<libc::c_void>(),
+            sig as libc::c_long as *mut libc::c_void,
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
+/// Resume after a stop, delivering signal `sig` (0: none).
+pub fn cont(pid: Pid, sig: i32) -> Result<(), Errno> {
+    restart(false, pid, sig)
 }
 
 /// Resume and stop again at the next syscall entry or exit.
-pub fn cont_syscall(pid: Pid, sig: Option<Signal>) -> Result<(), Errno> {
-    ptrace::syscall(pid, sig)
+pub fn cont_syscall(pid: Pid, sig: i32) -> Result<(), Errno> {
+    restart(true, pid, sig)
+}
+
+/// `waitpid(-1, &status, __WALL [| WNOHANG])`: the next report of any
+/// tracee as its pid and raw status word; `Ok(None)` when `nohang` and
+/// nothing is pending. The caller decodes the status, so no number the
+/// kernel may report can make this fail.
+pub fn wait_any(nohang: bool) -> Result<Option<(Pid, i32)>, Errno> {
+    wait_for(None, nohang)
+}
+
+/// [`wait_any`] for one tracee (`Some(pid)`) or any (`None`).
+pub fn wait_for(pid: Option<Pid>, nohang: bool) -> Result<Option<(Pid, i32)>, Errno> {
+    let flags = libc::__WALL | if nohang { libc::WNOHANG } else { 0 };
+    let mut status: libc::c_int = 0;
+    let which = pid.map_or(-1, Pid::as_raw);
+    // SAFETY: `status` is a valid, writable int for the kernel to fill.
+    let pid = unsafe { libc::waitpid(which, &mut status, flags) };
+    match Errno::result(pid)? {
+        0 => Ok(None),
+        p => Ok(Some((Pid::from_raw(p), status))),
+    }
 }
 
 /// Leave a tracee in its group-stop (`PTRACE_LISTEN`): it stays stopped as
@@ -71,16 +113,6 @@ pub fn listen(pid: Pid) -> Result<(), Errno> {
 
 pub fn event_msg(pid: Pid) -> Result<u64, Errno> {
     ptrace::getevent(pid).map(|v| v as u64)
-}
-
-/// Whether a signal stop is a signal-delivery stop (`Some(sig)`) or a
-/// group-stop (`None`), as `PTRACE_GETSIGINFO` tells them apart.
-pub fn signal_stop_kind(pid: Pid) -> Result<Option<i32>, Errno> {
-    match ptrace::getsiginfo(pid) {
-        Ok(info) => Ok(Some(info.si_signo)),
-        Err(Errno::EINVAL) => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 const PAGE: u64 = 4096;

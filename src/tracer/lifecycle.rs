@@ -11,7 +11,7 @@
 //! child seen first through its parent's event is registered as awaiting its
 //! first stop, so that `SIGSTOP` is suppressed too, and no other.
 
-use nix::sys::signal::Signal;
+use super::event::Sig;
 use std::collections::{HashMap, HashSet};
 
 /// What the lifecycle logic needs from the kernel (ptrace in the tracer, a
@@ -20,7 +20,7 @@ pub trait Kernel {
     /// `PTRACE_GETEVENTMSG` at a clone/fork/vfork event: the new task's id.
     fn new_child_of(&mut self, parent: i32) -> Option<i32>;
     /// Resume a stopped task, delivering `sig` if any.
-    fn resume(&mut self, pid: i32, sig: Option<Signal>);
+    fn resume(&mut self, pid: i32, sig: Option<Sig>);
     /// Leave a task in its group-stop until `SIGCONT` (`PTRACE_LISTEN`).
     fn listen(&mut self, pid: i32);
     /// The task's thread-group leader and parent, as far as known.
@@ -67,14 +67,6 @@ pub struct Tasks<P> {
     first: i32,
     first_status: Option<i32>,
     kill_on_exit: bool,
-}
-
-/// The signals whose default action stops the process.
-pub fn is_stopping_signal(sig: Signal) -> bool {
-    matches!(
-        sig,
-        Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU
-    )
 }
 
 /// Bound on `early`: entries whose parent's event never comes (the parent
@@ -191,7 +183,7 @@ impl<P: Inherit> Tasks<P> {
 
     /// A signal-delivery stop: the signal is passed on. (Tracees are
     /// seized, so group-stops and first stops come as `PTRACE_EVENT_STOP`.)
-    pub fn on_signal_stop(&mut self, k: &mut dyn Kernel, pid: i32, sig: Signal) -> SignalStop {
+    pub fn on_signal_stop(&mut self, k: &mut dyn Kernel, pid: i32, sig: Sig) -> SignalStop {
         if !self.map.contains_key(&pid) {
             self.claim_unknown(k, pid);
         }
@@ -203,7 +195,7 @@ impl<P: Inherit> Tasks<P> {
     /// (left stopped with `PTRACE_LISTEN`, as job control wants); otherwise
     /// a new task's first stop, or a listened task woken by `SIGCONT`:
     /// resumed.
-    pub fn on_event_stop(&mut self, k: &mut dyn Kernel, pid: i32, sig: Signal) -> SignalStop {
+    pub fn on_event_stop(&mut self, k: &mut dyn Kernel, pid: i32, sig: Sig) -> SignalStop {
         let unknown = !self.map.contains_key(&pid);
         if unknown {
             self.claim_unknown(k, pid);
@@ -213,7 +205,7 @@ impl<P: Inherit> Tasks<P> {
                 .map
                 .get_mut(&pid)
                 .is_some_and(|t| std::mem::take(&mut t.awaiting_first_stop));
-        if is_stopping_signal(sig) {
+        if sig.is_stopping() {
             k.listen(pid);
             return SignalStop::Group;
         }

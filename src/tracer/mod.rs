@@ -26,11 +26,10 @@ use crate::fs::ProcContext;
 use crate::ptrace;
 use crate::syscall::{self, Env, Outcome};
 use anyhow::Result;
-use event::Event;
+use event::{Event, Sig};
 use lifecycle::{Inherit, Kernel, SignalStop, Tasks};
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 use stats::Stats;
 use std::cell::Cell;
@@ -86,7 +85,7 @@ impl Kernel for Ptrace {
             .ok()
             .map(|c| c as i32)
     }
-    fn resume(&mut self, pid: i32, sig: Option<Signal>) {
+    fn resume(&mut self, pid: i32, sig: Option<Sig>) {
         resume(self.seccomp, Pid::from_raw(pid), sig, false);
     }
     fn listen(&mut self, pid: i32) {
@@ -107,7 +106,8 @@ impl Kernel for Ptrace {
 
 /// Resume a tracee; `want_exit` asks for its syscall-exit stop. Without
 /// seccomp every resume stops at the next syscall.
-fn resume(seccomp: bool, pid: Pid, sig: Option<Signal>, want_exit: bool) {
+fn resume(seccomp: bool, pid: Pid, sig: Option<Sig>, want_exit: bool) {
+    let sig = sig.map_or(0, Sig::number);
     let r = if want_exit || !seccomp {
         ptrace::cont_syscall(pid, sig)
     } else {
@@ -218,7 +218,7 @@ impl<'a> Tracer<'a> {
         }
     }
 
-    fn resume(&self, pid: Pid, sig: Option<Signal>, want_exit: bool) {
+    fn resume(&self, pid: Pid, sig: Option<Sig>, want_exit: bool) {
         resume(self.cfg.seccomp, pid, sig, want_exit);
     }
 
@@ -244,10 +244,10 @@ impl<'a> Tracer<'a> {
                 // Poll a short while before sleeping (see spin.rs).
                 let start = std::time::Instant::now();
                 loop {
-                    match waitpid(None, Some(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)) {
-                        Ok(WaitStatus::StillAlive) => {}
-                        Ok(ws) => {
-                            batch.extend(Event::from_wait(ws));
+                    match ptrace::wait_any(true) {
+                        Ok(None) => {}
+                        Ok(Some((pid, status))) => {
+                            batch.extend(Event::decode(pid, status));
                             break;
                         }
                         Err(_) => break,
@@ -261,8 +261,9 @@ impl<'a> Tracer<'a> {
             }
             if batch.is_empty() {
                 // Nothing in hand: block for the next report.
-                match waitpid(None, Some(WaitPidFlag::__WALL)) {
-                    Ok(ws) => batch.extend(Event::from_wait(ws)),
+                match ptrace::wait_any(false) {
+                    Ok(Some((pid, status))) => batch.extend(Event::decode(pid, status)),
+                    Ok(None) => continue,
                     Err(Errno::EINTR) => continue,
                     Err(Errno::ECHILD) => break,
                     Err(e) => return Err(anyhow::anyhow!("waitpid: {e}")),
@@ -270,9 +271,9 @@ impl<'a> Tracer<'a> {
             }
             // Drain what is already pending, without blocking.
             while batch.len() < MAX_BATCH {
-                match waitpid(None, Some(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)) {
-                    Ok(WaitStatus::StillAlive) => break,
-                    Ok(ws) => batch.extend(Event::from_wait(ws)),
+                match ptrace::wait_any(true) {
+                    Ok(None) => break,
+                    Ok(Some((pid, status))) => batch.extend(Event::decode(pid, status)),
                     Err(Errno::EINTR) => continue,
                     Err(_) => break,
                 }
@@ -334,7 +335,7 @@ impl<'a> Tracer<'a> {
                 self.count_signal_stop(r);
             }
             Event::Exited { pid, code } => self.on_gone(pid, code),
-            Event::Killed { pid, sig } => self.on_gone(pid, 128 + sig as i32),
+            Event::Killed { pid, sig } => self.on_gone(pid, 128 + sig.number()),
         }
     }
 

@@ -9,9 +9,8 @@
 //! `Tracer::handle` does; syscall stops are simply resumed.
 
 use super::chaos::Chaos;
-use super::event::{self, Event};
+use super::event::{self, Event, Sig};
 use super::lifecycle::{Inherit, Kernel, Tasks};
-use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use std::collections::VecDeque;
 
@@ -28,8 +27,11 @@ pub enum Act {
     ForkThenKilled(Vec<Act>),
     /// A trapped syscall (a seccomp stop).
     Syscall,
-    /// A signal arrives (signal-delivery stop).
-    Signal(Signal),
+    /// A signal arrives (signal-delivery stop); any number 1..=64.
+    Signal(Sig),
+    /// `exit_group`: every task of the thread group dies at once, including
+    /// those stopped at a report the tracer has not taken yet.
+    ExitGroup,
     /// A stopping signal takes effect (group-stop), later ended by SIGCONT.
     GroupStop,
 }
@@ -39,7 +41,7 @@ enum Expect {
     /// Resume without a signal (event stops, a newborn's first stop).
     NoSignal,
     /// A signal-delivery stop: resume with this signal.
-    Deliver(Signal),
+    Deliver(Sig),
     /// A group-stop: must be left stopped with PTRACE_LISTEN.
     Listen,
 }
@@ -117,6 +119,11 @@ impl Sim {
             return;
         }
         t.state = State::Exited;
+        if t.event_child.is_some() {
+            // Killed at its clone event before the tracer took it: the
+            // child's early entry can never be confirmed.
+            t.doomed = true;
+        }
         let p = Pid::from_raw(pid);
         // A dead task's undelivered stop is replaced by its death.
         self.pending
@@ -124,7 +131,7 @@ impl Sim {
         self.pending.push(if killed {
             Event::Killed {
                 pid: p,
-                sig: Signal::SIGKILL,
+                sig: Sig::KILL,
             }
         } else {
             Event::Exited { pid: p, code: 0 }
@@ -158,12 +165,24 @@ impl Sim {
         match act {
             Act::Syscall => self.stop(pid, Expect::NoSignal, Event::Seccomp { pid: p }),
             Act::Signal(sig) => self.stop(pid, Expect::Deliver(sig), Event::Signal { pid: p, sig }),
+            Act::ExitGroup => {
+                let tgid = self.tasks[i].tgid;
+                let group: Vec<i32> = self
+                    .tasks
+                    .iter()
+                    .filter(|t| t.tgid == tgid)
+                    .map(|t| t.pid)
+                    .collect();
+                for t in group {
+                    self.exit(t, t != pid);
+                }
+            }
             Act::GroupStop => self.stop(
                 pid,
                 Expect::Listen,
                 Event::Stop {
                     pid: p,
-                    sig: Signal::SIGTSTP,
+                    sig: Sig::TSTP,
                 },
             ),
             Act::Fork(ref s)
@@ -192,7 +211,7 @@ impl Sim {
                     Expect::NoSignal,
                     Event::Stop {
                         pid: Pid::from_raw(child),
-                        sig: Signal::SIGTRAP,
+                        sig: Sig::TRAP,
                     },
                 );
                 if matches!(act, Act::ForkThenKilled(_)) {
@@ -220,7 +239,7 @@ impl Kernel for Sim {
         self.task(parent).and_then(|t| t.event_child.take())
     }
 
-    fn resume(&mut self, pid: i32, sig: Option<Signal>) {
+    fn resume(&mut self, pid: i32, sig: Option<Sig>) {
         self.resumes += 1;
         let Some(idx) = self.tasks.iter().position(|t| t.pid == pid) else {
             self.violations
@@ -281,7 +300,7 @@ impl Kernel for Sim {
             Expect::NoSignal,
             Event::Stop {
                 pid: Pid::from_raw(pid),
-                sig: Signal::SIGTRAP,
+                sig: Sig::TRAP,
             },
         );
     }
@@ -523,10 +542,7 @@ mod tests {
     #[test]
     fn every_order_of_nested_forks_vfork_and_signals() {
         let script = vec![
-            Fork(vec![
-                Thread(vec![Signal(nix::sys::signal::Signal::SIGUSR1)]),
-                GroupStop,
-            ]),
+            Fork(vec![Thread(vec![Signal(Sig::USR1)]), GroupStop]),
             Vfork(vec![]),
         ];
         let (runs, _) = exhaust(&script, Order::Sorted, 2_000_000);
@@ -594,6 +610,59 @@ mod tests {
                 "seed {seed}: {:?}",
                 run.violations
             );
+        }
+    }
+
+    const RT_MIN: Sig = Sig(34);
+    const RT_MAX: Sig = Sig(64);
+    /// glibc's SIGSETXID, sent to every thread by `setuid` and friends.
+    const SETXID: Sig = Sig(33);
+
+    #[test]
+    fn every_order_of_real_time_signals_racing_a_clone_event() {
+        let script = vec![
+            Thread(vec![Signal(RT_MIN), Syscall]),
+            Signal(RT_MAX),
+            Signal(SETXID),
+        ];
+        let (runs, reordered) = exhaust(&script, Order::Arrival, 2_000_000);
+        assert!(runs > 100, "only {runs} interleavings");
+        assert!(reordered > 0);
+    }
+
+    #[test]
+    fn every_order_of_a_real_time_signal_racing_a_group_exit() {
+        let script = vec![
+            Thread(vec![Signal(Sig(40)), Syscall, Syscall]),
+            Fork(vec![Signal(RT_MAX)]),
+            Signal(SETXID),
+            ExitGroup,
+        ];
+        let (runs, _) = exhaust(&script, Order::Arrival, 2_000_000);
+        assert!(runs > 100, "only {runs} interleavings");
+        let (runs, _) = exhaust(&script, Order::Sorted, 2_000_000);
+        assert!(runs > 100, "only {runs} interleavings");
+    }
+
+    #[test]
+    fn setxid_broadcast_to_a_thread_storm_in_random_orders() {
+        for seed in 0..300u64 {
+            let mut script: Vec<Act> = (0..32)
+                .map(|i| Thread(vec![Signal(SETXID), Signal(Sig(34 + i % 31)), Syscall]))
+                .collect();
+            script.push(Signal(SETXID));
+            if seed % 2 == 0 {
+                script.push(ExitGroup);
+            }
+            for order in [Order::Sorted, Order::Arrival] {
+                let mut ch = Chaos::new(seed);
+                let run = simulate(script.clone(), &mut ch, order, false);
+                assert!(
+                    run.violations.is_empty(),
+                    "seed {seed}: {:?}",
+                    run.violations
+                );
+            }
         }
     }
 

@@ -1,12 +1,13 @@
 //! Starting the first tracee: fork, `PTRACE_SEIZE` with the options, stop,
 //! filter, exec.
 
+use super::event::Event;
 use crate::seccomp;
 use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
 use nix::sys::signal::Signal;
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, fork};
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
@@ -89,10 +90,23 @@ pub fn spawn(launch: &Launch) -> Result<Pid> {
                 ptrace::seize(child, ptrace_options())
                     .context("PTRACE_SEIZE the guest process (is ptrace allowed here?)")?;
                 ptrace::interrupt(child).context("PTRACE_INTERRUPT the guest process")?;
-                match waitpid(child, Some(WaitPidFlag::__WALL)) {
-                    Ok(WaitStatus::PtraceEvent(_, _, libc::PTRACE_EVENT_STOP)) => Ok(()),
-                    Ok(other) => bail!("the guest process did not start as expected: {other:?}"),
-                    Err(e) => bail!("wait for the guest process: {e}"),
+                // A signal sent to it meanwhile (any number) is passed on,
+                // until the stop that PTRACE_INTERRUPT asked for.
+                loop {
+                    match crate::ptrace::wait_for(Some(child), false) {
+                        Ok(Some((_, status))) => match Event::decode(child, status) {
+                            Some(Event::Stop { .. }) => return Ok(()),
+                            Some(Event::Signal { sig, .. }) => {
+                                crate::ptrace::cont(child, sig.number())
+                                    .context("resume the guest process")?;
+                            }
+                            other => {
+                                bail!("the guest process did not start as expected: {other:?}")
+                            }
+                        },
+                        Ok(None) | Err(Errno::EINTR) => {}
+                        Err(e) => bail!("wait for the guest process: {e}"),
+                    }
                 }
             })();
             if let Err(e) = seized {
