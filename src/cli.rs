@@ -144,7 +144,10 @@ pub struct Cli {
     /// Android ashmem emulated with memfd: accepted; a no-op off Android.
     #[arg(long = "ashmem-memfd")]
     pub ashmem_memfd: bool,
-    /// Run guest programs through QEMU user mode: not supported.
+    /// Run guest programs that are not for this host under this QEMU
+    /// user-mode command (a static one, e.g. 'qemu-aarch64-static'; words
+    /// after the first are its options). With PROOT_FORCE_FOREIGN_BINARY=1,
+    /// every guest program runs under it.
     #[arg(short = 'q', long = "qemu", value_name = "COMMAND")]
     pub qemu: Option<String>,
 
@@ -155,15 +158,6 @@ pub struct Cli {
         value_name = "COMMAND"
     )]
     pub command: Vec<String>,
-}
-
-impl Cli {
-    /// The first PRoot option on this command line that sproot parses but
-    /// does not implement yet, as the user would have spelled it.
-    pub fn unsupported_option(&self) -> Option<&'static str> {
-        let checks: [(bool, &'static str); 1] = [(self.qemu.is_some(), "-q/--qemu")];
-        checks.iter().find(|(on, _)| *on).map(|(_, name)| *name)
-    }
 }
 
 /// `PROOT_NO_SECCOMP` is set to something other than empty or "0".
@@ -202,30 +196,6 @@ mod tests {
         assert_eq!(c.binds, vec!["/a:/b", "/c", "/d"]);
         assert_eq!(c.cwd.as_deref(), Some("/root"));
         assert!(c.kill_on_exit);
-    }
-
-    #[test]
-    fn unsupported_options_are_named() {
-        assert_eq!(
-            parse(&["-q", "qemu-arm"]).unsupported_option(),
-            Some("-q/--qemu")
-        );
-        assert_eq!(
-            parse(&[
-                "-k",
-                "5.0",
-                "-0",
-                "-i",
-                "1:1",
-                "-H",
-                "-p",
-                "-L",
-                "--sysvipc"
-            ])
-            .unsupported_option(),
-            None
-        );
-        assert_eq!(parse(&["-r", "/"]).unsupported_option(), None);
     }
 
     #[test]

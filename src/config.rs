@@ -23,6 +23,8 @@ pub struct Ext {
     pub hide_proot: bool,
     /// `-p`: ports below 1024 moved up by 2000.
     pub port_switch: bool,
+    /// `-q`: the QEMU user-mode command foreign programs run under.
+    pub qemu: Option<crate::exec::Runner>,
     /// `--sysvipc`: accepted; the kernel's SysV IPC is used.
     pub sysvipc: bool,
     /// `--ashmem-memfd`: accepted; Android only.
@@ -70,6 +72,11 @@ pub struct Config {
     pub ext: Ext,
     /// Where the tracer and the guests run.
     pub placement: crate::tracer::placement::Placement,
+}
+
+/// `PROOT_FORCE_FOREIGN_BINARY` is set to something other than empty or "0".
+fn force_foreign_from_env() -> bool {
+    std::env::var_os("PROOT_FORCE_FOREIGN_BINARY").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 /// Host paths `-R` binds, when they exist on the host (PRoot's list).
@@ -220,9 +227,6 @@ fn add_glue(view: &mut GuestView, bindings: &[Binding], tmp_dir: &Path) -> Resul
 
 impl Config {
     pub fn from_cli(cli: &Cli) -> Result<Config> {
-        if let Some(opt) = cli.unsupported_option() {
-            bail!("option {opt} is not supported yet");
-        }
         let (rootfs_arg, preset) = match (&cli.rootfs_recommended, &cli.rootfs_safe) {
             (Some(_), Some(_)) => bail!("-R and -S cannot be used together"),
             (Some(r), None) => (Some(r.as_str()), Some(RECOMMENDED)),
@@ -346,6 +350,10 @@ impl Config {
                 symlink_sizes: cli.symlink_sizes,
                 hide_proot: cli.hide_proot_files,
                 port_switch: cli.port_switch,
+                qemu: match &cli.qemu {
+                    Some(q) => Some(crate::exec::Runner::new(q, force_foreign_from_env())?),
+                    None => None,
+                },
                 sysvipc: cli.sysvipc,
                 ashmem_memfd: cli.ashmem_memfd,
                 persist_ownership: cli.persist_ownership,

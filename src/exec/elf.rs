@@ -117,6 +117,16 @@ impl From<std::io::Error> for ParseError {
     }
 }
 
+/// Whether an ELF file starting with `head` is for this host: 64-bit,
+/// little-endian, this machine. Anything else is foreign (for `-q`).
+pub(crate) fn is_native(head: &[u8]) -> bool {
+    head.starts_with(ELF_MAGIC)
+        && head.get(4) == Some(&ELFCLASS64)
+        && head.get(5) == Some(&ELFDATA2LSB)
+        && head.len() >= 20
+        && u16_at(head, 18) == EM_NATIVE
+}
+
 /// Checks the ELF identification and header fields; `head` must start with
 /// the ELF magic. Returns (type, entry, phoff, phnum).
 fn check_header(head: &[u8]) -> Result<(u16, u64, u64, u16), Invalid> {

@@ -46,6 +46,103 @@ pub const MAX_SHEBANG_DEPTH: usize = 4;
 /// returns the canonical guest path and the host path, following symlinks.
 pub trait ExecResolver {
     fn resolve(&self, guest_path: &[u8]) -> Result<(Vec<u8>, PathBuf), Errno>;
+
+    /// `-q`: the QEMU user-mode command foreign programs run under.
+    fn runner(&self) -> Option<&Runner> {
+        None
+    }
+}
+
+/// `-q 'QEMU [ARGS]'`: programs that are not for this host run under a
+/// QEMU user-mode emulator, itself a host program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Runner {
+    /// The command's words: the QEMU program as given, then its arguments.
+    pub argv: Vec<Vec<u8>>,
+    /// Where the QEMU program is on the host.
+    pub host: PathBuf,
+    /// `PROOT_FORCE_FOREIGN_BINARY=1`: native programs run under QEMU too.
+    pub force: bool,
+}
+
+impl Runner {
+    /// Parse `-q`'s value: words separated by blanks; the first is found in
+    /// the host's `$PATH` unless it has a `/`. QEMU must be a static
+    /// executable: a dynamic one would look for its libraries in the guest.
+    pub fn new(command: &str, force: bool) -> anyhow::Result<Runner> {
+        use anyhow::{Context, bail};
+        let argv: Vec<Vec<u8>> = command
+            .split_whitespace()
+            .map(|w| w.as_bytes().to_vec())
+            .collect();
+        let Some(first) = command.split_whitespace().next() else {
+            bail!("-q: empty QEMU command");
+        };
+        let host = if first.contains('/') {
+            PathBuf::from(first)
+        } else {
+            let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+            std::env::split_paths(&path)
+                .map(|d| d.join(first))
+                .find(|p| p.is_file())
+                .with_context(|| format!("-q: {first}: not found in the host's PATH"))?
+        };
+        let host = std::fs::canonicalize(&host)
+            .with_context(|| format!("-q: QEMU program {}", host.display()))?;
+        let file = open_exec(&host).map_err(|e| anyhow::anyhow!("-q: {}: {e}", host.display()))?;
+        let head =
+            elf::read_upto(&file, 0, 64).with_context(|| format!("-q: read {}", host.display()))?;
+        if !elf::is_native(&head) {
+            bail!("-q: {} is not a program for this host", host.display());
+        }
+        let (_, interp) = load_object(&file, &head, Vec::new(), host.clone(), Errno::ENOEXEC)
+            .map_err(|e| anyhow::anyhow!("-q: {}: {e}", host.display()))?;
+        if let Some(interp) = interp {
+            bail!(
+                "-q: {} is dynamically linked (it needs {}); use a static QEMU \
+                 (Debian's qemu-user-static, e.g. qemu-aarch64-static)",
+                host.display(),
+                show(&interp)
+            );
+        }
+        Ok(Runner { argv, host, force })
+    }
+
+    /// The plan for running `program` (guest path `guest`, host path `host`)
+    /// with `argv` under QEMU: QEMU is mapped from the host and given
+    /// `-0 ARGV0 GUEST_PATH ARGS...`; QEMU opens the program by its guest
+    /// path, translated like any guest access.
+    fn plan(
+        &self,
+        guest: Vec<u8>,
+        host: PathBuf,
+        execfn: &[u8],
+        argv: Vec<Vec<u8>>,
+    ) -> Result<ExecPlan, ExecError> {
+        let file = open_exec(&self.host)?;
+        let head = elf::read_upto(&file, 0, 64).map_err(|e| ExecError::new(io_errno(&e)))?;
+        let (qemu, _) = load_object(
+            &file,
+            &head,
+            self.host.as_os_str().as_bytes().to_vec(),
+            self.host.clone(),
+            Errno::ENOEXEC,
+        )?;
+        let mut args = self.argv.clone();
+        args.push(b"-0".to_vec());
+        args.push(argv.first().cloned().unwrap_or_else(|| guest.clone()));
+        args.push(guest.clone());
+        args.extend(argv.into_iter().skip(1));
+        Ok(ExecPlan {
+            argv: args,
+            argv_changed: true,
+            exe_guest: guest,
+            exe_host: host,
+            execfn: execfn.to_vec(),
+            program: qemu,
+            interp: None,
+        })
+    }
 }
 
 /// One `PT_LOAD` segment, unrelocated.
@@ -226,6 +323,11 @@ pub fn plan_exec(
 
         if !head.starts_with(elf::ELF_MAGIC) {
             return Err(ExecError::new(Errno::ENOEXEC));
+        }
+        if let Some(q) = r.runner()
+            && (q.force || !elf::is_native(&head))
+        {
+            return q.plan(guest, host, filename, argv);
         }
         let (program, interp_path) =
             load_object(&file, &head, guest.clone(), host.clone(), Errno::ENOEXEC)?;

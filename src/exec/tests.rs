@@ -558,3 +558,92 @@ fn install_loader_replaces_a_file_that_is_not_the_loader() {
     let mode = std::fs::metadata(&third).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o755);
 }
+
+/// A resolver with a `-q` runner.
+struct WithRunner<'a>(&'a Runner);
+
+impl ExecResolver for WithRunner<'_> {
+    fn resolve(&self, guest_path: &[u8]) -> Result<(Vec<u8>, PathBuf), Errno> {
+        HostResolver.resolve(guest_path)
+    }
+    fn runner(&self) -> Option<&Runner> {
+        Some(self.0)
+    }
+}
+
+/// The first 64 bytes of an ELF64 header for machine `machine` (aarch64: 183).
+fn elf_header(machine: u16) -> Vec<u8> {
+    let mut h = vec![0u8; 64];
+    h[..4].copy_from_slice(b"\x7fELF");
+    h[4] = 2;
+    h[5] = 1;
+    h[16] = 2;
+    h[18..20].copy_from_slice(&machine.to_le_bytes());
+    h
+}
+
+#[test]
+fn foreign_programs_run_under_the_runner_with_argv0_and_their_guest_path() {
+    let dir = Scratch::new("runner");
+    let Some(qemu) = compile_c(&dir.0, "qemu", &["-static"]) else {
+        eprintln!("note: skipping: gcc or static libc missing");
+        return;
+    };
+    let runner = Runner::new(&format!("{} -cpu max", qemu.display()), false).unwrap();
+    let foreign_machine = if elf::EM_NATIVE == 183 { 62 } else { 183 };
+    let foreign = dir.file("foreign", &elf_header(foreign_machine), 0o755);
+    let plan = plan_exec(
+        &WithRunner(&runner),
+        foreign.as_os_str().as_bytes(),
+        args(&["name", "a", "b"]),
+    )
+    .unwrap();
+    let guest = foreign.to_str().unwrap();
+    let q = qemu.canonicalize().unwrap();
+    let q = q.to_str().unwrap();
+    assert_eq!(
+        plan.argv,
+        args(&[
+            &qemu.display().to_string(),
+            "-cpu",
+            "max",
+            "-0",
+            "name",
+            guest,
+            "a",
+            "b"
+        ])
+    );
+    assert!(plan.argv_changed);
+    assert_eq!(plan.program.host_path, Path::new(q));
+    assert!(plan.interp.is_none());
+    // /proc/self/exe and set-id bits come from the program, not QEMU.
+    assert_eq!(plan.exe_host, foreign);
+    assert_eq!(plan.exe_guest, guest.as_bytes());
+
+    // Native programs run directly, unless every program is forced through.
+    let native = plan_exec(&WithRunner(&runner), q.as_bytes(), args(&["n"])).unwrap();
+    assert_eq!(native.argv, args(&["n"]));
+    let forced = Runner {
+        force: true,
+        ..runner.clone()
+    };
+    let plan = plan_exec(&WithRunner(&forced), q.as_bytes(), args(&["n"])).unwrap();
+    assert_eq!(plan.argv[plan.argv.len() - 3..], args(&["-0", "n", q])[..]);
+
+    // Without a runner, a foreign program is refused as before.
+    let e = plan_exec(&HostResolver, foreign.as_os_str().as_bytes(), args(&["x"])).unwrap_err();
+    assert_eq!(e.errno, Errno::ENOEXEC);
+}
+
+#[test]
+fn a_runner_must_exist_and_be_static() {
+    let e = Runner::new("", false).unwrap_err().to_string();
+    assert!(e.contains("empty"), "{e}");
+    let e = Runner::new("no-such-qemu-here", false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not found in the host's PATH"), "{e}");
+    let e = Runner::new("/bin/ls", false).unwrap_err().to_string();
+    assert!(e.contains("dynamically linked"), "{e}");
+}

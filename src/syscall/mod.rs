@@ -395,6 +395,10 @@ impl ExecResolver for ExecPaths<'_> {
         let r = self.env.view.resolve(self.proc, base, guest_path, true)?;
         Ok((r.guest, r.host))
     }
+
+    fn runner(&self) -> Option<&crate::exec::Runner> {
+        self.env.ext.qemu.as_ref()
+    }
 }
 
 /// The guest path of the file an fd of the tracee refers to.
