@@ -138,6 +138,14 @@ pub struct Cli {
     /// Move the ports below 1024 that guests bind or connect to up by 2000.
     #[arg(short = 'p')]
     pub port_switch: bool,
+    /// -p PORT_IN:PORT_OUT (repeatable): bind and connect to PORT_IN go to
+    /// PORT_OUT instead.
+    #[arg(long = "port", value_name = "PORT_IN:PORT_OUT")]
+    pub port_map: Vec<String>,
+    /// Network cooperation: a guest that binds a port already in use gets a
+    /// free one, and guests connecting to the port it asked for reach it.
+    #[arg(short = 'n', long = "netcoop")]
+    pub netcoop: bool,
     /// Hide .proot* files from directory listings.
     #[arg(short = 'H')]
     pub hide_proot_files: bool,
@@ -158,6 +166,69 @@ pub struct Cli {
         value_name = "COMMAND"
     )]
     pub command: Vec<String>,
+}
+
+/// PRoot's two meanings of `-p`: followed by `PORT_IN:PORT_OUT` it is a port
+/// map (`--port=...`); alone it is the switch of low ports. Rewrites the
+/// words before the command so that clap sees the map as `--port`.
+pub fn normalize_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use crate::ext::net::is_map;
+    let mut out = Vec::with_capacity(args.len());
+    let mut it = args.into_iter();
+    if let Some(argv0) = it.next() {
+        out.push(argv0);
+    }
+    while let Some(a) = it.next() {
+        let word = a.to_string_lossy().into_owned();
+        let word = word.as_str();
+        if word == "--" || !word.starts_with('-') {
+            out.push(a);
+            out.extend(it);
+            break;
+        }
+        if let Some(map) = word.strip_prefix("-p").filter(|m| is_map(m)) {
+            out.push(format!("--port={map}").into());
+            continue;
+        }
+        out.push(a);
+        if word == "-p"
+            && let Some(next) = it.clone().next()
+            && next.to_str().is_some_and(is_map)
+        {
+            out.pop();
+            out.push(format!("--port={}", next.to_str().unwrap_or("")).into());
+            it.next();
+        } else if takes_value(word) {
+            // The option's value is never the command.
+            out.extend(it.next());
+        }
+    }
+    out
+}
+
+/// Whether `word` is an option whose value is the next word (read from the
+/// clap definition, so it never drifts from it).
+fn takes_value(word: &str) -> bool {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let matches_word = |a: &clap::Arg| {
+        if let Some(long) = word.strip_prefix("--") {
+            a.get_long() == Some(long) || a.get_all_aliases().is_some_and(|v| v.contains(&long))
+        } else if let Some(short) = word.strip_prefix('-') {
+            let mut c = short.chars();
+            let (Some(ch), None) = (c.next(), c.next()) else {
+                return false;
+            };
+            a.get_short() == Some(ch) || a.get_all_short_aliases().is_some_and(|v| v.contains(&ch))
+        } else {
+            false
+        }
+    };
+    cmd.get_arguments()
+        .find(|a| matches_word(a))
+        .is_some_and(|a| {
+            a.get_action().takes_values() && a.get_num_args().is_none_or(|n| n.min_values() > 0)
+        })
 }
 
 /// `PROOT_NO_SECCOMP` is set to something other than empty or "0".
@@ -196,6 +267,44 @@ mod tests {
         assert_eq!(c.binds, vec!["/a:/b", "/c", "/d"]);
         assert_eq!(c.cwd.as_deref(), Some("/root"));
         assert!(c.kill_on_exit);
+    }
+
+    fn normalized(args: &[&str]) -> Vec<String> {
+        let mut v: Vec<std::ffi::OsString> = vec!["sproot".into()];
+        v.extend(args.iter().map(Into::into));
+        normalize_args(v)
+            .into_iter()
+            .skip(1)
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn dash_p_with_ports_is_a_map_and_alone_the_switch() {
+        assert_eq!(
+            normalized(&["-p", "80:8080", "-p22:2222", "-r", "/r", "/bin/sh"]),
+            ["--port=80:8080", "--port=22:2222", "-r", "/r", "/bin/sh"]
+        );
+        // A bare -p before the command, and words after the command, stay.
+        assert_eq!(
+            normalized(&["-p", "/bin/sh", "-p", "1:2"]),
+            ["-p", "/bin/sh", "-p", "1:2"]
+        );
+        // An option's value is never taken for a map or the command.
+        assert_eq!(
+            normalized(&["-w", "1:2", "-p", "ls"]),
+            ["-w", "1:2", "-p", "ls"]
+        );
+        let c = Cli::parse_from(normalize_args(
+            [
+                "sproot", "-p", "80:8080", "-p", "-n", "--port", "1:2", "true",
+            ]
+            .map(Into::into)
+            .to_vec(),
+        ));
+        assert_eq!(c.port_map, ["80:8080", "1:2"]);
+        assert!(c.port_switch && c.netcoop);
+        assert_eq!(c.command, ["true"]);
     }
 
     #[test]

@@ -21,8 +21,8 @@ pub struct Ext {
     pub symlink_sizes: bool,
     /// `-H`: hide `.proot*` entries from directory listings.
     pub hide_proot: bool,
-    /// `-p`: ports below 1024 moved up by 2000.
-    pub port_switch: bool,
+    /// `-p`, `-p N:M`, `-n`: how guests' ports move.
+    pub ports: crate::ext::net::Ports,
     /// `-q`: the QEMU user-mode command foreign programs run under.
     pub qemu: Option<crate::exec::Runner>,
     /// `--sysvipc`: accepted; the kernel's SysV IPC is used.
@@ -349,7 +349,19 @@ impl Config {
                 link2symlink: cli.link2symlink,
                 symlink_sizes: cli.symlink_sizes,
                 hide_proot: cli.hide_proot_files,
-                port_switch: cli.port_switch,
+                ports: crate::ext::net::Ports {
+                    switch: cli.port_switch,
+                    map: cli
+                        .port_map
+                        .iter()
+                        .map(|m| {
+                            crate::ext::net::parse_map(m).ok_or_else(|| {
+                                anyhow!("-p {m}: expected PORT_IN:PORT_OUT (two ports, 1-65535)")
+                            })
+                        })
+                        .collect::<Result<_>>()?,
+                    netcoop: cli.netcoop,
+                },
                 qemu: match &cli.qemu {
                     Some(q) => Some(crate::exec::Runner::new(q, force_foreign_from_env())?),
                     None => None,

@@ -81,7 +81,8 @@ fn run(cli: Cli) -> Result<i32> {
 }
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(sproot::cli::normalize_args(std::env::args_os().collect()))
+    {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 1 } else { 0 };

@@ -92,3 +92,44 @@ pub fn setxattr(
     })?;
     Ok(())
 }
+
+/// A duplicate, in the tracer, of file descriptor `fd` of process `pid`
+/// (`pidfd_open` + `pidfd_getfd`, Linux 5.6): the same open file, so a
+/// socket bound through it is the guest's socket.
+pub fn dup_from(pid: i32, fd: i32) -> Result<std::os::fd::OwnedFd, Errno> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and flags, no pointers.
+    let pidfd = Errno::result(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })? as i32;
+    // SAFETY: pidfd is a descriptor this call just received and owns.
+    let pidfd = unsafe { std::os::fd::OwnedFd::from_raw_fd(pidfd) };
+    use std::os::fd::AsRawFd;
+    // SAFETY: pidfd_getfd takes descriptors and flags, no pointers.
+    let got =
+        Errno::result(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) })?;
+    // SAFETY: a new descriptor this process now owns.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(got as i32) })
+}
+
+/// `bind(fd, addr)` with the raw bytes of a `sockaddr`.
+pub fn bind_raw(fd: std::os::fd::BorrowedFd, addr: &[u8]) -> Result<(), Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `addr` is a readable buffer of the given length.
+    Errno::result(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            addr.as_ptr().cast(),
+            addr.len() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+/// `getsockname(fd)` as raw `sockaddr` bytes.
+pub fn sockname_raw(fd: std::os::fd::BorrowedFd) -> Result<Vec<u8>, Errno> {
+    use std::os::fd::AsRawFd;
+    let mut buf = [0u8; 128];
+    let mut len = buf.len() as libc::socklen_t;
+    // SAFETY: `buf` is writable for `len` bytes and `len` a valid in/out pointer.
+    Errno::result(unsafe { libc::getsockname(fd.as_raw_fd(), buf.as_mut_ptr().cast(), &mut len) })?;
+    Ok(buf[..(len as usize).min(buf.len())].to_vec())
+}

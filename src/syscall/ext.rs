@@ -310,24 +310,6 @@ pub fn stat(
     }))
 }
 
-/// `-p`: an `AF_INET`/`AF_INET6` address with a port below 1024, moved up by
-/// 2000. `addr` holds the bytes of the guest's sockaddr.
-pub fn switch_port(addr: &mut [u8]) -> bool {
-    if addr.len() < 4 {
-        return false;
-    }
-    let family = u16::from_ne_bytes([addr[0], addr[1]]);
-    if family != libc::AF_INET as u16 && family != libc::AF_INET6 as u16 {
-        return false;
-    }
-    let port = u16::from_be_bytes([addr[2], addr[3]]);
-    if port == 0 || port >= 1024 {
-        return false;
-    }
-    addr[2..4].copy_from_slice(&(port + 2000).to_be_bytes());
-    true
-}
-
 /// `-H`: drop `.proot*` entries from a `getdents64` result in place; returns
 /// the new length.
 pub fn hide_proot_entries(buf: &mut [u8]) -> usize {
@@ -354,17 +336,6 @@ pub fn hide_proot_entries(buf: &mut [u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn low_ports_move_up_by_2000_and_others_stay() {
-        let mut a = [2u8, 0, 0, 80, 127, 0, 0, 1];
-        assert!(switch_port(&mut a));
-        assert_eq!(u16::from_be_bytes([a[2], a[3]]), 2080);
-        let mut b = [2u8, 0, 0x1f, 0x90, 127, 0, 0, 1];
-        assert!(!switch_port(&mut b), "8080 stays");
-        let mut unix = [1u8, 0, b'/', b'x'];
-        assert!(!switch_port(&mut unix));
-    }
 
     fn dirent(name: &str) -> Vec<u8> {
         let reclen = (19 + name.len() + 1).div_ceil(8) * 8;

@@ -65,6 +65,8 @@ pub struct Env<'a> {
     pub real_ids: (u32, u32),
     /// `-l`: where intermediates and final files go (`PROOT_L2S_DIR`).
     pub l2s_dir: Option<&'a Path>,
+    /// `-n`: ports guests asked for and the ones they got.
+    pub net: &'a std::cell::RefCell<crate::ext::net::NetCoop>,
 }
 
 /// Handle the entry of a trapped syscall of tracee `pid`.
@@ -502,7 +504,15 @@ fn translate_sockaddr(
     }
     let mut buf = vec![0u8; len.min(SOCKADDR_UN_LEN)];
     ptrace::read_into(pid, addr, &mut buf)?;
-    if env.ext.port_switch && ext::switch_port(&mut buf) {
+    if let Some(port) = crate::ext::net::inet_port(&buf) {
+        if !env.ext.ports.active() {
+            return Ok(None);
+        }
+        let to = env.net.borrow().target(env.ext.ports.translate(port));
+        if to == port {
+            return Ok(None);
+        }
+        crate::ext::net::set_inet_port(&mut buf, to);
         return Ok(Some(buf));
     }
     let family = u16::from_ne_bytes([buf[0], buf[1]]);
@@ -538,6 +548,11 @@ fn sockaddr(
 ) -> Result<Outcome, Errno> {
     let addr = regs.arg(addr_arg);
     let len = regs.arg(len_arg) as usize;
+    if bind && env.ext.ports.netcoop {
+        if let Some(r) = netcoop_bind(env, pid, regs.arg(0) as i32, addr, len) {
+            return r.map(Outcome::Emulated);
+        }
+    }
     match translate_sockaddr(env, proc, pid, regs, addr, len, bind)? {
         None => Ok(Outcome::Pass),
         Some(new) => {
@@ -548,6 +563,48 @@ fn sockaddr(
             Ok(Outcome::Rewritten)
         }
     }
+}
+
+/// `-n`: bind an inet socket for the guest, from the tracer (through a
+/// duplicate of its descriptor): at the port asked for (after `-p`'s rules),
+/// or at a free one when that one is in use, remembered so that connections
+/// to the port asked for reach it. `None`: not an inet address, or the
+/// kernel cannot lend the descriptor (before Linux 5.6): handled as usual.
+fn netcoop_bind(env: &Env, pid: Pid, fd: i32, addr: u64, len: usize) -> Option<Result<i64, Errno>> {
+    use crate::ext::net::{inet_port, set_inet_port};
+    use std::os::fd::AsFd;
+    if addr == 0 || len > 128 {
+        return None;
+    }
+    let mut buf = vec![0u8; len];
+    ptrace::read_into(pid, addr, &mut buf).ok()?;
+    let asked = env.ext.ports.translate(inet_port(&buf)?);
+    if asked == 0 {
+        return None;
+    }
+    let sock = match ptrace::host::dup_from(pid.as_raw(), fd) {
+        Ok(s) => s,
+        Err(Errno::EBADF) => return Some(Err(Errno::EBADF)),
+        Err(e) => {
+            log::debug!("netcoop: cannot borrow fd {fd} of {pid}: {e}");
+            return None;
+        }
+    };
+    set_inet_port(&mut buf, asked);
+    Some(match ptrace::host::bind_raw(sock.as_fd(), &buf) {
+        Ok(()) => Ok(0),
+        Err(Errno::EADDRINUSE) => {
+            set_inet_port(&mut buf, 0);
+            ptrace::host::bind_raw(sock.as_fd(), &buf).and_then(|()| {
+                let got = ptrace::host::sockname_raw(sock.as_fd())?;
+                let got = inet_port(&got).ok_or(Errno::EINVAL)?;
+                log::info!("netcoop: port {asked} is in use; bound {got} instead");
+                env.net.borrow_mut().moved(asked, got);
+                Ok(0)
+            })
+        }
+        Err(e) => Err(e),
+    })
 }
 
 fn sendmsg(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Result<Outcome, Errno> {

@@ -165,6 +165,8 @@ pub struct Tracer<'a> {
     owners: std::cell::RefCell<syscall::ids::Owners>,
     /// Modes lifted for an `open` by fake root.
     restores: std::cell::RefCell<syscall::ids::Restores>,
+    /// `-n`: ports moved for guests.
+    net: std::cell::RefCell<crate::ext::net::NetCoop>,
     /// `-k`, parsed.
     kernel_release: Option<crate::ext::kernel_release::KernelRelease>,
     real_ids: (u32, u32),
@@ -201,6 +203,7 @@ impl<'a> Tracer<'a> {
             spinner: spin::Spinner::new(cfg.spin_us),
             owners: Default::default(),
             restores: Default::default(),
+            net: Default::default(),
             kernel_release: cfg
                 .ext
                 .kernel_release
@@ -454,6 +457,7 @@ impl<'a> Tracer<'a> {
                 kernel_release: self.kernel_release.as_ref(),
                 real_ids: self.real_ids,
                 l2s_dir: self.l2s_dir.as_deref(),
+                net: &self.net,
             };
             let proc = Proc {
                 tasks: &self.tasks,
