@@ -548,10 +548,11 @@ fn sockaddr(
 ) -> Result<Outcome, Errno> {
     let addr = regs.arg(addr_arg);
     let len = regs.arg(len_arg) as usize;
-    if bind && env.ext.ports.netcoop {
-        if let Some(r) = netcoop_bind(env, pid, regs.arg(0) as i32, addr, len) {
-            return r.map(Outcome::Emulated);
-        }
+    if bind
+        && env.ext.ports.netcoop
+        && let Some(r) = netcoop_bind(env, pid, regs.arg(0) as i32, addr, len)
+    {
+        return r.map(Outcome::Emulated);
     }
     match translate_sockaddr(env, proc, pid, regs, addr, len, bind)? {
         None => Ok(Outcome::Pass),
