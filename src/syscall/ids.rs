@@ -119,10 +119,13 @@ pub fn enter(
 ) -> Option<Outcome> {
     let nr = regs.sysno();
     if nr == libc::SYS_uname {
-        let kr = env.kernel_release?;
+        let names = env.uname.borrow();
+        if *names == crate::ext::kernel_release::Uname::default() {
+            return None;
+        }
         return Some(emulated((|| {
             let mut buf = ptrace::host::uname_bytes()?;
-            kr.apply(&mut buf);
+            names.apply(&mut buf);
             ptrace::write(pid, regs.arg(0), &buf)?;
             Ok(0)
         })()));
@@ -257,12 +260,27 @@ pub fn enter(
         | libc::SYS_setxattr
         | libc::SYS_lsetxattr
         | libc::SYS_capset
-        | libc::SYS_sethostname
-        | libc::SYS_setdomainname
             if creds.is_root() =>
         {
             return Some(eperm_is_success(env, proc, pid, regs));
         }
+        // The names are the run's own (no UTS namespace is changed): later
+        // `uname` calls of every guest report them.
+        libc::SYS_sethostname | libc::SYS_setdomainname if creds.is_root() => (|| {
+            let len = regs.arg(1) as i64;
+            if !(0..=64).contains(&len) {
+                return Err(Errno::EINVAL);
+            }
+            let mut name = vec![0u8; len as usize];
+            ptrace::read_into(pid, regs.arg(0), &mut name)?;
+            let mut names = env.uname.borrow_mut();
+            if nr == libc::SYS_sethostname {
+                names.set_nodename(&name)?;
+            } else {
+                names.set_domainname(&name)?;
+            }
+            Ok(0)
+        })(),
         libc::SYS_open | libc::SYS_openat if creds.is_fs_root() => {
             return open_as_root(env, proc, pid, regs);
         }

@@ -65,6 +65,8 @@ pub struct Env<'a> {
     pub real_ids: (u32, u32),
     /// `-l`: where intermediates and final files go (`PROOT_L2S_DIR`).
     pub l2s_dir: Option<&'a Path>,
+    /// What `uname` reports: `-k`'s fields and names set by a fake root.
+    pub uname: &'a std::cell::RefCell<crate::ext::kernel_release::Uname>,
     /// `-n`: ports guests asked for and the ones they got.
     pub net: &'a std::cell::RefCell<crate::ext::net::NetCoop>,
 }

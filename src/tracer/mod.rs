@@ -167,6 +167,8 @@ pub struct Tracer<'a> {
     restores: std::cell::RefCell<syscall::ids::Restores>,
     /// `-n`: ports moved for guests.
     net: std::cell::RefCell<crate::ext::net::NetCoop>,
+    /// What `uname` reports: `-k`'s fields, then names set by the guest.
+    uname: std::cell::RefCell<crate::ext::kernel_release::Uname>,
     /// `-k`, parsed.
     kernel_release: Option<crate::ext::kernel_release::KernelRelease>,
     real_ids: (u32, u32),
@@ -204,6 +206,14 @@ impl<'a> Tracer<'a> {
             owners: Default::default(),
             restores: Default::default(),
             net: Default::default(),
+            uname: std::cell::RefCell::new(
+                cfg.ext
+                    .kernel_release
+                    .as_deref()
+                    .and_then(|k| crate::ext::kernel_release::parse(k).ok())
+                    .map(|k| k.uname)
+                    .unwrap_or_default(),
+            ),
             kernel_release: cfg
                 .ext
                 .kernel_release
@@ -458,6 +468,7 @@ impl<'a> Tracer<'a> {
                 real_ids: self.real_ids,
                 l2s_dir: self.l2s_dir.as_deref(),
                 net: &self.net,
+                uname: &self.uname,
             };
             let proc = Proc {
                 tasks: &self.tasks,
@@ -572,6 +583,11 @@ impl<'a> Tracer<'a> {
         if let Some(plan) = plan {
             // Before the hand-off: the stack pointer still points at argc.
             self.fake_ids_after_exec(pid, &plan);
+            if let Some(hwcap) = self.kernel_release.as_ref().and_then(|k| k.hwcap)
+                && let Err(e) = patch_auxv(pid, |key| (key == libc::AT_HWCAP).then_some(hwcap))
+            {
+                log::debug!("auxv hwcap of {pid}: {e}");
+            }
             if let Err(e) = self.hand_off_to_loader(pid, &plan) {
                 log::error!("exec hand-off to the loader failed in {pid}: {e}");
                 let _ = kill(pid, Signal::SIGKILL);
@@ -608,7 +624,14 @@ impl<'a> Tracer<'a> {
                 });
             creds.exec(st.st_mode, shown.0, shown.1);
         }
-        if let Err(e) = patch_auxv_ids(pid, &creds) {
+        let ids = |key| match key {
+            libc::AT_UID => Some(u64::from(creds.ruid)),
+            libc::AT_EUID => Some(u64::from(creds.euid)),
+            libc::AT_GID => Some(u64::from(creds.rgid)),
+            libc::AT_EGID => Some(u64::from(creds.egid)),
+            _ => None,
+        };
+        if let Err(e) = patch_auxv(pid, ids) {
             log::debug!("auxv ids of {pid}: {e}");
         }
         if let Some(t) = self.tasks.get_mut(raw) {
@@ -632,9 +655,10 @@ impl<'a> Tracer<'a> {
     }
 }
 
-/// Set `AT_UID`, `AT_EUID`, `AT_GID`, `AT_EGID` in the auxiliary vector of
-/// a tracee stopped at its exec event (stack pointer at `argc`).
-fn patch_auxv_ids(pid: Pid, creds: &crate::ext::fake_id::Creds) -> Result<(), Errno> {
+/// Rewrite entries of the auxiliary vector of a tracee stopped at its exec
+/// event (stack pointer at `argc`): `value(key)` gives the new value of an
+/// entry, or `None` to keep it.
+fn patch_auxv(pid: Pid, value: impl Fn(u64) -> Option<u64>) -> Result<(), Errno> {
     let sp = ptrace::get_regs(pid)?.sp();
     let argc = ptrace::read_u64(pid, sp)?;
     // Skip argv and its NULL, then envp up to its NULL.
@@ -651,15 +675,8 @@ fn patch_auxv_ids(pid: Pid, creds: &crate::ext::fake_id::Creds) -> Result<(), Er
         if key == libc::AT_NULL {
             break;
         }
-        let value = match key {
-            libc::AT_UID => Some(creds.ruid),
-            libc::AT_EUID => Some(creds.euid),
-            libc::AT_GID => Some(creds.rgid),
-            libc::AT_EGID => Some(creds.egid),
-            _ => None,
-        };
-        if let Some(v) = value {
-            ptrace::write(pid, at + 8, &(v as u64).to_ne_bytes())?;
+        if let Some(v) = value(key) {
+            ptrace::write(pid, at + 8, &v.to_ne_bytes())?;
         }
         at += 16;
     }

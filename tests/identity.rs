@@ -1,0 +1,181 @@
+//! Fake identity rules PRoot users rely on, compared with a real system:
+//! host and domain names set by a fake root, set-user-ID programs, and the
+//! `hwcap` field of `-k`.
+
+mod common;
+
+use common::*;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+const IDENT_C: &str = r#"
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <elf.h>
+#include <sys/auxv.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void show_names(const char *who) {
+    struct utsname u;
+    uname(&u);
+    printf("%s: nodename %s domainname %s\n", who, u.nodename, u.domainname);
+}
+
+/* AT_HWCAP as the program's initial stack holds it (x86_64 glibc's
+   getauxval(AT_HWCAP) answers from CPUID instead). */
+static unsigned long stack_hwcap(char **envp) {
+    while (*envp) envp++;
+    for (Elf64_auxv_t *a = (Elf64_auxv_t *)(envp + 1); a->a_type != AT_NULL; a++)
+        if (a->a_type == AT_HWCAP) return a->a_un.a_val;
+    return 0;
+}
+
+int main(int argc, char **argv, char **envp) {
+    setvbuf(stdout, 0, _IOLBF, 0);
+    if (argc >= 4 && !strcmp(argv[1], "names")) {
+        int a = sethostname(argv[2], strlen(argv[2]));
+        int b = setdomainname(argv[3], strlen(argv[3]));
+        printf("sethostname %d setdomainname %d\n", a, b);
+        char long_name[80];
+        memset(long_name, 'x', sizeof long_name);
+        int c = sethostname(long_name, sizeof long_name);
+        printf("too long: %d %s\n", c, c ? strerror(errno) : "");
+        show_names("self");
+        pid_t p = fork();
+        if (p == 0) { execl("/usr/bin/ident", "ident", "show", (char *)0); _exit(127); }
+        int st;
+        waitpid(p, &st, 0);
+        return 0;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "show")) { show_names("child"); return 0; }
+    if (argc >= 2 && !strcmp(argv[1], "hwcap")) {
+        printf("hwcap %#lx\n", stack_hwcap(envp));
+        return 0;
+    }
+    if (argc >= 3 && !strcmp(argv[1], "su-exec")) {
+        /* Drop to a user, then run a set-user-ID program owned by root. */
+        if (setgid(1000) || setuid(1000)) { perror("drop"); return 2; }
+        execl(argv[2], "ident-suid", "ids", (char *)0);
+        perror("execl");
+        return 3;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "ids")) {
+        uid_t r, e, s;
+        getresuid(&r, &e, &s);
+        printf("uid %u/%u/%u\n", r, e, s);
+        return 0;
+    }
+    return 64;
+}
+"#;
+
+const PROG: &str = "/usr/bin/ident";
+const SUID: &str = "/usr/bin/ident-suid";
+
+fn guest() -> Option<TinyRootfs> {
+    let bin = compile_c(IDENT_C, &[])?;
+    let r = tiny_rootfs();
+    r.install(&bin, PROG);
+    let suid = r.install(&bin, SUID);
+    std::fs::set_permissions(&suid, std::os::unix::fs::PermissionsExt::from_mode(0o4755)).unwrap();
+    let _ = std::fs::remove_dir_all(bin.parent().unwrap());
+    Some(r)
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `sproot OPTS... PROG ARGS...` as the unprivileged user nobody when we
+/// are root (so that nothing passes by accident), else as ourselves.
+fn unprivileged(r: &TinyRootfs, opts: &[&str], args: &[&str]) -> Output {
+    let inner = {
+        let mut c = r.sproot_cmd(opts);
+        c.arg(PROG).args(args);
+        c
+    };
+    let cmd = if is_root() {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        c.arg(inner.get_program()).args(inner.get_args());
+        c
+    } else {
+        inner
+    };
+    output_with_timeout(cmd, Duration::from_secs(60), &format!("ident {args:?}"))
+}
+
+/// The program under a real chroot, in new UTS namespace (so that the host's
+/// names are left alone).
+fn native(r: &TinyRootfs, args: &[&str]) -> Option<Output> {
+    if !is_root() {
+        eprintln!("chroot comparison skipped: needs root");
+        return None;
+    }
+    let mut c = Command::new("unshare");
+    c.args(["-u", "chroot", r.root(), PROG]).args(args);
+    Some(output_with_timeout(
+        c,
+        Duration::from_secs(30),
+        "chroot ident",
+    ))
+}
+
+#[test]
+fn a_fake_root_sets_host_and_domain_names_that_every_guest_then_sees() {
+    let Some(r) = guest() else { return };
+    let args = ["names", "guest-host", "guest.example"];
+    let got = unprivileged(&r, &["-0"], &args);
+    assert_success(&got, "names under -0");
+    let want = "sethostname 0 setdomainname 0\n\
+                too long: -1 Invalid argument\n\
+                self: nodename guest-host domainname guest.example\n\
+                child: nodename guest-host domainname guest.example\n";
+    assert_eq!(stdout_str(&got), want, "{}", describe(&got));
+    if let Some(n) = native(&r, &args) {
+        assert_eq!(stdout_str(&n), want, "chroot: {}", describe(&n));
+    }
+    // The host's names are untouched, and without -0 the kernel refuses.
+    let host = nix::sys::utsname::uname().unwrap();
+    assert_ne!(host.nodename(), "guest-host");
+    let plain = unprivileged(&r, &[], &args);
+    if is_root() {
+        assert!(
+            stdout_str(&plain).starts_with("sethostname -1 setdomainname -1\n"),
+            "{}",
+            describe(&plain)
+        );
+    }
+}
+
+#[test]
+fn dash_k_hwcap_replaces_at_hwcap() {
+    let Some(r) = guest() else { return };
+    let k = "\\Linux\\box\\6.1.0\\#1\\x86_64\\dom\\0x1234\\";
+    let got = unprivileged(&r, &["-k", k], &["hwcap"]);
+    assert_eq!(stdout_str(&got), "hwcap 0x1234\n", "{}", describe(&got));
+    // -1 keeps the host's value.
+    let keep = "\\Linux\\box\\6.1.0\\#1\\x86_64\\dom\\-1\\";
+    let host = unprivileged(&r, &[], &["hwcap"]);
+    let kept = unprivileged(&r, &["-k", keep], &["hwcap"]);
+    assert_eq!(stdout_str(&kept), stdout_str(&host));
+    assert_ne!(stdout_str(&host), "hwcap 0x1234\n");
+}
+
+#[test]
+fn a_set_user_id_program_runs_with_its_owner_as_effective_and_saved_id() {
+    let Some(r) = guest() else { return };
+    let args = ["su-exec", SUID];
+    let got = unprivileged(&r, &["-0"], &args);
+    assert_success(&got, "su-exec under -0");
+    assert_eq!(stdout_str(&got), "uid 1000/0/0\n", "{}", describe(&got));
+    if let Some(n) = native(&r, &args) {
+        assert_eq!(stdout_str(&n), stdout_str(&got), "chroot: {}", describe(&n));
+    }
+}
