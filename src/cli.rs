@@ -77,7 +77,7 @@ fn after_help() -> String {
     for (cmd, what) in EXAMPLES {
         s.push_str(&format!("  {cmd}\n      {what}\n"));
     }
-    s.push_str("\n");
+    s.push('\n');
     s.push_str(EXIT_STATUS);
     s
 }
@@ -482,8 +482,18 @@ mod tests {
             Some("-q/--qemu")
         );
         assert_eq!(
-            parse_ok(&["-k", "5.0", "-0", "-i", "1:1", "-H", "-p", "-L", "--sysvipc"])
-                .unsupported_option(),
+            parse_ok(&[
+                "-k",
+                "5.0",
+                "-0",
+                "-i",
+                "1:1",
+                "-H",
+                "-p",
+                "-L",
+                "--sysvipc"
+            ])
+            .unsupported_option(),
             None
         );
     }

@@ -2,12 +2,12 @@
 
 use crate::cli::Cli;
 use crate::fs::{Binding, GuestView, TracerProc};
-use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use anyhow::{Context, Result, anyhow, bail};
 use nix::errno::Errno;
 use std::ffi::{OsStr, OsString};
+use std::io::Read;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// The PRoot extensions a run uses.
@@ -402,9 +402,7 @@ impl Config {
             Ok(g) => match std::fs::metadata(view.to_host(&g)) {
                 Ok(m) if m.is_dir() => return g,
                 Ok(_) => "is not a directory".to_string(),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    "does not exist".to_string()
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist".to_string(),
                 Err(e) => format!("cannot be used: {e}"),
             },
             Err(Errno::ENOENT) => "does not exist".to_string(),
@@ -456,7 +454,9 @@ impl Config {
             Ok(_) => {}
         }
         if nix::unistd::access(&host, nix::unistd::AccessFlags::X_OK).is_err() {
-            return Err(StartError::cannot_run(format!("{shown}: is not executable")));
+            return Err(StartError::cannot_run(format!(
+                "{shown}: is not executable"
+            )));
         }
         let mut head = Vec::with_capacity(256);
         if let Ok(f) = std::fs::File::open(&host) {

@@ -422,6 +422,15 @@ impl<'a> Tracer<'a> {
                 }
             }
         }
+        if log::log_enabled!(log::Level::Trace)
+            && let Ok(regs) = ptrace::get_regs(pid)
+        {
+            log::trace!(
+                "{pid} {} = {}",
+                syscall::names::name(regs.sysno()),
+                regs.ret()
+            );
+        }
         self.resume(pid, None, false);
     }
 
@@ -465,10 +474,19 @@ impl<'a> Tracer<'a> {
         {
             t.creds = creds;
         }
-        if log::log_enabled!(log::Level::Trace) {
+        // -v 3: each trapped syscall with its arguments, and (at the exit
+        // stop asked for below) its result.
+        let trace = log::log_enabled!(log::Level::Trace);
+        if trace {
             log::trace!(
-                "{pid} {} -> {}",
-                syscall::names::name(regs.sysno()),
+                "{pid} {}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) -> {}",
+                syscall::names::name(original.sysno()),
+                original.arg(0),
+                original.arg(1),
+                original.arg(2),
+                original.arg(3),
+                original.arg(4),
+                original.arg(5),
                 match &outcome {
                     Outcome::Pass => "pass".to_string(),
                     Outcome::Rewritten => "rewritten".to_string(),
@@ -479,10 +497,10 @@ impl<'a> Tracer<'a> {
             );
         }
         match outcome {
-            Outcome::Pass => self.resume(pid, None, false),
+            Outcome::Pass => self.resume(pid, None, trace),
             Outcome::Rewritten => {
                 if ptrace::set_changed_regs(pid, &original, &regs).is_ok() {
-                    self.resume(pid, None, false);
+                    self.resume(pid, None, trace);
                 }
             }
             Outcome::Emulated(v) => {
@@ -494,7 +512,7 @@ impl<'a> Tracer<'a> {
                     {
                         t.exit_value = Some(v);
                     }
-                    self.resume(pid, None, false);
+                    self.resume(pid, None, trace);
                 }
             }
             Outcome::WithExit { rewritten, hook } => {
