@@ -105,7 +105,7 @@ fn rootfs_that_is_a_file_is_a_clean_error() {
     let file = dir.join("not-a-dir");
     std::fs::write(&file, "x").unwrap();
     let out = run_timeout(&["-r", file.to_str().unwrap(), "true"], 10);
-    let _ = std::fs::remove_dir_all(&dir);
+    remove_temp_dir(&dir);
     assert!(
         !out.status.success(),
         "sproot accepted a regular file as rootfs\n{}",
