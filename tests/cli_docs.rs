@@ -122,9 +122,17 @@ fn man_page_shows_every_option_with_the_help_text() {
     for (example, _) in EXAMPLES {
         assert!(man.contains(example), "EXAMPLES lacks {example}");
     }
-    for section in ["NAME", "SYNOPSIS", "OPTIONS", "ENVIRONMENT", "EXAMPLES", "EXIT STATUS"] {
+    for section in [
+        "NAME",
+        "SYNOPSIS",
+        "OPTIONS",
+        "ENVIRONMENT",
+        "EXAMPLES",
+        "EXIT STATUS",
+    ] {
         assert!(
-            page.contains(&format!(".SH {section}")) || page.contains(&format!(".SH \"{section}\"")),
+            page.contains(&format!(".SH {section}"))
+                || page.contains(&format!(".SH \"{section}\"")),
             "the manual page has no {section} section"
         );
     }
@@ -174,7 +182,9 @@ fn completions_offer_every_option_and_are_valid_shell() {
         let file = dir.join(shell);
         std::fs::write(&file, text).unwrap();
         match Command::new(shell).arg("-n").arg(&file).output() {
-            Err(_) if shell != "bash" => eprintln!("note: {shell} not installed; syntax not checked"),
+            Err(_) if shell != "bash" => {
+                eprintln!("note: {shell} not installed; syntax not checked")
+            }
             Err(e) => panic!("bash: {e}"),
             Ok(out) => assert_success(&out, &format!("{shell} -n on its completions")),
         }
@@ -187,7 +197,9 @@ fn completions_offer_every_option_and_are_valid_shell() {
     let out = Command::new("bash").args(["-c", &script]).output().unwrap();
     assert_success(&out, "bash completion");
     assert!(
-        stdout_str(&out).lines().any(|l| l == "--root-id" || l == "--rootfs"),
+        stdout_str(&out)
+            .lines()
+            .any(|l| l == "--root-id" || l == "--rootfs"),
         "{}",
         describe(&out)
     );
@@ -243,7 +255,11 @@ fn install_script_puts_binary_manual_and_completions_under_the_prefix() {
         .output()
     {
         assert_success(&out, "man sproot");
-        assert!(stdout_str(&out).contains("--kill-on-exit"), "{}", describe(&out));
+        assert!(
+            stdout_str(&out).contains("--kill-on-exit"),
+            "{}",
+            describe(&out)
+        );
     }
 
     // PREFIX and DESTDIR from the environment: a staged install.

@@ -277,7 +277,10 @@ fn clean_temp_dirs() {
             continue;
         }
         if failed.contains(&test) {
-            eprintln!("note: test {test} failed; kept its directory {}", dir.display());
+            eprintln!(
+                "note: test {test} failed; kept its directory {}",
+                dir.display()
+            );
         } else {
             force_remove(&dir);
         }
@@ -318,7 +321,11 @@ pub fn unique_temp_dir(tag: &str) -> PathBuf {
 /// failing (panicking), keep it and say where it is.
 pub fn remove_temp_dir(dir: &Path) {
     if thread::panicking() {
-        eprintln!("note: keeping {} of the failed test {}", dir.display(), test_name());
+        eprintln!(
+            "note: keeping {} of the failed test {}",
+            dir.display(),
+            test_name()
+        );
         return;
     }
     force_remove(dir);
