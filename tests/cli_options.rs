@@ -199,30 +199,9 @@ fn proot_distro_s_combination_runs_without_a_misleading_word() {
     let empty = unique_temp_dir("cli-distro-empty");
     let selinux = format!("--bind={}:/sys/fs/selinux", empty.display());
     let shm = format!("--bind={}:/dev/shm", r.host_path("/tmp").display());
-    let args: Vec<String> = [
-        "--kill-on-exit",
-        "--link2symlink",
-        "--sysvipc",
-        "--kernel-release=\\Linux\\localhost\\6.17.0-PRoot-Distro\\#1 SMP PREEMPT_DYNAMIC Fri, 10 Oct 2025 00:00:00 +0000\\x86_64\\localdomain\\-1\\",
-        "-L",
-        "--root-id",
-        "--cwd=/root",
-        "--bind=/dev",
-        "--bind=/proc",
-        "--bind=/sys",
-        "--bind=/dev/urandom:/dev/random",
-        "--bind=/proc/self/fd:/dev/fd",
-        "--bind=/proc/self/fd/0:/dev/stdin",
-        "--bind=/proc/self/fd/1:/dev/stdout",
-        "--bind=/proc/self/fd/2:/dev/stderr",
-        &selinux,
-        &shm,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
     let mut all: Vec<&str> = vec!["--rootfs", r.root()];
-    all.extend(args.iter().map(String::as_str));
+    all.extend(PROOT_DISTRO_OPTIONS);
+    all.extend([selinux.as_str(), shm.as_str()]);
     all.extend([
         "/usr/bin/env",
         "-i",

@@ -225,6 +225,26 @@ fn shell_words<S: AsRef<str>>(args: &[S]) -> String {
         .join(" ")
 }
 
+/// The options proot-distro passes to `proot` to log in to a distribution
+/// (without `--rootfs` and the two bindings of its own directories).
+pub const PROOT_DISTRO_OPTIONS: &[&str] = &[
+    "--kill-on-exit",
+    "--link2symlink",
+    "--sysvipc",
+    "--kernel-release=\\Linux\\localhost\\6.17.0-PRoot-Distro\\#1 SMP PREEMPT_DYNAMIC Fri, 10 Oct 2025 00:00:00 +0000\\x86_64\\localdomain\\-1\\",
+    "-L",
+    "--change-id=0:0",
+    "--cwd=/root",
+    "--bind=/dev",
+    "--bind=/proc",
+    "--bind=/sys",
+    "--bind=/dev/urandom:/dev/random",
+    "--bind=/proc/self/fd:/dev/fd",
+    "--bind=/proc/self/fd/0:/dev/stdin",
+    "--bind=/proc/self/fd/1:/dev/stdout",
+    "--bind=/proc/self/fd/2:/dev/stderr",
+];
+
 // ---------------------------------------------------------------------------
 // Temporary directories
 // ---------------------------------------------------------------------------
