@@ -356,11 +356,6 @@ pub fn error_report(e: &clap::Error) -> (String, i32) {
     }
 }
 
-/// `PROOT_NO_SECCOMP` is set to something other than empty or "0".
-pub fn no_seccomp_from_env() -> bool {
-    std::env::var_os("PROOT_NO_SECCOMP").is_some_and(|v| !v.is_empty() && v != "0")
-}
-
 /// Whether this kernel lets a seccomp filter hand syscalls to a tracer
 /// (`SECCOMP_RET_TRACE`), and how that was found out.
 pub fn seccomp_availability() -> (bool, String) {
@@ -402,7 +397,7 @@ pub fn version_text() -> String {
         env!("SPROOT_GIT_COMMIT"),
         std::env::consts::ARCH,
     );
-    if no_seccomp_from_env() {
+    if crate::config::Environment::from_process().no_seccomp {
         s.push_str("; turned off by PROOT_NO_SECCOMP");
     }
     s.push('\n');

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 pub struct Ext {
     /// `-0` (0:0) or `-i UID:GID`: the ids the guest sees.
     pub fake_id: Option<(u32, u32)>,
-    /// `-k`: the raw argument.
-    pub kernel_release: Option<String>,
+    /// `-k`, parsed.
+    pub kernel_release: Option<crate::ext::kernel_release::KernelRelease>,
     /// `-l`: hard links emulated with symlinks.
     pub link2symlink: bool,
     /// `-L`: symlink sizes as their guest target's length.
@@ -42,6 +42,51 @@ impl Ext {
     /// Whether the extended seccomp filter is needed.
     pub fn needs_ext_filter(&self) -> bool {
         self.rewrites_stat() || self.kernel_release.is_some() || self.hide_proot
+    }
+}
+
+/// The environment variables sproot reads (besides those clap reads for
+/// options: `PROOT_VERBOSE`, `SPROOT_SPIN_US`, `SPROOT_PLACEMENT`), read
+/// once, here.
+#[derive(Clone, Debug, Default)]
+pub struct Environment {
+    /// `PROOT_NO_SECCOMP` set to something other than empty or `0`.
+    pub no_seccomp: bool,
+    /// `PROOT_TMP_DIR`, else `TMPDIR`, else `/tmp`.
+    pub tmp_dir: PathBuf,
+    /// `PROOT_L2S_DIR`, if set and not empty.
+    pub l2s_dir: Option<PathBuf>,
+    /// `SPROOT_CHAOS=<seed>`: chaos mode's seed.
+    pub chaos_seed: Option<u64>,
+    /// `SPROOT_BARE_STOPS=1`: the benchmark floor (every trapped syscall
+    /// resumed untouched but exec).
+    pub bare_stops: bool,
+}
+
+impl Environment {
+    /// Read the variables from sproot's environment.
+    pub fn from_process() -> Environment {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        let chaos_seed = var("SPROOT_CHAOS").and_then(|v| {
+            let v = v.to_string_lossy().into_owned();
+            match v.trim().parse::<u64>() {
+                Ok(seed) => Some(seed),
+                Err(_) => {
+                    log::warn!("SPROOT_CHAOS={v:?} is not a number; chaos mode off");
+                    None
+                }
+            }
+        });
+        Environment {
+            no_seccomp: var("PROOT_NO_SECCOMP").is_some_and(|v| v != "0"),
+            tmp_dir: var("PROOT_TMP_DIR")
+                .or_else(|| var("TMPDIR"))
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("/tmp")),
+            l2s_dir: var(crate::ext::link2symlink::L2S_DIR_ENV).map(PathBuf::from),
+            chaos_seed,
+            bare_stops: var("SPROOT_BARE_STOPS").is_some_and(|v| v == "1"),
+        }
     }
 }
 
@@ -72,6 +117,12 @@ pub struct Config {
     pub ext: Ext,
     /// Where the tracer and the guests run.
     pub placement: crate::tracer::placement::Placement,
+    /// `-l`: where link2symlink's files go (`PROOT_L2S_DIR`).
+    pub l2s_dir: Option<PathBuf>,
+    /// Chaos mode's seed (`SPROOT_CHAOS`).
+    pub chaos_seed: Option<u64>,
+    /// The benchmark floor (`SPROOT_BARE_STOPS=1`).
+    pub bare_stops: bool,
 }
 
 /// Host paths `-R` binds, when they exist on the host (PRoot's list).
@@ -234,7 +285,13 @@ fn add_glue(view: &mut GuestView, bindings: &[Binding], tmp_dir: &Path) -> Resul
 }
 
 impl Config {
+    /// The configuration of a run from its command line, with the
+    /// environment of this process.
     pub fn from_cli(cli: &Cli) -> Result<Config> {
+        Self::from_cli_env(cli, Environment::from_process())
+    }
+
+    pub fn from_cli_env(cli: &Cli, env: Environment) -> Result<Config> {
         if let Some(opt) = cli.unsupported_option() {
             bail!("option {opt} is not supported yet");
         }
@@ -313,11 +370,7 @@ impl Config {
             view = GuestView::new(root.clone(), bindings.clone());
         }
 
-        let tmp_dir = std::env::var_os("PROOT_TMP_DIR")
-            .or_else(|| std::env::var_os("TMPDIR"))
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/tmp"));
+        let tmp_dir = env.tmp_dir;
         let glue = add_glue(&mut view, &bindings, &tmp_dir)?;
 
         view.set_cache(!cli.no_path_cache);
@@ -337,7 +390,7 @@ impl Config {
             command,
             kill_on_exit: cli.kill_on_exit,
             verbose: cli.verbose.unwrap_or(0),
-            seccomp: !(cli.no_seccomp || crate::cli::no_seccomp_from_env()),
+            seccomp: !(cli.no_seccomp || env.no_seccomp),
             stats: cli.stats.clone(),
             tmp_dir,
             glue,
@@ -351,11 +404,10 @@ impl Config {
                     None => None,
                 },
                 kernel_release: match &cli.kernel_release {
-                    Some(k) => {
+                    Some(k) => Some(
                         crate::ext::kernel_release::parse(k)
-                            .map_err(|e| anyhow!("-k/--kernel-release: {e}"))?;
-                        Some(k.clone())
-                    }
+                            .map_err(|e| anyhow!("-k/--kernel-release: {e}"))?,
+                    ),
                     None => None,
                 },
                 link2symlink: cli.link2symlink,
@@ -371,6 +423,9 @@ impl Config {
             } else {
                 cli.placement
             },
+            l2s_dir: env.l2s_dir,
+            chaos_seed: env.chaos_seed,
+            bare_stops: env.bare_stops,
         })
     }
 
@@ -529,6 +584,12 @@ impl Config {
         if let Some((u, g)) = self.ext.fake_id {
             lines.push(format!("fake ids = {u}:{g}"));
         }
+        if let Some(seed) = self.chaos_seed {
+            lines.push(format!("chaos mode: seed {seed}"));
+        }
+        if self.bare_stops {
+            lines.push("bare stops (SPROOT_BARE_STOPS=1): syscalls are not translated".into());
+        }
         lines
     }
 }
@@ -603,6 +664,51 @@ mod tests {
         );
         assert!(parse_bind(":/x").is_err());
         assert!(parse_bind("/x:").is_err());
+    }
+
+    fn config(args: &[&str], env: Environment) -> Result<Config> {
+        let cli = crate::cli::parse(["sproot", "-r", "/"].iter().chain(args)).expect("parses");
+        Config::from_cli_env(&cli, env)
+    }
+
+    fn env() -> Environment {
+        Environment {
+            tmp_dir: PathBuf::from("/tmp"),
+            ..Environment::default()
+        }
+    }
+
+    #[test]
+    fn kernel_release_is_parsed_once_into_the_configuration() {
+        let cfg = config(&["-k", "9.8.7", "true"], env()).unwrap();
+        assert_eq!(
+            cfg.ext.kernel_release,
+            Some(crate::ext::kernel_release::parse("9.8.7").unwrap())
+        );
+        let err = config(&["-k", "\\a\\b", "true"], env())
+            .err()
+            .expect("refused");
+        assert!(
+            format!("{err:#}").starts_with("-k/--kernel-release: "),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn the_environment_is_taken_from_one_place() {
+        let e = Environment {
+            no_seccomp: true,
+            l2s_dir: Some(PathBuf::from("/meta")),
+            chaos_seed: Some(7),
+            bare_stops: true,
+            ..env()
+        };
+        let cfg = config(&["true"], e).unwrap();
+        assert!(!cfg.seccomp);
+        assert_eq!(cfg.l2s_dir.as_deref(), Some(Path::new("/meta")));
+        assert_eq!(cfg.chaos_seed, Some(7));
+        assert!(cfg.bare_stops);
+        assert_eq!(cfg.tmp_dir, PathBuf::from("/tmp"));
     }
 
     #[test]

@@ -197,21 +197,17 @@ impl<'a> Tracer<'a> {
                 seccomp: cfg.seccomp,
             },
             first,
-            chaos: chaos::Chaos::from_env(),
+            chaos: cfg.chaos_seed.map(chaos::Chaos::new),
             spinner: spin::Spinner::new(cfg.spin_us),
             owners: Default::default(),
             restores: Default::default(),
-            kernel_release: cfg
-                .ext
-                .kernel_release
-                .as_deref()
-                .and_then(|k| crate::ext::kernel_release::parse(k).ok()),
+            kernel_release: cfg.ext.kernel_release.clone(),
             real_ids: (
                 nix::unistd::getuid().as_raw(),
                 nix::unistd::getgid().as_raw(),
             ),
-            l2s_dir: crate::ext::link2symlink::l2s_dir_from_env(),
-            bare: std::env::var_os("SPROOT_BARE_STOPS").is_some_and(|v| v == "1"),
+            l2s_dir: cfg.l2s_dir.clone(),
+            bare: cfg.bare_stops,
             hot: (cfg.placement == placement::Placement::Adaptive)
                 .then(placement::HotPair::default),
             stats: Stats::default(),
