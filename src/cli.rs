@@ -99,7 +99,12 @@ one that cannot be run with 126.";
 pub struct Cli {
     /// Use PATH as the guest root file-system (default: /). Same as
     /// -b PATH:/; the last of -r, -R, -S and -b HOST:/ wins.
-    #[arg(short = 'r', long = "rootfs", value_name = "PATH")]
+    #[arg(
+        short = 'r',
+        long = "rootfs",
+        value_name = "PATH",
+        allow_hyphen_values = true
+    )]
     pub rootfs: Option<String>,
 
     /// Make the host PATH visible in the guest, at the same place or at
@@ -107,13 +112,19 @@ pub struct Cli {
     /// without following symlinks in the rootfs. A HOST that does not exist
     /// is skipped with a warning.
     #[arg(short = 'b', long = "bind", visible_short_alias = 'm', visible_alias = "mount",
-          value_name = "HOST[:GUEST]", action = ArgAction::Append)]
+          value_name = "HOST[:GUEST]", action = ArgAction::Append, allow_hyphen_values = true)]
     pub binds: Vec<String>,
 
     /// Initial working directory inside the guest. A relative PATH (such as
     /// ".") starts from the host's current directory as the guest sees it.
     /// Default: the current directory when the guest can see it, else /.
-    #[arg(short = 'w', long = "cwd", visible_alias = "pwd", value_name = "PATH")]
+    #[arg(
+        short = 'w',
+        long = "cwd",
+        visible_alias = "pwd",
+        value_name = "PATH",
+        allow_hyphen_values = true
+    )]
     pub cwd: Option<String>,
 
     /// Kill every remaining guest process when the first one exits.
@@ -139,12 +150,12 @@ pub struct Cli {
 
     /// Like -r PATH, plus bindings of the host files a guest usually needs
     /// (/etc/hosts, /etc/resolv.conf, /etc/passwd, /dev, /proc, /sys, /tmp, $HOME, ...).
-    #[arg(short = 'R', value_name = "PATH")]
+    #[arg(short = 'R', value_name = "PATH", allow_hyphen_values = true)]
     pub rootfs_recommended: Option<String>,
 
     /// Like -0 -r PATH, plus a minimal set of host bindings
     /// (/etc/host.conf, /etc/hosts, /etc/nsswitch.conf, /dev, /sys, /proc, /tmp, $HOME).
-    #[arg(short = 'S', value_name = "PATH")]
+    #[arg(short = 'S', value_name = "PATH", allow_hyphen_values = true)]
     pub rootfs_safe: Option<String>,
 
     /// Trace with plain ptrace syscall stops instead of a seccomp filter
@@ -212,12 +223,22 @@ pub struct Cli {
     pub root_id: bool,
     /// Fake user and group ids: the guest sees UID and GID (a missing :GID
     /// means the real gid). The last of -0, -i and -S wins.
-    #[arg(short = 'i', long = "change-id", value_name = "UID:GID")]
+    #[arg(
+        short = 'i',
+        long = "change-id",
+        value_name = "UID:GID",
+        allow_hyphen_values = true
+    )]
     pub change_id: Option<String>,
     /// What uname reports: a release string, or
     /// \sysname\nodename\release\version\machine\domainname\hwcap\
     /// (empty or -1 fields keep the real value).
-    #[arg(short = 'k', long = "kernel-release", value_name = "STRING")]
+    #[arg(
+        short = 'k',
+        long = "kernel-release",
+        value_name = "STRING",
+        allow_hyphen_values = true
+    )]
     pub kernel_release: Option<String>,
     /// Emulate hard links with symlinks, in PRoot's on-disk layout
     /// (`.l2s.*` files next to the names, or in PROOT_L2S_DIR).
@@ -240,7 +261,12 @@ pub struct Cli {
     #[arg(long = "ashmem-memfd")]
     pub ashmem_memfd: bool,
     /// Run guest programs through QEMU user mode: not supported.
-    #[arg(short = 'q', long = "qemu", value_name = "COMMAND")]
+    #[arg(
+        short = 'q',
+        long = "qemu",
+        value_name = "COMMAND",
+        allow_hyphen_values = true
+    )]
     pub qemu: Option<String>,
 
     /// The guest command and its arguments (default: /bin/sh). A COMMAND
@@ -422,6 +448,15 @@ mod tests {
         assert_eq!(c.root.as_deref(), Some("/x"));
         assert_eq!(c.binds, vec!["/dev"]);
         assert_eq!(c.command, vec!["ls", "-l", "-r"]);
+    }
+
+    #[test]
+    fn an_option_s_value_may_start_with_a_dash_as_in_proot() {
+        let c = parse_ok(&["-w", "-dir", "-b", "-host:/x", "-k", "-1", "true"]);
+        assert_eq!(c.cwd.as_deref(), Some("-dir"));
+        assert_eq!(c.binds, vec!["-host:/x"]);
+        assert_eq!(c.kernel_release.as_deref(), Some("-1"));
+        assert_eq!(c.command, vec!["true"]);
     }
 
     #[test]
