@@ -346,6 +346,10 @@ pub fn remove_temp_dir(dir: &Path) {
             dir.display(),
             test_name()
         );
+        // Said once: the exit handler need not say it again.
+        if let Ok(mut dirs) = TEMP_DIRS.lock() {
+            dirs.retain(|(d, _)| d != dir);
+        }
         return;
     }
     force_remove(dir);
