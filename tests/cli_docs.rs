@@ -270,3 +270,13 @@ fn install_script_puts_binary_manual_and_completions_under_the_prefix() {
     }
     remove_temp_dir(&dir);
 }
+
+#[test]
+fn the_licence_is_stated_in_cargo_toml_and_its_texts_are_shipped() {
+    assert_eq!(env!("CARGO_PKG_LICENSE"), "MIT OR Apache-2.0");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mit = std::fs::read_to_string(dir.join("LICENSE-MIT")).expect("LICENSE-MIT");
+    assert!(mit.contains("Permission is hereby granted, free of charge"));
+    let apache = std::fs::read_to_string(dir.join("LICENSE-APACHE")).expect("LICENSE-APACHE");
+    assert!(apache.contains("Apache License") && apache.contains("Version 2.0, January 2004"));
+}
