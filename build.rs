@@ -1,7 +1,8 @@
 //! Build steps that must happen before the crate compiles:
 //! - compile `filters/<arch>.json` (seccompiler's JSON format) into raw BPF
 //!   that `src/seccomp` embeds with `include_bytes!`;
-//! - build the static exec loader (`src/loader`) that `src/exec` embeds.
+//! - build the static exec loader (`src/loader`) that `src/exec` embeds;
+//! - record the git commit the binary is built from (`sproot -V`).
 
 #[path = "build/loader.rs"]
 mod loader;
@@ -15,6 +16,32 @@ fn main() {
     let arch = env::var("CARGO_CFG_TARGET_ARCH").expect("target arch is set by cargo");
     compile_filter(&arch, &out);
     loader::build(&arch, &out);
+    git_commit();
+}
+
+/// `SPROOT_GIT_COMMIT`: the commit checked out, or "unknown" outside a git
+/// checkout (uncommitted changes are not tracked: that would rebuild the
+/// loader on every edit).
+fn git_commit() {
+    let git = |args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new("git").args(args).output().ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let text = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=SPROOT_GIT_COMMIT={text}");
+    // Run again when HEAD moves or the branch it names gets a new commit.
+    if let (Some(dir), Some(common)) = (
+        git(&["rev-parse", "--git-dir"]),
+        git(&["rev-parse", "--git-common-dir"]),
+    ) {
+        println!("cargo:rerun-if-changed={dir}/HEAD");
+        println!("cargo:rerun-if-changed={common}/packed-refs");
+        if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            println!("cargo:rerun-if-changed={common}/{r}");
+        }
+    }
 }
 
 fn compile_filter(arch: &str, out: &std::path::Path) {

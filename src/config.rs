@@ -1,11 +1,13 @@
 //! The validated, immutable run configuration built from the command line.
 
 use crate::cli::Cli;
-use crate::fs::{Binding, GuestView};
+use crate::fs::{Binding, GuestView, TracerProc};
 use anyhow::{Context, Result, anyhow, bail};
 use nix::errno::Errno;
 use std::ffi::{OsStr, OsString};
+use std::io::Read;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// The PRoot extensions a run uses.
@@ -13,8 +15,8 @@ use std::path::{Path, PathBuf};
 pub struct Ext {
     /// `-0` (0:0) or `-i UID:GID`: the ids the guest sees.
     pub fake_id: Option<(u32, u32)>,
-    /// `-k`: the raw argument.
-    pub kernel_release: Option<String>,
+    /// `-k`, parsed.
+    pub kernel_release: Option<crate::ext::kernel_release::KernelRelease>,
     /// `-l`: hard links emulated with symlinks.
     pub link2symlink: bool,
     /// `-L`: symlink sizes as their guest target's length.
@@ -45,6 +47,55 @@ impl Ext {
     }
 }
 
+/// The environment variables sproot reads (besides those clap reads for
+/// options: `PROOT_VERBOSE`, `SPROOT_SPIN_US`, `SPROOT_PLACEMENT`), read
+/// once, here.
+#[derive(Clone, Debug, Default)]
+pub struct Environment {
+    /// `PROOT_NO_SECCOMP` set to something other than empty or `0`.
+    pub no_seccomp: bool,
+    /// `PROOT_TMP_DIR`, else `TMPDIR`, else `/tmp`.
+    pub tmp_dir: PathBuf,
+    /// `PROOT_L2S_DIR`, if set and not empty.
+    pub l2s_dir: Option<PathBuf>,
+    /// `SPROOT_CHAOS=<seed>`: chaos mode's seed.
+    pub chaos_seed: Option<u64>,
+    /// `SPROOT_BARE_STOPS=1`: the benchmark floor (every trapped syscall
+    /// resumed untouched but exec).
+    pub bare_stops: bool,
+    /// `PROOT_FORCE_FOREIGN_BINARY` set to something other than empty or
+    /// `0`: with `-q`, every program runs under QEMU.
+    pub force_foreign: bool,
+}
+
+impl Environment {
+    /// Read the variables from sproot's environment.
+    pub fn from_process() -> Environment {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        let chaos_seed = var("SPROOT_CHAOS").and_then(|v| {
+            let v = v.to_string_lossy().into_owned();
+            match v.trim().parse::<u64>() {
+                Ok(seed) => Some(seed),
+                Err(_) => {
+                    log::warn!("SPROOT_CHAOS={v:?} is not a number; chaos mode off");
+                    None
+                }
+            }
+        });
+        Environment {
+            no_seccomp: var("PROOT_NO_SECCOMP").is_some_and(|v| v != "0"),
+            tmp_dir: var("PROOT_TMP_DIR")
+                .or_else(|| var("TMPDIR"))
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("/tmp")),
+            l2s_dir: var(crate::ext::link2symlink::L2S_DIR_ENV).map(PathBuf::from),
+            chaos_seed,
+            bare_stops: var("SPROOT_BARE_STOPS").is_some_and(|v| v == "1"),
+            force_foreign: var("PROOT_FORCE_FOREIGN_BINARY").is_some_and(|v| v != "0"),
+        }
+    }
+}
+
 /// Where the first guest program starts and what it runs.
 pub struct Config {
     /// Host directory that the guest sees as `/`.
@@ -72,11 +123,12 @@ pub struct Config {
     pub ext: Ext,
     /// Where the tracer and the guests run.
     pub placement: crate::tracer::placement::Placement,
-}
-
-/// `PROOT_FORCE_FOREIGN_BINARY` is set to something other than empty or "0".
-fn force_foreign_from_env() -> bool {
-    std::env::var_os("PROOT_FORCE_FOREIGN_BINARY").is_some_and(|v| !v.is_empty() && v != "0")
+    /// `-l`: where link2symlink's files go (`PROOT_L2S_DIR`).
+    pub l2s_dir: Option<PathBuf>,
+    /// Chaos mode's seed (`SPROOT_CHAOS`).
+    pub chaos_seed: Option<u64>,
+    /// The benchmark floor (`SPROOT_BARE_STOPS=1`).
+    pub bare_stops: bool,
 }
 
 /// Host paths `-R` binds, when they exist on the host (PRoot's list).
@@ -115,6 +167,8 @@ const SAFE: &[&str] = &[
 /// A `-b` argument split into its parts.
 #[derive(Debug, PartialEq, Eq)]
 pub struct BindSpec {
+    /// The argument as given, for messages.
+    pub text: String,
     pub host: String,
     pub guest: Option<String>,
     /// The `!` suffix: bind the guest location literally.
@@ -142,6 +196,7 @@ pub fn parse_bind(spec: &str) -> Result<BindSpec> {
         bail!("binding {spec:?}: empty guest path");
     }
     Ok(BindSpec {
+        text: spec.to_string(),
         host: host.to_string(),
         guest: guest.map(str::to_string),
         literal,
@@ -151,20 +206,30 @@ pub fn parse_bind(spec: &str) -> Result<BindSpec> {
 /// Make a host path absolute and canonical. Paths under `/proc` are only
 /// made absolute: canonicalising `/proc/self/...` here would name sproot's
 /// own process instead of the guest's.
-fn host_path(p: &str, what: &str) -> Result<PathBuf> {
+fn host_path(p: &str) -> std::io::Result<PathBuf> {
     let abs = if Path::new(p).is_absolute() {
         PathBuf::from(p)
     } else {
-        std::env::current_dir()
-            .context("read the current directory")?
-            .join(p)
+        std::env::current_dir()?.join(p)
     };
-    std::fs::symlink_metadata(&abs).with_context(|| format!("{what} {p}"))?;
+    std::fs::symlink_metadata(&abs)?;
     if abs.starts_with("/proc") {
         let lexical = crate::fs::normalize_lexical(abs.as_os_str().as_bytes());
         return Ok(PathBuf::from(OsString::from_vec(lexical)));
     }
-    std::fs::canonicalize(&abs).with_context(|| format!("{what} {p}"))
+    std::fs::canonicalize(&abs)
+}
+
+/// An I/O error as a short phrase ("does not exist" rather than "No such
+/// file or directory (os error 2)").
+fn io_problem(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "does not exist".into(),
+        _ => match e.raw_os_error() {
+            Some(n) => Errno::from_raw(n).desc().to_lowercase(),
+            None => e.to_string(),
+        },
+    }
 }
 
 /// Make the directories that lead to a binding but are missing from the
@@ -226,53 +291,63 @@ fn add_glue(view: &mut GuestView, bindings: &[Binding], tmp_dir: &Path) -> Resul
 }
 
 impl Config {
+    /// The configuration of a run from its command line, with the
+    /// environment of this process.
     pub fn from_cli(cli: &Cli) -> Result<Config> {
-        let (rootfs_arg, preset) = match (&cli.rootfs_recommended, &cli.rootfs_safe) {
-            (Some(_), Some(_)) => bail!("-R and -S cannot be used together"),
-            (Some(r), None) => (Some(r.as_str()), Some(RECOMMENDED)),
-            (None, Some(s)) => {
-                log::warn!(
-                    "-S: fake root (-0) is not supported yet; running with the real user and group ids"
-                );
-                (Some(s.as_str()), Some(SAFE))
-            }
-            (None, None) => (cli.rootfs.as_deref(), None),
-        };
-        let root = match rootfs_arg {
+        Self::from_cli_env(cli, Environment::from_process())
+    }
+
+    pub fn from_cli_env(cli: &Cli, env: Environment) -> Result<Config> {
+        let root = match &cli.root {
             Some(r) => {
-                let p = host_path(r, "rootfs")?;
+                let p = host_path(r).map_err(|e| anyhow!("rootfs {r} {}", io_problem(&e)))?;
                 if !p.is_dir() {
-                    bail!("rootfs {r}: not a directory");
+                    bail!("rootfs {r} is not a directory");
                 }
                 p
             }
             None => PathBuf::from("/"),
         };
 
-        let mut specs: Vec<(BindSpec, bool)> = Vec::new();
-        if let Some(list) = preset {
-            for p in list.iter() {
-                if Path::new(p).exists() {
-                    specs.push((parse_bind(p)?, true));
-                }
+        // The presets' host paths that exist, then the user's bindings.
+        let mut specs: Vec<BindSpec> = Vec::new();
+        for (given, list) in [
+            (&cli.rootfs_recommended, RECOMMENDED),
+            (&cli.rootfs_safe, SAFE),
+        ] {
+            if given.is_none() {
+                continue;
+            }
+            for p in list.iter().filter(|p| Path::new(p).exists()) {
+                specs.push(parse_bind(p)?);
             }
             if let Some(home) = std::env::var_os("HOME")
                 && Path::new(&home).is_dir()
             {
-                specs.push((parse_bind(&home.to_string_lossy())?, true));
+                specs.push(parse_bind(&home.to_string_lossy())?);
             }
         }
         for b in &cli.binds {
-            specs.push((
-                parse_bind(b).with_context(|| format!("binding {b:?}"))?,
-                false,
-            ));
+            specs.push(parse_bind(b)?);
         }
 
         let mut bindings: Vec<Binding> = Vec::new();
         let mut view = GuestView::new(root.clone(), Vec::new());
-        for (spec, _preset) in specs {
-            let host = host_path(&spec.host, "bind source")?;
+        for spec in specs {
+            let host = match host_path(&spec.host) {
+                Ok(h) => h,
+                Err(e) => {
+                    // As PRoot: a binding whose host side is missing is
+                    // left out and the run goes on.
+                    let what = if spec.guest.is_some() {
+                        format!("{}: host path {}", spec.text, spec.host)
+                    } else {
+                        spec.text.clone()
+                    };
+                    log::warn!("-b {what} {} on the host; binding skipped", io_problem(&e));
+                    continue;
+                }
+            };
             let guest_raw: Vec<u8> = match &spec.guest {
                 Some(g) if g.starts_with('/') => g.as_bytes().to_vec(),
                 Some(g) => format!("/{g}").into_bytes(),
@@ -289,7 +364,7 @@ impl Config {
                 Err(Errno::ELOOP) => crate::fs::normalize_lexical(&guest_raw),
                 Err(e) => bail!(
                     "binding {}: guest path {}: {}",
-                    spec.host,
+                    spec.text,
                     String::from_utf8_lossy(&guest_raw),
                     e.desc()
                 ),
@@ -298,11 +373,7 @@ impl Config {
             view = GuestView::new(root.clone(), bindings.clone());
         }
 
-        let tmp_dir = std::env::var_os("PROOT_TMP_DIR")
-            .or_else(|| std::env::var_os("TMPDIR"))
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/tmp"));
+        let tmp_dir = env.tmp_dir;
         let glue = add_glue(&mut view, &bindings, &tmp_dir)?;
 
         view.set_cache(!cli.no_path_cache);
@@ -322,28 +393,24 @@ impl Config {
             command,
             kill_on_exit: cli.kill_on_exit,
             verbose: cli.verbose.unwrap_or(0),
-            seccomp: !(cli.no_seccomp || crate::cli::no_seccomp_from_env()),
+            seccomp: !(cli.no_seccomp || env.no_seccomp),
             stats: cli.stats.clone(),
             tmp_dir,
             glue,
             spin_us: cli.spin_us,
             ext: Ext {
-                fake_id: match (&cli.change_id, cli.root_id) {
-                    (Some(ci), _) => Some(
-                        crate::ext::fake_id::parse_change_id(ci)
+                fake_id: match &cli.fake_id {
+                    Some(ids) => Some(
+                        crate::ext::fake_id::parse_change_id(ids)
                             .map_err(|e| anyhow!("-i/--change-id: {e}"))?,
                     ),
-                    // -S implies -0, as in PRoot.
-                    (None, true) => Some((0, 0)),
-                    (None, false) if cli.rootfs_safe.is_some() => Some((0, 0)),
-                    (None, false) => None,
+                    None => None,
                 },
                 kernel_release: match &cli.kernel_release {
-                    Some(k) => {
+                    Some(k) => Some(
                         crate::ext::kernel_release::parse(k)
-                            .map_err(|e| anyhow!("-k/--kernel-release: {e}"))?;
-                        Some(k.clone())
-                    }
+                            .map_err(|e| anyhow!("-k/--kernel-release: {e}"))?,
+                    ),
                     None => None,
                 },
                 link2symlink: cli.link2symlink,
@@ -363,7 +430,7 @@ impl Config {
                     netcoop: cli.netcoop,
                 },
                 qemu: match &cli.qemu {
-                    Some(q) => Some(crate::exec::Runner::new(q, force_foreign_from_env())?),
+                    Some(q) => Some(crate::exec::Runner::new(q, env.force_foreign)?),
                     None => None,
                 },
                 sysvipc: cli.sysvipc,
@@ -375,43 +442,209 @@ impl Config {
             } else {
                 cli.placement
             },
+            l2s_dir: env.l2s_dir,
+            chaos_seed: env.chaos_seed,
+            bare_stops: env.bare_stops,
         })
     }
 
     /// `-w` if given and usable, else the host's current directory when the
-    /// guest can see it, else `/`.
+    /// guest can see it, else `/`. A relative `-w` starts from the host's
+    /// current directory, as the guest sees it (its host path when the
+    /// guest cannot see it, as PRoot does).
     fn initial_cwd(cli: &Cli, view: &GuestView) -> Vec<u8> {
-        let is_dir = |guest: &[u8]| view.to_host(guest).is_dir();
-        if let Some(w) = &cli.cwd {
-            let raw = if w.starts_with('/') {
-                w.clone()
-            } else {
-                format!("/{w}")
+        let here = std::env::current_dir()
+            .ok()
+            .map(|h| h.into_os_string().into_vec());
+        let here_in_guest = here.as_deref().and_then(|h| view.to_guest(h));
+        let Some(w) = &cli.cwd else {
+            return match here_in_guest {
+                Some(g) if view.to_host(&g).is_dir() => g,
+                _ => b"/".to_vec(),
             };
-            let resolved = view
-                .canonical_guest_for_binding(raw.as_bytes(), true)
-                .ok()
-                .filter(|g| is_dir(g));
-            match resolved {
-                Some(g) => return g,
-                None => {
-                    log::warn!("can't chdir to {w} in the guest: not a directory; using /");
-                    return b"/".to_vec();
-                }
-            }
-        }
-        if let Ok(here) = std::env::current_dir()
-            && let Some(g) = view.to_guest(here.as_os_str().as_bytes())
-            && is_dir(&g)
-        {
-            return g;
-        }
+        };
+        let raw = if w.starts_with('/') {
+            w.as_bytes().to_vec()
+        } else {
+            let mut base = here_in_guest.or(here).unwrap_or_else(|| b"/".to_vec());
+            base.push(b'/');
+            base.extend_from_slice(w.as_bytes());
+            base
+        };
+        let shown = String::from_utf8_lossy(&raw).into_owned();
+        let problem = match view.canonical_guest_for_binding(&raw, true) {
+            Ok(g) => match std::fs::metadata(view.to_host(&g)) {
+                Ok(m) if m.is_dir() => return g,
+                Ok(_) => "is not a directory".to_string(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist".to_string(),
+                Err(e) => format!("cannot be used: {e}"),
+            },
+            Err(Errno::ENOENT) => "does not exist".to_string(),
+            Err(Errno::ENOTDIR) => "is not a directory".to_string(),
+            Err(e) => format!("cannot be used: {}", e.desc()),
+        };
+        let what = if shown == *w {
+            format!("-w {w}")
+        } else {
+            format!("-w {w}: {shown} (guest path)")
+        };
+        log::warn!("{what} {problem} in the guest; starting in /");
         b"/".to_vec()
     }
 
     /// The guest command's argv as bytes.
     pub fn argv(&self) -> Vec<Vec<u8>> {
         self.command.iter().map(|a| a.clone().into_vec()).collect()
+    }
+
+    /// How the first guest program starts, the way `execvp` would start it:
+    /// a command without `/` is looked up in `$PATH` inside the guest, and a
+    /// file the kernel would refuse as neither ELF nor `#!` script runs
+    /// under `/bin/sh`.
+    pub fn first_command(&self) -> Result<FirstCommand, StartError> {
+        let mut argv = self.argv();
+        let cmd = argv[0].clone();
+        let shown = String::from_utf8_lossy(&cmd).into_owned();
+        let program = if cmd.contains(&b'/') {
+            cmd.clone()
+        } else {
+            self.search_path(&cmd)?
+        };
+        let host = self
+            .view
+            .resolve(&TracerProc, &self.cwd, &program, true)
+            .map(|r| r.host)
+            .map_err(|e| StartError::not_found(format!("{shown}: {}", e.desc())))?;
+        match std::fs::metadata(&host) {
+            Err(e) => {
+                return Err(StartError::not_found(format!(
+                    "{shown}: {} in the guest",
+                    io_problem(&e)
+                )));
+            }
+            Ok(m) if m.is_dir() => {
+                return Err(StartError::cannot_run(format!("{shown}: is a directory")));
+            }
+            Ok(_) => {}
+        }
+        if nix::unistd::access(&host, nix::unistd::AccessFlags::X_OK).is_err() {
+            return Err(StartError::cannot_run(format!(
+                "{shown}: is not executable"
+            )));
+        }
+        let mut head = Vec::with_capacity(256);
+        if let Ok(f) = std::fs::File::open(&host) {
+            let _ = f.take(256).read_to_end(&mut head);
+        }
+        if !head.is_empty() && crate::exec::runs_under_sh(&head) {
+            argv[0] = program;
+            argv.insert(0, b"/bin/sh".to_vec());
+            return Ok(FirstCommand {
+                program: b"/bin/sh".to_vec(),
+                argv,
+            });
+        }
+        Ok(FirstCommand { program, argv })
+    }
+
+    /// The first executable regular file named `cmd` in the directories of
+    /// `$PATH`, as a guest path.
+    fn search_path(&self, cmd: &[u8]) -> Result<Vec<u8>, StartError> {
+        let path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string());
+        for dir in path.split(':').filter(|d| d.starts_with('/')) {
+            let mut guest = dir.as_bytes().to_vec();
+            guest.push(b'/');
+            guest.extend_from_slice(cmd);
+            if let Ok(r) = self.view.resolve(&TracerProc, b"/", &guest, true)
+                && let Ok(m) = std::fs::metadata(&r.host)
+                && m.is_file()
+                && m.permissions().mode() & 0o111 != 0
+            {
+                return Ok(guest);
+            }
+        }
+        Err(StartError::not_found(format!(
+            "{}: command not found in the guest's PATH ({path})",
+            String::from_utf8_lossy(cmd)
+        )))
+    }
+
+    /// The run's configuration as `-v 1` shows it, one line each.
+    pub fn summary(&self, first: &FirstCommand, loader: &Path) -> Vec<String> {
+        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let mut lines = vec![format!("rootfs = {}", self.root.display())];
+        for b in self.view.bindings() {
+            let glue = match &self.glue {
+                Some(g) if b.host.starts_with(g) => " (glue: a directory missing from the rootfs)",
+                _ => "",
+            };
+            lines.push(format!(
+                "binding = {} -> {}{glue}",
+                b.host.display(),
+                lossy(&b.guest)
+            ));
+        }
+        lines.push(format!("initial cwd = {}", lossy(&self.cwd)));
+        let argv: Vec<String> = first.argv.iter().map(|a| lossy(a)).collect();
+        lines.push(format!(
+            "command = {} (argv: {})",
+            lossy(&first.program),
+            argv.join(" ")
+        ));
+        lines.push(format!("loader = {}", loader.display()));
+        lines.push(format!(
+            "tracing = {}",
+            if self.seccomp {
+                "seccomp filter + ptrace"
+            } else {
+                "ptrace syscall stops (no seccomp)"
+            }
+        ));
+        if let Some((u, g)) = self.ext.fake_id {
+            lines.push(format!("fake ids = {u}:{g}"));
+        }
+        if let Some(seed) = self.chaos_seed {
+            lines.push(format!("chaos mode: seed {seed}"));
+        }
+        if self.bare_stops {
+            lines.push("bare stops (SPROOT_BARE_STOPS=1): syscalls are not translated".into());
+        }
+        lines
+    }
+}
+
+/// `$PATH` when the environment has none.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The first guest program and its argv.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstCommand {
+    /// The guest path to execute.
+    pub program: Vec<u8>,
+    pub argv: Vec<Vec<u8>>,
+}
+
+/// Why the first command cannot start, and sproot's exit status for it
+/// (127 not found, 126 found but not runnable, as shells do).
+#[derive(Debug)]
+pub struct StartError {
+    pub message: String,
+    pub status: i32,
+}
+
+impl StartError {
+    fn not_found(message: String) -> Self {
+        StartError {
+            message,
+            status: 127,
+        }
+    }
+
+    fn cannot_run(message: String) -> Self {
+        StartError {
+            message,
+            status: 126,
+        }
     }
 }
 
@@ -424,6 +657,7 @@ mod tests {
         assert_eq!(
             parse_bind("/dev").unwrap(),
             BindSpec {
+                text: "/dev".into(),
                 host: "/dev".into(),
                 guest: None,
                 literal: false
@@ -432,6 +666,7 @@ mod tests {
         assert_eq!(
             parse_bind("/a/b:/c").unwrap(),
             BindSpec {
+                text: "/a/b:/c".into(),
                 host: "/a/b".into(),
                 guest: Some("/c".into()),
                 literal: false
@@ -440,6 +675,7 @@ mod tests {
         assert_eq!(
             parse_bind("/a:/c!").unwrap(),
             BindSpec {
+                text: "/a:/c!".into(),
                 host: "/a".into(),
                 guest: Some("/c".into()),
                 literal: true
@@ -449,9 +685,54 @@ mod tests {
         assert!(parse_bind("/x:").is_err());
     }
 
+    fn config(args: &[&str], env: Environment) -> Result<Config> {
+        let cli = crate::cli::parse(["sproot", "-r", "/"].iter().chain(args)).expect("parses");
+        Config::from_cli_env(&cli, env)
+    }
+
+    fn env() -> Environment {
+        Environment {
+            tmp_dir: PathBuf::from("/tmp"),
+            ..Environment::default()
+        }
+    }
+
+    #[test]
+    fn kernel_release_is_parsed_once_into_the_configuration() {
+        let cfg = config(&["-k", "9.8.7", "true"], env()).unwrap();
+        assert_eq!(
+            cfg.ext.kernel_release,
+            Some(crate::ext::kernel_release::parse("9.8.7").unwrap())
+        );
+        let err = config(&["-k", "\\a\\b", "true"], env())
+            .err()
+            .expect("refused");
+        assert!(
+            format!("{err:#}").starts_with("-k/--kernel-release: "),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn the_environment_is_taken_from_one_place() {
+        let e = Environment {
+            no_seccomp: true,
+            l2s_dir: Some(PathBuf::from("/meta")),
+            chaos_seed: Some(7),
+            bare_stops: true,
+            ..env()
+        };
+        let cfg = config(&["true"], e).unwrap();
+        assert!(!cfg.seccomp);
+        assert_eq!(cfg.l2s_dir.as_deref(), Some(Path::new("/meta")));
+        assert_eq!(cfg.chaos_seed, Some(7));
+        assert!(cfg.bare_stops);
+        assert_eq!(cfg.tmp_dir, PathBuf::from("/tmp"));
+    }
+
     #[test]
     fn proc_self_host_paths_are_not_resolved_to_sproot_itself() {
-        let p = host_path("/proc/self/fd", "bind source").unwrap();
+        let p = host_path("/proc/self/fd").unwrap();
         assert_eq!(p, PathBuf::from("/proc/self/fd"));
     }
 }

@@ -1,61 +1,59 @@
-use anyhow::{Context, Result, bail};
-use clap::Parser;
-use sproot::cli::Cli;
+use anyhow::{Context, Result};
+use sproot::cli::{self, Cli};
 use sproot::config::Config;
-use sproot::fs::{GuestView, TracerProc};
 use sproot::tracer::placement::Placement;
 use sproot::tracer::{self, Tracer, spawn};
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/// The guest path of the command: as given when it has a `/`, else the
-/// first executable match in `$PATH` searched inside the guest.
-fn find_command(view: &GuestView, cmd: &[u8]) -> Result<Vec<u8>> {
-    if cmd.contains(&b'/') {
-        return Ok(cmd.to_vec());
-    }
-    let path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string());
-    for dir in path.split(':').filter(|d| d.starts_with('/')) {
-        let mut guest = dir.as_bytes().to_vec();
-        guest.push(b'/');
-        guest.extend_from_slice(cmd);
-        if let Ok(r) = view.resolve(&TracerProc, b"/", &guest, true)
-            && let Ok(m) = std::fs::metadata(&r.host)
-            && m.is_file()
-            && m.permissions().mode() & 0o111 != 0
-        {
-            return Ok(guest);
+/// The guest's environment: sproot's own, with `PWD` naming the guest's
+/// initial working directory (as PRoot sets it).
+fn guest_env(cwd: &[u8]) -> Result<Vec<CString>> {
+    let mut env: Vec<CString> = Vec::new();
+    for (k, v) in std::env::vars_os() {
+        if k == "PWD" {
+            continue;
+        }
+        let mut kv: OsString = k;
+        kv.push("=");
+        kv.push(v);
+        // A variable with a NUL byte cannot be passed on; execvp would not either.
+        if let Ok(c) = CString::new(kv.into_vec()) {
+            env.push(c);
         }
     }
-    bail!(
-        "{}: command not found in the guest's PATH ({path})",
-        String::from_utf8_lossy(cmd)
-    )
+    let mut pwd = b"PWD=".to_vec();
+    pwd.extend_from_slice(cwd);
+    env.push(CString::new(pwd).context("working directory contains a NUL byte")?);
+    Ok(env)
 }
 
 fn run(cli: Cli) -> Result<i32> {
     let cfg = Config::from_cli(&cli)?;
     let loader = sproot::exec::install_loader(&cfg.tmp_dir)
         .with_context(|| format!("install the exec loader in {}", cfg.tmp_dir.display()))?;
-    let argv = cfg.argv();
-    let program = match find_command(&cfg.view, &argv[0]) {
-        Ok(p) => p,
+    let first = match cfg.first_command() {
+        Ok(f) => f,
         Err(e) => {
-            eprintln!("sproot error: {e:#}");
-            return Ok(127);
+            eprintln!("sproot error: {}", e.message);
+            return Ok(e.status);
         }
     };
+    if log::log_enabled!(log::Level::Info) {
+        for line in cfg.summary(&first, &loader) {
+            log::info!("{line}");
+        }
+    }
     let host_cwd = cfg.view.to_host(&cfg.cwd);
     let launch = spawn::Launch {
-        program: CString::new(program).context("command contains a NUL byte")?,
-        argv: argv
+        program: CString::new(first.program).context("command contains a NUL byte")?,
+        argv: first
+            .argv
             .into_iter()
             .map(CString::new)
             .collect::<Result<_, _>>()
             .context("argument contains a NUL byte")?,
+        env: guest_env(&cfg.cwd)?,
         host_cwd: CString::new(host_cwd.as_os_str().as_bytes())
             .context("working directory contains a NUL byte")?,
         filters: cfg
@@ -81,15 +79,22 @@ fn run(cli: Cli) -> Result<i32> {
 }
 
 fn main() {
-    let cli = match Cli::try_parse_from(sproot::cli::normalize_args(std::env::args_os().collect()))
-    {
+    let cli = match cli::parse(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { 1 } else { 0 };
-            let _ = e.print();
+            let (text, code) = cli::error_report(&e);
+            if code == 0 {
+                print!("{text}");
+            } else {
+                eprint!("{text}");
+            }
             std::process::exit(code);
         }
     };
+    if cli.version {
+        print!("{}", cli::version_text());
+        std::process::exit(0);
+    }
     sproot::logger::init(cli.verbose.unwrap_or(0));
     match run(cli) {
         Ok(code) => std::process::exit(code),

@@ -105,7 +105,7 @@ fn rootfs_that_is_a_file_is_a_clean_error() {
     let file = dir.join("not-a-dir");
     std::fs::write(&file, "x").unwrap();
     let out = run_timeout(&["-r", file.to_str().unwrap(), "true"], 10);
-    let _ = std::fs::remove_dir_all(&dir);
+    remove_temp_dir(&dir);
     assert!(
         !out.status.success(),
         "sproot accepted a regular file as rootfs\n{}",
@@ -149,4 +149,56 @@ fn tiny_rootfs_is_self_contained_under_real_chroot() {
     let out = output_with_timeout(cmd, Duration::from_secs(20), "chroot <tiny rootfs>");
     assert_success(&out, "chroot into tiny rootfs");
     assert_eq!(stdout_str(&out), "guest\nbash ok\nf\n1777\nroot\n");
+}
+
+/// Not a check by itself: the probe that
+/// `temp_dirs_of_passing_tests_go_and_a_failing_test_s_stay` runs in a child
+/// test process. With `SPROOT_HOUSEKEEPING_PROBE` unset it does nothing.
+#[test]
+fn housekeeping_probe() {
+    let Ok(mode) = std::env::var("SPROOT_HOUSEKEEPING_PROBE") else {
+        return;
+    };
+    let dir = unique_temp_dir("probe");
+    std::fs::write(dir.join("f"), "x").unwrap();
+    assert_ne!(mode, "fail", "failing on purpose");
+}
+
+#[test]
+fn temp_dirs_of_passing_tests_go_and_a_failing_test_s_stay() {
+    let tmp = unique_temp_dir("housekeeping");
+    let probe = |mode: &str| {
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.args(["--exact", "housekeeping_probe", "--test-threads=1"])
+            .env("SPROOT_HOUSEKEEPING_PROBE", mode)
+            .env("TMPDIR", &tmp);
+        output_with_timeout(cmd, Duration::from_secs(30), "housekeeping probe")
+    };
+    let left = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&tmp)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    };
+    let out = probe("pass");
+    assert_success(&out, "passing probe");
+    assert_eq!(
+        left(),
+        Vec::<std::path::PathBuf>::new(),
+        "{}",
+        describe(&out)
+    );
+
+    let out = probe("fail");
+    assert!(!out.status.success(), "{}", describe(&out));
+    let kept = left();
+    assert_eq!(kept.len(), 1, "{kept:?}\n{}", describe(&out));
+    let name = kept[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("sproot-probe-"), "{name}");
+    assert!(
+        stderr_str(&out).contains(&format!("kept its directory {}", kept[0].display())),
+        "{}",
+        describe(&out)
+    );
+    remove_temp_dir(&tmp);
 }

@@ -77,43 +77,34 @@ impl Container {
     fn run_env(&self, env: &[&str], extra: &[&str], script: &str, secs: u64) -> Output {
         let c = self.dir.display();
         let mut cmd = Command::new("setpriv");
-        cmd.args(["--reuid", USER, "--regid", USER, "--clear-groups", "--reset-env"])
-            .arg("/usr/bin/env")
-            .args(env)
-            .arg(sproot_bin())
-            .current_dir(self.dir.join("rootfs"))
-            .args([
-                "--kill-on-exit",
-                "--link2symlink",
-                "--sysvipc",
-                "--kernel-release=\\Linux\\localhost\\6.17.0-PRoot-Distro\\#1 SMP PREEMPT_DYNAMIC Fri, 10 Oct 2025 00:00:00 +0000\\x86_64\\localdomain\\-1\\",
-                "-L",
-                "--change-id=0:0",
-                "--rootfs=.",
-                "--cwd=/root",
-                "--bind=/dev",
-                "--bind=/proc",
-                "--bind=/sys",
-                "--bind=/dev/urandom:/dev/random",
-                "--bind=/proc/self/fd:/dev/fd",
-                "--bind=/proc/self/fd/0:/dev/stdin",
-                "--bind=/proc/self/fd/1:/dev/stdout",
-                "--bind=/proc/self/fd/2:/dev/stderr",
-            ])
-            .arg(format!("--bind={c}/sys_empty:/sys/fs/selinux"))
-            .arg(format!("--bind={c}/shm:/dev/shm"))
-            .args(extra)
-            .args([
-                "/usr/bin/env",
-                "-i",
-                "HOME=/root",
-                "TERM=xterm",
-                "LANG=C.UTF-8",
-                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                "/bin/bash",
-                "-c",
-                script,
-            ]);
+        cmd.args([
+            "--reuid",
+            USER,
+            "--regid",
+            USER,
+            "--clear-groups",
+            "--reset-env",
+        ])
+        .arg("/usr/bin/env")
+        .args(env)
+        .arg(sproot_bin())
+        .current_dir(self.dir.join("rootfs"))
+        .args(PROOT_DISTRO_OPTIONS)
+        .arg("--rootfs=.")
+        .arg(format!("--bind={c}/sys_empty:/sys/fs/selinux"))
+        .arg(format!("--bind={c}/shm:/dev/shm"))
+        .args(extra)
+        .args([
+            "/usr/bin/env",
+            "-i",
+            "HOME=/root",
+            "TERM=xterm",
+            "LANG=C.UTF-8",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "/bin/bash",
+            "-c",
+            script,
+        ]);
         output_with_timeout(
             cmd,
             Duration::from_secs(secs),

@@ -416,6 +416,14 @@ impl ExecPlan {
     }
 }
 
+/// Whether the kernel refuses to run a file that starts with `head`
+/// (`ENOEXEC`): neither an ELF nor a `#!` line naming an interpreter.
+/// `execvp` runs such a file with `/bin/sh`, and so does sproot for the
+/// first command.
+pub fn runs_under_sh(head: &[u8]) -> bool {
+    !head.starts_with(elf::ELF_MAGIC) && shebang::parse(head).is_none()
+}
+
 /// Whether a loader was built for this architecture.
 pub fn loader_available() -> bool {
     !LOADER.is_empty()

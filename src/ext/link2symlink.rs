@@ -82,13 +82,6 @@ pub fn is_l2s_name(name: &[u8]) -> bool {
     name.starts_with(PREFIX)
 }
 
-/// `PROOT_L2S_DIR` from the environment, if set and not empty.
-pub fn l2s_dir_from_env() -> Option<PathBuf> {
-    std::env::var_os(L2S_DIR_ENV)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-}
-
 /// One emulated file: its intermediate symlink and final file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
@@ -276,7 +269,7 @@ fn repoint(intermediate: &Path, target: &Path) -> Result<(), Errno> {
 
 /// Emulate `link(old, new)`: both are host paths, `old` not followed if it
 /// is a symlink (`linkat` without `AT_SYMLINK_FOLLOW`; with it, pass the
-/// followed path).  `l2s_dir` is `PROOT_L2S_DIR` (see [`l2s_dir_from_env`]).
+/// followed path).  `l2s_dir` is `PROOT_L2S_DIR` (read by `config`).
 /// On error nothing has changed on disk.
 pub fn link(old: &Path, new: &Path, l2s_dir: Option<&Path>) -> Result<(), Errno> {
     let old = absolute(old)?;

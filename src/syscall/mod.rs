@@ -225,7 +225,17 @@ fn resolve(
     path: &[u8],
     follow: bool,
 ) -> Result<PathBuf, Errno> {
-    Ok(resolve_full(env, proc, pid, regs, dirfd, path, follow)?.host)
+    let host = resolve_full(env, proc, pid, regs, dirfd, path, follow)?.host;
+    // -v 2: each translation (one level check when off).
+    if log::log_enabled!(log::Level::Debug) {
+        log::debug!(
+            "{pid} {}: {} -> {}",
+            names::name(regs.sysno()),
+            String::from_utf8_lossy(path),
+            host.display()
+        );
+    }
+    Ok(host)
 }
 
 /// Read the path in argument `path` of the tracee and resolve it.
@@ -397,6 +407,13 @@ impl ExecResolver for ExecPaths<'_> {
             &self.base
         };
         let r = self.env.view.resolve(self.proc, base, guest_path, true)?;
+        if log::log_enabled!(log::Level::Debug) {
+            log::debug!(
+                "exec: {} -> {}",
+                String::from_utf8_lossy(guest_path),
+                r.host.display()
+            );
+        }
         Ok((r.guest, r.host))
     }
 

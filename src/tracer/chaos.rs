@@ -17,21 +17,6 @@ impl Chaos {
         }
     }
 
-    /// `SPROOT_CHAOS=<seed>` (decimal); unset, empty or unparsable: off.
-    pub fn from_env() -> Option<Self> {
-        let v = std::env::var("SPROOT_CHAOS").ok()?;
-        match v.trim().parse::<u64>() {
-            Ok(seed) => {
-                log::info!("chaos mode: seed {seed}");
-                Some(Chaos::new(seed))
-            }
-            Err(_) => {
-                log::warn!("SPROOT_CHAOS={v:?} is not a number; chaos mode off");
-                None
-            }
-        }
-    }
-
     pub fn next_u64(&mut self) -> u64 {
         let mut x = self.state;
         x ^= x >> 12;

@@ -201,7 +201,7 @@ impl<'a> Tracer<'a> {
                 seccomp: cfg.seccomp,
             },
             first,
-            chaos: chaos::Chaos::from_env(),
+            chaos: cfg.chaos_seed.map(chaos::Chaos::new),
             spinner: spin::Spinner::new(cfg.spin_us),
             owners: Default::default(),
             restores: Default::default(),
@@ -209,22 +209,17 @@ impl<'a> Tracer<'a> {
             uname: std::cell::RefCell::new(
                 cfg.ext
                     .kernel_release
-                    .as_deref()
-                    .and_then(|k| crate::ext::kernel_release::parse(k).ok())
-                    .map(|k| k.uname)
+                    .as_ref()
+                    .map(|k| k.uname.clone())
                     .unwrap_or_default(),
             ),
-            kernel_release: cfg
-                .ext
-                .kernel_release
-                .as_deref()
-                .and_then(|k| crate::ext::kernel_release::parse(k).ok()),
+            kernel_release: cfg.ext.kernel_release.clone(),
             real_ids: (
                 nix::unistd::getuid().as_raw(),
                 nix::unistd::getgid().as_raw(),
             ),
-            l2s_dir: crate::ext::link2symlink::l2s_dir_from_env(),
-            bare: std::env::var_os("SPROOT_BARE_STOPS").is_some_and(|v| v == "1"),
+            l2s_dir: cfg.l2s_dir.clone(),
+            bare: cfg.bare_stops,
             hot: (cfg.placement == placement::Placement::Adaptive)
                 .then(placement::HotPair::default),
             stats: Stats::default(),
@@ -436,6 +431,15 @@ impl<'a> Tracer<'a> {
                 }
             }
         }
+        if log::log_enabled!(log::Level::Trace)
+            && let Ok(regs) = ptrace::get_regs(pid)
+        {
+            log::trace!(
+                "{pid} {} = {}",
+                syscall::names::name(regs.sysno()),
+                regs.ret()
+            );
+        }
         self.resume(pid, None, false);
     }
 
@@ -481,10 +485,19 @@ impl<'a> Tracer<'a> {
         {
             t.creds = creds;
         }
-        if log::log_enabled!(log::Level::Trace) {
+        // -v 3: each trapped syscall with its arguments, and (at the exit
+        // stop asked for below) its result.
+        let trace = log::log_enabled!(log::Level::Trace);
+        if trace {
             log::trace!(
-                "{pid} {} -> {}",
-                syscall::names::name(regs.sysno()),
+                "{pid} {}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) -> {}",
+                syscall::names::name(original.sysno()),
+                original.arg(0),
+                original.arg(1),
+                original.arg(2),
+                original.arg(3),
+                original.arg(4),
+                original.arg(5),
                 match &outcome {
                     Outcome::Pass => "pass".to_string(),
                     Outcome::Rewritten => "rewritten".to_string(),
@@ -495,10 +508,10 @@ impl<'a> Tracer<'a> {
             );
         }
         match outcome {
-            Outcome::Pass => self.resume(pid, None, false),
+            Outcome::Pass => self.resume(pid, None, trace),
             Outcome::Rewritten => {
                 if ptrace::set_changed_regs(pid, &original, &regs).is_ok() {
-                    self.resume(pid, None, false);
+                    self.resume(pid, None, trace);
                 }
             }
             Outcome::Emulated(v) => {
@@ -510,7 +523,7 @@ impl<'a> Tracer<'a> {
                     {
                         t.exit_value = Some(v);
                     }
-                    self.resume(pid, None, false);
+                    self.resume(pid, None, trace);
                 }
             }
             Outcome::WithExit { rewritten, hook } => {

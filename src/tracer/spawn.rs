@@ -17,6 +17,8 @@ pub struct Launch {
     /// The guest path of the program (the tracer translates the `execve`).
     pub program: CString,
     pub argv: Vec<CString>,
+    /// The environment (`NAME=value`), with `PWD` naming the guest's cwd.
+    pub env: Vec<CString>,
     /// Host directory the guest starts in.
     pub host_cwd: CString,
     /// Seccomp filters, or `None` for plain ptrace syscall stops.
@@ -44,9 +46,11 @@ pub fn ptrace_options() -> Options {
 pub fn spawn(launch: &Launch) -> Result<Pid> {
     let mut argv_ptrs: Vec<*const libc::c_char> = launch.argv.iter().map(|a| a.as_ptr()).collect();
     argv_ptrs.push(std::ptr::null());
+    let mut env_ptrs: Vec<*const libc::c_char> = launch.env.iter().map(|a| a.as_ptr()).collect();
+    env_ptrs.push(std::ptr::null());
     let (go_read, go_write) = nix::unistd::pipe().context("create a pipe")?;
     // SAFETY: sproot is single-threaded here; the child only makes
-    // async-signal-safe calls (read, close, chdir, prctl, seccomp, execv,
+    // async-signal-safe calls (read, close, chdir, prctl, seccomp, execve,
     // write, _exit) on memory prepared before the fork.
     match unsafe { fork() }.context("fork the guest process")? {
         ForkResult::Child => {
@@ -77,9 +81,15 @@ pub fn spawn(launch: &Launch) -> Result<Pid> {
                     1,
                 );
             }
-            // SAFETY: program and argv are NUL-terminated and argv ends with
-            // a null pointer.
-            unsafe { libc::execv(launch.program.as_ptr(), argv_ptrs.as_ptr()) };
+            // SAFETY: program, argv and env are NUL-terminated, and argv and
+            // env end with a null pointer.
+            unsafe {
+                libc::execve(
+                    launch.program.as_ptr(),
+                    argv_ptrs.as_ptr(),
+                    env_ptrs.as_ptr(),
+                )
+            };
             let err = Errno::last();
             let code = if err == Errno::ENOENT { 127 } else { 126 };
             child_exec_fail(launch.program.as_bytes(), err, code);

@@ -225,10 +225,105 @@ fn shell_words<S: AsRef<str>>(args: &[S]) -> String {
         .join(" ")
 }
 
+/// The options proot-distro passes to `proot` to log in to a distribution
+/// (without `--rootfs` and the two bindings of its own directories).
+pub const PROOT_DISTRO_OPTIONS: &[&str] = &[
+    "--kill-on-exit",
+    "--link2symlink",
+    "--sysvipc",
+    "--kernel-release=\\Linux\\localhost\\6.17.0-PRoot-Distro\\#1 SMP PREEMPT_DYNAMIC Fri, 10 Oct 2025 00:00:00 +0000\\x86_64\\localdomain\\-1\\",
+    "-L",
+    "--change-id=0:0",
+    "--cwd=/root",
+    "--bind=/dev",
+    "--bind=/proc",
+    "--bind=/sys",
+    "--bind=/dev/urandom:/dev/random",
+    "--bind=/proc/self/fd:/dev/fd",
+    "--bind=/proc/self/fd/0:/dev/stdin",
+    "--bind=/proc/self/fd/1:/dev/stdout",
+    "--bind=/proc/self/fd/2:/dev/stderr",
+];
+
+// ---------------------------------------------------------------------------
+// Temporary directories
+// ---------------------------------------------------------------------------
+//
+// Every directory from [`unique_temp_dir`] is recorded with the test (thread)
+// that made it. A test that panics keeps its directories for inspection and
+// says where; every other directory still there when the test binary exits
+// is removed then (an `atexit` handler), so a run leaves no `sproot-*`
+// directories behind even when a test forgets to clean up.
+
+/// (directory, test that made it).
+static TEMP_DIRS: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+/// Tests (thread names) that panicked.
+static FAILED_TESTS: std::sync::Mutex<BTreeSet<String>> = std::sync::Mutex::new(BTreeSet::new());
+
+fn test_name() -> String {
+    thread::current().name().unwrap_or("main").to_string()
+}
+
+/// Install, once, the panic hook that remembers failed tests and the exit
+/// handler that removes the directories of the others.
+fn track_temp_dirs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Ok(mut failed) = FAILED_TESTS.lock() {
+                failed.insert(test_name());
+            }
+            previous(info);
+        }));
+        extern "C" fn at_exit() {
+            clean_temp_dirs();
+        }
+        // SAFETY: registers a plain extern "C" function with no arguments;
+        // it runs at exit(3), after every test thread has finished.
+        unsafe {
+            libc::atexit(at_exit);
+        }
+    });
+}
+
+fn clean_temp_dirs() {
+    let failed = FAILED_TESTS.lock().map(|f| f.clone()).unwrap_or_default();
+    let Ok(mut dirs) = TEMP_DIRS.lock() else {
+        return;
+    };
+    for (dir, test) in dirs.drain(..) {
+        if !dir.exists() {
+            continue;
+        }
+        if failed.contains(&test) {
+            eprintln!(
+                "note: test {test} failed; kept its directory {}",
+                dir.display()
+            );
+        } else {
+            force_remove(&dir);
+        }
+    }
+}
+
+/// Remove a tree, first making its directories writable (guests may leave
+/// read-only ones behind).
+fn force_remove(dir: &Path) {
+    let _ = Command::new("chmod")
+        .args(["-R", "u+rwx"])
+        .arg(dir)
+        .stderr(Stdio::null())
+        .status();
+    let _ = fs::remove_dir_all(dir);
+}
+
 /// A fresh, empty directory under the system temp dir, unique in this process
-/// and across processes. The caller removes it.
+/// and across processes. Remove it with [`remove_temp_dir`]; one left behind
+/// is removed when the test binary exits, unless its test failed.
 pub fn unique_temp_dir(tag: &str) -> PathBuf {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    track_temp_dirs();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -236,7 +331,28 @@ pub fn unique_temp_dir(tag: &str) -> PathBuf {
         .unwrap_or(0);
     let dir = std::env::temp_dir().join(format!("sproot-{tag}-{}-{n}-{nanos}", std::process::id()));
     fs::create_dir(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    if let Ok(mut dirs) = TEMP_DIRS.lock() {
+        dirs.push((dir.clone(), test_name()));
+    }
     dir
+}
+
+/// Remove a directory from [`unique_temp_dir`] now; while the test is
+/// failing (panicking), keep it and say where it is.
+pub fn remove_temp_dir(dir: &Path) {
+    if thread::panicking() {
+        eprintln!(
+            "note: keeping {} of the failed test {}",
+            dir.display(),
+            test_name()
+        );
+        // Said once: the exit handler need not say it again.
+        if let Ok(mut dirs) = TEMP_DIRS.lock() {
+            dirs.retain(|(d, _)| d != dir);
+        }
+        return;
+    }
+    force_remove(dir);
 }
 
 // ---------------------------------------------------------------------------
@@ -450,13 +566,7 @@ impl Drop for TinyRootfs {
             eprintln!("note: keeping tiny rootfs {}", self.path.display());
             return;
         }
-        // Guests may leave read-only directories behind; make them writable first.
-        let _ = Command::new("chmod")
-            .args(["-R", "u+rwx"])
-            .arg(&self.path)
-            .stderr(Stdio::null())
-            .status();
-        let _ = fs::remove_dir_all(&self.path);
+        remove_temp_dir(&self.path);
     }
 }
 
