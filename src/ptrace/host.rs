@@ -92,3 +92,28 @@ pub fn setxattr(
     })?;
     Ok(())
 }
+
+/// The names of the extended attributes of `path` (each NUL-terminated),
+/// as `listxattr` (`follow`) or `llistxattr` return them.
+pub fn listxattr(path: &CStr, follow: bool) -> Result<Vec<u8>, Errno> {
+    let f = if follow {
+        libc::listxattr
+    } else {
+        libc::llistxattr
+    };
+    loop {
+        // SAFETY: NUL-terminated path; a NULL buffer of size 0 asks the size.
+        let want = Errno::result(unsafe { f(path.as_ptr(), std::ptr::null_mut(), 0) })?;
+        let mut buf = vec![0u8; want as usize];
+        // SAFETY: NUL-terminated path and a buffer of the given size.
+        match Errno::result(unsafe { f(path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) }) {
+            Ok(n) => {
+                buf.truncate(n as usize);
+                return Ok(buf);
+            }
+            // Grew in between: ask again.
+            Err(Errno::ERANGE) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}

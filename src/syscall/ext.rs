@@ -106,6 +106,53 @@ fn cstring(bytes: &[u8]) -> Result<CString, Errno> {
     CString::new(bytes).map_err(|_| Errno::EINVAL)
 }
 
+/// The flags `newfstatat` accepts (`vfs_statx`).
+const FSTATAT_FLAGS: i32 = libc::AT_SYMLINK_NOFOLLOW
+    | libc::AT_NO_AUTOMOUNT
+    | libc::AT_EMPTY_PATH
+    | libc::AT_STATX_SYNC_TYPE;
+/// `STATX__RESERVED`: mask bits the kernel refuses.
+const STATX_RESERVED: u32 = 0x8000_0000;
+
+/// The kernel's `EINVAL` checks of a stat call's flags (and `statx`'s mask),
+/// made before it looks at the path; `statx` is `Some(mask)` for statx.
+pub fn stat_flags_error(flags: i32, statx: Option<u32>) -> Option<Errno> {
+    if let Some(mask) = statx
+        && (flags & libc::AT_STATX_SYNC_TYPE == libc::AT_STATX_SYNC_TYPE
+            || mask & STATX_RESERVED != 0)
+    {
+        return Some(Errno::EINVAL);
+    }
+    (flags & !FSTATAT_FLAGS != 0).then_some(Errno::EINVAL)
+}
+
+/// Write a result into the guest's memory: an address the guest may not
+/// write is `EFAULT`, as the kernel's own copy to user memory answers.
+pub fn to_guest(pid: Pid, addr: u64, data: &[u8]) -> Result<(), Errno> {
+    ptrace::write(pid, addr, data).map_err(|e| match e {
+        Errno::EIO => Errno::EFAULT,
+        e => e,
+    })
+}
+
+/// The tracer's name for fd `fd` of tracee `pid`; a negative fd is `EBADF`
+/// (a closed one shows as `ENOENT` on this path: see [`fd_errno`]).
+pub fn fd_path(pid: Pid, fd: i32) -> Result<CString, Errno> {
+    if fd < 0 {
+        return Err(Errno::EBADF);
+    }
+    cstring(format!("/proc/{}/fd/{fd}", pid.as_raw()).as_bytes())
+}
+
+/// The error the guest's own call on an fd would give, from the error of
+/// the tracer's call on [`fd_path`]: the fd is not open if it is missing.
+pub fn fd_errno(e: Errno) -> Errno {
+    match e {
+        Errno::ENOENT => Errno::EBADF,
+        e => e,
+    }
+}
+
 /// Decode a stat-family call; `None` if `nr` is not one.
 fn stat_call(
     env: &Env,
@@ -139,35 +186,39 @@ fn stat_call(
     };
     Some((|| {
         let ptr = path_arg.map(|i| regs.arg(i)).unwrap_or(0);
-        let path = if ptr == 0 {
-            Vec::new()
+        let empty_path = flags & libc::AT_EMPTY_PATH != 0;
+        // The kernel reads the path first; with AT_EMPTY_PATH an empty (or
+        // NULL) one names the fd, whose stat ignores the other flags.
+        let path = if ptr == 0 && empty_path {
+            Ok(Vec::new())
         } else {
-            ptrace::read_cstring(pid, ptr, PATH_MAX)?
+            ptrace::read_cstring(pid, ptr, PATH_MAX)
         };
+        let fd = dirfd.map(|d| regs.arg(d) as i32).unwrap_or(libc::AT_FDCWD);
+        if empty_path && fd >= 0 && path.as_ref().is_ok_and(Vec::is_empty) {
+            return Ok(StatCall {
+                target: Target::Fd(fd),
+                buf,
+                statx,
+            });
+        }
+        if let Some(e) = stat_flags_error(flags, statx.map(|(_, m)| m)) {
+            return Err(e);
+        }
+        let path = path?;
         if path.is_empty() {
-            if flags & libc::AT_EMPTY_PATH != 0
-                && let Some(d) = dirfd
-            {
-                let fd = regs.arg(d) as i32;
-                if fd == libc::AT_FDCWD {
-                    let cwd = env.view.dir_of(pid.as_raw(), None)?;
-                    let host = env.view.to_host(&cwd);
-                    return Ok(StatCall {
-                        target: Target::Path(cstring(host.as_os_str().as_bytes())?, true),
-                        buf,
-                        statx,
-                    });
-                }
-                return Ok(StatCall {
-                    target: Target::Fd(fd),
-                    buf,
-                    statx,
-                });
+            if !empty_path {
+                return Err(Errno::ENOENT);
             }
-            return Err(if ptr == 0 {
-                Errno::EFAULT
-            } else {
-                Errno::ENOENT
+            if fd != libc::AT_FDCWD {
+                return Err(Errno::EBADF);
+            }
+            let cwd = env.view.dir_of(pid.as_raw(), None)?;
+            let host = env.view.to_host(&cwd);
+            return Ok(StatCall {
+                target: Target::Path(cstring(host.as_os_str().as_bytes())?, true),
+                buf,
+                statx,
             });
         }
         let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
@@ -197,16 +248,9 @@ fn host_target(pid: Pid, t: &Target) -> Result<(CString, bool), Errno> {
     match t {
         Target::Path(p, follow) => Ok((p.clone(), *follow)),
         // The tracer sees the tracee's fd through /proc; stat follows the
-        // magic link to the very file (pipes and sockets included).
-        Target::Fd(fd) => {
-            if *fd < 0 {
-                return Err(Errno::EBADF);
-            }
-            Ok((
-                cstring(format!("/proc/{}/fd/{fd}", pid.as_raw()).as_bytes())?,
-                true,
-            ))
-        }
+        // magic link to the very file (pipes, sockets and O_PATH fds of
+        // symlinks included).
+        Target::Fd(fd) => Ok((fd_path(pid, *fd)?, true)),
     }
 }
 
@@ -245,13 +289,20 @@ impl Fixes<'_> {
         crate::ext::link2symlink::nlink_of(path)
     }
 
-    /// `-L`: the size of a symlink is its guest target's length.
-    fn symlink_size(&self, host: &CString, is_link: bool, size: u64) -> u64 {
+    /// `-L`: the size of a symlink is its guest target's length. (An fd
+    /// of a symlink, `O_PATH|O_NOFOLLOW`, is read through the link's path.)
+    fn symlink_size(&self, host: &CString, fd: bool, is_link: bool, size: u64) -> u64 {
         if !self.env.ext.symlink_sizes || !is_link {
             return size;
         }
-        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(host.as_bytes()));
-        match self.env.view.readlink_guest(self.proc, path) {
+        let mut path = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(host.as_bytes()));
+        if fd {
+            match std::fs::read_link(&path) {
+                Ok(p) => path = p,
+                Err(_) => return size,
+            }
+        }
+        match self.env.view.readlink_guest(self.proc, &path) {
             Ok(t) => t.len() as u64,
             Err(_) => size,
         }
@@ -273,10 +324,12 @@ pub fn stat(
     let fixes = Fixes { env, proc, owner };
     let r = (|| -> Result<i64, Errno> {
         let (host, follow) = host_target(pid, &call.target)?;
+        let fd = matches!(call.target, Target::Fd(_));
+        let on_fd = |e: Errno| if fd { fd_errno(e) } else { e };
         let nofollow = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
         match call.statx {
             None => {
-                let mut st = ptrace::host::stat(&host, nofollow)?;
+                let mut st = ptrace::host::stat(&host, nofollow).map_err(on_fd)?;
                 let (uid, gid) = fixes.owner(&host, st.st_dev, st.st_ino, st.st_uid, st.st_gid);
                 if let Some(n) = fixes.nlink(&host) {
                     st.st_nlink = n;
@@ -284,12 +337,12 @@ pub fn stat(
                 st.st_uid = uid;
                 st.st_gid = gid;
                 let is_link = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
-                st.st_size = fixes.symlink_size(&host, is_link, st.st_size as u64) as i64;
-                ptrace::write(pid, call.buf, ptrace::host::as_bytes(&st))?;
+                st.st_size = fixes.symlink_size(&host, fd, is_link, st.st_size as u64) as i64;
+                to_guest(pid, call.buf, ptrace::host::as_bytes(&st))?;
             }
             Some((flags, mask)) => {
                 let flags = (flags & !libc::AT_EMPTY_PATH & !libc::AT_SYMLINK_NOFOLLOW) | nofollow;
-                let mut stx = ptrace::host::statx(&host, flags, mask)?;
+                let mut stx = ptrace::host::statx(&host, flags, mask).map_err(on_fd)?;
                 let dev = libc::makedev(stx.stx_dev_major, stx.stx_dev_minor);
                 let (uid, gid) = fixes.owner(&host, dev, stx.stx_ino, stx.stx_uid, stx.stx_gid);
                 if let Some(n) = fixes.nlink(&host) {
@@ -298,8 +351,8 @@ pub fn stat(
                 stx.stx_uid = uid;
                 stx.stx_gid = gid;
                 let is_link = u32::from(stx.stx_mode) & libc::S_IFMT == libc::S_IFLNK;
-                stx.stx_size = fixes.symlink_size(&host, is_link, stx.stx_size);
-                ptrace::write(pid, call.buf, ptrace::host::as_bytes(&stx))?;
+                stx.stx_size = fixes.symlink_size(&host, fd, is_link, stx.stx_size);
+                to_guest(pid, call.buf, ptrace::host::as_bytes(&stx))?;
             }
         }
         Ok(0)

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod l2s;
 pub mod names;
 pub mod table;
+pub mod xattr;
 
 use crate::arch::Regs;
 use crate::exec::{ExecPlan, ExecResolver, plan_exec};
@@ -57,6 +58,8 @@ pub struct Env<'a> {
     pub ext: &'a crate::config::Ext,
     /// Fake `chown`s recorded while fake root.
     pub owners: &'a std::cell::RefCell<ids::Owners>,
+    /// Fake root's `trusted.*`/`security.*` extended attributes.
+    pub xattrs: &'a std::cell::RefCell<crate::ext::fake_xattr::FakeXattrs>,
     /// Modes lifted for an `open` by fake root, to put back at its exit.
     pub restore: &'a std::cell::RefCell<ids::Restores>,
     /// `-k`: the fake `uname`.
@@ -370,7 +373,7 @@ fn readlink(
     }
     let target = env.view.readlink_guest(proc, &host)?;
     let n = target.len().min(bufsiz as usize);
-    ptrace::write(pid, regs.arg(buf), &target[..n])?;
+    ext::to_guest(pid, regs.arg(buf), &target[..n])?;
     Ok(Outcome::Emulated(n as i64))
 }
 
