@@ -45,8 +45,15 @@ impl OwnerMap {
 /// Work to do at a syscall's exit stop.
 #[derive(Clone, Copy, Debug)]
 pub enum ExitHook {
-    /// `-H`: filter the entries `getdents64` wrote at `buf`.
-    HideProot { buf: u64 },
+    /// Rewrite the entries `getdents64` on `fd` wrote at `buf`: `-H` hides
+    /// `.proot*` names; `-l` hides `.l2s.*` names and shows the names of an
+    /// emulated hard link as the final file (its inode and type).
+    Dirents {
+        fd: i32,
+        buf: u64,
+        proot: bool,
+        l2s: bool,
+    },
     /// Fake root: `EPERM` becomes success.
     EpermIsSuccess,
     /// Fake root: put back the mode lifted for an `open` (the tracer's
@@ -57,7 +64,12 @@ pub enum ExitHook {
 /// Run an exit hook; returns whether the registers changed.
 pub fn exit(hook: ExitHook, pid: Pid, regs: &mut Regs) -> bool {
     match hook {
-        ExitHook::HideProot { buf } => {
+        ExitHook::Dirents {
+            fd,
+            buf,
+            proot,
+            l2s,
+        } => {
             let n = regs.ret();
             if n <= 0 {
                 return false;
@@ -66,8 +78,30 @@ pub fn exit(hook: ExitHook, pid: Pid, regs: &mut Regs) -> bool {
             if ptrace::read_into(pid, buf, &mut data).is_err() {
                 return false;
             }
-            let kept = hide_proot_entries(&mut data);
-            if kept == data.len() || ptrace::write(pid, buf, &data[..kept]).is_err() {
+            let dir = if l2s {
+                std::fs::read_link(format!("/proc/{}/fd/{fd}", pid.as_raw())).ok()
+            } else {
+                None
+            };
+            let (kept, changed) = rewrite_dirents(&mut data, |name, d_type| {
+                if proot && name.starts_with(b".proot") {
+                    return Dirent::Hide;
+                }
+                if !l2s {
+                    return Dirent::Keep;
+                }
+                if crate::ext::link2symlink::is_l2s_name(name) {
+                    return Dirent::Hide;
+                }
+                match &dir {
+                    Some(dir) if d_type == DT_LNK => l2s_entry(dir, name),
+                    _ => Dirent::Keep,
+                }
+            });
+            // (An answer made only of hidden entries reads as the end of
+            // the directory; with the kernel's batches of hundreds of
+            // entries that needs a run of hidden names that long.)
+            if !changed || ptrace::write(pid, buf, &data[..kept]).is_err() {
                 return false;
             }
             regs.set_ret(kept as i64);
@@ -381,27 +415,87 @@ pub fn switch_port(addr: &mut [u8]) -> bool {
     true
 }
 
-/// `-H`: drop `.proot*` entries from a `getdents64` result in place; returns
-/// the new length.
-pub fn hide_proot_entries(buf: &mut [u8]) -> usize {
+const DT_LNK: u8 = 10;
+
+/// What to do with one directory entry.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Dirent {
+    Keep,
+    Hide,
+    /// Show it with this inode number and type.
+    As {
+        ino: u64,
+        d_type: u8,
+    },
+}
+
+/// `-l`: a symlink entry `name` of host directory `dir` that is a name of
+/// an emulated hard link is shown as its final file.
+fn l2s_entry(dir: &std::path::Path, name: &[u8]) -> Dirent {
+    let path = dir.join(std::ffi::OsStr::from_bytes(name));
+    let Some(fin) = crate::ext::link2symlink::resolve(&path) else {
+        return Dirent::Keep;
+    };
+    match nix::sys::stat::lstat(&fin) {
+        Ok(st) => Dirent::As {
+            ino: st.st_ino,
+            d_type: dt_of(st.st_mode),
+        },
+        Err(_) => Dirent::Keep,
+    }
+}
+
+/// The `d_type` of a file mode.
+fn dt_of(mode: u32) -> u8 {
+    match mode & libc::S_IFMT {
+        libc::S_IFREG => libc::DT_REG,
+        libc::S_IFDIR => libc::DT_DIR,
+        libc::S_IFLNK => libc::DT_LNK,
+        libc::S_IFIFO => libc::DT_FIFO,
+        libc::S_IFSOCK => libc::DT_SOCK,
+        libc::S_IFCHR => libc::DT_CHR,
+        libc::S_IFBLK => libc::DT_BLK,
+        _ => libc::DT_UNKNOWN,
+    }
+}
+
+/// Apply `decide(name, d_type)` to every entry of a `getdents64` result in
+/// place (`struct linux_dirent64`: u64 ino, i64 off, u16 reclen, u8 type,
+/// name); returns the new length and whether anything changed.
+pub fn rewrite_dirents(
+    buf: &mut [u8],
+    mut decide: impl FnMut(&[u8], u8) -> Dirent,
+) -> (usize, bool) {
     let mut read = 0;
     let mut write = 0;
+    let mut changed = false;
     while read + 19 <= buf.len() {
         let reclen = u16::from_ne_bytes([buf[read + 16], buf[read + 17]]) as usize;
         if reclen < 19 || read + reclen > buf.len() {
             break;
         }
-        let name = &buf[read + 19..read + reclen];
-        let hidden = name.starts_with(b".proot");
-        if !hidden {
-            if write != read {
-                buf.copy_within(read..read + reclen, write);
+        let raw = &buf[read + 19..read + reclen];
+        let name = &raw[..raw.iter().position(|&b| b == 0).unwrap_or(raw.len())];
+        match decide(name, buf[read + 18]) {
+            Dirent::Hide => {
+                changed = true;
+                read += reclen;
+                continue;
             }
-            write += reclen;
+            Dirent::Keep => {}
+            Dirent::As { ino, d_type } => {
+                buf[read..read + 8].copy_from_slice(&ino.to_ne_bytes());
+                buf[read + 18] = d_type;
+                changed = true;
+            }
         }
+        if write != read {
+            buf.copy_within(read..read + reclen, write);
+        }
+        write += reclen;
         read += reclen;
     }
-    write
+    (write, changed)
 }
 
 #[cfg(test)]
@@ -428,13 +522,66 @@ mod tests {
     }
 
     #[test]
-    fn proot_entries_are_hidden_from_listings() {
-        let mut buf: Vec<u8> = ["a", ".proot-meta", "b", ".prootx"]
+    fn hidden_entries_are_dropped_and_others_keep_their_bytes() {
+        let mut buf: Vec<u8> = ["a", ".proot-meta", "b", ".l2s.b0001"]
             .iter()
             .flat_map(|n| dirent(n))
             .collect();
-        let n = hide_proot_entries(&mut buf);
+        let (n, changed) = rewrite_dirents(&mut buf, |name, _| {
+            if name.starts_with(b".proot") || name.starts_with(b".l2s.") {
+                Dirent::Hide
+            } else {
+                Dirent::Keep
+            }
+        });
+        assert!(changed);
         let kept: Vec<u8> = ["a", "b"].iter().flat_map(|n| dirent(n)).collect();
         assert_eq!(&buf[..n], kept.as_slice());
+        let (m, changed) = rewrite_dirents(&mut buf[..n], |_, _| Dirent::Keep);
+        assert_eq!((m, changed), (n, false));
+    }
+
+    #[test]
+    fn entries_can_take_another_inode_and_type() {
+        let mut buf: Vec<u8> = ["a", "b"].iter().flat_map(|n| dirent(n)).collect();
+        let (n, changed) = rewrite_dirents(&mut buf, |name, _| {
+            if name == b"b" {
+                Dirent::As {
+                    ino: 77,
+                    d_type: libc::DT_REG,
+                }
+            } else {
+                Dirent::Keep
+            }
+        });
+        assert!(changed);
+        assert_eq!(n, buf.len());
+        let second = dirent("a").len();
+        assert_eq!(
+            u64::from_ne_bytes(buf[second..second + 8].try_into().unwrap()),
+            77
+        );
+        assert_eq!(buf[second + 18], libc::DT_REG);
+        assert_eq!(u64::from_ne_bytes(buf[0..8].try_into().unwrap()), 0);
+    }
+
+    #[test]
+    fn l2s_names_show_as_their_final_file() {
+        let dir = std::env::temp_dir().join(format!("sproot-dirent-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a"), "x").unwrap();
+        crate::ext::link2symlink::link(&dir.join("a"), &dir.join("b"), None).unwrap();
+        let fin = crate::ext::link2symlink::resolve(&dir.join("b")).unwrap();
+        let ino = nix::sys::stat::stat(&fin).unwrap().st_ino;
+        let want = Dirent::As {
+            ino,
+            d_type: libc::DT_REG,
+        };
+        assert_eq!(l2s_entry(&dir, b"a"), want);
+        assert_eq!(l2s_entry(&dir, b"b"), want);
+        std::os::unix::fs::symlink("a", dir.join("plain")).unwrap();
+        assert_eq!(l2s_entry(&dir, b"plain"), Dirent::Keep);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

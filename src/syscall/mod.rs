@@ -104,10 +104,15 @@ pub fn enter(
     {
         return o;
     }
-    if nr == libc::SYS_getdents64 && env.ext.hide_proot {
+    if nr == libc::SYS_getdents64 && (env.ext.hide_proot || env.ext.link2symlink) {
         return Outcome::WithExit {
             rewritten: false,
-            hook: ext::ExitHook::HideProot { buf: regs.arg(1) },
+            hook: ext::ExitHook::Dirents {
+                fd: regs.arg(0) as i32,
+                buf: regs.arg(1),
+                proot: env.ext.hide_proot,
+                l2s: env.ext.link2symlink,
+            },
         };
     }
     let kind = match table::classify(nr) {
