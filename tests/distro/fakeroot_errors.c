@@ -18,6 +18,7 @@
 #include <sys/utsname.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <linux/fs.h>
 
 #define BAD ((void *)1)
 
@@ -290,6 +291,100 @@ int main(int argc, char **argv)
         T("fremovexattr opath trusted.fd", fremovexattr(opath, "trusted.fd"));
         T("flistxattr opath", flistxattr(opath, NULL, 0));
         close(wfd);
+    }
+
+    /* link, unlink, rename: emulated under -l. */
+    {
+        int lf = open("m", O_CREAT | O_WRONLY, 0644);
+        close(lf);
+        const struct { const char *label, *old, *new; } links[] = {
+            {"link m m2", "m", "m2"},
+            {"link m m3", "m", "m3"},
+            {"link missing x", "missing", "x"},
+            {"link m f (exists)", "m", "f"},
+            {"link m m2 (exists)", "m", "m2"},
+            {"link d x", "d", "x"},
+            {"link m f/x", "m", "f/x"},
+            {"link m missing/x", "m", "missing/x"},
+            {"link f/x y", "f/x", "y"},
+            {"link loop1/x y", "loop1/x", "y"},
+            {"link m longname", "m", longname},
+            {"link m longpath", "m", longpath},
+            {"link bad y", BAD, "y"},
+            {"link m bad", "m", BAD},
+            {"link empty y", "", "y"},
+            {"link m2 dl", "m2", "dl"},
+            {"link m2 d/", "m2", "d/"},
+            {"link m2/ y", "m2/", "y"},
+        };
+        for (size_t k = 0; k < sizeof links / sizeof *links; k++)
+            T(links[k].label, syscall(SYS_link, links[k].old, links[k].new));
+        T("linkat badflag", syscall(SYS_linkat, AT_FDCWD, "m", AT_FDCWD, "y", 0x1));
+        T("linkat closed rel", syscall(SYS_linkat, closed, "m", AT_FDCWD, "y", 0));
+        T("linkat dir rel new", syscall(SYS_linkat, AT_FDCWD, "m", dirfd, "y", 0));
+        T("linkat sl FOLLOW", syscall(SYS_linkat, AT_FDCWD, "sl", AT_FDCWD, "sl2", AT_SYMLINK_FOLLOW));
+        S("stat sl2", syscall(SYS_lstat, "sl2", SB));
+        T("linkat sl nofollow", syscall(SYS_linkat, AT_FDCWD, "sl", AT_FDCWD, "sl3", 0));
+        /* (Under -l a hard link to a symlink is a copy of it: its link
+         * count stays 1, a documented difference.) */
+        S("lstat m", syscall(SYS_lstat, "m", SB));
+        S("stat d/y", syscall(SYS_stat, "d/y", SB));
+        T("rename m2 m4", syscall(SYS_rename, "m2", "m4"));
+        T("rename m4 m3 (same file)", syscall(SYS_rename, "m4", "m3"));
+        S("lstat m3", syscall(SYS_lstat, "m3", SB));
+        const struct { const char *label, *old, *new; } renames[] = {
+            {"rename m4 d", "m4", "d"},
+            {"rename d m4", "d", "m4"},
+            {"rename m4 missing/x", "m4", "missing/x"},
+            {"rename missing m4", "missing", "m4"},
+            {"rename m4 f/x", "m4", "f/x"},
+            {"rename m4/ y", "m4/", "y"},
+            {"rename m4 longname", "m4", longname},
+            {"rename bad m4", BAD, "m4"},
+        };
+        for (size_t k = 0; k < sizeof renames / sizeof *renames; k++)
+            T(renames[k].label, syscall(SYS_rename, renames[k].old, renames[k].new));
+        T("renameat2 m4 f NOREPLACE", syscall(SYS_renameat2, AT_FDCWD, "m4", AT_FDCWD, "f", RENAME_NOREPLACE));
+        T("renameat2 m4 f badflag", syscall(SYS_renameat2, AT_FDCWD, "m4", AT_FDCWD, "f", 0x100));
+        T("renameat2 m4 f NOREPLACE|EXCHANGE", syscall(SYS_renameat2, AT_FDCWD, "m4", AT_FDCWD, "f", RENAME_NOREPLACE | RENAME_EXCHANGE));
+        T("renameat2 m4 missing EXCHANGE", syscall(SYS_renameat2, AT_FDCWD, "m4", AT_FDCWD, "missing", RENAME_EXCHANGE));
+        T("renameat2 closed m4", syscall(SYS_renameat2, closed, "m4", AT_FDCWD, "y", 0));
+        T("rename f m3 (over a link)", syscall(SYS_rename, "f", "m3"));
+        S("stat m", syscall(SYS_stat, "m", SB));
+        S("stat m3", syscall(SYS_stat, "m3", SB));
+        T("unlink m4/", syscall(SYS_unlink, "m4/"));
+        T("unlink d", syscall(SYS_unlink, "d"));
+        T("unlink missing", syscall(SYS_unlink, "missing"));
+        T("unlink bad", syscall(SYS_unlink, BAD));
+        T("unlink longname", syscall(SYS_unlink, longname));
+        T("unlinkat m4 badflag", syscall(SYS_unlinkat, AT_FDCWD, "m4", 0x1));
+        T("unlinkat m4 REMOVEDIR", syscall(SYS_unlinkat, AT_FDCWD, "m4", AT_REMOVEDIR));
+        T("unlink m4", syscall(SYS_unlink, "m4"));
+        S("stat m", syscall(SYS_stat, "m", SB));
+        T("unlink m4 again", syscall(SYS_unlink, "m4"));
+        T("readlink m", syscall(SYS_readlink, "m", label, sizeof label));
+        T("readlink m bufsize 0", syscall(SYS_readlink, "m", label, 0));
+        {
+            int mfd = open("m", O_RDONLY);
+            T("linkat fd EMPTY", syscall(SYS_linkat, mfd, "", AT_FDCWD, "mfd", AT_EMPTY_PATH));
+            S("stat mfd", syscall(SYS_stat, "mfd", SB));
+            T("linkat closed EMPTY", syscall(SYS_linkat, closed, "", AT_FDCWD, "mfd2", AT_EMPTY_PATH));
+            close(mfd);
+            int tfd = open(".", O_TMPFILE | O_WRONLY, 0600);
+            T("linkat O_TMPFILE EMPTY", syscall(SYS_linkat, tfd, "", AT_FDCWD, "tmpf", AT_EMPTY_PATH));
+            S("stat tmpf", syscall(SYS_stat, "tmpf", SB));
+            close(tfd);
+            tfd = open(".", O_TMPFILE | O_WRONLY, 0600);
+            char proc[64];
+            snprintf(proc, sizeof proc, "/proc/self/fd/%d", tfd);
+            T("linkat /proc/self/fd O_TMPFILE FOLLOW", syscall(SYS_linkat, AT_FDCWD, proc, AT_FDCWD, "tmpf2", AT_SYMLINK_FOLLOW));
+            S("stat tmpf2", syscall(SYS_stat, "tmpf2", SB));
+            close(tfd);
+            T("unlink mfd", syscall(SYS_unlink, "mfd"));
+        }
+        T("unlink m", syscall(SYS_unlink, "m"));
+        T("unlink m3", syscall(SYS_unlink, "m3"));
+        T("access m3", syscall(SYS_access, "m3", F_OK));
     }
 
     /* Identity calls with bad pointers. */
