@@ -117,3 +117,37 @@ pub fn listxattr(path: &CStr, follow: bool) -> Result<Vec<u8>, Errno> {
         }
     }
 }
+
+/// A duplicate, in the tracer, of fd `fd` of process `pid` (the same open
+/// file description: it shares the file position). `thread`: `pid` is a
+/// thread id, not a thread-group leader (needs `PIDFD_THREAD`, Linux 6.9).
+pub fn pidfd_getfd(pid: i32, thread: bool, fd: i32) -> Result<std::os::fd::OwnedFd, Errno> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    const PIDFD_THREAD: libc::c_long = libc::O_EXCL as libc::c_long;
+    let flags = if thread { PIDFD_THREAD } else { 0 };
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let pidfd = Errno::result(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, flags) })?;
+    // SAFETY: `pidfd` was just returned to us and is owned by nothing else.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
+    use std::os::fd::AsRawFd;
+    // SAFETY: pidfd_getfd takes a pidfd, an fd number and flags (0).
+    let dup =
+        Errno::result(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) })?;
+    // SAFETY: `dup` is a new fd of this process that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(dup as i32) })
+}
+
+/// `getdents64(fd, buf)`: the number of bytes of entries read.
+pub fn getdents64(fd: std::os::fd::BorrowedFd, buf: &mut [u8]) -> Result<usize, Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `buf` is a valid writable buffer of its length.
+    let n = Errno::result(unsafe {
+        libc::syscall(
+            libc::SYS_getdents64,
+            fd.as_raw_fd(),
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    })?;
+    Ok(n as usize)
+}

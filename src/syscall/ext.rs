@@ -78,29 +78,14 @@ pub fn exit(hook: ExitHook, pid: Pid, regs: &mut Regs) -> bool {
             if ptrace::read_into(pid, buf, &mut data).is_err() {
                 return false;
             }
-            let dir = if l2s {
-                std::fs::read_link(format!("/proc/{}/fd/{fd}", pid.as_raw())).ok()
-            } else {
-                None
-            };
+            let filter = super::dirents::Filter { proot, l2s };
+            let dir = super::dirents::dir_of_fd(pid, fd, filter);
             let (kept, changed) = rewrite_dirents(&mut data, |name, d_type| {
-                if proot && name.starts_with(b".proot") {
-                    return Dirent::Hide;
-                }
-                if !l2s {
-                    return Dirent::Keep;
-                }
-                if crate::ext::link2symlink::is_l2s_name(name) {
-                    return Dirent::Hide;
-                }
-                match &dir {
-                    Some(dir) if d_type == DT_LNK => l2s_entry(dir, name),
-                    _ => Dirent::Keep,
-                }
+                filter.decide(dir.as_deref(), name, d_type)
             });
-            // (An answer made only of hidden entries reads as the end of
-            // the directory; with the kernel's batches of hundreds of
-            // entries that needs a run of hidden names that long.)
+            // (Only without pidfd_getfd: an answer made only of hidden
+            // entries reads as the end of the directory; with the kernel's
+            // batches of hundreds of entries that needs a run that long.)
             if !changed || ptrace::write(pid, buf, &data[..kept]).is_err() {
                 return false;
             }
@@ -415,8 +400,6 @@ pub fn switch_port(addr: &mut [u8]) -> bool {
     true
 }
 
-const DT_LNK: u8 = 10;
-
 /// What to do with one directory entry.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Dirent {
@@ -431,7 +414,7 @@ pub enum Dirent {
 
 /// `-l`: a symlink entry `name` of host directory `dir` that is a name of
 /// an emulated hard link is shown as its final file.
-fn l2s_entry(dir: &std::path::Path, name: &[u8]) -> Dirent {
+pub fn l2s_entry(dir: &std::path::Path, name: &[u8]) -> Dirent {
     let path = dir.join(std::ffi::OsStr::from_bytes(name));
     let Some(fin) = crate::ext::link2symlink::resolve(&path) else {
         return Dirent::Keep;

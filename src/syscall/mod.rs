@@ -4,6 +4,7 @@
 //! tracee's arguments, translates guest paths to host paths (writing new
 //! strings below the stack pointer), or emulates the syscall entirely.
 
+pub mod dirents;
 pub mod ext;
 pub mod ids;
 pub mod l2s;
@@ -105,15 +106,11 @@ pub fn enter(
         return o;
     }
     if nr == libc::SYS_getdents64 && (env.ext.hide_proot || env.ext.link2symlink) {
-        return Outcome::WithExit {
-            rewritten: false,
-            hook: ext::ExitHook::Dirents {
-                fd: regs.arg(0) as i32,
-                buf: regs.arg(1),
-                proot: env.ext.hide_proot,
-                l2s: env.ext.link2symlink,
-            },
+        let filter = dirents::Filter {
+            proot: env.ext.hide_proot,
+            l2s: env.ext.link2symlink,
         };
+        return dirents::enter(env, proc, pid, regs, filter);
     }
     let kind = match table::classify(nr) {
         Some(k) => k,
