@@ -160,8 +160,21 @@ impl Container {
     /// Run `script` natively and under sproot, each in a fresh directory
     /// (`$W`, removed afterwards); both outputs must be the same.
     fn same_as_native(&self, what: &str, script: &str, secs: u64) -> String {
+        self.same_as_native_with(what, script, script, &[], secs)
+    }
+
+    /// [`Container::same_as_native`] with a script for each side and
+    /// extra sproot options.
+    fn same_as_native_with(
+        &self,
+        what: &str,
+        native_script: &str,
+        sproot_script: &str,
+        extra: &[&str],
+        secs: u64,
+    ) -> String {
         let tag = std::process::id();
-        let run = |side: &str, f: &dyn Fn(&str) -> Output| {
+        let run = |side: &str, script: &str, f: &dyn Fn(&str) -> Output| {
             let w = format!("/tmp/{what}-{side}-{tag}");
             let out = f(&format!(
                 "W={w}; rm -rf $W; {script}; status=$?; rm -rf $W; exit $status"
@@ -169,8 +182,8 @@ impl Container {
             assert_success(&out, &format!("{what} ({side})"));
             stdout_str(&out).replace(&w, "$W")
         };
-        let native = run("native", &|s| self.native(s, secs));
-        let guest = run("sproot", &|s| self.run(&[], s, secs));
+        let native = run("native", native_script, &|s| self.native(s, secs));
+        let guest = run("sproot", sproot_script, &|s| self.run(extra, s, secs));
         let diff: Vec<String> = native
             .lines()
             .zip(guest.lines())
@@ -464,7 +477,7 @@ fn emulated_calls_fail_and_succeed_as_the_kernel_s_own() {
         return;
     };
     let Some(prog) = c.install_c(
-        "sproot-fakeroot-errors",
+        "sproot-fakeroot-errors-root",
         include_str!("distro/fakeroot_errors.c"),
     ) else {
         return;
@@ -480,6 +493,30 @@ fn emulated_calls_fail_and_succeed_as_the_kernel_s_own() {
         assert!(out.contains(label), "{label}: {out}");
     }
     assert!(out.lines().count() > 600, "{out}");
+}
+
+#[test]
+fn emulated_calls_as_an_ordinary_fake_user_fail_as_that_user_s() {
+    let Some(c) = container("fakeroot_errors_user") else {
+        return;
+    };
+    let Some(prog) = c.install_c(
+        "sproot-fakeroot-errors-user",
+        include_str!("distro/fakeroot_errors.c"),
+    ) else {
+        return;
+    };
+    // Natively the table runs as uid 1000 (no groups) in a directory it
+    // owns; under sproot with --change-id=1000:1000.
+    let native = format!(
+        "mkdir $W && chown 1000:1000 $W && setpriv --reuid 1000 --regid 1000 --clear-groups {prog} $W/w"
+    );
+    let guest = format!("mkdir $W && {prog} $W/w");
+    let out = c.same_as_native_with("freu", &native, &guest, &["--change-id=1000:1000"], 120);
+    assert!(
+        out.contains("chown f                                      -1 EPERM"),
+        "{out}"
+    );
 }
 
 #[test]

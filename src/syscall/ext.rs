@@ -125,26 +125,6 @@ fn cstring(bytes: &[u8]) -> Result<CString, Errno> {
     CString::new(bytes).map_err(|_| Errno::EINVAL)
 }
 
-/// The flags `newfstatat` accepts (`vfs_statx`).
-const FSTATAT_FLAGS: i32 = libc::AT_SYMLINK_NOFOLLOW
-    | libc::AT_NO_AUTOMOUNT
-    | libc::AT_EMPTY_PATH
-    | libc::AT_STATX_SYNC_TYPE;
-/// `STATX__RESERVED`: mask bits the kernel refuses.
-const STATX_RESERVED: u32 = 0x8000_0000;
-
-/// The kernel's `EINVAL` checks of a stat call's flags (and `statx`'s mask),
-/// made before it looks at the path; `statx` is `Some(mask)` for statx.
-pub fn stat_flags_error(flags: i32, statx: Option<u32>) -> Option<Errno> {
-    if let Some(mask) = statx
-        && (flags & libc::AT_STATX_SYNC_TYPE == libc::AT_STATX_SYNC_TYPE
-            || mask & STATX_RESERVED != 0)
-    {
-        return Some(Errno::EINVAL);
-    }
-    (flags & !FSTATAT_FLAGS != 0).then_some(Errno::EINVAL)
-}
-
 /// Write a result into the guest's memory: an address the guest may not
 /// write is `EFAULT`, as the kernel's own copy to user memory answers.
 pub fn to_guest(pid: Pid, addr: u64, data: &[u8]) -> Result<(), Errno> {
@@ -221,8 +201,8 @@ fn stat_call(
                 statx,
             });
         }
-        if let Some(e) = stat_flags_error(flags, statx.map(|(_, m)| m)) {
-            return Err(e);
+        if super::flags::invalid(regs) {
+            return Err(Errno::EINVAL);
         }
         let path = path?;
         if path.is_empty() {

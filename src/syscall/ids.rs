@@ -200,6 +200,9 @@ pub fn enter(
         libc::SYS_setfsgid => creds.setfsgid(a(0)),
         libc::SYS_setgroups => (|| {
             let n = regs.arg(0) as i32;
+            if !creds.may_setgroups() {
+                return Err(Errno::EPERM);
+            }
             if n < 0 || n as usize > crate::ext::fake_id::NGROUPS_MAX {
                 return Err(Errno::EINVAL);
             }
@@ -239,7 +242,7 @@ pub fn enter(
                     }
                     _ => {
                         let flags = regs.arg(4) as i32;
-                        if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+                        if super::flags::invalid(regs) {
                             return Err(Errno::EINVAL);
                         }
                         let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
@@ -266,10 +269,7 @@ pub fn enter(
                     libc::SYS_faccessat => (a(2), 0),
                     _ => (a(2), regs.arg(3) as i32),
                 };
-                const AT_EACCESS: i32 = 0x200;
-                if mode & !0o7 != 0
-                    || flags & !(AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0
-                {
+                if super::flags::invalid(regs) {
                     return Err(Errno::EINVAL);
                 }
                 let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;

@@ -25,6 +25,9 @@ fn done(r: Result<(), Errno>) -> Option<Outcome> {
 pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option<Outcome> {
     let nr = regs.sysno();
     let r = (|| -> Result<Option<Outcome>, Errno> {
+        if works_on_names(nr) && super::flags::invalid(regs) {
+            return Err(Errno::EINVAL);
+        }
         match nr {
             libc::SYS_link | libc::SYS_linkat => {
                 let (old, new) = if nr == libc::SYS_link {
@@ -34,9 +37,6 @@ pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option
                     )
                 } else {
                     let flags = regs.arg(4) as i32;
-                    if flags & !(libc::AT_SYMLINK_FOLLOW | libc::AT_EMPTY_PATH) != 0 {
-                        return Err(Errno::EINVAL);
-                    }
                     let follow = flags & libc::AT_SYMLINK_FOLLOW != 0;
                     let old = if flags & libc::AT_EMPTY_PATH != 0
                         && ptrace::read_cstring(pid, regs.arg(1), PATH_MAX)?.is_empty()
@@ -73,14 +73,8 @@ pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option
                 Ok(done(l2s::link(&old, &new, env.l2s_dir)))
             }
             libc::SYS_unlink | libc::SYS_unlinkat => {
-                if nr == libc::SYS_unlinkat {
-                    let flags = regs.arg(2) as i32;
-                    if flags & !libc::AT_REMOVEDIR != 0 {
-                        return Err(Errno::EINVAL);
-                    }
-                    if flags & libc::AT_REMOVEDIR != 0 {
-                        return Ok(None);
-                    }
+                if nr == libc::SYS_unlinkat && regs.arg(2) & libc::AT_REMOVEDIR as u64 != 0 {
+                    return Ok(None);
                 }
                 let name = if nr == libc::SYS_unlink {
                     host(env, proc, pid, regs, None, 0, false)?
@@ -105,7 +99,6 @@ pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option
                     } else {
                         0
                     };
-                    rename_flags_ok(flags)?;
                     (
                         host(env, proc, pid, regs, Some(0), 1, false)?,
                         host(env, proc, pid, regs, Some(2), 3, false)?,
@@ -124,16 +117,6 @@ pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option
         Ok(o) => o,
         Err(e) => Some(Outcome::Emulated(-(e as i64))),
     }
-}
-
-/// The kernel's check of `renameat2` flags.
-fn rename_flags_ok(flags: u32) -> Result<(), Errno> {
-    let known = libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE | libc::RENAME_WHITEOUT;
-    let exclusive = libc::RENAME_NOREPLACE | libc::RENAME_WHITEOUT;
-    if flags & !known != 0 || (flags & exclusive != 0 && flags & libc::RENAME_EXCHANGE != 0) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(())
 }
 
 /// The host path of the file a /proc magic link (`/proc/<pid>/fd/<n>`)

@@ -6,6 +6,7 @@
 
 pub mod dirents;
 pub mod ext;
+pub mod flags;
 pub mod ids;
 pub mod l2s;
 pub mod names;
@@ -123,7 +124,15 @@ pub fn enter(
         None => return Outcome::err(Errno::ENOSYS),
     };
     let result = match kind {
-        Kind::Paths(args) => translate_paths(env, proc, pid, regs, args),
+        // A path that does not translate: bad flags were the kernel's
+        // first answer.
+        Kind::Paths(args) => translate_paths(env, proc, pid, regs, args).map_err(|e| {
+            if flags::invalid(regs) {
+                Errno::EINVAL
+            } else {
+                e
+            }
+        }),
         Kind::Getcwd => getcwd(env, pid, regs),
         Kind::Readlink {
             dirfd,
