@@ -119,14 +119,19 @@ impl FakeXattrs {
     }
 
     /// The kernel's `listxattr` list (names, each NUL-terminated) with the
-    /// stored names of `file` appended.
+    /// stored names of `file` appended (each name once).
     pub fn list(&self, file: FileKey, kernel: &[u8]) -> Result<Vec<u8>, Errno> {
-        let mut out = kernel.to_vec();
-        if let Some(attrs) = self.files.get(&file) {
-            for name in attrs.keys() {
+        let attrs = self.files.get(&file);
+        let mut out = Vec::with_capacity(kernel.len());
+        for name in kernel.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+            if !attrs.is_some_and(|a| a.contains_key(name)) {
                 out.extend_from_slice(name);
                 out.push(0);
             }
+        }
+        for name in attrs.into_iter().flat_map(BTreeMap::keys) {
+            out.extend_from_slice(name);
+            out.push(0);
         }
         if out.len() > LIST_MAX {
             return Err(Errno::E2BIG);
@@ -190,6 +195,11 @@ mod tests {
         x.set(F, b"security.c", b"1", 0).unwrap();
         assert_eq!(
             x.list(F, b"user.a\0").unwrap(),
+            b"user.a\0security.c\0trusted.b\0"
+        );
+        // A name the file system has too (set on the host) is listed once.
+        assert_eq!(
+            x.list(F, b"security.c\0user.a\0").unwrap(),
             b"user.a\0security.c\0trusted.b\0"
         );
         x.remove(F, b"trusted.b").unwrap();

@@ -3,8 +3,12 @@
 //! The credential calls are emulated against the tracee's [`Creds`]; calls
 //! that need root succeed while the fake euid is 0: `chown` is recorded
 //! (and shown by later stats) instead of run, `EPERM` from `chmod`, `mknod`,
-//! `setxattr`, `capset`, `sethostname` becomes success, and permission bits
-//! that would stop root are lifted for the duration of an `open`.
+//! `capset`, `sethostname` becomes success, `trusted.*`/`security.*`
+//! extended attributes are kept by sproot (see [`super::xattr`]), and
+//! permission bits that would stop root are lifted for the duration of an
+//! `open`. Every error root would get is the kernel's own: the emulations
+//! check flags as the kernel does ([`super::flags`]) and take path and fd
+//! errors from the host kernel's lookup of the same file.
 
 use super::ext::{ExitHook, fd_errno, fd_path, to_guest};
 use super::{Env, Outcome};
