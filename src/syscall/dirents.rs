@@ -19,6 +19,7 @@ use crate::fs::ProcContext;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Cleared once `pidfd_getfd` proved unavailable on this kernel.
@@ -44,7 +45,19 @@ impl Filter {
             return Dirent::Keep;
         }
         if crate::ext::link2symlink::is_l2s_name(name) {
-            return Dirent::Hide;
+            // An intermediate or final file of a group; a file the guest
+            // itself named `.l2s.*` stays visible.
+            return match dir {
+                Some(dir)
+                    if crate::ext::link2symlink::group_of(
+                        &dir.join(std::ffi::OsStr::from_bytes(name)),
+                    )
+                    .is_none() =>
+                {
+                    Dirent::Keep
+                }
+                _ => Dirent::Hide,
+            };
         }
         match dir {
             Some(dir) if d_type == libc::DT_LNK => super::ext::l2s_entry(dir, name),
@@ -109,4 +122,51 @@ pub fn enter(_env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs, filter: 
         Ok(v) => v,
         Err(e) => -(e as i64),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn l2s_files_are_hidden_and_names_show_their_final_file() {
+        let dir = std::env::temp_dir().join(format!("sproot-dirents-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a"), "x").unwrap();
+        std::fs::write(dir.join(".l2s.mine"), "the guest's own file").unwrap();
+        std::fs::write(dir.join(".proot-x"), "").unwrap();
+        crate::ext::link2symlink::link(&dir.join("a"), &dir.join("b"), None).unwrap();
+        let both = Filter {
+            proot: true,
+            l2s: true,
+        };
+        let d = Some(dir.as_path());
+        assert_eq!(both.decide(d, b".l2s.a0001", libc::DT_LNK), Dirent::Hide);
+        assert_eq!(
+            both.decide(d, b".l2s.a0001.0002", libc::DT_REG),
+            Dirent::Hide
+        );
+        assert_eq!(both.decide(d, b".l2s.mine", libc::DT_REG), Dirent::Keep);
+        assert_eq!(both.decide(d, b".proot-x", libc::DT_REG), Dirent::Hide);
+        assert!(matches!(
+            both.decide(d, b"b", libc::DT_LNK),
+            Dirent::As {
+                d_type: libc::DT_REG,
+                ..
+            }
+        ));
+        // Without the directory (it could not be named): by prefix.
+        assert_eq!(both.decide(None, b".l2s.mine", libc::DT_REG), Dirent::Hide);
+        let proot_only = Filter {
+            proot: true,
+            l2s: false,
+        };
+        assert_eq!(
+            proot_only.decide(d, b".l2s.a0001", libc::DT_LNK),
+            Dirent::Keep
+        );
+        assert_eq!(proot_only.decide(d, b"b", libc::DT_LNK), Dirent::Keep);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

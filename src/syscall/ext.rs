@@ -529,7 +529,7 @@ mod tests {
     }
 
     #[test]
-    fn l2s_names_show_as_their_final_file() {
+    fn l2s_names_show_as_their_final_file_entry() {
         let dir = std::env::temp_dir().join(format!("sproot-dirent-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
