@@ -179,14 +179,20 @@ impl Creds {
         Ok(i64::from(old))
     }
 
-    /// `setgroups(2)`: needs `CAP_SETGID`; more than `NGROUPS_MAX` groups is
-    /// `EINVAL` (checked first, as the kernel does).
+    /// Whether `setgroups(2)` is allowed (`CAP_SETGID`); the kernel checks
+    /// this before anything else, the list's size and memory included.
+    pub fn may_setgroups(&self) -> bool {
+        self.cap_setgid()
+    }
+
+    /// `setgroups(2)`: needs `CAP_SETGID` (checked first, as the kernel
+    /// does); more than `NGROUPS_MAX` groups is `EINVAL`.
     pub fn setgroups(&mut self, groups: &[u32]) -> Result<i64, Errno> {
-        if groups.len() > NGROUPS_MAX {
-            return Err(Errno::EINVAL);
-        }
         if !self.cap_setgid() {
             return Err(Errno::EPERM);
+        }
+        if groups.len() > NGROUPS_MAX {
+            return Err(Errno::EINVAL);
         }
         let mut groups = groups.to_vec();
         // The kernel keeps the list sorted; getgroups returns it that way.
@@ -549,7 +555,8 @@ mod tests {
 
         let mut c = user(1000, 1000);
         assert_eq!(c.setgroups(&[1]), Err(Errno::EPERM));
-        assert_eq!(c.setgroups(&too_many), Err(Errno::EINVAL));
+        assert_eq!(c.setgroups(&too_many), Err(Errno::EPERM));
+        assert!(!c.may_setgroups());
     }
 
     #[test]

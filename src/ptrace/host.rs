@@ -93,21 +93,63 @@ pub fn setxattr(
     Ok(())
 }
 
-/// A duplicate, in the tracer, of file descriptor `fd` of process `pid`
-/// (`pidfd_open` + `pidfd_getfd`, Linux 5.6): the same open file, so a
-/// socket bound through it is the guest's socket.
-pub fn dup_from(pid: i32, fd: i32) -> Result<std::os::fd::OwnedFd, Errno> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: pidfd_open takes a pid and flags, no pointers.
-    let pidfd = Errno::result(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })? as i32;
-    // SAFETY: pidfd is a descriptor this call just received and owns.
-    let pidfd = unsafe { std::os::fd::OwnedFd::from_raw_fd(pidfd) };
+/// The names of the extended attributes of `path` (each NUL-terminated),
+/// as `listxattr` (`follow`) or `llistxattr` return them.
+pub fn listxattr(path: &CStr, follow: bool) -> Result<Vec<u8>, Errno> {
+    let f = if follow {
+        libc::listxattr
+    } else {
+        libc::llistxattr
+    };
+    loop {
+        // SAFETY: NUL-terminated path; a NULL buffer of size 0 asks the size.
+        let want = Errno::result(unsafe { f(path.as_ptr(), std::ptr::null_mut(), 0) })?;
+        let mut buf = vec![0u8; want as usize];
+        // SAFETY: NUL-terminated path and a buffer of the given size.
+        match Errno::result(unsafe { f(path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) }) {
+            Ok(n) => {
+                buf.truncate(n as usize);
+                return Ok(buf);
+            }
+            // Grew in between: ask again.
+            Err(Errno::ERANGE) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A duplicate, in the tracer, of fd `fd` of process `pid` (the same open
+/// file description: it shares the file position). `thread`: `pid` is a
+/// thread id, not a thread-group leader (needs `PIDFD_THREAD`, Linux 6.9).
+pub fn pidfd_getfd(pid: i32, thread: bool, fd: i32) -> Result<std::os::fd::OwnedFd, Errno> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    const PIDFD_THREAD: libc::c_long = libc::O_EXCL as libc::c_long;
+    let flags = if thread { PIDFD_THREAD } else { 0 };
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let pidfd = Errno::result(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, flags) })?;
+    // SAFETY: `pidfd` was just returned to us and is owned by nothing else.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
     use std::os::fd::AsRawFd;
-    // SAFETY: pidfd_getfd takes descriptors and flags, no pointers.
-    let got =
+    // SAFETY: pidfd_getfd takes a pidfd, an fd number and flags (0).
+    let dup =
         Errno::result(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) })?;
-    // SAFETY: a new descriptor this process now owns.
-    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(got as i32) })
+    // SAFETY: `dup` is a new fd of this process that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(dup as i32) })
+}
+
+/// `getdents64(fd, buf)`: the number of bytes of entries read.
+pub fn getdents64(fd: std::os::fd::BorrowedFd, buf: &mut [u8]) -> Result<usize, Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `buf` is a valid writable buffer of its length.
+    let n = Errno::result(unsafe {
+        libc::syscall(
+            libc::SYS_getdents64,
+            fd.as_raw_fd(),
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    })?;
+    Ok(n as usize)
 }
 
 /// `bind(fd, addr)` with the raw bytes of a `sockaddr`.

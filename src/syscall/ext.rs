@@ -45,8 +45,15 @@ impl OwnerMap {
 /// Work to do at a syscall's exit stop.
 #[derive(Clone, Copy, Debug)]
 pub enum ExitHook {
-    /// `-H`: filter the entries `getdents64` wrote at `buf`.
-    HideProot { buf: u64 },
+    /// Rewrite the entries `getdents64` on `fd` wrote at `buf`: `-H` hides
+    /// `.proot*` names; `-l` hides `.l2s.*` names and shows the names of an
+    /// emulated hard link as the final file (its inode and type).
+    Dirents {
+        fd: i32,
+        buf: u64,
+        proot: bool,
+        l2s: bool,
+    },
     /// Fake root: `EPERM` becomes success.
     EpermIsSuccess,
     /// Fake root: put back the mode lifted for an `open` (the tracer's
@@ -57,7 +64,12 @@ pub enum ExitHook {
 /// Run an exit hook; returns whether the registers changed.
 pub fn exit(hook: ExitHook, pid: Pid, regs: &mut Regs) -> bool {
     match hook {
-        ExitHook::HideProot { buf } => {
+        ExitHook::Dirents {
+            fd,
+            buf,
+            proot,
+            l2s,
+        } => {
             let n = regs.ret();
             if n <= 0 {
                 return false;
@@ -66,8 +78,15 @@ pub fn exit(hook: ExitHook, pid: Pid, regs: &mut Regs) -> bool {
             if ptrace::read_into(pid, buf, &mut data).is_err() {
                 return false;
             }
-            let kept = hide_proot_entries(&mut data);
-            if kept == data.len() || ptrace::write(pid, buf, &data[..kept]).is_err() {
+            let filter = super::dirents::Filter { proot, l2s };
+            let dir = super::dirents::dir_of_fd(pid, fd, filter);
+            let (kept, changed) = rewrite_dirents(&mut data, |name, d_type| {
+                filter.decide(dir.as_deref(), name, d_type)
+            });
+            // (Only without pidfd_getfd: an answer made only of hidden
+            // entries reads as the end of the directory; with the kernel's
+            // batches of hundreds of entries that needs a run that long.)
+            if !changed || ptrace::write(pid, buf, &data[..kept]).is_err() {
                 return false;
             }
             regs.set_ret(kept as i64);
@@ -106,6 +125,33 @@ fn cstring(bytes: &[u8]) -> Result<CString, Errno> {
     CString::new(bytes).map_err(|_| Errno::EINVAL)
 }
 
+/// Write a result into the guest's memory: an address the guest may not
+/// write is `EFAULT`, as the kernel's own copy to user memory answers.
+pub fn to_guest(pid: Pid, addr: u64, data: &[u8]) -> Result<(), Errno> {
+    ptrace::write(pid, addr, data).map_err(|e| match e {
+        Errno::EIO => Errno::EFAULT,
+        e => e,
+    })
+}
+
+/// The tracer's name for fd `fd` of tracee `pid`; a negative fd is `EBADF`
+/// (a closed one shows as `ENOENT` on this path: see [`fd_errno`]).
+pub fn fd_path(pid: Pid, fd: i32) -> Result<CString, Errno> {
+    if fd < 0 {
+        return Err(Errno::EBADF);
+    }
+    cstring(format!("/proc/{}/fd/{fd}", pid.as_raw()).as_bytes())
+}
+
+/// The error the guest's own call on an fd would give, from the error of
+/// the tracer's call on [`fd_path`]: the fd is not open if it is missing.
+pub fn fd_errno(e: Errno) -> Errno {
+    match e {
+        Errno::ENOENT => Errno::EBADF,
+        e => e,
+    }
+}
+
 /// Decode a stat-family call; `None` if `nr` is not one.
 fn stat_call(
     env: &Env,
@@ -139,35 +185,39 @@ fn stat_call(
     };
     Some((|| {
         let ptr = path_arg.map(|i| regs.arg(i)).unwrap_or(0);
-        let path = if ptr == 0 {
-            Vec::new()
+        let empty_path = flags & libc::AT_EMPTY_PATH != 0;
+        // The kernel reads the path first; with AT_EMPTY_PATH an empty (or
+        // NULL) one names the fd, whose stat ignores the other flags.
+        let path = if ptr == 0 && empty_path {
+            Ok(Vec::new())
         } else {
-            ptrace::read_cstring(pid, ptr, PATH_MAX)?
+            ptrace::read_cstring(pid, ptr, PATH_MAX)
         };
+        let fd = dirfd.map(|d| regs.arg(d) as i32).unwrap_or(libc::AT_FDCWD);
+        if empty_path && fd >= 0 && path.as_ref().is_ok_and(Vec::is_empty) {
+            return Ok(StatCall {
+                target: Target::Fd(fd),
+                buf,
+                statx,
+            });
+        }
+        if super::flags::invalid(regs) {
+            return Err(Errno::EINVAL);
+        }
+        let path = path?;
         if path.is_empty() {
-            if flags & libc::AT_EMPTY_PATH != 0
-                && let Some(d) = dirfd
-            {
-                let fd = regs.arg(d) as i32;
-                if fd == libc::AT_FDCWD {
-                    let cwd = env.view.dir_of(pid.as_raw(), None)?;
-                    let host = env.view.to_host(&cwd);
-                    return Ok(StatCall {
-                        target: Target::Path(cstring(host.as_os_str().as_bytes())?, true),
-                        buf,
-                        statx,
-                    });
-                }
-                return Ok(StatCall {
-                    target: Target::Fd(fd),
-                    buf,
-                    statx,
-                });
+            if !empty_path {
+                return Err(Errno::ENOENT);
             }
-            return Err(if ptr == 0 {
-                Errno::EFAULT
-            } else {
-                Errno::ENOENT
+            if fd != libc::AT_FDCWD {
+                return Err(Errno::EBADF);
+            }
+            let cwd = env.view.dir_of(pid.as_raw(), None)?;
+            let host = env.view.to_host(&cwd);
+            return Ok(StatCall {
+                target: Target::Path(cstring(host.as_os_str().as_bytes())?, true),
+                buf,
+                statx,
             });
         }
         let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
@@ -197,16 +247,9 @@ fn host_target(pid: Pid, t: &Target) -> Result<(CString, bool), Errno> {
     match t {
         Target::Path(p, follow) => Ok((p.clone(), *follow)),
         // The tracer sees the tracee's fd through /proc; stat follows the
-        // magic link to the very file (pipes and sockets included).
-        Target::Fd(fd) => {
-            if *fd < 0 {
-                return Err(Errno::EBADF);
-            }
-            Ok((
-                cstring(format!("/proc/{}/fd/{fd}", pid.as_raw()).as_bytes())?,
-                true,
-            ))
-        }
+        // magic link to the very file (pipes, sockets and O_PATH fds of
+        // symlinks included).
+        Target::Fd(fd) => Ok((fd_path(pid, *fd)?, true)),
     }
 }
 
@@ -245,13 +288,20 @@ impl Fixes<'_> {
         crate::ext::link2symlink::nlink_of(path)
     }
 
-    /// `-L`: the size of a symlink is its guest target's length.
-    fn symlink_size(&self, host: &CString, is_link: bool, size: u64) -> u64 {
+    /// `-L`: the size of a symlink is its guest target's length. (An fd
+    /// of a symlink, `O_PATH|O_NOFOLLOW`, is read through the link's path.)
+    fn symlink_size(&self, host: &CString, fd: bool, is_link: bool, size: u64) -> u64 {
         if !self.env.ext.symlink_sizes || !is_link {
             return size;
         }
-        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(host.as_bytes()));
-        match self.env.view.readlink_guest(self.proc, path) {
+        let mut path = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(host.as_bytes()));
+        if fd {
+            match std::fs::read_link(&path) {
+                Ok(p) => path = p,
+                Err(_) => return size,
+            }
+        }
+        match self.env.view.readlink_guest(self.proc, &path) {
             Ok(t) => t.len() as u64,
             Err(_) => size,
         }
@@ -273,10 +323,12 @@ pub fn stat(
     let fixes = Fixes { env, proc, owner };
     let r = (|| -> Result<i64, Errno> {
         let (host, follow) = host_target(pid, &call.target)?;
+        let fd = matches!(call.target, Target::Fd(_));
+        let on_fd = |e: Errno| if fd { fd_errno(e) } else { e };
         let nofollow = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
         match call.statx {
             None => {
-                let mut st = ptrace::host::stat(&host, nofollow)?;
+                let mut st = ptrace::host::stat(&host, nofollow).map_err(on_fd)?;
                 let (uid, gid) = fixes.owner(&host, st.st_dev, st.st_ino, st.st_uid, st.st_gid);
                 if let Some(n) = fixes.nlink(&host) {
                     st.st_nlink = n;
@@ -284,12 +336,12 @@ pub fn stat(
                 st.st_uid = uid;
                 st.st_gid = gid;
                 let is_link = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
-                st.st_size = fixes.symlink_size(&host, is_link, st.st_size as u64) as i64;
-                ptrace::write(pid, call.buf, ptrace::host::as_bytes(&st))?;
+                st.st_size = fixes.symlink_size(&host, fd, is_link, st.st_size as u64) as i64;
+                to_guest(pid, call.buf, ptrace::host::as_bytes(&st))?;
             }
             Some((flags, mask)) => {
                 let flags = (flags & !libc::AT_EMPTY_PATH & !libc::AT_SYMLINK_NOFOLLOW) | nofollow;
-                let mut stx = ptrace::host::statx(&host, flags, mask)?;
+                let mut stx = ptrace::host::statx(&host, flags, mask).map_err(on_fd)?;
                 let dev = libc::makedev(stx.stx_dev_major, stx.stx_dev_minor);
                 let (uid, gid) = fixes.owner(&host, dev, stx.stx_ino, stx.stx_uid, stx.stx_gid);
                 if let Some(n) = fixes.nlink(&host) {
@@ -298,8 +350,8 @@ pub fn stat(
                 stx.stx_uid = uid;
                 stx.stx_gid = gid;
                 let is_link = u32::from(stx.stx_mode) & libc::S_IFMT == libc::S_IFLNK;
-                stx.stx_size = fixes.symlink_size(&host, is_link, stx.stx_size);
-                ptrace::write(pid, call.buf, ptrace::host::as_bytes(&stx))?;
+                stx.stx_size = fixes.symlink_size(&host, fd, is_link, stx.stx_size);
+                to_guest(pid, call.buf, ptrace::host::as_bytes(&stx))?;
             }
         }
         Ok(0)
@@ -310,27 +362,85 @@ pub fn stat(
     }))
 }
 
-/// `-H`: drop `.proot*` entries from a `getdents64` result in place; returns
-/// the new length.
-pub fn hide_proot_entries(buf: &mut [u8]) -> usize {
+/// What to do with one directory entry.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Dirent {
+    Keep,
+    Hide,
+    /// Show it with this inode number and type.
+    As {
+        ino: u64,
+        d_type: u8,
+    },
+}
+
+/// `-l`: a symlink entry `name` of host directory `dir` that is a name of
+/// an emulated hard link is shown as its final file.
+pub fn l2s_entry(dir: &std::path::Path, name: &[u8]) -> Dirent {
+    let path = dir.join(std::ffi::OsStr::from_bytes(name));
+    let Some(fin) = crate::ext::link2symlink::resolve(&path) else {
+        return Dirent::Keep;
+    };
+    match nix::sys::stat::lstat(&fin) {
+        Ok(st) => Dirent::As {
+            ino: st.st_ino,
+            d_type: dt_of(st.st_mode),
+        },
+        Err(_) => Dirent::Keep,
+    }
+}
+
+/// The `d_type` of a file mode.
+fn dt_of(mode: u32) -> u8 {
+    match mode & libc::S_IFMT {
+        libc::S_IFREG => libc::DT_REG,
+        libc::S_IFDIR => libc::DT_DIR,
+        libc::S_IFLNK => libc::DT_LNK,
+        libc::S_IFIFO => libc::DT_FIFO,
+        libc::S_IFSOCK => libc::DT_SOCK,
+        libc::S_IFCHR => libc::DT_CHR,
+        libc::S_IFBLK => libc::DT_BLK,
+        _ => libc::DT_UNKNOWN,
+    }
+}
+
+/// Apply `decide(name, d_type)` to every entry of a `getdents64` result in
+/// place (`struct linux_dirent64`: u64 ino, i64 off, u16 reclen, u8 type,
+/// name); returns the new length and whether anything changed.
+pub fn rewrite_dirents(
+    buf: &mut [u8],
+    mut decide: impl FnMut(&[u8], u8) -> Dirent,
+) -> (usize, bool) {
     let mut read = 0;
     let mut write = 0;
+    let mut changed = false;
     while read + 19 <= buf.len() {
         let reclen = u16::from_ne_bytes([buf[read + 16], buf[read + 17]]) as usize;
         if reclen < 19 || read + reclen > buf.len() {
             break;
         }
-        let name = &buf[read + 19..read + reclen];
-        let hidden = name.starts_with(b".proot");
-        if !hidden {
-            if write != read {
-                buf.copy_within(read..read + reclen, write);
+        let raw = &buf[read + 19..read + reclen];
+        let name = &raw[..raw.iter().position(|&b| b == 0).unwrap_or(raw.len())];
+        match decide(name, buf[read + 18]) {
+            Dirent::Hide => {
+                changed = true;
+                read += reclen;
+                continue;
             }
-            write += reclen;
+            Dirent::Keep => {}
+            Dirent::As { ino, d_type } => {
+                buf[read..read + 8].copy_from_slice(&ino.to_ne_bytes());
+                buf[read + 18] = d_type;
+                changed = true;
+            }
         }
+        if write != read {
+            buf.copy_within(read..read + reclen, write);
+        }
+        write += reclen;
         read += reclen;
     }
-    write
+    (write, changed)
 }
 
 #[cfg(test)]
@@ -346,13 +456,66 @@ mod tests {
     }
 
     #[test]
-    fn proot_entries_are_hidden_from_listings() {
-        let mut buf: Vec<u8> = ["a", ".proot-meta", "b", ".prootx"]
+    fn hidden_entries_are_dropped_and_others_keep_their_bytes() {
+        let mut buf: Vec<u8> = ["a", ".proot-meta", "b", ".l2s.b0001"]
             .iter()
             .flat_map(|n| dirent(n))
             .collect();
-        let n = hide_proot_entries(&mut buf);
+        let (n, changed) = rewrite_dirents(&mut buf, |name, _| {
+            if name.starts_with(b".proot") || name.starts_with(b".l2s.") {
+                Dirent::Hide
+            } else {
+                Dirent::Keep
+            }
+        });
+        assert!(changed);
         let kept: Vec<u8> = ["a", "b"].iter().flat_map(|n| dirent(n)).collect();
         assert_eq!(&buf[..n], kept.as_slice());
+        let (m, changed) = rewrite_dirents(&mut buf[..n], |_, _| Dirent::Keep);
+        assert_eq!((m, changed), (n, false));
+    }
+
+    #[test]
+    fn entries_can_take_another_inode_and_type() {
+        let mut buf: Vec<u8> = ["a", "b"].iter().flat_map(|n| dirent(n)).collect();
+        let (n, changed) = rewrite_dirents(&mut buf, |name, _| {
+            if name == b"b" {
+                Dirent::As {
+                    ino: 77,
+                    d_type: libc::DT_REG,
+                }
+            } else {
+                Dirent::Keep
+            }
+        });
+        assert!(changed);
+        assert_eq!(n, buf.len());
+        let second = dirent("a").len();
+        assert_eq!(
+            u64::from_ne_bytes(buf[second..second + 8].try_into().unwrap()),
+            77
+        );
+        assert_eq!(buf[second + 18], libc::DT_REG);
+        assert_eq!(u64::from_ne_bytes(buf[0..8].try_into().unwrap()), 0);
+    }
+
+    #[test]
+    fn l2s_names_show_as_their_final_file_entry() {
+        let dir = std::env::temp_dir().join(format!("sproot-dirent-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a"), "x").unwrap();
+        crate::ext::link2symlink::link(&dir.join("a"), &dir.join("b"), None).unwrap();
+        let fin = crate::ext::link2symlink::resolve(&dir.join("b")).unwrap();
+        let ino = nix::sys::stat::stat(&fin).unwrap().st_ino;
+        let want = Dirent::As {
+            ino,
+            d_type: libc::DT_REG,
+        };
+        assert_eq!(l2s_entry(&dir, b"a"), want);
+        assert_eq!(l2s_entry(&dir, b"b"), want);
+        std::os::unix::fs::symlink("a", dir.join("plain")).unwrap();
+        assert_eq!(l2s_entry(&dir, b"plain"), Dirent::Keep);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

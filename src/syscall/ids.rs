@@ -3,10 +3,14 @@
 //! The credential calls are emulated against the tracee's [`Creds`]; calls
 //! that need root succeed while the fake euid is 0: `chown` is recorded
 //! (and shown by later stats) instead of run, `EPERM` from `chmod`, `mknod`,
-//! `setxattr`, `capset`, `sethostname` becomes success, and permission bits
-//! that would stop root are lifted for the duration of an `open`.
+//! `capset`, `sethostname` becomes success, `trusted.*`/`security.*`
+//! extended attributes are kept by sproot (see [`super::xattr`]), and
+//! permission bits that would stop root are lifted for the duration of an
+//! `open`. Every error root would get is the kernel's own: the emulations
+//! check flags as the kernel does ([`super::flags`]) and take path and fd
+//! errors from the host kernel's lookup of the same file.
 
-use super::ext::ExitHook;
+use super::ext::{ExitHook, fd_errno, fd_path, to_guest};
 use super::{Env, Outcome};
 use crate::arch::Regs;
 use crate::ext::fake_id::Creds;
@@ -15,6 +19,7 @@ use crate::ptrace;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 use std::collections::HashMap;
+use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
 /// Owners set by `chown` while fake root, by (device, inode).
@@ -40,11 +45,26 @@ fn emulated(r: Result<i64, Errno>) -> Outcome {
 
 fn write_u32s(pid: Pid, addr: u64, v: &[u32]) -> Result<(), Errno> {
     let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
-    ptrace::write(pid, addr, &bytes)
+    to_guest(pid, addr, &bytes)
 }
 
-/// A path argument resolved to its host path; an empty path names the
-/// directory fd itself (`AT_EMPTY_PATH`).
+/// What a path argument names, as the tracer reaches it: a host path, or
+/// (`AT_EMPTY_PATH` with an empty path) the fd itself through /proc.
+struct Named {
+    host: PathBuf,
+    /// Errors on `host` are about an fd (`ENOENT` there means `EBADF`).
+    fd: bool,
+}
+
+impl Named {
+    fn err(&self, e: Errno) -> Errno {
+        if self.fd { fd_errno(e) } else { e }
+    }
+}
+
+/// A path argument resolved to what it names. An empty path names the
+/// directory fd itself when `empty_ok` (`AT_EMPTY_PATH`), else `ENOENT`.
+#[allow(clippy::too_many_arguments)]
 fn host_of(
     env: &Env,
     proc: &dyn ProcContext,
@@ -53,41 +73,58 @@ fn host_of(
     dirfd: Option<usize>,
     path: usize,
     follow: bool,
-) -> Result<PathBuf, Errno> {
+    empty_ok: bool,
+) -> Result<Named, Errno> {
     let guest = ptrace::read_cstring(pid, regs.arg(path), super::PATH_MAX)?;
     if guest.is_empty() {
-        let fd = dirfd.map(|i| regs.arg(i) as i32).unwrap_or(libc::AT_FDCWD);
-        if fd == libc::AT_FDCWD {
+        if !empty_ok {
             return Err(Errno::ENOENT);
         }
-        return Ok(PathBuf::from(format!("/proc/{}/fd/{fd}", pid.as_raw())));
+        let fd = dirfd.map(|i| regs.arg(i) as i32).unwrap_or(libc::AT_FDCWD);
+        return named_fd(env, pid, fd);
     }
-    super::resolve(env, proc, pid, regs, dirfd, &guest, follow)
+    let mut host = super::resolve(env, proc, pid, regs, dirfd, &guest, follow)?;
+    if env.ext.link2symlink
+        && !follow
+        && let Some(fin) = crate::ext::link2symlink::resolve(&host)
+    {
+        host = fin;
+    }
+    Ok(Named { host, fd: false })
 }
 
-fn dev_ino(host: &std::path::Path, follow: bool) -> Result<(u64, u64), Errno> {
-    let st = if follow {
-        nix::sys::stat::stat(host)?
-    } else {
-        nix::sys::stat::lstat(host)?
-    };
-    Ok((st.st_dev, st.st_ino))
+/// The file fd `fd` (or the cwd, for `AT_FDCWD`) of `pid` refers to.
+fn named_fd(env: &Env, pid: Pid, fd: i32) -> Result<Named, Errno> {
+    if fd == libc::AT_FDCWD {
+        let cwd = env.view.dir_of(pid.as_raw(), None)?;
+        return Ok(Named {
+            host: env.view.to_host(&cwd),
+            fd: false,
+        });
+    }
+    let p = fd_path(pid, fd)?;
+    Ok(Named {
+        host: PathBuf::from(std::ffi::OsString::from_vec(p.into_bytes())),
+        fd: true,
+    })
 }
 
 /// Record a fake `chown`; `-1` keeps the current (fake) owner.
 fn chown(
     env: &Env,
-    host: &std::path::Path,
+    named: &Named,
     follow: bool,
     (uid, gid): (u32, u32),
     shown: &dyn Fn(u32, u32) -> (u32, u32),
 ) -> Result<i64, Errno> {
-    let key = dev_ino(host, follow)?;
+    let host = named.host.as_path();
     let st = if follow {
-        nix::sys::stat::stat(host)?
+        nix::sys::stat::stat(host)
     } else {
-        nix::sys::stat::lstat(host)?
-    };
+        nix::sys::stat::lstat(host)
+    }
+    .map_err(|e| named.err(e))?;
+    let key = (st.st_dev, st.st_ino);
     let mut owners = env.owners.borrow_mut();
     let (cur_uid, cur_gid) = owners
         .get(&key)
@@ -126,7 +163,7 @@ pub fn enter(
         return Some(emulated((|| {
             let mut buf = ptrace::host::uname_bytes()?;
             names.apply(&mut buf);
-            ptrace::write(pid, regs.arg(0), &buf)?;
+            to_guest(pid, regs.arg(0), &buf)?;
             Ok(0)
         })()));
     }
@@ -170,6 +207,9 @@ pub fn enter(
         libc::SYS_setfsgid => creds.setfsgid(a(0)),
         libc::SYS_setgroups => (|| {
             let n = regs.arg(0) as i32;
+            if !creds.may_setgroups() {
+                return Err(Errno::EPERM);
+            }
             if n < 0 || n as usize > crate::ext::fake_id::NGROUPS_MAX {
                 return Err(Errno::EINVAL);
             }
@@ -188,27 +228,34 @@ pub fn enter(
             (|| {
                 let (host, follow, uid, gid) = match nr {
                     libc::SYS_chown => (
-                        host_of(env, proc, pid, regs, None, 0, true)?,
+                        host_of(env, proc, pid, regs, None, 0, true, false)?,
                         true,
                         a(1),
                         a(2),
                     ),
                     libc::SYS_lchown => (
-                        host_of(env, proc, pid, regs, None, 0, false)?,
+                        host_of(env, proc, pid, regs, None, 0, false, false)?,
                         false,
                         a(1),
                         a(2),
                     ),
-                    libc::SYS_fchown => (
-                        PathBuf::from(format!("/proc/{}/fd/{}", pid.as_raw(), regs.arg(0) as i32)),
-                        true,
-                        a(1),
-                        a(2),
-                    ),
+                    libc::SYS_fchown => {
+                        // fchown needs an fd opened for I/O: not O_PATH.
+                        let fd = regs.arg(0) as i32;
+                        if fd < 0 || super::xattr::fd_is_o_path(pid, fd)? {
+                            return Err(Errno::EBADF);
+                        }
+                        (named_fd(env, pid, fd)?, true, a(1), a(2))
+                    }
                     _ => {
-                        let follow = regs.arg(4) & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
+                        let flags = regs.arg(4) as i32;
+                        if super::flags::invalid(regs) {
+                            return Err(Errno::EINVAL);
+                        }
+                        let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
+                        let empty = flags & libc::AT_EMPTY_PATH != 0;
                         (
-                            host_of(env, proc, pid, regs, Some(0), 1, follow)?,
+                            host_of(env, proc, pid, regs, Some(0), 1, follow, empty)?,
                             follow,
                             a(2),
                             a(3),
@@ -224,25 +271,26 @@ pub fn enter(
         // its mode bits: access checks pass for existing files.
         libc::SYS_access | libc::SYS_faccessat | libc::SYS_faccessat2 if creds.is_fs_root() => {
             (|| {
-                let (host, mode, follow) = match nr {
-                    libc::SYS_access => (host_of(env, proc, pid, regs, None, 0, true)?, a(1), true),
-                    libc::SYS_faccessat => {
-                        (host_of(env, proc, pid, regs, Some(0), 1, true)?, a(2), true)
-                    }
-                    _ => {
-                        let follow = regs.arg(3) & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
-                        (
-                            host_of(env, proc, pid, regs, Some(0), 1, follow)?,
-                            a(2),
-                            follow,
-                        )
-                    }
+                let (mode, flags) = match nr {
+                    libc::SYS_access => (a(1), 0),
+                    libc::SYS_faccessat => (a(2), 0),
+                    _ => (a(2), regs.arg(3) as i32),
+                };
+                if super::flags::invalid(regs) {
+                    return Err(Errno::EINVAL);
+                }
+                let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
+                let empty = flags & libc::AT_EMPTY_PATH != 0;
+                let host = match nr {
+                    libc::SYS_access => host_of(env, proc, pid, regs, None, 0, true, false)?,
+                    _ => host_of(env, proc, pid, regs, Some(0), 1, follow, empty)?,
                 };
                 let st = if follow {
-                    nix::sys::stat::stat(&host)?
+                    nix::sys::stat::stat(&host.host)
                 } else {
-                    nix::sys::stat::lstat(&host)?
-                };
+                    nix::sys::stat::lstat(&host.host)
+                }
+                .map_err(|e| host.err(e))?;
                 let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
                 if mode & libc::X_OK as u32 != 0 && !is_dir && st.st_mode & 0o111 == 0 {
                     return Err(Errno::EACCES);
@@ -257,8 +305,6 @@ pub fn enter(
         | libc::SYS_fchmodat2
         | libc::SYS_mknod
         | libc::SYS_mknodat
-        | libc::SYS_setxattr
-        | libc::SYS_lsetxattr
         | libc::SYS_capset
             if creds.is_root() =>
         {
@@ -272,7 +318,7 @@ pub fn enter(
                 return Err(Errno::EINVAL);
             }
             let mut name = vec![0u8; len as usize];
-            ptrace::read_into(pid, regs.arg(0), &mut name)?;
+            ptrace::read_into(pid, regs.arg(0), &mut name).map_err(|_| Errno::EFAULT)?;
             let mut names = env.uname.borrow_mut();
             if nr == libc::SYS_sethostname {
                 names.set_nodename(&name)?;
@@ -281,6 +327,22 @@ pub fn enter(
             }
             Ok(0)
         })(),
+        libc::SYS_setxattr
+        | libc::SYS_lsetxattr
+        | libc::SYS_fsetxattr
+        | libc::SYS_getxattr
+        | libc::SYS_lgetxattr
+        | libc::SYS_fgetxattr
+        | libc::SYS_listxattr
+        | libc::SYS_llistxattr
+        | libc::SYS_flistxattr
+        | libc::SYS_removexattr
+        | libc::SYS_lremovexattr
+        | libc::SYS_fremovexattr
+            if creds.is_root() =>
+        {
+            return super::xattr::enter(env, proc, pid, regs);
+        }
         libc::SYS_open | libc::SYS_openat if creds.is_fs_root() => {
             return open_as_root(env, proc, pid, regs);
         }
@@ -316,7 +378,9 @@ fn open_as_root(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) ->
         (Some(0), 1, regs.arg(2))
     };
     let follow = flags & libc::O_NOFOLLOW as u64 == 0;
-    let host = host_of(env, proc, pid, regs, dirfd, path, follow).ok()?;
+    let host = host_of(env, proc, pid, regs, dirfd, path, follow, false)
+        .ok()?
+        .host;
     let st = nix::sys::stat::stat(&host).ok()?;
     if st.st_uid != nix::unistd::getuid().as_raw() {
         return None;

@@ -3,12 +3,15 @@
 //! (the layout is in `ext::link2symlink`).
 
 use super::host_of_arg as host;
-use super::{Env, Outcome};
+use super::{Env, Outcome, PATH_MAX};
 use crate::arch::Regs;
 use crate::ext::link2symlink as l2s;
 use crate::fs::ProcContext;
+use crate::ptrace;
 use nix::errno::Errno;
 use nix::unistd::Pid;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
 fn done(r: Result<(), Errno>) -> Option<Outcome> {
     Some(Outcome::Emulated(match r {
@@ -22,6 +25,9 @@ fn done(r: Result<(), Errno>) -> Option<Outcome> {
 pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option<Outcome> {
     let nr = regs.sysno();
     let r = (|| -> Result<Option<Outcome>, Errno> {
+        if works_on_names(nr) && super::flags::invalid(regs) {
+            return Err(Errno::EINVAL);
+        }
         match nr {
             libc::SYS_link | libc::SYS_linkat => {
                 let (old, new) = if nr == libc::SYS_link {
@@ -30,11 +36,38 @@ pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option
                         host(env, proc, pid, regs, None, 1, false)?,
                     )
                 } else {
-                    let follow = regs.arg(4) & libc::AT_SYMLINK_FOLLOW as u64 != 0;
-                    (
-                        host(env, proc, pid, regs, Some(0), 1, follow)?,
-                        host(env, proc, pid, regs, Some(2), 3, false)?,
-                    )
+                    let flags = regs.arg(4) as i32;
+                    let follow = flags & libc::AT_SYMLINK_FOLLOW != 0;
+                    let old = if flags & libc::AT_EMPTY_PATH != 0
+                        && ptrace::read_cstring(pid, regs.arg(1), PATH_MAX)?.is_empty()
+                    {
+                        // Root may link the file an fd refers to; one
+                        // without a name (O_TMPFILE) gets a real first link.
+                        let fd = super::ext::fd_path(pid, regs.arg(0) as i32)?;
+                        let fd = PathBuf::from(std::ffi::OsStr::from_bytes(fd.as_bytes()));
+                        match proc_file(&fd).map_err(super::ext::fd_errno)? {
+                            Some(named) => named,
+                            None => {
+                                let new = host(env, proc, pid, regs, Some(2), 3, false)?;
+                                return Ok(done(
+                                    link_unnamed(&fd, &new).map_err(super::ext::fd_errno),
+                                ));
+                            }
+                        }
+                    } else {
+                        host(env, proc, pid, regs, Some(0), 1, follow)?
+                    };
+                    let new = host(env, proc, pid, regs, Some(2), 3, false)?;
+                    // Followed to a /proc magic link (`/proc/self/fd/N`):
+                    // the file it names, or a first link if it has none.
+                    if follow && old.is_symlink() {
+                        match proc_file(&old)? {
+                            Some(file) => (file, new),
+                            None => return Ok(done(link_unnamed(&old, &new))),
+                        }
+                    } else {
+                        (old, new)
+                    }
                 };
                 env.view.invalidate_cache();
                 Ok(done(l2s::link(&old, &new, env.l2s_dir)))
@@ -84,6 +117,32 @@ pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option
         Ok(o) => o,
         Err(e) => Some(Outcome::Emulated(-(e as i64))),
     }
+}
+
+/// The host path of the file a /proc magic link (`/proc/<pid>/fd/<n>`)
+/// refers to: `None` if that file has no name (`O_TMPFILE`, deleted).
+fn proc_file(link: &std::path::Path) -> Result<Option<PathBuf>, Errno> {
+    let st = nix::sys::stat::stat(link)?;
+    if st.st_nlink == 0 {
+        return Ok(None);
+    }
+    let target = std::fs::read_link(link).map_err(|_| Errno::ENOENT)?;
+    if target.as_os_str().as_bytes().first() != Some(&b'/') {
+        return Err(Errno::ENOENT);
+    }
+    Ok(Some(target))
+}
+
+/// Give an unnamed file (`O_TMPFILE`) its first name through its /proc
+/// magic link: an ordinary link, as unprivileged users may make.
+fn link_unnamed(link: &std::path::Path, new: &std::path::Path) -> Result<(), Errno> {
+    nix::unistd::linkat(
+        None,
+        link,
+        None,
+        new,
+        nix::fcntl::AtFlags::AT_SYMLINK_FOLLOW,
+    )
 }
 
 /// Whether a syscall works on l2s names themselves (not their final file).

@@ -4,11 +4,14 @@
 //! tracee's arguments, translates guest paths to host paths (writing new
 //! strings below the stack pointer), or emulates the syscall entirely.
 
+pub mod dirents;
 pub mod ext;
+pub mod flags;
 pub mod ids;
 pub mod l2s;
 pub mod names;
 pub mod table;
+pub mod xattr;
 
 use crate::arch::Regs;
 use crate::exec::{ExecPlan, ExecResolver, plan_exec};
@@ -57,6 +60,8 @@ pub struct Env<'a> {
     pub ext: &'a crate::config::Ext,
     /// Fake `chown`s recorded while fake root.
     pub owners: &'a std::cell::RefCell<ids::Owners>,
+    /// Fake root's `trusted.*`/`security.*` extended attributes.
+    pub xattrs: &'a std::cell::RefCell<crate::ext::fake_xattr::FakeXattrs>,
     /// Modes lifted for an `open` by fake root, to put back at its exit.
     pub restore: &'a std::cell::RefCell<ids::Restores>,
     /// `-k`: the fake `uname`.
@@ -105,11 +110,12 @@ pub fn enter(
     {
         return o;
     }
-    if nr == libc::SYS_getdents64 && env.ext.hide_proot {
-        return Outcome::WithExit {
-            rewritten: false,
-            hook: ext::ExitHook::HideProot { buf: regs.arg(1) },
+    if nr == libc::SYS_getdents64 && (env.ext.hide_proot || env.ext.link2symlink) {
+        let filter = dirents::Filter {
+            proot: env.ext.hide_proot,
+            l2s: env.ext.link2symlink,
         };
+        return dirents::enter(env, proc, pid, regs, filter);
     }
     let kind = match table::classify(nr) {
         Some(k) => k,
@@ -122,7 +128,15 @@ pub fn enter(
         None => return Outcome::err(Errno::ENOSYS),
     };
     let result = match kind {
-        Kind::Paths(args) => translate_paths(env, proc, pid, regs, args),
+        // A path that does not translate: bad flags were the kernel's
+        // first answer.
+        Kind::Paths(args) => translate_paths(env, proc, pid, regs, args).map_err(|e| {
+            if flags::invalid(regs) {
+                Errno::EINVAL
+            } else {
+                e
+            }
+        }),
         Kind::Getcwd => getcwd(env, pid, regs),
         Kind::Readlink {
             dirfd,
@@ -384,7 +398,7 @@ fn readlink(
     }
     let target = env.view.readlink_guest(proc, &host)?;
     let n = target.len().min(bufsiz as usize);
-    ptrace::write(pid, regs.arg(buf), &target[..n])?;
+    ext::to_guest(pid, regs.arg(buf), &target[..n])?;
     Ok(Outcome::Emulated(n as i64))
 }
 
@@ -569,7 +583,7 @@ fn sockaddr(
     let len = regs.arg(len_arg) as usize;
     if bind
         && env.ext.ports.netcoop
-        && let Some(r) = netcoop_bind(env, pid, regs.arg(0) as i32, addr, len)
+        && let Some(r) = netcoop_bind(env, proc, pid, regs.arg(0) as i32, addr, len)
     {
         return r.map(Outcome::Emulated);
     }
@@ -590,7 +604,14 @@ fn sockaddr(
 /// or at a free one when that one is in use, remembered so that connections
 /// to the port asked for reach it. `None`: not an inet address, or the
 /// kernel cannot lend the descriptor (before Linux 5.6): handled as usual.
-fn netcoop_bind(env: &Env, pid: Pid, fd: i32, addr: u64, len: usize) -> Option<Result<i64, Errno>> {
+fn netcoop_bind(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    fd: i32,
+    addr: u64,
+    len: usize,
+) -> Option<Result<i64, Errno>> {
     use crate::ext::net::{inet_port, set_inet_port};
     use std::os::fd::AsFd;
     if addr == 0 || len > 128 {
@@ -602,7 +623,7 @@ fn netcoop_bind(env: &Env, pid: Pid, fd: i32, addr: u64, len: usize) -> Option<R
     if asked == 0 {
         return None;
     }
-    let sock = match ptrace::host::dup_from(pid.as_raw(), fd) {
+    let sock = match ptrace::host::pidfd_getfd(proc.pid(), false, fd) {
         Ok(s) => s,
         Err(Errno::EBADF) => return Some(Err(Errno::EBADF)),
         Err(e) => {

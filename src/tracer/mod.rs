@@ -163,6 +163,8 @@ pub struct Tracer<'a> {
     spinner: spin::Spinner,
     /// Fake `chown`s recorded while fake root.
     owners: std::cell::RefCell<syscall::ids::Owners>,
+    /// Fake root's privileged extended attributes.
+    xattrs: std::cell::RefCell<crate::ext::fake_xattr::FakeXattrs>,
     /// Modes lifted for an `open` by fake root.
     restores: std::cell::RefCell<syscall::ids::Restores>,
     /// `-n`: ports moved for guests.
@@ -204,6 +206,7 @@ impl<'a> Tracer<'a> {
             chaos: cfg.chaos_seed.map(chaos::Chaos::new),
             spinner: spin::Spinner::new(cfg.spin_us),
             owners: Default::default(),
+            xattrs: Default::default(),
             restores: Default::default(),
             net: Default::default(),
             uname: std::cell::RefCell::new(
@@ -467,6 +470,7 @@ impl<'a> Tracer<'a> {
                 loader: &self.loader,
                 ext: &self.cfg.ext,
                 owners: &self.owners,
+                xattrs: &self.xattrs,
                 restore: &self.restores,
                 kernel_release: self.kernel_release.as_ref(),
                 real_ids: self.real_ids,

@@ -1,0 +1,172 @@
+//! `getdents64` under `-H` and `-l`: the guest's directory listings without
+//! `.proot*` (`-H`) or `.l2s.*` (`-l`) entries, and with the names of an
+//! emulated hard link shown as its final file (see
+//! [`super::ext::rewrite_dirents`]).
+//!
+//! The tracer reads the directory itself, at the syscall's entry, through
+//! a duplicate of the guest's fd (`pidfd_getfd`: the same open file, so the
+//! same position), filters the entries and writes them to the guest's
+//! buffer: one stop per call, and a batch made only of hidden entries is
+//! followed by the next one rather than read as the end of the directory.
+//! Where `pidfd_getfd` is not available (Linux < 5.6, or < 6.9 for a
+//! thread that is not its process's leader) the call runs in the guest and
+//! its result is filtered at the exit stop instead.
+
+use super::ext::{Dirent, ExitHook, rewrite_dirents, to_guest};
+use super::{Env, Outcome};
+use crate::arch::Regs;
+use crate::fs::ProcContext;
+use nix::errno::Errno;
+use nix::unistd::Pid;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Cleared once `pidfd_getfd` proved unavailable on this kernel.
+static PIDFD_GETFD: AtomicBool = AtomicBool::new(true);
+
+/// The largest buffer read at once (the guest's may be larger).
+const MAX_READ: usize = 1 << 20;
+
+/// What to hide and rewrite.
+#[derive(Clone, Copy)]
+pub struct Filter {
+    pub proot: bool,
+    pub l2s: bool,
+}
+
+impl Filter {
+    /// The decision for one entry of host directory `dir`.
+    pub fn decide(self, dir: Option<&std::path::Path>, name: &[u8], d_type: u8) -> Dirent {
+        if self.proot && name.starts_with(b".proot") {
+            return Dirent::Hide;
+        }
+        if !self.l2s {
+            return Dirent::Keep;
+        }
+        if crate::ext::link2symlink::is_l2s_name(name) {
+            // An intermediate or final file of a group; a file the guest
+            // itself named `.l2s.*` stays visible.
+            return match dir {
+                Some(dir)
+                    if crate::ext::link2symlink::group_of(
+                        &dir.join(std::ffi::OsStr::from_bytes(name)),
+                    )
+                    .is_none() =>
+                {
+                    Dirent::Keep
+                }
+                _ => Dirent::Hide,
+            };
+        }
+        match dir {
+            Some(dir) if d_type == libc::DT_LNK => super::ext::l2s_entry(dir, name),
+            _ => Dirent::Keep,
+        }
+    }
+}
+
+/// The host directory an fd of `pid` refers to (for `-l`'s lookups).
+pub fn dir_of_fd(pid: Pid, fd: i32, filter: Filter) -> Option<std::path::PathBuf> {
+    if !filter.l2s {
+        return None;
+    }
+    std::fs::read_link(format!("/proc/{}/fd/{fd}", pid.as_raw())).ok()
+}
+
+/// Handle a `getdents64` at its entry.
+pub fn enter(_env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs, filter: Filter) -> Outcome {
+    let (fd, buf, count) = (regs.arg(0) as i32, regs.arg(1), regs.arg(2) as usize);
+    let exit_instead = Outcome::WithExit {
+        rewritten: false,
+        hook: ExitHook::Dirents {
+            fd,
+            buf,
+            proot: filter.proot,
+            l2s: filter.l2s,
+        },
+    };
+    if !PIDFD_GETFD.load(Ordering::Relaxed) || fd < 0 {
+        return exit_instead;
+    }
+    let thread = proc.pid() != pid.as_raw();
+    let dup = match crate::ptrace::host::pidfd_getfd(pid.as_raw(), thread, fd) {
+        Ok(d) => d,
+        // Not open: the kernel says EBADF itself.
+        Err(Errno::EBADF) => return Outcome::Pass,
+        Err(Errno::ENOSYS) | Err(Errno::EPERM) if !thread => {
+            PIDFD_GETFD.store(false, Ordering::Relaxed);
+            return exit_instead;
+        }
+        Err(_) => return exit_instead,
+    };
+    let dir = dir_of_fd(pid, fd, filter);
+    let mut data = vec![0u8; count.min(MAX_READ)];
+    let r = (|| -> Result<i64, Errno> {
+        loop {
+            let n = crate::ptrace::host::getdents64(dup.as_fd(), &mut data)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            let (kept, _) = rewrite_dirents(&mut data[..n], |name, d_type| {
+                filter.decide(dir.as_deref(), name, d_type)
+            });
+            if kept > 0 {
+                to_guest(pid, buf, &data[..kept])?;
+                return Ok(kept as i64);
+            }
+            // Only hidden entries: read on rather than answer "the end".
+        }
+    })();
+    Outcome::Emulated(match r {
+        Ok(v) => v,
+        Err(e) => -(e as i64),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn l2s_files_are_hidden_and_names_show_their_final_file() {
+        let dir = std::env::temp_dir().join(format!("sproot-dirents-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a"), "x").unwrap();
+        std::fs::write(dir.join(".l2s.mine"), "the guest's own file").unwrap();
+        std::fs::write(dir.join(".proot-x"), "").unwrap();
+        crate::ext::link2symlink::link(&dir.join("a"), &dir.join("b"), None).unwrap();
+        let both = Filter {
+            proot: true,
+            l2s: true,
+        };
+        let d = Some(dir.as_path());
+        assert_eq!(both.decide(d, b".l2s.a0001", libc::DT_LNK), Dirent::Hide);
+        assert_eq!(
+            both.decide(d, b".l2s.a0001.0002", libc::DT_REG),
+            Dirent::Hide
+        );
+        assert_eq!(both.decide(d, b".l2s.mine", libc::DT_REG), Dirent::Keep);
+        assert_eq!(both.decide(d, b".proot-x", libc::DT_REG), Dirent::Hide);
+        assert!(matches!(
+            both.decide(d, b"b", libc::DT_LNK),
+            Dirent::As {
+                d_type: libc::DT_REG,
+                ..
+            }
+        ));
+        // Without the directory (it could not be named): by prefix.
+        assert_eq!(both.decide(None, b".l2s.mine", libc::DT_REG), Dirent::Hide);
+        let proot_only = Filter {
+            proot: true,
+            l2s: false,
+        };
+        assert_eq!(
+            proot_only.decide(d, b".l2s.a0001", libc::DT_LNK),
+            Dirent::Keep
+        );
+        assert_eq!(proot_only.decide(d, b"b", libc::DT_LNK), Dirent::Keep);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,207 @@
+//! Fake root's `*xattr` calls. Attributes in the privileged namespaces
+//! (`trusted.*`, `security.*`, see [`crate::ext::fake_xattr`]) that the
+//! guest sets are kept by sproot; every other call, and every error the
+//! kernel finds before it looks at the file (flags, name, size), is left to
+//! the kernel, so the guest gets the kernel's own answers.
+
+use super::ext::{fd_errno, fd_path, to_guest};
+use super::{Env, Outcome, PATH_MAX};
+use crate::arch::Regs;
+use crate::ext::fake_xattr::{self, FileKey};
+use crate::fs::ProcContext;
+use crate::ptrace;
+use nix::errno::Errno;
+use nix::unistd::Pid;
+use std::ffi::CString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Set,
+    Get,
+    List,
+    Remove,
+}
+
+/// How the call names its file.
+#[derive(Clone, Copy)]
+enum Via {
+    Path { follow: bool },
+    Fd,
+}
+
+fn classify(nr: i64) -> Option<(Op, Via)> {
+    const FOLLOW: Via = Via::Path { follow: true };
+    const NOFOLLOW: Via = Via::Path { follow: false };
+    Some(match nr {
+        libc::SYS_setxattr => (Op::Set, FOLLOW),
+        libc::SYS_lsetxattr => (Op::Set, NOFOLLOW),
+        libc::SYS_fsetxattr => (Op::Set, Via::Fd),
+        libc::SYS_getxattr => (Op::Get, FOLLOW),
+        libc::SYS_lgetxattr => (Op::Get, NOFOLLOW),
+        libc::SYS_fgetxattr => (Op::Get, Via::Fd),
+        libc::SYS_listxattr => (Op::List, FOLLOW),
+        libc::SYS_llistxattr => (Op::List, NOFOLLOW),
+        libc::SYS_flistxattr => (Op::List, Via::Fd),
+        libc::SYS_removexattr => (Op::Remove, FOLLOW),
+        libc::SYS_lremovexattr => (Op::Remove, NOFOLLOW),
+        libc::SYS_fremovexattr => (Op::Remove, Via::Fd),
+        _ => return None,
+    })
+}
+
+/// The file a call acts on: its key and a host path to list it by.
+struct File {
+    key: FileKey,
+    host: CString,
+    follow: bool,
+}
+
+/// `O_PATH` in `/proc/<pid>/fdinfo/<fd>`'s octal `flags:`.
+const O_PATH_BIT: u64 = 0o10000000;
+
+/// Whether fd `fd` of `pid` was opened `O_PATH`; `EBADF` if it is not open.
+pub fn fd_is_o_path(pid: Pid, fd: i32) -> Result<bool, Errno> {
+    let info = std::fs::read_to_string(format!("/proc/{}/fdinfo/{fd}", pid.as_raw()))
+        .map_err(|_| Errno::EBADF)?;
+    let flags = info
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 8).ok())
+        .unwrap_or(0);
+    Ok(flags & O_PATH_BIT != 0)
+}
+
+fn lookup(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &Regs,
+    via: Via,
+) -> Result<File, Errno> {
+    let (host, follow, fd) = match via {
+        Via::Fd => {
+            let fd = regs.arg(0) as i32;
+            if fd == libc::AT_FDCWD {
+                // The kernel treats an f*xattr call on AT_FDCWD as one on the
+                // current directory (a NULL path with AT_EMPTY_PATH).
+                let cwd = env.view.dir_of(pid.as_raw(), None)?;
+                let host = env.view.to_host(&cwd);
+                (host.into_os_string().into_vec(), true, false)
+            } else {
+                if fd < 0 || fd_is_o_path(pid, fd)? {
+                    return Err(Errno::EBADF);
+                }
+                let p = fd_path(pid, fd)?;
+                // Pipes, sockets and anonymous inodes keep no attributes.
+                let target = std::fs::read_link(std::ffi::OsStr::from_bytes(p.as_bytes()))
+                    .map_err(|_| Errno::EBADF)?;
+                if target.as_os_str().as_bytes().first() != Some(&b'/') {
+                    return Err(Errno::EOPNOTSUPP);
+                }
+                (p.into_bytes(), true, true)
+            }
+        }
+        Via::Path { follow } => {
+            let guest = ptrace::read_cstring(pid, regs.arg(0), PATH_MAX)?;
+            let mut host = super::resolve(env, proc, pid, regs, None, &guest, follow)?;
+            if env.ext.link2symlink
+                && !follow
+                && let Some(fin) = crate::ext::link2symlink::resolve(&host)
+            {
+                host = fin;
+            }
+            (host.into_os_string().into_vec(), follow, false)
+        }
+    };
+    let host = CString::new(host).map_err(|_| Errno::EINVAL)?;
+    let flags = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
+    let st = ptrace::host::stat(&host, flags).map_err(|e| if fd { fd_errno(e) } else { e })?;
+    Ok(File {
+        key: (st.st_dev, st.st_ino),
+        host,
+        follow,
+    })
+}
+
+/// Handle an `*xattr` call of a fake root; `None`: the kernel's to run.
+pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option<Outcome> {
+    let (op, via) = classify(regs.sysno())?;
+    // What the kernel checks before it looks at the file, in its order:
+    // flags, name, value size, value. Answered here, so that a path that
+    // also fails to resolve does not change the error.
+    let early = (|| -> Result<Vec<u8>, Errno> {
+        if op == Op::List {
+            return Ok(Vec::new());
+        }
+        if op == Op::Set {
+            fake_xattr::check_set(regs.arg(4) as u32, b"-", 0)?;
+        }
+        let name = match ptrace::read_cstring(pid, regs.arg(1), fake_xattr::NAME_MAX) {
+            Err(Errno::ENAMETOOLONG) => return Err(Errno::ERANGE),
+            r => r?,
+        };
+        fake_xattr::check_name(&name)?;
+        if op == Op::Set {
+            fake_xattr::check_set(regs.arg(4) as u32, &name, regs.arg(3) as usize)?;
+        }
+        Ok(name)
+    })();
+    let name = match early {
+        Ok(n) => n,
+        Err(e) => return Some(Outcome::Emulated(-(e as i64))),
+    };
+    if op != Op::List && !fake_xattr::is_privileged(&name) {
+        return None;
+    }
+    let r = (|| -> Result<Option<i64>, Errno> {
+        let value = if op == Op::Set && regs.arg(3) > 0 {
+            let mut v = vec![0u8; regs.arg(3) as usize];
+            ptrace::read_into(pid, regs.arg(2), &mut v).map_err(|_| Errno::EFAULT)?;
+            v
+        } else {
+            Vec::new()
+        };
+        let file = lookup(env, proc, pid, regs, via)?;
+        let mut store = env.xattrs.borrow_mut();
+        match op {
+            Op::Set => {
+                store.set(file.key, &name, &value, regs.arg(4) as u32)?;
+                Ok(Some(0))
+            }
+            Op::Get => {
+                let Ok(v) = store.get(file.key, &name) else {
+                    // Not ours: what the kernel has (or ENODATA).
+                    return Ok(None);
+                };
+                copy_out(pid, regs.arg(2), regs.arg(3), v).map(Some)
+            }
+            Op::Remove => {
+                store.remove(file.key, &name)?;
+                Ok(Some(0))
+            }
+            Op::List => {
+                if !store.has_any(file.key) {
+                    return Ok(None);
+                }
+                let kernel = ptrace::host::listxattr(&file.host, file.follow)?;
+                let all = store.list(file.key, &kernel)?;
+                copy_out(pid, regs.arg(1), regs.arg(2), &all).map(Some)
+            }
+        }
+    })();
+    match r {
+        Ok(Some(v)) => Some(Outcome::Emulated(v)),
+        Ok(None) => None,
+        Err(e) => Some(Outcome::Emulated(-(e as i64))),
+    }
+}
+
+/// Copy a value or list to the guest's buffer of `size` bytes, as the
+/// kernel does: size 0 asks for the length, a short buffer is `ERANGE`.
+fn copy_out(pid: Pid, addr: u64, size: u64, data: &[u8]) -> Result<i64, Errno> {
+    if fake_xattr::fits(data.len(), size as usize)? {
+        to_guest(pid, addr, data)?;
+    }
+    Ok(data.len() as i64)
+}
