@@ -1,0 +1,206 @@
+//! What a guest sees under sproot is what a real chroot of the same rootfs
+//! shows: small C programs run under `sproot -r ROOTFS -b /proc -b /dev` and
+//! under `unshare -m` + `mount --rbind` + `chroot ROOTFS`, outputs compared
+//! line by line. The programs print facts (errno names, "same file as ...",
+//! paths), never raw inode numbers, so both sides must print the same text.
+//!
+//! The chroot side needs root or an unprivileged user namespace
+//! (`unshare -r`); without either a test says so and checks only the
+//! properties its program asserts itself.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+/// A tiny rootfs with one compiled C program installed at `/prog`.
+struct Guest {
+    rootfs: TinyRootfs,
+    /// `(host, guest)` bindings, given to both sides.
+    bindings: Vec<(String, String)>,
+}
+
+impl Guest {
+    /// `None` when the host has no C compiler.
+    fn new(src: &str) -> Option<Guest> {
+        let bin = compile_c(src, &[])?;
+        let rootfs = tiny_rootfs();
+        rootfs.install(&bin, "/prog");
+        if let Some(dir) = bin.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        Some(Guest {
+            rootfs,
+            bindings: Vec::new(),
+        })
+    }
+
+    /// Bind host `host` at guest `guest` on both sides (the mount point is
+    /// created in the rootfs, as a real bind mount needs it).
+    #[allow(dead_code)]
+    fn bind(&mut self, host: &str, guest: &str) {
+        let point = self.rootfs.host_path(guest);
+        if Path::new(host).is_dir() {
+            std::fs::create_dir_all(&point).expect("mkdir mount point");
+        } else {
+            if let Some(p) = point.parent() {
+                std::fs::create_dir_all(p).expect("mkdir mount point parent");
+            }
+            std::fs::write(&point, "").expect("create mount point file");
+        }
+        self.bindings.push((host.to_string(), guest.to_string()));
+    }
+
+    fn sproot(&self, args: &[&str]) -> Output {
+        let mut all: Vec<String> = vec!["-b".into(), "/proc".into(), "-b".into(), "/dev".into()];
+        for (h, g) in &self.bindings {
+            all.push("-b".into());
+            all.push(format!("{h}:{g}"));
+        }
+        all.push("-w".into());
+        all.push("/".into());
+        all.push("/prog".into());
+        all.extend(args.iter().map(|s| s.to_string()));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        self.rootfs.run(&all)
+    }
+
+    /// The same program in a real chroot, or `None` if none can be made.
+    fn chroot(&self, args: &[&str]) -> Option<Output> {
+        let root = self.rootfs.root();
+        let mut script = String::from("set -e\n");
+        for (h, g) in [("/proc", "/proc"), ("/dev", "/dev")]
+            .into_iter()
+            .chain(self.bindings.iter().map(|(h, g)| (h.as_str(), g.as_str())))
+        {
+            script.push_str(&format!("mount --rbind '{h}' '{root}{g}'\n"));
+        }
+        script.push_str(&format!("cd '{root}'\nexec chroot '{root}' /prog \"$@\"\n"));
+        let mut cmd = Command::new("unshare");
+        if nix_is_root() {
+            cmd.arg("-m");
+        } else {
+            cmd.args(["-r", "-m"]);
+        }
+        cmd.args(["--propagation", "private", "sh", "-c", &script, "sh"]);
+        cmd.args(args);
+        let out = output_with_timeout(cmd, Duration::from_secs(60), "unshare + chroot");
+        if !out.status.success() && stderr_str(&out).contains("unshare:") {
+            eprintln!("note: no chroot to compare with: {}", stderr_str(&out));
+            return None;
+        }
+        Some(out)
+    }
+
+    /// Run under both and compare; returns sproot's stdout.
+    #[track_caller]
+    fn same_as_chroot(&self, args: &[&str]) -> String {
+        let ours = self.sproot(args);
+        assert_success(&ours, "the program under sproot");
+        let text = stdout_str(&ours);
+        if let Some(theirs) = self.chroot(args) {
+            assert_success(&theirs, "the program in a chroot");
+            assert_eq!(
+                text,
+                stdout_str(&theirs),
+                "sproot (left) and chroot (right) differ"
+            );
+        }
+        text
+    }
+
+    fn host_path(&self, guest: &str) -> PathBuf {
+        self.rootfs.host_path(guest)
+    }
+}
+
+fn nix_is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Common C helpers: `report(what, r)` prints "what: ok" or the errno name.
+const C_PRELUDE: &str = r#"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+static const char *ename(int e) {
+    switch (e) {
+    case ENOENT: return "ENOENT"; case EACCES: return "EACCES"; case EPERM: return "EPERM";
+    case ENOTDIR: return "ENOTDIR"; case EBUSY: return "EBUSY"; case EXDEV: return "EXDEV";
+    case ENOTEMPTY: return "ENOTEMPTY"; case EINVAL: return "EINVAL"; case EFAULT: return "EFAULT";
+    case ELOOP: return "ELOOP"; case EBADF: return "EBADF"; case EISDIR: return "EISDIR";
+    case EEXIST: return "EEXIST"; case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOSYS: return "ENOSYS"; case EAGAIN: return "EAGAIN";
+    default: { static char b[32]; snprintf(b, sizeof b, "errno %d", e); return b; }
+    }
+}
+static void report(const char *what, long r) {
+    if (r < 0) printf("%s: %s\n", what, ename(errno)); else printf("%s: ok\n", what);
+}
+static int same(const struct stat *a, const struct stat *b) {
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+"#;
+
+fn program(body: &str) -> String {
+    format!("{C_PRELUDE}\n{body}")
+}
+
+// ---------------------------------------------------------------------------
+// AT_EMPTY_PATH with a path
+// ---------------------------------------------------------------------------
+
+const EMPTY_PATH_C: &str = r#"
+#include <sys/syscall.h>
+static void cmp(const char *what, int r, struct stat *st, const char *ref) {
+    struct stat want;
+    if (r < 0) { printf("%s: %s\n", what, ename(errno)); return; }
+    if (lstat(ref, &want) < 0) { printf("%s: reference %s missing\n", what, ref); return; }
+    printf("%s: %s\n", what, same(st, &want) ? "same as stat" : "another file");
+}
+int main(void) {
+    struct stat st;
+    int root = open("/", O_PATH | O_DIRECTORY);
+    int etc = open("/etc", O_RDONLY | O_DIRECTORY);
+    cmp("absolute", syscall(SYS_newfstatat, AT_FDCWD, "/etc/sproot-guest", &st, AT_EMPTY_PATH), &st, "/etc/sproot-guest");
+    cmp("climbing", syscall(SYS_newfstatat, root, "../../../../../etc/sproot-guest", &st, AT_EMPTY_PATH), &st, "/etc/sproot-guest");
+    cmp("dotdot of root", syscall(SYS_newfstatat, root, "..", &st, AT_EMPTY_PATH), &st, "/");
+    cmp("relative to dirfd", syscall(SYS_newfstatat, etc, "sproot-guest", &st, AT_EMPTY_PATH), &st, "/etc/sproot-guest");
+    cmp("nofollow symlink", syscall(SYS_newfstatat, AT_FDCWD, "/bin", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW), &st, "/bin");
+    cmp("empty names the fd", syscall(SYS_newfstatat, etc, "", &st, AT_EMPTY_PATH), &st, "/etc");
+    cmp("empty with AT_FDCWD", syscall(SYS_newfstatat, AT_FDCWD, "", &st, AT_EMPTY_PATH), &st, "/");
+    cmp("fstat", fstat(etc, &st), &st, "/etc");
+    struct statx sx;
+    int r = syscall(SYS_statx, AT_FDCWD, "/etc/sproot-guest", AT_EMPTY_PATH, STATX_INO, &sx);
+    if (r < 0) printf("statx absolute: %s\n", ename(errno));
+    else { stat("/etc/sproot-guest", &st); printf("statx absolute: %s\n", sx.stx_ino == st.st_ino ? "same as stat" : "another file"); }
+    r = syscall(SYS_statx, root, "../../..", AT_EMPTY_PATH, STATX_INO, &sx);
+    if (r < 0) printf("statx climbing: %s\n", ename(errno));
+    else { stat("/", &st); printf("statx climbing: %s\n", sx.stx_ino == st.st_ino ? "same as stat" : "another file"); }
+    r = syscall(SYS_statx, etc, "", AT_EMPTY_PATH, STATX_INO, &sx);
+    if (r < 0) printf("statx empty: %s\n", ename(errno));
+    else { stat("/etc", &st); printf("statx empty: %s\n", sx.stx_ino == st.st_ino ? "same as stat" : "another file"); }
+    return 0;
+}
+"#;
+
+#[test]
+fn stat_with_empty_path_flag_and_a_path_is_translated() {
+    let Some(g) = Guest::new(&program(EMPTY_PATH_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    // Whatever the chroot said, none of these may name another file.
+    assert!(!out.contains("another file"), "{out}");
+    assert!(out.contains("absolute: same as stat"), "{out}");
+    assert!(out.contains("climbing: same as stat"), "{out}");
+    assert!(out.contains("statx absolute: same as stat"), "{out}");
+}
