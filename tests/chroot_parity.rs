@@ -204,3 +204,74 @@ fn stat_with_empty_path_flag_and_a_path_is_translated() {
     assert!(out.contains("climbing: same as stat"), "{out}");
     assert!(out.contains("statx absolute: same as stat"), "{out}");
 }
+
+// ---------------------------------------------------------------------------
+// /proc magic links of processes that are not guests
+// ---------------------------------------------------------------------------
+
+const FOREIGN_PROC_C: &str = r#"
+static void show_link(const char *fmt, int pid) {
+    char p[64], buf[4096];
+    snprintf(p, sizeof p, fmt, pid);
+    ssize_t n = readlink(p, buf, sizeof buf - 1);
+    const char *name = strrchr(p, '/') + 1;
+    if (n < 0) printf("readlink %s: %s\n", name, ename(errno));
+    else { buf[n] = 0; printf("readlink %s: %s\n", name, buf); }
+}
+int main(int argc, char **argv) {
+    int pid = getppid();
+    char p[128];
+    show_link("/proc/%d/cwd", pid);
+    show_link("/proc/%d/exe", pid);
+    show_link("/proc/%d/root", pid);
+    show_link("/proc/%d/fd/0", pid);
+    snprintf(p, sizeof p, "/proc/%d/cwd", pid);
+    report("chdir cwd", chdir(p));
+    snprintf(p, sizeof p, "/proc/%d/cwd/.", pid);
+    report("open cwd/.", open(p, O_RDONLY));
+    snprintf(p, sizeof p, "/proc/%d/root/etc", pid);
+    report("open root/etc", open(p, O_RDONLY));
+    snprintf(p, sizeof p, "/proc/%d/exe", pid);
+    report("open exe", open(p, O_RDONLY));
+    show_link("/proc/%d/cwd", getpid());
+    return 0;
+}
+"#;
+
+/// The kernel itself shows a chroot the host's paths here (`d_path` of a
+/// path it cannot reach) and lets it follow them: sproot does not. The
+/// links of sproot and of host processes lead only inside the view.
+#[test]
+fn proc_links_of_processes_outside_the_guest_do_not_reach_the_host() {
+    let Some(g) = Guest::new(&program(FOREIGN_PROC_C)) else {
+        return;
+    };
+    // sproot's cwd (the test's) is outside the rootfs.
+    let out = g.sproot(&[]);
+    assert_success(&out, "foreign /proc links");
+    let text = stdout_str(&out);
+    for line in [
+        "readlink cwd: EACCES",
+        "readlink exe: EACCES",
+        "readlink root: EACCES",
+        "readlink 0: /dev/null",
+        "chdir cwd: EACCES",
+        "open cwd/.: EACCES",
+        "open root/etc: EACCES",
+        "open exe: EACCES",
+        "readlink cwd: /",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+    }
+    // sproot's cwd inside the rootfs: its guest path.
+    let mut cmd = g
+        .rootfs
+        .sproot_cmd(&["-b", "/proc", "-b", "/dev", "-w", "/", "/prog"]);
+    cmd.current_dir(g.host_path("/tmp"));
+    let out = output_with_timeout(cmd, Duration::from_secs(60), "sproot in the rootfs");
+    assert_success(&out, "foreign /proc links, cwd inside");
+    let text = stdout_str(&out);
+    assert!(text.starts_with("readlink cwd: /tmp\n"), "{text}");
+    assert!(text.contains("chdir cwd: ok\n"), "{text}");
+    assert!(!text.contains(g.rootfs.root()), "{text}");
+}

@@ -64,6 +64,12 @@ pub trait ProcContext {
     /// Host path of the program a traced pid (or tid) is running — the
     /// guest's ELF, not the loader — or `None` if it is not traced.
     fn exe_host(&self, pid: i32) -> Option<PathBuf>;
+    /// Whether `pid` (a process or thread id) is one of the guest's. The
+    /// magic links of other processes (sproot, the host's) may only lead
+    /// inside the view.
+    fn is_guest(&self, _pid: i32) -> bool {
+        true
+    }
 }
 
 /// A [`ProcContext`] for the tracer itself (used at setup time, when no

@@ -11,7 +11,10 @@
 //!   the guest (`root` is guest `/`); targets that are not paths
 //!   (`pipe:[…]`, `socket:[…]`, `anon_inode:…`) are `ENOTDIR`;
 //! - a target outside the view is used as-is as a guest path (the same
-//!   convention as [`GuestView::dir_of`]).
+//!   convention as [`GuestView::dir_of`]);
+//! - the links of a process that is not a guest (sproot itself, the host's
+//!   processes) are read and followed only when their target lies inside
+//!   the view, as its guest path; otherwise `EACCES`.
 
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
@@ -108,13 +111,33 @@ pub(crate) fn substitute_self(host: &[u8], proc: &dyn ProcContext) -> Option<Vec
     Some(out)
 }
 
-/// Guest directory an intermediate magic link leads to.
+/// The target of a magic link of a process that is not a guest, as a
+/// guest may see it: a path inside the view as its guest path, a target that
+/// is not a path (`pipe:[…]`) unchanged, a path outside the view `EACCES`
+/// (nothing in a chroot may name it, and no host path may come back).
+pub(crate) fn foreign_target(view: &GuestView, host: &[u8]) -> Result<Vec<u8>, Errno> {
+    let target = nix::fcntl::readlink(host)?.into_vec();
+    if target.first() != Some(&b'/') {
+        return Ok(target);
+    }
+    view.to_guest(&target).ok_or(Errno::EACCES)
+}
+
+/// Guest directory an intermediate magic link of process `pid` leads to.
 pub(crate) fn intermediate_magic_target(
     view: &GuestView,
+    proc: &dyn ProcContext,
     host: &[u8],
-    kind: MagicKind,
+    magic: MagicLink,
 ) -> Result<Vec<u8>, Errno> {
-    match kind {
+    if !proc.is_guest(magic.pid) {
+        let target = foreign_target(view, host)?;
+        if target.first() != Some(&b'/') || magic.kind == MagicKind::Exe {
+            return Err(Errno::ENOTDIR);
+        }
+        return Ok(target);
+    }
+    match magic.kind {
         MagicKind::Root => Ok(b"/".to_vec()),
         MagicKind::Exe => Err(Errno::ENOTDIR),
         MagicKind::Cwd | MagicKind::Fd(_) => {
@@ -187,6 +210,9 @@ impl GuestView {
         let Some(magic) = parse_magic_link(path) else {
             return Ok(nix::fcntl::readlink(path)?.into_vec());
         };
+        if !proc.is_guest(magic.pid) {
+            return foreign_target(self, path);
+        }
         if magic.kind == MagicKind::Exe
             && let Some(exe) = proc.exe_host(magic.pid)
         {

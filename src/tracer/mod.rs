@@ -150,6 +150,9 @@ impl ProcContext for Proc<'_> {
     fn exe_host(&self, pid: i32) -> Option<PathBuf> {
         self.tasks.get(pid).and_then(|t| t.exe_host.clone())
     }
+    fn is_guest(&self, pid: i32) -> bool {
+        self.tasks.get(pid).is_some()
+    }
 }
 
 pub struct Tracer<'a> {
