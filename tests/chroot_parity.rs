@@ -125,6 +125,7 @@ fn nix_is_root() -> bool {
 const C_PRELUDE: &str = r#"
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,7 +146,7 @@ static const char *ename(int e) {
 static void report(const char *what, long r) {
     if (r < 0) printf("%s: %s\n", what, ename(errno)); else printf("%s: ok\n", what);
 }
-static int same(const struct stat *a, const struct stat *b) {
+__attribute__((unused)) static int same(const struct stat *a, const struct stat *b) {
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 "#;
@@ -274,4 +275,116 @@ fn proc_links_of_processes_outside_the_guest_do_not_reach_the_host() {
     assert!(text.starts_with("readlink cwd: /tmp\n"), "{text}");
     assert!(text.contains("chdir cwd: ok\n"), "{text}");
     assert!(!text.contains(g.rootfs.root()), "{text}");
+}
+
+// ---------------------------------------------------------------------------
+// Socket addresses going out in structures and coming back
+// ---------------------------------------------------------------------------
+
+const SOCKETS_C: &str = r#"
+#include <sys/socket.h>
+#include <sys/un.h>
+static socklen_t mkaddr(struct sockaddr_un *a, const char *p) {
+    memset(a, 0, sizeof *a); a->sun_family = AF_UNIX; strcpy(a->sun_path, p);
+    return offsetof(struct sockaddr_un, sun_path) + strlen(p) + 1;
+}
+static void show(const char *what, long r, struct sockaddr_un *a, socklen_t len) {
+    if (r < 0) { printf("%s: %s\n", what, ename(errno)); return; }
+    printf("%s: len %u path \"%.*s\"\n", what, (unsigned)len,
+           len > 2 ? (int)(len - 2) : 0, len > 2 ? a->sun_path : "");
+}
+static int bound(int type, const char *p) {
+    struct sockaddr_un a; int s = socket(AF_UNIX, type, 0);
+    unlink(p);
+    if (bind(s, (struct sockaddr *)&a, mkaddr(&a, p)) < 0) { printf("bind %s: %s\n", p, ename(errno)); exit(1); }
+    return s;
+}
+int main(void) {
+    struct sockaddr_un a, b; socklen_t len; long r;
+    int srv = bound(SOCK_STREAM, "/tmp/srv.sock");
+    listen(srv, 4);
+    len = sizeof a; r = getsockname(srv, (struct sockaddr *)&a, &len); show("getsockname", r, &a, len);
+    len = 8; memset(&a, 'x', sizeof a);
+    r = getsockname(srv, (struct sockaddr *)&a, &len);
+    printf("getsockname short: %ld len %u bytes \"%.6s\" then '%c'\n", r, (unsigned)len, a.sun_path, a.sun_path[6]);
+    int cli = bound(SOCK_STREAM, "/tmp/cli.sock");
+    report("connect", connect(cli, (struct sockaddr *)&b, mkaddr(&b, "/tmp/srv.sock")));
+    len = sizeof a; r = getpeername(cli, (struct sockaddr *)&a, &len); show("getpeername", r, &a, len);
+    len = sizeof a; int c = accept(srv, (struct sockaddr *)&a, &len); show("accept", c, &a, len);
+    len = sizeof a; r = getpeername(c, (struct sockaddr *)&a, &len); show("getpeername accepted", r, &a, len);
+    int anon = socket(AF_UNIX, SOCK_STREAM, 0);
+    connect(anon, (struct sockaddr *)&b, mkaddr(&b, "/tmp/srv.sock"));
+    len = sizeof a; c = accept4(srv, (struct sockaddr *)&a, &len, SOCK_CLOEXEC); show("accept4 unnamed", c, &a, len);
+
+    int d1 = bound(SOCK_DGRAM, "/tmp/d1.sock"), d2 = bound(SOCK_DGRAM, "/tmp/d2.sock");
+    struct mmsghdr mm[2]; struct iovec io[2]; char m1[] = "one", m2[] = "two";
+    memset(mm, 0, sizeof mm);
+    socklen_t dl = mkaddr(&b, "/tmp/d1.sock");
+    io[0].iov_base = m1; io[0].iov_len = 3; io[1].iov_base = m2; io[1].iov_len = 3;
+    for (int i = 0; i < 2; i++) { mm[i].msg_hdr.msg_name = &b; mm[i].msg_hdr.msg_namelen = dl; mm[i].msg_hdr.msg_iov = &io[i]; mm[i].msg_hdr.msg_iovlen = 1; }
+    r = sendmmsg(d2, mm, 2, 0);
+    printf("sendmmsg: %ld sent, lens %u %u\n", r, mm[0].msg_len, mm[1].msg_len);
+    char buf[16];
+    len = sizeof a; r = recvfrom(d1, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&a, &len);
+    show("recvfrom", r, &a, len);
+    struct msghdr mh; struct iovec iv = { buf, sizeof buf };
+    memset(&mh, 0, sizeof mh); mh.msg_name = &a; mh.msg_namelen = sizeof a; mh.msg_iov = &iv; mh.msg_iovlen = 1;
+    r = recvmsg(d1, &mh, MSG_DONTWAIT); show("recvmsg", r, &a, mh.msg_namelen);
+    sendto(d2, m1, 3, 0, (struct sockaddr *)&b, dl);
+    sendto(d2, m2, 3, 0, (struct sockaddr *)&b, dl);
+    struct sockaddr_un ra[2]; struct iovec ri[2]; char rb[2][8];
+    memset(mm, 0, sizeof mm);
+    for (int i = 0; i < 2; i++) { ri[i].iov_base = rb[i]; ri[i].iov_len = 8; mm[i].msg_hdr.msg_name = &ra[i]; mm[i].msg_hdr.msg_namelen = sizeof ra[i]; mm[i].msg_hdr.msg_iov = &ri[i]; mm[i].msg_hdr.msg_iovlen = 1; }
+    r = recvmmsg(d1, mm, 2, MSG_DONTWAIT, NULL);
+    printf("recvmmsg: %ld\n", r);
+    for (int i = 0; i < r; i++) show("recvmmsg from", 0, &ra[i], mm[i].msg_hdr.msg_namelen);
+    return 0;
+}
+"#;
+
+#[test]
+fn socket_addresses_in_structures_and_coming_back_are_the_guests() {
+    let Some(g) = Guest::new(&program(SOCKETS_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    assert!(
+        out.contains("getsockname: len 16 path \"/tmp/srv.sock\""),
+        "{out}"
+    );
+    assert!(out.contains("sendmmsg: 2 sent, lens 3 3"), "{out}");
+    assert!(out.contains("recvmmsg: 2"), "{out}");
+    assert!(!out.contains(g.rootfs.root()), "{out}");
+}
+
+const BPF_OBJ_C: &str = r#"
+#include <linux/bpf.h>
+#include <sys/syscall.h>
+static void get(const char *p) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.pathname = (unsigned long)p;
+    long r = syscall(SYS_bpf, BPF_OBJ_GET, &attr, sizeof attr);
+    char what[64]; snprintf(what, sizeof what, "BPF_OBJ_GET %s", p);
+    report(what, r);
+}
+int main(void) {
+    get("/etc/sproot-guest");
+    get("/etc/no-such-file");
+    return 0;
+}
+"#;
+
+/// The path inside `union bpf_attr` is the guest's: an existing guest file
+/// that is not a pinned object gives the kernel's own error, not `ENOENT`.
+#[test]
+fn bpf_object_paths_are_translated() {
+    let Some(g) = Guest::new(&program(BPF_OBJ_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    assert!(
+        out.contains("BPF_OBJ_GET /etc/no-such-file: ENOENT"),
+        "{out}"
+    );
 }

@@ -43,7 +43,7 @@ impl OwnerMap {
 }
 
 /// Work to do at a syscall's exit stop.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum ExitHook {
     /// `-H`: filter the entries `getdents64` wrote at `buf`.
     HideProot { buf: u64 },
@@ -52,11 +52,14 @@ pub enum ExitHook {
     /// Fake root: put back the mode lifted for an `open` (the tracer's
     /// restore table, slot number).
     RestoreMode { slot: u64 },
+    /// Socket addresses (see [`super::net`]).
+    Sockets(super::net::SockExit),
 }
 
 /// Run an exit hook; returns whether the registers changed.
-pub fn exit(hook: ExitHook, pid: Pid, regs: &mut Regs) -> bool {
+pub fn exit(view: &crate::fs::GuestView, hook: ExitHook, pid: Pid, regs: &mut Regs) -> bool {
     match hook {
+        ExitHook::Sockets(s) => super::net::exit(view, s, pid, regs),
         ExitHook::HideProot { buf } => {
             let n = regs.ret();
             if n <= 0 {

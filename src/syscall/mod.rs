@@ -8,6 +8,7 @@ pub mod ext;
 pub mod ids;
 pub mod l2s;
 pub mod names;
+pub mod net;
 pub mod table;
 
 use crate::arch::Regs;
@@ -129,6 +130,11 @@ pub fn enter(
         Kind::Exec { at } => exec(env, proc, pid, regs, at),
         Kind::SockAddr { addr, len, bind } => sockaddr(env, proc, pid, regs, addr, len, bind),
         Kind::SendMsg => sendmsg(env, proc, pid, regs),
+        Kind::SendMmsg => net::sendmmsg(env, proc, pid, regs),
+        Kind::AddrOut { addr, len } => net::addr_out(pid, regs, addr, len),
+        Kind::RecvMsg => net::recvmsg(pid, regs),
+        Kind::RecvMmsg => net::recvmmsg(pid, regs),
+        Kind::BpfObj => bpf_obj(env, proc, pid, regs),
         Kind::Chroot => chroot(env, proc, pid, regs),
         Kind::Openat2 => openat2(env, proc, pid, regs),
         Kind::Prctl => Ok(
@@ -567,6 +573,29 @@ fn sendmsg(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Resu
             Ok(Outcome::Rewritten)
         }
     }
+}
+
+/// `bpf(BPF_OBJ_PIN | BPF_OBJ_GET, attr, size)`: `attr` starts with the
+/// `u64` pointer to the path; the kernel is given a copy naming the host.
+fn bpf_obj(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Result<Outcome, Errno> {
+    const BPF_OBJ_PIN: u64 = 6;
+    const BPF_OBJ_GET: u64 = 7;
+    let cmd = regs.arg(0);
+    let (attr, size) = (regs.arg(1), (regs.arg(2) as usize).min(4096));
+    if !(cmd == BPF_OBJ_PIN || cmd == BPF_OBJ_GET) || attr == 0 || size < 8 {
+        return Ok(Outcome::Pass);
+    }
+    let mut copy = vec![0u8; size];
+    ptrace::read_into(pid, attr, &mut copy)?;
+    let ptr = u64::from_ne_bytes(copy[0..8].try_into().map_err(|_| Errno::EFAULT)?);
+    let guest = ptrace::read_cstring(pid, ptr, PATH_MAX)?;
+    let host = resolve(env, proc, pid, regs, None, &guest, cmd == BPF_OBJ_GET)?;
+    let mut scratch = Scratch::below(regs.sp());
+    let at = scratch.push_cstr(pid, host.as_os_str().as_bytes())?;
+    copy[0..8].copy_from_slice(&at.to_ne_bytes());
+    let new = scratch.push(pid, &copy)?;
+    regs.set_arg(1, new);
+    Ok(Outcome::Rewritten)
 }
 
 fn chroot(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Result<Outcome, Errno> {

@@ -59,6 +59,16 @@ pub enum Kind {
     SockAddr { addr: usize, len: usize, bind: bool },
     /// `sendmsg`: the address is inside a `struct msghdr`.
     SendMsg,
+    /// `sendmmsg`: one address per `struct mmsghdr`.
+    SendMmsg,
+    /// An address comes back at `addr`, its length at `len` (pointers).
+    AddrOut { addr: usize, len: usize },
+    /// `recvmsg`: an address comes back inside a `struct msghdr`.
+    RecvMsg,
+    /// `recvmmsg`: addresses come back inside `struct mmsghdr`s.
+    RecvMmsg,
+    /// `bpf(BPF_OBJ_PIN | BPF_OBJ_GET)`: a path inside `union bpf_attr`.
+    BpfObj,
     /// `chroot`: only to the guest's own root.
     Chroot,
     /// `openat2`: the follow rule is inside `struct open_how`.
@@ -230,6 +240,14 @@ pub fn classify(nr: i64) -> Option<Kind> {
             bind: false,
         },
         libc::SYS_sendmsg => SendMsg,
+        libc::SYS_sendmmsg => SendMmsg,
+        libc::SYS_getsockname | libc::SYS_getpeername | libc::SYS_accept | libc::SYS_accept4 => {
+            AddrOut { addr: 1, len: 2 }
+        }
+        libc::SYS_recvfrom => AddrOut { addr: 4, len: 5 },
+        libc::SYS_recvmsg => RecvMsg,
+        libc::SYS_recvmmsg => RecvMmsg,
+        libc::SYS_bpf => BpfObj,
         libc::SYS_chroot => Chroot,
         libc::SYS_prctl => Prctl,
         // Mount namespaces are not emulated: refuse as the kernel refuses an

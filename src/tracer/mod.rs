@@ -405,7 +405,7 @@ impl<'a> Tracer<'a> {
                 }
                 Some(hook) => {
                     if let Ok(mut regs) = ptrace::get_regs(pid)
-                        && syscall::ext::exit(hook, pid, &mut regs)
+                        && syscall::ext::exit(&self.cfg.view, hook, pid, &mut regs)
                     {
                         let _ = ptrace::set_regs(pid, &regs);
                     }
