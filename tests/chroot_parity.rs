@@ -39,7 +39,6 @@ impl Guest {
 
     /// Bind host `host` at guest `guest` on both sides (the mount point is
     /// created in the rootfs, as a real bind mount needs it).
-    #[allow(dead_code)]
     fn bind(&mut self, host: &str, guest: &str) {
         let point = self.rootfs.host_path(guest);
         if Path::new(host).is_dir() {
@@ -385,6 +384,100 @@ fn bpf_object_paths_are_translated() {
     let out = g.same_as_chroot(&[]);
     assert!(
         out.contains("BPF_OBJ_GET /etc/no-such-file: ENOENT"),
+        "{out}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// /proc files that name paths: maps, smaps, map_files, mountinfo, mounts
+// ---------------------------------------------------------------------------
+
+const PROC_FILES_C: &str = r#"
+#include <dirent.h>
+static char *seen[512]; static int nseen;
+static int cmp(const void *a, const void *b) { return strcmp(*(char **)a, *(char **)b); }
+static void add(const char *s) {
+    for (int i = 0; i < nseen; i++) if (!strcmp(seen[i], s)) return;
+    if (nseen < 512) seen[nseen++] = strdup(s);
+}
+static void flush(const char *what) {
+    qsort(seen, nseen, sizeof *seen, cmp);
+    for (int i = 0; i < nseen; i++) { printf("%s: %s\n", what, seen[i]); free(seen[i]); }
+    nseen = 0;
+}
+/* Paths of the mapping lines of maps/smaps. */
+static void mapped(const char *file, const char *label) {
+    FILE *f = fopen(file, "r"); char line[4096];
+    if (!f) { printf("%s: %s\n", file, ename(errno)); return; }
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *p = strchr(line, '/');
+        if (p && strchr(line, '-') < p && line[0] != ' ' && strchr("0123456789abcdef", line[0])) add(p);
+    }
+    fclose(f);
+    flush(label);
+}
+/* "mount point fstype" of a mount table; field numbers from 1. */
+static void mounts(const char *file, int point, int fstype_after_dash) {
+    FILE *f = fopen(file, "r"); char line[4096];
+    if (!f) { printf("%s: %s\n", file, ename(errno)); return; }
+    while (fgets(line, sizeof line, f)) {
+        char *fld[64]; int n = 0;
+        for (char *t = strtok(line, " \n"); t && n < 64; t = strtok(NULL, " \n")) fld[n++] = t;
+        char buf[4200];
+        if (fstype_after_dash) {
+            int d = 0; while (d < n && strcmp(fld[d], "-")) d++;
+            snprintf(buf, sizeof buf, "%s %s", fld[point - 1], d + 1 < n ? fld[d + 1] : "?");
+        } else snprintf(buf, sizeof buf, "%s %s", fld[point - 1], fld[2]);
+        add(buf);
+    }
+    fclose(f);
+    flush(file);
+}
+int main(void) {
+    mapped("/proc/self/maps", "/proc/self/maps");
+    mapped("/proc/self/smaps", "/proc/self/smaps");
+    char p[64]; snprintf(p, sizeof p, "/proc/%d/maps", getpid());
+    mapped(p, "/proc/PID/maps");
+    DIR *d = opendir("/proc/self/map_files"); struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char l[300], t[4096]; snprintf(l, sizeof l, "/proc/self/map_files/%s", e->d_name);
+        ssize_t n = readlink(l, t, sizeof t - 1);
+        if (n > 0) { t[n] = 0; add(t); }
+    }
+    if (d) closedir(d);
+    flush("map_files");
+    mounts("/proc/self/mountinfo", 5, 1);
+    mounts("/proc/self/mounts", 2, 0);
+    mounts("/proc/mounts", 2, 0);
+    int fd = open("/proc/self/maps", O_RDONLY);
+    char t[256]; ssize_t n = readlink("/proc/self/fd/3", t, sizeof t - 1);
+    if (fd == 3 && n > 0) { t[n] = 0; char want[64]; snprintf(want, sizeof want, "/proc/%d/maps", getpid());
+        printf("fd link: %s\n", strcmp(t, want) ? t : "/proc/PID/maps"); }
+    return 0;
+}
+"#;
+
+#[test]
+fn proc_maps_and_mount_tables_show_the_guest_view() {
+    let Some(mut g) = Guest::new(&program(PROC_FILES_C)) else {
+        return;
+    };
+    let data = unique_temp_dir("parity-data");
+    g.bind(data.to_str().expect("utf-8 temp dir"), "/mnt/data");
+    let out = g.same_as_chroot(&[]);
+    let _ = std::fs::remove_dir_all(&data);
+    assert!(out.contains("/proc/self/maps: /prog\n"), "{out}");
+    assert!(
+        out.contains("map_files: /prog\n") || !nix_is_root(),
+        "{out}"
+    );
+    assert!(out.contains("/proc/self/mountinfo: /mnt/data "), "{out}");
+    assert!(out.contains("/proc/self/mountinfo: /proc proc\n"), "{out}");
+    assert!(out.contains("fd link: /proc/PID/maps\n"), "{out}");
+    assert!(
+        !out.contains(g.rootfs.root()) && !out.contains("sproot-loader"),
         "{out}"
     );
 }

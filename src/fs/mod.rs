@@ -16,6 +16,7 @@
 //! - [`GuestView::resolve`]: canonicalisation as the guest kernel would do it,
 //!   with symlinks resolved inside the guest.
 
+mod proc_files;
 mod procfs;
 mod resolve;
 #[cfg(test)]
@@ -27,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
+pub use proc_files::{ProcFile, SNAPSHOT_NAME, snapshot_path};
 pub use procfs::{MagicKind, MagicLink, parse_magic_link};
 
 /// Longest path the kernel accepts, including the terminating NUL.

@@ -30,6 +30,8 @@ pub enum MagicKind {
     Root,
     Exe,
     Fd(i32),
+    /// `map_files/<start>-<end>`: the file mapped there.
+    MapFile,
 }
 
 /// A parsed `/proc/<pid>[/task/<tid>]/{cwd,root,exe,fd/<n>}` host path.
@@ -70,6 +72,12 @@ pub fn parse_magic_link(host: &[u8]) -> Option<MagicLink> {
         b"cwd" => MagicKind::Cwd,
         b"root" => MagicKind::Root,
         b"exe" => MagicKind::Exe,
+        _ if rest
+            .strip_prefix(b"map_files/")
+            .is_some_and(|r| !r.is_empty() && !r.contains(&b'/')) =>
+        {
+            MagicKind::MapFile
+        }
         _ => {
             let (fd, r) = split_id(rest.strip_prefix(b"fd/")?)?;
             if !r.is_empty() {
@@ -132,14 +140,16 @@ pub(crate) fn intermediate_magic_target(
 ) -> Result<Vec<u8>, Errno> {
     if !proc.is_guest(magic.pid) {
         let target = foreign_target(view, host)?;
-        if target.first() != Some(&b'/') || magic.kind == MagicKind::Exe {
+        if target.first() != Some(&b'/')
+            || matches!(magic.kind, MagicKind::Exe | MagicKind::MapFile)
+        {
             return Err(Errno::ENOTDIR);
         }
         return Ok(target);
     }
     match magic.kind {
         MagicKind::Root => Ok(b"/".to_vec()),
-        MagicKind::Exe => Err(Errno::ENOTDIR),
+        MagicKind::Exe | MagicKind::MapFile => Err(Errno::ENOTDIR),
         MagicKind::Cwd | MagicKind::Fd(_) => {
             let target = nix::fcntl::readlink(host)?.into_vec();
             if target.first() != Some(&b'/') {
@@ -210,7 +220,8 @@ impl GuestView {
         let Some(magic) = parse_magic_link(path) else {
             return Ok(nix::fcntl::readlink(path)?.into_vec());
         };
-        if !proc.is_guest(magic.pid) {
+        if !proc.is_guest(magic.pid) || magic.kind == MagicKind::MapFile {
+            // A mapped file is named only if the guest can see it.
             return foreign_target(self, path);
         }
         if magic.kind == MagicKind::Exe
@@ -220,6 +231,9 @@ impl GuestView {
             return Ok(self.to_guest(&exe).unwrap_or(exe));
         }
         let target = nix::fcntl::readlink(path)?.into_vec();
+        if let Some(p) = super::snapshot_path(&target) {
+            return Ok(p);
+        }
         Ok(match magic.kind {
             MagicKind::Root => b"/".to_vec(),
             _ if target.first() == Some(&b'/') => self.to_guest(&target).unwrap_or(target),

@@ -246,7 +246,7 @@ pub(super) fn resolve(
                 }
                 if let Some(magic) = procfs::parse_magic_link(&walk.host) {
                     if is_last {
-                        if !proc.is_guest(magic.pid) {
+                        if !proc.is_guest(magic.pid) || magic.kind == MagicKind::MapFile {
                             // Only to check that it leads inside the view.
                             procfs::foreign_target(view, &walk.host)?;
                         }
@@ -322,7 +322,7 @@ fn final_magic(
             }
             None => (walk.guest, walk.host),
         },
-        MagicKind::Cwd | MagicKind::Fd(_) => (walk.guest, walk.host),
+        MagicKind::Cwd | MagicKind::Fd(_) | MagicKind::MapFile => (walk.guest, walk.host),
     };
     if trailing_slash && host.len() > 1 {
         host.push(b'/');

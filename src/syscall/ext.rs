@@ -54,12 +54,18 @@ pub enum ExitHook {
     RestoreMode { slot: u64 },
     /// Socket addresses (see [`super::net`]).
     Sockets(super::net::SockExit),
+    /// Close the tracer's descriptor of a rewritten `/proc` file.
+    CloseFd(i32),
 }
 
 /// Run an exit hook; returns whether the registers changed.
 pub fn exit(view: &crate::fs::GuestView, hook: ExitHook, pid: Pid, regs: &mut Regs) -> bool {
     match hook {
         ExitHook::Sockets(s) => super::net::exit(view, s, pid, regs),
+        ExitHook::CloseFd(fd) => {
+            super::procfile::close(fd);
+            false
+        }
         ExitHook::HideProot { buf } => {
             let n = regs.ret();
             if n <= 0 {

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod l2s;
 pub mod names;
 pub mod net;
+pub mod procfile;
 pub mod table;
 
 use crate::arch::Regs;
@@ -281,6 +282,15 @@ fn translate_paths(
             host = fin;
         }
         let host = host.as_os_str().as_bytes();
+        if let Follow::OpenFlags { arg } = a.follow
+            && let Some((path, outcome)) = procfile::open(env.view, host, regs.arg(arg))
+        {
+            let addr = scratch.push_cstr(pid, &path)?;
+            regs.set_arg(a.path, addr);
+            // A magic link: O_NOFOLLOW would refuse it.
+            regs.set_arg(arg, regs.arg(arg) & !(libc::O_NOFOLLOW as u64));
+            return Ok(outcome);
+        }
         if host != guest.as_slice() {
             let addr = scratch.push_cstr(pid, host)?;
             regs.set_arg(a.path, addr);
@@ -322,7 +332,8 @@ fn same_for_kernel(
         return false;
     };
     let dir = dir.as_os_str().as_bytes();
-    if dir.first() != Some(&b'/') || env.view.is_binding_parent(dir) {
+    // Some /proc files are rewritten for the guest.
+    if dir.first() != Some(&b'/') || env.view.is_binding_parent(dir) || dir.starts_with(b"/proc/") {
         return false;
     }
     // Under -l a name may be an emulated hard link (a symlink) even when
