@@ -481,3 +481,62 @@ fn proc_maps_and_mount_tables_show_the_guest_view() {
         "{out}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// openat2's RESOLVE_* flags
+// ---------------------------------------------------------------------------
+
+const OPENAT2_C: &str = r#"
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+static void try(const char *what, int dirfd, const char *path, unsigned long long resolve) {
+    struct open_how how; memset(&how, 0, sizeof how);
+    how.flags = O_RDONLY; how.resolve = resolve;
+    long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    if (fd < 0) { printf("%s: %s\n", what, ename(errno)); return; }
+    struct stat a, b; fstat(fd, &a); close(fd);
+    /* Which guest file it opened. */
+    const char *names[] = { "/etc/sproot-guest", "/etc/passwd", "/etc/hostname", "/proc/self/status", "/", "/etc", 0 };
+    for (int i = 0; names[i]; i++) if (stat(names[i], &b) == 0 && same(&a, &b)) { printf("%s: %s\n", what, names[i]); return; }
+    printf("%s: another file\n", what);
+}
+int main(void) {
+    int etc = open("/etc", O_RDONLY | O_DIRECTORY), root = open("/", O_RDONLY | O_DIRECTORY);
+    unlink("/etc/lnk"); symlink("/etc/passwd", "/etc/lnk");
+    unlink("/etc/rlnk"); symlink("passwd", "/etc/rlnk");
+    try("etc beneath name", etc, "passwd", RESOLVE_BENEATH);
+    try("etc beneath dotdot", etc, "../etc/passwd", RESOLVE_BENEATH);
+    try("etc beneath absolute", etc, "/etc/passwd", RESOLVE_BENEATH);
+    try("etc beneath abs symlink", etc, "lnk", RESOLVE_BENEATH);
+    try("etc in_root absolute", etc, "/passwd", RESOLVE_IN_ROOT);
+    try("etc in_root dotdot", etc, "../../hostname", RESOLVE_IN_ROOT);
+    try("etc in_root abs symlink", etc, "lnk", RESOLVE_IN_ROOT);
+    try("etc no_symlinks", etc, "rlnk", RESOLVE_NO_SYMLINKS);
+    try("etc relative", etc, "rlnk", 0);
+    try("root beneath", root, "etc/sproot-guest", RESOLVE_BENEATH);
+    try("root beneath absolute", root, "/etc/sproot-guest", RESOLVE_BENEATH);
+    try("root beneath dotdot", root, "../etc/sproot-guest", RESOLVE_BENEATH);
+    try("root in_root", root, "/etc/sproot-guest", RESOLVE_IN_ROOT);
+    try("root in_root dotdot", root, "../../etc/sproot-guest", RESOLVE_IN_ROOT);
+    try("root in_root abs symlink", root, "etc/lnk", RESOLVE_IN_ROOT);
+    try("cwd no_symlinks abs", AT_FDCWD, "/etc/lnk", RESOLVE_NO_SYMLINKS);
+    try("cwd no_symlinks intermediate", AT_FDCWD, "/proc/self/status", RESOLVE_NO_SYMLINKS);
+    try("cwd no_magiclinks", AT_FDCWD, "/proc/self/root/etc/passwd", RESOLVE_NO_MAGICLINKS);
+    try("cwd plain", AT_FDCWD, "/etc/sproot-guest", 0);
+    try("root no_xdev same", root, "etc/passwd", RESOLVE_NO_XDEV);
+    try("root no_xdev into proc", root, "proc/self/status", RESOLVE_NO_XDEV);
+    try("root beneath into proc", root, "proc/self/status", RESOLVE_BENEATH);
+    unlink("/etc/lnk"); unlink("/etc/rlnk");
+    return 0;
+}
+"#;
+
+#[test]
+fn openat2_resolve_flags_hold_in_the_guest_view() {
+    let Some(g) = Guest::new(&program(OPENAT2_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    assert!(out.contains("root in_root: /etc/sproot-guest\n"), "{out}");
+    assert!(out.contains("etc beneath absolute: EXDEV\n"), "{out}");
+}

@@ -443,6 +443,56 @@ pub fn normalize_lexical(path: &[u8]) -> Vec<u8> {
     out
 }
 
+/// `path` taken relative to the directory `base` (both guest paths, `base`
+/// canonical and absolute) without looking at the file system, for
+/// `openat2`'s scoped lookups. With `in_root`, `base` is the root: an
+/// absolute `path` starts there and `..` stops there
+/// (`RESOLVE_IN_ROOT`). Without it, `None` when `path` is absolute or climbs
+/// above `base` (`RESOLVE_BENEATH`).
+pub fn normalize_scoped(base: &[u8], path: &[u8], in_root: bool) -> Option<Vec<u8>> {
+    if path.first() == Some(&b'/') && !in_root {
+        return None;
+    }
+    let mut out = normalize_lexical(base);
+    let floor = out.len();
+    for comp in path.split(|&c| c == b'/') {
+        match comp {
+            b"" | b"." => {}
+            b".." => {
+                if out.len() <= floor {
+                    if in_root {
+                        continue;
+                    }
+                    return None;
+                }
+                let cut = out.iter().rposition(|&c| c == b'/').unwrap_or(0);
+                out.truncate(cut.max(1));
+            }
+            _ => {
+                if out.len() > 1 {
+                    out.push(b'/');
+                }
+                out.extend_from_slice(comp);
+            }
+        }
+    }
+    Some(out)
+}
+
+impl GuestView {
+    /// Index of the binding (0: the root) a canonical guest path lies in:
+    /// paths in different ones are on different "mounts".
+    pub fn binding_index(&self, guest: &[u8]) -> usize {
+        let mut best = (0, 0);
+        for (i, m) in self.mounts.iter().enumerate() {
+            if strip_component_prefix(guest, &m.guest).is_some() && m.guest.len() >= best.1 {
+                best = (i, m.guest.len());
+            }
+        }
+        best.0
+    }
+}
+
 pub(crate) fn bytes_to_path(bytes: Vec<u8>) -> PathBuf {
     PathBuf::from(OsString::from_vec(bytes))
 }

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod l2s;
 pub mod names;
 pub mod net;
+mod openat2;
 pub mod procfile;
 pub mod table;
 
@@ -631,23 +632,10 @@ fn chroot(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Result<Ou
     }
 }
 
-/// `struct open_how { u64 flags; u64 mode; u64 resolve; }`
+/// `struct open_how { u64 flags; u64 mode; u64 resolve; }`: see
+/// [`openat2::enter`].
 fn openat2(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Result<Outcome, Errno> {
-    let how = regs.arg(2);
-    if how == 0 || regs.arg(3) < 24 {
-        return Ok(Outcome::Pass);
-    }
-    let flags = ptrace::read_u64(pid, how)?;
-    let resolve_flags = ptrace::read_u64(pid, how + 16)?;
-    const RESOLVE_NO_SYMLINKS: u64 = 0x04;
-    let follow = open_follows(flags) && resolve_flags & RESOLVE_NO_SYMLINKS == 0;
-    let arg = PathArg {
-        path: 1,
-        dirfd: Some(0),
-        follow: if follow { Follow::Yes } else { Follow::No },
-        empty_path: None,
-    };
-    translate_paths(env, proc, pid, regs, std::slice::from_ref(&arg))
+    openat2::enter(env, proc, pid, regs)
 }
 
 #[cfg(test)]
