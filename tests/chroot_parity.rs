@@ -540,3 +540,69 @@ fn openat2_resolve_flags_hold_in_the_guest_view() {
     assert!(out.contains("root in_root: /etc/sproot-guest\n"), "{out}");
     assert!(out.contains("etc beneath absolute: EXDEV\n"), "{out}");
 }
+
+// ---------------------------------------------------------------------------
+// Special final components and binding points as mount points
+// ---------------------------------------------------------------------------
+
+const NAMES_C: &str = r#"
+int main(void) {
+    mkdir("/tmp/d", 0755);
+    report("rmdir d/..", rmdir("/tmp/d/.."));
+    report("rmdir d/.", rmdir("/tmp/d/."));
+    report("rmdir /", rmdir("/"));
+    report("unlinkat d/.. REMOVEDIR", unlinkat(AT_FDCWD, "/tmp/d/..", AT_REMOVEDIR));
+    report("unlink d/..", unlink("/tmp/d/.."));
+    report("rename / away", rename("/", "/tmp/x"));
+    report("rename d/.. away", rename("/tmp/d/..", "/tmp/y"));
+    report("rename onto d/..", rename("/tmp/d", "/tmp/d/.."));
+    report("mkdir d/..", mkdir("/tmp/d/..", 0755));
+    report("symlink at /", symlink("x", "/"));
+    report("rmdir binding", rmdir("/mnt/b"));
+    report("rename binding", rename("/mnt/b", "/tmp/z"));
+    report("rename onto binding", rename("/tmp/d", "/mnt/b"));
+    report("unlink bound file", unlink("/mnt/f"));
+    report("rename bound file", rename("/mnt/f", "/tmp/f2"));
+    report("rmdir glue parent", rmdir("/mnt"));
+    int fd = open("/mnt/b/x", O_CREAT | O_WRONLY, 0644); close(fd);
+    report("rename out of binding", rename("/mnt/b/x", "/tmp/x"));
+    report("link out of binding", link("/mnt/b/x", "/tmp/x"));
+    report("rename into binding", rename("/tmp/d", "/mnt/b/d"));
+    report("rename inside binding", rename("/mnt/b/x", "/mnt/b/y"));
+    report("unlink inside binding", unlink("/mnt/b/y"));
+    report("tmp still there", access("/tmp", F_OK));
+    report("d still there", rmdir("/tmp/d"));
+    return 0;
+}
+"#;
+
+#[test]
+fn final_dots_and_binding_points_get_the_kernels_answers() {
+    let Some(mut g) = Guest::new(&program(NAMES_C)) else {
+        return;
+    };
+    let dir = unique_temp_dir("parity-names");
+    let file = dir.join("file");
+    std::fs::create_dir(dir.join("b")).expect("mkdir b");
+    std::fs::write(&file, "bound\n").expect("write bound file");
+    g.bind(dir.join("b").to_str().expect("utf-8"), "/mnt/b");
+    g.bind(file.to_str().expect("utf-8"), "/mnt/f");
+    let out = g.same_as_chroot(&[]);
+    let file_kept = std::fs::read_to_string(&file).is_ok();
+    let b_kept = dir.join("b").is_dir();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        file_kept && b_kept,
+        "a binding's host path was removed\n{out}"
+    );
+    for line in [
+        "rmdir d/..: ENOTEMPTY",
+        "rename / away: EBUSY",
+        "rmdir binding: EBUSY",
+        "unlink bound file: EBUSY",
+        "rename out of binding: EXDEV",
+        "d still there: ok",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+}

@@ -480,6 +480,11 @@ pub fn normalize_scoped(base: &[u8], path: &[u8], in_root: bool) -> Option<Vec<u
 }
 
 impl GuestView {
+    /// Whether a canonical guest path is `/` or a binding point.
+    pub fn is_binding_point(&self, guest: &[u8]) -> bool {
+        self.mounts.iter().any(|m| m.guest == guest)
+    }
+
     /// Index of the binding (0: the root) a canonical guest path lies in:
     /// paths in different ones are on different "mounts".
     pub fn binding_index(&self, guest: &[u8]) -> usize {

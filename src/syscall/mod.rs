@@ -8,6 +8,7 @@ pub mod ext;
 pub mod ids;
 pub mod l2s;
 pub mod names;
+mod namespace;
 pub mod net;
 mod openat2;
 pub mod procfile;
@@ -255,7 +256,12 @@ fn translate_paths(
 ) -> Result<Outcome, Errno> {
     let mut scratch = Scratch::below(regs.sp());
     let mut changed = false;
-    for a in args {
+    // unlink, rename, mkdir...: the kernel's rules for special names and
+    // binding points, on the canonical guest paths.
+    let op = namespace::op_of(regs.sysno(), regs.arg(2));
+    let moving = matches!(op, Some(namespace::Op::Move { .. }));
+    let mut guests: [Option<Vec<u8>>; 2] = [None, None];
+    for (index, a) in args.iter().enumerate() {
         let ptr = regs.arg(a.path);
         if ptr == 0 {
             // NULL: the kernel answers EFAULT, or uses the fd alone.
@@ -271,10 +277,21 @@ fn translate_paths(
             return Err(Errno::ENOENT);
         }
         let follow = follows(a.follow, regs);
-        if guest[0] != b'/' && same_for_kernel(env, pid, regs, a.dirfd, &guest, follow) {
+        // Both sides of a rename or link are resolved: they may lie in
+        // different bindings.
+        if guest[0] != b'/' && !moving && same_for_kernel(env, pid, regs, a.dirfd, &guest, follow) {
             continue;
         }
-        let mut host = resolve(env, proc, pid, regs, a.dirfd, &guest, follow)?;
+        let resolved = resolve_full(env, proc, pid, regs, a.dirfd, &guest, follow)?;
+        if let Some(op) = op {
+            if let Some(e) = namespace::last_errno(op, index, namespace::Last::of(&guest)) {
+                return Err(e);
+            }
+            if let Some(slot) = guests.get_mut(index) {
+                *slot = Some(resolved.guest);
+            }
+        }
+        let mut host = resolved.host;
         if env.ext.link2symlink
             && !follow
             && !l2s::works_on_names(regs.sysno())
@@ -297,6 +314,11 @@ fn translate_paths(
             regs.set_arg(a.path, addr);
             changed = true;
         }
+    }
+    if let Some(op) = op
+        && let Some(e) = namespace::binding_errno(env.view, op, &guests)
+    {
+        return Err(e);
     }
     Ok(if changed {
         Outcome::Rewritten
