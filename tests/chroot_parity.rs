@@ -606,3 +606,79 @@ fn final_dots_and_binding_points_get_the_kernels_answers() {
         assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Smaller kernel answers: getcwd of a removed directory, fd/N/.. of a file,
+// readlinkat(fd, ""), quotactl, open_tree
+// ---------------------------------------------------------------------------
+
+const MISC_C: &str = r#"
+#include <sys/quota.h>
+#include <sys/syscall.h>
+int main(void) {
+    char buf[4096];
+    mkdir("/tmp/gone", 0755);
+    chdir("/tmp/gone");
+    rmdir("/tmp/gone");
+    report("getcwd of a removed directory", getcwd(buf, sizeof buf) ? 0 : -1);
+    chdir("/");
+    int f = open("/etc/sproot-guest", O_RDONLY);
+    char p[64]; snprintf(p, sizeof p, "/proc/self/fd/%d/..", f);
+    struct stat st;
+    report("stat fd-of-a-file/..", stat(p, &st));
+    unlink("/tmp/sl"); symlink("/etc/sproot-guest", "/tmp/sl");
+    int l = open("/tmp/sl", O_PATH | O_NOFOLLOW);
+    ssize_t n = readlinkat(l, "", buf, sizeof buf - 1);
+    if (n < 0) printf("readlinkat fd empty: %s\n", ename(errno));
+    else { buf[n] = 0; printf("readlinkat fd empty: %s\n", buf); }
+    report("readlinkat file fd empty", readlinkat(f, "", buf, sizeof buf));
+    unlink("/tmp/sl");
+    report("quotactl missing device", quotactl(QCMD(Q_SYNC, USRQUOTA), "/dev/no-such-device", 0, NULL));
+    report("quotactl not a device", quotactl(QCMD(Q_SYNC, USRQUOTA), "/etc/sproot-guest", 0, NULL));
+    long t = syscall(SYS_open_tree, AT_FDCWD, "/etc/sproot-guest", 0);
+    struct stat a, b;
+    if (t < 0) printf("open_tree: %s\n", ename(errno));
+    else { fstat(t, &a); stat("/etc/sproot-guest", &b); printf("open_tree: %s\n", same(&a, &b) ? "the guest file" : "another file"); }
+    return 0;
+}
+"#;
+
+#[test]
+fn small_kernel_answers_match_a_chroot() {
+    let Some(g) = Guest::new(&program(MISC_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    for line in [
+        "getcwd of a removed directory: ENOENT",
+        "stat fd-of-a-file/..: ENOTDIR",
+        "readlinkat fd empty: /etc/sproot-guest",
+        "open_tree: the guest file",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+}
+
+const CHROOT_C: &str = r#"
+int main(void) {
+    report("chroot /", chroot("/"));
+    return 0;
+}
+"#;
+
+/// chroot(2) needs CAP_SYS_CHROOT: a fake non-root user gets EPERM, fake
+/// root succeeds (only to the guest's own root, which changes nothing).
+#[test]
+fn chroot_needs_a_root_user() {
+    let Some(g) = Guest::new(&program(CHROOT_C)) else {
+        return;
+    };
+    let out = g.rootfs.run(&["-i", "1000:1000", "/prog"]);
+    assert_eq!(stdout_str(&out), "chroot /: EPERM\n", "{}", describe(&out));
+    let out = g.rootfs.run(&["-0", "/prog"]);
+    assert_eq!(stdout_str(&out), "chroot /: ok\n", "{}", describe(&out));
+    if !nix_is_root() {
+        let out = g.rootfs.run(&["/prog"]);
+        assert_eq!(stdout_str(&out), "chroot /: EPERM\n", "{}", describe(&out));
+    }
+}

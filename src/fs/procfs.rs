@@ -155,6 +155,13 @@ pub(crate) fn intermediate_magic_target(
             if target.first() != Some(&b'/') {
                 return Err(Errno::ENOTDIR);
             }
+            // A descriptor of a file is no directory to go through.
+            if matches!(magic.kind, MagicKind::Fd(_))
+                && nix::sys::stat::stat(host)
+                    .is_ok_and(|st| st.st_mode & libc::S_IFMT != libc::S_IFDIR)
+            {
+                return Err(Errno::ENOTDIR);
+            }
             Ok(view.to_guest(&target).unwrap_or(target))
         }
     }

@@ -84,6 +84,7 @@ pub fn enter(
         // Cached directories and resolutions may stop being true.
         env.view.invalidate_cache();
     }
+    let fake_euid = creds.as_ref().map(|c| c.euid);
     let owner = creds.as_ref().map(|c| ext::OwnerMap {
         real_uid: env.real_ids.0,
         real_gid: env.real_ids.1,
@@ -138,7 +139,16 @@ pub fn enter(
         Kind::RecvMsg => net::recvmsg(pid, regs),
         Kind::RecvMmsg => net::recvmmsg(pid, regs),
         Kind::BpfObj => bpf_obj(env, proc, pid, regs),
-        Kind::Chroot => chroot(env, proc, pid, regs),
+        Kind::Chroot => chroot(env, proc, pid, regs, fake_euid),
+        Kind::OpenTree => {
+            const OPEN_TREE_CLONE: u64 = 1;
+            if regs.arg(2) & OPEN_TREE_CLONE != 0 {
+                // A new mount: not emulated.
+                Err(Errno::EPERM)
+            } else {
+                translate_paths(env, proc, pid, regs, &[table::OPEN_TREE_PATH])
+            }
+        }
         Kind::Openat2 => openat2(env, proc, pid, regs),
         Kind::Prctl => Ok(
             if regs.arg(0) == libc::PR_SET_DUMPABLE as u64 && regs.arg(1) == 0 {
@@ -377,6 +387,13 @@ fn same_for_kernel(
 
 fn getcwd(env: &Env, pid: Pid, regs: &Regs) -> Result<Outcome, Errno> {
     let cwd = env.view.dir_of(pid.as_raw(), None)?;
+    if cwd.ends_with(b" (deleted)")
+        && nix::sys::stat::stat(format!("/proc/{}/cwd", pid.as_raw()).as_str())
+            .map_or(true, |st| st.st_nlink == 0)
+    {
+        // The kernel's answer for a removed working directory.
+        return Err(Errno::ENOENT);
+    }
     let size = regs.arg(1) as usize;
     if cwd.len() + 1 > size {
         return Err(Errno::ERANGE);
@@ -403,7 +420,12 @@ fn readlink(
         return Err(Errno::EINVAL);
     }
     let guest = ptrace::read_cstring(pid, regs.arg(path), PATH_MAX)?;
-    let host = resolve(env, proc, pid, regs, dirfd, &guest, false)?;
+    let host = if guest.is_empty() {
+        // readlinkat(fd, ""): the symlink the fd (O_PATH|O_NOFOLLOW) is.
+        empty_path_symlink(pid, regs, dirfd)?
+    } else {
+        resolve(env, proc, pid, regs, dirfd, &guest, false)?
+    };
     if env.ext.link2symlink && crate::ext::link2symlink::member_group(&host).is_some() {
         // A "hard link" is a regular file to the guest.
         return Err(Errno::EINVAL);
@@ -412,6 +434,21 @@ fn readlink(
     let n = target.len().min(bufsiz as usize);
     ptrace::write(pid, regs.arg(buf), &target[..n])?;
     Ok(Outcome::Emulated(n as i64))
+}
+
+/// The host path of the symlink an fd of the tracee refers to, for
+/// `readlinkat(fd, "")`; `ENOENT` when it is not a symlink (or AT_FDCWD).
+fn empty_path_symlink(pid: Pid, regs: &Regs, dirfd: Option<usize>) -> Result<PathBuf, Errno> {
+    let fd = dirfd.map(|i| regs.arg(i) as i32).ok_or(Errno::ENOENT)?;
+    if fd == AT_FDCWD {
+        return Err(Errno::ENOENT);
+    }
+    let host =
+        std::fs::read_link(format!("/proc/{}/fd/{fd}", pid.as_raw())).map_err(|_| Errno::EBADF)?;
+    match nix::sys::stat::lstat(host.as_path()) {
+        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => Ok(host),
+        _ => Err(Errno::ENOENT),
+    }
 }
 
 /// Resolves exec paths inside the guest for the exec planner.
@@ -632,7 +669,18 @@ fn bpf_obj(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Resu
     Ok(Outcome::Rewritten)
 }
 
-fn chroot(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Result<Outcome, Errno> {
+/// `chroot`: only to the guest's own root, and only for a (fake or real)
+/// root user, as the kernel requires `CAP_SYS_CHROOT`.
+fn chroot(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &Regs,
+    fake_euid: Option<u32>,
+) -> Result<Outcome, Errno> {
+    if fake_euid.unwrap_or(env.real_ids.0) != 0 {
+        return Err(Errno::EPERM);
+    }
     let guest = ptrace::read_cstring(pid, regs.arg(0), PATH_MAX)?;
     let r = resolve_full(env, proc, pid, regs, None, &guest, true)?;
     if !r.host.is_dir() {
