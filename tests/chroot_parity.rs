@@ -682,3 +682,55 @@ fn chroot_needs_a_root_user() {
         assert_eq!(stdout_str(&out), "chroot /: EPERM\n", "{}", describe(&out));
     }
 }
+
+// ---------------------------------------------------------------------------
+// Absolute symlinks written with host paths inside a binding
+// ---------------------------------------------------------------------------
+
+const LINKS_C: &str = r#"
+static void show(const char *p) {
+    char buf[4096]; ssize_t n = readlink(p, buf, sizeof buf - 1);
+    if (n < 0) printf("readlink %s: %s\n", p, ename(errno));
+    else { buf[n] = 0; printf("readlink %s: %s\n", p, buf); }
+    int fd = open(p, O_RDONLY);
+    if (fd < 0) { printf("read %s: %s\n", p, ename(errno)); return; }
+    n = read(fd, buf, sizeof buf - 1); buf[n > 0 ? n : 0] = 0; close(fd);
+    printf("read %s: %s", p, buf);
+}
+int main(void) {
+    show("/proj/lnk");
+    show("/proj/lnk2");
+    show("/proj/outside");
+    return 0;
+}
+"#;
+
+/// A real chroot would look the host path up inside the rootfs and find
+/// nothing: sproot, like PRoot, reads such links as the guest paths they
+/// mean, the deepest binding winning; targets under no binding stay as
+/// they are.
+#[test]
+fn host_path_symlinks_inside_a_binding_read_as_guest_paths() {
+    let Some(g) = Guest::new(&program(LINKS_C)) else {
+        return;
+    };
+    let h = unique_temp_dir("parity-links");
+    let hs = h.to_str().expect("utf-8").to_string();
+    std::fs::create_dir(h.join("sub")).expect("mkdir");
+    std::fs::write(h.join("file"), "top\n").expect("write");
+    std::fs::write(h.join("sub/x"), "deep\n").expect("write");
+    std::os::unix::fs::symlink(h.join("file"), h.join("lnk")).expect("symlink");
+    std::os::unix::fs::symlink(h.join("sub/x"), h.join("lnk2")).expect("symlink");
+    std::os::unix::fs::symlink("/etc/sproot-guest", h.join("outside")).expect("symlink");
+    let proj = format!("{hs}:/proj");
+    let deep = format!("{hs}/sub:/deep");
+    let out = g.rootfs.run(&["-b", &proj, "-b", &deep, "/prog"]);
+    let _ = std::fs::remove_dir_all(&h);
+    assert_success(&out, "symlinks in a binding");
+    assert_eq!(
+        stdout_str(&out),
+        "readlink /proj/lnk: /proj/file\nread /proj/lnk: top\n\
+         readlink /proj/lnk2: /deep/x\nread /proj/lnk2: deep\n\
+         readlink /proj/outside: /etc/sproot-guest\nread /proj/outside: guest\n"
+    );
+}

@@ -480,6 +480,32 @@ pub fn normalize_scoped(base: &[u8], path: &[u8], in_root: bool) -> Option<Vec<u
 }
 
 impl GuestView {
+    /// The target of the symlink at host path `link` as the guest reads
+    /// it: an absolute target written with host paths by a link that lies
+    /// in a binding, naming a file under a binding, is that file's guest
+    /// path (the deepest binding wins); any other target is unchanged.
+    pub fn symlink_target(&self, link: &[u8], target: Vec<u8>) -> Vec<u8> {
+        if target.first() != Some(&b'/') {
+            return target;
+        }
+        if self.deepest_binding(link).is_none() {
+            return target;
+        }
+        match self.deepest_binding(&target) {
+            Some((m, rest)) => join(&m.guest, rest),
+            None => target,
+        }
+    }
+
+    /// The binding (not the root) whose host side holds host path `p`
+    /// deepest, and the rest of `p`.
+    fn deepest_binding<'a>(&self, p: &'a [u8]) -> Option<(&Mount, &'a [u8])> {
+        self.mounts[1..]
+            .iter()
+            .filter_map(|m| strip_component_prefix(p, &m.host).map(|rest| (m, rest)))
+            .max_by_key(|(m, _)| m.host.len())
+    }
+
     /// Whether a canonical guest path is `/` or a binding point.
     pub fn is_binding_point(&self, guest: &[u8]) -> bool {
         self.mounts.iter().any(|m| m.guest == guest)

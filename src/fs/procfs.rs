@@ -225,7 +225,8 @@ impl GuestView {
         let substituted = substitute_self(bytes, proc);
         let path: &[u8] = substituted.as_deref().unwrap_or(bytes);
         let Some(magic) = parse_magic_link(path) else {
-            return Ok(nix::fcntl::readlink(path)?.into_vec());
+            let target = nix::fcntl::readlink(path)?.into_vec();
+            return Ok(self.symlink_target(path, target));
         };
         if !proc.is_guest(magic.pid) || magic.kind == MagicKind::MapFile {
             // A mapped file is named only if the guest can see it.

@@ -275,6 +275,7 @@ pub(super) fn resolve(
                 {
                     target = g;
                 }
+                let target = view.symlink_target(&walk.host, target);
                 if target.is_empty() {
                     return Err(Errno::ENOENT);
                 }
