@@ -734,3 +734,52 @@ fn host_path_symlinks_inside_a_binding_read_as_guest_paths() {
          readlink /proj/outside: /etc/sproot-guest\nread /proj/outside: guest\n"
     );
 }
+
+// ---------------------------------------------------------------------------
+// AF_UNIX paths whose host path is longer than sun_path
+// ---------------------------------------------------------------------------
+
+const LONG_SOCKET_C: &str = r#"
+#include <sys/socket.h>
+#include <sys/un.h>
+static void show(const char *what, long r, struct sockaddr_un *a, socklen_t len) {
+    if (r < 0) { printf("%s: %s\n", what, ename(errno)); return; }
+    printf("%s: len %u path \"%.*s\"\n", what, (unsigned)len, len > 2 ? (int)(len - 3) : 0, a->sun_path);
+}
+int main(void) {
+    struct sockaddr_un a, b; socklen_t len; long r;
+    memset(&b, 0, sizeof b); b.sun_family = AF_UNIX; strcpy(b.sun_path, "/mnt/s/long.sock");
+    socklen_t bl = offsetof(struct sockaddr_un, sun_path) + strlen(b.sun_path) + 1;
+    unlink(b.sun_path);
+    int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+    report("bind", bind(srv, (struct sockaddr *)&b, bl));
+    report("listen", listen(srv, 1));
+    len = sizeof a; r = getsockname(srv, (struct sockaddr *)&a, &len); show("getsockname", r, &a, len);
+    int cli = socket(AF_UNIX, SOCK_STREAM, 0);
+    report("connect", connect(cli, (struct sockaddr *)&b, bl));
+    len = sizeof a; r = getpeername(cli, (struct sockaddr *)&a, &len); show("getpeername", r, &a, len);
+    struct stat st;
+    report("socket file visible", stat("/mnt/s/long.sock", &st) == 0 && S_ISSOCK(st.st_mode) ? 0 : -1);
+    unlink(b.sun_path);
+    return 0;
+}
+"#;
+
+#[test]
+fn unix_sockets_with_host_paths_longer_than_sun_path_work() {
+    let Some(mut g) = Guest::new(&program(LONG_SOCKET_C)) else {
+        return;
+    };
+    let top = unique_temp_dir("parity-long-socket");
+    let long = top.join("a".repeat(60)).join("b".repeat(60));
+    std::fs::create_dir_all(&long).expect("mkdir long dir");
+    g.bind(long.to_str().expect("utf-8"), "/mnt/s");
+    let out = g.same_as_chroot(&[]);
+    let _ = std::fs::remove_dir_all(&top);
+    assert!(out.contains("bind: ok\n"), "{out}");
+    assert!(
+        out.contains("getsockname: len 19 path \"/mnt/s/long.sock\"\n"),
+        "{out}"
+    );
+    assert!(out.contains("socket file visible: ok\n"), "{out}");
+}

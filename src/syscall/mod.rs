@@ -585,14 +585,12 @@ fn translate_sockaddr(
     }
     let path: Vec<u8> = buf[2..].iter().take_while(|&&b| b != 0).copied().collect();
     let host = resolve(env, proc, pid, regs, None, &path, !bind)?;
-    let host = host.as_os_str().as_bytes();
+    let mut host = host.as_os_str().as_bytes().to_vec();
     if host.len() >= SUN_PATH_MAX {
-        log::warn!(
-            "unix socket path too long on the host: {}",
-            String::from_utf8_lossy(host)
-        );
-        return Err(Errno::ENAMETOOLONG);
+        // Too long for sun_path: through a directory the tracer holds open.
+        host = net::short_host_path(&host)?;
     }
+    let host = host.as_slice();
     let mut out = Vec::with_capacity(2 + host.len() + 1);
     out.extend_from_slice(&buf[..2]);
     out.extend_from_slice(host);
