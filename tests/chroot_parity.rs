@@ -808,3 +808,67 @@ fn a_32_bit_syscall_from_a_64_bit_guest_gets_enosys() {
     assert_success(&out, "int $0x80");
     assert_eq!(stdout_str(&out), "int 0x80: ENOSYS\n");
 }
+
+// ---------------------------------------------------------------------------
+// Programs run through a descriptor: fexecve, execveat(fd, ""), /proc/self/fd/N
+// ---------------------------------------------------------------------------
+
+const FEXECVE_C: &str = r#"
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <sys/syscall.h>
+static void copy(int from, int to) {
+    char b[65536]; ssize_t n;
+    while ((n = read(from, b, sizeof b)) > 0) if (write(to, b, n) != n) exit(3);
+}
+static void run(const char *what, int how, int fd) {
+    fflush(stdout);
+    pid_t p = fork();
+    if (p == 0) {
+        char *argv[] = { "prog", "child", (char *)what, NULL };
+        char path[64]; snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        if (how == 0) fexecve(fd, argv, environ);
+        else if (how == 1) syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+        else execve(path, argv, environ);
+        printf("%s: %s\n", what, ename(errno));
+        exit(0);
+    }
+    int st; waitpid(p, &st, 0);
+}
+int main(int argc, char **argv) {
+    if (argc > 2) {
+        char b[256]; ssize_t n = readlink("/proc/self/exe", b, sizeof b - 1);
+        b[n > 0 ? n : 0] = 0;
+        printf("%s: ran, exe %s\n", argv[2], b);
+        return 0;
+    }
+    int self = open("/prog", O_RDONLY);
+    int m = memfd_create("prog-copy", MFD_CLOEXEC);
+    copy(self, m);
+    run("fexecve memfd", 0, m);
+    lseek(self, 0, SEEK_SET);
+    int t = open("/tmp/prog-unlinked", O_CREAT | O_TRUNC | O_WRONLY, 0755);
+    copy(self, t); close(t);
+    int u = open("/tmp/prog-unlinked", O_RDONLY);
+    unlink("/tmp/prog-unlinked");
+    run("execveat unlinked", 1, u);
+    int r = open("/prog", O_RDONLY);
+    run("execve /proc/self/fd/N", 2, r);
+    return 0;
+}
+"#;
+
+#[test]
+fn programs_run_through_a_descriptor() {
+    let Some(g) = Guest::new(&program(FEXECVE_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    for line in [
+        "fexecve memfd: ran, exe /memfd:prog-copy (deleted)",
+        "execveat unlinked: ran, exe /tmp/prog-unlinked (deleted)",
+        "execve /proc/self/fd/N: ran, exe /prog",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+}

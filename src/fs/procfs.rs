@@ -235,7 +235,11 @@ impl GuestView {
         if magic.kind == MagicKind::Exe
             && let Some(exe) = proc.exe_host(magic.pid)
         {
-            let exe = exe.into_os_string().into_vec();
+            let mut exe = exe.into_os_string().into_vec();
+            // A program run from a descriptor: the file it refers to.
+            if parse_magic_link(&exe).is_some() {
+                exe = nix::fcntl::readlink(exe.as_slice())?.into_vec();
+            }
             return Ok(self.to_guest(&exe).unwrap_or(exe));
         }
         let target = nix::fcntl::readlink(path)?.into_vec();

@@ -20,7 +20,7 @@ use crate::fs::{GuestView, ProcContext};
 use crate::ptrace::{self, Scratch};
 use nix::errno::Errno;
 use nix::unistd::Pid;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use table::{Follow, Kind, PathArg};
 
@@ -457,6 +457,8 @@ struct ExecPaths<'a> {
     proc: &'a dyn ProcContext,
     /// Guest directory relative paths start from.
     base: Vec<u8>,
+    /// `fexecve`: the program's (name, host path), already known.
+    pinned: Option<(Vec<u8>, PathBuf)>,
 }
 
 impl ExecResolver for ExecPaths<'_> {
@@ -469,18 +471,61 @@ impl ExecResolver for ExecPaths<'_> {
         } else {
             &self.base
         };
+        if let Some((name, host)) = &self.pinned
+            && name == guest_path
+        {
+            return Ok((name.clone(), host.clone()));
+        }
         let r = self.env.view.resolve(self.proc, base, guest_path, true)?;
+        if let Some(m) = crate::fs::parse_magic_link(r.host.as_os_str().as_bytes())
+            && matches!(m.kind, crate::fs::MagicKind::Fd(_))
+        {
+            // execve("/proc/self/fd/N"): the program is the fd's file.
+            return program_of_fd_link(self.env.view, &r.host);
+        }
         Ok((r.guest, r.host))
     }
 }
 
-/// The guest path of the file an fd of the tracee refers to.
-fn fd_file(env: &Env, pid: Pid, fd: i32) -> Result<Vec<u8>, Errno> {
-    let link = format!("/proc/{}/fd/{fd}", pid.as_raw());
-    let host = std::fs::read_link(&link).map_err(|_| Errno::EBADF)?;
-    env.view
-        .to_guest(host.as_os_str().as_bytes())
-        .ok_or(Errno::ENOENT)
+thread_local! {
+    /// The tracer's descriptors of programs run through a descriptor whose
+    /// file has no path (a memfd, an unlinked file): the loader opens them
+    /// as /proc/<tracer>/fd/<n>. The oldest are closed past a few.
+    static HELD_PROGRAMS: std::cell::RefCell<std::collections::VecDeque<std::fs::File>> =
+        const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
+}
+const HELD_PROGRAMS_MAX: usize = 16;
+
+/// The (guest name, host path) of the program a descriptor link
+/// (`/proc/<pid>/fd/<n>`, a host path) refers to: its file when it has a
+/// guest path, else a descriptor of it that the tracer holds.
+fn program_of_fd_link(view: &GuestView, link: &Path) -> Result<(Vec<u8>, PathBuf), Errno> {
+    let target = std::fs::read_link(link).map_err(|_| Errno::EBADF)?;
+    let target = target.as_os_str().as_bytes().to_vec();
+    let guest = view.to_guest(&target);
+    if let Some(g) = &guest
+        && !target.ends_with(b" (deleted)")
+        && std::path::Path::new(std::ffi::OsStr::from_bytes(&target)).is_file()
+    {
+        return Ok((
+            g.clone(),
+            PathBuf::from(std::ffi::OsString::from_vec(target)),
+        ));
+    }
+    let file = std::fs::File::open(link).map_err(|_| Errno::EACCES)?;
+    let held = format!(
+        "/proc/{}/fd/{}",
+        std::process::id(),
+        std::os::fd::AsRawFd::as_raw_fd(&file)
+    );
+    HELD_PROGRAMS.with(|h| {
+        let mut h = h.borrow_mut();
+        if h.len() >= HELD_PROGRAMS_MAX {
+            h.pop_front();
+        }
+        h.push_back(file);
+    });
+    Ok((guest.unwrap_or(target), PathBuf::from(held)))
 }
 
 const MAX_ARGS: usize = 1 << 17;
@@ -516,9 +561,13 @@ fn exec(
         (None, 0, 1, 2)
     };
     let mut filename = ptrace::read_cstring(pid, regs.arg(path_arg), PATH_MAX)?;
+    let mut pinned = None;
     if at && filename.is_empty() && regs.arg(4) & libc::AT_EMPTY_PATH as u64 != 0 {
         // fexecve: the program is the fd's file.
-        filename = fd_file(env, pid, regs.arg(0) as i32)?;
+        let link = format!("/proc/{}/fd/{}", pid.as_raw(), regs.arg(0) as i32);
+        let (name, host) = program_of_fd_link(env.view, Path::new(&link))?;
+        filename = name.clone();
+        pinned = Some((name, host));
     }
     let base = if filename.first() == Some(&b'/') {
         b"/".to_vec()
@@ -526,7 +575,12 @@ fn exec(
         base_dir(env, pid, regs, dirfd)?
     };
     let argv = read_argv(pid, regs.arg(argv_arg))?;
-    let resolver = ExecPaths { env, proc, base };
+    let resolver = ExecPaths {
+        env,
+        proc,
+        base,
+        pinned,
+    };
     let plan = match plan_exec(&resolver, &filename, argv) {
         Ok(p) => p,
         Err(e) => {
