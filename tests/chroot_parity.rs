@@ -115,6 +115,29 @@ impl Guest {
     }
 }
 
+/// A host directory for a test's bindings, removed on drop (also when the
+/// test fails).
+struct HostDir(PathBuf);
+
+impl HostDir {
+    fn new(tag: &str) -> HostDir {
+        HostDir(unique_temp_dir(tag))
+    }
+}
+
+impl std::ops::Deref for HostDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for HostDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 fn nix_is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
@@ -464,10 +487,9 @@ fn proc_maps_and_mount_tables_show_the_guest_view() {
     let Some(mut g) = Guest::new(&program(PROC_FILES_C)) else {
         return;
     };
-    let data = unique_temp_dir("parity-data");
+    let data = HostDir::new("parity-data");
     g.bind(data.to_str().expect("utf-8 temp dir"), "/mnt/data");
     let out = g.same_as_chroot(&[]);
-    let _ = std::fs::remove_dir_all(&data);
     assert!(out.contains("/proc/self/maps: /prog\n"), "{out}");
     assert!(
         out.contains("map_files: /prog\n") || !nix_is_root(),
@@ -581,7 +603,7 @@ fn final_dots_and_binding_points_get_the_kernels_answers() {
     let Some(mut g) = Guest::new(&program(NAMES_C)) else {
         return;
     };
-    let dir = unique_temp_dir("parity-names");
+    let dir = HostDir::new("parity-names");
     let file = dir.join("file");
     std::fs::create_dir(dir.join("b")).expect("mkdir b");
     std::fs::write(&file, "bound\n").expect("write bound file");
@@ -590,7 +612,6 @@ fn final_dots_and_binding_points_get_the_kernels_answers() {
     let out = g.same_as_chroot(&[]);
     let file_kept = std::fs::read_to_string(&file).is_ok();
     let b_kept = dir.join("b").is_dir();
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         file_kept && b_kept,
         "a binding's host path was removed\n{out}"
@@ -714,7 +735,7 @@ fn host_path_symlinks_inside_a_binding_read_as_guest_paths() {
     let Some(g) = Guest::new(&program(LINKS_C)) else {
         return;
     };
-    let h = unique_temp_dir("parity-links");
+    let h = HostDir::new("parity-links");
     let hs = h.to_str().expect("utf-8").to_string();
     std::fs::create_dir(h.join("sub")).expect("mkdir");
     std::fs::write(h.join("file"), "top\n").expect("write");
@@ -725,7 +746,6 @@ fn host_path_symlinks_inside_a_binding_read_as_guest_paths() {
     let proj = format!("{hs}:/proj");
     let deep = format!("{hs}/sub:/deep");
     let out = g.rootfs.run(&["-b", &proj, "-b", &deep, "/prog"]);
-    let _ = std::fs::remove_dir_all(&h);
     assert_success(&out, "symlinks in a binding");
     assert_eq!(
         stdout_str(&out),
@@ -770,12 +790,11 @@ fn unix_sockets_with_host_paths_longer_than_sun_path_work() {
     let Some(mut g) = Guest::new(&program(LONG_SOCKET_C)) else {
         return;
     };
-    let top = unique_temp_dir("parity-long-socket");
+    let top = HostDir::new("parity-long-socket");
     let long = top.join("a".repeat(60)).join("b".repeat(60));
     std::fs::create_dir_all(&long).expect("mkdir long dir");
     g.bind(long.to_str().expect("utf-8"), "/mnt/s");
     let out = g.same_as_chroot(&[]);
-    let _ = std::fs::remove_dir_all(&top);
     assert!(out.contains("bind: ok\n"), "{out}");
     assert!(
         out.contains("getsockname: len 19 path \"/mnt/s/long.sock\"\n"),
