@@ -300,6 +300,9 @@ impl Config {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/tmp"));
         let glue = add_glue(&mut view, &bindings, &tmp_dir)?;
+        if let Some(g) = &glue {
+            view.set_glue(g);
+        }
 
         view.set_cache(!cli.no_path_cache);
         view.set_link2symlink(cli.link2symlink);

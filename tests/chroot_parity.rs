@@ -891,3 +891,44 @@ fn programs_run_through_a_descriptor() {
         assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Glue: directories that exist only to lead to a binding
+// ---------------------------------------------------------------------------
+
+const GLUE_C: &str = r#"
+int main(void) {
+    struct stat st;
+    report("stat glue", stat("/glue1/glue2", &st));
+    report("mkdir in glue", mkdir("/glue1/new", 0755));
+    report("create in glue", open("/glue1/glue2/f", O_CREAT | O_WRONLY, 0644));
+    int g = open("/glue1", O_RDONLY | O_DIRECTORY);
+    report("create at glue fd", openat(g, "f", O_CREAT | O_WRONLY, 0644));
+    report("symlink in glue", symlink("x", "/glue1/lnk"));
+    report("rmdir glue", rmdir("/glue1/glue2"));
+    report("rename glue", rename("/glue1/glue2", "/glue1/other"));
+    report("mkdir in the binding", mkdir("/glue1/glue2/b/ok", 0755));
+    report("rmdir in the binding", rmdir("/glue1/glue2/b/ok"));
+    return 0;
+}
+"#;
+
+/// A real mount point's missing parents cannot exist in a chroot; sproot's
+/// stand-ins for them are read-only (EACCES), while the binding itself is
+/// writable.
+#[test]
+fn glue_directories_are_read_only() {
+    let Some(g) = Guest::new(&program(GLUE_C)) else {
+        return;
+    };
+    let host = HostDir::new("parity-glue");
+    let spec = format!("{}:/glue1/glue2/b", host.to_str().expect("utf-8"));
+    let out = g.rootfs.run(&["-b", &spec, "/prog"]);
+    assert_success(&out, "glue");
+    assert_eq!(
+        stdout_str(&out),
+        "stat glue: ok\nmkdir in glue: EACCES\ncreate in glue: EACCES\n\
+         create at glue fd: EACCES\nsymlink in glue: EACCES\nrmdir glue: EACCES\n\
+         rename glue: EACCES\nmkdir in the binding: ok\nrmdir in the binding: ok\n"
+    );
+}

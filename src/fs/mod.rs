@@ -152,6 +152,9 @@ pub struct GuestView {
     cache_enabled: bool,
     /// `-l`: symlinks to `.l2s.` files hold host paths.
     pub(crate) link2symlink: bool,
+    /// Host root of the temporary tree that stands in for directories
+    /// leading to bindings ("glue"): read-only to the guest.
+    glue: Option<Vec<u8>>,
     /// Absolute guest paths already resolved, by whether the final
     /// component is followed: `[no-follow, follow]`. Same lifetime rules as
     /// `dir_cache`.
@@ -176,6 +179,7 @@ impl GuestView {
             dir_cache: Default::default(),
             cache_enabled: true,
             link2symlink: false,
+            glue: None,
             path_cache: Default::default(),
         };
         for b in bindings {
@@ -206,6 +210,20 @@ impl GuestView {
             })
             .collect();
         self.binding_parents = parents.into_iter().collect();
+    }
+
+    /// The host root of the glue tree (see [`GuestView::in_glue`]).
+    pub fn set_glue(&mut self, root: &Path) {
+        self.glue = Some(normalize_lexical(root.as_os_str().as_bytes()));
+    }
+
+    /// Whether a host path lies inside the glue tree (strictly below its
+    /// root): a name there is only a directory leading to a binding.
+    pub fn in_glue(&self, host: &[u8]) -> bool {
+        self.glue
+            .as_deref()
+            .and_then(|g| strip_component_prefix(host, g))
+            .is_some_and(|rest| !rest.is_empty())
     }
 
     /// `-l`: read link2symlink's host-path symlinks as guest paths.

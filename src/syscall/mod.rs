@@ -297,6 +297,14 @@ fn translate_paths(
             if let Some(e) = namespace::last_errno(op, index, namespace::Last::of(&guest)) {
                 return Err(e);
             }
+            // Glue directories are read-only, like a mount point's parent
+            // the guest may not write to (binding points have their rules).
+            if env.view.in_glue(resolved.host.as_os_str().as_bytes())
+                && !env.view.is_binding_point(&resolved.guest)
+                && !(op == namespace::Op::Move { link: true } && index == 0)
+            {
+                return Err(Errno::EACCES);
+            }
             if let Some(slot) = guests.get_mut(index) {
                 *slot = Some(resolved.guest);
             }
@@ -310,6 +318,14 @@ fn translate_paths(
             host = fin;
         }
         let host = host.as_os_str().as_bytes();
+        if let Follow::OpenFlags { arg } = a.follow
+            && regs.arg(arg) & libc::O_CREAT as u64 != 0
+            && env.view.in_glue(host)
+            && nix::sys::stat::lstat(host).is_err()
+        {
+            // No new file in a glue directory.
+            return Err(Errno::EACCES);
+        }
         if let Follow::OpenFlags { arg } = a.follow
             && let Some((path, outcome)) = procfile::open(env.view, host, regs.arg(arg))
         {
@@ -365,8 +381,12 @@ fn same_for_kernel(
         return false;
     };
     let dir = dir.as_os_str().as_bytes();
-    // Some /proc files are rewritten for the guest.
-    if dir.first() != Some(&b'/') || env.view.is_binding_parent(dir) || dir.starts_with(b"/proc/") {
+    // Some /proc files are rewritten for the guest; glue is read-only.
+    if dir.first() != Some(&b'/')
+        || env.view.is_binding_parent(dir)
+        || dir.starts_with(b"/proc/")
+        || env.view.in_glue(dir)
+    {
         return false;
     }
     // Under -l a name may be an emulated hard link (a symlink) even when
