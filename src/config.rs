@@ -375,6 +375,9 @@ impl Config {
 
         let tmp_dir = env.tmp_dir;
         let glue = add_glue(&mut view, &bindings, &tmp_dir)?;
+        if let Some(g) = &glue {
+            view.set_glue(g);
+        }
 
         view.set_cache(!cli.no_path_cache);
         view.set_link2symlink(cli.link2symlink);

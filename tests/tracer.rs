@@ -904,7 +904,8 @@ fn chroot_to_the_guest_root_succeeds_and_changes_nothing() {
         return;
     };
     r.install(&prog, "/usr/bin/chroot-self");
-    let out = r.run_timeout(&["/usr/bin/chroot-self"], T);
+    // As (fake) root: chroot needs CAP_SYS_CHROOT.
+    let out = r.run_timeout(&["-0", "/usr/bin/chroot-self"], T);
     assert_eq!(
         ok_stdout(&out, "chroot /"),
         format!("chroot=0 errno=0\n{GUEST_MARKER}")

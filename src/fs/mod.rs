@@ -16,6 +16,7 @@
 //! - [`GuestView::resolve`]: canonicalisation as the guest kernel would do it,
 //!   with symlinks resolved inside the guest.
 
+mod proc_files;
 mod procfs;
 mod resolve;
 #[cfg(test)]
@@ -27,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
+pub use proc_files::{ProcFile, SNAPSHOT_NAME, snapshot_path};
 pub use procfs::{MagicKind, MagicLink, parse_magic_link};
 
 /// Longest path the kernel accepts, including the terminating NUL.
@@ -64,6 +66,12 @@ pub trait ProcContext {
     /// Host path of the program a traced pid (or tid) is running — the
     /// guest's ELF, not the loader — or `None` if it is not traced.
     fn exe_host(&self, pid: i32) -> Option<PathBuf>;
+    /// Whether `pid` (a process or thread id) is one of the guest's. The
+    /// magic links of other processes (sproot, the host's) may only lead
+    /// inside the view.
+    fn is_guest(&self, _pid: i32) -> bool {
+        true
+    }
 }
 
 /// A [`ProcContext`] for the tracer itself (used at setup time, when no
@@ -144,6 +152,9 @@ pub struct GuestView {
     cache_enabled: bool,
     /// `-l`: symlinks to `.l2s.` files hold host paths.
     pub(crate) link2symlink: bool,
+    /// Host root of the temporary tree that stands in for directories
+    /// leading to bindings ("glue"): read-only to the guest.
+    glue: Option<Vec<u8>>,
     /// Absolute guest paths already resolved, by whether the final
     /// component is followed: `[no-follow, follow]`. Same lifetime rules as
     /// `dir_cache`.
@@ -168,6 +179,7 @@ impl GuestView {
             dir_cache: Default::default(),
             cache_enabled: true,
             link2symlink: false,
+            glue: None,
             path_cache: Default::default(),
         };
         for b in bindings {
@@ -198,6 +210,20 @@ impl GuestView {
             })
             .collect();
         self.binding_parents = parents.into_iter().collect();
+    }
+
+    /// The host root of the glue tree (see [`GuestView::in_glue`]).
+    pub fn set_glue(&mut self, root: &Path) {
+        self.glue = Some(normalize_lexical(root.as_os_str().as_bytes()));
+    }
+
+    /// Whether a host path lies inside the glue tree (strictly below its
+    /// root): a name there is only a directory leading to a binding.
+    pub fn in_glue(&self, host: &[u8]) -> bool {
+        self.glue
+            .as_deref()
+            .and_then(|g| strip_component_prefix(host, g))
+            .is_some_and(|rest| !rest.is_empty())
     }
 
     /// `-l`: read link2symlink's host-path symlinks as guest paths.
@@ -433,6 +459,87 @@ pub fn normalize_lexical(path: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// `path` taken relative to the directory `base` (both guest paths, `base`
+/// canonical and absolute) without looking at the file system, for
+/// `openat2`'s scoped lookups. With `in_root`, `base` is the root: an
+/// absolute `path` starts there and `..` stops there
+/// (`RESOLVE_IN_ROOT`). Without it, `None` when `path` is absolute or climbs
+/// above `base` (`RESOLVE_BENEATH`).
+pub fn normalize_scoped(base: &[u8], path: &[u8], in_root: bool) -> Option<Vec<u8>> {
+    if path.first() == Some(&b'/') && !in_root {
+        return None;
+    }
+    let mut out = normalize_lexical(base);
+    let floor = out.len();
+    for comp in path.split(|&c| c == b'/') {
+        match comp {
+            b"" | b"." => {}
+            b".." => {
+                if out.len() <= floor {
+                    if in_root {
+                        continue;
+                    }
+                    return None;
+                }
+                let cut = out.iter().rposition(|&c| c == b'/').unwrap_or(0);
+                out.truncate(cut.max(1));
+            }
+            _ => {
+                if out.len() > 1 {
+                    out.push(b'/');
+                }
+                out.extend_from_slice(comp);
+            }
+        }
+    }
+    Some(out)
+}
+
+impl GuestView {
+    /// The target of the symlink at host path `link` as the guest reads
+    /// it: an absolute target written with host paths by a link that lies
+    /// in a binding, naming a file under a binding, is that file's guest
+    /// path (the deepest binding wins); any other target is unchanged.
+    pub fn symlink_target(&self, link: &[u8], target: Vec<u8>) -> Vec<u8> {
+        if target.first() != Some(&b'/') {
+            return target;
+        }
+        if self.deepest_binding(link).is_none() {
+            return target;
+        }
+        match self.deepest_binding(&target) {
+            Some((m, rest)) => join(&m.guest, rest),
+            None => target,
+        }
+    }
+
+    /// The binding (not the root) whose host side holds host path `p`
+    /// deepest, and the rest of `p`.
+    fn deepest_binding<'a>(&self, p: &'a [u8]) -> Option<(&Mount, &'a [u8])> {
+        self.mounts[1..]
+            .iter()
+            .filter_map(|m| strip_component_prefix(p, &m.host).map(|rest| (m, rest)))
+            .max_by_key(|(m, _)| m.host.len())
+    }
+
+    /// Whether a canonical guest path is `/` or a binding point.
+    pub fn is_binding_point(&self, guest: &[u8]) -> bool {
+        self.mounts.iter().any(|m| m.guest == guest)
+    }
+
+    /// Index of the binding (0: the root) a canonical guest path lies in:
+    /// paths in different ones are on different "mounts".
+    pub fn binding_index(&self, guest: &[u8]) -> usize {
+        let mut best = (0, 0);
+        for (i, m) in self.mounts.iter().enumerate() {
+            if strip_component_prefix(guest, &m.guest).is_some() && m.guest.len() >= best.1 {
+                best = (i, m.guest.len());
+            }
+        }
+        best.0
+    }
 }
 
 pub(crate) fn bytes_to_path(bytes: Vec<u8>) -> PathBuf {

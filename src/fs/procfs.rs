@@ -11,7 +11,10 @@
 //!   the guest (`root` is guest `/`); targets that are not paths
 //!   (`pipe:[…]`, `socket:[…]`, `anon_inode:…`) are `ENOTDIR`;
 //! - a target outside the view is used as-is as a guest path (the same
-//!   convention as [`GuestView::dir_of`]).
+//!   convention as [`GuestView::dir_of`]);
+//! - the links of a process that is not a guest (sproot itself, the host's
+//!   processes) are read and followed only when their target lies inside
+//!   the view, as its guest path; otherwise `EACCES`.
 
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
@@ -27,6 +30,8 @@ pub enum MagicKind {
     Root,
     Exe,
     Fd(i32),
+    /// `map_files/<start>-<end>`: the file mapped there.
+    MapFile,
 }
 
 /// A parsed `/proc/<pid>[/task/<tid>]/{cwd,root,exe,fd/<n>}` host path.
@@ -67,6 +72,12 @@ pub fn parse_magic_link(host: &[u8]) -> Option<MagicLink> {
         b"cwd" => MagicKind::Cwd,
         b"root" => MagicKind::Root,
         b"exe" => MagicKind::Exe,
+        _ if rest
+            .strip_prefix(b"map_files/")
+            .is_some_and(|r| !r.is_empty() && !r.contains(&b'/')) =>
+        {
+            MagicKind::MapFile
+        }
         _ => {
             let (fd, r) = split_id(rest.strip_prefix(b"fd/")?)?;
             if !r.is_empty() {
@@ -108,18 +119,47 @@ pub(crate) fn substitute_self(host: &[u8], proc: &dyn ProcContext) -> Option<Vec
     Some(out)
 }
 
-/// Guest directory an intermediate magic link leads to.
+/// The target of a magic link of a process that is not a guest, as a
+/// guest may see it: a path inside the view as its guest path, a target that
+/// is not a path (`pipe:[…]`) unchanged, a path outside the view `EACCES`
+/// (nothing in a chroot may name it, and no host path may come back).
+pub(crate) fn foreign_target(view: &GuestView, host: &[u8]) -> Result<Vec<u8>, Errno> {
+    let target = nix::fcntl::readlink(host)?.into_vec();
+    if target.first() != Some(&b'/') {
+        return Ok(target);
+    }
+    view.to_guest(&target).ok_or(Errno::EACCES)
+}
+
+/// Guest directory an intermediate magic link of process `pid` leads to.
 pub(crate) fn intermediate_magic_target(
     view: &GuestView,
+    proc: &dyn ProcContext,
     host: &[u8],
-    kind: MagicKind,
+    magic: MagicLink,
 ) -> Result<Vec<u8>, Errno> {
-    match kind {
+    if !proc.is_guest(magic.pid) {
+        let target = foreign_target(view, host)?;
+        if target.first() != Some(&b'/')
+            || matches!(magic.kind, MagicKind::Exe | MagicKind::MapFile)
+        {
+            return Err(Errno::ENOTDIR);
+        }
+        return Ok(target);
+    }
+    match magic.kind {
         MagicKind::Root => Ok(b"/".to_vec()),
-        MagicKind::Exe => Err(Errno::ENOTDIR),
+        MagicKind::Exe | MagicKind::MapFile => Err(Errno::ENOTDIR),
         MagicKind::Cwd | MagicKind::Fd(_) => {
             let target = nix::fcntl::readlink(host)?.into_vec();
             if target.first() != Some(&b'/') {
+                return Err(Errno::ENOTDIR);
+            }
+            // A descriptor of a file is no directory to go through.
+            if matches!(magic.kind, MagicKind::Fd(_))
+                && nix::sys::stat::stat(host)
+                    .is_ok_and(|st| st.st_mode & libc::S_IFMT != libc::S_IFDIR)
+            {
                 return Err(Errno::ENOTDIR);
             }
             Ok(view.to_guest(&target).unwrap_or(target))
@@ -185,15 +225,27 @@ impl GuestView {
         let substituted = substitute_self(bytes, proc);
         let path: &[u8] = substituted.as_deref().unwrap_or(bytes);
         let Some(magic) = parse_magic_link(path) else {
-            return Ok(nix::fcntl::readlink(path)?.into_vec());
+            let target = nix::fcntl::readlink(path)?.into_vec();
+            return Ok(self.symlink_target(path, target));
         };
+        if !proc.is_guest(magic.pid) || magic.kind == MagicKind::MapFile {
+            // A mapped file is named only if the guest can see it.
+            return foreign_target(self, path);
+        }
         if magic.kind == MagicKind::Exe
             && let Some(exe) = proc.exe_host(magic.pid)
         {
-            let exe = exe.into_os_string().into_vec();
+            let mut exe = exe.into_os_string().into_vec();
+            // A program run from a descriptor: the file it refers to.
+            if parse_magic_link(&exe).is_some() {
+                exe = nix::fcntl::readlink(exe.as_slice())?.into_vec();
+            }
             return Ok(self.to_guest(&exe).unwrap_or(exe));
         }
         let target = nix::fcntl::readlink(path)?.into_vec();
+        if let Some(p) = super::snapshot_path(&target) {
+            return Ok(p);
+        }
         Ok(match magic.kind {
             MagicKind::Root => b"/".to_vec(),
             _ if target.first() == Some(&b'/') => self.to_guest(&target).unwrap_or(target),

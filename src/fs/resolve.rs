@@ -246,6 +246,10 @@ pub(super) fn resolve(
                 }
                 if let Some(magic) = procfs::parse_magic_link(&walk.host) {
                     if is_last {
+                        if !proc.is_guest(magic.pid) || magic.kind == MagicKind::MapFile {
+                            // Only to check that it leads inside the view.
+                            procfs::foreign_target(view, &walk.host)?;
+                        }
                         return Ok(final_magic(
                             view,
                             proc,
@@ -255,7 +259,7 @@ pub(super) fn resolve(
                             trailing_slash,
                         ));
                     }
-                    let target = procfs::intermediate_magic_target(view, &walk.host, magic.kind)?;
+                    let target = procfs::intermediate_magic_target(view, proc, &walk.host, magic)?;
                     walk.reset(&target);
                     continue;
                 }
@@ -271,6 +275,7 @@ pub(super) fn resolve(
                 {
                     target = g;
                 }
+                let target = view.symlink_target(&walk.host, target);
                 if target.is_empty() {
                     return Err(Errno::ENOENT);
                 }
@@ -318,7 +323,7 @@ fn final_magic(
             }
             None => (walk.guest, walk.host),
         },
-        MagicKind::Cwd | MagicKind::Fd(_) => (walk.guest, walk.host),
+        MagicKind::Cwd | MagicKind::Fd(_) | MagicKind::MapFile => (walk.guest, walk.host),
     };
     if trailing_slash && host.len() > 1 {
         host.push(b'/');

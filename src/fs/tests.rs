@@ -524,6 +524,93 @@ fn readlink_guest_maps_proc_cwd_into_guest() {
     );
 }
 
+/// A tracee for which only `guest` is a guest process.
+struct OnlyGuest {
+    me: FakeProc,
+    guest: i32,
+}
+
+impl ProcContext for OnlyGuest {
+    fn pid(&self) -> i32 {
+        self.me.pid
+    }
+    fn tid(&self) -> i32 {
+        self.me.tid
+    }
+    fn exe_host(&self, pid: i32) -> Option<PathBuf> {
+        self.me.exe_host(pid)
+    }
+    fn is_guest(&self, pid: i32) -> bool {
+        pid == self.guest
+    }
+}
+
+#[test]
+fn magic_links_of_other_processes_lead_only_inside_the_view() {
+    let t = TempDir::new("foreign");
+    let home = t.mkdir("home/user");
+    let view = view_with_proc(t.path());
+    let spawn = |dir: &Path| {
+        Child(
+            std::process::Command::new("sleep")
+                .arg("30")
+                .current_dir(dir)
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let inside = spawn(&home);
+    let outside = spawn(Path::new("/"));
+    let (pin, pout) = (inside.0.id() as i32, outside.0.id() as i32);
+    let ctx = OnlyGuest {
+        me: FakeProc::me(),
+        guest: -1,
+    };
+    let link = |pid: i32, what: &str| PathBuf::from(format!("/proc/{pid}/{what}"));
+    // Inside the view: the guest path, and it can be followed.
+    assert_eq!(
+        view.readlink_guest(&ctx, &link(pin, "cwd")).unwrap(),
+        b"/home/user"
+    );
+    let path = format!("/proc/{pin}/cwd");
+    assert!(view.resolve(&ctx, b"/", path.as_bytes(), true).is_ok());
+    let path = format!("/proc/{pin}/cwd/..");
+    assert_eq!(
+        view.resolve(&ctx, b"/", path.as_bytes(), true)
+            .unwrap()
+            .guest,
+        b"/home"
+    );
+    // Outside: EACCES for reading, following, and going through.
+    for what in ["cwd", "root", "exe"] {
+        assert_eq!(
+            view.readlink_guest(&ctx, &link(pout, what)),
+            Err(Errno::EACCES),
+            "{what}"
+        );
+        let path = format!("/proc/{pout}/{what}");
+        assert_eq!(
+            view.resolve(&ctx, b"/", path.as_bytes(), true).map(|_| ()),
+            Err(Errno::EACCES),
+            "{what}"
+        );
+    }
+    let path = format!("/proc/{pout}/cwd/etc");
+    assert_eq!(
+        view.resolve(&ctx, b"/", path.as_bytes(), true).map(|_| ()),
+        Err(Errno::EACCES)
+    );
+    // The same links of a guest keep the guest's rules (root is guest /).
+    let guest = OnlyGuest {
+        me: FakeProc::me(),
+        guest: pout,
+    };
+    assert_eq!(
+        view.readlink_guest(&guest, &link(pout, "root")).unwrap(),
+        b"/"
+    );
+}
+
 #[test]
 fn dir_of_own_process() {
     let view = GuestView::new(PathBuf::from("/"), vec![]);

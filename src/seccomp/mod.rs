@@ -22,12 +22,18 @@ pub const LAST_KNOWN_SYSNO: u32 = 462;
 
 const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
 const SECCOMP_RET_TRACE: u32 = 0x7ff0_0000;
+const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
+const SECCOMP_RET_KILL_PROCESS: u32 = 0x8000_0000;
+const SECCOMP_RET_KILL_THREAD: u32 = 0;
 const BPF_LD_W_ABS: u16 = 0x20;
 const BPF_JMP_JGT_K: u16 = 0x25;
 const BPF_RET_K: u16 = 0x06;
 const OFFSET_NR: u32 = 0;
 
-/// Decode an embedded filter.
+/// Decode an embedded filter. Its only kill is seccompiler's answer to a
+/// syscall of another architecture (a 64-bit guest's `int $0x80`): that
+/// one gets `ENOSYS`, as from a kernel without 32-bit emulation, rather
+/// than killing the guest.
 fn decode(bytes: &[u8]) -> Vec<libc::sock_filter> {
     bytes
         .chunks_exact(8)
@@ -36,6 +42,14 @@ fn decode(bytes: &[u8]) -> Vec<libc::sock_filter> {
             jt: c[2],
             jf: c[3],
             k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+        })
+        .map(|mut i| {
+            if i.code == BPF_RET_K
+                && matches!(i.k, SECCOMP_RET_KILL_PROCESS | SECCOMP_RET_KILL_THREAD)
+            {
+                i.k = SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
+            }
+            i
         })
         .collect()
 }
@@ -141,5 +155,13 @@ mod tests {
         assert!(ext.len() > f.len(), "the extension filter traps more");
         // The last instruction of a seccompiler program is a return.
         assert_eq!(f.last().map(|i| i.code & 0x07), Some(0x06));
+        // Nothing kills: a foreign architecture's syscall gets ENOSYS.
+        let returns: Vec<u32> = f
+            .iter()
+            .filter(|i| i.code == BPF_RET_K)
+            .map(|i| i.k)
+            .collect();
+        assert!(returns.contains(&(SECCOMP_RET_ERRNO | libc::ENOSYS as u32)));
+        assert!(!returns.contains(&SECCOMP_RET_KILL_PROCESS) && !returns.contains(&0));
     }
 }

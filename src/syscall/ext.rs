@@ -43,7 +43,7 @@ impl OwnerMap {
 }
 
 /// Work to do at a syscall's exit stop.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum ExitHook {
     /// Rewrite the entries `getdents64` on `fd` wrote at `buf`: `-H` hides
     /// `.proot*` names; `-l` hides `.l2s.*` names and shows the names of an
@@ -59,11 +59,20 @@ pub enum ExitHook {
     /// Fake root: put back the mode lifted for an `open` (the tracer's
     /// restore table, slot number).
     RestoreMode { slot: u64 },
+    /// Socket addresses (see [`super::net`]).
+    Sockets(super::net::SockExit),
+    /// Close the tracer's descriptor of a rewritten `/proc` file.
+    CloseFd(i32),
 }
 
 /// Run an exit hook; returns whether the registers changed.
-pub fn exit(hook: ExitHook, pid: Pid, regs: &mut Regs) -> bool {
+pub fn exit(view: &crate::fs::GuestView, hook: ExitHook, pid: Pid, regs: &mut Regs) -> bool {
     match hook {
+        ExitHook::Sockets(s) => super::net::exit(view, s, pid, regs),
+        ExitHook::CloseFd(fd) => {
+            super::procfile::close(fd);
+            false
+        }
         ExitHook::Dirents {
             fd,
             buf,

@@ -10,6 +10,10 @@ pub mod flags;
 pub mod ids;
 pub mod l2s;
 pub mod names;
+mod namespace;
+pub mod net;
+mod openat2;
+pub mod procfile;
 pub mod table;
 pub mod xattr;
 
@@ -19,7 +23,7 @@ use crate::fs::{GuestView, ProcContext};
 use crate::ptrace::{self, Scratch};
 use nix::errno::Errno;
 use nix::unistd::Pid;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use table::{Follow, Kind, PathArg};
 
@@ -89,6 +93,7 @@ pub fn enter(
         // Cached directories and resolutions may stop being true.
         env.view.invalidate_cache();
     }
+    let fake_euid = creds.as_ref().map(|c| c.euid);
     let owner = creds.as_ref().map(|c| ext::OwnerMap {
         real_uid: env.real_ids.0,
         real_gid: env.real_ids.1,
@@ -147,7 +152,21 @@ pub fn enter(
         Kind::Exec { at } => exec(env, proc, pid, regs, at),
         Kind::SockAddr { addr, len, bind } => sockaddr(env, proc, pid, regs, addr, len, bind),
         Kind::SendMsg => sendmsg(env, proc, pid, regs),
-        Kind::Chroot => chroot(env, proc, pid, regs),
+        Kind::SendMmsg => net::sendmmsg(env, proc, pid, regs),
+        Kind::AddrOut { addr, len } => net::addr_out(pid, regs, addr, len),
+        Kind::RecvMsg => net::recvmsg(pid, regs),
+        Kind::RecvMmsg => net::recvmmsg(pid, regs),
+        Kind::BpfObj => bpf_obj(env, proc, pid, regs),
+        Kind::Chroot => chroot(env, proc, pid, regs, fake_euid),
+        Kind::OpenTree => {
+            const OPEN_TREE_CLONE: u64 = 1;
+            if regs.arg(2) & OPEN_TREE_CLONE != 0 {
+                // A new mount: not emulated.
+                Err(Errno::EPERM)
+            } else {
+                translate_paths(env, proc, pid, regs, &[table::OPEN_TREE_PATH])
+            }
+        }
         Kind::Openat2 => openat2(env, proc, pid, regs),
         Kind::Prctl => Ok(
             if regs.arg(0) == libc::PR_SET_DUMPABLE as u64 && regs.arg(1) == 0 {
@@ -240,16 +259,20 @@ fn resolve(
     follow: bool,
 ) -> Result<PathBuf, Errno> {
     let host = resolve_full(env, proc, pid, regs, dirfd, path, follow)?.host;
-    // -v 2: each translation (one level check when off).
+    log_translation(pid, regs, path, &host);
+    Ok(host)
+}
+
+/// `-v 2`: each translation (one level check when off).
+fn log_translation(pid: Pid, regs: &Regs, guest: &[u8], host: &Path) {
     if log::log_enabled!(log::Level::Debug) {
         log::debug!(
             "{pid} {}: {} -> {}",
             names::name(regs.sysno()),
-            String::from_utf8_lossy(path),
+            String::from_utf8_lossy(guest),
             host.display()
         );
     }
-    Ok(host)
 }
 
 /// Read the path in argument `path` of the tracee and resolve it.
@@ -275,7 +298,12 @@ fn translate_paths(
 ) -> Result<Outcome, Errno> {
     let mut scratch = Scratch::below(regs.sp());
     let mut changed = false;
-    for a in args {
+    // unlink, rename, mkdir...: the kernel's rules for special names and
+    // binding points, on the canonical guest paths.
+    let op = namespace::op_of(regs.sysno(), regs.arg(2));
+    let moving = matches!(op, Some(namespace::Op::Move { .. }));
+    let mut guests: [Option<Vec<u8>>; 2] = [None, None];
+    for (index, a) in args.iter().enumerate() {
         let ptr = regs.arg(a.path);
         if ptr == 0 {
             // NULL: the kernel answers EFAULT, or uses the fd alone.
@@ -291,10 +319,30 @@ fn translate_paths(
             return Err(Errno::ENOENT);
         }
         let follow = follows(a.follow, regs);
-        if guest[0] != b'/' && same_for_kernel(env, pid, regs, a.dirfd, &guest, follow) {
+        // Both sides of a rename or link are resolved: they may lie in
+        // different bindings.
+        if guest[0] != b'/' && !moving && same_for_kernel(env, pid, regs, a.dirfd, &guest, follow) {
             continue;
         }
-        let mut host = resolve(env, proc, pid, regs, a.dirfd, &guest, follow)?;
+        let resolved = resolve_full(env, proc, pid, regs, a.dirfd, &guest, follow)?;
+        log_translation(pid, regs, &guest, &resolved.host);
+        if let Some(op) = op {
+            if let Some(e) = namespace::last_errno(op, index, namespace::Last::of(&guest)) {
+                return Err(e);
+            }
+            // Glue directories are read-only, like a mount point's parent
+            // the guest may not write to (binding points have their rules).
+            if env.view.in_glue(resolved.host.as_os_str().as_bytes())
+                && !env.view.is_binding_point(&resolved.guest)
+                && !(op == namespace::Op::Move { link: true } && index == 0)
+            {
+                return Err(Errno::EACCES);
+            }
+            if let Some(slot) = guests.get_mut(index) {
+                *slot = Some(resolved.guest);
+            }
+        }
+        let mut host = resolved.host;
         if env.ext.link2symlink
             && !follow
             && !l2s::works_on_names(regs.sysno())
@@ -303,11 +351,33 @@ fn translate_paths(
             host = fin;
         }
         let host = host.as_os_str().as_bytes();
+        if let Follow::OpenFlags { arg } = a.follow
+            && regs.arg(arg) & libc::O_CREAT as u64 != 0
+            && env.view.in_glue(host)
+            && nix::sys::stat::lstat(host).is_err()
+        {
+            // No new file in a glue directory.
+            return Err(Errno::EACCES);
+        }
+        if let Follow::OpenFlags { arg } = a.follow
+            && let Some((path, outcome)) = procfile::open(env.view, host, regs.arg(arg))
+        {
+            let addr = scratch.push_cstr(pid, &path)?;
+            regs.set_arg(a.path, addr);
+            // A magic link: O_NOFOLLOW would refuse it.
+            regs.set_arg(arg, regs.arg(arg) & !(libc::O_NOFOLLOW as u64));
+            return Ok(outcome);
+        }
         if host != guest.as_slice() {
             let addr = scratch.push_cstr(pid, host)?;
             regs.set_arg(a.path, addr);
             changed = true;
         }
+    }
+    if let Some(op) = op
+        && let Some(e) = namespace::binding_errno(env.view, op, &guests)
+    {
+        return Err(e);
     }
     Ok(if changed {
         Outcome::Rewritten
@@ -344,7 +414,12 @@ fn same_for_kernel(
         return false;
     };
     let dir = dir.as_os_str().as_bytes();
-    if dir.first() != Some(&b'/') || env.view.is_binding_parent(dir) {
+    // Some /proc files are rewritten for the guest; glue is read-only.
+    if dir.first() != Some(&b'/')
+        || env.view.is_binding_parent(dir)
+        || dir.starts_with(b"/proc/")
+        || env.view.in_glue(dir)
+    {
         return false;
     }
     // Under -l a name may be an emulated hard link (a symlink) even when
@@ -365,6 +440,13 @@ fn same_for_kernel(
 
 fn getcwd(env: &Env, pid: Pid, regs: &Regs) -> Result<Outcome, Errno> {
     let cwd = env.view.dir_of(pid.as_raw(), None)?;
+    if cwd.ends_with(b" (deleted)")
+        && nix::sys::stat::stat(format!("/proc/{}/cwd", pid.as_raw()).as_str())
+            .map_or(true, |st| st.st_nlink == 0)
+    {
+        // The kernel's answer for a removed working directory.
+        return Err(Errno::ENOENT);
+    }
     let size = regs.arg(1) as usize;
     if cwd.len() + 1 > size {
         return Err(Errno::ERANGE);
@@ -391,7 +473,12 @@ fn readlink(
         return Err(Errno::EINVAL);
     }
     let guest = ptrace::read_cstring(pid, regs.arg(path), PATH_MAX)?;
-    let host = resolve(env, proc, pid, regs, dirfd, &guest, false)?;
+    let host = if guest.is_empty() {
+        // readlinkat(fd, ""): the symlink the fd (O_PATH|O_NOFOLLOW) is.
+        empty_path_symlink(pid, regs, dirfd)?
+    } else {
+        resolve(env, proc, pid, regs, dirfd, &guest, false)?
+    };
     if env.ext.link2symlink && crate::ext::link2symlink::member_group(&host).is_some() {
         // A "hard link" is a regular file to the guest.
         return Err(Errno::EINVAL);
@@ -402,12 +489,29 @@ fn readlink(
     Ok(Outcome::Emulated(n as i64))
 }
 
+/// The host path of the symlink an fd of the tracee refers to, for
+/// `readlinkat(fd, "")`; `ENOENT` when it is not a symlink (or AT_FDCWD).
+fn empty_path_symlink(pid: Pid, regs: &Regs, dirfd: Option<usize>) -> Result<PathBuf, Errno> {
+    let fd = dirfd.map(|i| regs.arg(i) as i32).ok_or(Errno::ENOENT)?;
+    if fd == AT_FDCWD {
+        return Err(Errno::ENOENT);
+    }
+    let host =
+        std::fs::read_link(format!("/proc/{}/fd/{fd}", pid.as_raw())).map_err(|_| Errno::EBADF)?;
+    match nix::sys::stat::lstat(host.as_path()) {
+        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => Ok(host),
+        _ => Err(Errno::ENOENT),
+    }
+}
+
 /// Resolves exec paths inside the guest for the exec planner.
 struct ExecPaths<'a> {
     env: &'a Env<'a>,
     proc: &'a dyn ProcContext,
     /// Guest directory relative paths start from.
     base: Vec<u8>,
+    /// `fexecve`: the program's (name, host path), already known.
+    pinned: Option<(Vec<u8>, PathBuf)>,
 }
 
 impl ExecResolver for ExecPaths<'_> {
@@ -420,6 +524,11 @@ impl ExecResolver for ExecPaths<'_> {
         } else {
             &self.base
         };
+        if let Some((name, host)) = &self.pinned
+            && name == guest_path
+        {
+            return Ok((name.clone(), host.clone()));
+        }
         let r = self.env.view.resolve(self.proc, base, guest_path, true)?;
         if log::log_enabled!(log::Level::Debug) {
             log::debug!(
@@ -427,6 +536,12 @@ impl ExecResolver for ExecPaths<'_> {
                 String::from_utf8_lossy(guest_path),
                 r.host.display()
             );
+        }
+        if let Some(m) = crate::fs::parse_magic_link(r.host.as_os_str().as_bytes())
+            && matches!(m.kind, crate::fs::MagicKind::Fd(_))
+        {
+            // execve("/proc/self/fd/N"): the program is the fd's file.
+            return program_of_fd_link(self.env.view, &r.host);
         }
         Ok((r.guest, r.host))
     }
@@ -436,13 +551,45 @@ impl ExecResolver for ExecPaths<'_> {
     }
 }
 
-/// The guest path of the file an fd of the tracee refers to.
-fn fd_file(env: &Env, pid: Pid, fd: i32) -> Result<Vec<u8>, Errno> {
-    let link = format!("/proc/{}/fd/{fd}", pid.as_raw());
-    let host = std::fs::read_link(&link).map_err(|_| Errno::EBADF)?;
-    env.view
-        .to_guest(host.as_os_str().as_bytes())
-        .ok_or(Errno::ENOENT)
+thread_local! {
+    /// The tracer's descriptors of programs run through a descriptor whose
+    /// file has no path (a memfd, an unlinked file): the loader opens them
+    /// as /proc/<tracer>/fd/<n>. The oldest are closed past a few.
+    static HELD_PROGRAMS: std::cell::RefCell<std::collections::VecDeque<std::fs::File>> =
+        const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
+}
+const HELD_PROGRAMS_MAX: usize = 16;
+
+/// The (guest name, host path) of the program a descriptor link
+/// (`/proc/<pid>/fd/<n>`, a host path) refers to: its file when it has a
+/// guest path, else a descriptor of it that the tracer holds.
+fn program_of_fd_link(view: &GuestView, link: &Path) -> Result<(Vec<u8>, PathBuf), Errno> {
+    let target = std::fs::read_link(link).map_err(|_| Errno::EBADF)?;
+    let target = target.as_os_str().as_bytes().to_vec();
+    let guest = view.to_guest(&target);
+    if let Some(g) = &guest
+        && !target.ends_with(b" (deleted)")
+        && std::path::Path::new(std::ffi::OsStr::from_bytes(&target)).is_file()
+    {
+        return Ok((
+            g.clone(),
+            PathBuf::from(std::ffi::OsString::from_vec(target)),
+        ));
+    }
+    let file = std::fs::File::open(link).map_err(|_| Errno::EACCES)?;
+    let held = format!(
+        "/proc/{}/fd/{}",
+        std::process::id(),
+        std::os::fd::AsRawFd::as_raw_fd(&file)
+    );
+    HELD_PROGRAMS.with(|h| {
+        let mut h = h.borrow_mut();
+        if h.len() >= HELD_PROGRAMS_MAX {
+            h.pop_front();
+        }
+        h.push_back(file);
+    });
+    Ok((guest.unwrap_or(target), PathBuf::from(held)))
 }
 
 const MAX_ARGS: usize = 1 << 17;
@@ -478,9 +625,13 @@ fn exec(
         (None, 0, 1, 2)
     };
     let mut filename = ptrace::read_cstring(pid, regs.arg(path_arg), PATH_MAX)?;
+    let mut pinned = None;
     if at && filename.is_empty() && regs.arg(4) & libc::AT_EMPTY_PATH as u64 != 0 {
         // fexecve: the program is the fd's file.
-        filename = fd_file(env, pid, regs.arg(0) as i32)?;
+        let link = format!("/proc/{}/fd/{}", pid.as_raw(), regs.arg(0) as i32);
+        let (name, host) = program_of_fd_link(env.view, Path::new(&link))?;
+        filename = name.clone();
+        pinned = Some((name, host));
     }
     let base = if filename.first() == Some(&b'/') {
         b"/".to_vec()
@@ -488,7 +639,12 @@ fn exec(
         base_dir(env, pid, regs, dirfd)?
     };
     let argv = read_argv(pid, regs.arg(argv_arg))?;
-    let resolver = ExecPaths { env, proc, base };
+    let resolver = ExecPaths {
+        env,
+        proc,
+        base,
+        pinned,
+    };
     let plan = match plan_exec(&resolver, &filename, argv) {
         Ok(p) => p,
         Err(e) => {
@@ -555,14 +711,12 @@ fn translate_sockaddr(
     }
     let path: Vec<u8> = buf[2..].iter().take_while(|&&b| b != 0).copied().collect();
     let host = resolve(env, proc, pid, regs, None, &path, !bind)?;
-    let host = host.as_os_str().as_bytes();
+    let mut host = host.as_os_str().as_bytes().to_vec();
     if host.len() >= SUN_PATH_MAX {
-        log::warn!(
-            "unix socket path too long on the host: {}",
-            String::from_utf8_lossy(host)
-        );
-        return Err(Errno::ENAMETOOLONG);
+        // Too long for sun_path: through a directory the tracer holds open.
+        host = net::short_host_path(&host)?;
     }
+    let host = host.as_slice();
     let mut out = Vec::with_capacity(2 + host.len() + 1);
     out.extend_from_slice(&buf[..2]);
     out.extend_from_slice(host);
@@ -671,7 +825,41 @@ fn sendmsg(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Resu
     }
 }
 
-fn chroot(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Result<Outcome, Errno> {
+/// `bpf(BPF_OBJ_PIN | BPF_OBJ_GET, attr, size)`: `attr` starts with the
+/// `u64` pointer to the path; the kernel is given a copy naming the host.
+fn bpf_obj(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Result<Outcome, Errno> {
+    const BPF_OBJ_PIN: u64 = 6;
+    const BPF_OBJ_GET: u64 = 7;
+    let cmd = regs.arg(0);
+    let (attr, size) = (regs.arg(1), (regs.arg(2) as usize).min(4096));
+    if !(cmd == BPF_OBJ_PIN || cmd == BPF_OBJ_GET) || attr == 0 || size < 8 {
+        return Ok(Outcome::Pass);
+    }
+    let mut copy = vec![0u8; size];
+    ptrace::read_into(pid, attr, &mut copy)?;
+    let ptr = u64::from_ne_bytes(copy[0..8].try_into().map_err(|_| Errno::EFAULT)?);
+    let guest = ptrace::read_cstring(pid, ptr, PATH_MAX)?;
+    let host = resolve(env, proc, pid, regs, None, &guest, cmd == BPF_OBJ_GET)?;
+    let mut scratch = Scratch::below(regs.sp());
+    let at = scratch.push_cstr(pid, host.as_os_str().as_bytes())?;
+    copy[0..8].copy_from_slice(&at.to_ne_bytes());
+    let new = scratch.push(pid, &copy)?;
+    regs.set_arg(1, new);
+    Ok(Outcome::Rewritten)
+}
+
+/// `chroot`: only to the guest's own root, and only for a (fake or real)
+/// root user, as the kernel requires `CAP_SYS_CHROOT`.
+fn chroot(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &Regs,
+    fake_euid: Option<u32>,
+) -> Result<Outcome, Errno> {
+    if fake_euid.unwrap_or(env.real_ids.0) != 0 {
+        return Err(Errno::EPERM);
+    }
     let guest = ptrace::read_cstring(pid, regs.arg(0), PATH_MAX)?;
     let r = resolve_full(env, proc, pid, regs, None, &guest, true)?;
     if !r.host.is_dir() {
@@ -693,23 +881,10 @@ fn chroot(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Result<Ou
     }
 }
 
-/// `struct open_how { u64 flags; u64 mode; u64 resolve; }`
+/// `struct open_how { u64 flags; u64 mode; u64 resolve; }`: see
+/// [`openat2::enter`].
 fn openat2(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Result<Outcome, Errno> {
-    let how = regs.arg(2);
-    if how == 0 || regs.arg(3) < 24 {
-        return Ok(Outcome::Pass);
-    }
-    let flags = ptrace::read_u64(pid, how)?;
-    let resolve_flags = ptrace::read_u64(pid, how + 16)?;
-    const RESOLVE_NO_SYMLINKS: u64 = 0x04;
-    let follow = open_follows(flags) && resolve_flags & RESOLVE_NO_SYMLINKS == 0;
-    let arg = PathArg {
-        path: 1,
-        dirfd: Some(0),
-        follow: if follow { Follow::Yes } else { Follow::No },
-        empty_path: None,
-    };
-    translate_paths(env, proc, pid, regs, std::slice::from_ref(&arg))
+    openat2::enter(env, proc, pid, regs)
 }
 
 #[cfg(test)]

@@ -59,6 +59,16 @@ pub enum Kind {
     SockAddr { addr: usize, len: usize, bind: bool },
     /// `sendmsg`: the address is inside a `struct msghdr`.
     SendMsg,
+    /// `sendmmsg`: one address per `struct mmsghdr`.
+    SendMmsg,
+    /// An address comes back at `addr`, its length at `len` (pointers).
+    AddrOut { addr: usize, len: usize },
+    /// `recvmsg`: an address comes back inside a `struct msghdr`.
+    RecvMsg,
+    /// `recvmmsg`: addresses come back inside `struct mmsghdr`s.
+    RecvMmsg,
+    /// `bpf(BPF_OBJ_PIN | BPF_OBJ_GET)`: a path inside `union bpf_attr`.
+    BpfObj,
     /// `chroot`: only to the guest's own root.
     Chroot,
     /// `openat2`: the follow rule is inside `struct open_how`.
@@ -66,6 +76,9 @@ pub enum Kind {
     /// `prctl(PR_SET_DUMPABLE, 0)` would lock the tracer out of the tracee's
     /// memory and /proc entries: it succeeds without taking effect.
     Prctl,
+    /// `open_tree`: translated like an `O_PATH` open, refused (`EPERM`)
+    /// with `OPEN_TREE_CLONE` (a new mount).
+    OpenTree,
     /// Refused with this errno, without running.
     Refuse(Errno),
 }
@@ -104,6 +117,9 @@ const fn at_empty(dirfd: usize, path: usize, follow: Follow, flags: usize) -> Pa
 }
 
 use Follow::{No, Yes};
+
+/// The path of `open_tree(dirfd, path, flags)`.
+pub const OPEN_TREE_PATH: PathArg = at_empty(0, 1, nofollow_flag(2), 2);
 
 const fn nofollow_flag(arg: usize) -> Follow {
     Follow::UnlessFlag {
@@ -230,7 +246,18 @@ pub fn classify(nr: i64) -> Option<Kind> {
             bind: false,
         },
         libc::SYS_sendmsg => SendMsg,
+        libc::SYS_sendmmsg => SendMmsg,
+        libc::SYS_getsockname | libc::SYS_getpeername | libc::SYS_accept | libc::SYS_accept4 => {
+            AddrOut { addr: 1, len: 2 }
+        }
+        libc::SYS_recvfrom => AddrOut { addr: 4, len: 5 },
+        libc::SYS_recvmsg => RecvMsg,
+        libc::SYS_recvmmsg => RecvMmsg,
+        libc::SYS_bpf => BpfObj,
         libc::SYS_chroot => Chroot,
+        // The block device of quotactl(cmd, special, id, addr).
+        libc::SYS_quotactl => Paths(const { &[p(1, Yes)] }),
+        libc::SYS_open_tree => OpenTree,
         libc::SYS_prctl => Prctl,
         // Mount namespaces are not emulated: refuse as the kernel refuses an
         // unprivileged caller.
@@ -240,8 +267,6 @@ pub fn classify(nr: i64) -> Option<Kind> {
         | libc::SYS_swapon
         | libc::SYS_swapoff
         | libc::SYS_acct
-        | libc::SYS_quotactl
-        | libc::SYS_open_tree
         | libc::SYS_move_mount
         | libc::SYS_fspick
         | libc::SYS_fsopen

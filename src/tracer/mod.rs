@@ -150,6 +150,9 @@ impl ProcContext for Proc<'_> {
     fn exe_host(&self, pid: i32) -> Option<PathBuf> {
         self.tasks.get(pid).and_then(|t| t.exe_host.clone())
     }
+    fn is_guest(&self, pid: i32) -> bool {
+        self.tasks.get(pid).is_some()
+    }
 }
 
 pub struct Tracer<'a> {
@@ -414,7 +417,7 @@ impl<'a> Tracer<'a> {
                 }
                 Some(hook) => {
                     if let Ok(mut regs) = ptrace::get_regs(pid)
-                        && syscall::ext::exit(hook, pid, &mut regs)
+                        && syscall::ext::exit(&self.cfg.view, hook, pid, &mut regs)
                     {
                         let _ = ptrace::set_regs(pid, &regs);
                     }

@@ -1,0 +1,151 @@
+//! `openat2`: the `RESOLVE_*` flags of `struct open_how` hold in the
+//! guest's view.
+//!
+//! When the directory the lookup starts from has no binding below it, the
+//! kernel's walk of its host directory is the guest's walk: a scoped lookup
+//! (`RESOLVE_BENEATH`, `RESOLVE_IN_ROOT`), or a relative one that follows no
+//! symlink and does not climb, is left to the kernel unchanged, flags and
+//! all. Otherwise the tracer resolves the path in the guest, applies the
+//! flags' rules there (scope, `..`, symlinks, magic links, crossing a
+//! binding or a mount), and gives the kernel the host path with the flags
+//! that only make sense for the original path removed.
+
+use super::{Env, Outcome, PATH_MAX, base_dir, open_follows};
+use crate::arch::Regs;
+use crate::fs::{GuestView, ProcContext, normalize_lexical, normalize_scoped, parse_magic_link};
+use crate::ptrace::{self, Scratch};
+use nix::errno::Errno;
+use nix::unistd::Pid;
+use std::os::unix::ffi::OsStrExt;
+
+const RESOLVE_NO_XDEV: u64 = 0x01;
+const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+const RESOLVE_BENEATH: u64 = 0x08;
+const RESOLVE_IN_ROOT: u64 = 0x10;
+const OPEN_HOW: usize = 24;
+
+pub fn enter(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &mut Regs,
+) -> Result<Outcome, Errno> {
+    let how = regs.arg(2);
+    if how == 0 || (regs.arg(3) as usize) < OPEN_HOW {
+        return Ok(Outcome::Pass);
+    }
+    let mut how_bytes = vec![0u8; (regs.arg(3) as usize).min(4096)];
+    ptrace::read_into(pid, how, &mut how_bytes)?;
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&how_bytes[i * 8..i * 8 + 8]);
+        u64::from_ne_bytes(w)
+    };
+    let (flags, rflags) = (word(0), word(2));
+    let path = ptrace::read_cstring(pid, regs.arg(1), PATH_MAX)?;
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let base = base_dir(env, pid, regs, Some(0))?;
+    let scoped = rflags & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0;
+    let plain_walk = path[0] != b'/'
+        && rflags & RESOLVE_NO_SYMLINKS != 0
+        && !path.split(|&c| c == b'/').any(|c| c == b"..");
+    if (scoped || plain_walk) && kernel_walk_is_the_guests(env.view, &base) {
+        return Ok(Outcome::Pass);
+    }
+    if !scoped && rflags == 0 {
+        return plain(env, proc, pid, regs, flags);
+    }
+
+    // The guest path as the flags scope it, without the file system.
+    let lexical = match (rflags & RESOLVE_IN_ROOT != 0, rflags & RESOLVE_BENEATH != 0) {
+        (true, _) => normalize_scoped(&base, &path, true).ok_or(Errno::EXDEV)?,
+        (false, true) => normalize_scoped(&base, &path, false).ok_or(Errno::EXDEV)?,
+        (false, false) if path[0] == b'/' => normalize_lexical(&path),
+        (false, false) => normalize_lexical(&[&base[..], b"/", &path[..]].concat()),
+    };
+    let follow = open_follows(flags) && rflags & RESOLVE_NO_SYMLINKS == 0;
+    let start: &[u8] = if rflags & RESOLVE_IN_ROOT != 0 {
+        b"/"
+    } else {
+        &base
+    };
+    let walked: &[u8] = if rflags & RESOLVE_IN_ROOT != 0 {
+        &lexical
+    } else {
+        &path
+    };
+    let r = env.view.resolve(proc, start, walked, follow)?;
+    if rflags & RESOLVE_NO_SYMLINKS != 0 && r.guest != lexical {
+        // A symlink was followed on the way.
+        return Err(Errno::ELOOP);
+    }
+    if rflags & RESOLVE_NO_MAGICLINKS != 0 && through_magic_link(&lexical) {
+        return Err(Errno::ELOOP);
+    }
+    if scoped && crate::fs::strip_component_prefix(&r.guest, &base).is_none() {
+        return Err(Errno::EXDEV);
+    }
+    if rflags & RESOLVE_NO_XDEV != 0
+        && env.view.binding_index(&r.guest) != env.view.binding_index(&base)
+    {
+        return Err(Errno::EXDEV);
+    }
+    // The host path is absolute and canonical: the scope and mount rules
+    // were the guest's, checked above.
+    let kept = rflags & !(RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_NO_XDEV);
+    how_bytes[16..24].copy_from_slice(&kept.to_ne_bytes());
+    let mut scratch = Scratch::below(regs.sp());
+    let host = scratch.push_cstr(pid, r.host.as_os_str().as_bytes())?;
+    let new_how = scratch.push(pid, &how_bytes)?;
+    regs.set_arg(1, host);
+    regs.set_arg(2, new_how);
+    Ok(Outcome::Rewritten)
+}
+
+/// No `RESOLVE_*` flag: an `openat`.
+fn plain(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &mut Regs,
+    flags: u64,
+) -> Result<Outcome, Errno> {
+    let arg = super::PathArg {
+        path: 1,
+        dirfd: Some(0),
+        follow: if open_follows(flags) {
+            super::Follow::Yes
+        } else {
+            super::Follow::No
+        },
+        empty_path: None,
+    };
+    super::translate_paths(env, proc, pid, regs, std::slice::from_ref(&arg))
+}
+
+/// Whether the kernel, walking from the host directory of guest `base`,
+/// sees what the guest sees: no binding below it, and not /proc (whose
+/// links the guest sees through the tracer).
+fn kernel_walk_is_the_guests(view: &GuestView, base: &[u8]) -> bool {
+    !view.is_binding_ancestor(base) && !base.starts_with(b"/proc")
+}
+
+/// Whether a lexical guest path goes through a `/proc` magic link before
+/// its last component.
+fn through_magic_link(path: &[u8]) -> bool {
+    // /proc/self and /proc/thread-self name some process: any will do.
+    let path = match path.strip_prefix(b"/proc/self/") {
+        Some(rest) => [&b"/proc/1/"[..], rest].concat(),
+        None => match path.strip_prefix(b"/proc/thread-self/") {
+            Some(rest) => [&b"/proc/1/task/1/"[..], rest].concat(),
+            None => path.to_vec(),
+        },
+    };
+    path.iter()
+        .enumerate()
+        .filter(|&(_, &c)| c == b'/')
+        .any(|(i, _)| i > 0 && parse_magic_link(&path[..i]).is_some())
+}

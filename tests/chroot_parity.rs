@@ -1,0 +1,934 @@
+//! What a guest sees under sproot is what a real chroot of the same rootfs
+//! shows: small C programs run under `sproot -r ROOTFS -b /proc -b /dev` and
+//! under `unshare -m` + `mount --rbind` + `chroot ROOTFS`, outputs compared
+//! line by line. The programs print facts (errno names, "same file as ...",
+//! paths), never raw inode numbers, so both sides must print the same text.
+//!
+//! The chroot side needs root or an unprivileged user namespace
+//! (`unshare -r`); without either a test says so and checks only the
+//! properties its program asserts itself.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+/// A tiny rootfs with one compiled C program installed at `/prog`.
+struct Guest {
+    rootfs: TinyRootfs,
+    /// `(host, guest)` bindings, given to both sides.
+    bindings: Vec<(String, String)>,
+}
+
+impl Guest {
+    /// `None` when the host has no C compiler.
+    fn new(src: &str) -> Option<Guest> {
+        let bin = compile_c(src, &[])?;
+        let rootfs = tiny_rootfs();
+        rootfs.install(&bin, "/prog");
+        if let Some(dir) = bin.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        Some(Guest {
+            rootfs,
+            bindings: Vec::new(),
+        })
+    }
+
+    /// Bind host `host` at guest `guest` on both sides (the mount point is
+    /// created in the rootfs, as a real bind mount needs it).
+    fn bind(&mut self, host: &str, guest: &str) {
+        let point = self.rootfs.host_path(guest);
+        if Path::new(host).is_dir() {
+            std::fs::create_dir_all(&point).expect("mkdir mount point");
+        } else {
+            if let Some(p) = point.parent() {
+                std::fs::create_dir_all(p).expect("mkdir mount point parent");
+            }
+            std::fs::write(&point, "").expect("create mount point file");
+        }
+        self.bindings.push((host.to_string(), guest.to_string()));
+    }
+
+    fn sproot(&self, args: &[&str]) -> Output {
+        let mut all: Vec<String> = vec!["-b".into(), "/proc".into(), "-b".into(), "/dev".into()];
+        for (h, g) in &self.bindings {
+            all.push("-b".into());
+            all.push(format!("{h}:{g}"));
+        }
+        all.push("-w".into());
+        all.push("/".into());
+        all.push("/prog".into());
+        all.extend(args.iter().map(|s| s.to_string()));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        self.rootfs.run(&all)
+    }
+
+    /// The same program in a real chroot, or `None` if none can be made.
+    fn chroot(&self, args: &[&str]) -> Option<Output> {
+        let root = self.rootfs.root();
+        let mut script = String::from("set -e\n");
+        for (h, g) in [("/proc", "/proc"), ("/dev", "/dev")]
+            .into_iter()
+            .chain(self.bindings.iter().map(|(h, g)| (h.as_str(), g.as_str())))
+        {
+            script.push_str(&format!("mount --rbind '{h}' '{root}{g}'\n"));
+        }
+        script.push_str(&format!("cd '{root}'\nexec chroot '{root}' /prog \"$@\"\n"));
+        let mut cmd = Command::new("unshare");
+        if nix_is_root() {
+            cmd.arg("-m");
+        } else {
+            cmd.args(["-r", "-m"]);
+        }
+        cmd.args(["--propagation", "private", "sh", "-c", &script, "sh"]);
+        cmd.args(args);
+        let out = output_with_timeout(cmd, Duration::from_secs(60), "unshare + chroot");
+        if !out.status.success() && stderr_str(&out).contains("unshare:") {
+            eprintln!("note: no chroot to compare with: {}", stderr_str(&out));
+            return None;
+        }
+        Some(out)
+    }
+
+    /// Run under both and compare; returns sproot's stdout.
+    #[track_caller]
+    fn same_as_chroot(&self, args: &[&str]) -> String {
+        let ours = self.sproot(args);
+        assert_success(&ours, "the program under sproot");
+        let text = stdout_str(&ours);
+        if let Some(theirs) = self.chroot(args) {
+            assert_success(&theirs, "the program in a chroot");
+            assert_eq!(
+                text,
+                stdout_str(&theirs),
+                "sproot (left) and chroot (right) differ"
+            );
+        }
+        text
+    }
+
+    fn host_path(&self, guest: &str) -> PathBuf {
+        self.rootfs.host_path(guest)
+    }
+}
+
+/// A host directory for a test's bindings, removed on drop (also when the
+/// test fails).
+struct HostDir(PathBuf);
+
+impl HostDir {
+    fn new(tag: &str) -> HostDir {
+        HostDir(unique_temp_dir(tag))
+    }
+}
+
+impl std::ops::Deref for HostDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for HostDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn nix_is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Common C helpers: `report(what, r)` prints "what: ok" or the errno name.
+const C_PRELUDE: &str = r#"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+static const char *ename(int e) {
+    switch (e) {
+    case ENOENT: return "ENOENT"; case EACCES: return "EACCES"; case EPERM: return "EPERM";
+    case ENOTDIR: return "ENOTDIR"; case EBUSY: return "EBUSY"; case EXDEV: return "EXDEV";
+    case ENOTEMPTY: return "ENOTEMPTY"; case EINVAL: return "EINVAL"; case EFAULT: return "EFAULT";
+    case ELOOP: return "ELOOP"; case EBADF: return "EBADF"; case EISDIR: return "EISDIR";
+    case EEXIST: return "EEXIST"; case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOSYS: return "ENOSYS"; case EAGAIN: return "EAGAIN";
+    default: { static char b[32]; snprintf(b, sizeof b, "errno %d", e); return b; }
+    }
+}
+static void report(const char *what, long r) {
+    if (r < 0) printf("%s: %s\n", what, ename(errno)); else printf("%s: ok\n", what);
+}
+__attribute__((unused)) static int same(const struct stat *a, const struct stat *b) {
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+"#;
+
+fn program(body: &str) -> String {
+    format!("{C_PRELUDE}\n{body}")
+}
+
+// ---------------------------------------------------------------------------
+// AT_EMPTY_PATH with a path
+// ---------------------------------------------------------------------------
+
+const EMPTY_PATH_C: &str = r#"
+#include <sys/syscall.h>
+static void cmp(const char *what, int r, struct stat *st, const char *ref) {
+    struct stat want;
+    if (r < 0) { printf("%s: %s\n", what, ename(errno)); return; }
+    if (lstat(ref, &want) < 0) { printf("%s: reference %s missing\n", what, ref); return; }
+    printf("%s: %s\n", what, same(st, &want) ? "same as stat" : "another file");
+}
+int main(void) {
+    struct stat st;
+    int root = open("/", O_PATH | O_DIRECTORY);
+    int etc = open("/etc", O_RDONLY | O_DIRECTORY);
+    cmp("absolute", syscall(SYS_newfstatat, AT_FDCWD, "/etc/sproot-guest", &st, AT_EMPTY_PATH), &st, "/etc/sproot-guest");
+    cmp("climbing", syscall(SYS_newfstatat, root, "../../../../../etc/sproot-guest", &st, AT_EMPTY_PATH), &st, "/etc/sproot-guest");
+    cmp("dotdot of root", syscall(SYS_newfstatat, root, "..", &st, AT_EMPTY_PATH), &st, "/");
+    cmp("relative to dirfd", syscall(SYS_newfstatat, etc, "sproot-guest", &st, AT_EMPTY_PATH), &st, "/etc/sproot-guest");
+    cmp("nofollow symlink", syscall(SYS_newfstatat, AT_FDCWD, "/bin", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW), &st, "/bin");
+    cmp("empty names the fd", syscall(SYS_newfstatat, etc, "", &st, AT_EMPTY_PATH), &st, "/etc");
+    cmp("empty with AT_FDCWD", syscall(SYS_newfstatat, AT_FDCWD, "", &st, AT_EMPTY_PATH), &st, "/");
+    cmp("fstat", fstat(etc, &st), &st, "/etc");
+    struct statx sx;
+    int r = syscall(SYS_statx, AT_FDCWD, "/etc/sproot-guest", AT_EMPTY_PATH, STATX_INO, &sx);
+    if (r < 0) printf("statx absolute: %s\n", ename(errno));
+    else { stat("/etc/sproot-guest", &st); printf("statx absolute: %s\n", sx.stx_ino == st.st_ino ? "same as stat" : "another file"); }
+    r = syscall(SYS_statx, root, "../../..", AT_EMPTY_PATH, STATX_INO, &sx);
+    if (r < 0) printf("statx climbing: %s\n", ename(errno));
+    else { stat("/", &st); printf("statx climbing: %s\n", sx.stx_ino == st.st_ino ? "same as stat" : "another file"); }
+    r = syscall(SYS_statx, etc, "", AT_EMPTY_PATH, STATX_INO, &sx);
+    if (r < 0) printf("statx empty: %s\n", ename(errno));
+    else { stat("/etc", &st); printf("statx empty: %s\n", sx.stx_ino == st.st_ino ? "same as stat" : "another file"); }
+    return 0;
+}
+"#;
+
+#[test]
+fn stat_with_empty_path_flag_and_a_path_is_translated() {
+    let Some(g) = Guest::new(&program(EMPTY_PATH_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    // Whatever the chroot said, none of these may name another file.
+    assert!(!out.contains("another file"), "{out}");
+    assert!(out.contains("absolute: same as stat"), "{out}");
+    assert!(out.contains("climbing: same as stat"), "{out}");
+    assert!(out.contains("statx absolute: same as stat"), "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// /proc magic links of processes that are not guests
+// ---------------------------------------------------------------------------
+
+const FOREIGN_PROC_C: &str = r#"
+static void show_link(const char *fmt, int pid) {
+    char p[64], buf[4096];
+    snprintf(p, sizeof p, fmt, pid);
+    ssize_t n = readlink(p, buf, sizeof buf - 1);
+    const char *name = strrchr(p, '/') + 1;
+    if (n < 0) printf("readlink %s: %s\n", name, ename(errno));
+    else { buf[n] = 0; printf("readlink %s: %s\n", name, buf); }
+}
+int main(int argc, char **argv) {
+    int pid = getppid();
+    char p[128];
+    show_link("/proc/%d/cwd", pid);
+    show_link("/proc/%d/exe", pid);
+    show_link("/proc/%d/root", pid);
+    show_link("/proc/%d/fd/0", pid);
+    snprintf(p, sizeof p, "/proc/%d/cwd", pid);
+    report("chdir cwd", chdir(p));
+    snprintf(p, sizeof p, "/proc/%d/cwd/.", pid);
+    report("open cwd/.", open(p, O_RDONLY));
+    snprintf(p, sizeof p, "/proc/%d/root/etc", pid);
+    report("open root/etc", open(p, O_RDONLY));
+    snprintf(p, sizeof p, "/proc/%d/exe", pid);
+    report("open exe", open(p, O_RDONLY));
+    show_link("/proc/%d/cwd", getpid());
+    return 0;
+}
+"#;
+
+/// The kernel itself shows a chroot the host's paths here (`d_path` of a
+/// path it cannot reach) and lets it follow them: sproot does not. The
+/// links of sproot and of host processes lead only inside the view.
+#[test]
+fn proc_links_of_processes_outside_the_guest_do_not_reach_the_host() {
+    let Some(g) = Guest::new(&program(FOREIGN_PROC_C)) else {
+        return;
+    };
+    // sproot's cwd (the test's) is outside the rootfs.
+    let out = g.sproot(&[]);
+    assert_success(&out, "foreign /proc links");
+    let text = stdout_str(&out);
+    for line in [
+        "readlink cwd: EACCES",
+        "readlink exe: EACCES",
+        "readlink root: EACCES",
+        "readlink 0: /dev/null",
+        "chdir cwd: EACCES",
+        "open cwd/.: EACCES",
+        "open root/etc: EACCES",
+        "open exe: EACCES",
+        "readlink cwd: /",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+    }
+    // sproot's cwd inside the rootfs: its guest path.
+    let mut cmd = g
+        .rootfs
+        .sproot_cmd(&["-b", "/proc", "-b", "/dev", "-w", "/", "/prog"]);
+    cmd.current_dir(g.host_path("/tmp"));
+    let out = output_with_timeout(cmd, Duration::from_secs(60), "sproot in the rootfs");
+    assert_success(&out, "foreign /proc links, cwd inside");
+    let text = stdout_str(&out);
+    assert!(text.starts_with("readlink cwd: /tmp\n"), "{text}");
+    assert!(text.contains("chdir cwd: ok\n"), "{text}");
+    assert!(!text.contains(g.rootfs.root()), "{text}");
+}
+
+// ---------------------------------------------------------------------------
+// Socket addresses going out in structures and coming back
+// ---------------------------------------------------------------------------
+
+const SOCKETS_C: &str = r#"
+#include <sys/socket.h>
+#include <sys/un.h>
+static socklen_t mkaddr(struct sockaddr_un *a, const char *p) {
+    memset(a, 0, sizeof *a); a->sun_family = AF_UNIX; strcpy(a->sun_path, p);
+    return offsetof(struct sockaddr_un, sun_path) + strlen(p) + 1;
+}
+static void show(const char *what, long r, struct sockaddr_un *a, socklen_t len) {
+    if (r < 0) { printf("%s: %s\n", what, ename(errno)); return; }
+    printf("%s: len %u path \"%.*s\"\n", what, (unsigned)len,
+           len > 2 ? (int)(len - 2) : 0, len > 2 ? a->sun_path : "");
+}
+static int bound(int type, const char *p) {
+    struct sockaddr_un a; int s = socket(AF_UNIX, type, 0);
+    unlink(p);
+    if (bind(s, (struct sockaddr *)&a, mkaddr(&a, p)) < 0) { printf("bind %s: %s\n", p, ename(errno)); exit(1); }
+    return s;
+}
+int main(void) {
+    struct sockaddr_un a, b; socklen_t len; long r;
+    int srv = bound(SOCK_STREAM, "/tmp/srv.sock");
+    listen(srv, 4);
+    len = sizeof a; r = getsockname(srv, (struct sockaddr *)&a, &len); show("getsockname", r, &a, len);
+    len = 8; memset(&a, 'x', sizeof a);
+    r = getsockname(srv, (struct sockaddr *)&a, &len);
+    printf("getsockname short: %ld len %u bytes \"%.6s\" then '%c'\n", r, (unsigned)len, a.sun_path, a.sun_path[6]);
+    int cli = bound(SOCK_STREAM, "/tmp/cli.sock");
+    report("connect", connect(cli, (struct sockaddr *)&b, mkaddr(&b, "/tmp/srv.sock")));
+    len = sizeof a; r = getpeername(cli, (struct sockaddr *)&a, &len); show("getpeername", r, &a, len);
+    len = sizeof a; int c = accept(srv, (struct sockaddr *)&a, &len); show("accept", c, &a, len);
+    len = sizeof a; r = getpeername(c, (struct sockaddr *)&a, &len); show("getpeername accepted", r, &a, len);
+    int anon = socket(AF_UNIX, SOCK_STREAM, 0);
+    connect(anon, (struct sockaddr *)&b, mkaddr(&b, "/tmp/srv.sock"));
+    len = sizeof a; c = accept4(srv, (struct sockaddr *)&a, &len, SOCK_CLOEXEC); show("accept4 unnamed", c, &a, len);
+
+    int d1 = bound(SOCK_DGRAM, "/tmp/d1.sock"), d2 = bound(SOCK_DGRAM, "/tmp/d2.sock");
+    struct mmsghdr mm[2]; struct iovec io[2]; char m1[] = "one", m2[] = "two";
+    memset(mm, 0, sizeof mm);
+    socklen_t dl = mkaddr(&b, "/tmp/d1.sock");
+    io[0].iov_base = m1; io[0].iov_len = 3; io[1].iov_base = m2; io[1].iov_len = 3;
+    for (int i = 0; i < 2; i++) { mm[i].msg_hdr.msg_name = &b; mm[i].msg_hdr.msg_namelen = dl; mm[i].msg_hdr.msg_iov = &io[i]; mm[i].msg_hdr.msg_iovlen = 1; }
+    r = sendmmsg(d2, mm, 2, 0);
+    printf("sendmmsg: %ld sent, lens %u %u\n", r, mm[0].msg_len, mm[1].msg_len);
+    char buf[16];
+    len = sizeof a; r = recvfrom(d1, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&a, &len);
+    show("recvfrom", r, &a, len);
+    struct msghdr mh; struct iovec iv = { buf, sizeof buf };
+    memset(&mh, 0, sizeof mh); mh.msg_name = &a; mh.msg_namelen = sizeof a; mh.msg_iov = &iv; mh.msg_iovlen = 1;
+    r = recvmsg(d1, &mh, MSG_DONTWAIT); show("recvmsg", r, &a, mh.msg_namelen);
+    sendto(d2, m1, 3, 0, (struct sockaddr *)&b, dl);
+    sendto(d2, m2, 3, 0, (struct sockaddr *)&b, dl);
+    struct sockaddr_un ra[2]; struct iovec ri[2]; char rb[2][8];
+    memset(mm, 0, sizeof mm);
+    for (int i = 0; i < 2; i++) { ri[i].iov_base = rb[i]; ri[i].iov_len = 8; mm[i].msg_hdr.msg_name = &ra[i]; mm[i].msg_hdr.msg_namelen = sizeof ra[i]; mm[i].msg_hdr.msg_iov = &ri[i]; mm[i].msg_hdr.msg_iovlen = 1; }
+    r = recvmmsg(d1, mm, 2, MSG_DONTWAIT, NULL);
+    printf("recvmmsg: %ld\n", r);
+    for (int i = 0; i < r; i++) show("recvmmsg from", 0, &ra[i], mm[i].msg_hdr.msg_namelen);
+    return 0;
+}
+"#;
+
+#[test]
+fn socket_addresses_in_structures_and_coming_back_are_the_guests() {
+    let Some(g) = Guest::new(&program(SOCKETS_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    assert!(
+        out.contains("getsockname: len 16 path \"/tmp/srv.sock\""),
+        "{out}"
+    );
+    assert!(out.contains("sendmmsg: 2 sent, lens 3 3"), "{out}");
+    assert!(out.contains("recvmmsg: 2"), "{out}");
+    assert!(!out.contains(g.rootfs.root()), "{out}");
+}
+
+const BPF_OBJ_C: &str = r#"
+#include <linux/bpf.h>
+#include <sys/syscall.h>
+static void get(const char *p) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.pathname = (unsigned long)p;
+    long r = syscall(SYS_bpf, BPF_OBJ_GET, &attr, sizeof attr);
+    char what[64]; snprintf(what, sizeof what, "BPF_OBJ_GET %s", p);
+    report(what, r);
+}
+int main(void) {
+    get("/etc/sproot-guest");
+    get("/etc/no-such-file");
+    return 0;
+}
+"#;
+
+/// The path inside `union bpf_attr` is the guest's: an existing guest file
+/// that is not a pinned object gives the kernel's own error, not `ENOENT`.
+#[test]
+fn bpf_object_paths_are_translated() {
+    let Some(g) = Guest::new(&program(BPF_OBJ_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    assert!(
+        out.contains("BPF_OBJ_GET /etc/no-such-file: ENOENT"),
+        "{out}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// /proc files that name paths: maps, smaps, map_files, mountinfo, mounts
+// ---------------------------------------------------------------------------
+
+const PROC_FILES_C: &str = r#"
+#include <dirent.h>
+static char *seen[512]; static int nseen;
+static int cmp(const void *a, const void *b) { return strcmp(*(char **)a, *(char **)b); }
+static void add(const char *s) {
+    for (int i = 0; i < nseen; i++) if (!strcmp(seen[i], s)) return;
+    if (nseen < 512) seen[nseen++] = strdup(s);
+}
+static void flush(const char *what) {
+    qsort(seen, nseen, sizeof *seen, cmp);
+    for (int i = 0; i < nseen; i++) { printf("%s: %s\n", what, seen[i]); free(seen[i]); }
+    nseen = 0;
+}
+/* Paths of the mapping lines of maps/smaps. */
+static void mapped(const char *file, const char *label) {
+    FILE *f = fopen(file, "r"); char line[4096];
+    if (!f) { printf("%s: %s\n", file, ename(errno)); return; }
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *p = strchr(line, '/');
+        if (p && strchr(line, '-') < p && line[0] != ' ' && strchr("0123456789abcdef", line[0])) add(p);
+    }
+    fclose(f);
+    flush(label);
+}
+/* "mount point fstype" of a mount table; field numbers from 1. */
+static void mounts(const char *file, int point, int fstype_after_dash) {
+    FILE *f = fopen(file, "r"); char line[4096];
+    if (!f) { printf("%s: %s\n", file, ename(errno)); return; }
+    while (fgets(line, sizeof line, f)) {
+        char *fld[64]; int n = 0;
+        for (char *t = strtok(line, " \n"); t && n < 64; t = strtok(NULL, " \n")) fld[n++] = t;
+        char buf[4200];
+        if (fstype_after_dash) {
+            int d = 0; while (d < n && strcmp(fld[d], "-")) d++;
+            snprintf(buf, sizeof buf, "%s %s", fld[point - 1], d + 1 < n ? fld[d + 1] : "?");
+        } else snprintf(buf, sizeof buf, "%s %s", fld[point - 1], fld[2]);
+        add(buf);
+    }
+    fclose(f);
+    flush(file);
+}
+int main(void) {
+    mapped("/proc/self/maps", "/proc/self/maps");
+    mapped("/proc/self/smaps", "/proc/self/smaps");
+    char p[64]; snprintf(p, sizeof p, "/proc/%d/maps", getpid());
+    mapped(p, "/proc/PID/maps");
+    DIR *d = opendir("/proc/self/map_files"); struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char l[300], t[4096]; snprintf(l, sizeof l, "/proc/self/map_files/%s", e->d_name);
+        ssize_t n = readlink(l, t, sizeof t - 1);
+        if (n > 0) { t[n] = 0; add(t); }
+    }
+    if (d) closedir(d);
+    flush("map_files");
+    mounts("/proc/self/mountinfo", 5, 1);
+    mounts("/proc/self/mounts", 2, 0);
+    mounts("/proc/mounts", 2, 0);
+    int fd = open("/proc/self/maps", O_RDONLY);
+    char t[256]; ssize_t n = readlink("/proc/self/fd/3", t, sizeof t - 1);
+    if (fd == 3 && n > 0) { t[n] = 0; char want[64]; snprintf(want, sizeof want, "/proc/%d/maps", getpid());
+        printf("fd link: %s\n", strcmp(t, want) ? t : "/proc/PID/maps"); }
+    return 0;
+}
+"#;
+
+#[test]
+fn proc_maps_and_mount_tables_show_the_guest_view() {
+    let Some(mut g) = Guest::new(&program(PROC_FILES_C)) else {
+        return;
+    };
+    let data = HostDir::new("parity-data");
+    g.bind(data.to_str().expect("utf-8 temp dir"), "/mnt/data");
+    let out = g.same_as_chroot(&[]);
+    assert!(out.contains("/proc/self/maps: /prog\n"), "{out}");
+    assert!(
+        out.contains("map_files: /prog\n") || !nix_is_root(),
+        "{out}"
+    );
+    assert!(out.contains("/proc/self/mountinfo: /mnt/data "), "{out}");
+    assert!(out.contains("/proc/self/mountinfo: /proc proc\n"), "{out}");
+    assert!(out.contains("fd link: /proc/PID/maps\n"), "{out}");
+    assert!(
+        !out.contains(g.rootfs.root()) && !out.contains("sproot-loader"),
+        "{out}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// openat2's RESOLVE_* flags
+// ---------------------------------------------------------------------------
+
+const OPENAT2_C: &str = r#"
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+static void try(const char *what, int dirfd, const char *path, unsigned long long resolve) {
+    struct open_how how; memset(&how, 0, sizeof how);
+    how.flags = O_RDONLY; how.resolve = resolve;
+    long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    if (fd < 0) { printf("%s: %s\n", what, ename(errno)); return; }
+    struct stat a, b; fstat(fd, &a); close(fd);
+    /* Which guest file it opened. */
+    const char *names[] = { "/etc/sproot-guest", "/etc/passwd", "/etc/hostname", "/proc/self/status", "/", "/etc", 0 };
+    for (int i = 0; names[i]; i++) if (stat(names[i], &b) == 0 && same(&a, &b)) { printf("%s: %s\n", what, names[i]); return; }
+    printf("%s: another file\n", what);
+}
+int main(void) {
+    int etc = open("/etc", O_RDONLY | O_DIRECTORY), root = open("/", O_RDONLY | O_DIRECTORY);
+    unlink("/etc/lnk"); symlink("/etc/passwd", "/etc/lnk");
+    unlink("/etc/rlnk"); symlink("passwd", "/etc/rlnk");
+    try("etc beneath name", etc, "passwd", RESOLVE_BENEATH);
+    try("etc beneath dotdot", etc, "../etc/passwd", RESOLVE_BENEATH);
+    try("etc beneath absolute", etc, "/etc/passwd", RESOLVE_BENEATH);
+    try("etc beneath abs symlink", etc, "lnk", RESOLVE_BENEATH);
+    try("etc in_root absolute", etc, "/passwd", RESOLVE_IN_ROOT);
+    try("etc in_root dotdot", etc, "../../hostname", RESOLVE_IN_ROOT);
+    try("etc in_root abs symlink", etc, "lnk", RESOLVE_IN_ROOT);
+    try("etc no_symlinks", etc, "rlnk", RESOLVE_NO_SYMLINKS);
+    try("etc relative", etc, "rlnk", 0);
+    try("root beneath", root, "etc/sproot-guest", RESOLVE_BENEATH);
+    try("root beneath absolute", root, "/etc/sproot-guest", RESOLVE_BENEATH);
+    try("root beneath dotdot", root, "../etc/sproot-guest", RESOLVE_BENEATH);
+    try("root in_root", root, "/etc/sproot-guest", RESOLVE_IN_ROOT);
+    try("root in_root dotdot", root, "../../etc/sproot-guest", RESOLVE_IN_ROOT);
+    try("root in_root abs symlink", root, "etc/lnk", RESOLVE_IN_ROOT);
+    try("cwd no_symlinks abs", AT_FDCWD, "/etc/lnk", RESOLVE_NO_SYMLINKS);
+    try("cwd no_symlinks intermediate", AT_FDCWD, "/proc/self/status", RESOLVE_NO_SYMLINKS);
+    try("cwd no_magiclinks", AT_FDCWD, "/proc/self/root/etc/passwd", RESOLVE_NO_MAGICLINKS);
+    try("cwd plain", AT_FDCWD, "/etc/sproot-guest", 0);
+    try("root no_xdev same", root, "etc/passwd", RESOLVE_NO_XDEV);
+    try("root no_xdev into proc", root, "proc/self/status", RESOLVE_NO_XDEV);
+    try("root beneath into proc", root, "proc/self/status", RESOLVE_BENEATH);
+    unlink("/etc/lnk"); unlink("/etc/rlnk");
+    return 0;
+}
+"#;
+
+#[test]
+fn openat2_resolve_flags_hold_in_the_guest_view() {
+    let Some(g) = Guest::new(&program(OPENAT2_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    assert!(out.contains("root in_root: /etc/sproot-guest\n"), "{out}");
+    assert!(out.contains("etc beneath absolute: EXDEV\n"), "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// Special final components and binding points as mount points
+// ---------------------------------------------------------------------------
+
+const NAMES_C: &str = r#"
+int main(void) {
+    mkdir("/tmp/d", 0755);
+    report("rmdir d/..", rmdir("/tmp/d/.."));
+    report("rmdir d/.", rmdir("/tmp/d/."));
+    report("rmdir /", rmdir("/"));
+    report("unlinkat d/.. REMOVEDIR", unlinkat(AT_FDCWD, "/tmp/d/..", AT_REMOVEDIR));
+    report("unlink d/..", unlink("/tmp/d/.."));
+    report("rename / away", rename("/", "/tmp/x"));
+    report("rename d/.. away", rename("/tmp/d/..", "/tmp/y"));
+    report("rename onto d/..", rename("/tmp/d", "/tmp/d/.."));
+    report("mkdir d/..", mkdir("/tmp/d/..", 0755));
+    report("symlink at /", symlink("x", "/"));
+    report("rmdir binding", rmdir("/mnt/b"));
+    report("rename binding", rename("/mnt/b", "/tmp/z"));
+    report("rename onto binding", rename("/tmp/d", "/mnt/b"));
+    report("unlink bound file", unlink("/mnt/f"));
+    report("rename bound file", rename("/mnt/f", "/tmp/f2"));
+    report("rmdir glue parent", rmdir("/mnt"));
+    int fd = open("/mnt/b/x", O_CREAT | O_WRONLY, 0644); close(fd);
+    report("rename out of binding", rename("/mnt/b/x", "/tmp/x"));
+    report("link out of binding", link("/mnt/b/x", "/tmp/x"));
+    report("rename into binding", rename("/tmp/d", "/mnt/b/d"));
+    report("rename inside binding", rename("/mnt/b/x", "/mnt/b/y"));
+    report("unlink inside binding", unlink("/mnt/b/y"));
+    report("tmp still there", access("/tmp", F_OK));
+    report("d still there", rmdir("/tmp/d"));
+    return 0;
+}
+"#;
+
+#[test]
+fn final_dots_and_binding_points_get_the_kernels_answers() {
+    let Some(mut g) = Guest::new(&program(NAMES_C)) else {
+        return;
+    };
+    let dir = HostDir::new("parity-names");
+    let file = dir.join("file");
+    std::fs::create_dir(dir.join("b")).expect("mkdir b");
+    std::fs::write(&file, "bound\n").expect("write bound file");
+    g.bind(dir.join("b").to_str().expect("utf-8"), "/mnt/b");
+    g.bind(file.to_str().expect("utf-8"), "/mnt/f");
+    let out = g.same_as_chroot(&[]);
+    let file_kept = std::fs::read_to_string(&file).is_ok();
+    let b_kept = dir.join("b").is_dir();
+    assert!(
+        file_kept && b_kept,
+        "a binding's host path was removed\n{out}"
+    );
+    for line in [
+        "rmdir d/..: ENOTEMPTY",
+        "rename / away: EBUSY",
+        "rmdir binding: EBUSY",
+        "unlink bound file: EBUSY",
+        "rename out of binding: EXDEV",
+        "d still there: ok",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Smaller kernel answers: getcwd of a removed directory, fd/N/.. of a file,
+// readlinkat(fd, ""), quotactl, open_tree
+// ---------------------------------------------------------------------------
+
+const MISC_C: &str = r#"
+#include <sys/quota.h>
+#include <sys/syscall.h>
+int main(void) {
+    char buf[4096];
+    mkdir("/tmp/gone", 0755);
+    chdir("/tmp/gone");
+    rmdir("/tmp/gone");
+    report("getcwd of a removed directory", getcwd(buf, sizeof buf) ? 0 : -1);
+    chdir("/");
+    int f = open("/etc/sproot-guest", O_RDONLY);
+    char p[64]; snprintf(p, sizeof p, "/proc/self/fd/%d/..", f);
+    struct stat st;
+    report("stat fd-of-a-file/..", stat(p, &st));
+    unlink("/tmp/sl"); symlink("/etc/sproot-guest", "/tmp/sl");
+    int l = open("/tmp/sl", O_PATH | O_NOFOLLOW);
+    ssize_t n = readlinkat(l, "", buf, sizeof buf - 1);
+    if (n < 0) printf("readlinkat fd empty: %s\n", ename(errno));
+    else { buf[n] = 0; printf("readlinkat fd empty: %s\n", buf); }
+    report("readlinkat file fd empty", readlinkat(f, "", buf, sizeof buf));
+    unlink("/tmp/sl");
+    report("quotactl missing device", quotactl(QCMD(Q_SYNC, USRQUOTA), "/dev/no-such-device", 0, NULL));
+    report("quotactl not a device", quotactl(QCMD(Q_SYNC, USRQUOTA), "/etc/sproot-guest", 0, NULL));
+    long t = syscall(SYS_open_tree, AT_FDCWD, "/etc/sproot-guest", 0);
+    struct stat a, b;
+    if (t < 0) printf("open_tree: %s\n", ename(errno));
+    else { fstat(t, &a); stat("/etc/sproot-guest", &b); printf("open_tree: %s\n", same(&a, &b) ? "the guest file" : "another file"); }
+    return 0;
+}
+"#;
+
+#[test]
+fn small_kernel_answers_match_a_chroot() {
+    let Some(g) = Guest::new(&program(MISC_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    for line in [
+        "getcwd of a removed directory: ENOENT",
+        "stat fd-of-a-file/..: ENOTDIR",
+        "readlinkat fd empty: /etc/sproot-guest",
+        "open_tree: the guest file",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+}
+
+const CHROOT_C: &str = r#"
+int main(void) {
+    report("chroot /", chroot("/"));
+    return 0;
+}
+"#;
+
+/// chroot(2) needs CAP_SYS_CHROOT: a fake non-root user gets EPERM, fake
+/// root succeeds (only to the guest's own root, which changes nothing).
+#[test]
+fn chroot_needs_a_root_user() {
+    let Some(g) = Guest::new(&program(CHROOT_C)) else {
+        return;
+    };
+    let out = g.rootfs.run(&["-i", "1000:1000", "/prog"]);
+    assert_eq!(stdout_str(&out), "chroot /: EPERM\n", "{}", describe(&out));
+    let out = g.rootfs.run(&["-0", "/prog"]);
+    assert_eq!(stdout_str(&out), "chroot /: ok\n", "{}", describe(&out));
+    if !nix_is_root() {
+        let out = g.rootfs.run(&["/prog"]);
+        assert_eq!(stdout_str(&out), "chroot /: EPERM\n", "{}", describe(&out));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Absolute symlinks written with host paths inside a binding
+// ---------------------------------------------------------------------------
+
+const LINKS_C: &str = r#"
+static void show(const char *p) {
+    char buf[4096]; ssize_t n = readlink(p, buf, sizeof buf - 1);
+    if (n < 0) printf("readlink %s: %s\n", p, ename(errno));
+    else { buf[n] = 0; printf("readlink %s: %s\n", p, buf); }
+    int fd = open(p, O_RDONLY);
+    if (fd < 0) { printf("read %s: %s\n", p, ename(errno)); return; }
+    n = read(fd, buf, sizeof buf - 1); buf[n > 0 ? n : 0] = 0; close(fd);
+    printf("read %s: %s", p, buf);
+}
+int main(void) {
+    show("/proj/lnk");
+    show("/proj/lnk2");
+    show("/proj/outside");
+    return 0;
+}
+"#;
+
+/// A real chroot would look the host path up inside the rootfs and find
+/// nothing: sproot, like PRoot, reads such links as the guest paths they
+/// mean, the deepest binding winning; targets under no binding stay as
+/// they are.
+#[test]
+fn host_path_symlinks_inside_a_binding_read_as_guest_paths() {
+    let Some(g) = Guest::new(&program(LINKS_C)) else {
+        return;
+    };
+    let h = HostDir::new("parity-links");
+    let hs = h.to_str().expect("utf-8").to_string();
+    std::fs::create_dir(h.join("sub")).expect("mkdir");
+    std::fs::write(h.join("file"), "top\n").expect("write");
+    std::fs::write(h.join("sub/x"), "deep\n").expect("write");
+    std::os::unix::fs::symlink(h.join("file"), h.join("lnk")).expect("symlink");
+    std::os::unix::fs::symlink(h.join("sub/x"), h.join("lnk2")).expect("symlink");
+    std::os::unix::fs::symlink("/etc/sproot-guest", h.join("outside")).expect("symlink");
+    let proj = format!("{hs}:/proj");
+    let deep = format!("{hs}/sub:/deep");
+    let out = g.rootfs.run(&["-b", &proj, "-b", &deep, "/prog"]);
+    assert_success(&out, "symlinks in a binding");
+    assert_eq!(
+        stdout_str(&out),
+        "readlink /proj/lnk: /proj/file\nread /proj/lnk: top\n\
+         readlink /proj/lnk2: /deep/x\nread /proj/lnk2: deep\n\
+         readlink /proj/outside: /etc/sproot-guest\nread /proj/outside: guest\n"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// AF_UNIX paths whose host path is longer than sun_path
+// ---------------------------------------------------------------------------
+
+const LONG_SOCKET_C: &str = r#"
+#include <sys/socket.h>
+#include <sys/un.h>
+static void show(const char *what, long r, struct sockaddr_un *a, socklen_t len) {
+    if (r < 0) { printf("%s: %s\n", what, ename(errno)); return; }
+    printf("%s: len %u path \"%.*s\"\n", what, (unsigned)len, len > 2 ? (int)(len - 3) : 0, a->sun_path);
+}
+int main(void) {
+    struct sockaddr_un a, b; socklen_t len; long r;
+    memset(&b, 0, sizeof b); b.sun_family = AF_UNIX; strcpy(b.sun_path, "/mnt/s/long.sock");
+    socklen_t bl = offsetof(struct sockaddr_un, sun_path) + strlen(b.sun_path) + 1;
+    unlink(b.sun_path);
+    int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+    report("bind", bind(srv, (struct sockaddr *)&b, bl));
+    report("listen", listen(srv, 1));
+    len = sizeof a; r = getsockname(srv, (struct sockaddr *)&a, &len); show("getsockname", r, &a, len);
+    int cli = socket(AF_UNIX, SOCK_STREAM, 0);
+    report("connect", connect(cli, (struct sockaddr *)&b, bl));
+    len = sizeof a; r = getpeername(cli, (struct sockaddr *)&a, &len); show("getpeername", r, &a, len);
+    struct stat st;
+    report("socket file visible", stat("/mnt/s/long.sock", &st) == 0 && S_ISSOCK(st.st_mode) ? 0 : -1);
+    unlink(b.sun_path);
+    return 0;
+}
+"#;
+
+#[test]
+fn unix_sockets_with_host_paths_longer_than_sun_path_work() {
+    let Some(mut g) = Guest::new(&program(LONG_SOCKET_C)) else {
+        return;
+    };
+    let top = HostDir::new("parity-long-socket");
+    let long = top.join("a".repeat(60)).join("b".repeat(60));
+    std::fs::create_dir_all(&long).expect("mkdir long dir");
+    g.bind(long.to_str().expect("utf-8"), "/mnt/s");
+    let out = g.same_as_chroot(&[]);
+    assert!(out.contains("bind: ok\n"), "{out}");
+    assert!(
+        out.contains("getsockname: len 19 path \"/mnt/s/long.sock\"\n"),
+        "{out}"
+    );
+    assert!(out.contains("socket file visible: ok\n"), "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// A 32-bit syscall from a 64-bit guest
+// ---------------------------------------------------------------------------
+
+const INT80_C: &str = r#"
+int main(void) {
+    long ret = 20; /* getpid in the i386 table */
+    __asm__ volatile ("int $0x80" : "+a"(ret) : : "memory");
+    printf("int 0x80: %s\n", ret == -ENOSYS ? "ENOSYS" : ret > 0 ? "ran" : "other error");
+    return 0;
+}
+"#;
+
+/// A kernel without 32-bit emulation answers ENOSYS; sproot's filter does
+/// not handle the i386 table, so it answers the same rather than killing.
+#[test]
+fn a_32_bit_syscall_from_a_64_bit_guest_gets_enosys() {
+    let Some(g) = Guest::new(&program(INT80_C)) else {
+        return;
+    };
+    let out = g.rootfs.run(&["/prog"]);
+    assert_success(&out, "int $0x80");
+    assert_eq!(stdout_str(&out), "int 0x80: ENOSYS\n");
+}
+
+// ---------------------------------------------------------------------------
+// Programs run through a descriptor: fexecve, execveat(fd, ""), /proc/self/fd/N
+// ---------------------------------------------------------------------------
+
+const FEXECVE_C: &str = r#"
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <sys/syscall.h>
+static void copy(int from, int to) {
+    char b[65536]; ssize_t n;
+    while ((n = read(from, b, sizeof b)) > 0) if (write(to, b, n) != n) exit(3);
+}
+static void run(const char *what, int how, int fd) {
+    fflush(stdout);
+    pid_t p = fork();
+    if (p == 0) {
+        char *argv[] = { "prog", "child", (char *)what, NULL };
+        char path[64]; snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        if (how == 0) fexecve(fd, argv, environ);
+        else if (how == 1) syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+        else execve(path, argv, environ);
+        printf("%s: %s\n", what, ename(errno));
+        exit(0);
+    }
+    int st; waitpid(p, &st, 0);
+}
+int main(int argc, char **argv) {
+    if (argc > 2) {
+        char b[256]; ssize_t n = readlink("/proc/self/exe", b, sizeof b - 1);
+        b[n > 0 ? n : 0] = 0;
+        printf("%s: ran, exe %s\n", argv[2], b);
+        return 0;
+    }
+    int self = open("/prog", O_RDONLY);
+    int m = memfd_create("prog-copy", MFD_CLOEXEC);
+    copy(self, m);
+    run("fexecve memfd", 0, m);
+    lseek(self, 0, SEEK_SET);
+    int t = open("/tmp/prog-unlinked", O_CREAT | O_TRUNC | O_WRONLY, 0755);
+    copy(self, t); close(t);
+    int u = open("/tmp/prog-unlinked", O_RDONLY);
+    unlink("/tmp/prog-unlinked");
+    run("execveat unlinked", 1, u);
+    int r = open("/prog", O_RDONLY);
+    run("execve /proc/self/fd/N", 2, r);
+    return 0;
+}
+"#;
+
+#[test]
+fn programs_run_through_a_descriptor() {
+    let Some(g) = Guest::new(&program(FEXECVE_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    for line in [
+        "fexecve memfd: ran, exe /memfd:prog-copy (deleted)",
+        "execveat unlinked: ran, exe /tmp/prog-unlinked (deleted)",
+        "execve /proc/self/fd/N: ran, exe /prog",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Glue: directories that exist only to lead to a binding
+// ---------------------------------------------------------------------------
+
+const GLUE_C: &str = r#"
+int main(void) {
+    struct stat st;
+    report("stat glue", stat("/glue1/glue2", &st));
+    report("mkdir in glue", mkdir("/glue1/new", 0755));
+    report("create in glue", open("/glue1/glue2/f", O_CREAT | O_WRONLY, 0644));
+    int g = open("/glue1", O_RDONLY | O_DIRECTORY);
+    report("create at glue fd", openat(g, "f", O_CREAT | O_WRONLY, 0644));
+    report("symlink in glue", symlink("x", "/glue1/lnk"));
+    report("rmdir glue", rmdir("/glue1/glue2"));
+    report("rename glue", rename("/glue1/glue2", "/glue1/other"));
+    report("mkdir in the binding", mkdir("/glue1/glue2/b/ok", 0755));
+    report("rmdir in the binding", rmdir("/glue1/glue2/b/ok"));
+    return 0;
+}
+"#;
+
+/// A real mount point's missing parents cannot exist in a chroot; sproot's
+/// stand-ins for them are read-only (EACCES), while the binding itself is
+/// writable.
+#[test]
+fn glue_directories_are_read_only() {
+    let Some(g) = Guest::new(&program(GLUE_C)) else {
+        return;
+    };
+    let host = HostDir::new("parity-glue");
+    let spec = format!("{}:/glue1/glue2/b", host.to_str().expect("utf-8"));
+    let out = g.rootfs.run(&["-b", &spec, "/prog"]);
+    assert_success(&out, "glue");
+    assert_eq!(
+        stdout_str(&out),
+        "stat glue: ok\nmkdir in glue: EACCES\ncreate in glue: EACCES\n\
+         create at glue fd: EACCES\nsymlink in glue: EACCES\nrmdir glue: EACCES\n\
+         rename glue: EACCES\nmkdir in the binding: ok\nrmdir in the binding: ok\n"
+    );
+}
