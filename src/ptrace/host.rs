@@ -3,7 +3,7 @@
 //! a tracee. The `unsafe` they need lives here.
 
 use nix::errno::Errno;
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 
 /// `fstatat(AT_FDCWD, path, flags)`.
 pub fn stat(path: &CStr, flags: i32) -> Result<libc::stat, Errno> {
@@ -91,4 +91,26 @@ pub fn setxattr(
         )
     })?;
     Ok(())
+}
+
+/// `renameat2(AT_FDCWD, from, AT_FDCWD, to, flags)` through the raw
+/// syscall: musl (the static builds) has no `renameat2` wrapper.
+pub fn renameat2(from: &std::path::Path, to: &std::path::Path, flags: u32) -> Result<(), Errno> {
+    use std::os::unix::ffi::OsStrExt;
+    let cstr =
+        |p: &std::path::Path| CString::new(p.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL);
+    let (from, to) = (cstr(from)?, cstr(to)?);
+    // SAFETY: both paths are live NUL-terminated strings; the kernel only
+    // reads them.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            flags,
+        )
+    };
+    Errno::result(rc).map(drop)
 }

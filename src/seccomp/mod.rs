@@ -9,6 +9,7 @@
 //! Filters are prepared before `fork` (allocation) and installed in the child
 //! with [`Prepared::install`], which only makes syscalls.
 
+use crate::arch::sys;
 use nix::errno::Errno;
 
 static MAIN_FILTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/filter.bpf"));
@@ -16,9 +17,7 @@ static MAIN_FILTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/filter.bpf
 /// hidden files) need to see: every stat, the credential syscalls, ...
 static EXT_FILTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/filter_ext.bpf"));
 
-/// The highest syscall number the main filter's table names (seccompiler
-/// 0.5's x86_64 table ends at `mseal`).
-pub const LAST_KNOWN_SYSNO: u32 = 462;
+pub use crate::arch::LAST_KNOWN_SYSNO;
 
 const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
 const SECCOMP_RET_TRACE: u32 = 0x7ff0_0000;
@@ -110,7 +109,7 @@ impl Prepared {
             // kernel copies it and keeps no reference.
             let rc = unsafe {
                 libc::syscall(
-                    libc::SYS_seccomp,
+                    sys::SYS_seccomp,
                     libc::SECCOMP_SET_MODE_FILTER,
                     0,
                     &fprog as *const libc::sock_fprog,

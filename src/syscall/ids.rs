@@ -8,7 +8,7 @@
 
 use super::ext::ExitHook;
 use super::{Env, Outcome};
-use crate::arch::Regs;
+use crate::arch::{Regs, sys};
 use crate::ext::fake_id::Creds;
 use crate::fs::ProcContext;
 use crate::ptrace;
@@ -118,7 +118,7 @@ pub fn enter(
     creds: Option<&mut Creds>,
 ) -> Option<Outcome> {
     let nr = regs.sysno();
-    if nr == libc::SYS_uname {
+    if nr == sys::SYS_uname {
         let kr = env.kernel_release?;
         return Some(emulated((|| {
             let mut buf = ptrace::host::uname_bytes()?;
@@ -130,23 +130,23 @@ pub fn enter(
     let creds = creds?;
     let a = |i: usize| regs.arg(i) as u32;
     let out = match nr {
-        libc::SYS_getuid => Ok(creds.ruid as i64),
-        libc::SYS_geteuid => Ok(creds.euid as i64),
-        libc::SYS_getgid => Ok(creds.rgid as i64),
-        libc::SYS_getegid => Ok(creds.egid as i64),
-        libc::SYS_getresuid => (|| {
+        sys::SYS_getuid => Ok(creds.ruid as i64),
+        sys::SYS_geteuid => Ok(creds.euid as i64),
+        sys::SYS_getgid => Ok(creds.rgid as i64),
+        sys::SYS_getegid => Ok(creds.egid as i64),
+        sys::SYS_getresuid => (|| {
             write_u32s(pid, regs.arg(0), &[creds.ruid])?;
             write_u32s(pid, regs.arg(1), &[creds.euid])?;
             write_u32s(pid, regs.arg(2), &[creds.suid])?;
             Ok(0)
         })(),
-        libc::SYS_getresgid => (|| {
+        sys::SYS_getresgid => (|| {
             write_u32s(pid, regs.arg(0), &[creds.rgid])?;
             write_u32s(pid, regs.arg(1), &[creds.egid])?;
             write_u32s(pid, regs.arg(2), &[creds.sgid])?;
             Ok(0)
         })(),
-        libc::SYS_getgroups => (|| {
+        sys::SYS_getgroups => (|| {
             let size = regs.arg(0) as i32;
             if size < 0 {
                 return Err(Errno::EINVAL);
@@ -157,15 +157,15 @@ pub fn enter(
             }
             Ok(groups.len() as i64)
         })(),
-        libc::SYS_setuid => creds.setuid(a(0)),
-        libc::SYS_setgid => creds.setgid(a(0)),
-        libc::SYS_setreuid => creds.setreuid(a(0), a(1)),
-        libc::SYS_setregid => creds.setregid(a(0), a(1)),
-        libc::SYS_setresuid => creds.setresuid(a(0), a(1), a(2)),
-        libc::SYS_setresgid => creds.setresgid(a(0), a(1), a(2)),
-        libc::SYS_setfsuid => creds.setfsuid(a(0)),
-        libc::SYS_setfsgid => creds.setfsgid(a(0)),
-        libc::SYS_setgroups => (|| {
+        sys::SYS_setuid => creds.setuid(a(0)),
+        sys::SYS_setgid => creds.setgid(a(0)),
+        sys::SYS_setreuid => creds.setreuid(a(0), a(1)),
+        sys::SYS_setregid => creds.setregid(a(0), a(1)),
+        sys::SYS_setresuid => creds.setresuid(a(0), a(1), a(2)),
+        sys::SYS_setresgid => creds.setresgid(a(0), a(1), a(2)),
+        sys::SYS_setfsuid => creds.setfsuid(a(0)),
+        sys::SYS_setfsgid => creds.setfsgid(a(0)),
+        sys::SYS_setgroups => (|| {
             let n = regs.arg(0) as i32;
             if n < 0 || n as usize > crate::ext::fake_id::NGROUPS_MAX {
                 return Err(Errno::EINVAL);
@@ -179,24 +179,24 @@ pub fn enter(
             creds.setgroups(&groups)
         })(),
         // Ownership changes while root: recorded, shown by later stats.
-        libc::SYS_chown | libc::SYS_lchown | libc::SYS_fchownat | libc::SYS_fchown
+        sys::SYS_chown | sys::SYS_lchown | sys::SYS_fchownat | sys::SYS_fchown
             if creds.is_root() =>
         {
             (|| {
                 let (host, follow, uid, gid) = match nr {
-                    libc::SYS_chown => (
+                    sys::SYS_chown => (
                         host_of(env, proc, pid, regs, None, 0, true)?,
                         true,
                         a(1),
                         a(2),
                     ),
-                    libc::SYS_lchown => (
+                    sys::SYS_lchown => (
                         host_of(env, proc, pid, regs, None, 0, false)?,
                         false,
                         a(1),
                         a(2),
                     ),
-                    libc::SYS_fchown => (
+                    sys::SYS_fchown => (
                         PathBuf::from(format!("/proc/{}/fd/{}", pid.as_raw(), regs.arg(0) as i32)),
                         true,
                         a(1),
@@ -219,11 +219,11 @@ pub fn enter(
         }
         // Root may read and write what the real user owns regardless of
         // its mode bits: access checks pass for existing files.
-        libc::SYS_access | libc::SYS_faccessat | libc::SYS_faccessat2 if creds.is_fs_root() => {
+        sys::SYS_access | sys::SYS_faccessat | sys::SYS_faccessat2 if creds.is_fs_root() => {
             (|| {
                 let (host, mode, follow) = match nr {
-                    libc::SYS_access => (host_of(env, proc, pid, regs, None, 0, true)?, a(1), true),
-                    libc::SYS_faccessat => {
+                    sys::SYS_access => (host_of(env, proc, pid, regs, None, 0, true)?, a(1), true),
+                    sys::SYS_faccessat => {
                         (host_of(env, proc, pid, regs, Some(0), 1, true)?, a(2), true)
                     }
                     _ => {
@@ -248,22 +248,22 @@ pub fn enter(
             })()
         }
         // EPERM becomes success for root-only operations.
-        libc::SYS_chmod
-        | libc::SYS_fchmod
-        | libc::SYS_fchmodat
-        | libc::SYS_fchmodat2
-        | libc::SYS_mknod
-        | libc::SYS_mknodat
-        | libc::SYS_setxattr
-        | libc::SYS_lsetxattr
-        | libc::SYS_capset
-        | libc::SYS_sethostname
-        | libc::SYS_setdomainname
+        sys::SYS_chmod
+        | sys::SYS_fchmod
+        | sys::SYS_fchmodat
+        | sys::SYS_fchmodat2
+        | sys::SYS_mknod
+        | sys::SYS_mknodat
+        | sys::SYS_setxattr
+        | sys::SYS_lsetxattr
+        | sys::SYS_capset
+        | sys::SYS_sethostname
+        | sys::SYS_setdomainname
             if creds.is_root() =>
         {
             return Some(eperm_is_success(env, proc, pid, regs));
         }
-        libc::SYS_open | libc::SYS_openat if creds.is_fs_root() => {
+        sys::SYS_open | sys::SYS_openat if creds.is_fs_root() => {
             return open_as_root(env, proc, pid, regs);
         }
         _ => return None,
@@ -292,7 +292,7 @@ fn eperm_is_success(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs
 /// `open` while root: if the real user owns the file but its mode bits
 /// forbid the access, add the owner bits for the duration of the call.
 fn open_as_root(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Option<Outcome> {
-    let (dirfd, path, flags) = if regs.sysno() == libc::SYS_open {
+    let (dirfd, path, flags) = if regs.sysno() == sys::SYS_open {
         (None, 0, regs.arg(1))
     } else {
         (Some(0), 1, regs.arg(2))

@@ -7,10 +7,9 @@
 pub mod ext;
 pub mod ids;
 pub mod l2s;
-pub mod names;
 pub mod table;
 
-use crate::arch::Regs;
+use crate::arch::{Regs, sys};
 use crate::exec::{ExecPlan, ExecResolver, plan_exec};
 use crate::fs::{GuestView, ProcContext};
 use crate::ptrace::{self, Scratch};
@@ -101,7 +100,7 @@ pub fn enter(
     {
         return o;
     }
-    if nr == libc::SYS_getdents64 && env.ext.hide_proot {
+    if nr == sys::SYS_getdents64 && env.ext.hide_proot {
         return Outcome::WithExit {
             rewritten: false,
             hook: ext::ExitHook::HideProot { buf: regs.arg(1) },
@@ -150,19 +149,19 @@ pub fn enter(
 fn changes_namespace(nr: i64) -> bool {
     matches!(
         nr,
-        libc::SYS_rename
-            | libc::SYS_renameat
-            | libc::SYS_renameat2
-            | libc::SYS_unlink
-            | libc::SYS_unlinkat
-            | libc::SYS_rmdir
-            | libc::SYS_symlink
-            | libc::SYS_symlinkat
-            | libc::SYS_link
-            | libc::SYS_linkat
-            | libc::SYS_mount
-            | libc::SYS_umount2
-            | libc::SYS_chroot
+        sys::SYS_rename
+            | sys::SYS_renameat
+            | sys::SYS_renameat2
+            | sys::SYS_unlink
+            | sys::SYS_unlinkat
+            | sys::SYS_rmdir
+            | sys::SYS_symlink
+            | sys::SYS_symlinkat
+            | sys::SYS_link
+            | sys::SYS_linkat
+            | sys::SYS_mount
+            | sys::SYS_umount2
+            | sys::SYS_chroot
     )
 }
 
@@ -473,7 +472,7 @@ fn exec(
     } else {
         regs.arg(argv_arg)
     };
-    regs.set_sysno(libc::SYS_execve);
+    regs.set_sysno(sys::SYS_execve);
     regs.set_arg(0, loader);
     regs.set_arg(1, argv_ptr);
     regs.set_arg(2, envp);
@@ -546,6 +545,11 @@ fn sockaddr(
     }
 }
 
+/// The byte range of a field of type `T` at `offset`.
+const fn field<T>(offset: usize) -> std::ops::Range<usize> {
+    offset..offset + std::mem::size_of::<T>()
+}
+
 fn sendmsg(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Result<Outcome, Errno> {
     let msg = regs.arg(1);
     if msg == 0 {
@@ -553,15 +557,20 @@ fn sendmsg(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Resu
     }
     let mut hdr = [0u8; std::mem::size_of::<libc::msghdr>()];
     ptrace::read_into(pid, msg, &mut hdr)?;
-    let name = u64::from_ne_bytes(hdr[0..8].try_into().map_err(|_| Errno::EFAULT)?);
-    let namelen = u32::from_ne_bytes(hdr[8..12].try_into().map_err(|_| Errno::EFAULT)?) as usize;
+    // Offsets from libc's layout of `struct msghdr` for this target.
+    const NAME: std::ops::Range<usize> =
+        field::<*mut libc::c_void>(std::mem::offset_of!(libc::msghdr, msg_name));
+    const NAMELEN: std::ops::Range<usize> =
+        field::<libc::socklen_t>(std::mem::offset_of!(libc::msghdr, msg_namelen));
+    let name = u64::from_ne_bytes(hdr[NAME].try_into().map_err(|_| Errno::EFAULT)?);
+    let namelen = u32::from_ne_bytes(hdr[NAMELEN].try_into().map_err(|_| Errno::EFAULT)?) as usize;
     match translate_sockaddr(env, proc, pid, regs, name, namelen, false)? {
         None => Ok(Outcome::Pass),
         Some(new) => {
             let mut scratch = Scratch::below(regs.sp());
             let at = scratch.push(pid, &new)?;
-            hdr[0..8].copy_from_slice(&at.to_ne_bytes());
-            hdr[8..12].copy_from_slice(&(new.len() as u32).to_ne_bytes());
+            hdr[NAME].copy_from_slice(&at.to_ne_bytes());
+            hdr[NAMELEN].copy_from_slice(&(new.len() as u32).to_ne_bytes());
             let new_msg = scratch.push(pid, &hdr)?;
             regs.set_arg(1, new_msg);
             Ok(Outcome::Rewritten)

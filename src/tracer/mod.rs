@@ -19,7 +19,7 @@ pub mod spawn;
 pub mod spin;
 pub mod stats;
 
-use crate::arch::{RED_ZONE, Regs};
+use crate::arch::{RED_ZONE, Regs, sys};
 use crate::config::Config;
 use crate::exec::ExecPlan;
 use crate::fs::ProcContext;
@@ -436,7 +436,7 @@ impl<'a> Tracer<'a> {
         };
         if self.is_loader_open(raw, &regs)
             || self.in_prelude(raw, &regs)
-            || (self.bare && !matches!(regs.sysno(), libc::SYS_execve | libc::SYS_execveat))
+            || (self.bare && !matches!(regs.sysno(), sys::SYS_execve | sys::SYS_execveat))
         {
             self.resume(pid, None, false);
             return;
@@ -468,7 +468,7 @@ impl<'a> Tracer<'a> {
         if log::log_enabled!(log::Level::Trace) {
             log::trace!(
                 "{pid} {} -> {}",
-                syscall::names::name(regs.sysno()),
+                sys::name(regs.sysno()).unwrap_or("?"),
                 match &outcome {
                     Outcome::Pass => "pass".to_string(),
                     Outcome::Rewritten => "rewritten".to_string(),
@@ -526,10 +526,11 @@ impl<'a> Tracer<'a> {
         let Some(expected) = t.loader_opens.first() else {
             return false;
         };
-        if regs.sysno() != libc::SYS_open {
+        let (open_nr, path_arg) = crate::arch::LOADER_OPEN;
+        if regs.sysno() != open_nr {
             return false;
         }
-        let Ok(path) = ptrace::read_cstring(Pid::from_raw(raw), regs.arg(0), 4096) else {
+        let Ok(path) = ptrace::read_cstring(Pid::from_raw(raw), regs.arg(path_arg), 4096) else {
             return false;
         };
         if path != expected.as_os_str().as_bytes() {
@@ -543,7 +544,7 @@ impl<'a> Tracer<'a> {
     fn in_prelude(&mut self, raw: i32, regs: &Regs) -> bool {
         match self.tasks.get_mut(raw) {
             Some(t) if t.prelude => {
-                if regs.sysno() == libc::SYS_execve {
+                if regs.sysno() == sys::SYS_execve {
                     t.prelude = false;
                     false
                 } else {
