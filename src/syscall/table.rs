@@ -261,20 +261,64 @@ pub fn classify(nr: i64) -> Option<Kind> {
 mod tests {
     use super::*;
 
+    /// The syscall names of one filter list of `filters/<arch>.json`
+    /// (embedded, so the test also runs where the sources are not).
+    fn filter_names(arch: &str, filter: &str) -> Vec<String> {
+        let text = match arch {
+            "x86_64" => include_str!("../../filters/x86_64.json"),
+            "aarch64" => include_str!("../../filters/aarch64.json"),
+            _ => panic!("no filter for {arch}"),
+        };
+        let doc: serde_json::Value =
+            serde_json::from_str(text).unwrap_or_else(|e| panic!("parse {arch}.json: {e}"));
+        let list = doc[filter]["filter"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{arch}.json has no {filter:?} list"));
+        list.iter()
+            .map(|e| {
+                e["syscall"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{arch}.json: entry without a syscall name: {e}"))
+                    .to_string()
+            })
+            .collect()
+    }
+
     #[test]
     fn every_syscall_in_the_filter_is_handled() {
-        let json = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/filters/x86_64.json"));
-        // The default filter only; "tracee_ext" adds the extensions' calls.
-        let json = json.split("\"tracee_ext\"").next().unwrap_or(json);
-        let names: Vec<&str> = json
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("\"syscall\": \""))
-            .map(|l| l.trim_end_matches(['"', ',']))
-            .collect();
-        assert!(names.len() > 50);
+        // The default filter of this architecture; "tracee_ext" adds the
+        // extensions' calls, handled by their own hooks.
+        let names = filter_names(std::env::consts::ARCH, "tracee");
+        assert!(names.len() > 50, "{} names", names.len());
         for name in names {
-            let nr = sys::number(name).unwrap_or_else(|| panic!("no number for {name}"));
+            let nr = sys::number(&name).unwrap_or_else(|| panic!("no number for {name}"));
             assert!(classify(nr).is_some(), "{name} is trapped but not handled");
+        }
+    }
+
+    #[test]
+    fn the_aarch64_filters_are_the_x86_64_ones_without_the_legacy_calls() {
+        let legacy: Vec<&str> = ["access", "chmod", "chown", "creat", "futimesat", "lchown"]
+            .into_iter()
+            .chain([
+                "link", "lstat", "mkdir", "mknod", "open", "readlink", "rename",
+            ])
+            .chain([
+                "rmdir", "stat", "symlink", "unlink", "uselib", "utime", "utimes",
+            ])
+            .collect();
+        if cfg!(target_arch = "x86_64") {
+            // The same list as the table's x86_64-only entries.
+            let mut table: Vec<&str> = sys::LEGACY.iter().map(|(n, _)| &n[4..]).collect();
+            table.sort_unstable();
+            assert_eq!(table, legacy);
+        }
+        for filter in ["tracee", "tracee_ext"] {
+            let x86: Vec<String> = filter_names("x86_64", filter)
+                .into_iter()
+                .filter(|n| !legacy.contains(&n.as_str()))
+                .collect();
+            assert_eq!(filter_names("aarch64", filter), x86, "{filter}");
         }
     }
 
