@@ -34,7 +34,7 @@ $cc -O1 -o "$stage/progs/forks" tests/a64/forks.c
 
 status=0
 echo "=== a64: integration suite in the VM" >&2
-scripts/a64-vm --disk "$stage" -- /bin/sh -c 'A64_STORM_ROUNDS='"${A64_STORM_ROUNDS:-4}"' exec sh /mnt/vm-suite.sh' || status=$?
+scripts/a64-vm --disk "$stage" -- /bin/sh -c 'A64_STORM_ROUNDS='"${A64_STORM_ROUNDS:-6}"' exec sh /mnt/vm-suite.sh' || status=$?
 
 echo "=== a64: unit tests in the VM" >&2
 CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$PWD/scripts/a64-vm --cargo-runner" \
