@@ -104,7 +104,7 @@ pub fn renameat2(from: &std::path::Path, to: &std::path::Path, flags: u32) -> Re
     // reads them.
     let rc = unsafe {
         libc::syscall(
-            libc::SYS_renameat2,
+            crate::arch::sys::SYS_renameat2,
             libc::AT_FDCWD,
             from.as_ptr(),
             libc::AT_FDCWD,
