@@ -44,17 +44,39 @@ fn git_commit() {
     }
 }
 
+/// The filter file has two filters in seccompiler's JSON format: `tracee`,
+/// the default set, and `tracee_ext`, which lists only what the extensions
+/// (fake ids, uname, link2symlink, hidden files) need on top of it. The
+/// extended filter compiled here is `tracee` with each of those extra
+/// entries added, replacing the `tracee` entry of the same syscall if any
+/// (e.g. an unconditional `newfstatat` instead of the conditional one).
 fn compile_filter(arch: &str, out: &std::path::Path) {
     let path = PathBuf::from(format!("filters/{arch}.json"));
     println!("cargo:rerun-if-changed={}", path.display());
-    let json = fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text = fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()));
+    let entries = |doc: &serde_json::Value, name: &str| -> Vec<serde_json::Value> {
+        doc[name]["filter"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{} has no {name:?} filter list", path.display()))
+            .clone()
+    };
+    let (base, extras) = (entries(&doc, "tracee"), entries(&doc, "tracee_ext"));
+    let replaced: Vec<&serde_json::Value> = extras.iter().map(|e| &e["syscall"]).collect();
+    let mut merged: Vec<serde_json::Value> = base
+        .into_iter()
+        .filter(|e| !replaced.contains(&&e["syscall"]))
+        .collect();
+    merged.extend(extras.iter().cloned());
+    doc["tracee_ext"]["filter"] = serde_json::Value::Array(merged);
+    let json = serde_json::to_vec(&doc).expect("a JSON value serialises");
+
     let target: seccompiler::TargetArch = arch
         .try_into()
         .unwrap_or_else(|e| panic!("seccompiler does not support {arch}: {e:?}"));
     let map = seccompiler::compile_from_json(json.as_slice(), target)
         .unwrap_or_else(|e| panic!("compile {}: {e}", path.display()));
-    // "tracee": the default set; "tracee_ext": what the fake-id, uname,
-    // link2symlink and other extensions need on top.
     for (name, file) in [("tracee", "filter.bpf"), ("tracee_ext", "filter_ext.bpf")] {
         let prog = map
             .get(name)

@@ -16,15 +16,26 @@
 //! The address is set with `--image-base` (rust-lld) or `-Ttext-segment`
 //! (GNU ld); since it is above 2 GiB the code uses `-C code-model=large`.
 //!
-//! 0x6f00_0000_0000 (~111 TiB) leaves ~16 TiB between the loader and the top
-//! of the mmap area, and is far above any sane fixed link address, while still
-//! being valid with 47-bit (4-level paging) address spaces.
+//! x86_64: 0x6f00_0000_0000 (~111 TiB) leaves ~16 TiB between the loader and
+//! the top of the mmap area, and is far above any sane fixed link address,
+//! while still being valid with 47-bit (4-level paging) address spaces.
+//!
+//! aarch64: kernels use 39-bit (Android, many phones), 48-bit or 52-bit
+//! address spaces, so the loader sits at 0x20_0000_0000 (128 GiB), valid
+//! with all of them and below where PIE programs (2/3 of the address space)
+//! and `mmap` (just below the stack) put things. aarch64 code is
+//! PC-relative, so the default code model works at any address.
 
 use std::path::Path;
 use std::process::Command;
 
 /// Link address of the loader's first segment (see module docs).
-const LOADER_BASE: &str = "0x6f0000000000";
+fn loader_base(arch: &str) -> &'static str {
+    match arch {
+        "aarch64" => "0x2000000000",
+        _ => "0x6f0000000000",
+    }
+}
 
 /// Name of the artifact in `OUT_DIR`, included by `src/exec/mod.rs`.
 const ARTIFACT: &str = "sproot-loader";
@@ -37,24 +48,18 @@ pub fn build(arch: &str, out: &Path) {
     println!("cargo:rerun-if-env-changed=RUSTC");
 
     let dest = out.join(ARTIFACT);
-    if arch != "x86_64" {
-        // Only x86_64 has a loader so far. An empty artifact keeps the
-        // `include_bytes!` compiling; `src/exec` reports at run time that the
-        // loader is not available for this architecture.
-        std::fs::write(&dest, b"").unwrap_or_else(|e| panic!("write {}: {e}", dest.display()));
-        return;
-    }
+    let base = loader_base(arch);
 
     // The linker flag that sets the base address differs: rust-lld (rustc's
     // default linker on x86_64-linux since 1.90) wants `--image-base`, GNU ld
     // wants `-Ttext-segment`. Try both, lld's first.
     let attempts = [
-        format!("link-arg=-Wl,--image-base={LOADER_BASE}"),
-        format!("link-arg=-Wl,-Ttext-segment={LOADER_BASE}"),
+        format!("link-arg=-Wl,--image-base={base}"),
+        format!("link-arg=-Wl,-Ttext-segment={base}"),
     ];
     let mut errors = String::new();
     for base_arg in &attempts {
-        let out = loader_rustc(src, &dest, base_arg)
+        let out = loader_rustc(arch, src, &dest, base_arg)
             .output()
             .unwrap_or_else(|e| panic!("failed to run rustc for the loader: {e}"));
         if out.status.success() {
@@ -68,7 +73,7 @@ pub fn build(arch: &str, out: &Path) {
     );
 }
 
-fn loader_rustc(src: &Path, dest: &Path, base_arg: &str) -> Command {
+fn loader_rustc(arch: &str, src: &Path, dest: &Path, base_arg: &str) -> Command {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
     let mut cmd = Command::new(rustc);
     cmd.arg(src)
@@ -77,8 +82,6 @@ fn loader_rustc(src: &Path, dest: &Path, base_arg: &str) -> Command {
         .args(["-C", "panic=abort"])
         .args(["-C", "opt-level=s"])
         .args(["-C", "relocation-model=static"])
-        // Non-PIC code linked above 2 GiB needs 64-bit absolute addresses.
-        .args(["-C", "code-model=large"])
         .args(["-C", "target-feature=+crt-static"])
         .args(["-C", "debuginfo=0"])
         .args(["-C", "strip=symbols"])
@@ -90,11 +93,26 @@ fn loader_rustc(src: &Path, dest: &Path, base_arg: &str) -> Command {
         .args(["-C", "link-arg=-Wl,-z,noexecstack"])
         .arg("-o")
         .arg(dest);
+    if arch == "x86_64" {
+        // Non-PIC code linked above 2 GiB needs 64-bit absolute addresses.
+        cmd.args(["-C", "code-model=large"]);
+    }
+    // The linker cargo resolved for the target (`.cargo/config.toml`'s
+    // `linker`, e.g. aarch64-linux-gnu-gcc for a cross build).
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
+    if let Ok(linker) = std::env::var("RUSTC_LINKER") {
+        cmd.arg("-C").arg(format!("linker={linker}"));
+    }
     // Cross builds: compile for the target, not for the build host.
     if let (Ok(target), Ok(host)) = (std::env::var("TARGET"), std::env::var("HOST"))
         && target != host
     {
         cmd.args(["--target", &target]);
+    }
+    // The musl targets add musl's start files (crt1.o with its own `_start`)
+    // unless told not to; the loader has its own `_start` and no libc.
+    if std::env::var("TARGET").is_ok_and(|t| t.contains("musl")) {
+        cmd.args(["-C", "link-self-contained=no"]);
     }
     // The loader must not inherit flags meant for the main crate (e.g.
     // `-C target-cpu`, sanitizers, coverage), so the environment's RUSTFLAGS

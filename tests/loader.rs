@@ -119,9 +119,9 @@ fn trace(child: Pid, plan: &ExecPlan) -> i32 {
         other => panic!("unexpected stop before exec: {other:?}"),
     }
 
-    let mut regs = ptrace::getregs(child).expect("getregs");
-    let script = plan.script(regs.rsp);
-    let at = (regs.rsp - 128 - script.len() as u64) & !15;
+    let mut regs = sproot::ptrace::get_regs(child).expect("getregs");
+    let script = plan.script(regs.sp());
+    let at = (regs.sp() - 128 - script.len() as u64) & !15;
     let local = [std::io::IoSlice::new(&script)];
     let remote = [RemoteIoVec {
         base: at as usize,
@@ -129,8 +129,8 @@ fn trace(child: Pid, plan: &ExecPlan) -> i32 {
     }];
     let n = process_vm_writev(child, &local, &remote).expect("write script");
     assert_eq!(n, script.len());
-    regs.rsp = at;
-    ptrace::setregs(child, regs).expect("setregs");
+    regs.set_sp(at);
+    sproot::ptrace::set_regs(child, &regs).expect("setregs");
     ptrace::detach(child, None).expect("detach");
 
     match waitpid(child, None).expect("wait for exit") {

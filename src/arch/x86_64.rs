@@ -55,3 +55,11 @@ impl Regs {
         self.0.rsp = v;
     }
 }
+
+/// The highest syscall number the main filter's table names (seccompiler
+/// 0.5's x86_64 table ends at `mseal`).
+pub const LAST_KNOWN_SYSNO: u32 = 462;
+
+/// The syscall the exec loader opens its files with, `open(path, ...)`: its number
+/// and the index of the path argument.
+pub const LOADER_OPEN: (i64, usize) = (super::sys::SYS_open, 0);

@@ -1,9 +1,9 @@
-//! sproot exec loader (x86_64).
+//! sproot exec loader (x86_64 and aarch64).
 //!
 //! The tracer makes the kernel execute this tiny static program instead of
 //! the guest's binary. At the exec stop it writes a *load script* (built by
-//! `sproot::exec::ExecPlan::script`) below the stack pointer and points `rsp`
-//! at it. We then:
+//! `sproot::exec::ExecPlan::script`) below the stack pointer and points the
+//! stack pointer at it. We then:
 //!
 //! 1. map the program and (optionally) its ELF interpreter from host paths;
 //! 2. patch the auxiliary vector the kernel built for us on the original
@@ -29,17 +29,34 @@ use core::arch::{asm, global_asm};
 
 const MAGIC: u64 = 0x5350_524f_4f54_4c44;
 
-const SYS_WRITE: usize = 1;
-const SYS_OPEN: usize = 2;
-const SYS_CLOSE: usize = 3;
-const SYS_MMAP: usize = 9;
-const SYS_MPROTECT: usize = 10;
-const SYS_EXIT_GROUP: usize = 231;
-const SYS_PRCTL: usize = 157;
+#[cfg(target_arch = "x86_64")]
+mod nr {
+    pub const WRITE: usize = 1;
+    pub const OPEN: usize = 2;
+    pub const CLOSE: usize = 3;
+    pub const MMAP: usize = 9;
+    pub const MPROTECT: usize = 10;
+    pub const EXIT_GROUP: usize = 231;
+    pub const PRCTL: usize = 157;
+}
+#[cfg(target_arch = "aarch64")]
+mod nr {
+    pub const WRITE: usize = 64;
+    pub const OPENAT: usize = 56;
+    pub const CLOSE: usize = 57;
+    pub const MMAP: usize = 222;
+    pub const MPROTECT: usize = 226;
+    pub const EXIT_GROUP: usize = 94;
+    pub const PRCTL: usize = 167;
+}
+use nr::{CLOSE as SYS_CLOSE, EXIT_GROUP as SYS_EXIT_GROUP, MMAP as SYS_MMAP};
+use nr::{MPROTECT as SYS_MPROTECT, PRCTL as SYS_PRCTL, WRITE as SYS_WRITE};
 const PR_SET_NAME: usize = 15;
 
 const O_RDONLY: usize = 0;
 const O_CLOEXEC: usize = 0o2_000_000;
+#[cfg(target_arch = "aarch64")]
+const AT_FDCWD: usize = -100isize as usize;
 
 const PROT_NONE: usize = 0;
 const PROT_READ: usize = 1;
@@ -67,6 +84,7 @@ const PHENT_SIZE: u64 = 56;
 const MAX_OBJECTS: u64 = 2;
 const MAX_SEGMENTS: u64 = 64;
 
+#[cfg(target_arch = "x86_64")]
 global_asm!(
     ".globl _start",
     "_start:",
@@ -76,9 +94,20 @@ global_asm!(
     "ud2",
 );
 
+// The tracer leaves the stack pointer 16-aligned at the script.
+#[cfg(target_arch = "aarch64")]
+global_asm!(
+    ".globl _start",
+    "_start:",
+    "mov x0, sp",
+    "bl loader_main",
+    "brk #0",
+);
+
 // ---------------------------------------------------------------------------
 // Raw system calls.
 
+#[cfg(target_arch = "x86_64")]
 unsafe fn syscall6(nr: usize, a: [usize; 6]) -> isize {
     let ret: isize;
     // SAFETY: the caller guarantees the arguments are valid for `nr`; the
@@ -99,6 +128,45 @@ unsafe fn syscall6(nr: usize, a: [usize; 6]) -> isize {
         );
     }
     ret
+}
+
+#[cfg(target_arch = "aarch64")]
+unsafe fn syscall6(nr: usize, a: [usize; 6]) -> isize {
+    let ret: isize;
+    // SAFETY: the caller guarantees the arguments are valid for `nr`; the
+    // kernel returns in x0 and preserves every other register.
+    unsafe {
+        asm!(
+            "svc 0",
+            in("x8") nr,
+            inlateout("x0") a[0] as isize => ret,
+            in("x1") a[1],
+            in("x2") a[2],
+            in("x3") a[3],
+            in("x4") a[4],
+            in("x5") a[5],
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// Open `path` read-only: `open` on x86_64, `openat(AT_FDCWD, ...)` on
+/// aarch64, which has no `open`. The tracer recognises this call as the
+/// loader's (see `arch::LOADER_OPEN`).
+///
+/// # Safety
+/// `path` must be a NUL-terminated string.
+unsafe fn open_rdonly(path: *const u8) -> isize {
+    #[cfg(target_arch = "x86_64")]
+    let (nr, args) = (nr::OPEN, [path as usize, O_RDONLY | O_CLOEXEC, 0, 0, 0, 0]);
+    #[cfg(target_arch = "aarch64")]
+    let (nr, args) = (
+        nr::OPENAT,
+        [AT_FDCWD, path as usize, O_RDONLY | O_CLOEXEC, 0, 0, 0],
+    );
+    // SAFETY: `path` is NUL-terminated per the caller.
+    unsafe { syscall6(nr, args) }
 }
 
 fn write_all(fd: usize, bytes: &[u8]) {
@@ -163,6 +231,7 @@ fn mmap(addr: usize, len: usize, prot: usize, flags: usize, fd: usize, off: usiz
 
 /// # Safety
 /// Standard C `memcpy` contract.
+#[cfg(target_arch = "x86_64")]
 #[no_mangle]
 pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     // SAFETY: the caller guarantees both ranges are valid for `n` bytes.
@@ -180,6 +249,7 @@ pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut 
 
 /// # Safety
 /// Standard C `memmove` contract.
+#[cfg(target_arch = "x86_64")]
 #[no_mangle]
 pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     if n == 0 || (dst as usize) <= (src as usize) || (dst as usize) >= (src as usize) + n {
@@ -203,6 +273,7 @@ pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut
 
 /// # Safety
 /// Standard C `memset` contract.
+#[cfg(target_arch = "x86_64")]
 #[no_mangle]
 pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
     // SAFETY: the caller guarantees the range is valid for `n` bytes.
@@ -214,6 +285,48 @@ pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
             in("al") c as u8,
             options(nostack, preserves_flags),
         );
+    }
+    dst
+}
+
+/// # Safety
+/// Standard C `memcpy` contract.
+#[cfg(target_arch = "aarch64")]
+#[no_mangle]
+pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    // SAFETY: forwarded contract; memmove handles any overlap.
+    unsafe { memmove(dst, src, n) }
+}
+
+/// # Safety
+/// Standard C `memmove` contract.
+#[cfg(target_arch = "aarch64")]
+#[no_mangle]
+pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    // Byte loops with volatile accesses, so that the compiler cannot turn
+    // them back into calls to these very functions.
+    let backward = (dst as usize) > (src as usize) && (dst as usize) < (src as usize) + n;
+    let mut i = 0;
+    while i < n {
+        let k = if backward { n - 1 - i } else { i };
+        // SAFETY: the caller guarantees both ranges are valid for `n` bytes;
+        // copying from the far end first is correct when dst is after src.
+        unsafe { core::ptr::write_volatile(dst.add(k), core::ptr::read_volatile(src.add(k))) };
+        i += 1;
+    }
+    dst
+}
+
+/// # Safety
+/// Standard C `memset` contract.
+#[cfg(target_arch = "aarch64")]
+#[no_mangle]
+pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
+    let mut i = 0;
+    while i < n {
+        // SAFETY: the caller guarantees the range is valid for `n` bytes.
+        unsafe { core::ptr::write_volatile(dst.add(i), c as u8) };
+        i += 1;
     }
     dst
 }
@@ -328,7 +441,7 @@ fn load_object(s: &mut Script, page: usize) -> Loaded {
     let segs_start = s.pos;
 
     // SAFETY: `path` is a NUL-terminated string inside the script.
-    let fd = unsafe { syscall6(SYS_OPEN, [path as usize, O_RDONLY | O_CLOEXEC, 0, 0, 0, 0]) };
+    let fd = unsafe { open_rdonly(path) };
     if fd < 0 {
         // SAFETY: same string, its length computed by strlen.
         die_on(b"open", unsafe {
@@ -594,6 +707,12 @@ extern "C" fn loader_main(script: *const u64) -> ! {
     }
 
     let entry = interp.map_or(program.entry, |i| i.entry);
+    jump_to_guest(orig_sp, entry)
+}
+
+/// Hand control to the guest with the kernel-built stack.
+#[cfg(target_arch = "x86_64")]
+fn jump_to_guest(orig_sp: usize, entry: usize) -> ! {
     // SAFETY: hands control to the guest with the kernel-built stack, as the
     // kernel would have: rsp at argc, rdx = 0 (no atexit function), all other
     // general registers cleared.
@@ -618,6 +737,54 @@ extern "C" fn loader_main(script: *const u64) -> ! {
             "jmp r11",
             in("rdi") orig_sp,
             in("rsi") entry,
+            options(noreturn),
+        );
+    }
+}
+
+/// Hand control to the guest with the kernel-built stack.
+#[cfg(target_arch = "aarch64")]
+fn jump_to_guest(orig_sp: usize, entry: usize) -> ! {
+    // SAFETY: hands control to the guest with the kernel-built stack, as the
+    // kernel would have: sp at argc, x0 = 0 (no atexit function), all other
+    // general registers cleared.
+    unsafe {
+        asm!(
+            "mov sp, x0",
+            "mov x16, x1",
+            "mov x0, xzr",
+            "mov x1, xzr",
+            "mov x2, xzr",
+            "mov x3, xzr",
+            "mov x4, xzr",
+            "mov x5, xzr",
+            "mov x6, xzr",
+            "mov x7, xzr",
+            "mov x8, xzr",
+            "mov x9, xzr",
+            "mov x10, xzr",
+            "mov x11, xzr",
+            "mov x12, xzr",
+            "mov x13, xzr",
+            "mov x14, xzr",
+            "mov x15, xzr",
+            "mov x17, xzr",
+            "mov x18, xzr",
+            "mov x19, xzr",
+            "mov x20, xzr",
+            "mov x21, xzr",
+            "mov x22, xzr",
+            "mov x23, xzr",
+            "mov x24, xzr",
+            "mov x25, xzr",
+            "mov x26, xzr",
+            "mov x27, xzr",
+            "mov x28, xzr",
+            "mov x29, xzr",
+            "mov x30, xzr",
+            "br x16",
+            in("x0") orig_sp,
+            in("x1") entry,
             options(noreturn),
         );
     }

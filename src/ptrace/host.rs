@@ -2,8 +2,9 @@
 //! wrapper in `nix`, and the byte view of the plain C structs it copies into
 //! a tracee. The `unsafe` they need lives here.
 
+use crate::arch::sys;
 use nix::errno::Errno;
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 
 /// `fstatat(AT_FDCWD, path, flags)`.
 pub fn stat(path: &CStr, flags: i32) -> Result<libc::stat, Errno> {
@@ -126,13 +127,13 @@ pub fn pidfd_getfd(pid: i32, thread: bool, fd: i32) -> Result<std::os::fd::Owned
     const PIDFD_THREAD: libc::c_long = libc::O_EXCL as libc::c_long;
     let flags = if thread { PIDFD_THREAD } else { 0 };
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-    let pidfd = Errno::result(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, flags) })?;
+    let pidfd = Errno::result(unsafe { libc::syscall(sys::SYS_pidfd_open, pid, flags) })?;
     // SAFETY: `pidfd` was just returned to us and is owned by nothing else.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
     use std::os::fd::AsRawFd;
     // SAFETY: pidfd_getfd takes a pidfd, an fd number and flags (0).
     let dup =
-        Errno::result(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) })?;
+        Errno::result(unsafe { libc::syscall(sys::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) })?;
     // SAFETY: `dup` is a new fd of this process that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(dup as i32) })
 }
@@ -143,7 +144,7 @@ pub fn getdents64(fd: std::os::fd::BorrowedFd, buf: &mut [u8]) -> Result<usize, 
     // SAFETY: `buf` is a valid writable buffer of its length.
     let n = Errno::result(unsafe {
         libc::syscall(
-            libc::SYS_getdents64,
+            sys::SYS_getdents64,
             fd.as_raw_fd(),
             buf.as_mut_ptr(),
             buf.len(),
@@ -174,4 +175,26 @@ pub fn sockname_raw(fd: std::os::fd::BorrowedFd) -> Result<Vec<u8>, Errno> {
     // SAFETY: `buf` is writable for `len` bytes and `len` a valid in/out pointer.
     Errno::result(unsafe { libc::getsockname(fd.as_raw_fd(), buf.as_mut_ptr().cast(), &mut len) })?;
     Ok(buf[..(len as usize).min(buf.len())].to_vec())
+}
+
+/// `renameat2(AT_FDCWD, from, AT_FDCWD, to, flags)` through the raw
+/// syscall: musl (the static builds) has no `renameat2` wrapper.
+pub fn renameat2(from: &std::path::Path, to: &std::path::Path, flags: u32) -> Result<(), Errno> {
+    use std::os::unix::ffi::OsStrExt;
+    let cstr =
+        |p: &std::path::Path| CString::new(p.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL);
+    let (from, to) = (cstr(from)?, cstr(to)?);
+    // SAFETY: both paths are live NUL-terminated strings; the kernel only
+    // reads them.
+    let rc = unsafe {
+        libc::syscall(
+            sys::SYS_renameat2,
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            flags,
+        )
+    };
+    Errno::result(rc).map(drop)
 }

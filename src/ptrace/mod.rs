@@ -5,43 +5,21 @@
 
 pub mod host;
 
-use crate::arch::Regs;
 use nix::errno::Errno;
 use nix::sys::ptrace;
 use nix::sys::uio::{RemoteIoVec, process_vm_readv, process_vm_writev};
 use nix::unistd::Pid;
 use std::io::{IoSlice, IoSliceMut};
 
-pub fn get_regs(pid: Pid) -> Result<Regs, Errno> {
-    ptrace::getregs(pid).map(Regs)
-}
+#[cfg(target_arch = "x86_64")]
+mod regs_x86_64;
+#[cfg(target_arch = "x86_64")]
+pub use regs_x86_64::{get_regs, set_changed_regs, set_regs};
 
-pub fn set_regs(pid: Pid, regs: &Regs) -> Result<(), Errno> {
-    ptrace::setregs(pid, regs.0)
-}
-
-const REG_WORDS: usize = std::mem::size_of::<libc::user_regs_struct>() / 8;
-
-fn words(r: &libc::user_regs_struct) -> [u64; REG_WORDS] {
-    // SAFETY: user_regs_struct is REG_WORDS plain u64 fields, no padding.
-    unsafe { std::mem::transmute_copy(r) }
-}
-
-/// Write back only the registers that differ from `old`: one
-/// `PTRACE_POKEUSER` per changed register when there are few (a path
-/// argument, or the syscall number and result), which costs the kernel much
-/// less than a whole `PTRACE_SETREGS`.
-pub fn set_changed_regs(pid: Pid, old: &Regs, new: &Regs) -> Result<(), Errno> {
-    let (a, b) = (words(&old.0), words(&new.0));
-    let changed: Vec<usize> = (0..REG_WORDS).filter(|&i| a[i] != b[i]).collect();
-    if changed.len() > 2 {
-        return set_regs(pid, new);
-    }
-    for i in changed {
-        ptrace::write_user(pid, (i * 8) as ptrace::AddressType, b[i] as libc::c_long)?;
-    }
-    Ok(())
-}
+#[cfg(target_arch = "aarch64")]
+mod regs_aarch64;
+#[cfg(target_arch = "aarch64")]
+pub use regs_aarch64::{get_regs, set_changed_regs, set_regs};
 
 /// Restart a stopped tracee (`PTRACE_SYSCALL` when `to_syscall`, else
 /// `PTRACE_CONT`), delivering signal number `sig` (0: none). Raw numbers, so

@@ -7,18 +7,18 @@
 //! the tracer, which answers `ENOSYS`, instead of running on host paths.
 //!
 //! Filters are prepared before `fork` (allocation) and installed in the child
-//! with [`Prepared::install`], which only makes syscalls.
+//! with [`Prepared::install`], which only makes syscalls (seccompiler's
+//! `apply_filter`: `PR_SET_NO_NEW_PRIVS`, then `seccomp(SET_MODE_FILTER)`).
 
 use nix::errno::Errno;
+use seccompiler::{BpfProgram, sock_filter};
 
 static MAIN_FILTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/filter.bpf"));
 /// The main filter plus what the extensions (fake ids, uname, link2symlink,
 /// hidden files) need to see: every stat, the credential syscalls, ...
 static EXT_FILTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/filter_ext.bpf"));
 
-/// The highest syscall number the main filter's table names (seccompiler
-/// 0.5's x86_64 table ends at `mseal`).
-pub const LAST_KNOWN_SYSNO: u32 = 462;
+pub use crate::arch::LAST_KNOWN_SYSNO;
 
 const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
 const SECCOMP_RET_TRACE: u32 = 0x7ff0_0000;
@@ -34,10 +34,10 @@ const OFFSET_NR: u32 = 0;
 /// syscall of another architecture (a 64-bit guest's `int $0x80`): that
 /// one gets `ENOSYS`, as from a kernel without 32-bit emulation, rather
 /// than killing the guest.
-fn decode(bytes: &[u8]) -> Vec<libc::sock_filter> {
+fn decode(bytes: &[u8]) -> BpfProgram {
     bytes
         .chunks_exact(8)
-        .map(|c| libc::sock_filter {
+        .map(|c| sock_filter {
             code: u16::from_ne_bytes([c[0], c[1]]),
             jt: c[2],
             jf: c[3],
@@ -56,27 +56,27 @@ fn decode(bytes: &[u8]) -> Vec<libc::sock_filter> {
 
 /// `nr > LAST_KNOWN_SYSNO` → trace, else allow. The main filter already
 /// checks the architecture.
-fn unknown_filter() -> Vec<libc::sock_filter> {
+fn unknown_filter() -> BpfProgram {
     vec![
-        libc::sock_filter {
+        sock_filter {
             code: BPF_LD_W_ABS,
             jt: 0,
             jf: 0,
             k: OFFSET_NR,
         },
-        libc::sock_filter {
+        sock_filter {
             code: BPF_JMP_JGT_K,
             jt: 0,
             jf: 1,
             k: LAST_KNOWN_SYSNO,
         },
-        libc::sock_filter {
+        sock_filter {
             code: BPF_RET_K,
             jt: 0,
             jf: 0,
             k: SECCOMP_RET_TRACE,
         },
-        libc::sock_filter {
+        sock_filter {
             code: BPF_RET_K,
             jt: 0,
             jf: 0,
@@ -87,8 +87,8 @@ fn unknown_filter() -> Vec<libc::sock_filter> {
 
 /// Both filters, ready to install.
 pub struct Prepared {
-    main: Vec<libc::sock_filter>,
-    unknown: Vec<libc::sock_filter>,
+    main: BpfProgram,
+    unknown: BpfProgram,
 }
 
 impl Prepared {
@@ -112,25 +112,13 @@ impl Prepared {
     /// Install both filters on the calling thread. Meant for the forked
     /// child right before `execve`: no allocation happens here.
     pub fn install(&self) -> Result<(), Errno> {
-        // SAFETY: prctl with integer arguments has no memory effects.
-        let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-        Errno::result(rc)?;
         for prog in [&self.unknown, &self.main] {
-            let fprog = libc::sock_fprog {
-                len: prog.len() as u16,
-                filter: prog.as_ptr() as *mut libc::sock_filter,
-            };
-            // SAFETY: `fprog` points at a live, well-formed BPF program; the
-            // kernel copies it and keeps no reference.
-            let rc = unsafe {
-                libc::syscall(
-                    libc::SYS_seccomp,
-                    libc::SECCOMP_SET_MODE_FILTER,
-                    0,
-                    &fprog as *const libc::sock_fprog,
-                )
-            };
-            Errno::result(rc)?;
+            seccompiler::apply_filter(prog).map_err(|e| match e {
+                seccompiler::Error::Prctl(io) | seccompiler::Error::Seccomp(io) => {
+                    Errno::from_raw(io.raw_os_error().unwrap_or(libc::EINVAL))
+                }
+                _ => Errno::EINVAL,
+            })?;
         }
         Ok(())
     }

@@ -7,7 +7,7 @@
 //! with or without these extensions.
 
 use super::{Env, Outcome, PATH_MAX};
-use crate::arch::Regs;
+use crate::arch::{Regs, sys};
 use crate::fs::ProcContext;
 use crate::ptrace;
 use nix::errno::Errno;
@@ -170,17 +170,17 @@ fn stat_call(
 ) -> Option<Result<StatCall, Errno>> {
     let nr = regs.sysno();
     let (dirfd, path_arg, flags, buf, statx) = match nr {
-        libc::SYS_stat => (None, Some(0), 0, regs.arg(1), None),
-        libc::SYS_lstat => (None, Some(0), libc::AT_SYMLINK_NOFOLLOW, regs.arg(1), None),
-        libc::SYS_fstat => {
+        sys::SYS_stat => (None, Some(0), 0, regs.arg(1), None),
+        sys::SYS_lstat => (None, Some(0), libc::AT_SYMLINK_NOFOLLOW, regs.arg(1), None),
+        sys::SYS_fstat => {
             return Some(Ok(StatCall {
                 target: Target::Fd(regs.arg(0) as i32),
                 buf: regs.arg(1),
                 statx: None,
             }));
         }
-        libc::SYS_newfstatat => (Some(0), Some(1), regs.arg(3) as i32, regs.arg(2), None),
-        libc::SYS_statx => {
+        sys::SYS_newfstatat => (Some(0), Some(1), regs.arg(3) as i32, regs.arg(2), None),
+        sys::SYS_statx => {
             let flags = regs.arg(2) as i32;
             (
                 Some(0),
@@ -340,7 +340,7 @@ pub fn stat(
                 let mut st = ptrace::host::stat(&host, nofollow).map_err(on_fd)?;
                 let (uid, gid) = fixes.owner(&host, st.st_dev, st.st_ino, st.st_uid, st.st_gid);
                 if let Some(n) = fixes.nlink(&host) {
-                    st.st_nlink = n;
+                    st.st_nlink = n as _;
                 }
                 st.st_uid = uid;
                 st.st_gid = gid;

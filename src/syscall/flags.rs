@@ -3,6 +3,8 @@
 //! resolve a path, the guest must still get `EINVAL` for bad flags, as the
 //! kernel would have answered first.
 
+use crate::arch::sys;
+
 const AT_SYMLINK_NOFOLLOW: u64 = libc::AT_SYMLINK_NOFOLLOW as u64;
 const AT_SYMLINK_FOLLOW: u64 = libc::AT_SYMLINK_FOLLOW as u64;
 const AT_EMPTY_PATH: u64 = libc::AT_EMPTY_PATH as u64;
@@ -18,28 +20,28 @@ const STAT_FLAGS: u64 = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | 
 pub fn invalid_before_lookup(nr: i64, a: [u64; 6]) -> bool {
     let flags32 = |i: usize| a[i] & 0xffff_ffff;
     match nr {
-        libc::SYS_access | libc::SYS_faccessat => {
-            let mode = if nr == libc::SYS_access { a[1] } else { a[2] };
+        sys::SYS_access | sys::SYS_faccessat => {
+            let mode = if nr == sys::SYS_access { a[1] } else { a[2] };
             mode & 0xffff_ffff & !0o7 != 0
         }
-        libc::SYS_faccessat2 => {
+        sys::SYS_faccessat2 => {
             flags32(2) & !0o7 != 0
                 || flags32(3) & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0
         }
-        libc::SYS_newfstatat => flags32(3) & !STAT_FLAGS != 0,
-        libc::SYS_statx => {
+        sys::SYS_newfstatat => flags32(3) & !STAT_FLAGS != 0,
+        sys::SYS_statx => {
             let flags = flags32(2);
             flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
                 || flags32(3) & STATX_RESERVED != 0
                 || flags & !STAT_FLAGS != 0
         }
-        libc::SYS_fchownat => flags32(4) & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0,
-        libc::SYS_fchmodat2 | libc::SYS_utimensat => {
+        sys::SYS_fchownat => flags32(4) & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0,
+        sys::SYS_fchmodat2 | sys::SYS_utimensat => {
             flags32(3) & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0
         }
-        libc::SYS_linkat => flags32(4) & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0,
-        libc::SYS_unlinkat => flags32(2) & !AT_REMOVEDIR != 0,
-        libc::SYS_renameat2 => {
+        sys::SYS_linkat => flags32(4) & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0,
+        sys::SYS_unlinkat => flags32(2) & !AT_REMOVEDIR != 0,
+        sys::SYS_renameat2 => {
             let f = flags32(4);
             let (noreplace, exchange, whiteout) = (
                 libc::RENAME_NOREPLACE as u64,
@@ -49,7 +51,7 @@ pub fn invalid_before_lookup(nr: i64, a: [u64; 6]) -> bool {
             f & !(noreplace | exchange | whiteout) != 0
                 || (f & (noreplace | whiteout) != 0 && f & exchange != 0)
         }
-        libc::SYS_setxattr | libc::SYS_lsetxattr => flags32(4) & !3 != 0,
+        sys::SYS_setxattr | sys::SYS_lsetxattr => flags32(4) & !3 != 0,
         _ => false,
     }
 }
@@ -83,40 +85,37 @@ mod tests {
 
     #[test]
     fn bad_modes_and_flags_are_invalid() {
-        assert!(invalid_before_lookup(libc::SYS_access, args(&[(1, 0x10)])));
-        assert!(!invalid_before_lookup(libc::SYS_access, args(&[(1, 7)])));
-        assert!(invalid_before_lookup(libc::SYS_faccessat2, args(&[(3, 1)])));
+        assert!(invalid_before_lookup(sys::SYS_access, args(&[(1, 0x10)])));
+        assert!(!invalid_before_lookup(sys::SYS_access, args(&[(1, 7)])));
+        assert!(invalid_before_lookup(sys::SYS_faccessat2, args(&[(3, 1)])));
         assert!(!invalid_before_lookup(
-            libc::SYS_faccessat2,
+            sys::SYS_faccessat2,
             args(&[(2, 4), (3, AT_EACCESS | AT_EMPTY_PATH)])
         ));
-        assert!(invalid_before_lookup(libc::SYS_newfstatat, args(&[(3, 1)])));
+        assert!(invalid_before_lookup(sys::SYS_newfstatat, args(&[(3, 1)])));
         assert!(!invalid_before_lookup(
-            libc::SYS_newfstatat,
+            sys::SYS_newfstatat,
             args(&[(3, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)])
         ));
-        assert!(invalid_before_lookup(libc::SYS_statx, args(&[(2, 0x6000)])));
+        assert!(invalid_before_lookup(sys::SYS_statx, args(&[(2, 0x6000)])));
         assert!(invalid_before_lookup(
-            libc::SYS_statx,
+            sys::SYS_statx,
             args(&[(3, STATX_RESERVED)])
         ));
         assert!(!invalid_before_lookup(
-            libc::SYS_statx,
+            sys::SYS_statx,
             args(&[(2, 0x2000), (3, 0xfff)])
         ));
-        assert!(invalid_before_lookup(libc::SYS_fchownat, args(&[(4, 1)])));
-        assert!(invalid_before_lookup(libc::SYS_linkat, args(&[(4, 0x100)])));
+        assert!(invalid_before_lookup(sys::SYS_fchownat, args(&[(4, 1)])));
+        assert!(invalid_before_lookup(sys::SYS_linkat, args(&[(4, 0x100)])));
+        assert!(!invalid_before_lookup(sys::SYS_linkat, args(&[(4, 0x400)])));
+        assert!(invalid_before_lookup(sys::SYS_unlinkat, args(&[(2, 1)])));
+        assert!(invalid_before_lookup(sys::SYS_renameat2, args(&[(4, 3)])));
+        assert!(invalid_before_lookup(sys::SYS_renameat2, args(&[(4, 8)])));
+        assert!(!invalid_before_lookup(sys::SYS_renameat2, args(&[(4, 2)])));
+        assert!(invalid_before_lookup(sys::SYS_lsetxattr, args(&[(4, 4)])));
         assert!(!invalid_before_lookup(
-            libc::SYS_linkat,
-            args(&[(4, 0x400)])
-        ));
-        assert!(invalid_before_lookup(libc::SYS_unlinkat, args(&[(2, 1)])));
-        assert!(invalid_before_lookup(libc::SYS_renameat2, args(&[(4, 3)])));
-        assert!(invalid_before_lookup(libc::SYS_renameat2, args(&[(4, 8)])));
-        assert!(!invalid_before_lookup(libc::SYS_renameat2, args(&[(4, 2)])));
-        assert!(invalid_before_lookup(libc::SYS_lsetxattr, args(&[(4, 4)])));
-        assert!(!invalid_before_lookup(
-            libc::SYS_open,
+            sys::SYS_open,
             args(&[(1, u64::MAX)])
         ));
     }
@@ -124,7 +123,7 @@ mod tests {
     #[test]
     fn upper_bits_of_32_bit_arguments_are_ignored() {
         assert!(!invalid_before_lookup(
-            libc::SYS_unlinkat,
+            sys::SYS_unlinkat,
             args(&[(2, 0xffff_ffff_0000_0000)])
         ));
     }

@@ -12,7 +12,7 @@
 
 use super::ext::{ExitHook, fd_errno, fd_path, to_guest};
 use super::{Env, Outcome};
-use crate::arch::Regs;
+use crate::arch::{Regs, sys};
 use crate::ext::fake_id::Creds;
 use crate::fs::ProcContext;
 use crate::ptrace;
@@ -155,7 +155,7 @@ pub fn enter(
     creds: Option<&mut Creds>,
 ) -> Option<Outcome> {
     let nr = regs.sysno();
-    if nr == libc::SYS_uname {
+    if nr == sys::SYS_uname {
         let names = env.uname.borrow();
         if *names == crate::ext::kernel_release::Uname::default() {
             return None;
@@ -170,23 +170,23 @@ pub fn enter(
     let creds = creds?;
     let a = |i: usize| regs.arg(i) as u32;
     let out = match nr {
-        libc::SYS_getuid => Ok(creds.ruid as i64),
-        libc::SYS_geteuid => Ok(creds.euid as i64),
-        libc::SYS_getgid => Ok(creds.rgid as i64),
-        libc::SYS_getegid => Ok(creds.egid as i64),
-        libc::SYS_getresuid => (|| {
+        sys::SYS_getuid => Ok(creds.ruid as i64),
+        sys::SYS_geteuid => Ok(creds.euid as i64),
+        sys::SYS_getgid => Ok(creds.rgid as i64),
+        sys::SYS_getegid => Ok(creds.egid as i64),
+        sys::SYS_getresuid => (|| {
             write_u32s(pid, regs.arg(0), &[creds.ruid])?;
             write_u32s(pid, regs.arg(1), &[creds.euid])?;
             write_u32s(pid, regs.arg(2), &[creds.suid])?;
             Ok(0)
         })(),
-        libc::SYS_getresgid => (|| {
+        sys::SYS_getresgid => (|| {
             write_u32s(pid, regs.arg(0), &[creds.rgid])?;
             write_u32s(pid, regs.arg(1), &[creds.egid])?;
             write_u32s(pid, regs.arg(2), &[creds.sgid])?;
             Ok(0)
         })(),
-        libc::SYS_getgroups => (|| {
+        sys::SYS_getgroups => (|| {
             let size = regs.arg(0) as i32;
             if size < 0 {
                 return Err(Errno::EINVAL);
@@ -197,15 +197,15 @@ pub fn enter(
             }
             Ok(groups.len() as i64)
         })(),
-        libc::SYS_setuid => creds.setuid(a(0)),
-        libc::SYS_setgid => creds.setgid(a(0)),
-        libc::SYS_setreuid => creds.setreuid(a(0), a(1)),
-        libc::SYS_setregid => creds.setregid(a(0), a(1)),
-        libc::SYS_setresuid => creds.setresuid(a(0), a(1), a(2)),
-        libc::SYS_setresgid => creds.setresgid(a(0), a(1), a(2)),
-        libc::SYS_setfsuid => creds.setfsuid(a(0)),
-        libc::SYS_setfsgid => creds.setfsgid(a(0)),
-        libc::SYS_setgroups => (|| {
+        sys::SYS_setuid => creds.setuid(a(0)),
+        sys::SYS_setgid => creds.setgid(a(0)),
+        sys::SYS_setreuid => creds.setreuid(a(0), a(1)),
+        sys::SYS_setregid => creds.setregid(a(0), a(1)),
+        sys::SYS_setresuid => creds.setresuid(a(0), a(1), a(2)),
+        sys::SYS_setresgid => creds.setresgid(a(0), a(1), a(2)),
+        sys::SYS_setfsuid => creds.setfsuid(a(0)),
+        sys::SYS_setfsgid => creds.setfsgid(a(0)),
+        sys::SYS_setgroups => (|| {
             let n = regs.arg(0) as i32;
             if !creds.may_setgroups() {
                 return Err(Errno::EPERM);
@@ -222,24 +222,24 @@ pub fn enter(
             creds.setgroups(&groups)
         })(),
         // Ownership changes while root: recorded, shown by later stats.
-        libc::SYS_chown | libc::SYS_lchown | libc::SYS_fchownat | libc::SYS_fchown
+        sys::SYS_chown | sys::SYS_lchown | sys::SYS_fchownat | sys::SYS_fchown
             if creds.is_root() =>
         {
             (|| {
                 let (host, follow, uid, gid) = match nr {
-                    libc::SYS_chown => (
+                    sys::SYS_chown => (
                         host_of(env, proc, pid, regs, None, 0, true, false)?,
                         true,
                         a(1),
                         a(2),
                     ),
-                    libc::SYS_lchown => (
+                    sys::SYS_lchown => (
                         host_of(env, proc, pid, regs, None, 0, false, false)?,
                         false,
                         a(1),
                         a(2),
                     ),
-                    libc::SYS_fchown => {
+                    sys::SYS_fchown => {
                         // fchown needs an fd opened for I/O: not O_PATH.
                         let fd = regs.arg(0) as i32;
                         if fd < 0 || super::xattr::fd_is_o_path(pid, fd)? {
@@ -269,11 +269,11 @@ pub fn enter(
         }
         // Root may read and write what the real user owns regardless of
         // its mode bits: access checks pass for existing files.
-        libc::SYS_access | libc::SYS_faccessat | libc::SYS_faccessat2 if creds.is_fs_root() => {
+        sys::SYS_access | sys::SYS_faccessat | sys::SYS_faccessat2 if creds.is_fs_root() => {
             (|| {
                 let (mode, flags) = match nr {
-                    libc::SYS_access => (a(1), 0),
-                    libc::SYS_faccessat => (a(2), 0),
+                    sys::SYS_access => (a(1), 0),
+                    sys::SYS_faccessat => (a(2), 0),
                     _ => (a(2), regs.arg(3) as i32),
                 };
                 if super::flags::invalid(regs) {
@@ -282,7 +282,7 @@ pub fn enter(
                 let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
                 let empty = flags & libc::AT_EMPTY_PATH != 0;
                 let host = match nr {
-                    libc::SYS_access => host_of(env, proc, pid, regs, None, 0, true, false)?,
+                    sys::SYS_access => host_of(env, proc, pid, regs, None, 0, true, false)?,
                     _ => host_of(env, proc, pid, regs, Some(0), 1, follow, empty)?,
                 };
                 let st = if follow {
@@ -299,20 +299,20 @@ pub fn enter(
             })()
         }
         // EPERM becomes success for root-only operations.
-        libc::SYS_chmod
-        | libc::SYS_fchmod
-        | libc::SYS_fchmodat
-        | libc::SYS_fchmodat2
-        | libc::SYS_mknod
-        | libc::SYS_mknodat
-        | libc::SYS_capset
+        sys::SYS_chmod
+        | sys::SYS_fchmod
+        | sys::SYS_fchmodat
+        | sys::SYS_fchmodat2
+        | sys::SYS_mknod
+        | sys::SYS_mknodat
+        | sys::SYS_capset
             if creds.is_root() =>
         {
             return Some(eperm_is_success(env, proc, pid, regs));
         }
         // The names are the run's own (no UTS namespace is changed): later
         // `uname` calls of every guest report them.
-        libc::SYS_sethostname | libc::SYS_setdomainname if creds.is_root() => (|| {
+        sys::SYS_sethostname | sys::SYS_setdomainname if creds.is_root() => (|| {
             let len = regs.arg(1) as i64;
             if !(0..=64).contains(&len) {
                 return Err(Errno::EINVAL);
@@ -320,30 +320,30 @@ pub fn enter(
             let mut name = vec![0u8; len as usize];
             ptrace::read_into(pid, regs.arg(0), &mut name).map_err(|_| Errno::EFAULT)?;
             let mut names = env.uname.borrow_mut();
-            if nr == libc::SYS_sethostname {
+            if nr == sys::SYS_sethostname {
                 names.set_nodename(&name)?;
             } else {
                 names.set_domainname(&name)?;
             }
             Ok(0)
         })(),
-        libc::SYS_setxattr
-        | libc::SYS_lsetxattr
-        | libc::SYS_fsetxattr
-        | libc::SYS_getxattr
-        | libc::SYS_lgetxattr
-        | libc::SYS_fgetxattr
-        | libc::SYS_listxattr
-        | libc::SYS_llistxattr
-        | libc::SYS_flistxattr
-        | libc::SYS_removexattr
-        | libc::SYS_lremovexattr
-        | libc::SYS_fremovexattr
+        sys::SYS_setxattr
+        | sys::SYS_lsetxattr
+        | sys::SYS_fsetxattr
+        | sys::SYS_getxattr
+        | sys::SYS_lgetxattr
+        | sys::SYS_fgetxattr
+        | sys::SYS_listxattr
+        | sys::SYS_llistxattr
+        | sys::SYS_flistxattr
+        | sys::SYS_removexattr
+        | sys::SYS_lremovexattr
+        | sys::SYS_fremovexattr
             if creds.is_root() =>
         {
             return super::xattr::enter(env, proc, pid, regs);
         }
-        libc::SYS_open | libc::SYS_openat if creds.is_fs_root() => {
+        sys::SYS_open | sys::SYS_openat if creds.is_fs_root() => {
             return open_as_root(env, proc, pid, regs);
         }
         _ => return None,
@@ -372,7 +372,7 @@ fn eperm_is_success(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs
 /// `open` while root: if the real user owns the file but its mode bits
 /// forbid the access, add the owner bits for the duration of the call.
 fn open_as_root(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Option<Outcome> {
-    let (dirfd, path, flags) = if regs.sysno() == libc::SYS_open {
+    let (dirfd, path, flags) = if regs.sysno() == sys::SYS_open {
         (None, 0, regs.arg(1))
     } else {
         (Some(0), 1, regs.arg(2))

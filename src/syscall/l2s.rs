@@ -4,7 +4,7 @@
 
 use super::host_of_arg as host;
 use super::{Env, Outcome, PATH_MAX};
-use crate::arch::Regs;
+use crate::arch::{Regs, sys};
 use crate::ext::link2symlink as l2s;
 use crate::fs::ProcContext;
 use crate::ptrace;
@@ -29,8 +29,8 @@ pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option
             return Err(Errno::EINVAL);
         }
         match nr {
-            libc::SYS_link | libc::SYS_linkat => {
-                let (old, new) = if nr == libc::SYS_link {
+            sys::SYS_link | sys::SYS_linkat => {
+                let (old, new) = if nr == sys::SYS_link {
                     (
                         host(env, proc, pid, regs, None, 0, false)?,
                         host(env, proc, pid, regs, None, 1, false)?,
@@ -72,11 +72,11 @@ pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option
                 env.view.invalidate_cache();
                 Ok(done(l2s::link(&old, &new, env.l2s_dir)))
             }
-            libc::SYS_unlink | libc::SYS_unlinkat => {
-                if nr == libc::SYS_unlinkat && regs.arg(2) & libc::AT_REMOVEDIR as u64 != 0 {
+            sys::SYS_unlink | sys::SYS_unlinkat => {
+                if nr == sys::SYS_unlinkat && regs.arg(2) & libc::AT_REMOVEDIR as u64 != 0 {
                     return Ok(None);
                 }
-                let name = if nr == libc::SYS_unlink {
+                let name = if nr == sys::SYS_unlink {
                     host(env, proc, pid, regs, None, 0, false)?
                 } else {
                     host(env, proc, pid, regs, Some(0), 1, false)?
@@ -86,15 +86,15 @@ pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option
                 }
                 Ok(done(l2s::unlink(&name)))
             }
-            libc::SYS_rename | libc::SYS_renameat | libc::SYS_renameat2 => {
-                let (old, new, flags) = if nr == libc::SYS_rename {
+            sys::SYS_rename | sys::SYS_renameat | sys::SYS_renameat2 => {
+                let (old, new, flags) = if nr == sys::SYS_rename {
                     (
                         host(env, proc, pid, regs, None, 0, false)?,
                         host(env, proc, pid, regs, None, 1, false)?,
                         0,
                     )
                 } else {
-                    let flags = if nr == libc::SYS_renameat2 {
+                    let flags = if nr == sys::SYS_renameat2 {
                         regs.arg(4) as u32
                     } else {
                         0
@@ -149,14 +149,14 @@ fn link_unnamed(link: &std::path::Path, new: &std::path::Path) -> Result<(), Err
 pub fn works_on_names(nr: i64) -> bool {
     matches!(
         nr,
-        libc::SYS_link
-            | libc::SYS_linkat
-            | libc::SYS_unlink
-            | libc::SYS_unlinkat
-            | libc::SYS_rename
-            | libc::SYS_renameat
-            | libc::SYS_renameat2
-            | libc::SYS_symlink
-            | libc::SYS_symlinkat
+        sys::SYS_link
+            | sys::SYS_linkat
+            | sys::SYS_unlink
+            | sys::SYS_unlinkat
+            | sys::SYS_rename
+            | sys::SYS_renameat
+            | sys::SYS_renameat2
+            | sys::SYS_symlink
+            | sys::SYS_symlinkat
     )
 }

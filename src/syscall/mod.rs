@@ -9,7 +9,6 @@ pub mod ext;
 pub mod flags;
 pub mod ids;
 pub mod l2s;
-pub mod names;
 mod namespace;
 pub mod net;
 mod openat2;
@@ -17,7 +16,7 @@ pub mod procfile;
 pub mod table;
 pub mod xattr;
 
-use crate::arch::Regs;
+use crate::arch::{Regs, sys};
 use crate::exec::{ExecPlan, ExecResolver, plan_exec};
 use crate::fs::{GuestView, ProcContext};
 use crate::ptrace::{self, Scratch};
@@ -115,7 +114,7 @@ pub fn enter(
     {
         return o;
     }
-    if nr == libc::SYS_getdents64 && (env.ext.hide_proot || env.ext.link2symlink) {
+    if nr == sys::SYS_getdents64 && (env.ext.hide_proot || env.ext.link2symlink) {
         let filter = dirents::Filter {
             proot: env.ext.hide_proot,
             l2s: env.ext.link2symlink,
@@ -187,19 +186,19 @@ pub fn enter(
 fn changes_namespace(nr: i64) -> bool {
     matches!(
         nr,
-        libc::SYS_rename
-            | libc::SYS_renameat
-            | libc::SYS_renameat2
-            | libc::SYS_unlink
-            | libc::SYS_unlinkat
-            | libc::SYS_rmdir
-            | libc::SYS_symlink
-            | libc::SYS_symlinkat
-            | libc::SYS_link
-            | libc::SYS_linkat
-            | libc::SYS_mount
-            | libc::SYS_umount2
-            | libc::SYS_chroot
+        sys::SYS_rename
+            | sys::SYS_renameat
+            | sys::SYS_renameat2
+            | sys::SYS_unlink
+            | sys::SYS_unlinkat
+            | sys::SYS_rmdir
+            | sys::SYS_symlink
+            | sys::SYS_symlinkat
+            | sys::SYS_link
+            | sys::SYS_linkat
+            | sys::SYS_mount
+            | sys::SYS_umount2
+            | sys::SYS_chroot
     )
 }
 
@@ -268,7 +267,7 @@ fn log_translation(pid: Pid, regs: &Regs, guest: &[u8], host: &Path) {
     if log::log_enabled!(log::Level::Debug) {
         log::debug!(
             "{pid} {}: {} -> {}",
-            names::name(regs.sysno()),
+            sys::name(regs.sysno()).unwrap_or("?"),
             String::from_utf8_lossy(guest),
             host.display()
         );
@@ -668,7 +667,7 @@ fn exec(
     } else {
         regs.arg(argv_arg)
     };
-    regs.set_sysno(libc::SYS_execve);
+    regs.set_sysno(sys::SYS_execve);
     regs.set_arg(0, loader);
     regs.set_arg(1, argv_ptr);
     regs.set_arg(2, envp);
@@ -809,15 +808,19 @@ fn sendmsg(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Resu
     }
     let mut hdr = [0u8; std::mem::size_of::<libc::msghdr>()];
     ptrace::read_into(pid, msg, &mut hdr)?;
-    let name = u64::from_ne_bytes(hdr[0..8].try_into().map_err(|_| Errno::EFAULT)?);
-    let namelen = u32::from_ne_bytes(hdr[8..12].try_into().map_err(|_| Errno::EFAULT)?) as usize;
+    let name = u64::from_ne_bytes(hdr[net::MSG_NAME].try_into().map_err(|_| Errno::EFAULT)?);
+    let namelen = u32::from_ne_bytes(
+        hdr[net::MSG_NAMELEN]
+            .try_into()
+            .map_err(|_| Errno::EFAULT)?,
+    ) as usize;
     match translate_sockaddr(env, proc, pid, regs, name, namelen, false)? {
         None => Ok(Outcome::Pass),
         Some(new) => {
             let mut scratch = Scratch::below(regs.sp());
             let at = scratch.push(pid, &new)?;
-            hdr[0..8].copy_from_slice(&at.to_ne_bytes());
-            hdr[8..12].copy_from_slice(&(new.len() as u32).to_ne_bytes());
+            hdr[net::MSG_NAME].copy_from_slice(&at.to_ne_bytes());
+            hdr[net::MSG_NAMELEN].copy_from_slice(&(new.len() as u32).to_ne_bytes());
             let new_msg = scratch.push(pid, &hdr)?;
             regs.set_arg(1, new_msg);
             Ok(Outcome::Rewritten)

@@ -10,6 +10,7 @@
 //!   renaming or linking across bindings is `EXDEV`. A binding's host path
 //!   is never moved or deleted by a guest.
 
+use crate::arch::sys;
 use crate::fs::GuestView;
 use nix::errno::Errno;
 
@@ -61,18 +62,18 @@ pub enum Op {
 /// The operation of syscall `nr` (`flags`: `unlinkat`'s third argument).
 pub fn op_of(nr: i64, unlinkat_flags: u64) -> Option<Op> {
     Some(match nr {
-        libc::SYS_rmdir => Op::Rmdir,
-        libc::SYS_unlink => Op::Unlink,
-        libc::SYS_unlinkat if unlinkat_flags & libc::AT_REMOVEDIR as u64 != 0 => Op::Rmdir,
-        libc::SYS_unlinkat => Op::Unlink,
-        libc::SYS_rename | libc::SYS_renameat | libc::SYS_renameat2 => Op::Move { link: false },
-        libc::SYS_link | libc::SYS_linkat => Op::Move { link: true },
-        libc::SYS_mkdir
-        | libc::SYS_mkdirat
-        | libc::SYS_mknod
-        | libc::SYS_mknodat
-        | libc::SYS_symlink
-        | libc::SYS_symlinkat => Op::Create,
+        sys::SYS_rmdir => Op::Rmdir,
+        sys::SYS_unlink => Op::Unlink,
+        sys::SYS_unlinkat if unlinkat_flags & libc::AT_REMOVEDIR as u64 != 0 => Op::Rmdir,
+        sys::SYS_unlinkat => Op::Unlink,
+        sys::SYS_rename | sys::SYS_renameat | sys::SYS_renameat2 => Op::Move { link: false },
+        sys::SYS_link | sys::SYS_linkat => Op::Move { link: true },
+        sys::SYS_mkdir
+        | sys::SYS_mkdirat
+        | sys::SYS_mknod
+        | sys::SYS_mknodat
+        | sys::SYS_symlink
+        | sys::SYS_symlinkat => Op::Create,
         _ => return None,
     })
 }

@@ -17,8 +17,18 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 
 /// `struct mmsghdr`: a `struct msghdr` and the `unsigned int msg_len`.
-const MMSGHDR: usize = 64;
-const MSGHDR: usize = 56;
+const MMSGHDR: usize = std::mem::size_of::<libc::mmsghdr>();
+const MSGHDR: usize = std::mem::size_of::<libc::msghdr>();
+
+/// The byte range of a field of type `T` at `offset`.
+const fn field<T>(offset: usize) -> std::ops::Range<usize> {
+    offset..offset + std::mem::size_of::<T>()
+}
+/// Where `msg_name` and `msg_namelen` lie in this target's `struct msghdr`.
+pub(super) const MSG_NAME: std::ops::Range<usize> =
+    field::<*mut libc::c_void>(std::mem::offset_of!(libc::msghdr, msg_name));
+pub(super) const MSG_NAMELEN: std::ops::Range<usize> =
+    field::<libc::socklen_t>(std::mem::offset_of!(libc::msghdr, msg_namelen));
 /// The kernel's cap on `vlen` (`UIO_MAXIOV`).
 const MAX_VLEN: usize = 1024;
 const SA_FAMILY: usize = 2;
@@ -132,8 +142,8 @@ pub fn sendmmsg(
         let (name, len) = parse_name(m);
         if let Some(new) = translate_sockaddr(env, proc, pid, regs, name, len as usize, false)? {
             let at = scratch.push(pid, &new)?;
-            m[0..8].copy_from_slice(&at.to_ne_bytes());
-            m[8..12].copy_from_slice(&(new.len() as u32).to_ne_bytes());
+            m[MSG_NAME].copy_from_slice(&at.to_ne_bytes());
+            m[MSG_NAMELEN].copy_from_slice(&(new.len() as u32).to_ne_bytes());
             changed = true;
         }
     }
@@ -235,21 +245,21 @@ fn read_u32(pid: Pid, at: u64) -> Result<u32, Errno> {
 /// `msg_name` and `msg_namelen` of a `struct msghdr`.
 fn parse_name(hdr: &[u8]) -> (u64, u32) {
     let mut p = [0u8; 8];
-    p.copy_from_slice(&hdr[0..8]);
+    p.copy_from_slice(&hdr[MSG_NAME]);
     let mut l = [0u8; 4];
-    l.copy_from_slice(&hdr[8..12]);
+    l.copy_from_slice(&hdr[MSG_NAMELEN]);
     (u64::from_ne_bytes(p), u32::from_ne_bytes(l))
 }
 
 fn msg_name(pid: Pid, msg: u64) -> Result<(u64, u32), Errno> {
-    let mut hdr = [0u8; 12];
+    let mut hdr = [0u8; MSG_NAMELEN.end];
     ptrace::read_into(pid, msg, &mut hdr)?;
     Ok(parse_name(&hdr))
 }
 
 fn fix_msg(view: &GuestView, pid: Pid, msg: u64, cap: u32) -> Result<(), Errno> {
     let (name, _) = msg_name(pid, msg)?;
-    fix_addr(view, pid, name, msg + 8, cap)
+    fix_addr(view, pid, name, msg + MSG_NAMELEN.start as u64, cap)
 }
 
 /// Rewrite the address the kernel wrote at `addr` (its full length at

@@ -1,5 +1,6 @@
 //! Which syscalls stop at the tracer, and what each one needs, as data.
 
+use crate::arch::sys;
 use nix::errno::Errno;
 
 /// Whether the last component of a path argument is followed when it is a
@@ -133,27 +134,27 @@ const fn nofollow_flag(arg: usize) -> Follow {
 pub fn classify(nr: i64) -> Option<Kind> {
     use Kind::*;
     let k = match nr {
-        libc::SYS_open => Paths(const { &[p(0, Follow::OpenFlags { arg: 1 })] }),
-        libc::SYS_creat => Paths(const { &[p(0, Yes)] }),
-        libc::SYS_openat => Paths(const { &[at(0, 1, Follow::OpenFlags { arg: 2 })] }),
-        libc::SYS_openat2 => Openat2,
-        libc::SYS_stat => Paths(const { &[p(0, Yes)] }),
-        libc::SYS_lstat => Paths(const { &[p(0, No)] }),
-        libc::SYS_newfstatat => Paths(const { &[at_empty(0, 1, nofollow_flag(3), 3)] }),
-        libc::SYS_statx => Paths(const { &[at_empty(0, 1, nofollow_flag(2), 2)] }),
-        libc::SYS_access => Paths(const { &[p(0, Yes)] }),
-        libc::SYS_faccessat => Paths(const { &[at(0, 1, Yes)] }),
-        libc::SYS_faccessat2 => Paths(const { &[at_empty(0, 1, nofollow_flag(3), 3)] }),
-        libc::SYS_mkdir => Paths(const { &[p(0, No)] }),
-        libc::SYS_mkdirat => Paths(const { &[at(0, 1, No)] }),
-        libc::SYS_mknod => Paths(const { &[p(0, No)] }),
-        libc::SYS_mknodat => Paths(const { &[at(0, 1, No)] }),
-        libc::SYS_unlink | libc::SYS_rmdir => Paths(const { &[p(0, No)] }),
-        libc::SYS_unlinkat => Paths(const { &[at(0, 1, No)] }),
-        libc::SYS_rename => Paths(const { &[p(0, No), p(1, No)] }),
-        libc::SYS_renameat | libc::SYS_renameat2 => Paths(const { &[at(0, 1, No), at(2, 3, No)] }),
-        libc::SYS_link => Paths(const { &[p(0, No), p(1, No)] }),
-        libc::SYS_linkat => Paths(
+        sys::SYS_open => Paths(const { &[p(0, Follow::OpenFlags { arg: 1 })] }),
+        sys::SYS_creat => Paths(const { &[p(0, Yes)] }),
+        sys::SYS_openat => Paths(const { &[at(0, 1, Follow::OpenFlags { arg: 2 })] }),
+        sys::SYS_openat2 => Openat2,
+        sys::SYS_stat => Paths(const { &[p(0, Yes)] }),
+        sys::SYS_lstat => Paths(const { &[p(0, No)] }),
+        sys::SYS_newfstatat => Paths(const { &[at_empty(0, 1, nofollow_flag(3), 3)] }),
+        sys::SYS_statx => Paths(const { &[at_empty(0, 1, nofollow_flag(2), 2)] }),
+        sys::SYS_access => Paths(const { &[p(0, Yes)] }),
+        sys::SYS_faccessat => Paths(const { &[at(0, 1, Yes)] }),
+        sys::SYS_faccessat2 => Paths(const { &[at_empty(0, 1, nofollow_flag(3), 3)] }),
+        sys::SYS_mkdir => Paths(const { &[p(0, No)] }),
+        sys::SYS_mkdirat => Paths(const { &[at(0, 1, No)] }),
+        sys::SYS_mknod => Paths(const { &[p(0, No)] }),
+        sys::SYS_mknodat => Paths(const { &[at(0, 1, No)] }),
+        sys::SYS_unlink | sys::SYS_rmdir => Paths(const { &[p(0, No)] }),
+        sys::SYS_unlinkat => Paths(const { &[at(0, 1, No)] }),
+        sys::SYS_rename => Paths(const { &[p(0, No), p(1, No)] }),
+        sys::SYS_renameat | sys::SYS_renameat2 => Paths(const { &[at(0, 1, No), at(2, 3, No)] }),
+        sys::SYS_link => Paths(const { &[p(0, No), p(1, No)] }),
+        sys::SYS_linkat => Paths(
             const {
                 &[
                     at_empty(
@@ -171,41 +172,40 @@ pub fn classify(nr: i64) -> Option<Kind> {
         ),
         // The target of a symlink is stored as written: only the link's
         // own location is translated.
-        libc::SYS_symlink => Paths(const { &[p(1, No)] }),
-        libc::SYS_symlinkat => Paths(const { &[at(1, 2, No)] }),
-        libc::SYS_readlink => Readlink {
+        sys::SYS_symlink => Paths(const { &[p(1, No)] }),
+        sys::SYS_symlinkat => Paths(const { &[at(1, 2, No)] }),
+        sys::SYS_readlink => Readlink {
             dirfd: None,
             path: 0,
             buf: 1,
             size: 2,
         },
-        libc::SYS_readlinkat => Readlink {
+        sys::SYS_readlinkat => Readlink {
             dirfd: Some(0),
             path: 1,
             buf: 2,
             size: 3,
         },
-        libc::SYS_chdir => Paths(const { &[p(0, Yes)] }),
-        libc::SYS_getcwd => Getcwd,
-        libc::SYS_chmod => Paths(const { &[p(0, Yes)] }),
-        libc::SYS_fchmodat => Paths(const { &[at(0, 1, Yes)] }),
-        libc::SYS_fchmodat2 => Paths(const { &[at_empty(0, 1, nofollow_flag(3), 3)] }),
-        libc::SYS_chown => Paths(const { &[p(0, Yes)] }),
-        libc::SYS_lchown => Paths(const { &[p(0, No)] }),
-        libc::SYS_fchownat => Paths(const { &[at_empty(0, 1, nofollow_flag(4), 4)] }),
-        libc::SYS_truncate => Paths(const { &[p(0, Yes)] }),
-        libc::SYS_utime | libc::SYS_utimes => Paths(const { &[p(0, Yes)] }),
-        libc::SYS_futimesat => Paths(const { &[at(0, 1, Yes)] }),
-        libc::SYS_utimensat => Paths(const { &[at_empty(0, 1, nofollow_flag(3), 3)] }),
-        libc::SYS_setxattr | libc::SYS_getxattr | libc::SYS_listxattr | libc::SYS_removexattr => {
+        sys::SYS_chdir => Paths(const { &[p(0, Yes)] }),
+        sys::SYS_getcwd => Getcwd,
+        sys::SYS_chmod => Paths(const { &[p(0, Yes)] }),
+        sys::SYS_fchmodat => Paths(const { &[at(0, 1, Yes)] }),
+        sys::SYS_fchmodat2 => Paths(const { &[at_empty(0, 1, nofollow_flag(3), 3)] }),
+        sys::SYS_chown => Paths(const { &[p(0, Yes)] }),
+        sys::SYS_lchown => Paths(const { &[p(0, No)] }),
+        sys::SYS_fchownat => Paths(const { &[at_empty(0, 1, nofollow_flag(4), 4)] }),
+        sys::SYS_truncate => Paths(const { &[p(0, Yes)] }),
+        sys::SYS_utime | sys::SYS_utimes => Paths(const { &[p(0, Yes)] }),
+        sys::SYS_futimesat => Paths(const { &[at(0, 1, Yes)] }),
+        sys::SYS_utimensat => Paths(const { &[at_empty(0, 1, nofollow_flag(3), 3)] }),
+        sys::SYS_setxattr | sys::SYS_getxattr | sys::SYS_listxattr | sys::SYS_removexattr => {
             Paths(const { &[p(0, Yes)] })
         }
-        libc::SYS_lsetxattr
-        | libc::SYS_lgetxattr
-        | libc::SYS_llistxattr
-        | libc::SYS_lremovexattr => Paths(const { &[p(0, No)] }),
-        libc::SYS_statfs => Paths(const { &[p(0, Yes)] }),
-        libc::SYS_inotify_add_watch => Paths(
+        sys::SYS_lsetxattr | sys::SYS_lgetxattr | sys::SYS_llistxattr | sys::SYS_lremovexattr => {
+            Paths(const { &[p(0, No)] })
+        }
+        sys::SYS_statfs => Paths(const { &[p(0, Yes)] }),
+        sys::SYS_inotify_add_watch => Paths(
             const {
                 &[p(
                     1,
@@ -216,7 +216,7 @@ pub fn classify(nr: i64) -> Option<Kind> {
                 )]
             },
         ),
-        libc::SYS_fanotify_mark => Paths(
+        sys::SYS_fanotify_mark => Paths(
             const {
                 &[at(
                     3,
@@ -228,55 +228,55 @@ pub fn classify(nr: i64) -> Option<Kind> {
                 )]
             },
         ),
-        libc::SYS_execve => Exec { at: false },
-        libc::SYS_execveat => Exec { at: true },
-        libc::SYS_bind => SockAddr {
+        sys::SYS_execve => Exec { at: false },
+        sys::SYS_execveat => Exec { at: true },
+        sys::SYS_bind => SockAddr {
             addr: 1,
             len: 2,
             bind: true,
         },
-        libc::SYS_connect => SockAddr {
+        sys::SYS_connect => SockAddr {
             addr: 1,
             len: 2,
             bind: false,
         },
-        libc::SYS_sendto => SockAddr {
+        sys::SYS_sendto => SockAddr {
             addr: 4,
             len: 5,
             bind: false,
         },
-        libc::SYS_sendmsg => SendMsg,
-        libc::SYS_sendmmsg => SendMmsg,
-        libc::SYS_getsockname | libc::SYS_getpeername | libc::SYS_accept | libc::SYS_accept4 => {
+        sys::SYS_sendmsg => SendMsg,
+        sys::SYS_sendmmsg => SendMmsg,
+        sys::SYS_getsockname | sys::SYS_getpeername | sys::SYS_accept | sys::SYS_accept4 => {
             AddrOut { addr: 1, len: 2 }
         }
-        libc::SYS_recvfrom => AddrOut { addr: 4, len: 5 },
-        libc::SYS_recvmsg => RecvMsg,
-        libc::SYS_recvmmsg => RecvMmsg,
-        libc::SYS_bpf => BpfObj,
-        libc::SYS_chroot => Chroot,
+        sys::SYS_recvfrom => AddrOut { addr: 4, len: 5 },
+        sys::SYS_recvmsg => RecvMsg,
+        sys::SYS_recvmmsg => RecvMmsg,
+        sys::SYS_bpf => BpfObj,
+        sys::SYS_chroot => Chroot,
         // The block device of quotactl(cmd, special, id, addr).
-        libc::SYS_quotactl => Paths(const { &[p(1, Yes)] }),
-        libc::SYS_open_tree => OpenTree,
-        libc::SYS_prctl => Prctl,
+        sys::SYS_quotactl => Paths(const { &[p(1, Yes)] }),
+        sys::SYS_open_tree => OpenTree,
+        sys::SYS_prctl => Prctl,
         // Mount namespaces are not emulated: refuse as the kernel refuses an
         // unprivileged caller.
-        libc::SYS_mount
-        | libc::SYS_umount2
-        | libc::SYS_pivot_root
-        | libc::SYS_swapon
-        | libc::SYS_swapoff
-        | libc::SYS_acct
-        | libc::SYS_move_mount
-        | libc::SYS_fspick
-        | libc::SYS_fsopen
-        | libc::SYS_fsconfig
-        | libc::SYS_mount_setattr => Refuse(Errno::EPERM),
+        sys::SYS_mount
+        | sys::SYS_umount2
+        | sys::SYS_pivot_root
+        | sys::SYS_swapon
+        | sys::SYS_swapoff
+        | sys::SYS_acct
+        | sys::SYS_move_mount
+        | sys::SYS_fspick
+        | sys::SYS_fsopen
+        | sys::SYS_fsconfig
+        | sys::SYS_mount_setattr => Refuse(Errno::EPERM),
         // File handles would bypass path translation.
-        libc::SYS_name_to_handle_at => Refuse(Errno::EOPNOTSUPP),
+        sys::SYS_name_to_handle_at => Refuse(Errno::EOPNOTSUPP),
         // io_uring operations would run paths untranslated; libuv and others
         // fall back to their thread pools on ENOSYS.
-        libc::SYS_io_uring_setup | libc::SYS_uselib => Refuse(Errno::ENOSYS),
+        sys::SYS_io_uring_setup | sys::SYS_uselib => Refuse(Errno::ENOSYS),
         _ => return None,
     };
     Some(k)
@@ -286,28 +286,71 @@ pub fn classify(nr: i64) -> Option<Kind> {
 mod tests {
     use super::*;
 
+    /// The syscall names of one filter list of `filters/<arch>.json`
+    /// (embedded, so the test also runs where the sources are not).
+    fn filter_names(arch: &str, filter: &str) -> Vec<String> {
+        let text = match arch {
+            "x86_64" => include_str!("../../filters/x86_64.json"),
+            "aarch64" => include_str!("../../filters/aarch64.json"),
+            _ => panic!("no filter for {arch}"),
+        };
+        let doc: serde_json::Value =
+            serde_json::from_str(text).unwrap_or_else(|e| panic!("parse {arch}.json: {e}"));
+        let list = doc[filter]["filter"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{arch}.json has no {filter:?} list"));
+        list.iter()
+            .map(|e| {
+                e["syscall"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{arch}.json: entry without a syscall name: {e}"))
+                    .to_string()
+            })
+            .collect()
+    }
+
     #[test]
     fn every_syscall_in_the_filter_is_handled() {
-        let json = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/filters/x86_64.json"));
-        // The default filter only; "tracee_ext" adds the extensions' calls.
-        let json = json.split("\"tracee_ext\"").next().unwrap_or(json);
-        let names: Vec<&str> = json
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("\"syscall\": \""))
-            .map(|l| l.trim_end_matches(['"', ',']))
-            .collect();
-        assert!(names.len() > 50);
+        // The default filter of this architecture; "tracee_ext" adds the
+        // extensions' calls, handled by their own hooks.
+        let names = filter_names(std::env::consts::ARCH, "tracee");
+        assert!(names.len() > 50, "{} names", names.len());
         for name in names {
-            let nr = crate::syscall::names::number(name)
-                .unwrap_or_else(|| panic!("no number for {name}"));
+            let nr = sys::number(&name).unwrap_or_else(|| panic!("no number for {name}"));
             assert!(classify(nr).is_some(), "{name} is trapped but not handled");
+        }
+    }
+
+    #[test]
+    fn the_aarch64_filters_are_the_x86_64_ones_without_the_legacy_calls() {
+        let legacy: Vec<&str> = ["access", "chmod", "chown", "creat", "futimesat", "lchown"]
+            .into_iter()
+            .chain([
+                "link", "lstat", "mkdir", "mknod", "open", "readlink", "rename",
+            ])
+            .chain([
+                "rmdir", "stat", "symlink", "unlink", "uselib", "utime", "utimes",
+            ])
+            .collect();
+        if cfg!(target_arch = "x86_64") {
+            // The same list as the table's x86_64-only entries.
+            let mut table: Vec<&str> = sys::LEGACY.iter().map(|(n, _)| &n[4..]).collect();
+            table.sort_unstable();
+            assert_eq!(table, legacy);
+        }
+        for filter in ["tracee", "tracee_ext"] {
+            let x86: Vec<String> = filter_names("x86_64", filter)
+                .into_iter()
+                .filter(|n| !legacy.contains(&n.as_str()))
+                .collect();
+            assert_eq!(filter_names("aarch64", filter), x86, "{filter}");
         }
     }
 
     #[test]
     fn io_uring_is_refused_with_enosys() {
         assert!(matches!(
-            classify(libc::SYS_io_uring_setup),
+            classify(sys::SYS_io_uring_setup),
             Some(Kind::Refuse(Errno::ENOSYS))
         ));
     }

@@ -6,7 +6,7 @@
 
 use super::ext::{fd_errno, fd_path, to_guest};
 use super::{Env, Outcome, PATH_MAX};
-use crate::arch::Regs;
+use crate::arch::{Regs, sys};
 use crate::ext::fake_xattr::{self, FileKey};
 use crate::fs::ProcContext;
 use crate::ptrace;
@@ -34,18 +34,18 @@ fn classify(nr: i64) -> Option<(Op, Via)> {
     const FOLLOW: Via = Via::Path { follow: true };
     const NOFOLLOW: Via = Via::Path { follow: false };
     Some(match nr {
-        libc::SYS_setxattr => (Op::Set, FOLLOW),
-        libc::SYS_lsetxattr => (Op::Set, NOFOLLOW),
-        libc::SYS_fsetxattr => (Op::Set, Via::Fd),
-        libc::SYS_getxattr => (Op::Get, FOLLOW),
-        libc::SYS_lgetxattr => (Op::Get, NOFOLLOW),
-        libc::SYS_fgetxattr => (Op::Get, Via::Fd),
-        libc::SYS_listxattr => (Op::List, FOLLOW),
-        libc::SYS_llistxattr => (Op::List, NOFOLLOW),
-        libc::SYS_flistxattr => (Op::List, Via::Fd),
-        libc::SYS_removexattr => (Op::Remove, FOLLOW),
-        libc::SYS_lremovexattr => (Op::Remove, NOFOLLOW),
-        libc::SYS_fremovexattr => (Op::Remove, Via::Fd),
+        sys::SYS_setxattr => (Op::Set, FOLLOW),
+        sys::SYS_lsetxattr => (Op::Set, NOFOLLOW),
+        sys::SYS_fsetxattr => (Op::Set, Via::Fd),
+        sys::SYS_getxattr => (Op::Get, FOLLOW),
+        sys::SYS_lgetxattr => (Op::Get, NOFOLLOW),
+        sys::SYS_fgetxattr => (Op::Get, Via::Fd),
+        sys::SYS_listxattr => (Op::List, FOLLOW),
+        sys::SYS_llistxattr => (Op::List, NOFOLLOW),
+        sys::SYS_flistxattr => (Op::List, Via::Fd),
+        sys::SYS_removexattr => (Op::Remove, FOLLOW),
+        sys::SYS_lremovexattr => (Op::Remove, NOFOLLOW),
+        sys::SYS_fremovexattr => (Op::Remove, Via::Fd),
         _ => return None,
     })
 }

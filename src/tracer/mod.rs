@@ -19,7 +19,7 @@ pub mod spawn;
 pub mod spin;
 pub mod stats;
 
-use crate::arch::{RED_ZONE, Regs};
+use crate::arch::{RED_ZONE, Regs, sys};
 use crate::config::Config;
 use crate::exec::ExecPlan;
 use crate::fs::ProcContext;
@@ -442,7 +442,7 @@ impl<'a> Tracer<'a> {
         {
             log::trace!(
                 "{pid} {} = {}",
-                syscall::names::name(regs.sysno()),
+                sys::name(regs.sysno()).unwrap_or("?"),
                 regs.ret()
             );
         }
@@ -460,7 +460,7 @@ impl<'a> Tracer<'a> {
         };
         if self.is_loader_open(raw, &regs)
             || self.in_prelude(raw, &regs)
-            || (self.bare && !matches!(regs.sysno(), libc::SYS_execve | libc::SYS_execveat))
+            || (self.bare && !matches!(regs.sysno(), sys::SYS_execve | sys::SYS_execveat))
         {
             self.resume(pid, None, false);
             return;
@@ -498,7 +498,7 @@ impl<'a> Tracer<'a> {
         if trace {
             log::trace!(
                 "{pid} {}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) -> {}",
-                syscall::names::name(original.sysno()),
+                sys::name(original.sysno()).unwrap_or("?"),
                 original.arg(0),
                 original.arg(1),
                 original.arg(2),
@@ -562,10 +562,11 @@ impl<'a> Tracer<'a> {
         let Some(expected) = t.loader_opens.first() else {
             return false;
         };
-        if regs.sysno() != libc::SYS_open {
+        let (open_nr, path_arg) = crate::arch::LOADER_OPEN;
+        if regs.sysno() != open_nr {
             return false;
         }
-        let Ok(path) = ptrace::read_cstring(Pid::from_raw(raw), regs.arg(0), 4096) else {
+        let Ok(path) = ptrace::read_cstring(Pid::from_raw(raw), regs.arg(path_arg), 4096) else {
             return false;
         };
         if path != expected.as_os_str().as_bytes() {
@@ -579,7 +580,7 @@ impl<'a> Tracer<'a> {
     fn in_prelude(&mut self, raw: i32, regs: &Regs) -> bool {
         match self.tasks.get_mut(raw) {
             Some(t) if t.prelude => {
-                if regs.sysno() == libc::SYS_execve {
+                if regs.sysno() == sys::SYS_execve {
                     t.prelude = false;
                     false
                 } else {
