@@ -179,3 +179,68 @@ fn a_set_user_id_program_runs_with_its_owner_as_effective_and_saved_id() {
         assert_eq!(stdout_str(&n), stdout_str(&got), "chroot: {}", describe(&n));
     }
 }
+
+/// A fresh `/w` in the guest, owned by the unprivileged user.
+fn fresh_workdir(r: &TinyRootfs) {
+    let w = r.host_path("/w");
+    let _ = Command::new("chmod")
+        .args(["-R", "u+rwx"])
+        .arg(&w)
+        .stderr(std::process::Stdio::null())
+        .status();
+    let _ = std::fs::remove_dir_all(&w);
+    std::fs::create_dir(&w).unwrap();
+    std::os::unix::fs::chown(&w, Some(65534), Some(65534)).unwrap();
+}
+
+#[test]
+fn a_fake_root_is_not_stopped_by_the_modes_of_the_real_user_s_files() {
+    let Some(r) = guest() else { return };
+    if !is_root() {
+        eprintln!("skipped: needs root to compare with chroot and to drop to nobody");
+        return;
+    }
+    // Directories made unreadable, unsearchable (000) and unwritable (500)
+    // by their owner: root creates, lists, reads, changes and removes
+    // through them, and the modes are the same afterwards.
+    let script = "cd /w && mkdir -p ro/sub && echo hi > ro/sub/f && echo x > ro/g \
+                  && chmod 000 ro/sub && chmod 500 ro; \
+                  cat ro/sub/f; ls ro/sub; stat -c '%a %n' ro ro/sub ro/sub/f; \
+                  touch ro/new && echo created; mkdir ro/d2 && echo made; \
+                  rm ro/g && echo removed; mv ro/new ro/new2 && echo moved; \
+                  echo more >> ro/sub/f && cat ro/sub/f; \
+                  stat -c '%a %n' ro ro/sub; ls ro; \
+                  rm -rf ro && echo gone; ls -a /w";
+    fresh_workdir(&r);
+    let mut c = Command::new("chroot");
+    c.args([r.root(), "/bin/sh", "-c", script]);
+    let want = output_with_timeout(c, Duration::from_secs(30), "chroot modes");
+    assert_success(&want, "modes under chroot");
+    fresh_workdir(&r);
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+    let inner = r.sproot_cmd(&["-0", "/bin/sh", "-c", script]);
+    c.arg(inner.get_program()).args(inner.get_args());
+    let got = output_with_timeout(c, Duration::from_secs(60), "sproot -0 modes");
+    assert_eq!(
+        stdout_str(&got),
+        stdout_str(&want),
+        "under sproot -0 as nobody\n{}\n--- chroot ---\n{}",
+        describe(&got),
+        describe(&want)
+    );
+    assert!(got.status.success(), "{}", describe(&got));
+    // Without -0 the real user's modes hold.
+    fresh_workdir(&r);
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+    let inner = r.sproot_cmd(&["/bin/sh", "-c", script]);
+    c.arg(inner.get_program()).args(inner.get_args());
+    let plain = output_with_timeout(c, Duration::from_secs(60), "sproot modes");
+    assert!(
+        stderr_str(&plain).contains("Permission denied"),
+        "{}",
+        describe(&plain)
+    );
+    fresh_workdir(&r);
+}

@@ -20,7 +20,7 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStringExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Owners set by `chown` while fake root, by (device, inode).
 pub type Owners = HashMap<(u64, u64), (u32, u32)>;
@@ -421,37 +421,148 @@ fn open_as_root(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) ->
         }
         _ => false,
     };
-    let slot = env.restore.borrow_mut().insert((host, mode));
+    let slot = env
+        .restore
+        .borrow_mut()
+        .insert(pid.as_raw(), vec![(host, mode)]);
     Some(Outcome::WithExit {
         rewritten,
         hook: ExitHook::RestoreMode { slot },
     })
 }
 
-/// Pending mode restorations, by slot.
+/// Modes lifted for fake root, to put back when the call is over, by the
+/// thread that made the call (a thread has one call in flight).
 #[derive(Default)]
 pub struct Restores {
-    next: u64,
-    pending: HashMap<u64, (PathBuf, u32)>,
+    pending: HashMap<i32, Vec<(PathBuf, u32)>>,
 }
 
 impl Restores {
-    pub fn insert(&mut self, v: (PathBuf, u32)) -> u64 {
-        self.next += 1;
-        self.pending.insert(self.next, v);
-        self.next
+    /// Remember `lifted` (path, original mode) for thread `tid`; returns
+    /// the slot to name in [`ExitHook::RestoreMode`].
+    pub fn insert(&mut self, tid: i32, lifted: Vec<(PathBuf, u32)>) -> u64 {
+        self.pending.entry(tid).or_default().extend(lifted);
+        tid as u64
     }
 
-    /// Put the mode of `slot`'s file back.
+    /// Put back the modes lifted for `slot`'s call, deepest first.
     pub fn restore(&mut self, slot: u64) {
-        if let Some((path, mode)) = self.pending.remove(&slot) {
-            let mode = nix::sys::stat::Mode::from_bits_truncate(mode);
-            let _ = nix::sys::stat::fchmodat(
-                None,
-                &path,
-                mode,
-                nix::sys::stat::FchmodatFlags::FollowSymlink,
-            );
+        if let Some(lifted) = self.pending.remove(&(slot as i32)) {
+            put_back(lifted);
         }
     }
+}
+
+fn put_back(lifted: Vec<(PathBuf, u32)>) {
+    for (path, mode) in lifted.into_iter().rev() {
+        let mode = nix::sys::stat::Mode::from_bits_truncate(mode);
+        let _ = nix::sys::stat::fchmodat(
+            None,
+            &path,
+            mode,
+            nix::sys::stat::FchmodatFlags::NoFollowSymlink,
+        );
+    }
+}
+
+/// Add the owner bits `need` to `dir` for one call if the real user owns it
+/// and they are missing; `lifted` records what to put back. `false` when
+/// `dir` cannot be looked at (its parent is not searchable, or it is gone).
+fn lift(dir: &Path, need: u32, lifted: &mut Vec<(PathBuf, u32)>) -> bool {
+    let Ok(st) = nix::sys::stat::lstat(dir) else {
+        return false;
+    };
+    let mode = st.st_mode & 0o7777;
+    if st.st_mode & libc::S_IFMT != libc::S_IFDIR
+        || st.st_uid != nix::unistd::getuid().as_raw()
+        || mode & need == need
+    {
+        return true;
+    }
+    let to = nix::sys::stat::Mode::from_bits_truncate(mode | need);
+    if nix::sys::stat::fchmodat(
+        None,
+        dir,
+        to,
+        nix::sys::stat::FchmodatFlags::NoFollowSymlink,
+    )
+    .is_ok()
+    {
+        lifted.push((dir.to_path_buf(), mode));
+    }
+    true
+}
+
+/// The host paths of a call's path arguments, taken lexically (as the
+/// kernel would walk them, symlinks aside).
+fn lexical_hosts(env: &Env, pid: Pid, regs: &Regs) -> Vec<PathBuf> {
+    let Some(super::table::Kind::Paths(args)) = super::table::classify(regs.sysno()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for a in args {
+        let Ok(guest) = ptrace::read_cstring(pid, regs.arg(a.path), super::PATH_MAX) else {
+            continue;
+        };
+        if guest.is_empty() {
+            continue;
+        }
+        let mut full = if guest[0] == b'/' {
+            Vec::new()
+        } else {
+            match super::base_dir(env, pid, regs, a.dirfd) {
+                Ok(b) => b,
+                Err(_) => continue,
+            }
+        };
+        full.push(b'/');
+        full.extend_from_slice(&guest);
+        out.push(env.view.to_host(&crate::fs::normalize_lexical(&full)));
+    }
+    out
+}
+
+/// Root is not stopped by modes: before a call that adds or removes a name,
+/// the parent directories the real user owns get their owner's write and
+/// search bits for the duration of the call.
+pub fn lift_parents(env: &Env, pid: Pid, regs: &Regs) -> Vec<(PathBuf, u32)> {
+    let nr = regs.sysno();
+    let creates = super::namespace::op_of(nr, regs.arg(2)).is_some()
+        || nr == sys::SYS_creat
+        || (nr == sys::SYS_open && regs.arg(1) & libc::O_CREAT as u64 != 0)
+        || (nr == sys::SYS_openat && regs.arg(2) & libc::O_CREAT as u64 != 0);
+    let mut lifted = Vec::new();
+    if creates {
+        for host in lexical_hosts(env, pid, regs) {
+            if let Some(parent) = host.parent() {
+                lift(parent, 0o300, &mut lifted);
+            }
+        }
+    }
+    lifted
+}
+
+/// After a call failed with `EACCES`: every directory the real user owns on
+/// the way to the call's paths gets its owner's search bit (from the top
+/// down, so that each can be looked at), for the duration of the call.
+pub fn lift_search(env: &Env, pid: Pid, regs: &Regs) -> Vec<(PathBuf, u32)> {
+    let mut lifted = Vec::new();
+    for host in lexical_hosts(env, pid, regs) {
+        let Some(parent) = host.parent() else {
+            continue;
+        };
+        let dirs: Vec<&Path> = parent.ancestors().collect();
+        for dir in dirs.into_iter().rev() {
+            if !lift(dir, 0o100, &mut lifted) {
+                break;
+            }
+        }
+    }
+    lifted
+}
+
+/// Put lifted modes back now (the call was emulated by the tracer).
+pub fn restore_now(lifted: Vec<(PathBuf, u32)>) {
+    put_back(lifted);
 }

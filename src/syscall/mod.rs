@@ -85,6 +85,56 @@ pub fn enter(
     proc: &dyn ProcContext,
     pid: Pid,
     regs: &mut Regs,
+    mut creds: Option<&mut crate::ext::fake_id::Creds>,
+) -> Outcome {
+    if !creds.as_ref().is_some_and(|c| c.is_fs_root()) {
+        return enter_handlers(env, proc, pid, regs, creds);
+    }
+    // Fake root: the real user's own modes must not stop it. Parents get
+    // their write bit before a call that adds or removes a name; after an
+    // EACCES, the directories on the way get their search bit and the call
+    // is handled again. Modes are put back when the call is over.
+    let original = *regs;
+    let mut lifted = ids::lift_parents(env, pid, regs);
+    let mut out = enter_handlers(env, proc, pid, regs, creds.as_deref_mut());
+    if matches!(out, Outcome::Emulated(e) if e == -(Errno::EACCES as i64)) {
+        let more = ids::lift_search(env, pid, &original);
+        if !more.is_empty() {
+            lifted.extend(more);
+            *regs = original;
+            out = enter_handlers(env, proc, pid, regs, creds);
+        }
+    }
+    if lifted.is_empty() {
+        return out;
+    }
+    match out {
+        // Done by the tracer, or never back to this call: put back now.
+        Outcome::Emulated(_) | Outcome::Exec(_) => {
+            ids::restore_now(lifted);
+            out
+        }
+        Outcome::Pass | Outcome::Rewritten => {
+            let slot = env.restore.borrow_mut().insert(pid.as_raw(), lifted);
+            Outcome::WithExit {
+                rewritten: matches!(out, Outcome::Rewritten),
+                hook: ext::ExitHook::RestoreMode { slot },
+            }
+        }
+        // Its exit stop comes: the tracer puts back the thread's modes there.
+        Outcome::WithExit { .. } => {
+            env.restore.borrow_mut().insert(pid.as_raw(), lifted);
+            out
+        }
+    }
+}
+
+/// The handlers, in order: extensions first, then the table.
+fn enter_handlers(
+    env: &Env,
+    proc: &dyn ProcContext,
+    pid: Pid,
+    regs: &mut Regs,
     creds: Option<&mut crate::ext::fake_id::Creds>,
 ) -> Outcome {
     let nr = regs.sysno();

@@ -411,10 +411,10 @@ impl<'a> Tracer<'a> {
 
     fn on_syscall_exit(&mut self, pid: Pid) {
         if let Some(t) = self.tasks.get_mut(pid.as_raw()) {
+            // Modes lifted for fake root during this call (any hook).
+            self.restores.borrow_mut().restore(pid.as_raw() as u64);
             match t.exit_hook.take() {
-                Some(syscall::ext::ExitHook::RestoreMode { slot }) => {
-                    self.restores.borrow_mut().restore(slot);
-                }
+                Some(syscall::ext::ExitHook::RestoreMode { .. }) => {}
                 Some(hook) => {
                     if let Ok(mut regs) = ptrace::get_regs(pid)
                         && syscall::ext::exit(&self.cfg.view, hook, pid, &mut regs)
