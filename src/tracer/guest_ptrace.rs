@@ -315,7 +315,8 @@ impl GuestPtrace {
             return Err(Errno::EPERM);
         }
         let options = seize.unwrap_or(0);
-        check_options(options)?;
+        // PTRACE_SEIZE answers bad options with EIO.
+        check_options(options).map_err(|_| Errno::EIO)?;
         let mut l = Link::new(tracer, seize.is_some(), options);
         l.native_exit = target == target_tgid && target_parent == Some(tracer);
         l.thread = target != target_tgid;
@@ -554,17 +555,17 @@ mod tests {
     }
 
     #[test]
-    fn attaching_to_oneself_or_a_traced_task_is_eperm_and_bad_options_einval() {
+    fn attaching_to_oneself_or_a_traced_task_is_eperm_and_bad_options_eio() {
         let mut g = traced_child();
         assert_eq!(g.attach(TRACER, 100, TRACER, None, None), Err(Errno::EPERM));
         assert_eq!(g.attach(200, 101, 101, None, None), Err(Errno::EPERM));
         assert_eq!(
             g.attach(200, 300, 300, None, Some(1 << 30)),
-            Err(Errno::EINVAL)
+            Err(Errno::EIO)
         );
         assert_eq!(
             g.attach(200, 300, 300, None, Some(O_TRACESECCOMP)),
-            Err(Errno::EINVAL)
+            Err(Errno::EIO)
         );
         assert!(g.attach(200, 300, 300, None, Some(O_TRACESYSGOOD)).is_ok());
     }
