@@ -396,3 +396,50 @@ fn gdb_batch_breaks_prints_a_backtrace_and_a_variable_then_continues() {
         assert_eq!(keep(&got), keep(&stdout_str(&want)));
     }
 }
+
+const THREADS: &str = r#"
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+static void *run(void *a) { (void)a; for (int i = 0; i < 3; i++) getppid(); return NULL; }
+int main(void) {
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, run, NULL);
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    puts("joined");
+    return 0;
+}
+"#;
+
+#[test]
+fn strace_f_follows_every_thread_of_a_multithreaded_program() {
+    let mut root = tiny_rootfs();
+    if !root.install_host_program("strace")
+        || !install_c(&root, THREADS, &["-pthread"], "/usr/bin/threads")
+    {
+        return;
+    }
+    let args = [
+        "/usr/bin/strace",
+        "-f",
+        "-qq",
+        "-e",
+        "trace=getppid,exit",
+        "-o",
+        "/tmp/t",
+        "/usr/bin/threads",
+    ];
+    // Calls started (complete or unfinished) per syscall name.
+    let count = |root: &TinyRootfs| {
+        let t = std::fs::read_to_string(root.host_path("/tmp/t")).unwrap();
+        (t.matches("getppid(").count(), t.matches(" exit(0").count())
+    };
+    let out = sproot_run(&root, &[], &args);
+    assert_success(&out, "strace -f of threads under sproot");
+    assert_eq!(stdout_str(&out), "joined\n");
+    assert_eq!(count(&root), (12, 4), "4 threads x 3 getppid, 4 exits");
+    if let Some(want) = chroot_run(&root, &[], &args) {
+        assert_success(&want, "strace -f of threads under chroot");
+        assert_eq!(count(&root), (12, 4));
+    }
+}

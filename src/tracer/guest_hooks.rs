@@ -368,9 +368,7 @@ impl Tracer<'_> {
                     return Some(Err(Errno::EIO));
                 }
                 if seize.is_some_and(|o| o & gp::O_REFUSED != 0) {
-                    log::info!(
-                        "guest ptrace: PTRACE_O_TRACEEXIT/TRACESECCOMP are not emulated (EINVAL)"
-                    );
+                    log::info!("guest ptrace: PTRACE_O_TRACESECCOMP is not emulated: refused");
                 }
                 let parent = super::read_status_field(target_tgid, "PPid:");
                 self.guest
@@ -407,9 +405,7 @@ impl Tracer<'_> {
             | gp::PTRACE_LISTEN => self.guest_restart(tracer, target, req, data),
             0x4200 => {
                 if data as u32 & gp::O_REFUSED != 0 {
-                    log::info!(
-                        "guest ptrace: PTRACE_O_TRACEEXIT/TRACESECCOMP are not emulated (EINVAL)"
-                    );
+                    log::info!("guest ptrace: PTRACE_O_TRACESECCOMP is not emulated: refused");
                 }
                 self.guest
                     .set_options(tracer, target, data as u32)
