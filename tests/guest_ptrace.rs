@@ -443,3 +443,50 @@ fn strace_f_follows_every_thread_of_a_multithreaded_program() {
         assert_eq!(count(&root), (12, 4));
     }
 }
+
+#[test]
+fn an_unprivileged_user_can_strace_and_trace_as_root_does() {
+    if !is_root() {
+        eprintln!("skipped: needs root to switch to the user nobody");
+        return;
+    }
+    let mut root = tiny_rootfs();
+    if !root.install_host_program("strace")
+        || !install_c(&root, COUNTING_TRACER, &[], "/usr/bin/counter")
+    {
+        return;
+    }
+    let as_nobody = |args: &[&str]| {
+        let inner = root.sproot_cmd(args);
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .env_clear()
+            .envs(GUEST_ENV);
+        output_with_timeout(c, scaled(Duration::from_secs(120)), "sproot as nobody")
+    };
+    let counter = ["/usr/bin/counter", "/bin/cat", "/etc/sproot-guest"];
+    let mine = as_nobody(&counter);
+    assert_success(&mine, "counting tracer as nobody");
+    let as_root = sproot_run(&root, &[], &counter);
+    assert_eq!(stdout_str(&mine), stdout_str(&as_root));
+    let strace = [
+        "/usr/bin/strace",
+        "-f",
+        "-qq",
+        "-e",
+        "trace=openat,execve",
+        "-o",
+        "/tmp/u",
+        "/bin/sh",
+        "-c",
+        "cat /etc/sproot-guest | wc -l",
+    ];
+    let out = as_nobody(&strace);
+    assert_success(&out, "strace as nobody");
+    assert_eq!(stdout_str(&out).trim(), "1");
+    let t = std::fs::read_to_string(root.host_path("/tmp/u")).unwrap();
+    assert!(t.contains("\"/etc/sproot-guest\", O_RDONLY) = 3"), "{t}");
+    assert_eq!(t.matches("execve(").count(), 3, "{t}");
+}

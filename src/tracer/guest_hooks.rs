@@ -69,11 +69,28 @@ pub struct Waits {
     /// `/proc/<pid>/auxv` of guest tracees after an exec: the program's
     /// auxiliary vector (the kernel's copy describes sproot's loader).
     auxv: HashMap<i32, std::os::fd::OwnedFd>,
+    /// Threads getting the guest tracer's filter (`wait4`/`waitid` stop).
+    inject: HashMap<i32, Inject>,
+    /// Processes that have that filter.
+    filtered: HashSet<i32>,
+}
+
+/// Installing the guest tracer's filter in a thread: at its next syscall
+/// entry, the thread runs `seccomp()` instead, then that syscall again.
+#[derive(Clone, Copy)]
+enum Inject {
+    /// Waiting for the thread's next syscall entry.
+    Pending,
+    /// `seccomp()` runs; these are the registers of the syscall to replay.
+    Running(Regs),
 }
 
 impl Waits {
     pub fn is_empty(&self) -> bool {
-        self.parked.is_empty() && self.native.is_empty() && self.kicked.is_empty()
+        self.parked.is_empty()
+            && self.native.is_empty()
+            && self.kicked.is_empty()
+            && self.inject.is_empty()
     }
 }
 
@@ -185,10 +202,112 @@ impl Tracer<'_> {
         self.resume(pid, None, false);
     }
 
+    /// Whether a trapped syscall may concern guest ptrace (the cheap test
+    /// before [`Self::guest_syscall`]).
+    #[inline]
+    pub(super) fn guest_may_concern(&self, sysno: i64) -> bool {
+        may_concern(sysno) || !self.waits.inject.is_empty()
+    }
+
+    /// Make thread `tid` get the guest tracer's filter at its next syscall
+    /// (`kick`: interrupt it, in case it sleeps in a syscall now).
+    fn want_wait_filter(&mut self, tid: i32, kick: bool) {
+        if self.waits.filtered.contains(&self.tgid_of(tid)) || self.waits.inject.contains_key(&tid)
+        {
+            return;
+        }
+        self.waits.inject.insert(tid, Inject::Pending);
+        self.kernel.gate.syscall_stops.insert(tid);
+        if kick && self.waits.kicked.insert(tid) {
+            let _ = guest::interrupt(Pid::from_raw(tid));
+        }
+    }
+
+    /// At a syscall entry (or seccomp stop) of `tid`: run `seccomp()` to
+    /// add the guest tracer's filter instead, and this syscall after it.
+    fn inject_wait_filter(&mut self, tid: i32, regs: &Regs) -> bool {
+        let pid = Pid::from_raw(tid);
+        let prog = crate::seccomp::guest_tracer_filter();
+        let mut scratch = ptrace::Scratch::below(regs.sp());
+        let injected = scratch.push(pid, &prog).and_then(|at| {
+            let mut fprog = [0u8; 16];
+            fprog[..2].copy_from_slice(&((prog.len() / 8) as u16).to_ne_bytes());
+            fprog[8..].copy_from_slice(&at.to_ne_bytes());
+            let fprog_at = scratch.push(pid, &fprog)?;
+            let mut r = *regs;
+            r.set_sysno(libc::SYS_seccomp);
+            r.set_arg(0, libc::SECCOMP_SET_MODE_FILTER as u64);
+            r.set_arg(1, libc::SECCOMP_FILTER_FLAG_TSYNC as u64);
+            r.set_arg(2, fprog_at);
+            ptrace::set_regs(pid, &r)
+        });
+        match injected {
+            Ok(()) => {
+                self.waits.inject.insert(tid, Inject::Running(*regs));
+                self.kernel.gate.syscall_stops.insert(tid);
+            }
+            Err(e) => {
+                log::info!("guest ptrace: cannot add the guest tracer's filter to {tid}: {e}");
+                self.waits.inject.remove(&tid);
+                self.drop_syscall_stops(tid);
+            }
+        }
+        self.resume(pid, None, false);
+        true
+    }
+
+    /// A syscall stop of a thread getting the guest tracer's filter.
+    fn inject_step(&mut self, tid: i32) {
+        let pid = Pid::from_raw(tid);
+        let op = guest::syscall_stop_op(pid).unwrap_or(0);
+        match (self.waits.inject.get(&tid).copied(), op) {
+            (Some(Inject::Pending), 1) => {
+                if let Ok(regs) = ptrace::get_regs(pid) {
+                    self.inject_wait_filter(tid, &regs);
+                    return;
+                }
+            }
+            (Some(Inject::Running(saved)), 2) => {
+                let rc = ptrace::get_regs(pid).map(|r| r.ret()).unwrap_or(-1);
+                if rc != 0 {
+                    log::info!("guest ptrace: seccomp() in {tid} failed ({rc}): waits not seen");
+                }
+                let mut r = saved;
+                replay_syscall(&mut r);
+                let _ = ptrace::set_regs(pid, &r);
+                self.waits.inject.remove(&tid);
+                let tgid = self.tgid_of(tid);
+                self.waits.filtered.insert(tgid);
+                self.drop_syscall_stops(tid);
+            }
+            _ => {}
+        }
+        self.resume(pid, None, false);
+    }
+
+    /// `tid` no longer needs syscall stops for sproot's own sake.
+    fn drop_syscall_stops(&mut self, tid: i32) {
+        let keep = self
+            .guest
+            .link(tid)
+            .is_some_and(|l| l.syscall_mode || l.exec == ExecPhase::Loader);
+        if !keep {
+            self.kernel.gate.syscall_stops.remove(&tid);
+        }
+    }
+
     /// A trapped `ptrace`, `wait4` or `waitid` of guest thread `tid`.
     /// Returns `true` when it was answered (or parked) here.
     pub(super) fn guest_syscall(&mut self, tid: i32, regs: &Regs) -> bool {
+        if matches!(self.waits.inject.get(&tid), Some(Inject::Pending)) {
+            return self.inject_wait_filter(tid, regs);
+        }
         match regs.sysno() {
+            libc::SYS_ptrace if !self.waits.filtered.contains(&self.tgid_of(tid)) => {
+                // A new guest tracer: its waits must stop here first.
+                self.want_wait_filter(tid, false);
+                self.inject_wait_filter(tid, regs)
+            }
             libc::SYS_ptrace => {
                 if !self.cfg.seccomp {
                     log::info!("guest ptrace is emulated only with seccomp: refused (EPERM)");
@@ -347,11 +466,17 @@ impl Tracer<'_> {
             let r = self.guest.trace_me(tid, tracer, parent);
             if r.is_ok()
                 && let Some(p) = parent
-                && self.waits.kicked.insert(p)
             {
                 // The parent may already sleep in a native wait4: make it
-                // run that wait again, now as a guest tracer's.
-                let _ = guest::interrupt(Pid::from_raw(p));
+                // run that wait again, now as a guest tracer's (and get the
+                // filter that makes its waits stop here first).
+                if self.waits.filtered.contains(&p) {
+                    if self.waits.kicked.insert(p) {
+                        let _ = guest::interrupt(Pid::from_raw(p));
+                    }
+                } else {
+                    self.want_wait_filter(p, true);
+                }
             }
             return Some(r.map(|()| 0));
         }
@@ -474,6 +599,10 @@ impl Tracer<'_> {
             }
         }
         match ev {
+            Event::Syscall { .. } if self.waits.inject.contains_key(&raw) => {
+                self.inject_step(raw);
+                true
+            }
             Event::Syscall { .. } if self.waits.native.contains_key(&raw) => {
                 self.native_wait_exit(raw);
                 true
@@ -541,6 +670,8 @@ impl Tracer<'_> {
         self.waits.native.remove(&raw);
         self.waits.kicked.remove(&raw);
         self.waits.auxv.remove(&raw);
+        self.waits.inject.remove(&raw);
+        self.waits.filtered.remove(&raw);
         if let Some(tracer) = self.guest.on_tracee_gone(raw, status) {
             self.wake_tracer(tracer);
         }
@@ -778,6 +909,14 @@ fn after_exec_regs(regs: &mut Regs) {
     r.rsp = sp;
     r.rip = entry;
     r.orig_rax = libc::SYS_execve as u64;
+}
+
+/// Registers that run the syscall of a syscall-entry stop again: back to
+/// its `syscall` instruction, with its number.
+#[cfg(target_arch = "x86_64")]
+fn replay_syscall(regs: &mut Regs) {
+    regs.0.rip -= 2;
+    regs.0.rax = regs.0.orig_rax;
 }
 
 /// From a task stopped at its clone/fork/vfork event: whether it is a

@@ -479,7 +479,7 @@ impl<'a> Tracer<'a> {
             }
         };
         // Guest ptrace: a guest's ptrace, wait4, waitid (guest_hooks.rs).
-        if guest_hooks::may_concern(regs.sysno()) && self.guest_syscall(raw, &regs) {
+        if self.guest_may_concern(regs.sysno()) && self.guest_syscall(raw, &regs) {
             return;
         }
         if self.is_loader_open(raw, &regs)
