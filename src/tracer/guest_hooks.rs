@@ -77,12 +77,12 @@ pub struct Waits {
 
 /// Installing the guest tracer's filter in a thread: at its next syscall
 /// entry, the thread runs `seccomp()` instead, then that syscall again.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Inject {
     /// Waiting for the thread's next syscall entry.
     Pending,
     /// `seccomp()` runs; these are the registers of the syscall to replay.
-    Running(Regs),
+    Running(Box<Regs>),
 }
 
 impl Waits {
@@ -237,13 +237,15 @@ impl Tracer<'_> {
             let mut r = *regs;
             r.set_sysno(libc::SYS_seccomp);
             r.set_arg(0, libc::SECCOMP_SET_MODE_FILTER as u64);
-            r.set_arg(1, libc::SECCOMP_FILTER_FLAG_TSYNC as u64);
+            r.set_arg(1, libc::SECCOMP_FILTER_FLAG_TSYNC);
             r.set_arg(2, fprog_at);
             ptrace::set_regs(pid, &r)
         });
         match injected {
             Ok(()) => {
-                self.waits.inject.insert(tid, Inject::Running(*regs));
+                self.waits
+                    .inject
+                    .insert(tid, Inject::Running(Box::new(*regs)));
                 self.kernel.gate.syscall_stops.insert(tid);
             }
             Err(e) => {
@@ -260,7 +262,7 @@ impl Tracer<'_> {
     fn inject_step(&mut self, tid: i32) {
         let pid = Pid::from_raw(tid);
         let op = guest::syscall_stop_op(pid).unwrap_or(0);
-        match (self.waits.inject.get(&tid).copied(), op) {
+        match (self.waits.inject.get(&tid).cloned(), op) {
             (Some(Inject::Pending), 1) => {
                 if let Ok(regs) = ptrace::get_regs(pid) {
                     self.inject_wait_filter(tid, &regs);
@@ -272,7 +274,7 @@ impl Tracer<'_> {
                 if rc != 0 {
                     log::info!("guest ptrace: seccomp() in {tid} failed ({rc}): waits not seen");
                 }
-                let mut r = saved;
+                let mut r = *saved;
                 replay_syscall(&mut r);
                 let _ = ptrace::set_regs(pid, &r);
                 self.waits.inject.remove(&tid);
