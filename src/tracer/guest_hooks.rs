@@ -301,6 +301,13 @@ impl Tracer<'_> {
     /// A trapped `ptrace`, `wait4` or `waitid` of guest thread `tid`.
     /// Returns `true` when it was answered (or parked) here.
     pub(super) fn guest_syscall(&mut self, tid: i32, regs: &Regs) -> bool {
+        if !self.cfg.seccomp {
+            if regs.sysno() == libc::SYS_ptrace {
+                // Runs natively: EPERM, the guest is traced already.
+                log::info!("guest ptrace is emulated only with seccomp: refused");
+            }
+            return false;
+        }
         if matches!(self.waits.inject.get(&tid), Some(Inject::Pending)) {
             return self.inject_wait_filter(tid, regs);
         }
@@ -310,24 +317,17 @@ impl Tracer<'_> {
                 self.want_wait_filter(tid, false);
                 self.inject_wait_filter(tid, regs)
             }
-            libc::SYS_ptrace => {
-                if !self.cfg.seccomp {
-                    log::info!("guest ptrace is emulated only with seccomp: refused (EPERM)");
-                    self.emulate_result(tid, -(Errno::EPERM as i64));
-                    return true;
+            libc::SYS_ptrace => match self.guest_request(tid, regs) {
+                None => false,
+                Some(Ok(v)) => {
+                    self.emulate_result(tid, v);
+                    true
                 }
-                match self.guest_request(tid, regs) {
-                    None => false,
-                    Some(Ok(v)) => {
-                        self.emulate_result(tid, v);
-                        true
-                    }
-                    Some(Err(e)) => {
-                        self.emulate_result(tid, -(e as i64));
-                        true
-                    }
+                Some(Err(e)) => {
+                    self.emulate_result(tid, -(e as i64));
+                    true
                 }
-            }
+            },
             libc::SYS_wait4 | libc::SYS_waitid if self.guest.active() => self.guest_wait(tid, regs),
             libc::SYS_open | libc::SYS_openat if !self.waits.auxv.is_empty() => {
                 self.open_auxv(tid, regs)
