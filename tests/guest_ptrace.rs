@@ -490,3 +490,104 @@ fn an_unprivileged_user_can_strace_and_trace_as_root_does() {
     assert!(t.contains("\"/etc/sproot-guest\", O_RDONLY) = 3"), "{t}");
     assert_eq!(t.matches("execve(").count(), 3, "{t}");
 }
+
+const LIFECYCLE: &str = r#"
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+/* tracer-dies: the tracer exits while its tracee is stopped; the tracee
+   runs on. late-wait: the tracee and a followed grandchild exit while the
+   tracer sleeps; a later wait still collects both. */
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    int st;
+    if (argc > 1 && strcmp(argv[1], "tracer-dies") == 0) {
+        pid_t tracer = fork();
+        if (tracer == 0) {
+            pid_t b = fork();
+            if (b == 0) {
+                ptrace(PTRACE_TRACEME, 0, 0, 0);
+                raise(SIGSTOP);
+                printf("tracee runs on after its tracer died\n");
+                _exit(0);
+            }
+            waitpid(b, &st, 0);
+            printf("tracee stopped: %d\n", WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
+            _exit(0);
+        }
+        waitpid(tracer, &st, 0);
+        sleep(1);
+        return 0;
+    }
+    pid_t b = fork();
+    if (b == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        if (fork() == 0) _exit(5);
+        _exit(7);
+    }
+    waitpid(b, &st, 0);
+    ptrace(PTRACE_SETOPTIONS, b, 0, PTRACE_O_TRACEFORK);
+    ptrace(PTRACE_CONT, b, 0, 0);
+    int seen = 0;
+    for (;;) {
+        pid_t p = waitpid(-1, &st, __WALL);
+        if (p < 0) break;
+        if (WIFSTOPPED(st)) {
+            if (st >> 16 == PTRACE_EVENT_FORK) printf("fork event\n");
+            ptrace(PTRACE_CONT, p, 0, 0);
+            /* The grandchild's first stop: both exit before the next wait. */
+            if (p != b) sleep(1);
+        } else if (WIFEXITED(st)) {
+            printf("%s exited %d\n", p == b ? "tracee" : "grandchild", WEXITSTATUS(st));
+            seen++;
+        }
+    }
+    printf("exits seen: %d\n", seen);
+    return 0;
+}
+"#;
+
+#[test]
+fn tracer_death_and_exits_while_the_tracer_sleeps_behave_as_under_chroot() {
+    let root = tiny_rootfs();
+    if !install_c(&root, LIFECYCLE, &[], "/usr/bin/lifecycle") {
+        return;
+    }
+    for (case, wants) in [
+        (
+            "tracer-dies",
+            &["tracee stopped: 1", "tracee runs on after its tracer died"][..],
+        ),
+        (
+            "late-wait",
+            &[
+                "fork event",
+                "grandchild exited 5",
+                "tracee exited 7",
+                "exits seen: 2",
+            ][..],
+        ),
+    ] {
+        let args = ["/usr/bin/lifecycle", case];
+        let out = sproot_run(&root, &[], &args);
+        assert_success(&out, case);
+        let got = stdout_str(&out);
+        for w in wants {
+            assert!(got.contains(w), "{case}: missing {w:?} in {got}");
+        }
+        if let Some(want) = chroot_run(&root, &[], &args) {
+            assert_success(&want, case);
+            let mut a: Vec<&str> = got.lines().collect();
+            let want = stdout_str(&want);
+            let mut b: Vec<&str> = want.lines().collect();
+            a.sort_unstable();
+            b.sort_unstable();
+            assert_eq!(a, b, "{case}");
+        }
+    }
+}
