@@ -689,6 +689,18 @@ impl Tracer<'_> {
             }
         }
         self.release_parked_parent_of(raw);
+        // Newborns held for the event of a creator that died first.
+        let orphans: Vec<i32> = self
+            .guest
+            .newborns
+            .iter()
+            .filter(|(_, c)| **c == raw)
+            .map(|(t, _)| *t)
+            .collect();
+        for t in orphans {
+            self.guest.newborns.remove(&t);
+            self.release(t, 0, false);
+        }
     }
 
     /// A syscall stop of a guest tracee. Returns `true` when handled here.
@@ -812,13 +824,13 @@ impl Tracer<'_> {
                 super::read_status_field(tid, "Tgid:"),
                 super::read_status_field(tid, "PPid:"),
             ];
-            if creator
+            if let Some(c) = creator
                 .into_iter()
                 .flatten()
-                .any(|c| c != tid && self.guest.may_follow(c))
+                .find(|c| *c != tid && self.guest.may_follow(*c))
             {
                 self.hold(tid);
-                self.guest.newborns.insert(tid);
+                self.guest.newborns.insert(tid, c);
             }
         }
     }
@@ -837,7 +849,7 @@ impl Tracer<'_> {
             Err(_) => return,
         };
         let event = gp::child_event(vfork, exit_signal);
-        let early = self.guest.newborns.remove(&child);
+        let early = self.guest.newborns.remove(&child).is_some();
         if self.guest.on_new_child(raw, child, event, thread) {
             self.show(raw, gp::stopped_status(libc::SIGTRAP, event));
             if early && let Some(l) = self.guest.link_mut(child) {

@@ -13,7 +13,7 @@
 //! returns at once on [`GuestPtrace::active`].
 
 use nix::errno::Errno;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 pub const O_TRACESYSGOOD: u32 = 0x1;
 pub const O_TRACEFORK: u32 = 0x2;
@@ -240,8 +240,8 @@ pub struct GuestPtrace {
     /// Statuses owed to each guest tracer (by thread-group id), in order.
     reports: HashMap<i32, VecDeque<Report>>,
     /// New tasks held at their first stop until their creator's event says
-    /// whether they are auto-attached.
-    pub newborns: HashSet<i32>,
+    /// whether they are auto-attached, with their creator.
+    pub newborns: HashMap<i32, i32>,
 }
 
 /// Selects the tasks a wait call is about: `pid` as `wait4` takes it
