@@ -94,16 +94,6 @@ impl Waits {
     }
 }
 
-/// Syscalls guest ptrace may answer: the cheap test the trapped-syscall
-/// path makes before calling [`Tracer::guest_syscall`].
-#[inline]
-pub fn may_concern(sysno: i64) -> bool {
-    matches!(
-        sysno,
-        libc::SYS_ptrace | libc::SYS_wait4 | libc::SYS_waitid | libc::SYS_open | libc::SYS_openat
-    )
-}
-
 const P_ALL: u64 = 0;
 const P_PID: u64 = 1;
 const SIGINFO_SIZE: usize = 128;
@@ -206,7 +196,9 @@ impl Tracer<'_> {
     /// before [`Self::guest_syscall`]).
     #[inline]
     pub(super) fn guest_may_concern(&self, sysno: i64) -> bool {
-        may_concern(sysno) || !self.waits.inject.is_empty()
+        matches!(sysno, libc::SYS_ptrace | libc::SYS_wait4 | libc::SYS_waitid)
+            || !self.waits.inject.is_empty()
+            || (!self.waits.auxv.is_empty() && matches!(sysno, libc::SYS_open | libc::SYS_openat))
     }
 
     /// Make thread `tid` get the guest tracer's filter at its next syscall
@@ -581,6 +573,9 @@ impl Tracer<'_> {
                 }
             }
         }
+        if req == gp::PTRACE_DETACH {
+            self.waits.auxv.remove(&target);
+        }
         Ok(0)
     }
 
@@ -686,6 +681,7 @@ impl Tracer<'_> {
                     self.release(t, 0, false);
                 }
                 self.kernel.gate.syscall_stops.remove(&t);
+                self.waits.auxv.remove(&t);
             }
         }
         self.release_parked_parent_of(raw);
