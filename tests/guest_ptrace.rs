@@ -228,8 +228,9 @@ fn strace_p_attaches_to_a_running_guest_process() {
         eprintln!("skipped: no strace on the host");
         return;
     }
-    let script = "sleep 5 & p=$!; strace -qq -p $p -o /tmp/p & s=$!; sleep 1; kill $p; \
-                  wait $s; echo strace=$?";
+    // The target sleeps already when strace attaches (a second to exec).
+    let script = "sleep 6 & p=$!; sleep 1; strace -qq -p $p -o /tmp/p & s=$!; sleep 1; \
+                  kill $p; wait $s; echo strace=$?";
     let args = ["/bin/sh", "-c", script];
     let out = sproot_run(&root, &["/dev"], &args);
     assert_success(&out, "strace -p under sproot");

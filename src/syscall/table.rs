@@ -272,7 +272,9 @@ mod tests {
             .map(|l| l.trim_end_matches(['"', ',']))
             .collect();
         assert!(names.len() > 50);
-        for name in names {
+        // Answered before the table by guest ptrace (tracer/guest_hooks.rs).
+        let by_the_tracer = ["ptrace"];
+        for name in names.into_iter().filter(|n| !by_the_tracer.contains(n)) {
             let nr = crate::syscall::names::number(name)
                 .unwrap_or_else(|| panic!("no number for {name}"));
             assert!(classify(nr).is_some(), "{name} is trapped but not handled");
