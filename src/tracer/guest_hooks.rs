@@ -198,7 +198,7 @@ impl Tracer<'_> {
     pub(super) fn guest_may_concern(&self, sysno: i64) -> bool {
         matches!(sysno, libc::SYS_ptrace | libc::SYS_wait4 | libc::SYS_waitid)
             || !self.waits.inject.is_empty()
-            || (!self.waits.auxv.is_empty() && matches!(sysno, libc::SYS_open | libc::SYS_openat))
+            || (!self.waits.auxv.is_empty() && is_open(sysno))
     }
 
     /// Make thread `tid` get the guest tracer's filter at its next syscall
@@ -304,6 +304,11 @@ impl Tracer<'_> {
             return self.inject_wait_filter(tid, regs);
         }
         match regs.sysno() {
+            libc::SYS_ptrace if !EMULATED_HERE => {
+                // Runs natively: EPERM, the guest is traced already.
+                log::info!("guest ptrace is emulated on x86_64 only: refused");
+                false
+            }
             libc::SYS_ptrace if !self.waits.filtered.contains(&self.tgid_of(tid)) => {
                 // A new guest tracer: its waits must stop here first.
                 self.want_wait_filter(tid, false);
@@ -321,9 +326,7 @@ impl Tracer<'_> {
                 }
             },
             libc::SYS_wait4 | libc::SYS_waitid if self.guest.active() => self.guest_wait(tid, regs),
-            libc::SYS_open | libc::SYS_openat if !self.waits.auxv.is_empty() => {
-                self.open_auxv(tid, regs)
-            }
+            nr if is_open(nr) && !self.waits.auxv.is_empty() => self.open_auxv(tid, regs),
             _ => false,
         }
     }
@@ -919,6 +922,36 @@ fn after_exec_regs(regs: &mut Regs) {
     r.rsp = sp;
     r.rip = entry;
     r.orig_rax = libc::SYS_execve as u64;
+}
+
+/// Whether guest ptrace is emulated on this architecture (the loader's exec
+/// marker, the registers after exec and the syscall replay below are
+/// x86_64's).
+const EMULATED_HERE: bool = cfg!(target_arch = "x86_64");
+
+/// `open` or `openat`.
+fn is_open(sysno: i64) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if sysno == libc::SYS_open {
+        return true;
+    }
+    sysno == libc::SYS_openat
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn after_exec_regs(_: &mut Regs) {}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn replay_syscall(_: &mut Regs) {}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn clone_kind(_: Pid, regs: &Regs) -> (bool, i32, bool) {
+    let flags = regs.arg(0);
+    (
+        flags & libc::CLONE_VFORK as u64 != 0,
+        (flags & 0xff) as i32,
+        flags & libc::CLONE_THREAD as u64 != 0,
+    )
 }
 
 /// Registers that run the syscall of a syscall-entry stop again: back to
