@@ -1015,7 +1015,11 @@ fn forward(
     event_msg: u64,
 ) -> Result<i64, Errno> {
     const REGS: usize = std::mem::size_of::<libc::user_regs_struct>();
+    #[cfg(target_arch = "x86_64")]
     const FPREGS: usize = std::mem::size_of::<libc::user_fpregs_struct>();
+    // No PTRACE_GETFPREGS elsewhere (the kernel answers EIO).
+    #[cfg(not(target_arch = "x86_64"))]
+    const FPREGS: usize = 0;
     let r = req as u32;
     match req {
         // PEEKTEXT, PEEKDATA, PEEKUSER: the word goes to *data.
