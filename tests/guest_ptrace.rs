@@ -592,3 +592,30 @@ fn tracer_death_and_exits_while_the_tracer_sleeps_behave_as_under_chroot() {
         }
     }
 }
+
+#[test]
+fn nested_sproot_is_refused_clearly() {
+    let root = tiny_rootfs();
+    root.install(&sproot_bin(), "/usr/bin/sproot");
+    for lib in ["libgcc_s.so.1"] {
+        // The one library sproot needs beyond what the shell has.
+        for dir in ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"] {
+            let host = Path::new(dir).join(lib);
+            if host.exists() {
+                root.install(&host, &format!("{dir}/{lib}"));
+                break;
+            }
+        }
+    }
+    let out = sproot_run(
+        &root,
+        &[],
+        &["-v", "1", "/usr/bin/sproot", "-r", "/", "/bin/true"],
+    );
+    assert!(!out.status.success(), "{}", describe(&out));
+    let err = stderr_str(&out);
+    assert!(
+        err.contains("PTRACE_O_TRACESECCOMP is not emulated") && err.contains("EIO"),
+        "{err}"
+    );
+}
