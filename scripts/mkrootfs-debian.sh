@@ -21,7 +21,7 @@ die() { log "error: $*"; exit 1; }
 
 DIR=${1:-${SPROOT_DEBIAN_ROOTFS:-/var/cache/sproot/debian-bookworm}}
 SUITE=${SPROOT_DEBIAN_SUITE:-bookworm}
-INCLUDE=${SPROOT_DEBIAN_INCLUDE:-nodejs,npm,python3,python3-pip,gcc,libc6-dev,git,ca-certificates}
+INCLUDE=${SPROOT_DEBIAN_INCLUDE:-nodejs,npm,python3,python3-pip,gcc,libc6-dev,git,ca-certificates,gdb,strace}
 STAMP_NAME=.sproot-rootfs-ok
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (mmdebstrap needs root to build a rootfs); try: sudo $0 $*"

@@ -413,3 +413,47 @@ fn node_worker_threads_and_busy_libuv_pool_never_hang() {
         );
     }
 }
+
+/// Addresses and pids, which differ between runs (and sproot's loader
+/// places a PIE elsewhere than the kernel), made neutral.
+fn normalise_debugger(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '0' && chars.peek() == Some(&'x') {
+            chars.next();
+            while chars.peek().is_some_and(|c| c.is_ascii_hexdigit()) {
+                chars.next();
+            }
+            out += "ADDR";
+        } else if c.is_ascii_digit() {
+            while chars.peek().is_some_and(|c| c.is_ascii_digit()) {
+                chars.next();
+            }
+            out.push('N');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn strace_and_gdb_in_the_guest() {
+    let Some(root) = debian_rootfs("debuggers") else {
+        return;
+    };
+    if !root.join("usr/bin/gdb").exists() || !root.join("usr/bin/strace").exists() {
+        eprintln!("debuggers: skipped: the rootfs has no gdb/strace (rebuild it)");
+        return;
+    }
+    let script = r#"printf '%s\n' 'static int square(int x) { int r = x * x; return r; }' 'int main(void) { int t = 0; for (int i = 1; i <= 3; i++) t += square(i); return t - 14; }' > d.c &&
+gcc -g -O0 -o d d.c &&
+strace -f -ff -qq -e trace=execve,openat -e signal=none -o s sh -c './d | cat' && cat s.* | sort &&
+gdb -batch -nx -ex 'break square' -ex run -ex bt -ex 'print x' -ex delete -ex continue ./d 2>&1 | grep -v '^\[' "#;
+    let Some(out) = same_as_chroot("debuggers", script, normalise_debugger) else {
+        return;
+    };
+    assert!(out.contains("Breakpoint N, square (x=N)"), "{out}");
+    assert!(out.contains("execve(\"./d\""), "{out}");
+}

@@ -67,11 +67,12 @@ table! {
         SYS_accept SYS_accept4 SYS_bpf SYS_fgetxattr SYS_flistxattr SYS_fremovexattr
         SYS_fsetxattr SYS_getpeername SYS_getsockname SYS_pidfd_getfd SYS_pidfd_open
         SYS_recvfrom SYS_recvmmsg SYS_recvmsg SYS_sendmmsg
+        SYS_ptrace SYS_wait4 SYS_waitid SYS_tgkill SYS_getpid SYS_clone3
     ;
     x86_64:
         SYS_access SYS_chmod SYS_chown SYS_creat SYS_futimesat SYS_lchown SYS_link SYS_lstat
         SYS_mkdir SYS_mknod SYS_open SYS_readlink SYS_rename SYS_rmdir SYS_stat SYS_symlink
-        SYS_unlink SYS_uselib SYS_utime SYS_utimes
+        SYS_unlink SYS_uselib SYS_utime SYS_utimes SYS_fork SYS_vfork
     ;
 }
 

@@ -198,3 +198,18 @@ pub fn renameat2(from: &std::path::Path, to: &std::path::Path, flags: u32) -> Re
     };
     Errno::result(rc).map(drop)
 }
+
+/// An anonymous in-memory file (`memfd_create`) holding `data`: a host file
+/// a tracee can open as `/proc/<sproot>/fd/<n>`.
+pub fn memory_file(name: &std::ffi::CStr, data: &[u8]) -> Result<std::os::fd::OwnedFd, Errno> {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    // SAFETY: `name` is a valid NUL-terminated string; flags are plain bits.
+    let fd = Errno::result(unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) })?;
+    // SAFETY: a new descriptor this process now owns.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    std::fs::File::from(fd.try_clone().map_err(|_| Errno::EMFILE)?)
+        .write_all(data)
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    Ok(fd)
+}

@@ -3,6 +3,7 @@
 //! Every function maps failures to `Errno`; `ESRCH` means the tracee is gone
 //! and callers treat it as "reap and go on".
 
+pub mod guest;
 pub mod host;
 
 use nix::errno::Errno;

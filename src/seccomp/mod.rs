@@ -85,6 +85,35 @@ fn unknown_filter() -> BpfProgram {
     ]
 }
 
+const BPF_JMP_JEQ_K: u16 = 0x15;
+const OFFSET_ARCH: u32 = 4;
+
+/// The filter a guest tracer gets on top of the others (guest ptrace):
+/// `wait4` and `waitid` stop at the tracer, so that it can show the guest
+/// tracer its tracees' stops. As the raw bytes of a `sock_filter` array.
+pub fn guest_tracer_filter() -> Vec<u8> {
+    let f = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    let prog = [
+        f(BPF_LD_W_ABS, 0, 0, OFFSET_ARCH),
+        f(BPF_JMP_JEQ_K, 0, 4, crate::arch::AUDIT_ARCH),
+        f(BPF_LD_W_ABS, 0, 0, OFFSET_NR),
+        f(BPF_JMP_JEQ_K, 1, 0, crate::arch::sys::SYS_wait4 as u32),
+        f(BPF_JMP_JEQ_K, 0, 1, crate::arch::sys::SYS_waitid as u32),
+        f(BPF_RET_K, 0, 0, SECCOMP_RET_TRACE),
+        f(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW),
+    ];
+    prog.iter()
+        .flat_map(|i| {
+            let mut b = [0u8; 8];
+            b[0..2].copy_from_slice(&i.code.to_ne_bytes());
+            b[2] = i.jt;
+            b[3] = i.jf;
+            b[4..8].copy_from_slice(&i.k.to_ne_bytes());
+            b
+        })
+        .collect()
+}
+
 /// Both filters, ready to install.
 pub struct Prepared {
     main: BpfProgram,

@@ -315,7 +315,12 @@ mod tests {
         // extensions' calls, handled by their own hooks.
         let names = filter_names(std::env::consts::ARCH, "tracee");
         assert!(names.len() > 50, "{} names", names.len());
-        for name in names {
+        // Answered before the table by guest ptrace (tracer/guest_hooks.rs).
+        let by_the_tracer = ["ptrace"];
+        for name in names
+            .into_iter()
+            .filter(|n| !by_the_tracer.contains(&n.as_str()))
+        {
             let nr = sys::number(&name).unwrap_or_else(|| panic!("no number for {name}"));
             assert!(classify(nr).is_some(), "{name} is trapped but not handled");
         }
@@ -331,12 +336,15 @@ mod tests {
             .chain([
                 "rmdir", "stat", "symlink", "unlink", "uselib", "utime", "utimes",
             ])
+            .chain(["fork", "vfork"])
             .collect();
         if cfg!(target_arch = "x86_64") {
             // The same list as the table's x86_64-only entries.
             let mut table: Vec<&str> = sys::LEGACY.iter().map(|(n, _)| &n[4..]).collect();
             table.sort_unstable();
-            assert_eq!(table, legacy);
+            let mut want = legacy.clone();
+            want.sort_unstable();
+            assert_eq!(table, want);
         }
         for filter in ["tracee", "tracee_ext"] {
             let x86: Vec<String> = filter_names("x86_64", filter)

@@ -10,6 +10,8 @@
 pub mod affinity;
 pub mod chaos;
 pub mod event;
+mod guest_hooks;
+pub mod guest_ptrace;
 pub mod lifecycle;
 #[cfg(test)]
 mod model;
@@ -77,6 +79,8 @@ impl Inherit for Tracee {
 /// The real kernel, through ptrace and /proc.
 struct Ptrace {
     seccomp: bool,
+    /// Guest ptrace: tasks held for a guest tracer, or stopping at syscalls.
+    gate: guest_hooks::Gate,
 }
 
 impl Kernel for Ptrace {
@@ -86,9 +90,12 @@ impl Kernel for Ptrace {
             .map(|c| c as i32)
     }
     fn resume(&mut self, pid: i32, sig: Option<Sig>) {
-        resume(self.seccomp, Pid::from_raw(pid), sig, false);
+        resume(self.seccomp, &self.gate, Pid::from_raw(pid), sig, false);
     }
     fn listen(&mut self, pid: i32) {
+        if self.gate.holds(pid) {
+            return;
+        }
         if let Err(e) = ptrace::listen(Pid::from_raw(pid)) {
             log::debug!("listen {pid}: {e}");
         }
@@ -106,9 +113,12 @@ impl Kernel for Ptrace {
 
 /// Resume a tracee; `want_exit` asks for its syscall-exit stop. Without
 /// seccomp every resume stops at the next syscall.
-fn resume(seccomp: bool, pid: Pid, sig: Option<Sig>, want_exit: bool) {
+fn resume(seccomp: bool, gate: &guest_hooks::Gate, pid: Pid, sig: Option<Sig>, want_exit: bool) {
+    if gate.holds(pid.as_raw()) {
+        return;
+    }
     let sig = sig.map_or(0, Sig::number);
-    let r = if want_exit || !seccomp {
+    let r = if want_exit || !seccomp || gate.syscall_stops(pid.as_raw()) {
         ptrace::cont_syscall(pid, sig)
     } else {
         ptrace::cont(pid, sig)
@@ -186,6 +196,10 @@ pub struct Tracer<'a> {
     /// alone. Paths are NOT translated: for benchmarks only.
     bare: bool,
     pub stats: Stats,
+    /// Guest ptrace (guest_ptrace.rs, guest_hooks.rs).
+    guest: guest_ptrace::GuestPtrace,
+    waits: guest_hooks::Waits,
+    entry_regs: std::collections::HashMap<i32, Regs>,
 }
 
 impl<'a> Tracer<'a> {
@@ -204,6 +218,7 @@ impl<'a> Tracer<'a> {
             tasks: Tasks::new(first.as_raw(), t, cfg.kill_on_exit),
             kernel: Ptrace {
                 seccomp: cfg.seccomp,
+                gate: Default::default(),
             },
             first,
             chaos: cfg.chaos_seed.map(chaos::Chaos::new),
@@ -229,11 +244,14 @@ impl<'a> Tracer<'a> {
             hot: (cfg.placement == placement::Placement::Adaptive)
                 .then(placement::HotPair::default),
             stats: Stats::default(),
+            guest: Default::default(),
+            waits: Default::default(),
+            entry_regs: Default::default(),
         }
     }
 
     fn resume(&self, pid: Pid, sig: Option<Sig>, want_exit: bool) {
-        resume(self.cfg.seccomp, pid, sig, want_exit);
+        resume(self.cfg.seccomp, &self.kernel.gate, pid, sig, want_exit);
     }
 
     /// Run until every tracee is gone; returns the first tracee's status.
@@ -310,6 +328,18 @@ impl<'a> Tracer<'a> {
     }
 
     fn handle(&mut self, ev: Event) {
+        // Guest ptrace: stops a guest tracer must see (guest_hooks.rs).
+        let guest = self.guest.active() || !self.waits.is_empty();
+        if guest && self.guest_before(ev) {
+            return;
+        }
+        self.handle_ordinary(ev);
+        if guest {
+            self.guest_after(ev);
+        }
+    }
+
+    fn handle_ordinary(&mut self, ev: Event) {
         match ev {
             Event::NewChild { parent } => {
                 self.stats.clone_events += 1;
@@ -458,6 +488,10 @@ impl<'a> Tracer<'a> {
                 return;
             }
         };
+        // Guest ptrace: a guest's ptrace, wait4, waitid (guest_hooks.rs).
+        if self.guest_may_concern(regs.sysno()) && self.guest_syscall(raw, &regs) {
+            return;
+        }
         if self.is_loader_open(raw, &regs)
             || self.in_prelude(raw, &regs)
             || (self.bare && !matches!(regs.sysno(), sys::SYS_execve | sys::SYS_execveat))

@@ -540,6 +540,24 @@ impl TinyRootfs {
         p
     }
 
+    /// Copies the host's program `name` (from PATH) into the guest's
+    /// /usr/bin with the shared libraries it needs. Returns false when the
+    /// host has no such program.
+    pub fn install_host_program(&mut self, name: &str) -> bool {
+        let Some(host) = find_host_program(name) else {
+            return false;
+        };
+        copy_file(&host, &self.path.join("usr/bin").join(name));
+        for lib in shared_libraries(std::slice::from_ref(&host)) {
+            let dst = self.path.join(guest_lib_path(&lib));
+            if !dst.exists() {
+                copy_file(&lib, &dst);
+            }
+        }
+        self.programs.insert(name.to_string());
+        true
+    }
+
     /// `sproot -r <root> ARGS...` as a Command.
     pub fn sproot_cmd(&self, args: &[&str]) -> Command {
         let mut cmd = sproot_cmd(&["-r", self.root()]);

@@ -1,0 +1,621 @@
+//! Guest ptrace: tracers and debuggers inside the guest (a small C tracer,
+//! strace, strace -p, gdb) see what they see under a real `chroot` of the
+//! same tree. The chroot side needs root (CI); without it those tests only
+//! check sproot's output.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Run `args` under `unshare -m` + `chroot` of `root`, with each host
+/// directory of `binds` bind-mounted at the same place inside. `None`
+/// without root.
+fn chroot_run(root: &TinyRootfs, binds: &[&str], args: &[&str]) -> Option<Output> {
+    if !is_root() {
+        eprintln!("skipped the chroot comparison: needs root");
+        return None;
+    }
+    let mut script = String::new();
+    for b in binds {
+        script += &format!("mkdir -p \"$R{b}\" && mount --bind {b} \"$R{b}\" && ");
+    }
+    script += "exec chroot \"$R\" \"$@\"";
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "sh", "-c", &script, "sh"])
+        .args(args)
+        .env_clear()
+        .envs(GUEST_ENV)
+        .env("R", root.root());
+    Some(output_with_timeout(
+        cmd,
+        scaled(Duration::from_secs(120)),
+        "chroot run",
+    ))
+}
+
+/// sproot -r ROOT with `-b` for each of `binds`, then `args`.
+fn sproot_run(root: &TinyRootfs, binds: &[&str], args: &[&str]) -> Output {
+    let mut all: Vec<&str> = Vec::new();
+    for b in binds {
+        all.extend(["-b", b]);
+    }
+    all.extend_from_slice(args);
+    let mut cmd = root.sproot_cmd(&all);
+    cmd.env_clear().envs(GUEST_ENV);
+    output_with_timeout(cmd, scaled(Duration::from_secs(120)), "sproot run")
+}
+
+/// The whole environment of both runs (the test's own has host paths).
+const GUEST_ENV: [(&str, &str); 2] = [("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), ("LANG", "C")];
+
+/// A C program compiled with the host's gcc, installed in the guest.
+fn install_c(root: &TinyRootfs, src: &str, flags: &[&str], guest: &str) -> bool {
+    let Some(bin) = compile_c(src, flags) else {
+        return false;
+    };
+    root.install(&bin, guest);
+    if let Some(dir) = bin.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    true
+}
+
+const COUNTING_TRACER: &str = r#"
+#include <stdio.h>
+#include <signal.h>
+#include <unistd.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <sys/user.h>
+#include <sys/syscall.h>
+/* Counts the stops of a child traced with TRACEME + PTRACE_SYSCALL. */
+int main(int argc, char **argv) {
+    (void)argc;
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (ptrace(PTRACE_TRACEME, 0, 0, 0) != 0) { perror("TRACEME"); _exit(99); }
+        raise(SIGSTOP);
+        execv(argv[1], argv + 1);
+        _exit(98);
+    }
+    int st, entries = 0, exits = 0, sigs = 0, execs = 0, in = 0;
+    if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGSTOP) {
+        printf("first stop %#x\n", st);
+        return 1;
+    }
+    ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD);
+    ptrace(PTRACE_SYSCALL, pid, 0, 0);
+    for (;;) {
+        if (waitpid(pid, &st, 0) != pid) { perror("waitpid"); return 1; }
+        if (WIFEXITED(st)) break;
+        if (WSTOPSIG(st) == (SIGTRAP | 0x80)) {
+            struct user_regs_struct r;
+            ptrace(PTRACE_GETREGS, pid, 0, &r);
+            if (!in) entries++; else exits++;
+            if (in && r.orig_rax == SYS_execve && r.rax == 0) execs++;
+            in = !in;
+            ptrace(PTRACE_SYSCALL, pid, 0, 0);
+        } else {
+            sigs++;
+            ptrace(PTRACE_SYSCALL, pid, 0, WSTOPSIG(st) == SIGTRAP ? 0 : WSTOPSIG(st));
+        }
+    }
+    printf("exit=%d entries=%d exits=%d signal_stops=%d execs=%d\n",
+           WEXITSTATUS(st), entries, exits, sigs, execs);
+    return 0;
+}
+"#;
+
+#[test]
+fn traceme_tracer_counts_the_same_stops_as_under_chroot() {
+    let root = tiny_rootfs();
+    if !install_c(&root, COUNTING_TRACER, &[], "/usr/bin/counter") {
+        return;
+    }
+    let args = ["/usr/bin/counter", "/bin/cat", "/etc/sproot-guest"];
+    let out = sproot_run(&root, &[], &args);
+    assert_success(&out, "counting tracer under sproot");
+    let got = stdout_str(&out);
+    assert!(got.contains("guest\nexit=0 entries="), "{}", describe(&out));
+    assert!(got.contains("execs=1"), "exec exit stop shown once: {got}");
+    if let Some(want) = chroot_run(&root, &[], &args) {
+        assert_success(&want, "counting tracer under chroot");
+        assert_eq!(got, stdout_str(&want), "stops differ from the kernel's");
+    }
+}
+
+/// The lines of every `FILE.<pid>` strace wrote, one string per process,
+/// with numbers and spacing made neutral; sorted.
+fn strace_files(dir: &Path, prefix: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| neutral(&std::fs::read_to_string(e.path()).unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn neutral(s: &str) -> String {
+    let mut out = String::new();
+    for line in s.lines() {
+        let mut l = String::new();
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            // 0x... -> ADDR, runs of digits -> N.
+            if c == '0' && chars.peek() == Some(&'x') {
+                chars.next();
+                while chars.peek().is_some_and(|c| c.is_ascii_hexdigit()) {
+                    chars.next();
+                }
+                l += "ADDR";
+            } else if c.is_ascii_digit() {
+                while chars.peek().is_some_and(|c| c.is_ascii_digit()) {
+                    chars.next();
+                }
+                l += "N";
+            } else {
+                l.push(c);
+            }
+        }
+        // strace pads results to a column that depends on the numbers.
+        out += &l.split_whitespace().collect::<Vec<_>>().join(" ");
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn strace_f_of_a_pipeline_with_filters_and_output_file_matches_chroot() {
+    let mut root = tiny_rootfs();
+    if !root.install_host_program("strace") {
+        eprintln!("skipped: no strace on the host");
+        return;
+    }
+    let args = [
+        "/usr/bin/strace",
+        "-f",
+        "-ff",
+        "-qq",
+        "-e",
+        "trace=execve,openat,read,write,close",
+        "-e",
+        "signal=none",
+        "-o",
+        "/tmp/tr",
+        "/bin/sh",
+        "-c",
+        "cat /etc/sproot-guest | wc -l",
+    ];
+    let out = sproot_run(&root, &[], &args);
+    assert_success(&out, "strace under sproot");
+    assert_eq!(stdout_str(&out).trim(), "1");
+    let got = strace_files(&root.host_path("/tmp"), "tr.");
+    assert_eq!(got.len(), 3, "sh, cat, wc: {got:?}");
+    let all = got.concat();
+    assert!(
+        all.contains("openat(AT_FDCWD, \"/etc/sproot-guest\", O_RDONLY) = N"),
+        "{all}"
+    );
+    assert!(all.contains("read(N, \"guest\\n\", N) = N"), "{all}");
+    assert!(
+        !all.contains(root.root()) && !all.contains("sproot-loader"),
+        "host paths or the loader leak into the trace: {all}"
+    );
+    for f in std::fs::read_dir(root.host_path("/tmp")).unwrap().flatten() {
+        std::fs::remove_file(f.path()).unwrap();
+    }
+    if let Some(want) = chroot_run(&root, &[], &args) {
+        assert_success(&want, "strace under chroot");
+        let want = strace_files(&root.host_path("/tmp"), "tr.");
+        assert_eq!(got, want, "strace output differs from chroot's");
+    }
+}
+
+#[test]
+fn strace_p_attaches_to_a_running_guest_process() {
+    let mut root = tiny_rootfs();
+    if !root.install_host_program("strace") {
+        eprintln!("skipped: no strace on the host");
+        return;
+    }
+    // The target sleeps already when strace attaches (a second to exec).
+    let script = "sleep 6 & p=$!; sleep 1; strace -qq -p $p -o /tmp/p & s=$!; sleep 1; \
+                  kill $p; wait $s; echo strace=$?";
+    let args = ["/bin/sh", "-c", script];
+    let out = sproot_run(&root, &["/dev"], &args);
+    assert_success(&out, "strace -p under sproot");
+    assert_eq!(stdout_str(&out).trim(), "strace=0");
+    let got = neutral(&std::fs::read_to_string(root.host_path("/tmp/p")).unwrap());
+    assert!(got.contains("+++ killed by SIGTERM +++"), "{got}");
+    if let Some(want) = chroot_run(&root, &["/dev"], &args) {
+        assert_success(&want, "strace -p under chroot");
+        let want = neutral(&std::fs::read_to_string(root.host_path("/tmp/p")).unwrap());
+        assert_eq!(got, want);
+    }
+}
+
+const PERMISSION_PROBE: &str = r#"
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+static const char *r(long v) { return v == 0 ? "ok" : strerror(errno); }
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    printf("attach self: %s\n", r(ptrace(PTRACE_ATTACH, getpid(), 0, 0)));
+    printf("attach missing: %s\n", r(ptrace(PTRACE_ATTACH, 4194303, 0, 0)));
+    pid_t c = fork();
+    if (c == 0) { pause(); _exit(0); }
+    printf("cont of an untraced child: %s\n", r(ptrace(PTRACE_CONT, c, 0, 0)));
+    printf("seize with bad options: %s\n", r(ptrace(PTRACE_SEIZE, c, 0, 1L << 30)));
+    printf("seize: %s\n", r(ptrace(PTRACE_SEIZE, c, 0, 0)));
+    printf("seize again: %s\n", r(ptrace(PTRACE_SEIZE, c, 0, 0)));
+    printf("getregs while running: %s\n", r(ptrace(PTRACE_GETREGS, c, 0, 0)));
+    printf("listen while running: %s\n", r(ptrace(PTRACE_LISTEN, c, 0, 0)));
+    kill(c, SIGKILL);
+    int st;
+    printf("wait: %d\n", waitpid(c, &st, 0) == c && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    pid_t d = fork();
+    if (d == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        printf("traceme twice: %s\n", r(ptrace(PTRACE_TRACEME, 0, 0, 0)));
+        _exit(3);
+    }
+    printf("exit of traced child: %d\n", waitpid(d, &st, 0) == d && WEXITSTATUS(st) == 3);
+    return 0;
+}
+"#;
+
+#[test]
+fn ptrace_refusals_are_the_kernels() {
+    let root = tiny_rootfs();
+    if !install_c(&root, PERMISSION_PROBE, &[], "/usr/bin/probe") {
+        return;
+    }
+    let out = sproot_run(&root, &[], &["/usr/bin/probe"]);
+    assert_success(&out, "probe under sproot");
+    let got = stdout_str(&out);
+    for want in [
+        "attach self: Operation not permitted",
+        "attach missing: No such process",
+        "cont of an untraced child: No such process",
+        "seize with bad options: Input/output error",
+        "seize: ok",
+        "seize again: Operation not permitted",
+        "getregs while running: No such process",
+        "traceme twice: Operation not permitted",
+        "wait: 1",
+        "exit of traced child: 1",
+    ] {
+        assert!(got.contains(want), "missing {want:?} in:\n{got}");
+    }
+    if let Some(want) = chroot_run(&root, &[], &["/usr/bin/probe"]) {
+        assert_success(&want, "probe under chroot");
+        assert_eq!(got, stdout_str(&want));
+    }
+}
+
+const DEBUGGEE: &str = r#"
+#include <stdio.h>
+static int square(int x) {
+    int result = x * x;
+    return result;
+}
+int main(void) {
+    int total = 0;
+    for (int i = 1; i <= 3; i++) total += square(i);
+    printf("total=%d\n", total);
+    return 0;
+}
+"#;
+
+/// Host directories gdb needs at run time (its Python and data files).
+fn gdb_runtime_dirs() -> Vec<String> {
+    let mut v = vec!["/dev".to_string(), "/proc".to_string()];
+    if Path::new("/usr/share/gdb").is_dir() {
+        v.push("/usr/share/gdb".into());
+    }
+    if let Ok(d) = std::fs::read_dir("/usr/lib") {
+        v.extend(
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("python3."))
+                })
+                .map(|p| p.to_string_lossy().into_owned()),
+        );
+    }
+    v
+}
+
+#[test]
+fn gdb_batch_breaks_prints_a_backtrace_and_a_variable_then_continues() {
+    let mut root = tiny_rootfs();
+    if !root.install_host_program("gdb") || !root.install_host_program("bash") {
+        eprintln!("skipped: no gdb on the host");
+        return;
+    }
+    if !install_c(&root, DEBUGGEE, &["-g", "-O0"], "/usr/bin/debuggee") {
+        return;
+    }
+    let dirs = gdb_runtime_dirs();
+    let binds: Vec<&str> = dirs.iter().map(String::as_str).collect();
+    let args = [
+        "/usr/bin/gdb",
+        "-batch",
+        "-nx",
+        "-ex",
+        "break square",
+        "-ex",
+        "run",
+        "-ex",
+        "bt",
+        "-ex",
+        "print x",
+        "-ex",
+        "delete",
+        "-ex",
+        "continue",
+        "/usr/bin/debuggee",
+    ];
+    let out = sproot_run(&root, &binds, &args);
+    let got = stdout_str(&out);
+    for want in [
+        "Breakpoint 1, square (x=1)",
+        "#0  square (x=1)",
+        "in main ()",
+        "$1 = 1",
+        "total=14",
+        "exited normally",
+    ] {
+        assert!(got.contains(want), "missing {want:?}: {}", describe(&out));
+    }
+    if let Some(want) = chroot_run(&root, &binds, &args) {
+        // Load addresses differ (sproot's loader picks them); the rest
+        // must not.
+        let keep = |s: &str| {
+            neutral(s)
+                .lines()
+                .filter(|l| !l.contains("process N"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(keep(&got), keep(&stdout_str(&want)));
+    }
+}
+
+const THREADS: &str = r#"
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+static void *run(void *a) { (void)a; for (int i = 0; i < 3; i++) getppid(); return NULL; }
+int main(void) {
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, run, NULL);
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    puts("joined");
+    return 0;
+}
+"#;
+
+#[test]
+fn strace_f_follows_every_thread_of_a_multithreaded_program() {
+    let mut root = tiny_rootfs();
+    if !root.install_host_program("strace")
+        || !install_c(&root, THREADS, &["-pthread"], "/usr/bin/threads")
+    {
+        return;
+    }
+    let args = [
+        "/usr/bin/strace",
+        "-f",
+        "-qq",
+        "-e",
+        "trace=getppid,exit",
+        "-o",
+        "/tmp/t",
+        "/usr/bin/threads",
+    ];
+    // Calls started (complete or unfinished) per syscall name.
+    let count = |root: &TinyRootfs| {
+        let t = std::fs::read_to_string(root.host_path("/tmp/t")).unwrap();
+        (t.matches("getppid(").count(), t.matches(" exit(0").count())
+    };
+    let out = sproot_run(&root, &[], &args);
+    assert_success(&out, "strace -f of threads under sproot");
+    assert_eq!(stdout_str(&out), "joined\n");
+    assert_eq!(count(&root), (12, 4), "4 threads x 3 getppid, 4 exits");
+    if let Some(want) = chroot_run(&root, &[], &args) {
+        assert_success(&want, "strace -f of threads under chroot");
+        assert_eq!(count(&root), (12, 4));
+    }
+}
+
+#[test]
+fn an_unprivileged_user_can_strace_and_trace_as_root_does() {
+    if !is_root() {
+        eprintln!("skipped: needs root to switch to the user nobody");
+        return;
+    }
+    let mut root = tiny_rootfs();
+    if !root.install_host_program("strace")
+        || !install_c(&root, COUNTING_TRACER, &[], "/usr/bin/counter")
+    {
+        return;
+    }
+    let as_nobody = |args: &[&str]| {
+        let inner = root.sproot_cmd(args);
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .env_clear()
+            .envs(GUEST_ENV);
+        output_with_timeout(c, scaled(Duration::from_secs(120)), "sproot as nobody")
+    };
+    let counter = ["/usr/bin/counter", "/bin/cat", "/etc/sproot-guest"];
+    let mine = as_nobody(&counter);
+    assert_success(&mine, "counting tracer as nobody");
+    let as_root = sproot_run(&root, &[], &counter);
+    assert_eq!(stdout_str(&mine), stdout_str(&as_root));
+    let strace = [
+        "/usr/bin/strace",
+        "-f",
+        "-qq",
+        "-e",
+        "trace=openat,execve",
+        "-o",
+        "/tmp/u",
+        "/bin/sh",
+        "-c",
+        "cat /etc/sproot-guest | wc -l",
+    ];
+    let out = as_nobody(&strace);
+    assert_success(&out, "strace as nobody");
+    assert_eq!(stdout_str(&out).trim(), "1");
+    let t = std::fs::read_to_string(root.host_path("/tmp/u")).unwrap();
+    assert!(t.contains("\"/etc/sproot-guest\", O_RDONLY) = 3"), "{t}");
+    assert_eq!(t.matches("execve(").count(), 3, "{t}");
+}
+
+const LIFECYCLE: &str = r#"
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+/* tracer-dies: the tracer exits while its tracee is stopped; the tracee
+   runs on. late-wait: the tracee and a followed grandchild exit while the
+   tracer sleeps; a later wait still collects both. */
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    int st;
+    if (argc > 1 && strcmp(argv[1], "tracer-dies") == 0) {
+        pid_t tracer = fork();
+        if (tracer == 0) {
+            pid_t b = fork();
+            if (b == 0) {
+                ptrace(PTRACE_TRACEME, 0, 0, 0);
+                raise(SIGSTOP);
+                printf("tracee runs on after its tracer died\n");
+                _exit(0);
+            }
+            waitpid(b, &st, 0);
+            printf("tracee stopped: %d\n", WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
+            _exit(0);
+        }
+        waitpid(tracer, &st, 0);
+        sleep(1);
+        return 0;
+    }
+    pid_t b = fork();
+    if (b == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        if (fork() == 0) _exit(5);
+        _exit(7);
+    }
+    waitpid(b, &st, 0);
+    ptrace(PTRACE_SETOPTIONS, b, 0, PTRACE_O_TRACEFORK);
+    ptrace(PTRACE_CONT, b, 0, 0);
+    int seen = 0;
+    for (;;) {
+        pid_t p = waitpid(-1, &st, __WALL);
+        if (p < 0) break;
+        if (WIFSTOPPED(st)) {
+            if (st >> 16 == PTRACE_EVENT_FORK) printf("fork event\n");
+            ptrace(PTRACE_CONT, p, 0, 0);
+            /* The grandchild's first stop: both exit before the next wait. */
+            if (p != b) sleep(1);
+        } else if (WIFEXITED(st)) {
+            printf("%s exited %d\n", p == b ? "tracee" : "grandchild", WEXITSTATUS(st));
+            seen++;
+        }
+    }
+    printf("exits seen: %d\n", seen);
+    return 0;
+}
+"#;
+
+#[test]
+fn tracer_death_and_exits_while_the_tracer_sleeps_behave_as_under_chroot() {
+    let root = tiny_rootfs();
+    if !install_c(&root, LIFECYCLE, &[], "/usr/bin/lifecycle") {
+        return;
+    }
+    for (case, wants) in [
+        (
+            "tracer-dies",
+            &["tracee stopped: 1", "tracee runs on after its tracer died"][..],
+        ),
+        (
+            "late-wait",
+            &[
+                "fork event",
+                "grandchild exited 5",
+                "tracee exited 7",
+                "exits seen: 2",
+            ][..],
+        ),
+    ] {
+        let args = ["/usr/bin/lifecycle", case];
+        let out = sproot_run(&root, &[], &args);
+        assert_success(&out, case);
+        let got = stdout_str(&out);
+        for w in wants {
+            assert!(got.contains(w), "{case}: missing {w:?} in {got}");
+        }
+        if let Some(want) = chroot_run(&root, &[], &args) {
+            assert_success(&want, case);
+            let mut a: Vec<&str> = got.lines().collect();
+            let want = stdout_str(&want);
+            let mut b: Vec<&str> = want.lines().collect();
+            a.sort_unstable();
+            b.sort_unstable();
+            assert_eq!(a, b, "{case}");
+        }
+    }
+}
+
+#[test]
+fn nested_sproot_is_refused_clearly() {
+    let root = tiny_rootfs();
+    root.install(&sproot_bin(), "/usr/bin/sproot");
+    for lib in ["libgcc_s.so.1"] {
+        // The one library sproot needs beyond what the shell has.
+        for dir in ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"] {
+            let host = Path::new(dir).join(lib);
+            if host.exists() {
+                root.install(&host, &format!("{dir}/{lib}"));
+                break;
+            }
+        }
+    }
+    let out = sproot_run(
+        &root,
+        &[],
+        &["-v", "1", "/usr/bin/sproot", "-r", "/", "/bin/true"],
+    );
+    assert!(!out.status.success(), "{}", describe(&out));
+    let err = stderr_str(&out);
+    assert!(
+        err.contains("PTRACE_O_TRACESECCOMP is not emulated") && err.contains("EIO"),
+        "{err}"
+    );
+}
