@@ -551,14 +551,14 @@ impl<'a> Tracer<'a> {
         match outcome {
             Outcome::Pass => self.resume(pid, None, trace),
             Outcome::Rewritten => {
-                if ptrace::set_changed_regs(pid, &original, &regs).is_ok() {
+                if written(pid, ptrace::set_changed_regs(pid, &original, &regs)) {
                     self.resume(pid, None, trace);
                 }
             }
             Outcome::Emulated(v) => {
                 regs.set_sysno(-1);
                 regs.set_ret(v);
-                if ptrace::set_changed_regs(pid, &original, &regs).is_ok() {
+                if written(pid, ptrace::set_changed_regs(pid, &original, &regs)) {
                     if !self.cfg.seccomp
                         && let Some(t) = self.tasks.get_mut(raw)
                     {
@@ -568,7 +568,7 @@ impl<'a> Tracer<'a> {
                 }
             }
             Outcome::WithExit { rewritten, hook } => {
-                if rewritten && ptrace::set_changed_regs(pid, &original, &regs).is_err() {
+                if rewritten && !written(pid, ptrace::set_changed_regs(pid, &original, &regs)) {
                     return;
                 }
                 if let Some(t) = self.tasks.get_mut(raw) {
@@ -577,7 +577,7 @@ impl<'a> Tracer<'a> {
                 self.resume(pid, None, true);
             }
             Outcome::Exec(plan) => {
-                if ptrace::set_regs(pid, &regs).is_ok() {
+                if written(pid, ptrace::set_regs(pid, &regs)) {
                     if let Some(t) = self.tasks.get_mut(raw) {
                         t.pending_exec = Some(plan);
                     }
@@ -707,6 +707,22 @@ impl<'a> Tracer<'a> {
         ptrace::write(pid, at, &script)?;
         regs.set_sp(at);
         ptrace::set_regs(pid, &regs)
+    }
+}
+
+/// Whether a register write at a syscall's entry took effect. When it did
+/// not, the tracee is not resumed: gone (`ESRCH`), its exit report follows;
+/// any other failure, it is killed rather than left stopped forever or let
+/// run a syscall that was not translated.
+fn written(pid: Pid, r: Result<(), Errno>) -> bool {
+    match r {
+        Ok(()) => true,
+        Err(Errno::ESRCH) => false,
+        Err(e) => {
+            log::error!("cannot write the registers of {pid} ({e}); killing it");
+            let _ = kill(pid, Signal::SIGKILL);
+            false
+        }
     }
 }
 
