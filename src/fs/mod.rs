@@ -441,12 +441,25 @@ fn join(base: &[u8], rest: &[u8]) -> Vec<u8> {
 /// at the file system (`..` never climbs above `/`). Relative input is taken
 /// relative to `/`.
 pub fn normalize_lexical(path: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(path.len() + 1);
-    out.push(b'/');
+    let mut out = b"/".to_vec();
+    push_components(&mut out, path, 1, true);
+    out
+}
+
+/// Append the components of `path` to the absolute path `out`, resolving
+/// `.` and `..` lexically. A `..` that would cut `out` shorter than `floor`
+/// bytes is skipped when `clamp`, else the walk fails (`false`).
+fn push_components(out: &mut Vec<u8>, path: &[u8], floor: usize, clamp: bool) -> bool {
     for comp in path.split(|&c| c == b'/') {
         match comp {
             b"" | b"." => {}
             b".." => {
+                if out.len() <= floor {
+                    if clamp {
+                        continue;
+                    }
+                    return false;
+                }
                 let cut = out.iter().rposition(|&c| c == b'/').unwrap_or(0);
                 out.truncate(cut.max(1));
             }
@@ -458,7 +471,7 @@ pub fn normalize_lexical(path: &[u8]) -> Vec<u8> {
             }
         }
     }
-    out
+    true
 }
 
 /// `path` taken relative to the directory `base` (both guest paths, `base`
@@ -473,28 +486,7 @@ pub fn normalize_scoped(base: &[u8], path: &[u8], in_root: bool) -> Option<Vec<u
     }
     let mut out = normalize_lexical(base);
     let floor = out.len();
-    for comp in path.split(|&c| c == b'/') {
-        match comp {
-            b"" | b"." => {}
-            b".." => {
-                if out.len() <= floor {
-                    if in_root {
-                        continue;
-                    }
-                    return None;
-                }
-                let cut = out.iter().rposition(|&c| c == b'/').unwrap_or(0);
-                out.truncate(cut.max(1));
-            }
-            _ => {
-                if out.len() > 1 {
-                    out.push(b'/');
-                }
-                out.extend_from_slice(comp);
-            }
-        }
-    }
-    Some(out)
+    push_components(&mut out, path, floor, in_root).then_some(out)
 }
 
 impl GuestView {
