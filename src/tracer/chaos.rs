@@ -30,29 +30,35 @@ impl Chaos {
         (self.next_u64() % n as u64) as usize
     }
 
-    /// Shuffle `batch` and move about a quarter of its events to `held`, to be
-    /// handled with the next batch. The first `carried` events were held
-    /// once already and are never held again, and at least one event always
-    /// stays, so every event is handled within two batches.
-    pub fn disorder(&mut self, batch: &mut Vec<Event>, carried: usize, held: &mut Vec<Event>) {
+    /// Shuffle `batch` and move some of its events to `held`, to be handled
+    /// with the next batch: about a quarter of them, and every clone event,
+    /// so that the newborn's first stop can overtake its parent's event even
+    /// where one CPU makes the kernel report them in order. The first
+    /// `carried` events were held once already and are never held again, so
+    /// every event is handled within two batches. Returns true when the whole
+    /// batch was held: the caller should then let the tracees run a moment
+    /// before it collects the next batch.
+    pub fn disorder(
+        &mut self,
+        batch: &mut Vec<Event>,
+        carried: usize,
+        held: &mut Vec<Event>,
+    ) -> bool {
         let mut keep = Vec::with_capacity(batch.len());
         for (i, ev) in batch.drain(..).enumerate() {
-            if i >= carried && self.below(4) == 0 {
+            let clone_event = matches!(ev, Event::NewChild { .. });
+            if i >= carried && (clone_event || self.below(4) == 0) {
                 held.push(ev);
             } else {
                 keep.push(ev);
             }
-        }
-        if keep.is_empty()
-            && let Some(ev) = held.pop()
-        {
-            keep.push(ev);
         }
         for i in (1..keep.len()).rev() {
             let j = self.below(i + 1);
             keep.swap(i, j);
         }
         *batch = keep;
+        batch.is_empty()
     }
 }
 
@@ -75,7 +81,6 @@ mod tests {
         let mut batch = evs(40);
         let mut held = Vec::new();
         c.disorder(&mut batch, 0, &mut held);
-        assert!(!batch.is_empty());
         assert_eq!(batch.len() + held.len(), 40);
         let carried = held.len();
         let mut next: Vec<Event> = std::mem::take(&mut held);
@@ -101,5 +106,30 @@ mod tests {
         };
         assert_eq!(run(3), run(3));
         assert_ne!(run(3), run(4));
+    }
+
+    #[test]
+    fn clone_events_are_held_once_then_handled() {
+        let mut c = Chaos::new(11);
+        let parent = Pid::from_raw(5);
+        let mut batch = vec![Event::NewChild { parent }];
+        let mut held = Vec::new();
+        assert!(
+            c.disorder(&mut batch, 0, &mut held),
+            "a lone clone event is held"
+        );
+        assert!(batch.is_empty());
+        let newborn = Event::Stop {
+            pid: Pid::from_raw(6),
+            sig: crate::tracer::event::Sig::STOP,
+        };
+        let mut next = std::mem::take(&mut held);
+        next.push(newborn);
+        let carried = 1;
+        c.disorder(&mut next, carried, &mut held);
+        assert!(
+            next.contains(&Event::NewChild { parent }),
+            "never held twice"
+        );
     }
 }

@@ -314,7 +314,13 @@ impl<'a> Tracer<'a> {
                 continue;
             }
             match &mut self.chaos {
-                Some(c) => c.disorder(&mut batch, carried, &mut held),
+                Some(c) => {
+                    if c.disorder(&mut batch, carried, &mut held) {
+                        // Everything was held back: give the other tracees
+                        // (a newborn on its way to its first stop) the CPU.
+                        std::thread::sleep(std::time::Duration::from_micros(200));
+                    }
+                }
                 None => event::sort_batch(&mut batch),
             }
             self.stats.batches += 1;
