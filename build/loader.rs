@@ -49,6 +49,8 @@ pub fn build(arch: &str, out: &Path) {
 
     let dest = out.join(ARTIFACT);
     let base = loader_base(arch);
+    // The tracer tells the loader's syscalls from the guest's by address.
+    println!("cargo:rustc-env=SPROOT_LOADER_BASE={base}");
 
     // The linker flag that sets the base address differs: rust-lld (rustc's
     // default linker on x86_64-linux since 1.90) wants `--image-base`, GNU ld

@@ -133,6 +133,13 @@ impl Prepared {
         }
     }
 
+    /// The programs, the most recently installed first (as the kernel runs
+    /// them; the tracer evaluates them to tell its own stops from those of
+    /// a guest's filter).
+    pub fn programs(&self) -> [&[sock_filter]; 2] {
+        [&self.main, &self.unknown]
+    }
+
     /// Number of BPF instructions in the main filter (for logs and tests).
     pub fn main_len(&self) -> usize {
         self.main.len()

@@ -115,6 +115,18 @@ impl Tracer<'_> {
 
     /// Really resume a held task.
     fn release(&mut self, pid: i32, sig: i32, syscall: bool) {
+        if self.gsec.at_stop.remove(&pid) {
+            // Held at a guest filter's seccomp stop: the syscall goes on
+            // (a signal cannot be delivered at a syscall stop).
+            self.kernel.gate.held.remove(&pid);
+            if syscall {
+                self.kernel.gate.syscall_stops.insert(pid);
+            } else {
+                self.drop_syscall_stops(pid);
+            }
+            self.gsec_continue(pid);
+            return;
+        }
         self.kernel.gate.held.remove(&pid);
         if syscall {
             self.kernel.gate.syscall_stops.insert(pid);
@@ -129,7 +141,7 @@ impl Tracer<'_> {
     }
 
     /// Show `status` of tracee `tid` to its tracer, and hold the tracee.
-    fn show(&mut self, tid: i32, status: i32) {
+    pub(super) fn show(&mut self, tid: i32, status: i32) {
         log::debug!("guest ptrace: {tid} stops with {status:#x}");
         self.hold(tid);
         if let Some(tracer) = self.guest.report(tid, status) {
@@ -281,6 +293,16 @@ impl Tracer<'_> {
             _ => {}
         }
         self.resume(pid, None, false);
+    }
+
+    /// Whether `tid` runs sproot's injection of the guest tracer's filter.
+    pub(super) fn gsec_injecting(&self, tid: i32) -> bool {
+        !self.waits.inject.is_empty() && self.waits.inject.contains_key(&tid)
+    }
+
+    /// Whether `tid`'s process has the guest tracer's filter.
+    pub(super) fn waits_filtered(&self, tid: i32) -> bool {
+        !self.waits.filtered.is_empty() && self.waits.filtered.contains(&self.tgid_of(tid))
     }
 
     /// `tid` no longer needs syscall stops for sproot's own sake.
@@ -496,7 +518,7 @@ impl Tracer<'_> {
                     return Some(Err(Errno::EIO));
                 }
                 if seize.is_some_and(|o| o & gp::O_REFUSED != 0) {
-                    log::info!("guest ptrace: PTRACE_O_TRACESECCOMP is not emulated: refused");
+                    log::info!("guest ptrace: PTRACE_O_SUSPEND_SECCOMP is not emulated: refused");
                 }
                 let parent = super::read_status_field(target_tgid, "PPid:");
                 self.guest
@@ -533,7 +555,7 @@ impl Tracer<'_> {
             | gp::PTRACE_LISTEN => self.guest_restart(tracer, target, req, data),
             0x4200 => {
                 if data as u32 & gp::O_REFUSED != 0 {
-                    log::info!("guest ptrace: PTRACE_O_TRACESECCOMP is not emulated: refused");
+                    log::info!("guest ptrace: PTRACE_O_SUSPEND_SECCOMP is not emulated: refused");
                 }
                 self.guest
                     .set_options(tracer, target, data as u32)
@@ -566,7 +588,7 @@ impl Tracer<'_> {
                 listen,
             } => {
                 let pid = Pid::from_raw(target);
-                if listen || step {
+                if (listen || step) && !self.gsec.at_stop.contains(&target) {
                     self.kernel.gate.held.remove(&target);
                     self.kernel.gate.syscall_stops.remove(&target);
                     let r = if listen {
@@ -603,6 +625,18 @@ impl Tracer<'_> {
             if let Err(e) = nix::sys::ptrace::setoptions(ev.pid(), opts) {
                 log::debug!("exit events for {raw}: {e}");
             }
+        }
+        match ev {
+            Event::Syscall { .. } if self.gsec.installing(raw) => {
+                self.gsec_install_exit(raw);
+            }
+            Event::NewChild { parent } if self.gsec.active() => self.gsec_new_child(parent),
+            Event::Exec { pid } if self.gsec.active() => {
+                if let Ok(former) = ptrace::event_msg(pid) {
+                    self.gsec.exec_from_thread(former as i32, raw);
+                }
+            }
+            _ => {}
         }
         match ev {
             Event::Syscall { .. } if self.waits.inject.contains_key(&raw) => {
@@ -672,6 +706,7 @@ impl Tracer<'_> {
         };
         self.kernel.gate.held.remove(&raw);
         self.kernel.gate.syscall_stops.remove(&raw);
+        self.gsec.gone(raw);
         self.waits.parked.remove(&raw);
         self.waits.native.remove(&raw);
         self.waits.kicked.remove(&raw);

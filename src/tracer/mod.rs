@@ -8,10 +8,13 @@
 //! confirms it. No stop is ever held waiting for another event.
 
 pub mod affinity;
+pub mod cbpf;
 pub mod chaos;
 pub mod event;
 mod guest_hooks;
 pub mod guest_ptrace;
+pub mod guest_seccomp;
+mod guest_seccomp_hooks;
 pub mod lifecycle;
 #[cfg(test)]
 mod model;
@@ -200,6 +203,10 @@ pub struct Tracer<'a> {
     guest: guest_ptrace::GuestPtrace,
     waits: guest_hooks::Waits,
     entry_regs: std::collections::HashMap<i32, Regs>,
+    /// Guest seccomp filters (guest_seccomp.rs), and sproot's own filters
+    /// to tell its stops from theirs.
+    gsec: guest_seccomp::GuestFilters,
+    own_filters: Option<guest_seccomp_hooks::OwnFilters>,
 }
 
 impl<'a> Tracer<'a> {
@@ -247,6 +254,8 @@ impl<'a> Tracer<'a> {
             guest: Default::default(),
             waits: Default::default(),
             entry_regs: Default::default(),
+            gsec: Default::default(),
+            own_filters: None,
         }
     }
 
@@ -335,7 +344,7 @@ impl<'a> Tracer<'a> {
 
     fn handle(&mut self, ev: Event) {
         // Guest ptrace: stops a guest tracer must see (guest_hooks.rs).
-        let guest = self.guest.active() || !self.waits.is_empty();
+        let guest = self.guest.active() || !self.waits.is_empty() || self.gsec.active();
         if guest && self.guest_before(ev) {
             return;
         }
@@ -487,13 +496,24 @@ impl<'a> Tracer<'a> {
 
     fn on_syscall_entry(&mut self, pid: Pid) {
         let raw = pid.as_raw();
-        let mut regs: Regs = match ptrace::get_regs(pid) {
+        let regs: Regs = match ptrace::get_regs(pid) {
             Ok(r) => r,
             Err(e) => {
                 log::debug!("getregs {pid}: {e}");
                 return;
             }
         };
+        // Guest seccomp filters (guest_seccomp_hooks.rs).
+        if self.gsec_may_concern(regs.sysno()) && self.gsec_stop(raw, &regs) {
+            return;
+        }
+        self.enter_translated(pid, regs);
+    }
+
+    /// A trapped syscall's entry, after the guest's own filters had their
+    /// say: guest ptrace, then translation.
+    fn enter_translated(&mut self, pid: Pid, mut regs: Regs) {
+        let raw = pid.as_raw();
         // Guest ptrace: a guest's ptrace, wait4, waitid (guest_hooks.rs).
         if self.guest_may_concern(regs.sysno()) && self.guest_syscall(raw, &regs) {
             return;

@@ -1,0 +1,260 @@
+//! Guest seccomp filters, the side effects (see `guest_seccomp.rs`):
+//! recording the filters guests install, and at each seccomp stop of a task
+//! that has some, deciding whether the stop is sproot's own, its guest
+//! tracer's (`PTRACE_EVENT_SECCOMP`, for a nested sproot or PRoot), or an
+//! `ENOSYS` answer.
+//!
+//! Order of work at a stop that both a guest filter and sproot's own
+//! filter trap: the guest tracer sees it first, with the guest's registers;
+//! once it resumes the tracee, sproot translates the registers as they are
+//! then (the guest tracer's rewritten paths are guest paths to sproot) and
+//! the syscall runs. A stop that only the guest's filter asked for runs
+//! untouched once the guest tracer resumes it.
+
+use super::Tracer;
+use super::cbpf::{self, Insn, SeccompData};
+use super::guest_ptrace as gp;
+use super::guest_seccomp::{Verdict, verdict};
+use crate::arch::{Regs, sys};
+use crate::ptrace;
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+const SECCOMP_SET_MODE_FILTER: u64 = 1;
+const SECCOMP_MODE_FILTER: u64 = 2;
+const PR_SET_SECCOMP: u64 = 22;
+const FLAG_TSYNC: u64 = 1;
+pub const EVENT_SECCOMP: i32 = 7;
+
+/// What a syscall's filter sees of it.
+pub fn seccomp_data(regs: &Regs) -> SeccompData {
+    let mut args = [0u64; 6];
+    for (i, a) in args.iter_mut().enumerate() {
+        *a = regs.arg(i);
+    }
+    SeccompData {
+        nr: regs.sysno() as i32,
+        arch: crate::arch::AUDIT_ARCH,
+        instruction_pointer: ip(regs),
+        args,
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn ip(regs: &Regs) -> u64 {
+    regs.0.rip
+}
+
+#[cfg(target_arch = "aarch64")]
+fn ip(regs: &Regs) -> u64 {
+    regs.gp.pc
+}
+
+/// Whether a syscall is made by sproot's exec loader (mapped at its link
+/// address), which guests must never see.
+fn in_sprootloader(regs: &Regs) -> bool {
+    let base = env!("SPROOT_LOADER_BASE").trim_start_matches("0x");
+    let base = u64::from_str_radix(base, 16).unwrap_or(u64::MAX);
+    (base..base.saturating_add(1 << 26)).contains(&ip(regs))
+}
+
+/// A guest's install of a filter: `(sock_fprog address, TSYNC)`.
+fn install_call(regs: &Regs) -> Option<(u64, bool)> {
+    match regs.sysno() {
+        sys::SYS_seccomp if regs.arg(0) == SECCOMP_SET_MODE_FILTER => {
+            Some((regs.arg(2), regs.arg(1) & FLAG_TSYNC != 0))
+        }
+        sys::SYS_prctl if regs.arg(0) == PR_SET_SECCOMP && regs.arg(1) == SECCOMP_MODE_FILTER => {
+            Some((regs.arg(2), false))
+        }
+        _ => None,
+    }
+}
+
+/// sproot's own filters, for telling its own stops from the guest's.
+pub struct OwnFilters {
+    programs: Vec<Vec<Insn>>,
+}
+
+impl OwnFilters {
+    pub fn new(ext: bool) -> Self {
+        let prepared = crate::seccomp::Prepared::with_extensions(ext);
+        OwnFilters {
+            programs: prepared
+                .programs()
+                .iter()
+                .map(|p| {
+                    p.iter()
+                        .map(|i| Insn {
+                            code: i.code,
+                            jt: i.jt,
+                            jf: i.jf,
+                            k: i.k,
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether sproot's filters stop `data` (the guest tracer's filter on
+    /// `wait4`/`waitid` counts when `waits_filtered`).
+    pub fn traps(&self, data: &SeccompData, waits_filtered: bool) -> bool {
+        let answer = cbpf::run_stack(self.programs.iter().map(|p| p.as_slice()), data);
+        answer & cbpf::RET_ACTION_FULL == cbpf::RET_TRACE
+            || (waits_filtered && matches!(i64::from(data.nr), sys::SYS_wait4 | sys::SYS_waitid))
+    }
+}
+
+impl Tracer<'_> {
+    /// Whether a seccomp stop may concern guest filters (the cheap test).
+    #[inline]
+    pub(super) fn gsec_may_concern(&self, sysno: i64) -> bool {
+        self.gsec.active() || matches!(sysno, sys::SYS_seccomp | sys::SYS_prctl)
+    }
+
+    /// A seccomp stop of `tid`: `true` when handled here.
+    pub(super) fn gsec_stop(&mut self, tid: i32, regs: &Regs) -> bool {
+        if !self.cfg.seccomp {
+            return false;
+        }
+        if self.gsec.active() && !in_sprootloader(regs) {
+            self.gsec_resolve(tid);
+            if let Some(chain) = self.gsec.chain(tid) {
+                let answer = chain.evaluate(&seccomp_data(regs));
+                let wants = self
+                    .guest
+                    .link(tid)
+                    .is_some_and(|l| l.options & gp::O_TRACESECCOMP != 0);
+                match verdict(answer, wants) {
+                    Verdict::Ours => {}
+                    Verdict::Enosys => {
+                        log::debug!("guest seccomp: {tid} syscall {} ENOSYS", regs.sysno());
+                        self.gsec_skip(tid, regs, -(Errno::ENOSYS as i64));
+                        return true;
+                    }
+                    Verdict::ShowTracer(msg) => {
+                        if let Some(l) = self.guest.link_mut(tid) {
+                            l.event_msg = msg;
+                            l.in_syscall = true;
+                        }
+                        self.gsec.at_stop.insert(tid);
+                        self.show(tid, gp::stopped_status(libc::SIGTRAP, EVENT_SECCOMP));
+                        return true;
+                    }
+                }
+            }
+        }
+        self.gsec_install_entry(tid, regs)
+    }
+
+    /// Skip the syscall `tid` is stopped at with result `ret`.
+    fn gsec_skip(&mut self, tid: i32, regs: &Regs, ret: i64) {
+        let pid = Pid::from_raw(tid);
+        let mut r = *regs;
+        r.set_sysno(-1);
+        r.set_ret(ret);
+        if super::written(pid, ptrace::set_changed_regs(pid, regs, &r)) {
+            self.resume(pid, None, false);
+        }
+    }
+
+    /// Make `tid`'s filters known: those of its thread group, else of its
+    /// parent process (a task seen before its creator's event).
+    fn gsec_resolve(&mut self, tid: i32) {
+        if self.gsec.knows(tid) {
+            return;
+        }
+        let from = [
+            super::read_status_field(tid, "Tgid:"),
+            super::read_status_field(tid, "PPid:"),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|t| *t != tid && self.gsec.chain(*t).is_some());
+        self.gsec.inherit(tid, from);
+    }
+
+    /// The entry of a filter install: record the program, see its exit.
+    fn gsec_install_entry(&mut self, tid: i32, regs: &Regs) -> bool {
+        let Some((fprog, tsync)) = install_call(regs) else {
+            return false;
+        };
+        let pid = Pid::from_raw(tid);
+        if self.gsec_injecting(tid) {
+            // sproot's own filter for a guest tracer (guest_hooks.rs).
+            self.resume(pid, None, false);
+            return true;
+        }
+        let mut head = [0u8; 16];
+        let prog = ptrace::read_into(pid, fprog, &mut head).and_then(|()| {
+            let len = u16::from_ne_bytes([head[0], head[1]]) as usize;
+            let at = u64::from_ne_bytes(head[8..16].try_into().unwrap_or_default());
+            let mut buf = vec![0u8; len.min(cbpf::MAX_INSNS) * 8];
+            ptrace::read_into(pid, at, &mut buf).map(|()| buf)
+        });
+        match prog {
+            Ok(prog) => {
+                log::debug!("guest seccomp: {tid} installs {} insns", prog.len() / 8);
+                self.gsec.begin_install(tid, &prog, tsync);
+            }
+            // The kernel answers EFAULT itself.
+            Err(e) => log::debug!("guest seccomp: filter of {tid} unreadable: {e}"),
+        }
+        self.resume(pid, None, true);
+        true
+    }
+
+    /// The exit of an install by `tid` (its result in the registers).
+    pub(super) fn gsec_install_exit(&mut self, tid: i32) {
+        let pid = Pid::from_raw(tid);
+        let ok = ptrace::get_regs(pid).is_ok_and(|r| r.ret() == 0);
+        let threads: Vec<i32> = std::fs::read_dir(format!("/proc/{tid}/task"))
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.gsec.end_install(tid, ok, &threads);
+    }
+
+    /// A new task: it has its creator's filters.
+    pub(super) fn gsec_new_child(&mut self, parent: Pid) {
+        if let Ok(child) = ptrace::event_msg(parent) {
+            self.gsec_resolve(parent.as_raw());
+            self.gsec.inherit(child as i32, Some(parent.as_raw()));
+        }
+    }
+
+    /// The guest tracer resumed `tid` from its seccomp stop: the syscall
+    /// goes on, translated by sproot if sproot's own filter stops it (with
+    /// the registers as the guest tracer left them), untouched otherwise.
+    pub(super) fn gsec_continue(&mut self, tid: i32) {
+        let pid = Pid::from_raw(tid);
+        let Ok(regs) = ptrace::get_regs(pid) else {
+            return;
+        };
+        if self.guest.link(tid).is_some_and(|l| l.syscall_mode) {
+            // The exit stop shows these (guest_hooks.rs).
+            self.entry_regs.insert(tid, regs);
+        }
+        if regs.sysno() < 0 {
+            // Skipped by the guest tracer, its result set.
+            self.resume(pid, None, false);
+            return;
+        }
+        let filtered = self.waits_filtered(tid);
+        let ours = self
+            .own_filters
+            .get_or_insert_with(|| OwnFilters::new(self.cfg.ext.needs_ext_filter()))
+            .traps(&seccomp_data(&regs), filtered);
+        if ours {
+            if !self.gsec_install_entry(tid, &regs) {
+                self.enter_translated(pid, regs);
+            }
+        } else {
+            self.resume(pid, None, false);
+        }
+    }
+}
