@@ -593,12 +593,12 @@ fn tracer_death_and_exits_while_the_tracer_sleeps_behave_as_under_chroot() {
     }
 }
 
-#[test]
-fn nested_sproot_is_refused_clearly() {
+/// A tiny rootfs with the sproot binary at /usr/bin/sproot (and the one
+/// library it needs beyond what the shell has).
+fn rootfs_with_sproot() -> TinyRootfs {
     let root = tiny_rootfs();
     root.install(&sproot_bin(), "/usr/bin/sproot");
     for lib in ["libgcc_s.so.1"] {
-        // The one library sproot needs beyond what the shell has.
         for dir in ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"] {
             let host = Path::new(dir).join(lib);
             if host.exists() {
@@ -607,15 +607,209 @@ fn nested_sproot_is_refused_clearly() {
             }
         }
     }
-    let out = sproot_run(
-        &root,
-        &[],
-        &["-v", "1", "/usr/bin/sproot", "-r", "/", "/bin/true"],
-    );
-    assert!(!out.status.success(), "{}", describe(&out));
-    let err = stderr_str(&out);
-    assert!(
-        err.contains("PTRACE_O_TRACESECCOMP is not emulated") && err.contains("EIO"),
-        "{err}"
-    );
+    root
+}
+
+/// What the nested sproot runs: a binding of its own, a pipeline, a file
+/// created and removed, `/proc/self/exe`, an exec, ids.
+const NESTED_SCRIPT: &str = "cd /mnt/g && pwd && /bin/pwd && cat sproot-guest | wc -l \
+    && echo made > /tmp/nested-file && cat /tmp/nested-file | wc -c \
+    && test -f /tmp/nested-file && rm /tmp/nested-file && ! test -e /tmp/nested-file \
+    && echo removed && readlink /proc/self/exe && sh -c 'exec /bin/echo exec ok' \
+    && id -u && id -g";
+
+/// `sproot [outer...] sproot [inner...] -r / -b /etc:/mnt/g sh -c SCRIPT`
+/// under sproot, and the inner sproot under chroot, with `env` added.
+fn nested_runs(
+    root: &TinyRootfs,
+    outer: &[&str],
+    inner: &[&str],
+    env: &[(&str, &str)],
+) -> (Output, Option<Output>) {
+    let mut args: Vec<&str> = vec!["/usr/bin/sproot"];
+    args.extend_from_slice(inner);
+    args.extend([
+        "-r",
+        "/",
+        "-b",
+        "/etc:/mnt/g",
+        "/bin/sh",
+        "-c",
+        NESTED_SCRIPT,
+    ]);
+    let mut all: Vec<&str> = outer.to_vec();
+    all.extend(["-b", "/proc", "-b", "/dev"]);
+    all.extend_from_slice(&args);
+    let mut cmd = root.sproot_cmd(&all);
+    cmd.env_clear().envs(GUEST_ENV).envs(env.iter().copied());
+    let got = output_with_timeout(cmd, scaled(Duration::from_secs(120)), "nested sproot");
+    (got, chroot_run(root, &["/proc", "/dev"], &args))
+}
+
+#[test]
+fn nested_sproot_runs_a_shell_command_as_under_chroot() {
+    let root = rootfs_with_sproot();
+    for (outer, inner) in [(&[][..], &[][..]), (&["-0"][..], &["-0"][..])] {
+        let (got, want) = nested_runs(&root, outer, inner, &[]);
+        let what = format!("outer {outer:?}, inner {inner:?}");
+        assert_success(&got, &what);
+        let text = stdout_str(&got);
+        for w in ["/mnt/g\n/mnt/g\n1\n5\nremoved\n/usr/bin/readlink\nexec ok\n"] {
+            assert!(text.contains(w), "{what}: {text}");
+        }
+        if let Some(want) = want {
+            assert_success(&want, "chroot");
+            assert_eq!(text, stdout_str(&want), "{what}");
+        }
+    }
+}
+
+#[test]
+fn nested_sproot_under_chaos_event_order() {
+    let root = rootfs_with_sproot();
+    let want = nested_runs(&root, &[], &[], &[]).0;
+    assert_success(&want, "sorted order");
+    for seed in ["1", "7", "42"] {
+        let (got, _) = nested_runs(&root, &[], &[], &[("SPROOT_CHAOS", seed)]);
+        assert_success(&got, seed);
+        assert_eq!(stdout_str(&got), stdout_str(&want), "seed {seed}");
+    }
+}
+
+const SECCOMP_TRACE: &str = r#"#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <signal.h>
+#include <unistd.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/audit.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+/* A seccomp filter that answers SECCOMP_RET_TRACE|0x42 for getppid and
+   SECCOMP_RET_TRACE|0x43 for uname: "alone" (no tracer: ENOSYS) or
+   "traced" (a parent with PTRACE_O_TRACESECCOMP sees both, lets getppid
+   run and answers uname itself). */
+static int install(int use_prctl) {
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | 0x42),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_uname, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | 0x43),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog p = { sizeof f / sizeof f[0], f };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) return -1;
+    if (use_prctl) return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &p);
+    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p);
+}
+static void calls(const char *who) {
+    long r = syscall(SYS_getppid);
+    printf("%s: getppid %s\n", who, r > 0 ? "ran" : strerror(errno));
+    errno = 0;
+    r = syscall(SYS_uname, 0);
+    printf("%s: uname = %ld %s\n", who, r, r < 0 ? strerror(errno) : "");
+    r = syscall(SYS_getpid);
+    printf("%s: getpid %s\n", who, r > 0 ? "ran" : strerror(errno));
+    fflush(stdout);
+}
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "alone")) {
+        if (install(0)) { perror("seccomp"); return 1; }
+        calls("alone");
+        pid_t c = fork();
+        if (c == 0) {
+            calls("child");
+            char *a[] = { argv[0], "after-exec", 0 };
+            execv(argv[0], a);
+            _exit(9);
+        }
+        int st;
+        waitpid(c, &st, 0);
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "after-exec")) {
+        calls("exec");
+        return 0;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        raise(SIGSTOP);
+        if (install(1)) { perror("prctl"); _exit(1); }
+        calls("traced");
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, WUNTRACED);
+    ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL);
+    kill(pid, SIGCONT);
+    for (;;) {
+        if (waitpid(pid, &st, __WALL) != pid) { perror("waitpid"); return 1; }
+        if (WIFEXITED(st)) { printf("tracee exited %d\n", WEXITSTATUS(st)); break; }
+        if (st >> 8 == (SIGTRAP | PTRACE_EVENT_SECCOMP << 8)) {
+            unsigned long msg = 0;
+            struct user_regs_struct r;
+            ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg);
+            ptrace(PTRACE_GETREGS, pid, 0, &r);
+            printf("seccomp stop: data %#lx syscall %s\n", msg,
+                   r.orig_rax == SYS_getppid ? "getppid" : r.orig_rax == SYS_uname ? "uname" : "other");
+            fflush(stdout);
+            if (r.orig_rax == SYS_uname) {
+                r.orig_rax = -1;
+                r.rax = 4321;
+                ptrace(PTRACE_SETREGS, pid, 0, &r);
+            }
+            ptrace(PTRACE_CONT, pid, 0, 0);
+        } else {
+            int sig = WSTOPSIG(st);
+            ptrace(PTRACE_CONT, pid, 0, (st >> 16) ? 0 : sig);
+        }
+    }
+    return 0;
+}
+"#;
+
+#[test]
+fn seccomp_ret_trace_is_enosys_alone_and_a_seccomp_stop_for_a_tracer() {
+    let root = tiny_rootfs();
+    if !install_c(&root, SECCOMP_TRACE, &[], "/usr/bin/sctrace") {
+        return;
+    }
+    for (case, wants) in [
+        (
+            "alone",
+            &[
+                "alone: getppid Function not implemented",
+                "exec: uname = -1 Function not implemented",
+                "child: getpid ran",
+            ][..],
+        ),
+        (
+            "traced",
+            &[
+                "seccomp stop: data 0x42 syscall getppid",
+                "seccomp stop: data 0x43 syscall uname",
+                "traced: getppid ran",
+                "traced: uname = 4321",
+                "tracee exited 0",
+            ][..],
+        ),
+    ] {
+        let args = ["/usr/bin/sctrace", case];
+        let out = sproot_run(&root, &[], &args);
+        assert_success(&out, case);
+        let got = stdout_str(&out);
+        for w in wants {
+            assert!(got.contains(w), "{case}: missing {w:?} in {got}");
+        }
+        if let Some(want) = chroot_run(&root, &[], &args) {
+            assert_success(&want, case);
+            assert_eq!(got, stdout_str(&want), "{case}");
+        }
+    }
 }
