@@ -243,7 +243,14 @@ pub struct GuestPtrace {
     /// New tasks held at their first stop until their creator's event says
     /// whether they are auto-attached, with their creator.
     pub newborns: HashMap<i32, i32>,
+    /// Tasks that died, untraced, while a tracee that follows new children
+    /// existed: possibly a followed newborn whose creator's event is still
+    /// to come (with its wait status; the oldest are forgotten first).
+    gone_early: VecDeque<(i32, i32)>,
 }
+
+/// How many early deaths are remembered.
+const GONE_EARLY_MAX: usize = 1024;
 
 /// Selects the tasks a wait call is about: `pid` as `wait4` takes it
 /// (`-1` any; `> 0` that one; others, process groups, taken as any).
@@ -273,6 +280,11 @@ impl GuestPtrace {
     /// Whether `tgid` traces anything (or has statuses to collect).
     pub fn is_tracer(&self, tgid: i32) -> bool {
         self.reports.contains_key(&tgid) || self.links.values().any(|l| l.tracer == tgid)
+    }
+
+    /// Whether statuses are owed to `tracer`.
+    pub fn has_report_for(&self, tracer: i32) -> bool {
+        self.reports.get(&tracer).is_some_and(|q| !q.is_empty())
     }
 
     /// Tracees of `tracer`.
@@ -472,6 +484,18 @@ impl GuestPtrace {
             return false;
         }
         p.event_msg = child as u64;
+        if let Some(i) = self.gone_early.iter().position(|(t, _)| *t == child) {
+            // Attached at its birth and already dead: its tracer gets the
+            // event, then the death.
+            let status = self.gone_early.remove(i).map_or(0, |(_, s)| s);
+            let tracer = p.tracer;
+            self.reports.entry(tracer).or_default().push_back(Report {
+                tracee: child,
+                status,
+                thread,
+            });
+            return true;
+        }
         let mut l = Link::new(p.tracer, p.seized, p.options);
         // The kernel copies the real options to the child.
         l.exit_events_due = false;
@@ -492,9 +516,20 @@ impl GuestPtrace {
     /// Tracee `tid` is gone with wait status `status`. Returns its tracer
     /// when the tracer is owed that status through the emulated wait.
     pub fn on_tracee_gone(&mut self, tid: i32, status: i32) -> Option<i32> {
-        self.newborns.remove(&tid);
-        let l = self.links.remove(&tid)?;
+        let newborn = self.newborns.remove(&tid).is_some();
+        let Some(l) = self.links.remove(&tid) else {
+            if newborn || self.links.values().any(|l| l.options & O_FOLLOW != 0) {
+                if self.gone_early.len() >= GONE_EARLY_MAX {
+                    self.gone_early.pop_front();
+                }
+                self.gone_early.push_back((tid, status));
+            }
+            return None;
+        };
         self.forget_reports_of(tid);
+        if self.links.is_empty() {
+            self.gone_early.clear();
+        }
         if l.native_exit {
             return None;
         }
@@ -512,12 +547,17 @@ impl GuestPtrace {
     pub fn on_tracer_gone(&mut self, tgid: i32) -> Vec<(i32, bool, bool)> {
         self.reports.remove(&tgid);
         let mine = self.tracees_of(tgid);
-        mine.into_iter()
+        let gone = mine
+            .into_iter()
             .filter_map(|t| {
                 let l = self.links.remove(&t)?;
                 Some((t, l.options & O_EXITKILL != 0, l.stopped))
             })
-            .collect()
+            .collect();
+        if self.links.is_empty() {
+            self.gone_early.clear();
+        }
+        gone
     }
 
     fn forget_reports_of(&mut self, tid: i32) {
@@ -693,6 +733,20 @@ mod tests {
         assert_eq!((r.tracee, r.status), (103, 3 << 8));
         // The direct child's exit goes through the real wait4.
         assert_eq!(g.on_tracee_gone(101, exited_status(0)), None);
+        assert!(!g.active());
+    }
+
+    #[test]
+    fn a_followed_newborn_dead_before_its_creators_event_is_reported_dead() {
+        let mut g = traced_child();
+        g.link_mut(101).unwrap().options = O_TRACECLONE;
+        g.newborns.insert(105, 101);
+        assert_eq!(g.on_tracee_gone(105, killed_status(9)), None);
+        assert!(g.on_new_child(101, 105, EVENT_CLONE, true));
+        assert!(g.link(105).is_none(), "no link for a dead task");
+        let r = g.take_report(TRACER, -1, libc::__WALL).unwrap();
+        assert_eq!((r.tracee, r.status), (105, 9));
+        g.on_tracee_gone(101, exited_status(0));
         assert!(!g.active());
     }
 

@@ -12,6 +12,8 @@ pub mod cbpf;
 pub mod chaos;
 pub mod event;
 mod guest_hooks;
+#[cfg(test)]
+mod guest_model;
 pub mod guest_ptrace;
 pub mod guest_seccomp;
 mod guest_seccomp_hooks;

@@ -345,6 +345,16 @@ pub struct Replay {
     pub taken: Vec<(usize, usize)>,
 }
 
+impl Replay {
+    pub fn new(prefix: Vec<usize>) -> Self {
+        Replay {
+            prefix,
+            pos: 0,
+            taken: Vec::new(),
+        }
+    }
+}
+
 impl Chooser for Replay {
     fn choose(&mut self, n: usize) -> usize {
         let c = self.prefix.get(self.pos).copied().unwrap_or(0).min(n - 1);

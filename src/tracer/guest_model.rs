@@ -1,0 +1,438 @@
+//! A model of guest ptrace under every event order: a guest tracer and its
+//! tracees (threads auto-attached with `PTRACE_O_TRACECLONE`) make stops,
+//! exit, get killed while held, and the tracer dies or waits late, while
+//! sproot handles the kernel's reports in any order. The model drives the
+//! real state machine ([`GuestPtrace`]) with the holding discipline of
+//! `guest_hooks.rs` (a stop shown to the guest tracer is held until the
+//! guest tracer restarts it, the tracee dies, or the tracer dies; a newborn
+//! is held until its creator's event says whether it is followed), and
+//! checks that no order leaves a tracee stopped forever, that every status
+//! owed to a living tracer is collected, and that no state leaks.
+
+use super::guest_ptrace::{self as gp, GuestPtrace, Restart};
+use super::model::{Chooser, Replay};
+
+const TRACER: i32 = 10;
+const FIRST: i32 = 20;
+
+/// What a simulated tracee does when it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Act {
+    /// A signal arrives: a signal-delivery stop its tracer sees.
+    Signal,
+    /// clone(CLONE_THREAD): a new thread that runs `[Signal, Exit]`.
+    Thread,
+    /// The task exits.
+    Exit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Real {
+    Running,
+    /// Stopped, its report not yet handled by sproot.
+    Reported,
+    /// Held by sproot for the guest tracer (or for its creator's event).
+    Held,
+    /// Dead, its exit report not yet handled.
+    Dying,
+    Gone,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Report {
+    Stop(i32, i32),
+    NewChild(i32, i32),
+    FirstStop(i32),
+    Gone(i32),
+    TracerGone,
+}
+
+struct Task {
+    tid: i32,
+    creator: i32,
+    script: Vec<Act>,
+    real: Real,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tracer {
+    /// In `wait4`: returns when a status is owed.
+    Waiting,
+    /// Collected a stop of this tracee; restarts it next.
+    Restarting(i32),
+    Dead,
+}
+
+/// The scenario's knobs.
+#[derive(Clone, Copy)]
+pub struct Scenario {
+    pub first: &'static [Act],
+    /// The tracer may die at any point.
+    pub tracer_dies: bool,
+    /// A held tracee may be killed (`SIGKILL` from elsewhere).
+    pub kill_held: bool,
+    pub exitkill: bool,
+}
+
+struct Sim {
+    g: GuestPtrace,
+    tasks: Vec<Task>,
+    reports: Vec<Report>,
+    tracer: Tracer,
+    next: i32,
+    violations: Vec<String>,
+}
+
+impl Sim {
+    fn task(&mut self, tid: i32) -> Option<&mut Task> {
+        self.tasks.iter_mut().find(|t| t.tid == tid)
+    }
+
+    fn set(&mut self, tid: i32, real: Real) {
+        if let Some(t) = self.task(tid)
+            && t.real != Real::Gone
+            && t.real != Real::Dying
+        {
+            t.real = real;
+        }
+    }
+
+    /// sproot really resumes `tid` (only a stopped task can be).
+    fn release(&mut self, tid: i32) {
+        match self.task(tid).map(|t| t.real) {
+            Some(Real::Held) => self.set(tid, Real::Running),
+            Some(Real::Dying | Real::Gone) | None => {}
+            Some(r) => self.violations.push(format!("resume of {tid} while {r:?}")),
+        }
+    }
+
+    fn show(&mut self, tid: i32, status: i32) {
+        self.set(tid, Real::Held);
+        if self.g.report(tid, status).is_none() {
+            self.violations.push(format!("{tid} shown without a link"));
+        }
+    }
+
+    fn kill(&mut self, tid: i32) {
+        if let Some(t) = self.task(tid)
+            && matches!(t.real, Real::Running | Real::Reported | Real::Held)
+        {
+            t.real = Real::Dying;
+            self.reports.push(Report::Gone(tid));
+        }
+    }
+
+    /// A task's next act.
+    fn run(&mut self, i: usize) {
+        let tid = self.tasks[i].tid;
+        let act = self.tasks[i].script.remove(0);
+        match act {
+            Act::Signal => {
+                self.tasks[i].real = Real::Reported;
+                self.reports
+                    .push(Report::Stop(tid, gp::stopped_status(10, 0)));
+            }
+            Act::Thread => {
+                let child = self.next;
+                self.next += 1;
+                self.tasks[i].real = Real::Reported;
+                self.tasks.push(Task {
+                    tid: child,
+                    creator: tid,
+                    script: vec![Act::Signal, Act::Exit],
+                    real: Real::Reported,
+                });
+                self.reports.push(Report::NewChild(tid, child));
+                self.reports.push(Report::FirstStop(child));
+            }
+            Act::Exit => {
+                self.tasks[i].real = Real::Dying;
+                self.reports.push(Report::Gone(tid));
+            }
+        }
+    }
+
+    /// sproot handles one kernel report, as guest_hooks.rs does.
+    fn handle(&mut self, r: Report) {
+        match r {
+            Report::Stop(tid, status) => {
+                if self.g.link(tid).is_some() {
+                    self.show(tid, status);
+                } else {
+                    self.set(tid, Real::Running);
+                }
+            }
+            Report::NewChild(parent, child) => {
+                let early = self.g.newborns.remove(&child).is_some();
+                if self.g.on_new_child(parent, child, gp::EVENT_CLONE, true) {
+                    self.show(parent, gp::stopped_status(libc::SIGTRAP, gp::EVENT_CLONE));
+                    if early && let Some(l) = self.g.link_mut(child) {
+                        l.awaiting_first_stop = false;
+                        let s = l.first_stop_status();
+                        self.show(child, s);
+                    }
+                } else {
+                    self.set(parent, Real::Running);
+                    if early {
+                        self.release(child);
+                    }
+                }
+            }
+            Report::FirstStop(child) => {
+                if let Some(l) = self.g.link_mut(child) {
+                    if std::mem::take(&mut l.awaiting_first_stop) {
+                        let s = l.first_stop_status();
+                        self.show(child, s);
+                    } else {
+                        self.set(child, Real::Running);
+                    }
+                    return;
+                }
+                let creator = self.task(child).map_or(0, |t| t.creator);
+                if self.g.may_follow(creator) {
+                    self.set(child, Real::Held);
+                    self.g.newborns.insert(child, creator);
+                } else {
+                    self.set(child, Real::Running);
+                }
+            }
+            Report::Gone(tid) => {
+                if let Some(t) = self.task(tid) {
+                    t.real = Real::Gone;
+                }
+                self.g.on_tracee_gone(tid, gp::exited_status(0));
+                self.orphans_of(tid);
+            }
+            Report::TracerGone => {
+                for (t, kill, held) in self.g.on_tracer_gone(TRACER) {
+                    if kill {
+                        self.kill(t);
+                    } else if held {
+                        self.release(t);
+                    }
+                }
+                self.orphans_of(TRACER);
+            }
+        }
+    }
+
+    /// Newborns held for the event of a creator that died first.
+    fn orphans_of(&mut self, gone: i32) {
+        let orphans: Vec<i32> = self
+            .g
+            .newborns
+            .iter()
+            .filter(|(_, c)| **c == gone)
+            .map(|(t, _)| *t)
+            .collect();
+        for t in orphans {
+            self.g.newborns.remove(&t);
+            self.release(t);
+        }
+    }
+
+    /// The guest tracer's next step.
+    fn tracer_step(&mut self) {
+        match self.tracer {
+            Tracer::Waiting => {
+                if let Some(r) = self.g.take_report(TRACER, -1, libc::__WALL)
+                    && libc::WIFSTOPPED(r.status)
+                {
+                    self.tracer = Tracer::Restarting(r.tracee);
+                }
+            }
+            Tracer::Restarting(t) => {
+                self.tracer = Tracer::Waiting;
+                match self.g.restart(TRACER, t, gp::PTRACE_CONT, 0) {
+                    Ok(Restart::Resume { .. }) => self.release(t),
+                    Ok(Restart::Next(s)) => self.show(t, s),
+                    // Gone meanwhile: the kernel says ESRCH too.
+                    Err(_) => {}
+                }
+            }
+            Tracer::Dead => {}
+        }
+    }
+
+    fn tracer_can_step(&self) -> bool {
+        match self.tracer {
+            Tracer::Waiting => self.g.has_report_for(TRACER),
+            Tracer::Restarting(_) => true,
+            Tracer::Dead => false,
+        }
+    }
+}
+
+/// One enabled step of the simulation.
+type Step = Box<dyn Fn(&mut Sim)>;
+
+/// One run of `sc` with the scheduler's choices; the violations found.
+pub fn simulate(sc: Scenario, ch: &mut dyn Chooser) -> Vec<String> {
+    let mut g = GuestPtrace::default();
+    let options = gp::O_TRACECLONE | if sc.exitkill { gp::O_EXITKILL } else { 0 };
+    if let Err(e) = g.attach(TRACER, FIRST, FIRST, Some(TRACER), Some(options)) {
+        return vec![format!("attach: {e}")];
+    }
+    let mut sim = Sim {
+        g,
+        tasks: vec![Task {
+            tid: FIRST,
+            creator: TRACER,
+            script: sc.first.to_vec(),
+            real: Real::Running,
+        }],
+        reports: Vec::new(),
+        tracer: Tracer::Waiting,
+        next: FIRST + 1,
+        violations: Vec::new(),
+    };
+    for _ in 0..10_000 {
+        // Every enabled step: tasks that run, reports sproot may handle
+        // next (in any order: batches, chaos), the tracer, its death,
+        // kills of held tasks.
+        let mut steps: Vec<Step> = Vec::new();
+        for (i, t) in sim.tasks.iter().enumerate() {
+            if t.real == Real::Running && !t.script.is_empty() {
+                steps.push(Box::new(move |s: &mut Sim| s.run(i)));
+            }
+            if sc.kill_held && t.real == Real::Held {
+                let tid = t.tid;
+                steps.push(Box::new(move |s: &mut Sim| s.kill(tid)));
+            }
+        }
+        for i in 0..sim.reports.len() {
+            steps.push(Box::new(move |s: &mut Sim| {
+                let r = s.reports.remove(i);
+                s.handle(r);
+            }));
+        }
+        if sim.tracer_can_step() {
+            steps.push(Box::new(|s: &mut Sim| s.tracer_step()));
+        }
+        if sc.tracer_dies && sim.tracer != Tracer::Dead {
+            steps.push(Box::new(|s: &mut Sim| {
+                s.tracer = Tracer::Dead;
+                s.reports.push(Report::TracerGone);
+            }));
+        }
+        if steps.is_empty() {
+            break;
+        }
+        let c = ch.choose(steps.len());
+        steps[c](&mut sim);
+    }
+    let mut v = std::mem::take(&mut sim.violations);
+    for t in &sim.tasks {
+        if t.real != Real::Gone && !(t.real == Real::Running && t.script.is_empty()) {
+            v.push(format!(
+                "{} left {:?} with {:?} to do",
+                t.tid, t.real, t.script
+            ));
+        }
+    }
+    if sim.tracer != Tracer::Dead && sim.g.has_report_for(TRACER) {
+        v.push("a status owed to the living tracer was never collected".into());
+    }
+    if sim.tracer == Tracer::Dead {
+        // Let the stranded ones finish: nothing of the tracer may remain.
+        if sim.g.is_tracer(TRACER) {
+            v.push("the dead tracer still has tracees or statuses".into());
+        }
+    } else if sim.tasks.iter().all(|t| t.real == Real::Gone) && sim.g.active() {
+        v.push("guest ptrace state leaked".into());
+    }
+    if !sim.g.newborns.is_empty() {
+        v.push(format!("newborns left held: {:?}", sim.g.newborns));
+    }
+    v
+}
+
+/// Every interleaving of `sc` (up to `limit` runs); returns the number run.
+pub fn exhaust(sc: Scenario, limit: usize) -> usize {
+    let mut prefix: Vec<usize> = Vec::new();
+    let mut runs = 0;
+    loop {
+        let mut r = Replay::new(prefix.clone());
+        let v = simulate(sc, &mut r);
+        runs += 1;
+        assert!(
+            v.is_empty(),
+            "choices {:?}: {v:?}",
+            r.taken.iter().map(|c| c.0).collect::<Vec<_>>()
+        );
+        let mut taken = r.taken;
+        loop {
+            match taken.pop() {
+                None => return runs,
+                Some((c, n)) if c + 1 < n => {
+                    prefix = taken.iter().map(|x| x.0).collect();
+                    prefix.push(c + 1);
+                    break;
+                }
+                Some(_) => {}
+            }
+        }
+        if runs >= limit {
+            return runs;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Act::*;
+
+    #[test]
+    fn tracer_dies_while_its_tracee_is_stopped_in_every_order() {
+        for exitkill in [false, true] {
+            let sc = Scenario {
+                first: &[Signal, Signal, Exit],
+                tracer_dies: true,
+                kill_held: false,
+                exitkill,
+            };
+            let runs = exhaust(sc, 200_000);
+            assert!(runs >= 10, "{runs} orders");
+        }
+    }
+
+    #[test]
+    fn tracee_exits_or_is_killed_while_its_tracer_is_not_waiting() {
+        let sc = Scenario {
+            first: &[Signal, Thread, Exit],
+            tracer_dies: false,
+            kill_held: true,
+            exitkill: false,
+        };
+        let runs = exhaust(sc, 500_000);
+        assert!(runs > 100, "{runs} orders");
+    }
+
+    #[test]
+    fn threads_of_a_traced_process_in_every_order() {
+        let sc = Scenario {
+            first: &[Thread, Signal, Exit],
+            tracer_dies: false,
+            kill_held: false,
+            exitkill: false,
+        };
+        let runs = exhaust(sc, 500_000);
+        assert!(runs > 100, "{runs} orders");
+    }
+
+    #[test]
+    fn threads_and_a_dying_tracer_in_random_orders() {
+        let sc = Scenario {
+            first: &[Thread, Thread, Signal, Thread, Exit],
+            tracer_dies: true,
+            kill_held: true,
+            exitkill: false,
+        };
+        for seed in 0..3000 {
+            let mut ch = super::super::chaos::Chaos::new(seed);
+            let v = simulate(sc, &mut ch);
+            assert!(v.is_empty(), "seed {seed}: {v:?}");
+        }
+    }
+}
