@@ -50,9 +50,9 @@ fn ip(regs: &Regs) -> u64 {
     regs.gp.pc
 }
 
-/// Whether a syscall is made by sproot's exec loader (mapped at its link
-/// address), which guests must never see.
-fn in_sprootloader(regs: &Regs) -> bool {
+/// Whether a syscall is made from the address of sproot's exec loader (a
+/// nested sproot's loader has the same address).
+fn in_loader_range(regs: &Regs) -> bool {
     let base = env!("SPROOT_LOADER_BASE").trim_start_matches("0x");
     let base = u64::from_str_radix(base, 16).unwrap_or(u64::MAX);
     (base..base.saturating_add(1 << 26)).contains(&ip(regs))
@@ -118,7 +118,7 @@ impl Tracer<'_> {
         if !self.cfg.seccomp {
             return false;
         }
-        if self.gsec.active() && !in_sprootloader(regs) {
+        if self.gsec.active() && !self.in_own_loader(tid, regs) {
             self.gsec_resolve(tid);
             if let Some(chain) = self.gsec.chain(tid) {
                 let answer = chain.evaluate(&seccomp_data(regs));
@@ -146,6 +146,16 @@ impl Tracer<'_> {
             }
         }
         self.gsec_install_entry(tid, regs)
+    }
+
+    /// Whether `tid` runs sproot's own exec loader, still opening the files
+    /// of its script (host paths that a guest's filter must never see).
+    fn in_own_loader(&self, tid: i32, regs: &Regs) -> bool {
+        in_loader_range(regs)
+            && self
+                .tasks
+                .get(tid)
+                .is_some_and(|t| !t.loader_opens.is_empty())
     }
 
     /// Skip the syscall `tid` is stopped at with result `ret`.
