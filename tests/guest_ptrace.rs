@@ -616,19 +616,14 @@ const NESTED_SCRIPT: &str = "cd /mnt/g && pwd && /bin/pwd && cat sproot-guest | 
     && echo made > /tmp/nested-file && cat /tmp/nested-file | wc -c \
     && test -f /tmp/nested-file && rm /tmp/nested-file && ! test -e /tmp/nested-file \
     && echo removed && readlink /proc/self/exe && sh -c 'exec /bin/echo exec ok' \
-    && id -u && id -g";
+    && touch /tmp/nested-own && chown 12:34 /tmp/nested-own && stat -c %u:%g /tmp/nested-own \
+    && rm /tmp/nested-own && id -u && id -g";
 
-/// `sproot [outer...] sproot [inner...] -r / -b /etc:/mnt/g sh -c SCRIPT`
-/// under sproot, and the inner sproot under chroot, with `env` added.
-fn nested_runs(
-    root: &TinyRootfs,
-    outer: &[&str],
-    inner: &[&str],
-    env: &[(&str, &str)],
-) -> (Output, Option<Output>) {
+/// The inner sproot's command line.
+fn inner_args<'a>(inner: &[&'a str]) -> Vec<&'a str> {
     let mut args: Vec<&str> = vec!["/usr/bin/sproot"];
     args.extend_from_slice(inner);
-    args.extend([
+    let rest = [
         "-r",
         "/",
         "-b",
@@ -636,14 +631,36 @@ fn nested_runs(
         "/bin/sh",
         "-c",
         NESTED_SCRIPT,
-    ]);
+    ];
+    args.extend(rest);
+    args
+}
+
+/// `sproot [outer...] sproot [inner...] -r / -b /etc:/mnt/g sh -c SCRIPT`.
+fn nested_cmd(root: &TinyRootfs, outer: &[&str], inner: &[&str]) -> Command {
     let mut all: Vec<&str> = outer.to_vec();
     all.extend(["-b", "/proc", "-b", "/dev"]);
-    all.extend_from_slice(&args);
+    all.extend(inner_args(inner));
     let mut cmd = root.sproot_cmd(&all);
-    cmd.env_clear().envs(GUEST_ENV).envs(env.iter().copied());
+    cmd.env_clear().envs(GUEST_ENV);
+    cmd
+}
+
+/// The nested run under sproot (with `env` added), and the inner sproot
+/// under chroot.
+fn nested_runs(
+    root: &TinyRootfs,
+    outer: &[&str],
+    inner: &[&str],
+    env: &[(&str, &str)],
+) -> (Output, Option<Output>) {
+    let mut cmd = nested_cmd(root, outer, inner);
+    cmd.envs(env.iter().copied());
     let got = output_with_timeout(cmd, scaled(Duration::from_secs(120)), "nested sproot");
-    (got, chroot_run(root, &["/proc", "/dev"], &args))
+    (
+        got,
+        chroot_run(root, &["/proc", "/dev"], &inner_args(inner)),
+    )
 }
 
 #[test]
@@ -661,6 +678,21 @@ fn nested_sproot_runs_a_shell_command_as_under_chroot() {
             assert_eq!(text, stdout_str(&want), "{what}");
         }
     }
+    if !is_root() {
+        return;
+    }
+    // As an unprivileged user, fake root at both levels: what root sees.
+    let as_root = nested_runs(&root, &["-0"], &["-0"], &[]).0;
+    let inner = nested_cmd(&root, &["-0"], &["-0"]);
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .env_clear()
+        .envs(GUEST_ENV);
+    let mine = output_with_timeout(c, scaled(Duration::from_secs(120)), "nested as nobody");
+    assert_success(&mine, "nested sproot as nobody");
+    assert_eq!(stdout_str(&mine), stdout_str(&as_root));
 }
 
 #[test]
