@@ -844,3 +844,35 @@ fn seccomp_ret_trace_is_enosys_alone_and_a_seccomp_stop_for_a_tracer() {
         }
     }
 }
+
+#[test]
+fn strace_f_of_a_pipeline_under_chaos_event_order() {
+    let mut root = tiny_rootfs();
+    if !root.install_host_program("strace") {
+        eprintln!("skipped: no strace on the host");
+        return;
+    }
+    for seed in ["3", "11", "99"] {
+        let args = [
+            "/usr/bin/strace",
+            "-f",
+            "-qq",
+            "-e",
+            "trace=openat,execve,exit_group",
+            "-o",
+            "/tmp/chaos",
+            "/bin/sh",
+            "-c",
+            "cat /etc/sproot-guest | wc -l",
+        ];
+        let mut cmd = root.sproot_cmd(&args);
+        cmd.env_clear().envs(GUEST_ENV).env("SPROOT_CHAOS", seed);
+        let out = output_with_timeout(cmd, scaled(Duration::from_secs(120)), "strace, chaos");
+        assert_success(&out, seed);
+        assert_eq!(stdout_str(&out).trim(), "1", "seed {seed}");
+        let t = std::fs::read_to_string(root.host_path("/tmp/chaos")).unwrap();
+        assert!(t.contains("\"/etc/sproot-guest\", O_RDONLY) = 3"), "{t}");
+        assert_eq!(t.matches("execve(").count(), 3, "seed {seed}: {t}");
+        assert_eq!(t.matches("exit_group(0)").count(), 3, "seed {seed}: {t}");
+    }
+}
