@@ -1,7 +1,9 @@
 //! A model of guest ptrace under every event order: a guest tracer and its
-//! tracees (threads auto-attached with `PTRACE_O_TRACECLONE`) make stops,
-//! exit, get killed while held, and the tracer dies or waits late, while
-//! sproot handles the kernel's reports in any order. The model drives the
+//! tracees (threads auto-attached with `PTRACE_O_TRACECLONE`; a tracee that
+//! traces a process of its own, whose threads are followed too) make stops,
+//! exit, get killed while held, and the tracers die or wait late, while
+//! sproot handles the kernel's reports in any order. A tracer that is
+//! itself held for its own tracer does nothing until released. The model drives the
 //! real state machine ([`GuestPtrace`]) with the holding discipline of
 //! `guest_hooks.rs` (a stop shown to the guest tracer is held until the
 //! guest tracer restarts it, the tracee dies, or the tracer dies; a newborn
@@ -14,6 +16,8 @@ use super::model::{Chooser, Replay};
 
 const TRACER: i32 = 10;
 const FIRST: i32 = 20;
+/// With `nested`: a process the first tracee traces in turn.
+const GRANDCHILD: i32 = 30;
 
 /// What a simulated tracee does when it runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,7 +48,7 @@ enum Report {
     NewChild(i32, i32),
     FirstStop(i32),
     Gone(i32),
-    TracerGone,
+    TracerGone(i32),
 }
 
 struct Task {
@@ -72,13 +76,16 @@ pub struct Scenario {
     /// A held tracee may be killed (`SIGKILL` from elsewhere).
     pub kill_held: bool,
     pub exitkill: bool,
+    /// The first tracee traces a process of its own (nested tracing).
+    pub nested: bool,
 }
 
 struct Sim {
     g: GuestPtrace,
     tasks: Vec<Task>,
     reports: Vec<Report>,
-    tracer: Tracer,
+    /// The guest tracers (thread-group id) and what each is doing.
+    tracers: Vec<(i32, Tracer)>,
     next: i32,
     violations: Vec<String>,
 }
@@ -201,18 +208,14 @@ impl Sim {
                     t.real = Real::Gone;
                 }
                 self.g.on_tracee_gone(tid, gp::exited_status(0));
+                if let Some(k) = self.tracers.iter().position(|t| t.0 == tid) {
+                    // A tracee that traced others in turn.
+                    self.tracers[k].1 = Tracer::Dead;
+                    self.tracer_gone(tid);
+                }
                 self.orphans_of(tid);
             }
-            Report::TracerGone => {
-                for (t, kill, held) in self.g.on_tracer_gone(TRACER) {
-                    if kill {
-                        self.kill(t);
-                    } else if held {
-                        self.release(t);
-                    }
-                }
-                self.orphans_of(TRACER);
-            }
+            Report::TracerGone(tgid) => self.tracer_gone(tgid),
         }
     }
 
@@ -231,19 +234,32 @@ impl Sim {
         }
     }
 
-    /// The guest tracer's next step.
-    fn tracer_step(&mut self) {
-        match self.tracer {
+    /// Guest tracer `tgid` is gone: its tracees are released or killed.
+    fn tracer_gone(&mut self, tgid: i32) {
+        for (t, kill, held) in self.g.on_tracer_gone(tgid) {
+            if kill {
+                self.kill(t);
+            } else if held {
+                self.release(t);
+            }
+        }
+        self.orphans_of(tgid);
+    }
+
+    /// Guest tracer `k`'s next step.
+    fn tracer_step(&mut self, k: usize) {
+        let me = self.tracers[k].0;
+        match self.tracers[k].1 {
             Tracer::Waiting => {
-                if let Some(r) = self.g.take_report(TRACER, -1, libc::__WALL)
+                if let Some(r) = self.g.take_report(me, -1, libc::__WALL)
                     && libc::WIFSTOPPED(r.status)
                 {
-                    self.tracer = Tracer::Restarting(r.tracee);
+                    self.tracers[k].1 = Tracer::Restarting(r.tracee);
                 }
             }
             Tracer::Restarting(t) => {
-                self.tracer = Tracer::Waiting;
-                match self.g.restart(TRACER, t, gp::PTRACE_CONT, 0) {
+                self.tracers[k].1 = Tracer::Waiting;
+                match self.g.restart(me, t, gp::PTRACE_CONT, 0) {
                     Ok(Restart::Resume { .. }) => self.release(t),
                     Ok(Restart::Next(s)) => self.show(t, s),
                     // Gone meanwhile: the kernel says ESRCH too.
@@ -254,12 +270,21 @@ impl Sim {
         }
     }
 
-    fn tracer_can_step(&self) -> bool {
-        match self.tracer {
-            Tracer::Waiting => self.g.has_report_for(TRACER),
-            Tracer::Restarting(_) => true,
-            Tracer::Dead => false,
-        }
+    /// Whether guest tracer `k` can act: it is not dead, nor itself
+    /// stopped (a tracee that traces others), and has something to do.
+    fn tracer_can_step(&self, k: usize) -> bool {
+        let (me, state) = self.tracers[k];
+        let running = self
+            .tasks
+            .iter()
+            .find(|t| t.tid == me)
+            .is_none_or(|t| t.real == Real::Running);
+        running
+            && match state {
+                Tracer::Waiting => self.g.has_report_for(me),
+                Tracer::Restarting(_) => true,
+                Tracer::Dead => false,
+            }
     }
 }
 
@@ -273,16 +298,30 @@ pub fn simulate(sc: Scenario, ch: &mut dyn Chooser) -> Vec<String> {
     if let Err(e) = g.attach(TRACER, FIRST, FIRST, Some(TRACER), Some(options)) {
         return vec![format!("attach: {e}")];
     }
+    let mut tasks = vec![Task {
+        tid: FIRST,
+        creator: TRACER,
+        script: sc.first.to_vec(),
+        real: Real::Running,
+    }];
+    let mut tracers = vec![(TRACER, Tracer::Waiting)];
+    if sc.nested {
+        if let Err(e) = g.attach(FIRST, GRANDCHILD, GRANDCHILD, Some(FIRST), Some(options)) {
+            return vec![format!("nested attach: {e}")];
+        }
+        tasks.push(Task {
+            tid: GRANDCHILD,
+            creator: FIRST,
+            script: vec![Act::Thread, Act::Signal, Act::Exit],
+            real: Real::Running,
+        });
+        tracers.push((FIRST, Tracer::Waiting));
+    }
     let mut sim = Sim {
         g,
-        tasks: vec![Task {
-            tid: FIRST,
-            creator: TRACER,
-            script: sc.first.to_vec(),
-            real: Real::Running,
-        }],
+        tasks,
         reports: Vec::new(),
-        tracer: Tracer::Waiting,
+        tracers,
         next: FIRST + 1,
         violations: Vec::new(),
     };
@@ -306,13 +345,15 @@ pub fn simulate(sc: Scenario, ch: &mut dyn Chooser) -> Vec<String> {
                 s.handle(r);
             }));
         }
-        if sim.tracer_can_step() {
-            steps.push(Box::new(|s: &mut Sim| s.tracer_step()));
+        for k in 0..sim.tracers.len() {
+            if sim.tracer_can_step(k) {
+                steps.push(Box::new(move |s: &mut Sim| s.tracer_step(k)));
+            }
         }
-        if sc.tracer_dies && sim.tracer != Tracer::Dead {
+        if sc.tracer_dies && sim.tracers[0].1 != Tracer::Dead {
             steps.push(Box::new(|s: &mut Sim| {
-                s.tracer = Tracer::Dead;
-                s.reports.push(Report::TracerGone);
+                s.tracers[0].1 = Tracer::Dead;
+                s.reports.push(Report::TracerGone(TRACER));
             }));
         }
         if steps.is_empty() {
@@ -330,15 +371,20 @@ pub fn simulate(sc: Scenario, ch: &mut dyn Chooser) -> Vec<String> {
             ));
         }
     }
-    if sim.tracer != Tracer::Dead && sim.g.has_report_for(TRACER) {
-        v.push("a status owed to the living tracer was never collected".into());
-    }
-    if sim.tracer == Tracer::Dead {
-        // Let the stranded ones finish: nothing of the tracer may remain.
-        if sim.g.is_tracer(TRACER) {
-            v.push("the dead tracer still has tracees or statuses".into());
+    for (me, state) in &sim.tracers {
+        if *state != Tracer::Dead && sim.g.has_report_for(*me) {
+            v.push(format!(
+                "a status owed to living tracer {me} was never collected"
+            ));
         }
-    } else if sim.tasks.iter().all(|t| t.real == Real::Gone) && sim.g.active() {
+        if *state == Tracer::Dead && sim.g.is_tracer(*me) {
+            v.push(format!("dead tracer {me} still has tracees or statuses"));
+        }
+    }
+    if sim.tracers[0].1 != Tracer::Dead
+        && sim.tasks.iter().all(|t| t.real == Real::Gone)
+        && sim.g.active()
+    {
         v.push("guest ptrace state leaked".into());
     }
     if !sim.g.newborns.is_empty() {
@@ -391,6 +437,7 @@ mod tests {
                 tracer_dies: true,
                 kill_held: false,
                 exitkill,
+                nested: false,
             };
             let runs = exhaust(sc, 200_000);
             assert!(runs >= 10, "{runs} orders");
@@ -404,6 +451,7 @@ mod tests {
             tracer_dies: false,
             kill_held: true,
             exitkill: false,
+            nested: false,
         };
         let runs = exhaust(sc, 500_000);
         assert!(runs > 100, "{runs} orders");
@@ -416,9 +464,42 @@ mod tests {
             tracer_dies: false,
             kill_held: false,
             exitkill: false,
+            nested: false,
         };
         let runs = exhaust(sc, 500_000);
         assert!(runs > 100, "{runs} orders");
+    }
+
+    #[test]
+    fn nested_tracing_with_threads_in_every_order() {
+        // 10 traces 20, which traces 30; 30 makes a thread.
+        let sc = Scenario {
+            first: &[Signal, Exit],
+            tracer_dies: false,
+            kill_held: false,
+            exitkill: false,
+            nested: true,
+        };
+        let runs = exhaust(sc, 300_000);
+        assert!(runs > 1000, "{runs} orders");
+    }
+
+    #[test]
+    fn nested_tracing_with_threads_and_deaths_in_random_orders() {
+        for exitkill in [false, true] {
+            let sc = Scenario {
+                first: &[Thread, Signal, Exit],
+                tracer_dies: true,
+                kill_held: true,
+                exitkill,
+                nested: true,
+            };
+            for seed in 0..2000 {
+                let mut ch = super::super::chaos::Chaos::new(seed);
+                let v = simulate(sc, &mut ch);
+                assert!(v.is_empty(), "seed {seed}: {v:?}");
+            }
+        }
     }
 
     #[test]
@@ -428,6 +509,7 @@ mod tests {
             tracer_dies: true,
             kill_held: true,
             exitkill: false,
+            nested: false,
         };
         for seed in 0..3000 {
             let mut ch = super::super::chaos::Chaos::new(seed);
