@@ -41,7 +41,18 @@ impl Chain {
 /// kernel accepted it.
 struct Pending {
     prog: Rc<[Insn]>,
-    tsync: bool,
+    flags: u64,
+}
+
+/// `seccomp(2)` flags that change what the install does or returns.
+pub const FLAG_TSYNC: u64 = 1;
+pub const FLAG_NEW_LISTENER: u64 = 8;
+
+/// Whether an install with `flags` that returned `ret` took effect: 0, or
+/// the listener's file descriptor with `SECCOMP_FILTER_FLAG_NEW_LISTENER`
+/// (with `TSYNC`, a positive result is the thread that could not sync).
+pub fn accepted(flags: u64, ret: i64) -> bool {
+    ret == 0 || (ret > 0 && flags & FLAG_NEW_LISTENER != 0)
 }
 
 /// Every guest task's recorded filters.
@@ -115,29 +126,34 @@ impl GuestFilters {
     }
 
     /// The entry of an install by `tid` of `prog` (raw `sock_filter`s).
-    pub fn begin_install(&mut self, tid: i32, prog: &[u8], tsync: bool) {
+    /// (`flags`: the `seccomp(2)` flags; 0 for `prctl`.)
+    pub fn begin_install(&mut self, tid: i32, prog: &[u8], flags: u64) {
         let prog: Rc<[Insn]> = cbpf::decode(prog).into();
-        self.pending.insert(tid, Pending { prog, tsync });
+        self.pending.insert(tid, Pending { prog, flags });
     }
 
     pub fn installing(&self, tid: i32) -> bool {
         !self.pending.is_empty() && self.pending.contains_key(&tid)
     }
 
-    /// The exit of `tid`'s install: `accepted` when the kernel returned 0.
-    /// With `TSYNC`, every thread in `threads` gets the new filters too.
-    pub fn end_install(&mut self, tid: i32, accepted: bool, threads: &[i32]) {
+    /// The exit of `tid`'s install, which returned `ret`. With `TSYNC`,
+    /// every thread in `threads` gets the new filters too.
+    pub fn end_install(&mut self, tid: i32, ret: i64, threads: &[i32]) {
         let Some(p) = self.pending.remove(&tid) else {
             return;
         };
-        if !accepted {
+        if !accepted(p.flags, ret) {
             return;
         }
         let chain = Rc::new(Chain {
             prog: p.prog,
             parent: self.chains.get(&tid).cloned(),
         });
-        let others = if p.tsync { threads } else { &[] };
+        let others = if p.flags & FLAG_TSYNC != 0 {
+            threads
+        } else {
+            &[]
+        };
         for t in std::iter::once(&tid).chain(others) {
             self.none.remove(t);
             self.chains.insert(*t, chain.clone());
@@ -214,12 +230,12 @@ mod tests {
     #[test]
     fn an_install_counts_only_once_the_kernel_accepted_it() {
         let mut g = GuestFilters::default();
-        g.begin_install(10, &filter(39, cbpf::RET_TRACE | 5), false);
+        g.begin_install(10, &filter(39, cbpf::RET_TRACE | 5), 0);
         assert!(g.active() && g.installing(10));
-        g.end_install(10, false, &[]);
+        g.end_install(10, -(libc::EACCES as i64), &[]);
         assert!(!g.active(), "refused by the kernel");
-        g.begin_install(10, &filter(39, cbpf::RET_TRACE | 5), false);
-        g.end_install(10, true, &[11]);
+        g.begin_install(10, &filter(39, cbpf::RET_TRACE | 5), 0);
+        g.end_install(10, 0, &[11]);
         assert_eq!(answer(&g, 10, 39), cbpf::RET_TRACE | 5);
         assert_eq!(answer(&g, 10, 40), cbpf::RET_ALLOW);
         assert!(g.chain(11).is_none(), "no TSYNC: the caller only");
@@ -228,15 +244,15 @@ mod tests {
     #[test]
     fn tsync_children_exec_and_exit_keep_the_kernels_rules() {
         let mut g = GuestFilters::default();
-        g.begin_install(10, &filter(39, cbpf::RET_TRACE | 1), true);
-        g.end_install(10, true, &[11, 12]);
+        g.begin_install(10, &filter(39, cbpf::RET_TRACE | 1), FLAG_TSYNC);
+        g.end_install(10, 0, &[11, 12]);
         assert_eq!(answer(&g, 12, 39), cbpf::RET_TRACE | 1);
         // A later filter: newer TRACE data wins, ERRNO beats TRACE.
-        g.begin_install(11, &filter(39, cbpf::RET_TRACE | 2), false);
-        g.end_install(11, true, &[]);
+        g.begin_install(11, &filter(39, cbpf::RET_TRACE | 2), FLAG_NEW_LISTENER);
+        g.end_install(11, 5, &[]);
         assert_eq!(answer(&g, 11, 39), cbpf::RET_TRACE | 2);
-        g.begin_install(11, &filter(39, cbpf::RET_ERRNO | 1), false);
-        g.end_install(11, true, &[]);
+        g.begin_install(11, &filter(39, cbpf::RET_ERRNO | 1), 0);
+        g.end_install(11, 0, &[]);
         assert_eq!(answer(&g, 11, 39), cbpf::RET_ERRNO | 1);
         assert_eq!(answer(&g, 10, 39), cbpf::RET_TRACE | 1, "10 unchanged");
         // A child gets its creator's filters; a known task keeps its own.
@@ -252,6 +268,14 @@ mod tests {
             g.gone(t);
         }
         assert!(!g.active() && !g.knows(21));
+    }
+
+    #[test]
+    fn an_install_took_effect_by_the_kernels_answer() {
+        assert!(accepted(0, 0));
+        assert!(!accepted(0, -22));
+        assert!(accepted(FLAG_NEW_LISTENER, 4), "the listener's fd");
+        assert!(!accepted(FLAG_TSYNC, 1234), "a thread that could not sync");
     }
 
     #[test]

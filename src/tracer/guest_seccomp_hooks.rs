@@ -23,7 +23,6 @@ use nix::unistd::Pid;
 const SECCOMP_SET_MODE_FILTER: u64 = 1;
 const SECCOMP_MODE_FILTER: u64 = 2;
 const PR_SET_SECCOMP: u64 = 22;
-const FLAG_TSYNC: u64 = 1;
 pub const EVENT_SECCOMP: i32 = 7;
 
 /// What a syscall's filter sees of it.
@@ -58,14 +57,14 @@ fn in_loader_range(regs: &Regs) -> bool {
     (base..base.saturating_add(1 << 26)).contains(&ip(regs))
 }
 
-/// A guest's install of a filter: `(sock_fprog address, TSYNC)`.
-fn install_call(regs: &Regs) -> Option<(u64, bool)> {
+/// A guest's install of a filter: `(sock_fprog address, flags)`.
+fn install_call(regs: &Regs) -> Option<(u64, u64)> {
     match regs.sysno() {
         sys::SYS_seccomp if regs.arg(0) == SECCOMP_SET_MODE_FILTER => {
-            Some((regs.arg(2), regs.arg(1) & FLAG_TSYNC != 0))
+            Some((regs.arg(2), regs.arg(1)))
         }
         sys::SYS_prctl if regs.arg(0) == PR_SET_SECCOMP && regs.arg(1) == SECCOMP_MODE_FILTER => {
-            Some((regs.arg(2), false))
+            Some((regs.arg(2), 0))
         }
         _ => None,
     }
@@ -187,7 +186,7 @@ impl Tracer<'_> {
 
     /// The entry of a filter install: record the program, see its exit.
     fn gsec_install_entry(&mut self, tid: i32, regs: &Regs) -> bool {
-        let Some((fprog, tsync)) = install_call(regs) else {
+        let Some((fprog, flags)) = install_call(regs) else {
             return false;
         };
         let pid = Pid::from_raw(tid);
@@ -206,7 +205,7 @@ impl Tracer<'_> {
         match prog {
             Ok(prog) => {
                 log::debug!("guest seccomp: {tid} installs {} insns", prog.len() / 8);
-                self.gsec.begin_install(tid, &prog, tsync);
+                self.gsec.begin_install(tid, &prog, flags);
             }
             // The kernel answers EFAULT itself.
             Err(e) => log::debug!("guest seccomp: filter of {tid} unreadable: {e}"),
@@ -218,7 +217,7 @@ impl Tracer<'_> {
     /// The exit of an install by `tid` (its result in the registers).
     pub(super) fn gsec_install_exit(&mut self, tid: i32) {
         let pid = Pid::from_raw(tid);
-        let ok = ptrace::get_regs(pid).is_ok_and(|r| r.ret() == 0);
+        let ret = ptrace::get_regs(pid).map_or(-1, |r| r.ret());
         let threads: Vec<i32> = std::fs::read_dir(format!("/proc/{tid}/task"))
             .map(|d| {
                 d.flatten()
@@ -226,7 +225,7 @@ impl Tracer<'_> {
                     .collect()
             })
             .unwrap_or_default();
-        self.gsec.end_install(tid, ok, &threads);
+        self.gsec.end_install(tid, ret, &threads);
     }
 
     /// A new task: it has its creator's filters.
