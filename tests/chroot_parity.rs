@@ -417,6 +417,18 @@ fn bpf_object_paths_are_translated() {
 
 const PROC_FILES_C: &str = r#"
 #include <dirent.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+/* Files are opened with open(), or with openat2() from `how_dirfd` with
+   `how_resolve` when `use_openat2`. */
+static int use_openat2, how_dirfd = AT_FDCWD; static unsigned long long how_resolve;
+static FILE *openf(const char *file) {
+    if (!use_openat2) return fopen(file, "r");
+    struct open_how how; memset(&how, 0, sizeof how);
+    how.flags = O_RDONLY; how.resolve = how_resolve;
+    long fd = syscall(SYS_openat2, how_dirfd, file, &how, sizeof how);
+    return fd < 0 ? NULL : fdopen(fd, "r");
+}
 static char *seen[512]; static int nseen;
 static int cmp(const void *a, const void *b) { return strcmp(*(char **)a, *(char **)b); }
 static void add(const char *s) {
@@ -425,12 +437,12 @@ static void add(const char *s) {
 }
 static void flush(const char *what) {
     qsort(seen, nseen, sizeof *seen, cmp);
-    for (int i = 0; i < nseen; i++) { printf("%s: %s\n", what, seen[i]); free(seen[i]); }
+    for (int i = 0; i < nseen; i++) { printf("%s%s: %s\n", use_openat2 ? "openat2 " : "", what, seen[i]); free(seen[i]); }
     nseen = 0;
 }
 /* Paths of the mapping lines of maps/smaps. */
 static void mapped(const char *file, const char *label) {
-    FILE *f = fopen(file, "r"); char line[4096];
+    FILE *f = openf(file); char line[4096];
     if (!f) { printf("%s: %s\n", file, ename(errno)); return; }
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = 0;
@@ -442,7 +454,7 @@ static void mapped(const char *file, const char *label) {
 }
 /* "mount point fstype" of a mount table; field numbers from 1. */
 static void mounts(const char *file, int point, int fstype_after_dash) {
-    FILE *f = fopen(file, "r"); char line[4096];
+    FILE *f = openf(file); char line[4096];
     if (!f) { printf("%s: %s\n", file, ename(errno)); return; }
     while (fgets(line, sizeof line, f)) {
         char *fld[64]; int n = 0;
@@ -478,6 +490,14 @@ int main(void) {
     char t[256]; ssize_t n = readlink("/proc/self/fd/3", t, sizeof t - 1);
     if (fd == 3 && n > 0) { t[n] = 0; char want[64]; snprintf(want, sizeof want, "/proc/%d/maps", getpid());
         printf("fd link: %s\n", strcmp(t, want) ? t : "/proc/PID/maps"); }
+    use_openat2 = 1;
+    mapped("/proc/self/maps", "/proc/self/maps");
+    how_resolve = RESOLVE_NO_SYMLINKS;
+    mapped(p, "/proc/PID/maps no symlinks");
+    how_resolve = RESOLVE_NO_MAGICLINKS;
+    mounts("/proc/self/mountinfo", 5, 1);
+    how_resolve = RESOLVE_BENEATH; how_dirfd = open("/proc", O_RDONLY | O_DIRECTORY);
+    mounts("self/mounts", 2, 0);
     return 0;
 }
 "#;
@@ -498,6 +518,17 @@ fn proc_maps_and_mount_tables_show_the_guest_view() {
     assert!(out.contains("/proc/self/mountinfo: /mnt/data "), "{out}");
     assert!(out.contains("/proc/self/mountinfo: /proc proc\n"), "{out}");
     assert!(out.contains("fd link: /proc/PID/maps\n"), "{out}");
+    // openat2 gets the same rewritten files, whatever its RESOLVE_* flags.
+    assert!(out.contains("openat2 /proc/self/maps: /prog\n"), "{out}");
+    assert!(
+        out.contains("openat2 /proc/PID/maps no symlinks: /prog\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("openat2 /proc/self/mountinfo: /mnt/data "),
+        "{out}"
+    );
+    assert!(out.contains("openat2 self/mounts: /mnt/data "), "{out}");
     assert!(
         !out.contains(g.rootfs.root()) && !out.contains("sproot-loader"),
         "{out}"
