@@ -963,3 +963,93 @@ fn glue_directories_are_read_only() {
          rename glue: EACCES\nmkdir in the binding: ok\nrmdir in the binding: ok\n"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Binding points missing from the rootfs are listed by their parent
+// ---------------------------------------------------------------------------
+
+const LISTING_C: &str = r#"
+#include <dirent.h>
+static char type_of_mode(mode_t m) {
+    return S_ISDIR(m) ? 'd' : S_ISREG(m) ? 'f' : S_ISLNK(m) ? 'l' : '?';
+}
+static char type_of_dt(unsigned char t) {
+    return t == DT_DIR ? 'd' : t == DT_REG ? 'f' : t == DT_LNK ? 'l' : t == DT_UNKNOWN ? 'u' : '?';
+}
+static int cmp(const void *a, const void *b) { return strcmp(*(char **)a, *(char **)b); }
+/* Each entry of `dir` (sorted): its readdir type, its lstat type and mode. */
+static void list(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) { printf("%s: %s\n", dir, ename(errno)); return; }
+    char *lines[256]; int n = 0, first = 0, again = 0; struct dirent *e;
+    while ((e = readdir(d)) && n < 256) {
+        first++;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char path[4096], line[4400]; struct stat st;
+        snprintf(path, sizeof path, "%s/%s", strcmp(dir, "/") ? dir : "", e->d_name);
+        if (lstat(path, &st) < 0) snprintf(line, sizeof line, "%s: %s readdir %c, lstat %s", dir, e->d_name, type_of_dt(e->d_type), ename(errno));
+        else snprintf(line, sizeof line, "%s: %s readdir %c, lstat %c %o", dir, e->d_name, type_of_dt(e->d_type), type_of_mode(st.st_mode), st.st_mode & 07777);
+        lines[n++] = strdup(line);
+    }
+    rewinddir(d);
+    while (readdir(d)) again++;
+    closedir(d);
+    qsort(lines, n, sizeof *lines, cmp);
+    for (int i = 0; i < n; i++) { printf("%s\n", lines[i]); free(lines[i]); }
+    printf("%s: %s after rewinddir\n", dir, first == again ? "same count" : "another count");
+}
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) list(argv[i]);
+    return 0;
+}
+"#;
+
+/// A binding at a name missing from the rootfs (`/newdir`, `/newfile`) and
+/// one under missing directories (`/glue1/glue2/b`, reached through glue):
+/// readdir of their parents lists them with the type `stat` gives, as a
+/// chroot lists mount points (made in the rootfs, as mount needs).
+#[test]
+fn binding_points_missing_from_the_rootfs_are_listed() {
+    let Some(mut g) = Guest::new(&program(LISTING_C)) else {
+        return;
+    };
+    let dir = HostDir::new("parity-listing");
+    std::fs::write(dir.join("file"), "x").expect("write host file");
+    let d = dir.to_str().expect("utf-8").to_string();
+    let file = format!("{d}/file");
+    g.bindings = vec![
+        (d.clone(), "/newdir".into()),
+        (file, "/newfile".into()),
+        (d.clone(), "/glue1/glue2/b".into()),
+    ];
+    let args = ["/", "/glue1", "/glue1/glue2", "/newdir"];
+    let ours = g.sproot(&args);
+    assert_success(&ours, "listing under sproot");
+    let text = stdout_str(&ours);
+    for line in [
+        "/: glue1 readdir d, lstat d 755",
+        "/: newdir readdir d, lstat d",
+        "/: newfile readdir f, lstat f",
+        "/glue1: glue2 readdir d, lstat d 755",
+        "/glue1/glue2: b readdir d, lstat d",
+        "/: same count after rewinddir",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(line)),
+            "no {line:?} in\n{text}"
+        );
+    }
+    // The chroot needs the mount points in the rootfs; sproot ran without.
+    for dir in ["/newdir", "/glue1/glue2/b"] {
+        std::fs::create_dir_all(g.host_path(dir)).expect("mkdir mount point");
+    }
+    std::fs::write(g.host_path("/newfile"), "").expect("create mount point");
+    if let Some(theirs) = g.chroot(&args) {
+        assert_success(&theirs, "listing in a chroot");
+        assert_eq!(
+            text,
+            stdout_str(&theirs),
+            "sproot (left) and chroot (right) differ"
+        );
+    }
+}

@@ -678,3 +678,43 @@ fn dotdot_leaves_a_binding_from_a_relative_base() {
     let r = view.resolve(&me, b"/mnt/h", b"d", true).unwrap();
     assert_eq!(r.host, h.join("d"));
 }
+
+#[test]
+fn binding_points_missing_from_their_parent_are_listed_until_made() {
+    let t = TempDir::new("points");
+    let root = t.mkdir("root");
+    let data = t.mkdir("data");
+    let file = t.file("file", "x");
+    let view = GuestView::new(
+        root.clone(),
+        vec![
+            Binding {
+                host: data,
+                guest: b"/newdir".to_vec(),
+            },
+            Binding {
+                host: file,
+                guest: b"/newfile".to_vec(),
+            },
+        ],
+    );
+    assert!(view.lists_points());
+    let root_b = root.as_os_str().as_bytes();
+    let mut found: Vec<(Vec<u8>, u8)> = view
+        .missing_points(root_b)
+        .into_iter()
+        .map(|p| (p.name, p.d_type))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            (b"newdir".to_vec(), libc::DT_DIR),
+            (b"newfile".to_vec(), libc::DT_REG)
+        ]
+    );
+    // Present in the rootfs: the directory lists it itself.
+    std::fs::create_dir(root.join("newdir")).unwrap();
+    assert_eq!(view.missing_points(root_b).len(), 1);
+    assert!(view.missing_points(b"/elsewhere").is_empty());
+}

@@ -164,10 +164,13 @@ fn enter_handlers(
     {
         return o;
     }
-    if nr == sys::SYS_getdents64 && (env.ext.hide_proot || env.ext.link2symlink) {
+    if nr == sys::SYS_getdents64
+        && (env.ext.hide_proot || env.ext.link2symlink || env.view.lists_points())
+    {
         let filter = dirents::Filter {
             proot: env.ext.hide_proot,
             l2s: env.ext.link2symlink,
+            points: env.view.lists_points(),
         };
         return dirents::enter(env, proc, pid, regs, filter);
     }
