@@ -1053,3 +1053,85 @@ fn binding_points_missing_from_the_rootfs_are_listed() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// One host directory with several guest names
+// ---------------------------------------------------------------------------
+
+const ALIASES_C: &str = r#"
+#include <sys/wait.h>
+static void link_of(const char *what, const char *link) {
+    char b[4096]; ssize_t n = readlink(link, b, sizeof b - 1);
+    if (n < 0) { printf("%s: %s\n", what, ename(errno)); return; }
+    b[n] = 0; printf("%s: %s\n", what, b);
+}
+static void cwd(const char *what) {
+    char b[4096], w[300];
+    if (getcwd(b, sizeof b)) printf("%s getcwd: %s\n", what, b);
+    else printf("%s getcwd: %s\n", what, ename(errno));
+    snprintf(w, sizeof w, "%s cwd link", what);
+    link_of(w, "/proc/self/cwd");
+}
+static void fd_link(const char *what, int fd) {
+    char l[64]; snprintf(l, sizeof l, "/proc/self/fd/%d", fd);
+    link_of(what, l);
+}
+int main(void) {
+    chdir("/y"); cwd("cd /y");
+    chdir("sub"); cwd("cd sub");
+    chdir("/x/sub"); cwd("cd /x/sub");
+    chdir(".."); cwd("cd ..");
+    int fy = open("/y/sub/f", O_RDONLY), fx = open("/x/sub/f", O_RDONLY);
+    int dy = open("/y/sub", O_RDONLY | O_DIRECTORY);
+    fd_link("fd /y/sub/f", fy);
+    fd_link("fd /x/sub/f", fx);
+    fd_link("fd /y/sub", dy);
+    int fz = openat(dy, "f", O_RDONLY);
+    fd_link("fd at /y/sub: f", fz);
+    chdir("/y/sub");
+    fflush(stdout);
+    pid_t p = fork();
+    if (p == 0) { cwd("child"); fd_link("child fd /y/sub/f", fy); fflush(stdout); _exit(0); }
+    waitpid(p, NULL, 0);
+    chdir("/data"); cwd("cd /data");
+    chdir("/alias"); cwd("cd /alias");
+    chdir("/data/in"); cwd("cd /data/in");
+    return 0;
+}
+"#;
+
+/// `-b D:/x -b D:/y` and a rootfs directory `/data` also bound at `/alias`:
+/// the working directory and descriptors read back with the name the
+/// process used, as in a chroot with the same bind mounts.
+#[test]
+fn a_directory_bound_twice_reads_back_by_the_name_used() {
+    let Some(mut g) = Guest::new(&program(ALIASES_C)) else {
+        return;
+    };
+    let d = HostDir::new("parity-aliases");
+    std::fs::create_dir_all(d.join("sub")).expect("mkdir sub");
+    std::fs::write(d.join("sub/f"), "f").expect("write f");
+    let ds = d.to_str().expect("utf-8").to_string();
+    g.bind(&ds, "/x");
+    g.bind(&ds, "/y");
+    std::fs::create_dir_all(g.host_path("/data/in")).expect("mkdir /data/in");
+    let data = g.host_path("/data").to_str().expect("utf-8").to_string();
+    g.bind(&data, "/alias");
+    let out = g.same_as_chroot(&[]);
+    for line in [
+        "cd /y getcwd: /y",
+        "cd /y cwd link: /y",
+        "cd sub getcwd: /y/sub",
+        "cd /x/sub getcwd: /x/sub",
+        "cd .. getcwd: /x",
+        "fd /y/sub/f: /y/sub/f",
+        "fd /x/sub/f: /x/sub/f",
+        "fd at /y/sub: f: /y/sub/f",
+        "child getcwd: /y/sub",
+        "child fd /y/sub/f: /y/sub/f",
+        "cd /data getcwd: /data",
+        "cd /alias cwd link: /alias",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+}

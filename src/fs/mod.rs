@@ -16,6 +16,7 @@
 //! - [`GuestView::resolve`]: canonicalisation as the guest kernel would do it,
 //!   with symlinks resolved inside the guest.
 
+mod aliases;
 mod points;
 mod proc_files;
 mod procfs;
@@ -29,6 +30,7 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
+pub use aliases::NameUse;
 pub use points::{Point, dt_of_mode};
 pub use proc_files::{ProcFile, SNAPSHOT_NAME, snapshot_path};
 pub use procfs::{MagicKind, MagicLink, parse_magic_link};
@@ -165,6 +167,8 @@ pub struct GuestView {
     /// component is followed: `[no-follow, follow]`. Same lifetime rules as
     /// `dir_cache`.
     path_cache: [std::cell::RefCell<std::collections::HashMap<Vec<u8>, Resolved>>; 2],
+    /// Host paths with several guest names, and the names processes used.
+    aliases: aliases::Aliases,
 }
 
 /// Entries past which the directory cache starts over.
@@ -188,6 +192,7 @@ impl GuestView {
             link2symlink: false,
             glue: None,
             path_cache: Default::default(),
+            aliases: Default::default(),
         };
         for b in bindings {
             view.add_binding(b);
@@ -217,6 +222,8 @@ impl GuestView {
                 (self.to_host_bytes(parent), m.guest[cut + 1..].to_vec())
             })
             .collect();
+        self.aliases
+            .set_mounts(self.mounts.iter().map(|m| m.host.as_slice()));
         self.binding_parents.clear();
         for (dir, name) in parents {
             self.binding_parents.entry(dir).or_default().push(name);

@@ -718,3 +718,43 @@ fn binding_points_missing_from_their_parent_are_listed_until_made() {
     assert_eq!(view.missing_points(root_b).len(), 1);
     assert!(view.missing_points(b"/elsewhere").is_empty());
 }
+
+#[test]
+fn a_host_path_with_two_guest_names_reads_back_as_the_name_used() {
+    let t = TempDir::new("aliases");
+    let root = t.mkdir("root");
+    let d = t.mkdir("d");
+    t.mkdir("d/sub");
+    let bind = |g: &[u8]| Binding {
+        host: d.clone(),
+        guest: g.to_vec(),
+    };
+    let view = GuestView::new(root.clone(), vec![bind(b"/x"), bind(b"/y")]);
+    let d_b = d.as_os_str().as_bytes();
+    let sub = [d_b, b"/sub"].concat();
+    assert!(view.is_ambiguous(&sub));
+    assert!(!view.is_ambiguous(root.as_os_str().as_bytes()));
+    // Nothing remembered: the reverse table (the first binding).
+    assert_eq!(
+        view.to_guest_for(100, NameUse::Cwd, &sub).unwrap(),
+        b"/x/sub"
+    );
+    view.remember_name(100, 100, NameUse::Cwd, b"/y", d_b);
+    assert_eq!(
+        view.to_guest_for(100, NameUse::Cwd, &sub).unwrap(),
+        b"/y/sub"
+    );
+    // A thread of it learnt at an open; a descriptor by its own name.
+    view.remember_name(100, 101, NameUse::Fd(5), b"/x/sub", &sub);
+    assert_eq!(
+        view.to_guest_for(101, NameUse::Fd(5), &sub).unwrap(),
+        b"/x/sub"
+    );
+    assert_eq!(
+        view.to_guest_for(101, NameUse::Cwd, &sub).unwrap(),
+        b"/y/sub"
+    );
+    // A name that does not map back to the host path is never used.
+    view.remember_name(200, 200, NameUse::Cwd, b"/elsewhere", d_b);
+    assert_eq!(view.to_guest_for(200, NameUse::Cwd, d_b).unwrap(), b"/x");
+}

@@ -63,6 +63,13 @@ pub enum ExitHook {
     Sockets(super::net::SockExit),
     /// Close the tracer's descriptor of a rewritten `/proc` file.
     CloseFd(i32),
+    /// An open of a host path with several guest names: remember the name
+    /// used for the descriptor it returns (see `fs::aliases`).
+    NameFd {
+        tgid: i32,
+        guest: Vec<u8>,
+        host: Vec<u8>,
+    },
 }
 
 /// Run an exit hook; returns whether the registers changed.
@@ -71,6 +78,15 @@ pub fn exit(view: &crate::fs::GuestView, hook: ExitHook, pid: Pid, regs: &mut Re
         ExitHook::Sockets(s) => super::net::exit(view, s, pid, regs),
         ExitHook::CloseFd(fd) => {
             super::procfile::close(fd);
+            false
+        }
+        ExitHook::NameFd { tgid, guest, host } => {
+            if let Ok(fd) = i32::try_from(regs.ret())
+                && fd >= 0
+            {
+                let used = crate::fs::NameUse::Fd(fd);
+                view.remember_name(tgid, pid.as_raw(), used, &guest, &host);
+            }
             false
         }
         ExitHook::Dirents {

@@ -102,6 +102,13 @@ pub fn enter(
     if let Some(o) = proc_snapshot(env, pid, regs, &r.host, flags, &mut how_bytes)? {
         return Ok(o);
     }
+    env.view.remember_name(
+        proc.pid(),
+        proc.tid(),
+        crate::fs::NameUse::Fd(-1),
+        &r.guest,
+        r.host.as_os_str().as_bytes(),
+    );
     // The host path is absolute and canonical: the scope and mount rules
     // were the guest's, checked above.
     let kept = rflags & !(RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_NO_XDEV);
