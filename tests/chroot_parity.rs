@@ -1135,3 +1135,112 @@ fn a_directory_bound_twice_reads_back_by_the_name_used() {
         assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Guest paths whose host path is longer than PATH_MAX
+// ---------------------------------------------------------------------------
+
+const LONG_PATHS_C: &str = r#"
+#include <sys/syscall.h>
+static char path[8192], buf[8192];
+static void is(const char *what, const char *got, const char *want) {
+    if (!got) printf("%s: %s\n", what, ename(errno));
+    else printf("%s: %s\n", what, strcmp(got, want) ? "another path" : "the guest path");
+}
+static void link_is(const char *what, const char *link, const char *want) {
+    ssize_t n = readlink(link, buf, sizeof buf - 1);
+    if (n >= 0) buf[n] = 0;
+    is(what, n < 0 ? NULL : buf, want);
+}
+int main(int argc, char **argv) {
+    int want = atoi(argv[1]);
+    char comp[201]; memset(comp, 'd', 200); comp[200] = 0;
+    strcpy(path, "/tmp/deep"); mkdir(path, 0755); chdir(path);
+    int depth = 0;
+    while (strlen(path) + 201 < (size_t)want) {
+        if (mkdir(comp, 0755) < 0 || chdir(comp) < 0) { printf("grow: %s\n", ename(errno)); return 1; }
+        strcat(path, "/"); strcat(path, comp); depth++;
+    }
+    /* The last directory brings the path to `want` bytes. */
+    size_t last_len = want - strlen(path) - 1;
+    char last[256]; memset(last, 'e', last_len); last[last_len] = 0;
+    if (mkdir(last, 0755) < 0 || chdir(last) < 0) { printf("grow: %s\n", ename(errno)); return 1; }
+    strcat(path, "/"); strcat(path, last);
+    printf("guest path: %zu bytes\n", strlen(path));
+    is("getcwd", getcwd(buf, sizeof buf), path);
+    link_is("cwd link", "/proc/self/cwd", path);
+    char f[8192], g[8192], s[8192], l[8192];
+    snprintf(f, sizeof f, "%s/file", path); snprintf(g, sizeof g, "%s/file2", path);
+    snprintf(s, sizeof s, "%s/sub", path); snprintf(l, sizeof l, "%s/lnk", path);
+    int fd = open(f, O_CREAT | O_WRONLY, 0644);
+    report("create absolute", fd);
+    report("write", write(fd, "abc", 3)); close(fd);
+    struct stat st, st2;
+    report("stat absolute", stat(f, &st));
+    printf("size: %ld\n", (long)st.st_size);
+    report("mkdir absolute", mkdir(s, 0755));
+    report("stat dir", stat(s, &st2));
+    int dfd = open(s, O_RDONLY | O_DIRECTORY);
+    report("open dir", dfd);
+    char dl[64]; snprintf(dl, sizeof dl, "/proc/self/fd/%d", dfd);
+    link_is("dir fd link", dl, s);
+    report("openat dirfd", fd = openat(dfd, "x", O_CREAT | O_WRONLY, 0644)); close(fd);
+    report("unlinkat dirfd", unlinkat(dfd, "x", 0)); close(dfd);
+    report("symlink absolute", symlink("file", l));
+    link_is("readlink absolute", l, "file");
+    report("stat through symlink", stat(l, &st2));
+    report("rename absolute", rename(f, g));
+    report("access relative", access("file2", R_OK));
+    report("chmod absolute", chmod(g, 0600));
+    report("truncate absolute", truncate(g, 1));
+    /* The kernel's own limit on the guest path: 4095 bytes and a NUL. */
+    size_t room = 4095 - strlen(path) - 1;
+    if (room >= 1 && room <= 255) {
+        char at[8192], over[8192], name[300];
+        memset(name, 'n', room); name[room] = 0;
+        snprintf(at, sizeof at, "%s/%s", path, name);
+        report("stat 4095 bytes", stat(at, &st2));
+        report("create 4095 bytes", fd = open(at, O_CREAT | O_WRONLY, 0644)); close(fd);
+        report("unlink 4095 bytes", unlink(at));
+        snprintf(over, sizeof over, "%s/%sn", path, name);
+        report("stat 4096 bytes", stat(over, &st2));
+    } else printf("room: %zu\n", room);
+    unlink(l); unlink(g); rmdir(s);
+    chdir(".."); rmdir(last);
+    for (int i = 0; i < depth; i++) { chdir(".."); rmdir(comp); }
+    chdir("/"); report("cleaned", rmdir("/tmp/deep"));
+    return 0;
+}
+"#;
+
+/// A guest path under 4,096 bytes whose host path (the rootfs in front)
+/// is longer: reached through pieces, as a chroot reaches it; the kernel's
+/// own limit on the guest path stays.
+#[test]
+fn guest_paths_with_host_paths_longer_than_path_max_work() {
+    let Some(g) = Guest::new(&program(LONG_PATHS_C)) else {
+        return;
+    };
+    std::fs::create_dir_all(g.host_path("/tmp")).expect("mkdir /tmp");
+    let root_len = g.rootfs.root().len();
+    // Host path past PATH_MAX; the guest's leaves room for a name.
+    let want = 4096 - 30;
+    assert!(
+        root_len + want > 4096 + 10,
+        "rootfs path too short: {root_len}"
+    );
+    let out = g.same_as_chroot(&[&want.to_string()]);
+    for line in [
+        "getcwd: the guest path",
+        "cwd link: the guest path",
+        "create absolute: ok",
+        "dir fd link: the guest path",
+        "readlink absolute: the guest path",
+        "rename absolute: ok",
+        "guest path: 4066 bytes",
+        "stat 4096 bytes: ENAMETOOLONG",
+        "cleaned: ok",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+}

@@ -17,6 +17,7 @@
 //!   with symlinks resolved inside the guest.
 
 mod aliases;
+mod long_path;
 mod points;
 mod proc_files;
 mod procfs;
@@ -114,7 +115,7 @@ impl Kind {
 
     /// `lstat` a host path.
     pub(crate) fn lstat(host: &[u8]) -> Result<Self, Errno> {
-        nix::sys::stat::lstat(host).map(|st| Kind::of_mode(st.st_mode))
+        long_path::with_short(host, nix::sys::stat::lstat).map(|st| Kind::of_mode(st.st_mode))
     }
 }
 

@@ -151,7 +151,7 @@ pub(crate) fn intermediate_magic_target(
         MagicKind::Root => Ok(b"/".to_vec()),
         MagicKind::Exe | MagicKind::MapFile => Err(Errno::ENOTDIR),
         MagicKind::Cwd | MagicKind::Fd(_) => {
-            let target = nix::fcntl::readlink(host)?.into_vec();
+            let target = super::long_path::read_magic(host)?;
             if target.first() != Some(&b'/') {
                 return Err(Errno::ENOTDIR);
             }
@@ -199,8 +199,8 @@ impl GuestView {
         } else {
             Errno::ESRCH
         };
-        let target = match nix::fcntl::readlink(link.as_str()) {
-            Ok(t) => t.into_vec(),
+        let target = match super::long_path::read_magic(link.as_bytes()) {
+            Ok(t) => t,
             Err(Errno::ENOENT) => return Err(missing),
             Err(e) => return Err(e),
         };
@@ -256,7 +256,7 @@ impl GuestView {
             }
             return Ok(self.to_guest(&exe).unwrap_or(exe));
         }
-        let target = nix::fcntl::readlink(path)?.into_vec();
+        let target = super::long_path::read_magic(path)?;
         if let Some(p) = super::snapshot_path(&target) {
             return Ok(p);
         }
