@@ -1244,3 +1244,59 @@ fn guest_paths_with_host_paths_longer_than_path_max_work() {
         assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// A rewritten syscall restarted after a signal
+// ---------------------------------------------------------------------------
+
+const RESTART_C: &str = r#"
+#include <signal.h>
+#include <sys/wait.h>
+static volatile int alarms;
+static void on_alarm(int s) {
+    /* A deep frame: what lies below the stack pointer is overwritten. */
+    volatile char junk[8192]; memset((char *)junk, 'x', sizeof junk); (void)s; alarms++;
+}
+int main(void) {
+    unlink("/tmp/fifo");
+    report("mkfifo", mkfifo("/tmp/fifo", 0600));
+    struct sigaction sa; memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm; sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    fflush(stdout);
+    pid_t writer = fork();
+    if (writer == 0) {
+        /* After the reader's open was interrupted and restarted. */
+        usleep(600 * 1000);
+        int w = open("/tmp/fifo", O_WRONLY);
+        if (w >= 0) { write(w, "hi", 2); close(w); }
+        _exit(w < 0);
+    }
+    ualarm(200 * 1000, 0);
+    int fd = open("/tmp/fifo", O_RDONLY);
+    report("open fifo through a signal", fd);
+    char b[3] = {0};
+    if (fd >= 0) { read(fd, b, 2); printf("read: %s\n", b); }
+    printf("alarms: %d\n", alarms);
+    int st; waitpid(writer, &st, 0);
+    printf("writer: %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    unlink("/tmp/fifo");
+    return 0;
+}
+"#;
+
+/// `open` of a FIFO, rewritten to the host path, is interrupted by a
+/// signal whose `SA_RESTART` handler runs on the stack, and restarted by
+/// the kernel: it opens the guest's FIFO, as in a chroot.
+#[test]
+fn a_rewritten_syscall_restarted_after_a_signal_is_translated_once() {
+    let Some(g) = Guest::new(&program(RESTART_C)) else {
+        return;
+    };
+    std::fs::create_dir_all(g.host_path("/tmp")).expect("mkdir /tmp");
+    let out = g.same_as_chroot(&[]);
+    assert_eq!(
+        out,
+        "mkfifo: ok\nopen fifo through a signal: ok\nread: hi\nalarms: 1\nwriter: 0\n"
+    );
+}

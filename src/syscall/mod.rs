@@ -13,6 +13,7 @@ mod namespace;
 pub mod net;
 mod openat2;
 pub mod procfile;
+pub mod restart;
 pub mod table;
 pub mod xattr;
 
