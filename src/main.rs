@@ -58,7 +58,7 @@ fn run(cli: Cli) -> Result<i32> {
             .context("working directory contains a NUL byte")?,
         filters: cfg
             .seccomp
-            .then(|| sproot::seccomp::Prepared::with_extensions(cfg.ext.needs_ext_filter())),
+            .then(|| sproot::seccomp::Prepared::for_config(&cfg)),
     };
     tracer::affinity::init();
     if cfg.placement == Placement::Pinned && !tracer::affinity::pin_self() {

@@ -18,7 +18,7 @@ use crate::arch::Regs;
 use crate::fs::ProcContext;
 use nix::errno::Errno;
 use nix::unistd::Pid;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -33,6 +33,8 @@ const MAX_READ: usize = 1 << 20;
 pub struct Filter {
     pub proot: bool,
     pub l2s: bool,
+    /// Binding points missing from their parent directory are listed.
+    pub points: bool,
 }
 
 impl Filter {
@@ -66,16 +68,17 @@ impl Filter {
     }
 }
 
-/// The host directory an fd of `pid` refers to (for `-l`'s lookups).
+/// The host directory an fd of `pid` refers to (for `-l`'s lookups and
+/// the binding points to list).
 pub fn dir_of_fd(pid: Pid, fd: i32, filter: Filter) -> Option<std::path::PathBuf> {
-    if !filter.l2s {
+    if !filter.l2s && !filter.points {
         return None;
     }
     std::fs::read_link(format!("/proc/{}/fd/{fd}", pid.as_raw())).ok()
 }
 
 /// Handle a `getdents64` at its entry.
-pub fn enter(_env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs, filter: Filter) -> Outcome {
+pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs, filter: Filter) -> Outcome {
     let (fd, buf, count) = (regs.arg(0) as i32, regs.arg(1), regs.arg(2) as usize);
     let exit_instead = Outcome::WithExit {
         rewritten: false,
@@ -87,7 +90,17 @@ pub fn enter(_env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs, filter: 
         },
     };
     if !PIDFD_GETFD.load(Ordering::Relaxed) || fd < 0 {
-        return exit_instead;
+        return fallback(filter, exit_instead);
+    }
+    // Only binding points to add, and none in this directory: the kernel's
+    // listing is the guest's.
+    let dir = dir_of_fd(pid, fd, filter);
+    let points = match &dir {
+        Some(d) if filter.points => env.view.missing_points(d.as_os_str().as_bytes()),
+        _ => Vec::new(),
+    };
+    if points.is_empty() && !filter.proot && !filter.l2s {
+        return Outcome::Pass;
     }
     let thread = proc.pid() != pid.as_raw();
     let dup = match crate::ptrace::host::pidfd_getfd(pid.as_raw(), thread, fd) {
@@ -96,12 +109,24 @@ pub fn enter(_env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs, filter: 
         Err(Errno::EBADF) => return Outcome::Pass,
         Err(Errno::ENOSYS) | Err(Errno::EPERM) if !thread => {
             PIDFD_GETFD.store(false, Ordering::Relaxed);
-            return exit_instead;
+            return fallback(filter, exit_instead);
         }
-        Err(_) => return exit_instead,
+        Err(_) => return fallback(filter, exit_instead),
     };
-    let dir = dir_of_fd(pid, fd, filter);
-    let mut data = vec![0u8; count.min(MAX_READ)];
+    // The binding points this directory lacks come first, in the call that
+    // reads from its start (a rewind lists them again).
+    let mut head = Vec::new();
+    if !points.is_empty()
+        && nix::unistd::lseek(dup.as_fd().as_raw_fd(), 0, nix::unistd::Whence::SeekCur) == Ok(0)
+    {
+        head = point_entries(&points);
+    }
+    let count = count.min(MAX_READ);
+    if count < head.len() + MAX_ENTRY {
+        // No room for them and a real entry: listed as the kernel would.
+        head.clear();
+    }
+    let mut data = vec![0u8; count - head.len()];
     let r = (|| -> Result<i64, Errno> {
         loop {
             let n = crate::ptrace::host::getdents64(dup.as_fd(), &mut data)?;
@@ -111,9 +136,10 @@ pub fn enter(_env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs, filter: 
             let (kept, _) = rewrite_dirents(&mut data[..n], |name, d_type| {
                 filter.decide(dir.as_deref(), name, d_type)
             });
-            if kept > 0 {
-                to_guest(pid, buf, &data[..kept])?;
-                return Ok(kept as i64);
+            if kept > 0 || !head.is_empty() {
+                head.extend_from_slice(&data[..kept]);
+                to_guest(pid, buf, &head)?;
+                return Ok(head.len() as i64);
             }
             // Only hidden entries: read on rather than answer "the end".
         }
@@ -122,6 +148,36 @@ pub fn enter(_env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs, filter: 
         Ok(v) => v,
         Err(e) => -(e as i64),
     })
+}
+
+/// Without `pidfd_getfd`, only the exit-stop filtering is left: binding
+/// points are not listed.
+fn fallback(filter: Filter, exit_instead: Outcome) -> Outcome {
+    if filter.proot || filter.l2s {
+        exit_instead
+    } else {
+        Outcome::Pass
+    }
+}
+
+/// The longest `struct linux_dirent64` (a name of `NAME_MAX` bytes).
+const MAX_ENTRY: usize = (19 + 256usize).div_ceil(8) * 8;
+
+/// `struct linux_dirent64` records for binding points. Their `d_off` is 0:
+/// a `seekdir` to one of them starts the listing over.
+fn point_entries(points: &[crate::fs::Point]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in points {
+        let reclen = (19 + p.name.len() + 1).div_ceil(8) * 8;
+        let start = out.len();
+        out.resize(start + reclen, 0);
+        let rec = &mut out[start..];
+        rec[0..8].copy_from_slice(&p.ino.to_ne_bytes());
+        rec[16..18].copy_from_slice(&(reclen as u16).to_ne_bytes());
+        rec[18] = p.d_type;
+        rec[19..19 + p.name.len()].copy_from_slice(&p.name);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -140,6 +196,7 @@ mod tests {
         let both = Filter {
             proot: true,
             l2s: true,
+            points: false,
         };
         let d = Some(dir.as_path());
         assert_eq!(both.decide(d, b".l2s.a0001", libc::DT_LNK), Dirent::Hide);
@@ -161,6 +218,7 @@ mod tests {
         let proot_only = Filter {
             proot: true,
             l2s: false,
+            points: false,
         };
         assert_eq!(
             proot_only.decide(d, b".l2s.a0001", libc::DT_LNK),

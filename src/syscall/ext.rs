@@ -63,6 +63,13 @@ pub enum ExitHook {
     Sockets(super::net::SockExit),
     /// Close the tracer's descriptor of a rewritten `/proc` file.
     CloseFd(i32),
+    /// An open of a host path with several guest names: remember the name
+    /// used for the descriptor it returns (see `fs::aliases`).
+    NameFd {
+        tgid: i32,
+        guest: Vec<u8>,
+        host: Vec<u8>,
+    },
 }
 
 /// Run an exit hook; returns whether the registers changed.
@@ -71,6 +78,15 @@ pub fn exit(view: &crate::fs::GuestView, hook: ExitHook, pid: Pid, regs: &mut Re
         ExitHook::Sockets(s) => super::net::exit(view, s, pid, regs),
         ExitHook::CloseFd(fd) => {
             super::procfile::close(fd);
+            false
+        }
+        ExitHook::NameFd { tgid, guest, host } => {
+            if let Ok(fd) = i32::try_from(regs.ret())
+                && fd >= 0
+            {
+                let used = crate::fs::NameUse::Fd(fd);
+                view.remember_name(tgid, pid.as_raw(), used, &guest, &host);
+            }
             false
         }
         ExitHook::Dirents {
@@ -87,7 +103,11 @@ pub fn exit(view: &crate::fs::GuestView, hook: ExitHook, pid: Pid, regs: &mut Re
             if ptrace::read_into(pid, buf, &mut data).is_err() {
                 return false;
             }
-            let filter = super::dirents::Filter { proot, l2s };
+            let filter = super::dirents::Filter {
+                proot,
+                l2s,
+                points: false,
+            };
             let dir = super::dirents::dir_of_fd(pid, fd, filter);
             let (kept, changed) = rewrite_dirents(&mut data, |name, d_type| {
                 filter.decide(dir.as_deref(), name, d_type)
@@ -393,23 +413,9 @@ pub fn l2s_entry(dir: &std::path::Path, name: &[u8]) -> Dirent {
     match nix::sys::stat::lstat(&fin) {
         Ok(st) => Dirent::As {
             ino: st.st_ino,
-            d_type: dt_of(st.st_mode),
+            d_type: crate::fs::dt_of_mode(st.st_mode),
         },
         Err(_) => Dirent::Keep,
-    }
-}
-
-/// The `d_type` of a file mode.
-fn dt_of(mode: u32) -> u8 {
-    match mode & libc::S_IFMT {
-        libc::S_IFREG => libc::DT_REG,
-        libc::S_IFDIR => libc::DT_DIR,
-        libc::S_IFLNK => libc::DT_LNK,
-        libc::S_IFIFO => libc::DT_FIFO,
-        libc::S_IFSOCK => libc::DT_SOCK,
-        libc::S_IFCHR => libc::DT_CHR,
-        libc::S_IFBLK => libc::DT_BLK,
-        _ => libc::DT_UNKNOWN,
     }
 }
 

@@ -13,6 +13,7 @@ mod namespace;
 pub mod net;
 mod openat2;
 pub mod procfile;
+pub mod restart;
 pub mod table;
 pub mod xattr;
 
@@ -164,10 +165,13 @@ fn enter_handlers(
     {
         return o;
     }
-    if nr == sys::SYS_getdents64 && (env.ext.hide_proot || env.ext.link2symlink) {
+    if nr == sys::SYS_getdents64
+        && (env.ext.hide_proot || env.ext.link2symlink || env.view.lists_points())
+    {
         let filter = dirents::Filter {
             proot: env.ext.hide_proot,
             l2s: env.ext.link2symlink,
+            points: env.view.lists_points(),
         };
         return dirents::enter(env, proc, pid, regs, filter);
     }
@@ -229,6 +233,20 @@ fn enter_handlers(
     match result {
         Ok(o) => o,
         Err(e) => Outcome::err(e),
+    }
+}
+
+/// The syscalls whose path names a working directory or a descriptor: the
+/// name the guest used is the one it reads back (see `fs::aliases`).
+fn name_use(nr: i64) -> Option<crate::fs::NameUse> {
+    match nr {
+        sys::SYS_chdir => Some(crate::fs::NameUse::Cwd),
+        sys::SYS_openat
+        | sys::SYS_openat2
+        | sys::SYS_open_tree
+        | sys::SYS_open
+        | sys::SYS_creat => Some(crate::fs::NameUse::Fd(-1)),
+        _ => None,
     }
 }
 
@@ -352,6 +370,7 @@ fn translate_paths(
     let op = namespace::op_of(regs.sysno(), regs.arg(2));
     let moving = matches!(op, Some(namespace::Op::Move { .. }));
     let mut guests: [Option<Vec<u8>>; 2] = [None, None];
+    let mut fd_name = None;
     for (index, a) in args.iter().enumerate() {
         let ptr = regs.arg(a.path);
         if ptr == 0 {
@@ -375,6 +394,19 @@ fn translate_paths(
         }
         let resolved = resolve_full(env, proc, pid, regs, a.dirfd, &guest, follow)?;
         log_translation(pid, regs, &guest, &resolved.host);
+        if let Some(used) = name_use(regs.sysno()) {
+            let host = resolved.host.as_os_str().as_bytes();
+            env.view
+                .remember_name(proc.pid(), proc.tid(), used, &resolved.guest, host);
+            if used != crate::fs::NameUse::Cwd && env.view.is_ambiguous(host) {
+                // Which descriptor it becomes is known at the exit.
+                fd_name = Some(ext::ExitHook::NameFd {
+                    tgid: proc.pid(),
+                    guest: resolved.guest.clone(),
+                    host: host.to_vec(),
+                });
+            }
+        }
         if let Some(op) = op {
             if let Some(e) = namespace::last_errno(op, index, namespace::Last::of(&guest)) {
                 return Err(e);
@@ -428,10 +460,13 @@ fn translate_paths(
     {
         return Err(e);
     }
-    Ok(if changed {
-        Outcome::Rewritten
-    } else {
-        Outcome::Pass
+    Ok(match fd_name {
+        Some(hook) => Outcome::WithExit {
+            rewritten: changed,
+            hook,
+        },
+        None if changed => Outcome::Rewritten,
+        None => Outcome::Pass,
     })
 }
 
@@ -468,6 +503,7 @@ fn same_for_kernel(
         || env.view.is_binding_parent(dir)
         || dir.starts_with(b"/proc/")
         || env.view.in_glue(dir)
+        || env.view.is_ambiguous(dir)
     {
         return false;
     }

@@ -56,6 +56,12 @@ pub fn enter(
         return Ok(Outcome::Pass);
     }
     if !scoped && rflags == 0 {
+        // A `/proc` file the guest sees rewritten (maps, mountinfo...), by
+        // any path: the same snapshot `open` gets.
+        let r = super::resolve_full(env, proc, pid, regs, Some(0), &path, open_follows(flags))?;
+        if let Some(o) = proc_snapshot(env, pid, regs, &r.host, flags, &mut how_bytes)? {
+            return Ok(o);
+        }
         return plain(env, proc, pid, regs, flags);
     }
 
@@ -93,6 +99,16 @@ pub fn enter(
     {
         return Err(Errno::EXDEV);
     }
+    if let Some(o) = proc_snapshot(env, pid, regs, &r.host, flags, &mut how_bytes)? {
+        return Ok(o);
+    }
+    env.view.remember_name(
+        proc.pid(),
+        proc.tid(),
+        crate::fs::NameUse::Fd(-1),
+        &r.guest,
+        r.host.as_os_str().as_bytes(),
+    );
     // The host path is absolute and canonical: the scope and mount rules
     // were the guest's, checked above.
     let kept = rflags & !(RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_NO_XDEV);
@@ -103,6 +119,33 @@ pub fn enter(
     regs.set_arg(1, host);
     regs.set_arg(2, new_how);
     Ok(Outcome::Rewritten)
+}
+
+/// If `host` is a `/proc` file the guest sees rewritten, point the call at
+/// its snapshot (see [`super::procfile`]): the guest's rules were checked,
+/// and the snapshot is reached through a magic link, so no `RESOLVE_*` flag
+/// and no `O_NOFOLLOW` may stay.
+fn proc_snapshot(
+    env: &Env,
+    pid: Pid,
+    regs: &mut Regs,
+    host: &std::path::Path,
+    flags: u64,
+    how_bytes: &mut [u8],
+) -> Result<Option<Outcome>, Errno> {
+    let Some((path, outcome)) = super::procfile::open(env.view, host.as_os_str().as_bytes(), flags)
+    else {
+        return Ok(None);
+    };
+    let flags = flags & !(libc::O_NOFOLLOW as u64);
+    how_bytes[0..8].copy_from_slice(&flags.to_ne_bytes());
+    how_bytes[16..24].copy_from_slice(&0u64.to_ne_bytes());
+    let mut scratch = Scratch::below(regs.sp());
+    let at = scratch.push_cstr(pid, &path)?;
+    let new_how = scratch.push(pid, how_bytes)?;
+    regs.set_arg(1, at);
+    regs.set_arg(2, new_how);
+    Ok(Some(outcome))
 }
 
 /// No `RESOLVE_*` flag: an `openat`.

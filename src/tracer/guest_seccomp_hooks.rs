@@ -76,8 +76,8 @@ pub struct OwnFilters {
 }
 
 impl OwnFilters {
-    pub fn new(ext: bool) -> Self {
-        let prepared = crate::seccomp::Prepared::with_extensions(ext);
+    pub fn new(cfg: &crate::config::Config) -> Self {
+        let prepared = crate::seccomp::Prepared::for_config(cfg);
         OwnFilters {
             programs: prepared
                 .programs()
@@ -256,7 +256,7 @@ impl Tracer<'_> {
         let filtered = self.waits_filtered(tid);
         let ours = self
             .own_filters
-            .get_or_insert_with(|| OwnFilters::new(self.cfg.ext.needs_ext_filter()))
+            .get_or_insert_with(|| OwnFilters::new(self.cfg))
             .traps(&seccomp_data(&regs), filtered);
         if ours {
             if !self.gsec_install_entry(tid, &regs) {

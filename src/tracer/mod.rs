@@ -61,6 +61,9 @@ pub struct Tracee {
     exit_value: Option<i64>,
     /// Extension work due at the current syscall's exit.
     exit_hook: Option<syscall::ext::ExitHook>,
+    /// The arguments of the last syscall the tracer rewrote, to recognise
+    /// its restart.
+    last_rewrite: Option<syscall::restart::Rewrite>,
     /// `-0`/`-i`: this thread's fake credentials.
     creds: Option<crate::ext::fake_id::Creds>,
     /// Host files the loader is about to open, in order: its own `open`s
@@ -527,6 +530,12 @@ impl<'a> Tracer<'a> {
             self.resume(pid, None, false);
             return;
         }
+        if let Some(rw) = self.tasks.get_mut(raw).and_then(|t| t.last_rewrite.take())
+            && rw.undo_if_restart(&mut regs)
+            && !written(pid, ptrace::set_regs(pid, &regs))
+        {
+            return;
+        }
         let original = regs;
         let mut creds = self.tasks.get_mut(raw).and_then(|t| t.creds.take());
         let outcome = {
@@ -580,6 +589,7 @@ impl<'a> Tracer<'a> {
             Outcome::Pass => self.resume(pid, None, trace),
             Outcome::Rewritten => {
                 if written(pid, ptrace::set_changed_regs(pid, &original, &regs)) {
+                    self.note_rewrite(raw, &original, &regs);
                     self.resume(pid, None, trace);
                 }
             }
@@ -599,6 +609,9 @@ impl<'a> Tracer<'a> {
                 if rewritten && !written(pid, ptrace::set_changed_regs(pid, &original, &regs)) {
                     return;
                 }
+                if rewritten {
+                    self.note_rewrite(raw, &original, &regs);
+                }
                 if let Some(t) = self.tasks.get_mut(raw) {
                     t.exit_hook = Some(hook);
                 }
@@ -612,6 +625,14 @@ impl<'a> Tracer<'a> {
                     self.resume(pid, None, true);
                 }
             }
+        }
+    }
+
+    /// Remember a rewrite of thread `raw`'s arguments (see
+    /// [`syscall::restart`]).
+    fn note_rewrite(&mut self, raw: i32, original: &Regs, written: &Regs) {
+        if let Some(t) = self.tasks.get_mut(raw) {
+            t.last_rewrite = syscall::restart::Rewrite::of(original, written);
         }
     }
 
