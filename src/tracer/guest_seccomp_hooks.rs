@@ -114,7 +114,8 @@ impl Tracer<'_> {
 
     /// A seccomp stop of `tid`: `true` when handled here.
     pub(super) fn gsec_stop(&mut self, tid: i32, regs: &Regs) -> bool {
-        if !self.cfg.seccomp {
+        if !self.cfg.seccomp || self.tasks.get(tid).is_some_and(|t| t.prelude) {
+            // sproot's own start-up code installs sproot's filters.
             return false;
         }
         if self.gsec.active() && !self.in_own_loader(tid, regs) {
