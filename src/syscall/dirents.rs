@@ -12,12 +12,9 @@
 //! thread that is not its process's leader) the call runs in the guest and
 //! its result is filtered at the exit stop instead.
 
-use super::ext::{Dirent, ExitHook, rewrite_dirents, to_guest};
-use super::{Env, Outcome};
-use crate::arch::Regs;
-use crate::fs::ProcContext;
+use super::ext::{Dirent, ExitHook, rewrite_dirents};
+use super::{Ctx, Outcome};
 use nix::errno::Errno;
-use nix::unistd::Pid;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,16 +64,16 @@ impl Filter {
 }
 
 /// The host directory an fd of `pid` refers to (for `-l`'s lookups).
-pub fn dir_of_fd(pid: Pid, fd: i32, filter: Filter) -> Option<std::path::PathBuf> {
+pub fn dir_of_fd(ctx: &Ctx, fd: i32, filter: Filter) -> Option<std::path::PathBuf> {
     if !filter.l2s {
         return None;
     }
-    std::fs::read_link(format!("/proc/{}/fd/{fd}", pid.as_raw())).ok()
+    std::fs::read_link(ctx.fd_path(fd).ok()?).ok()
 }
 
 /// Handle a `getdents64` at its entry.
-pub fn enter(_env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs, filter: Filter) -> Outcome {
-    let (fd, buf, count) = (regs.arg(0) as i32, regs.arg(1), regs.arg(2) as usize);
+pub fn enter(ctx: &mut Ctx, filter: Filter) -> Result<Outcome, Errno> {
+    let (fd, buf, count) = (ctx.arg(0) as i32, ctx.arg(1), ctx.arg(2) as usize);
     let exit_instead = Outcome::WithExit {
         rewritten: false,
         hook: ExitHook::Dirents {
@@ -87,41 +84,36 @@ pub fn enter(_env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs, filter: 
         },
     };
     if !PIDFD_GETFD.load(Ordering::Relaxed) || fd < 0 {
-        return exit_instead;
+        return Ok(exit_instead);
     }
-    let thread = proc.pid() != pid.as_raw();
-    let dup = match crate::ptrace::host::pidfd_getfd(pid.as_raw(), thread, fd) {
+    let tid = ctx.pid.as_raw();
+    let thread = ctx.proc.pid() != tid;
+    let dup = match crate::ptrace::host::pidfd_getfd(tid, thread, fd) {
         Ok(d) => d,
         // Not open: the kernel says EBADF itself.
-        Err(Errno::EBADF) => return Outcome::Pass,
+        Err(Errno::EBADF) => return Ok(Outcome::Pass),
         Err(Errno::ENOSYS) | Err(Errno::EPERM) if !thread => {
             PIDFD_GETFD.store(false, Ordering::Relaxed);
-            return exit_instead;
+            return Ok(exit_instead);
         }
-        Err(_) => return exit_instead,
+        Err(_) => return Ok(exit_instead),
     };
-    let dir = dir_of_fd(pid, fd, filter);
+    let dir = dir_of_fd(ctx, fd, filter);
     let mut data = vec![0u8; count.min(MAX_READ)];
-    let r = (|| -> Result<i64, Errno> {
-        loop {
-            let n = crate::ptrace::host::getdents64(dup.as_fd(), &mut data)?;
-            if n == 0 {
-                return Ok(0);
-            }
-            let (kept, _) = rewrite_dirents(&mut data[..n], |name, d_type| {
-                filter.decide(dir.as_deref(), name, d_type)
-            });
-            if kept > 0 {
-                to_guest(pid, buf, &data[..kept])?;
-                return Ok(kept as i64);
-            }
-            // Only hidden entries: read on rather than answer "the end".
+    loop {
+        let n = crate::ptrace::host::getdents64(dup.as_fd(), &mut data)?;
+        if n == 0 {
+            return Ok(Outcome::Emulated(0));
         }
-    })();
-    Outcome::Emulated(match r {
-        Ok(v) => v,
-        Err(e) => -(e as i64),
-    })
+        let (kept, _) = rewrite_dirents(&mut data[..n], |name, d_type| {
+            filter.decide(dir.as_deref(), name, d_type)
+        });
+        if kept > 0 {
+            ctx.to_guest(buf, &data[..kept])?;
+            return Ok(Outcome::Emulated(kept as i64));
+        }
+        // Only hidden entries: read on rather than answer "the end".
+    }
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::exec::ExecPlan;
 use crate::fs::ProcContext;
 use crate::ptrace;
-use crate::syscall::{self, Env, Outcome};
+use crate::syscall::{self, Ctx, Env, Outcome};
 use anyhow::Result;
 use event::{Event, Sig};
 use lifecycle::{Inherit, Kernel, SignalStop, Tasks};
@@ -56,8 +56,9 @@ pub struct Tracee {
     exit_value: Option<i64>,
     /// Extension work due at the current syscall's exit.
     exit_hook: Option<syscall::ext::ExitHook>,
-    /// `-0`/`-i`: this thread's fake credentials.
-    creds: Option<crate::ext::fake_id::Creds>,
+    /// `-0`/`-i`: this thread's fake credentials (borrowed by the
+    /// handler's context while other tracees are looked up).
+    creds: std::cell::RefCell<Option<crate::ext::fake_id::Creds>>,
     /// Host files the loader is about to open, in order: its own `open`s
     /// name host paths and must not be translated.
     loader_opens: Vec<PathBuf>,
@@ -167,28 +168,14 @@ impl ProcContext for Proc<'_> {
 
 pub struct Tracer<'a> {
     cfg: &'a Config,
-    loader: PathBuf,
+    /// What handlers read and share, built once.
+    env: Env<'a>,
     tasks: Tasks<Tracee>,
     kernel: Ptrace,
     first: Pid,
     chaos: Option<chaos::Chaos>,
     /// Polls `waitpid` a while before blocking.
     spinner: spin::Spinner,
-    /// Fake `chown`s recorded while fake root.
-    owners: std::cell::RefCell<syscall::ids::Owners>,
-    /// Fake root's privileged extended attributes.
-    xattrs: std::cell::RefCell<crate::ext::fake_xattr::FakeXattrs>,
-    /// Modes lifted for an `open` by fake root.
-    restores: std::cell::RefCell<syscall::ids::Restores>,
-    /// `-n`: ports moved for guests.
-    net: std::cell::RefCell<crate::ext::net::NetCoop>,
-    /// What `uname` reports: `-k`'s fields, then names set by the guest.
-    uname: std::cell::RefCell<crate::ext::kernel_release::Uname>,
-    /// `-k`, parsed.
-    kernel_release: Option<crate::ext::kernel_release::KernelRelease>,
-    real_ids: (u32, u32),
-    /// `-l`: `PROOT_L2S_DIR`.
-    l2s_dir: Option<PathBuf>,
     /// The hot pair of `--placement=adaptive`, if that is the policy.
     hot: Option<placement::HotPair>,
     /// Benchmark floor (`SPROOT_BARE_STOPS=1`): every trapped syscall but
@@ -206,15 +193,16 @@ impl<'a> Tracer<'a> {
     pub fn new(cfg: &'a Config, loader: PathBuf, first: Pid) -> Self {
         let t = Tracee {
             prelude: true,
-            creds: cfg
-                .ext
-                .fake_id
-                .map(|(uid, gid)| crate::ext::fake_id::Creds::new(uid, gid)),
+            creds: std::cell::RefCell::new(
+                cfg.ext
+                    .fake_id
+                    .map(|(uid, gid)| crate::ext::fake_id::Creds::new(uid, gid)),
+            ),
             ..Tracee::default()
         };
         Tracer {
             cfg,
-            loader,
+            env: Env::new(&cfg.view, &cfg.ext, loader, cfg.l2s_dir.as_deref()),
             tasks: Tasks::new(first.as_raw(), t, cfg.kill_on_exit),
             kernel: Ptrace {
                 seccomp: cfg.seccomp,
@@ -223,23 +211,6 @@ impl<'a> Tracer<'a> {
             first,
             chaos: cfg.chaos_seed.map(chaos::Chaos::new),
             spinner: spin::Spinner::new(cfg.spin_us),
-            owners: Default::default(),
-            xattrs: Default::default(),
-            restores: Default::default(),
-            net: Default::default(),
-            uname: std::cell::RefCell::new(
-                cfg.ext
-                    .kernel_release
-                    .as_ref()
-                    .map(|k| k.uname.clone())
-                    .unwrap_or_default(),
-            ),
-            kernel_release: cfg.ext.kernel_release.clone(),
-            real_ids: (
-                nix::unistd::getuid().as_raw(),
-                nix::unistd::getgid().as_raw(),
-            ),
-            l2s_dir: cfg.l2s_dir.clone(),
             bare: cfg.bare_stops,
             hot: (cfg.placement == placement::Placement::Adaptive)
                 .then(placement::HotPair::default),
@@ -446,31 +417,40 @@ impl<'a> Tracer<'a> {
     }
 
     fn on_syscall_exit(&mut self, pid: Pid) {
-        if let Some(t) = self.tasks.get_mut(pid.as_raw()) {
-            // Modes lifted for fake root during this call (any hook).
-            self.restores.borrow_mut().restore(pid.as_raw() as u64);
-            match t.exit_hook.take() {
-                Some(syscall::ext::ExitHook::RestoreMode { .. }) => {}
-                Some(hook) => {
-                    if let Ok(mut regs) = ptrace::get_regs(pid)
-                        && syscall::ext::exit(&self.cfg.view, hook, pid, &mut regs)
-                    {
-                        let _ = ptrace::set_regs(pid, &regs);
+        // Modes lifted for fake root during this call (any hook).
+        self.env.restore.borrow_mut().restore(pid.as_raw() as u64);
+        let (hook, value, failed_exec) = match self.tasks.get_mut(pid.as_raw()) {
+            Some(t) => (
+                t.exit_hook.take(),
+                t.exit_value.take(),
+                t.pending_exec.take().is_some(),
+            ),
+            None => (None, None, false),
+        };
+        match hook {
+            Some(syscall::ext::ExitHook::RestoreMode { .. }) | None => {}
+            Some(hook) => {
+                if let Ok(regs) = ptrace::get_regs(pid) {
+                    let proc = Proc {
+                        tasks: &self.tasks,
+                        tid: pid.as_raw(),
+                    };
+                    let mut mem = syscall::TraceeMemory(pid);
+                    let mut ctx = Ctx::new(&self.env, &proc, pid, regs, None, &mut mem);
+                    if syscall::ext::exit(&mut ctx, hook) {
+                        let _ = ptrace::set_regs(pid, &ctx.regs);
                     }
                 }
-                None => {}
             }
-            let value = t.exit_value.take();
-            let failed_exec = t.pending_exec.take().is_some();
-            if (value.is_some() || failed_exec)
-                && let Ok(mut regs) = ptrace::get_regs(pid)
-            {
-                if let Some(v) = value {
-                    regs.set_ret(v);
-                    let _ = ptrace::set_regs(pid, &regs);
-                } else {
-                    log::debug!("exec in {pid} failed: {}", regs.ret());
-                }
+        }
+        if (value.is_some() || failed_exec)
+            && let Ok(mut regs) = ptrace::get_regs(pid)
+        {
+            if let Some(v) = value {
+                regs.set_ret(v);
+                let _ = ptrace::set_regs(pid, &regs);
+            } else {
+                log::debug!("exec in {pid} failed: {}", regs.ret());
             }
         }
         if log::log_enabled!(log::Level::Trace)
@@ -506,32 +486,25 @@ impl<'a> Tracer<'a> {
             return;
         }
         let original = regs;
-        let mut creds = self.tasks.get_mut(raw).and_then(|t| t.creds.take());
         let outcome = {
-            let env = Env {
-                view: &self.cfg.view,
-                loader: &self.loader,
-                ext: &self.cfg.ext,
-                owners: &self.owners,
-                xattrs: &self.xattrs,
-                restore: &self.restores,
-                kernel_release: self.kernel_release.as_ref(),
-                real_ids: self.real_ids,
-                l2s_dir: self.l2s_dir.as_deref(),
-                net: &self.net,
-                uname: &self.uname,
-            };
             let proc = Proc {
                 tasks: &self.tasks,
                 tid: raw,
             };
-            syscall::enter(&env, &proc, pid, &mut regs, creds.as_mut())
+            let mut creds = self.tasks.get(raw).map(|t| t.creds.borrow_mut());
+            let mut mem = syscall::TraceeMemory(pid);
+            let mut ctx = Ctx::new(
+                &self.env,
+                &proc,
+                pid,
+                regs,
+                creds.as_mut().and_then(|c| c.as_mut()),
+                &mut mem,
+            );
+            let outcome = syscall::enter(&mut ctx);
+            regs = ctx.regs;
+            outcome
         };
-        if creds.is_some()
-            && let Some(t) = self.tasks.get_mut(raw)
-        {
-            t.creds = creds;
-        }
         // -v 3: each trapped syscall with its arguments, and (at the exit
         // stop asked for below) its result.
         let trace = log::log_enabled!(log::Level::Trace);
@@ -644,7 +617,7 @@ impl<'a> Tracer<'a> {
         if let Some(plan) = plan {
             // Before the hand-off: the stack pointer still points at argc.
             self.fake_ids_after_exec(pid, &plan);
-            if let Some(hwcap) = self.kernel_release.as_ref().and_then(|k| k.hwcap)
+            if let Some(hwcap) = self.env.kernel_release.and_then(|k| k.hwcap)
                 && let Err(e) = patch_auxv(pid, |key| (key == libc::AT_HWCAP).then_some(hwcap))
             {
                 log::debug!("auxv hwcap of {pid}: {e}");
@@ -671,17 +644,23 @@ impl<'a> Tracer<'a> {
     /// auxiliary vector tells the program the fake ids (`AT_UID`...).
     fn fake_ids_after_exec(&mut self, pid: Pid, plan: &ExecPlan) {
         let raw = pid.as_raw();
-        let Some(mut creds) = self.tasks.get_mut(raw).and_then(|t| t.creds.take()) else {
+        let Some(t) = self.tasks.get(raw) else {
+            return;
+        };
+        let mut creds = t.creds.borrow_mut();
+        let Some(creds) = creds.as_mut() else {
             return;
         };
         if let Ok(st) = nix::sys::stat::stat(&plan.exe_host) {
             let shown = self
+                .env
                 .owners
                 .borrow()
                 .get(&(st.st_dev, st.st_ino))
                 .copied()
                 .unwrap_or_else(|| {
-                    creds.stat_owner(self.real_ids.0, self.real_ids.1, st.st_uid, st.st_gid)
+                    let real = self.env.real_ids;
+                    creds.stat_owner(real.0, real.1, st.st_uid, st.st_gid)
                 });
             creds.exec(st.st_mode, shown.0, shown.1);
         }
@@ -694,9 +673,6 @@ impl<'a> Tracer<'a> {
         };
         if let Err(e) = patch_auxv(pid, ids) {
             log::debug!("auxv ids of {pid}: {e}");
-        }
-        if let Some(t) = self.tasks.get_mut(raw) {
-            t.creds = Some(creds);
         }
     }
 
