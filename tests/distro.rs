@@ -41,11 +41,15 @@ fn container(test: &str) -> Option<&'static Container> {
         if unsafe { libc::geteuid() } != 0 {
             return None;
         }
-        // SPROOT_DISTRO_TEST_DIR: another place for the copy (so that two
-        // checkouts can run these tests at once).
+        // SPROOT_DISTRO_TEST_DIR: another place for the copy. By default
+        // each checkout gets its own, so two checkouts can run these tests
+        // at once.
         let dir = std::env::var_os("SPROOT_DISTRO_TEST_DIR")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/var/tmp/sproot-distro-test"));
+            .unwrap_or_else(|| {
+                let checkout = env!("CARGO_MANIFEST_DIR").replace('/', "-");
+                PathBuf::from(format!("/var/tmp/sproot-distro{checkout}"))
+            });
         let d = dir.display();
         let r = root.display();
         let script = format!(

@@ -94,7 +94,9 @@ like_chroot "-l: a hard link outlives its first name" "-l" \
 echo "== signals and job control"
 like_chroot "a guest killed by a signal" "" 'sh -c "kill -TERM \$\$"; echo $?'
 like_chroot "a trapped signal" "" 'trap "echo caught" USR1; kill -USR1 $$; echo after'
-like_chroot "stop and continue a background job" "" 'sleep 30 & p=$!; kill -STOP $p; kill -CONT $p; kill $p; wait $p; echo $?'
+# dash prints "Terminated" only if the job is reaped inside `wait` itself,
+# which depends on scheduling: that message is not part of the comparison.
+like_chroot "stop and continue a background job" "" 'sleep 30 & p=$!; kill -STOP $p; kill -CONT $p; kill $p; wait $p 2>/dev/null; echo $?'
 check "sproot exits 128+signal" "exit 143" "$S" -r "$R" /bin/sh -c 'kill -TERM $$'
 
 echo "== storms and event order (sorted and chaos order)"
