@@ -63,6 +63,29 @@ impl Filter {
     }
 }
 
+/// `-H` and `-l`: directory listings without the hidden entries.
+pub struct Listings(pub Filter);
+
+impl super::extension::Extension for Listings {
+    fn name(&self) -> &'static str {
+        "listings"
+    }
+
+    fn enter(&self, ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
+        if ctx.sysno() != crate::arch::sys::SYS_getdents64 {
+            return Ok(None);
+        }
+        enter(ctx, self.0).map(Some)
+    }
+
+    fn exit(&self, ctx: &mut Ctx, hook: &ExitHook) -> bool {
+        match *hook {
+            ExitHook::Dirents { fd, buf } => exit(ctx, self.0, fd, buf),
+            _ => false,
+        }
+    }
+}
+
 /// The host directory an fd of `pid` refers to (for `-l`'s lookups).
 pub fn dir_of_fd(ctx: &Ctx, fd: i32, filter: Filter) -> Option<std::path::PathBuf> {
     if !filter.l2s {
@@ -76,12 +99,7 @@ pub fn enter(ctx: &mut Ctx, filter: Filter) -> Result<Outcome, Errno> {
     let (fd, buf, count) = (ctx.arg(0) as i32, ctx.arg(1), ctx.arg(2) as usize);
     let exit_instead = Outcome::WithExit {
         rewritten: false,
-        hook: ExitHook::Dirents {
-            fd,
-            buf,
-            proot: filter.proot,
-            l2s: filter.l2s,
-        },
+        hook: ExitHook::Dirents { fd, buf },
     };
     if !PIDFD_GETFD.load(Ordering::Relaxed) || fd < 0 {
         return Ok(exit_instead);
@@ -114,6 +132,32 @@ pub fn enter(ctx: &mut Ctx, filter: Filter) -> Result<Outcome, Errno> {
         }
         // Only hidden entries: read on rather than answer "the end".
     }
+}
+
+/// Filter the entries `getdents64` on `fd` wrote at `buf` (where the
+/// entry could not read the directory itself); whether the registers
+/// changed.
+fn exit(ctx: &mut Ctx, filter: Filter, fd: i32, buf: u64) -> bool {
+    let n = ctx.regs.ret();
+    if n <= 0 {
+        return false;
+    }
+    let mut data = vec![0u8; n as usize];
+    if ctx.read(buf, &mut data).is_err() {
+        return false;
+    }
+    let dir = dir_of_fd(ctx, fd, filter);
+    let (kept, changed) = rewrite_dirents(&mut data, |name, d_type| {
+        filter.decide(dir.as_deref(), name, d_type)
+    });
+    // (Only without pidfd_getfd: an answer made only of hidden entries
+    // reads as the end of the directory; with the kernel's batches of
+    // hundreds of entries that needs a run that long.)
+    if !changed || ctx.write(buf, &data[..kept]).is_err() {
+        return false;
+    }
+    ctx.regs.set_ret(kept as i64);
+    true
 }
 
 #[cfg(test)]

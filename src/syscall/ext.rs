@@ -43,19 +43,13 @@ impl OwnerMap {
 /// Work to do at a syscall's exit stop.
 #[derive(Clone, Debug)]
 pub enum ExitHook {
-    /// Rewrite the entries `getdents64` on `fd` wrote at `buf`: `-H` hides
-    /// `.proot*` names; `-l` hides `.l2s.*` names and shows the names of an
-    /// emulated hard link as the final file (its inode and type).
-    Dirents {
-        fd: i32,
-        buf: u64,
-        proot: bool,
-        l2s: bool,
-    },
+    /// Rewrite the entries `getdents64` on `fd` wrote at `buf` (see
+    /// [`super::dirents::Listings`]).
+    Dirents { fd: i32, buf: u64 },
     /// Fake root: `EPERM` becomes success.
     EpermIsSuccess,
-    /// Fake root: put back the mode lifted for an `open` (the tracer's
-    /// restore table, slot number).
+    /// Fake root: put back the modes lifted for the call (the restore
+    /// table's slot; see [`super::ids::FakeIds`]).
     RestoreMode { slot: u64 },
     /// Socket addresses (see [`super::net`]).
     Sockets(super::net::SockExit),
@@ -63,52 +57,17 @@ pub enum ExitHook {
     CloseFd(i32),
 }
 
-/// Run an exit hook; returns whether the registers changed.
-pub fn exit(ctx: &mut Ctx, hook: ExitHook) -> bool {
-    match hook {
-        ExitHook::Sockets(s) => super::net::exit(ctx, s),
-        ExitHook::CloseFd(fd) => {
-            super::procfile::close(fd);
-            false
-        }
-        ExitHook::Dirents {
-            fd,
-            buf,
-            proot,
-            l2s,
-        } => {
-            let n = ctx.regs.ret();
-            if n <= 0 {
-                return false;
-            }
-            let mut data = vec![0u8; n as usize];
-            if ctx.read(buf, &mut data).is_err() {
-                return false;
-            }
-            let filter = super::dirents::Filter { proot, l2s };
-            let dir = super::dirents::dir_of_fd(ctx, fd, filter);
-            let (kept, changed) = rewrite_dirents(&mut data, |name, d_type| {
-                filter.decide(dir.as_deref(), name, d_type)
-            });
-            // (Only without pidfd_getfd: an answer made only of hidden
-            // entries reads as the end of the directory; with the kernel's
-            // batches of hundreds of entries that needs a run that long.)
-            if !changed || ctx.write(buf, &data[..kept]).is_err() {
-                return false;
-            }
-            ctx.regs.set_ret(kept as i64);
-            true
-        }
-        ExitHook::EpermIsSuccess => {
-            if ctx.regs.ret() == -(Errno::EPERM as i64) {
-                ctx.regs.set_ret(0);
-                true
-            } else {
-                false
-            }
-        }
-        // Done by the tracer, which owns the restore table.
-        ExitHook::RestoreMode { .. } => false,
+/// Stat results rewritten (`-0`/`-i` owners, `-l` link counts, `-L`
+/// symlink sizes): every stat-family call is emulated.
+pub struct StatRewrite;
+
+impl super::extension::Extension for StatRewrite {
+    fn name(&self) -> &'static str {
+        "stat rewrite"
+    }
+
+    fn enter(&self, ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
+        stat(ctx)
     }
 }
 

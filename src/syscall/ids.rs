@@ -78,6 +78,74 @@ fn chown(
     Ok(0)
 }
 
+/// `-0`/`-i` (fake credentials, root's view of modes and extended
+/// attributes) and `-k` (`uname`).
+pub struct FakeIds;
+
+impl super::extension::Extension for FakeIds {
+    fn name(&self) -> &'static str {
+        "fake ids"
+    }
+
+    fn enter(&self, ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
+        enter(ctx)
+    }
+
+    fn exit(&self, ctx: &mut Ctx, hook: &ExitHook) -> bool {
+        // Modes lifted for this call (whatever the hook), put back.
+        ctx.env
+            .restore
+            .borrow_mut()
+            .restore(ctx.pid.as_raw() as u64);
+        if matches!(hook, ExitHook::EpermIsSuccess) && ctx.regs.ret() == -(Errno::EPERM as i64) {
+            ctx.regs.set_ret(0);
+            return true;
+        }
+        false
+    }
+}
+
+/// Fake root: the real user's own modes must not stop it. Parents get
+/// their write bit before a call that adds or removes a name; after an
+/// EACCES, the directories on the way get their search bit and the call is
+/// handled again (by `handle`). Modes are put back when the call is over.
+pub fn with_lifted_modes(ctx: &mut Ctx, handle: fn(&mut Ctx) -> Outcome) -> Outcome {
+    let original = ctx.regs;
+    let mut lifted = lift_parents(ctx);
+    let mut out = handle(ctx);
+    if matches!(out, Outcome::Emulated(e) if e == -(Errno::EACCES as i64)) {
+        ctx.regs = original;
+        let more = lift_search(ctx);
+        if !more.is_empty() {
+            lifted.extend(more);
+            out = handle(ctx);
+        }
+    }
+    if lifted.is_empty() {
+        return out;
+    }
+    let tid = ctx.pid.as_raw();
+    match out {
+        // Done by the tracer, or never back to this call: put back now.
+        Outcome::Emulated(_) | Outcome::Exec(_) => {
+            restore_now(lifted);
+            out
+        }
+        Outcome::Pass | Outcome::Rewritten => {
+            let slot = ctx.env.restore.borrow_mut().insert(tid, lifted);
+            Outcome::WithExit {
+                rewritten: matches!(out, Outcome::Rewritten),
+                hook: ExitHook::RestoreMode { slot },
+            }
+        }
+        // Its exit stop comes: the modes are put back there.
+        Outcome::WithExit { .. } => {
+            ctx.env.restore.borrow_mut().insert(tid, lifted);
+            out
+        }
+    }
+}
+
 /// Handle a call of the fake-id or uname family; `None` if the registers
 /// hold another syscall.
 pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {

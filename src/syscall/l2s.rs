@@ -14,6 +14,19 @@ fn done(r: Result<(), Errno>) -> Result<Option<Outcome>, Errno> {
     r.map(|()| Some(Outcome::Emulated(0)))
 }
 
+/// `-l/--link2symlink`.
+pub struct Link2Symlink;
+
+impl super::extension::Extension for Link2Symlink {
+    fn name(&self) -> &'static str {
+        "link2symlink"
+    }
+
+    fn enter(&self, ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
+        enter(ctx)
+    }
+}
+
 /// Handle `link*`, `unlink*`, `rename*` under `-l`; `None`: not one of them,
 /// or nothing l2s-specific to do.
 pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {

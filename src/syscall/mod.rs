@@ -7,6 +7,7 @@
 mod ctx;
 pub mod dirents;
 pub mod ext;
+pub mod extension;
 pub mod flags;
 pub mod ids;
 pub mod l2s;
@@ -82,6 +83,8 @@ pub struct Env<'a> {
     pub uname: RefCell<crate::ext::kernel_release::Uname>,
     /// `-n`: ports guests asked for and the ones they got.
     pub net: RefCell<crate::ext::net::NetCoop>,
+    /// The extensions in use, in order.
+    pub extensions: extension::Extensions,
 }
 
 impl<'a> Env<'a> {
@@ -107,52 +110,33 @@ impl<'a> Env<'a> {
             l2s_dir,
             uname: RefCell::new(kernel_release.map(|k| k.uname.clone()).unwrap_or_default()),
             net: Default::default(),
+            extensions: extension::Extensions::new(ext),
         }
     }
 }
 
 /// Handle the entry of a trapped syscall.
 pub fn enter(ctx: &mut Ctx) -> Outcome {
-    if !ctx.creds.as_ref().is_some_and(|c| c.is_fs_root()) {
-        return handle(ctx);
+    if ctx.creds.as_ref().is_some_and(|c| c.is_fs_root()) {
+        // Fake root: the real user's own modes must not stop it.
+        ids::with_lifted_modes(ctx, handle)
+    } else {
+        handle(ctx)
     }
-    // Fake root: the real user's own modes must not stop it. Parents get
-    // their write bit before a call that adds or removes a name; after an
-    // EACCES, the directories on the way get their search bit and the call
-    // is handled again. Modes are put back when the call is over.
-    let original = ctx.regs;
-    let mut lifted = ids::lift_parents(ctx);
-    let mut out = handle(ctx);
-    if matches!(out, Outcome::Emulated(e) if e == -(Errno::EACCES as i64)) {
-        ctx.regs = original;
-        let more = ids::lift_search(ctx);
-        if !more.is_empty() {
-            lifted.extend(more);
-            out = handle(ctx);
+}
+
+/// Handle the exit stop of a syscall whose entry asked for one: the
+/// extensions' exit hooks, then the table's. Whether the registers changed.
+pub fn exit(ctx: &mut Ctx, hook: ext::ExitHook) -> bool {
+    let env = ctx.env;
+    let changed = env.extensions.exit(ctx, &hook);
+    match hook {
+        ext::ExitHook::Sockets(s) => net::exit(ctx, s) || changed,
+        ext::ExitHook::CloseFd(fd) => {
+            procfile::close(fd);
+            changed
         }
-    }
-    if lifted.is_empty() {
-        return out;
-    }
-    let tid = ctx.pid.as_raw();
-    match out {
-        // Done by the tracer, or never back to this call: put back now.
-        Outcome::Emulated(_) | Outcome::Exec(_) => {
-            ids::restore_now(lifted);
-            out
-        }
-        Outcome::Pass | Outcome::Rewritten => {
-            let slot = ctx.env.restore.borrow_mut().insert(tid, lifted);
-            Outcome::WithExit {
-                rewritten: matches!(out, Outcome::Rewritten),
-                hook: ext::ExitHook::RestoreMode { slot },
-            }
-        }
-        // Its exit stop comes: the tracer puts back the thread's modes there.
-        Outcome::WithExit { .. } => {
-            ctx.env.restore.borrow_mut().insert(tid, lifted);
-            out
-        }
+        _ => changed,
     }
 }
 
@@ -169,27 +153,10 @@ fn enter_handlers(ctx: &mut Ctx) -> Result<Outcome, Errno> {
         // Cached directories and resolutions may stop being true.
         env.view.invalidate_cache();
     }
-    if (ctx.creds.is_some() || env.kernel_release.is_some())
-        && let Some(o) = ids::enter(ctx)?
+    if !env.extensions.is_empty()
+        && let Some(o) = env.extensions.enter(ctx)?
     {
         return Ok(o);
-    }
-    if env.ext.link2symlink
-        && let Some(o) = l2s::enter(ctx)?
-    {
-        return Ok(o);
-    }
-    if env.ext.rewrites_stat()
-        && let Some(o) = ext::stat(ctx)?
-    {
-        return Ok(o);
-    }
-    if nr == sys::SYS_getdents64 && (env.ext.hide_proot || env.ext.link2symlink) {
-        let filter = dirents::Filter {
-            proot: env.ext.hide_proot,
-            l2s: env.ext.link2symlink,
-        };
-        return dirents::enter(ctx, filter);
     }
     let kind = match table::classify(nr) {
         Some(k) => k,

@@ -128,7 +128,7 @@ impl Call {
         regs.set_ret(ret);
         let proc = TracerProc;
         let mut ctx = Ctx::new(env, &proc, Pid::this(), regs, None, &mut self.mem);
-        ext::exit(&mut ctx, hook);
+        super::exit(&mut ctx, hook);
         ctx.regs
     }
 

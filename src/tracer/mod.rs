@@ -417,8 +417,6 @@ impl<'a> Tracer<'a> {
     }
 
     fn on_syscall_exit(&mut self, pid: Pid) {
-        // Modes lifted for fake root during this call (any hook).
-        self.env.restore.borrow_mut().restore(pid.as_raw() as u64);
         let (hook, value, failed_exec) = match self.tasks.get_mut(pid.as_raw()) {
             Some(t) => (
                 t.exit_hook.take(),
@@ -428,7 +426,7 @@ impl<'a> Tracer<'a> {
             None => (None, None, false),
         };
         match hook {
-            Some(syscall::ext::ExitHook::RestoreMode { .. }) | None => {}
+            None => {}
             Some(hook) => {
                 if let Ok(regs) = ptrace::get_regs(pid) {
                     let proc = Proc {
@@ -437,7 +435,7 @@ impl<'a> Tracer<'a> {
                     };
                     let mut mem = syscall::TraceeMemory(pid);
                     let mut ctx = Ctx::new(&self.env, &proc, pid, regs, None, &mut mem);
-                    if syscall::ext::exit(&mut ctx, hook) {
+                    if syscall::exit(&mut ctx, hook) {
                         let _ = ptrace::set_regs(pid, &ctx.regs);
                     }
                 }
