@@ -13,7 +13,8 @@
 # run), SPROOT_BENCH_OUT (output directory; a filtered run writes to
 # target/bench-results by default so as not to overwrite the full results),
 # SPROOT_DEBIAN_ROOTFS (rootfs; built and cached by scripts/mkrootfs-debian.sh
-# when unset). Needs root: the native baseline is a real chroot.
+# when unset), SPROOT_BENCH_TERMUX_PROOT (termux's PRoot; default
+# target/peers/proot-termux, built from ../shared/peers when that exists). Needs root: the native baseline is a real chroot.
 set -euo pipefail
 
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
@@ -33,6 +34,14 @@ if [[ -z ${SPROOT_DEBIAN_ROOTFS:-} ]]; then
     # Build (once; cached) or find the default Debian rootfs.
     SPROOT_DEBIAN_ROOTFS=$(scripts/mkrootfs-debian.sh)
     export SPROOT_DEBIAN_ROOTFS
+fi
+
+# termux's PRoot (seccomp-accelerated; proot-distro's engine) is the peer:
+# build it once from the project's peers tarball when it is there
+# (needs libtalloc-dev and pkg-config). Without it, its modes are skipped.
+peers=$(dirname -- "$PWD")/shared/peers/build.sh
+if [[ -z ${SPROOT_BENCH_TERMUX_PROOT:-} && ! -x target/peers/proot-termux && -x $peers ]]; then
+    "$peers" target/peers >/dev/null || echo "bench.sh: building termux PRoot failed; its modes are skipped" >&2
 fi
 
 # cargo bench builds sproot's release binary first; the suite measures that build.

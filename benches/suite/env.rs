@@ -18,6 +18,9 @@ pub struct Env {
     pub sproot: PathBuf,
     /// `None` when no `proot` is installed: its column is skipped with a note.
     pub proot: Option<PathBuf>,
+    /// termux's PRoot: `SPROOT_BENCH_TERMUX_PROOT`, else
+    /// `target/peers/proot-termux` (where `scripts/bench.sh` builds it).
+    pub termux_proot: Option<PathBuf>,
     pub runs: usize,
     /// Per-run timeout override (`SPROOT_BENCH_TIMEOUT`, seconds); workloads
     /// have their own default otherwise.
@@ -69,6 +72,11 @@ impl Env {
             None => which("proot"),
         };
 
+        let termux_proot = match env_nonempty("SPROOT_BENCH_TERMUX_PROOT") {
+            Some(p) => Some(PathBuf::from(p)),
+            None => Some(repo.join("target/peers/proot-termux")).filter(|p| is_executable(p)),
+        };
+
         let runs = match env_nonempty("SPROOT_BENCH_RUNS") {
             Some(v) => v
                 .parse::<usize>()
@@ -96,6 +104,7 @@ impl Env {
             rootfs,
             sproot,
             proot,
+            termux_proot,
             runs,
             timeout,
             scratch,
@@ -170,6 +179,7 @@ pub struct MachineInfo {
     pub loadavg_start: String,
     pub sproot_version: String,
     pub proot_version: String,
+    pub termux_proot_version: String,
 }
 
 fn cmd_line(prog: &str, args: &[&str]) -> Option<String> {
@@ -231,39 +241,15 @@ impl MachineInfo {
             );
         }
         let proot_version = match &env.proot {
-            Some(p) => {
-                let out = Command::new(p).arg("--version").output();
-                let text = out
-                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                    .unwrap_or_default();
-                // Classic PRoot prints an ASCII-art banner ending with its version.
-                let v = text
-                    .split_whitespace()
-                    .map(|t| t.trim_start_matches('v'))
-                    .find(|t| {
-                        t.split('.').count() >= 2
-                            && t.split('.')
-                                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-                    })
-                    .map(|t| format!("v{t}"));
-                let deb = cmd_line("dpkg-query", &["-W", "-f", "${Version}", "proot"]);
-                // Debian builds it without its seccomp acceleration ("seccomp_filter = no"):
-                // say so, it decides what the proot column measures.
-                let accel = text
-                    .lines()
-                    .map(str::trim)
-                    .find(|l| l.starts_with("built-in accelerators"))
-                    .map(|l| format!("; {l}"))
-                    .unwrap_or_default();
-                let version = match (v, deb) {
-                    (Some(v), Some(d)) => format!("{} {v} (Debian package {d})", p.display()),
-                    (Some(v), None) => format!("{} {v}", p.display()),
-                    (None, Some(d)) => format!("{} (Debian package {d})", p.display()),
-                    (None, None) => p.display().to_string(),
-                };
-                format!("{version}{accel}")
-            }
+            Some(p) => proot_version_line(
+                p,
+                cmd_line("dpkg-query", &["-W", "-f", "${Version}", "proot"]),
+            ),
             None => "not installed".into(),
+        };
+        let termux_proot_version = match &env.termux_proot {
+            Some(p) => proot_version_line(p, None),
+            None => "not found".into(),
         };
         MachineInfo {
             kernel,
@@ -273,6 +259,40 @@ impl MachineInfo {
             loadavg_start: loadavg(),
             sproot_version,
             proot_version,
+            termux_proot_version,
         }
     }
+}
+
+/// A classic PRoot's version line: its path, the version from its banner,
+/// the Debian package (`deb`) and its built-in accelerators (Debian builds
+/// it without seccomp: that decides what its column measures).
+fn proot_version_line(p: &Path, deb: Option<String>) -> String {
+    let out = Command::new(p).arg("--version").output();
+    let text = out
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    // Classic PRoot prints an ASCII-art banner ending with its version.
+    let v = text
+        .split_whitespace()
+        .map(|t| t.trim_start_matches('v'))
+        .find(|t| {
+            t.split('.').count() >= 2
+                && t.split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(|t| format!("v{t}"));
+    let accel = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("built-in accelerators"))
+        .map(|l| format!("; {l}"))
+        .unwrap_or_default();
+    let version = match (v, deb) {
+        (Some(v), Some(d)) => format!("{} {v} (Debian package {d})", p.display()),
+        (Some(v), None) => format!("{} {v}", p.display()),
+        (None, Some(d)) => format!("{} (Debian package {d})", p.display()),
+        (None, None) => p.display().to_string(),
+    };
+    format!("{version}{accel}")
 }

@@ -18,6 +18,9 @@ pub enum Engine {
     Native,
     /// Classic PRoot (`proot`).
     Proot,
+    /// termux's PRoot, with its seccomp acceleration (proot-distro's engine):
+    /// the peer the fast-path targets are set against.
+    TermuxProot,
     /// This project's binary.
     Sproot,
 }
@@ -75,6 +78,13 @@ pub fn all_modes() -> Vec<Mode> {
             true,
             "classic PRoot, -r ROOTFS -b /dev -b /proc -b /sys -w /root",
         ),
+        m(
+            "termux-proot",
+            Engine::TermuxProot,
+            &[],
+            true,
+            "termux's PRoot (seccomp-accelerated, proot-distro's engine), same options",
+        ),
         m("sproot", Engine::Sproot, &[], true, "sproot, same options"),
         Mode {
             is_noseccomp: true,
@@ -94,6 +104,13 @@ pub fn all_modes() -> Vec<Mode> {
             PROOT_DISTRO_OPTS,
             false,
             "proot with the options proot-distro passes",
+        ),
+        m(
+            "termux-proot-distro",
+            Engine::TermuxProot,
+            PROOT_DISTRO_OPTS,
+            true,
+            "termux's PRoot with the options proot-distro passes",
         ),
         m(
             "sproot-distro",
@@ -174,6 +191,11 @@ impl Mode {
             Engine::Proot if env.proot.is_none() => {
                 Err("proot is not installed (apt-get install proot)".into())
             }
+            Engine::TermuxProot if env.termux_proot.is_none() => Err(
+                "termux PRoot not found (scripts/bench.sh builds it with ../shared/peers/build.sh; \
+                 or set SPROOT_BENCH_TERMUX_PROOT)"
+                    .into(),
+            ),
             _ => Ok(()),
         }
     }
@@ -239,12 +261,16 @@ impl Mode {
                     });
                 }
             }
-            Engine::Proot | Engine::Sproot => {
+            Engine::Proot | Engine::TermuxProot | Engine::Sproot => {
                 let bin = match self.engine {
                     Engine::Proot => env
                         .proot
                         .as_ref()
                         .expect("proot availability is checked first"),
+                    Engine::TermuxProot => env
+                        .termux_proot
+                        .as_ref()
+                        .expect("termux PRoot availability is checked first"),
                     _ => &env.sproot,
                 };
                 cmd = Command::new(bin);

@@ -421,6 +421,7 @@ impl Report<'_> {
         )
         .unwrap();
         writeln!(out, "- proot: {}", i.proot_version).unwrap();
+        writeln!(out, "- termux-proot: {}", i.termux_proot_version).unwrap();
         writeln!(out, "- total suite runtime: {}\n", self.runtime()).unwrap();
         writeln!(out, "## Wall time and ratios\n").unwrap();
         out.push_str(&self.table());
