@@ -63,6 +63,13 @@ impl Filter {
     }
 }
 
+/// The exit work of a `getdents64` whose entries are filtered at its exit:
+/// the fd and the guest's buffer.
+struct ListingExit {
+    fd: i32,
+    buf: u64,
+}
+
 /// `-H` and `-l`: directory listings without the hidden entries.
 pub struct Listings(pub Filter);
 
@@ -79,9 +86,9 @@ impl super::extension::Extension for Listings {
     }
 
     fn exit(&self, ctx: &mut Ctx, hook: &ExitHook) -> bool {
-        match *hook {
-            ExitHook::Dirents { fd, buf } => exit(ctx, self.0, fd, buf),
-            _ => false,
+        match hook.of::<ListingExit>() {
+            Some(&ListingExit { fd, buf }) => exit(ctx, self.0, fd, buf),
+            None => false,
         }
     }
 }
@@ -99,7 +106,7 @@ pub fn enter(ctx: &mut Ctx, filter: Filter) -> Result<Outcome, Errno> {
     let (fd, buf, count) = (ctx.arg(0) as i32, ctx.arg(1), ctx.arg(2) as usize);
     let exit_instead = Outcome::WithExit {
         rewritten: false,
-        hook: ExitHook::Dirents { fd, buf },
+        hook: ExitHook::extension(ListingExit { fd, buf }),
     };
     if !PIDFD_GETFD.load(Ordering::Relaxed) || fd < 0 {
         return Ok(exit_instead);

@@ -41,20 +41,31 @@ impl OwnerMap {
 }
 
 /// Work to do at a syscall's exit stop.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum ExitHook {
-    /// Rewrite the entries `getdents64` on `fd` wrote at `buf` (see
-    /// [`super::dirents::Listings`]).
-    Dirents { fd: i32, buf: u64 },
-    /// Fake root: `EPERM` becomes success.
-    EpermIsSuccess,
-    /// Fake root: put back the modes lifted for the call (the restore
-    /// table's slot; see [`super::ids::FakeIds`]).
-    RestoreMode { slot: u64 },
     /// Socket addresses (see [`super::net`]).
     Sockets(super::net::SockExit),
     /// Close the tracer's descriptor of a rewritten `/proc` file.
     CloseFd(i32),
+    /// An extension's own exit work, of a type its module defines (see
+    /// [`ExitHook::extension`]); every extension's exit hook sees it and
+    /// takes what is its own ([`ExitHook::of`]).
+    Extension(Box<dyn std::any::Any>),
+}
+
+impl ExitHook {
+    /// Exit work of an extension.
+    pub fn extension<T: std::any::Any>(work: T) -> ExitHook {
+        ExitHook::Extension(Box::new(work))
+    }
+
+    /// The extension exit work of type `T`, if that is what this is.
+    pub fn of<T: std::any::Any>(&self) -> Option<&T> {
+        match self {
+            ExitHook::Extension(w) => w.downcast_ref(),
+            _ => None,
+        }
+    }
 }
 
 /// Stat results rewritten (`-0`/`-i` owners, `-l` link counts, `-L`

@@ -78,6 +78,16 @@ fn chown(
     Ok(0)
 }
 
+/// A fake root's work at a call's exit (besides putting back the modes
+/// lifted for it, done at every exit stop of the thread).
+#[derive(Debug, PartialEq, Eq)]
+pub enum FakeRootExit {
+    /// `EPERM` becomes success.
+    EpermIsSuccess,
+    /// Only the modes to put back.
+    RestoreModes,
+}
+
 /// `-0`/`-i` (fake credentials, root's view of modes and extended
 /// attributes) and `-k` (`uname`).
 pub struct FakeIds;
@@ -93,11 +103,12 @@ impl super::extension::Extension for FakeIds {
 
     fn exit(&self, ctx: &mut Ctx, hook: &ExitHook) -> bool {
         // Modes lifted for this call (whatever the hook), put back.
-        ctx.env
-            .restore
-            .borrow_mut()
-            .restore(ctx.pid.as_raw() as u64);
-        if matches!(hook, ExitHook::EpermIsSuccess) && ctx.regs.ret() == -(Errno::EPERM as i64) {
+        ctx.env.restore.borrow_mut().restore(ctx.pid.as_raw());
+        if matches!(
+            hook.of::<FakeRootExit>(),
+            Some(FakeRootExit::EpermIsSuccess)
+        ) && ctx.regs.ret() == -(Errno::EPERM as i64)
+        {
             ctx.regs.set_ret(0);
             return true;
         }
@@ -132,10 +143,10 @@ pub fn with_lifted_modes(ctx: &mut Ctx, handle: fn(&mut Ctx) -> Outcome) -> Outc
             out
         }
         Outcome::Pass | Outcome::Rewritten => {
-            let slot = ctx.env.restore.borrow_mut().insert(tid, lifted);
+            ctx.env.restore.borrow_mut().insert(tid, lifted);
             Outcome::WithExit {
                 rewritten: matches!(out, Outcome::Rewritten),
-                hook: ExitHook::RestoreMode { slot },
+                hook: ExitHook::extension(FakeRootExit::RestoreModes),
             }
         }
         // Its exit stop comes: the modes are put back there.
@@ -330,7 +341,7 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
 fn eperm_is_success(ctx: &mut Ctx) -> Result<Outcome, Errno> {
     Ok(Outcome::WithExit {
         rewritten: translate_as_usual(ctx)?,
-        hook: ExitHook::EpermIsSuccess,
+        hook: ExitHook::extension(FakeRootExit::EpermIsSuccess),
     })
 }
 
@@ -387,14 +398,13 @@ fn open_as_root(ctx: &mut Ctx) -> Option<Outcome> {
     }
     // Translate as usual; the mode is put back at the exit.
     let rewritten = translate_as_usual(ctx).unwrap_or(false);
-    let slot = ctx
-        .env
+    ctx.env
         .restore
         .borrow_mut()
         .insert(ctx.pid.as_raw(), vec![(host, mode)]);
     Some(Outcome::WithExit {
         rewritten,
-        hook: ExitHook::RestoreMode { slot },
+        hook: ExitHook::extension(FakeRootExit::RestoreModes),
     })
 }
 
@@ -406,16 +416,15 @@ pub struct Restores {
 }
 
 impl Restores {
-    /// Remember `lifted` (path, original mode) for thread `tid`; returns
-    /// the slot to name in [`ExitHook::RestoreMode`].
-    pub fn insert(&mut self, tid: i32, lifted: Vec<(PathBuf, u32)>) -> u64 {
+    /// Remember `lifted` (path, original mode) for thread `tid`, to put
+    /// back at the exit of its call.
+    pub fn insert(&mut self, tid: i32, lifted: Vec<(PathBuf, u32)>) {
         self.pending.entry(tid).or_default().extend(lifted);
-        tid as u64
     }
 
-    /// Put back the modes lifted for `slot`'s call, deepest first.
-    pub fn restore(&mut self, slot: u64) {
-        if let Some(lifted) = self.pending.remove(&(slot as i32)) {
+    /// Put back the modes lifted for thread `tid`'s call, deepest first.
+    pub fn restore(&mut self, tid: i32) {
+        if let Some(lifted) = self.pending.remove(&tid) {
             put_back(lifted);
         }
     }

@@ -632,8 +632,13 @@ fn chmod_as_fake_root_turns_eperm_into_success_at_exit() {
         _ => panic!("expected an exit hook"),
     };
     assert_eq!(c.path_arg(1), root.host_bytes("/etc/hostname"));
-    let regs = c.exit(&env, hook.clone(), -(Errno::EPERM as i64));
+    assert_eq!(
+        hook.of::<ids::FakeRootExit>(),
+        Some(&ids::FakeRootExit::EpermIsSuccess)
+    );
+    let regs = c.exit(&env, hook, -(Errno::EPERM as i64));
     assert_eq!(regs.ret(), 0);
+    let hook = ext::ExitHook::extension(ids::FakeRootExit::EpermIsSuccess);
     let regs = c.exit(&env, hook, -(Errno::ENOENT as i64));
     assert_eq!(regs.ret(), -(Errno::ENOENT as i64));
 }
@@ -653,19 +658,19 @@ fn fake_root_lifts_a_read_only_parent_for_one_call() {
         .str(1, "/tmp/ro/new")
         .arg(2, 0o755);
     let out = c.enter(&env, Some(&mut creds));
-    let Outcome::WithExit {
-        hook: ext::ExitHook::RestoreMode { slot },
-        ..
-    } = out
-    else {
+    let Outcome::WithExit { hook, .. } = out else {
         panic!("expected the mode to be put back at exit");
     };
+    assert_eq!(
+        hook.of::<ids::FakeRootExit>(),
+        Some(&ids::FakeRootExit::RestoreModes)
+    );
     let lifted = std::fs::metadata(&dir).unwrap();
     assert_eq!(
         std::os::unix::fs::PermissionsExt::mode(&lifted.permissions()) & 0o777,
         0o700
     );
-    env.restore.borrow_mut().restore(slot);
+    c.exit(&env, hook, 0);
     let back = std::fs::metadata(&dir).unwrap();
     assert_eq!(
         std::os::unix::fs::PermissionsExt::mode(&back.permissions()) & 0o777,
