@@ -388,6 +388,8 @@ impl<'a> Tracer<'a> {
         {
             affinity::apply(m);
         }
+        // Modes a fake root lifted for a call it never returned from.
+        self.env.restore.borrow_mut().restore(pid.as_raw());
         self.tasks.on_gone(&mut self.kernel, pid.as_raw(), status);
         if pid == self.first {
             signals::forget_first();
