@@ -382,6 +382,7 @@ impl Config {
         view.set_cache(!cli.no_path_cache);
         view.set_link2symlink(cli.link2symlink);
         let cwd = Self::initial_cwd(cli, &view);
+        view.remember_initial_cwd(&cwd);
 
         let command: Vec<OsString> = if cli.command.is_empty() {
             vec![OsString::from("/bin/sh")]

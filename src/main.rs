@@ -56,9 +56,10 @@ fn run(cli: Cli) -> Result<i32> {
         env: guest_env(&cfg.cwd)?,
         host_cwd: CString::new(host_cwd.as_os_str().as_bytes())
             .context("working directory contains a NUL byte")?,
-        filters: cfg
-            .seccomp
-            .then(|| sproot::seccomp::Prepared::with_extensions(cfg.ext.needs_ext_filter())),
+        filters: cfg.seccomp.then(|| {
+            sproot::seccomp::Prepared::with_extensions(cfg.ext.needs_ext_filter())
+                .with_listings(cfg.view.lists_points())
+        }),
     };
     tracer::affinity::init();
     if cfg.placement == Placement::Pinned && !tracer::affinity::pin_self() {

@@ -16,6 +16,9 @@
 //! - [`GuestView::resolve`]: canonicalisation as the guest kernel would do it,
 //!   with symlinks resolved inside the guest.
 
+mod aliases;
+mod long_path;
+mod points;
 mod proc_files;
 mod procfs;
 mod resolve;
@@ -28,6 +31,8 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
+pub use aliases::NameUse;
+pub use points::{Point, dt_of_mode};
 pub use proc_files::{ProcFile, SNAPSHOT_NAME, snapshot_path};
 pub use procfs::{MagicKind, MagicLink, parse_magic_link};
 
@@ -110,7 +115,7 @@ impl Kind {
 
     /// `lstat` a host path.
     pub(crate) fn lstat(host: &[u8]) -> Result<Self, Errno> {
-        nix::sys::stat::lstat(host).map(|st| Kind::of_mode(st.st_mode))
+        long_path::with_short(host, nix::sys::stat::lstat).map(|st| Kind::of_mode(st.st_mode))
     }
 }
 
@@ -143,9 +148,13 @@ pub struct GuestView {
     /// order they were added, a binding for an already bound guest path
     /// replacing the older one.
     mounts: Vec<Mount>,
-    /// Host paths of the directories that contain a binding point: a name
-    /// looked up in one of them may lead into a binding.
-    binding_parents: std::collections::HashSet<Vec<u8>>,
+    /// Host paths of the directories that contain a binding point, with the
+    /// names of the binding points in each: a name looked up in one of them
+    /// may lead into a binding, and a listing of one shows them.
+    binding_parents: std::collections::HashMap<Vec<u8>, Vec<Vec<u8>>>,
+    /// Some binding point was missing from its parent directory when the
+    /// view was set up (see [`GuestView::missing_points`]).
+    lists_points: bool,
     /// Host paths known to be directories (not symlinks): the canonicalisation
     /// cache. Cleared whenever a guest changes the namespace.
     dir_cache: std::cell::RefCell<std::collections::HashSet<Vec<u8>>>,
@@ -159,6 +168,8 @@ pub struct GuestView {
     /// component is followed: `[no-follow, follow]`. Same lifetime rules as
     /// `dir_cache`.
     path_cache: [std::cell::RefCell<std::collections::HashMap<Vec<u8>, Resolved>>; 2],
+    /// Host paths with several guest names, and the names processes used.
+    aliases: aliases::Aliases,
 }
 
 /// Entries past which the directory cache starts over.
@@ -176,11 +187,13 @@ impl GuestView {
                 kind: Some(Kind::Dir),
             }],
             binding_parents: Default::default(),
+            lists_points: false,
             dir_cache: Default::default(),
             cache_enabled: true,
             link2symlink: false,
             glue: None,
             path_cache: Default::default(),
+            aliases: Default::default(),
         };
         for b in bindings {
             view.add_binding(b);
@@ -201,15 +214,25 @@ impl GuestView {
             i == 1 || m.guest != guest
         });
         self.mounts.push(Mount::new(host, guest));
-        let parents: Vec<Vec<u8>> = self.mounts[1..]
+        let parents: Vec<(Vec<u8>, Vec<u8>)> = self.mounts[1..]
             .iter()
+            .filter(|m| m.guest.len() > 1)
             .map(|m| {
                 let cut = m.guest.iter().rposition(|&c| c == b'/').unwrap_or(0);
                 let parent = if cut == 0 { &b"/"[..] } else { &m.guest[..cut] };
-                self.to_host_bytes(parent)
+                (self.to_host_bytes(parent), m.guest[cut + 1..].to_vec())
             })
             .collect();
-        self.binding_parents = parents.into_iter().collect();
+        self.aliases
+            .set_mounts(self.mounts.iter().map(|m| m.host.as_slice()));
+        self.binding_parents.clear();
+        for (dir, name) in parents {
+            self.binding_parents.entry(dir).or_default().push(name);
+        }
+        self.lists_points = self
+            .binding_parents
+            .keys()
+            .any(|dir| !self.missing_points(dir).is_empty());
     }
 
     /// The host root of the glue tree (see [`GuestView::in_glue`]).
@@ -271,7 +294,26 @@ impl GuestView {
     /// Whether the host directory `host_dir` contains a binding point (so a
     /// name looked up in it may need translation).
     pub fn is_binding_parent(&self, host_dir: &[u8]) -> bool {
-        self.binding_parents.contains(host_dir)
+        self.binding_parents.contains_key(host_dir)
+    }
+
+    /// Whether some binding point was missing from its parent directory at
+    /// setup, so that listings must be completed (see
+    /// [`GuestView::missing_points`]).
+    pub fn lists_points(&self) -> bool {
+        self.lists_points
+    }
+
+    /// The binding points in host directory `host_dir` that it does not
+    /// hold itself (a binding whose guest path is missing from the rootfs,
+    /// or a glue directory): a listing of it must show them, as a real
+    /// mount point is an entry of its parent. With the type and inode
+    /// number of what is bound there.
+    pub fn missing_points(&self, host_dir: &[u8]) -> Vec<points::Point> {
+        match self.binding_parents.get(host_dir) {
+            Some(names) => points::missing(self, host_dir, names),
+            None => Vec::new(),
+        }
     }
 
     /// The host directory that is the guest's `/` (before any binding of `/`).

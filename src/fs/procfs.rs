@@ -21,7 +21,7 @@ use std::path::Path;
 
 use nix::errno::Errno;
 
-use super::{GuestView, ProcContext};
+use super::{GuestView, NameUse, ProcContext};
 
 /// Which magic link of a `/proc/<pid>` directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,7 +151,7 @@ pub(crate) fn intermediate_magic_target(
         MagicKind::Root => Ok(b"/".to_vec()),
         MagicKind::Exe | MagicKind::MapFile => Err(Errno::ENOTDIR),
         MagicKind::Cwd | MagicKind::Fd(_) => {
-            let target = nix::fcntl::readlink(host)?.into_vec();
+            let target = super::long_path::read_magic(host)?;
             if target.first() != Some(&b'/') {
                 return Err(Errno::ENOTDIR);
             }
@@ -162,7 +162,20 @@ pub(crate) fn intermediate_magic_target(
             {
                 return Err(Errno::ENOTDIR);
             }
-            Ok(view.to_guest(&target).unwrap_or(target))
+            Ok(view
+                .to_guest_for(magic.tid.unwrap_or(magic.pid), magic.used(), &target)
+                .unwrap_or(target))
+        }
+    }
+}
+
+impl MagicLink {
+    /// What the link's target was named for.
+    fn used(&self) -> NameUse {
+        match self.kind {
+            MagicKind::Cwd => NameUse::Cwd,
+            MagicKind::Fd(n) => NameUse::Fd(n),
+            _ => NameUse::Fd(-1),
         }
     }
 }
@@ -186,8 +199,8 @@ impl GuestView {
         } else {
             Errno::ESRCH
         };
-        let target = match nix::fcntl::readlink(link.as_str()) {
-            Ok(t) => t.into_vec(),
+        let target = match super::long_path::read_magic(link.as_bytes()) {
+            Ok(t) => t,
             Err(Errno::ENOENT) => return Err(missing),
             Err(e) => return Err(e),
         };
@@ -202,7 +215,8 @@ impl GuestView {
                 Err(e) => return Err(e),
             }
         }
-        Ok(self.to_guest(&target).unwrap_or(target))
+        let used = dirfd.map_or(NameUse::Cwd, NameUse::Fd);
+        Ok(self.to_guest_for(tid, used, &target).unwrap_or(target))
     }
 
     /// Read the symlink `host_link` (a host path, e.g. from
@@ -242,13 +256,15 @@ impl GuestView {
             }
             return Ok(self.to_guest(&exe).unwrap_or(exe));
         }
-        let target = nix::fcntl::readlink(path)?.into_vec();
+        let target = super::long_path::read_magic(path)?;
         if let Some(p) = super::snapshot_path(&target) {
             return Ok(p);
         }
         Ok(match magic.kind {
             MagicKind::Root => b"/".to_vec(),
-            _ if target.first() == Some(&b'/') => self.to_guest(&target).unwrap_or(target),
+            _ if target.first() == Some(&b'/') => self
+                .to_guest_for(magic.tid.unwrap_or(magic.pid), magic.used(), &target)
+                .unwrap_or(target),
             _ => target,
         })
     }

@@ -6,6 +6,7 @@ use std::os::unix::ffi::OsStringExt;
 
 use nix::errno::Errno;
 
+use super::long_path;
 use super::procfs::{self, MagicKind};
 use super::{
     GuestView, Kind, MAX_SYMLINKS, NAME_MAX, PATH_MAX, ProcContext, Resolved, bytes_to_path,
@@ -81,9 +82,7 @@ impl<'a> Walk<'a> {
             }
             self.host.extend_from_slice(comp);
         }
-        if self.host.len() >= PATH_MAX {
-            return Err(Errno::ENAMETOOLONG);
-        }
+        // A host path of PATH_MAX or more is fine: see `long_path`.
         self.frames.push(frame);
         Ok(hint)
     }
@@ -263,7 +262,8 @@ pub(super) fn resolve(
                     walk.reset(&target);
                     continue;
                 }
-                let mut target = nix::fcntl::readlink(walk.host.as_slice())?.into_vec();
+                let mut target =
+                    long_path::with_short(&walk.host, nix::fcntl::readlink)?.into_vec();
                 // link2symlink names and intermediates point at absolute
                 // *host* paths of `.l2s.` files: read them back as guest paths.
                 if view.link2symlink
@@ -296,12 +296,9 @@ pub(super) fn resolve(
     } else if trailing_slash && host.len() > 1 {
         host.push(b'/');
     }
-    if host.len() >= PATH_MAX {
-        return Err(Errno::ENAMETOOLONG);
-    }
     Ok(Resolved {
         guest: walk.guest,
-        host: bytes_to_path(host),
+        host: bytes_to_path(long_path::for_kernel(host)?),
     })
 }
 

@@ -678,3 +678,83 @@ fn dotdot_leaves_a_binding_from_a_relative_base() {
     let r = view.resolve(&me, b"/mnt/h", b"d", true).unwrap();
     assert_eq!(r.host, h.join("d"));
 }
+
+#[test]
+fn binding_points_missing_from_their_parent_are_listed_until_made() {
+    let t = TempDir::new("points");
+    let root = t.mkdir("root");
+    let data = t.mkdir("data");
+    let file = t.file("file", "x");
+    let view = GuestView::new(
+        root.clone(),
+        vec![
+            Binding {
+                host: data,
+                guest: b"/newdir".to_vec(),
+            },
+            Binding {
+                host: file,
+                guest: b"/newfile".to_vec(),
+            },
+        ],
+    );
+    assert!(view.lists_points());
+    let root_b = root.as_os_str().as_bytes();
+    let mut found: Vec<(Vec<u8>, u8)> = view
+        .missing_points(root_b)
+        .into_iter()
+        .map(|p| (p.name, p.d_type))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            (b"newdir".to_vec(), libc::DT_DIR),
+            (b"newfile".to_vec(), libc::DT_REG)
+        ]
+    );
+    // Present in the rootfs: the directory lists it itself.
+    std::fs::create_dir(root.join("newdir")).unwrap();
+    assert_eq!(view.missing_points(root_b).len(), 1);
+    assert!(view.missing_points(b"/elsewhere").is_empty());
+}
+
+#[test]
+fn a_host_path_with_two_guest_names_reads_back_as_the_name_used() {
+    let t = TempDir::new("aliases");
+    let root = t.mkdir("root");
+    let d = t.mkdir("d");
+    t.mkdir("d/sub");
+    let bind = |g: &[u8]| Binding {
+        host: d.clone(),
+        guest: g.to_vec(),
+    };
+    let view = GuestView::new(root.clone(), vec![bind(b"/x"), bind(b"/y")]);
+    let d_b = d.as_os_str().as_bytes();
+    let sub = [d_b, b"/sub"].concat();
+    assert!(view.is_ambiguous(&sub));
+    assert!(!view.is_ambiguous(root.as_os_str().as_bytes()));
+    // Nothing remembered: the reverse table (the first binding).
+    assert_eq!(
+        view.to_guest_for(100, NameUse::Cwd, &sub).unwrap(),
+        b"/x/sub"
+    );
+    view.remember_name(100, 100, NameUse::Cwd, b"/y", d_b);
+    assert_eq!(
+        view.to_guest_for(100, NameUse::Cwd, &sub).unwrap(),
+        b"/y/sub"
+    );
+    // A thread of it learnt at an open; a descriptor by its own name.
+    view.remember_name(100, 101, NameUse::Fd(5), b"/x/sub", &sub);
+    assert_eq!(
+        view.to_guest_for(101, NameUse::Fd(5), &sub).unwrap(),
+        b"/x/sub"
+    );
+    assert_eq!(
+        view.to_guest_for(101, NameUse::Cwd, &sub).unwrap(),
+        b"/y/sub"
+    );
+    // A name that does not map back to the host path is never used.
+    view.remember_name(200, 200, NameUse::Cwd, b"/elsewhere", d_b);
+    assert_eq!(view.to_guest_for(200, NameUse::Cwd, d_b).unwrap(), b"/x");
+}

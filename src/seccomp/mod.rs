@@ -114,10 +114,24 @@ pub fn guest_tracer_filter() -> Vec<u8> {
         .collect()
 }
 
-/// Both filters, ready to install.
+/// `nr == sysno` → trace, else allow: one more syscall to stop at.
+fn trace_one(sysno: i64) -> BpfProgram {
+    let f = |code, jt, jf, k| sock_filter { code, jt, jf, k };
+    vec![
+        f(BPF_LD_W_ABS, 0, 0, OFFSET_NR),
+        f(BPF_JMP_JEQ_K, 0, 1, sysno as u32),
+        f(BPF_RET_K, 0, 0, SECCOMP_RET_TRACE),
+        f(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW),
+    ]
+}
+
+/// The filters, ready to install.
 pub struct Prepared {
     main: BpfProgram,
     unknown: BpfProgram,
+    /// `getdents64` stops too (binding points to add to listings), when the
+    /// main filter does not stop it already.
+    listings: Option<BpfProgram>,
 }
 
 impl Prepared {
@@ -130,7 +144,14 @@ impl Prepared {
         Prepared {
             main: decode(if ext { EXT_FILTER } else { MAIN_FILTER }),
             unknown: unknown_filter(),
+            listings: None,
         }
+    }
+
+    /// Also stop at `getdents64` (for [`crate::fs::GuestView::lists_points`]).
+    pub fn with_listings(mut self, on: bool) -> Self {
+        self.listings = on.then(|| trace_one(crate::arch::sys::SYS_getdents64));
+        self
     }
 
     /// Number of BPF instructions in the main filter (for logs and tests).
@@ -141,7 +162,14 @@ impl Prepared {
     /// Install both filters on the calling thread. Meant for the forked
     /// child right before `execve`: no allocation happens here.
     pub fn install(&self) -> Result<(), Errno> {
-        for prog in [&self.unknown, &self.main] {
+        for prog in [
+            Some(&self.unknown),
+            Some(&self.main),
+            self.listings.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
             seccompiler::apply_filter(prog).map_err(|e| match e {
                 seccompiler::Error::Prctl(io) | seccompiler::Error::Seccomp(io) => {
                     Errno::from_raw(io.raw_os_error().unwrap_or(libc::EINVAL))

@@ -15,7 +15,7 @@
 use super::ext::{Dirent, ExitHook, rewrite_dirents};
 use super::{Ctx, Outcome};
 use nix::errno::Errno;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -30,6 +30,8 @@ const MAX_READ: usize = 1 << 20;
 pub struct Filter {
     pub proot: bool,
     pub l2s: bool,
+    /// Binding points missing from their parent directory are listed.
+    pub points: bool,
 }
 
 impl Filter {
@@ -70,7 +72,8 @@ struct ListingExit {
     buf: u64,
 }
 
-/// `-H` and `-l`: directory listings without the hidden entries.
+/// `-H`, `-l` and binding points missing from the rootfs: directory
+/// listings as the guest must see them.
 pub struct Listings(pub Filter);
 
 impl super::extension::Extension for Listings {
@@ -93,9 +96,10 @@ impl super::extension::Extension for Listings {
     }
 }
 
-/// The host directory an fd of `pid` refers to (for `-l`'s lookups).
+/// The host directory an fd of the tracee refers to (for `-l`'s lookups
+/// and the binding points to list).
 pub fn dir_of_fd(ctx: &Ctx, fd: i32, filter: Filter) -> Option<std::path::PathBuf> {
-    if !filter.l2s {
+    if !filter.l2s && !filter.points {
         return None;
     }
     std::fs::read_link(ctx.fd_path(fd).ok()?).ok()
@@ -109,7 +113,17 @@ pub fn enter(ctx: &mut Ctx, filter: Filter) -> Result<Outcome, Errno> {
         hook: ExitHook::extension(ListingExit { fd, buf }),
     };
     if !PIDFD_GETFD.load(Ordering::Relaxed) || fd < 0 {
-        return Ok(exit_instead);
+        return Ok(fallback(filter, exit_instead));
+    }
+    // Only binding points to add, and none in this directory: the kernel's
+    // listing is the guest's.
+    let dir = dir_of_fd(ctx, fd, filter);
+    let points = match &dir {
+        Some(d) if filter.points => ctx.env.view.missing_points(d.as_os_str().as_bytes()),
+        _ => Vec::new(),
+    };
+    if points.is_empty() && !filter.proot && !filter.l2s {
+        return Ok(Outcome::Pass);
     }
     let tid = ctx.pid.as_raw();
     let thread = ctx.proc.pid() != tid;
@@ -119,12 +133,24 @@ pub fn enter(ctx: &mut Ctx, filter: Filter) -> Result<Outcome, Errno> {
         Err(Errno::EBADF) => return Ok(Outcome::Pass),
         Err(Errno::ENOSYS) | Err(Errno::EPERM) if !thread => {
             PIDFD_GETFD.store(false, Ordering::Relaxed);
-            return Ok(exit_instead);
+            return Ok(fallback(filter, exit_instead));
         }
-        Err(_) => return Ok(exit_instead),
+        Err(_) => return Ok(fallback(filter, exit_instead)),
     };
-    let dir = dir_of_fd(ctx, fd, filter);
-    let mut data = vec![0u8; count.min(MAX_READ)];
+    // The binding points this directory lacks come first, in the call that
+    // reads from its start (a rewind lists them again).
+    let mut head = Vec::new();
+    if !points.is_empty()
+        && nix::unistd::lseek(dup.as_fd().as_raw_fd(), 0, nix::unistd::Whence::SeekCur) == Ok(0)
+    {
+        head = point_entries(&points);
+    }
+    let count = count.min(MAX_READ);
+    if count < head.len() + MAX_ENTRY {
+        // No room for them and a real entry: listed as the kernel would.
+        head.clear();
+    }
+    let mut data = vec![0u8; count - head.len()];
     loop {
         let n = crate::ptrace::host::getdents64(dup.as_fd(), &mut data)?;
         if n == 0 {
@@ -133,9 +159,10 @@ pub fn enter(ctx: &mut Ctx, filter: Filter) -> Result<Outcome, Errno> {
         let (kept, _) = rewrite_dirents(&mut data[..n], |name, d_type| {
             filter.decide(dir.as_deref(), name, d_type)
         });
-        if kept > 0 {
-            ctx.to_guest(buf, &data[..kept])?;
-            return Ok(Outcome::Emulated(kept as i64));
+        if kept > 0 || !head.is_empty() {
+            head.extend_from_slice(&data[..kept]);
+            ctx.to_guest(buf, &head)?;
+            return Ok(Outcome::Emulated(head.len() as i64));
         }
         // Only hidden entries: read on rather than answer "the end".
     }
@@ -143,7 +170,7 @@ pub fn enter(ctx: &mut Ctx, filter: Filter) -> Result<Outcome, Errno> {
 
 /// Filter the entries `getdents64` on `fd` wrote at `buf` (where the
 /// entry could not read the directory itself); whether the registers
-/// changed.
+/// changed. Binding points are not listed this way.
 fn exit(ctx: &mut Ctx, filter: Filter, fd: i32, buf: u64) -> bool {
     let n = ctx.regs.ret();
     if n <= 0 {
@@ -153,6 +180,10 @@ fn exit(ctx: &mut Ctx, filter: Filter, fd: i32, buf: u64) -> bool {
     if ctx.read(buf, &mut data).is_err() {
         return false;
     }
+    let filter = Filter {
+        points: false,
+        ..filter
+    };
     let dir = dir_of_fd(ctx, fd, filter);
     let (kept, changed) = rewrite_dirents(&mut data, |name, d_type| {
         filter.decide(dir.as_deref(), name, d_type)
@@ -165,6 +196,36 @@ fn exit(ctx: &mut Ctx, filter: Filter, fd: i32, buf: u64) -> bool {
     }
     ctx.regs.set_ret(kept as i64);
     true
+}
+
+/// Without `pidfd_getfd`, only the exit-stop filtering is left: binding
+/// points are not listed.
+fn fallback(filter: Filter, exit_instead: Outcome) -> Outcome {
+    if filter.proot || filter.l2s {
+        exit_instead
+    } else {
+        Outcome::Pass
+    }
+}
+
+/// The longest `struct linux_dirent64` (a name of `NAME_MAX` bytes).
+const MAX_ENTRY: usize = (19 + 256usize).div_ceil(8) * 8;
+
+/// `struct linux_dirent64` records for binding points. Their `d_off` is 0:
+/// a `seekdir` to one of them starts the listing over.
+fn point_entries(points: &[crate::fs::Point]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in points {
+        let reclen = (19 + p.name.len() + 1).div_ceil(8) * 8;
+        let start = out.len();
+        out.resize(start + reclen, 0);
+        let rec = &mut out[start..];
+        rec[0..8].copy_from_slice(&p.ino.to_ne_bytes());
+        rec[16..18].copy_from_slice(&(reclen as u16).to_ne_bytes());
+        rec[18] = p.d_type;
+        rec[19..19 + p.name.len()].copy_from_slice(&p.name);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -183,6 +244,7 @@ mod tests {
         let both = Filter {
             proot: true,
             l2s: true,
+            points: false,
         };
         let d = Some(dir.as_path());
         assert_eq!(both.decide(d, b".l2s.a0001", libc::DT_LNK), Dirent::Hide);
@@ -204,6 +266,7 @@ mod tests {
         let proot_only = Filter {
             proot: true,
             l2s: false,
+            points: false,
         };
         assert_eq!(
             proot_only.decide(d, b".l2s.a0001", libc::DT_LNK),

@@ -47,6 +47,13 @@ pub enum ExitHook {
     Sockets(super::net::SockExit),
     /// Close the tracer's descriptor of a rewritten `/proc` file.
     CloseFd(i32),
+    /// An open of a host path with several guest names: remember the name
+    /// used for the descriptor it returns (see `fs::aliases`).
+    NameFd {
+        tgid: i32,
+        guest: Vec<u8>,
+        host: Vec<u8>,
+    },
     /// An extension's own exit work, of a type its module defines (see
     /// [`ExitHook::extension`]); every extension's exit hook sees it and
     /// takes what is its own ([`ExitHook::of`]).
@@ -330,23 +337,9 @@ pub fn l2s_entry(dir: &std::path::Path, name: &[u8]) -> Dirent {
     match nix::sys::stat::lstat(&fin) {
         Ok(st) => Dirent::As {
             ino: st.st_ino,
-            d_type: dt_of(st.st_mode),
+            d_type: crate::fs::dt_of_mode(st.st_mode),
         },
         Err(_) => Dirent::Keep,
-    }
-}
-
-/// The `d_type` of a file mode.
-fn dt_of(mode: u32) -> u8 {
-    match mode & libc::S_IFMT {
-        libc::S_IFREG => libc::DT_REG,
-        libc::S_IFDIR => libc::DT_DIR,
-        libc::S_IFLNK => libc::DT_LNK,
-        libc::S_IFIFO => libc::DT_FIFO,
-        libc::S_IFSOCK => libc::DT_SOCK,
-        libc::S_IFCHR => libc::DT_CHR,
-        libc::S_IFBLK => libc::DT_BLK,
-        _ => libc::DT_UNKNOWN,
     }
 }
 

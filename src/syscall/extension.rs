@@ -38,8 +38,8 @@ impl Extensions {
     /// The list the configuration asks for: fake ids and `uname` first
     /// (credential calls, root's view of modes, xattrs), then
     /// link2symlink's `link`/`unlink`/`rename`, then rewritten stats, then
-    /// filtered listings.
-    pub fn new(ext: &Ext) -> Self {
+    /// filtered listings (also for binding points missing from the rootfs).
+    pub fn new(ext: &Ext, view: &crate::fs::GuestView) -> Self {
         let mut list: Vec<Box<dyn Extension>> = Vec::new();
         if ext.fake_id.is_some() || ext.kernel_release.is_some() {
             list.push(Box::new(super::ids::FakeIds));
@@ -50,10 +50,11 @@ impl Extensions {
         if ext.rewrites_stat() {
             list.push(Box::new(super::ext::StatRewrite));
         }
-        if ext.hide_proot || ext.link2symlink {
+        if ext.hide_proot || ext.link2symlink || view.lists_points() {
             list.push(Box::new(super::dirents::Listings(super::dirents::Filter {
                 proot: ext.hide_proot,
                 l2s: ext.link2symlink,
+                points: view.lists_points(),
             })));
         }
         Extensions(list)
@@ -94,7 +95,8 @@ mod tests {
 
     #[test]
     fn the_list_follows_the_configuration_in_order() {
-        assert!(Extensions::new(&Ext::default()).is_empty());
+        let view = crate::fs::GuestView::new(std::path::PathBuf::from("/"), vec![]);
+        assert!(Extensions::new(&Ext::default(), &view).is_empty());
         let distro = Ext {
             fake_id: Some((0, 0)),
             link2symlink: true,
@@ -102,18 +104,18 @@ mod tests {
             ..Ext::default()
         };
         assert_eq!(
-            Extensions::new(&distro).names(),
+            Extensions::new(&distro, &view).names(),
             ["fake ids", "link2symlink", "stat rewrite", "listings"]
         );
         let hide = Ext {
             hide_proot: true,
             ..Ext::default()
         };
-        assert_eq!(Extensions::new(&hide).names(), ["listings"]);
+        assert_eq!(Extensions::new(&hide, &view).names(), ["listings"]);
         let sizes = Ext {
             symlink_sizes: true,
             ..Ext::default()
         };
-        assert_eq!(Extensions::new(&sizes).names(), ["stat rewrite"]);
+        assert_eq!(Extensions::new(&sizes, &view).names(), ["stat rewrite"]);
     }
 }

@@ -350,7 +350,14 @@ fn eperm_is_success(ctx: &mut Ctx) -> Result<Outcome, Errno> {
 fn translate_as_usual(ctx: &mut Ctx) -> Result<bool, Errno> {
     Ok(match super::table::classify(ctx.sysno()) {
         Some(super::table::Kind::Paths(args)) => {
-            matches!(super::translate_paths(ctx, args)?, Outcome::Rewritten)
+            matches!(
+                super::translate_paths(ctx, args)?,
+                Outcome::Rewritten
+                    | Outcome::WithExit {
+                        rewritten: true,
+                        ..
+                    }
+            )
         }
         _ => false,
     })

@@ -15,6 +15,7 @@ mod namespace;
 pub mod net;
 mod openat2;
 pub mod procfile;
+pub mod restart;
 pub mod table;
 pub mod xattr;
 
@@ -110,7 +111,7 @@ impl<'a> Env<'a> {
             l2s_dir,
             uname: RefCell::new(kernel_release.map(|k| k.uname.clone()).unwrap_or_default()),
             net: Default::default(),
-            extensions: extension::Extensions::new(ext),
+            extensions: extension::Extensions::new(ext, view),
         }
     }
 }
@@ -134,6 +135,16 @@ pub fn exit(ctx: &mut Ctx, hook: ext::ExitHook) -> bool {
         ext::ExitHook::Sockets(s) => net::exit(ctx, s) || changed,
         ext::ExitHook::CloseFd(fd) => {
             procfile::close(fd);
+            changed
+        }
+        ext::ExitHook::NameFd { tgid, guest, host } => {
+            if let Ok(fd) = i32::try_from(ctx.regs.ret())
+                && fd >= 0
+            {
+                let used = crate::fs::NameUse::Fd(fd);
+                env.view
+                    .remember_name(tgid, ctx.pid.as_raw(), used, &guest, &host);
+            }
             changed
         }
         _ => changed,
@@ -220,6 +231,20 @@ fn run_table(ctx: &mut Ctx, kind: Kind) -> Result<Outcome, Errno> {
     }
 }
 
+/// The syscalls whose path names a working directory or a descriptor: the
+/// name the guest used is the one it reads back (see `fs::aliases`).
+fn name_use(nr: i64) -> Option<crate::fs::NameUse> {
+    match nr {
+        sys::SYS_chdir => Some(crate::fs::NameUse::Cwd),
+        sys::SYS_openat
+        | sys::SYS_openat2
+        | sys::SYS_open_tree
+        | sys::SYS_open
+        | sys::SYS_creat => Some(crate::fs::NameUse::Fd(-1)),
+        _ => None,
+    }
+}
+
 /// Syscalls after which a cached directory may be gone or be something else.
 fn changes_namespace(nr: i64) -> bool {
     matches!(
@@ -263,6 +288,7 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
     let op = namespace::op_of(ctx.sysno(), ctx.arg(2));
     let moving = matches!(op, Some(namespace::Op::Move { .. }));
     let mut guests: [Option<Vec<u8>>; 2] = [None, None];
+    let mut fd_name = None;
     for (index, a) in args.iter().enumerate() {
         let ptr = ctx.arg(a.path);
         if ptr == 0 {
@@ -285,6 +311,20 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
             continue;
         }
         let resolved = ctx.resolve_full(a.dirfd, &guest, follow)?;
+        if let Some(used) = name_use(ctx.sysno()) {
+            let host = resolved.host.as_os_str().as_bytes();
+            let (tgid, tid) = (ctx.proc.pid(), ctx.proc.tid());
+            env.view
+                .remember_name(tgid, tid, used, &resolved.guest, host);
+            if used != crate::fs::NameUse::Cwd && env.view.is_ambiguous(host) {
+                // Which descriptor it becomes is known at the exit.
+                fd_name = Some(ext::ExitHook::NameFd {
+                    tgid,
+                    guest: resolved.guest.clone(),
+                    host: host.to_vec(),
+                });
+            }
+        }
         if let Some(op) = op {
             if let Some(e) = namespace::last_errno(op, index, namespace::Last::of(&guest)) {
                 return Err(e);
@@ -336,10 +376,13 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
     {
         return Err(e);
     }
-    Ok(if changed {
-        Outcome::Rewritten
-    } else {
-        Outcome::Pass
+    Ok(match fd_name {
+        Some(hook) => Outcome::WithExit {
+            rewritten: changed,
+            hook,
+        },
+        None if changed => Outcome::Rewritten,
+        None => Outcome::Pass,
     })
 }
 
@@ -367,6 +410,7 @@ fn same_for_kernel(ctx: &Ctx, dirfd: Option<usize>, name: &[u8], follow: bool) -
         || env.view.is_binding_parent(dir)
         || dir.starts_with(b"/proc/")
         || env.view.in_glue(dir)
+        || env.view.is_ambiguous(dir)
     {
         return false;
     }

@@ -49,6 +49,12 @@ pub fn enter(ctx: &mut Ctx) -> Result<Outcome, Errno> {
         return Ok(Outcome::Pass);
     }
     if !scoped && rflags == 0 {
+        // A `/proc` file the guest sees rewritten (maps, mountinfo...), by
+        // any path: the same snapshot `open` gets.
+        let r = ctx.resolve_full(Some(0), &path, open_follows(flags))?;
+        if let Some(o) = proc_snapshot(ctx, &r.host, flags, &mut how_bytes)? {
+            return Ok(o);
+        }
         return plain(ctx, flags);
     }
 
@@ -86,6 +92,16 @@ pub fn enter(ctx: &mut Ctx) -> Result<Outcome, Errno> {
     {
         return Err(Errno::EXDEV);
     }
+    if let Some(o) = proc_snapshot(ctx, &r.host, flags, &mut how_bytes)? {
+        return Ok(o);
+    }
+    env.view.remember_name(
+        ctx.proc.pid(),
+        ctx.proc.tid(),
+        crate::fs::NameUse::Fd(-1),
+        &r.guest,
+        r.host.as_os_str().as_bytes(),
+    );
     // The host path is absolute and canonical: the scope and mount rules
     // were the guest's, checked above.
     let kept = rflags & !(RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_NO_XDEV);
@@ -95,6 +111,31 @@ pub fn enter(ctx: &mut Ctx) -> Result<Outcome, Errno> {
     ctx.regs.set_arg(1, host);
     ctx.regs.set_arg(2, new_how);
     Ok(Outcome::Rewritten)
+}
+
+/// If `host` is a `/proc` file the guest sees rewritten, point the call at
+/// its snapshot (see [`super::procfile`]): the guest's rules were checked,
+/// and the snapshot is reached through a magic link, so no `RESOLVE_*` flag
+/// and no `O_NOFOLLOW` may stay.
+fn proc_snapshot(
+    ctx: &mut Ctx,
+    host: &std::path::Path,
+    flags: u64,
+    how_bytes: &mut [u8],
+) -> Result<Option<Outcome>, Errno> {
+    let Some((path, outcome)) =
+        super::procfile::open(ctx.env.view, host.as_os_str().as_bytes(), flags)
+    else {
+        return Ok(None);
+    };
+    let flags = flags & !(libc::O_NOFOLLOW as u64);
+    how_bytes[0..8].copy_from_slice(&flags.to_ne_bytes());
+    how_bytes[16..24].copy_from_slice(&0u64.to_ne_bytes());
+    let at = ctx.push_cstr(&path)?;
+    let new_how = ctx.push(how_bytes)?;
+    ctx.regs.set_arg(1, at);
+    ctx.regs.set_arg(2, new_how);
+    Ok(Some(outcome))
 }
 
 /// No `RESOLVE_*` flag: an `openat`.

@@ -55,6 +55,9 @@ pub struct Tracee {
     /// at its exit. Without seccomp, `None` means the next syscall stop is
     /// an entry.
     syscall: Option<syscalls::AtExit>,
+    /// The arguments of the last syscall the tracer rewrote, to recognise
+    /// its restart.
+    last_rewrite: Option<crate::syscall::restart::Rewrite>,
     /// `-0`/`-i`: this thread's fake credentials (borrowed by the
     /// handler's context while other tracees are looked up).
     creds: std::cell::RefCell<Option<crate::ext::fake_id::Creds>>,

@@ -116,6 +116,14 @@ impl Tracer<'_> {
         {
             return self.restart(stopped, false);
         }
+        // A rewritten call the kernel restarted: the guest's own arguments
+        // back, then handled afresh.
+        if let Some(rw) = self.tasks.get_mut(raw).and_then(|t| t.last_rewrite.take())
+            && rw.undo_if_restart(&mut regs)
+            && let Err(e) = ptrace::set_regs(pid, &regs)
+        {
+            return self.lost(stopped, e, "write the registers");
+        }
         let original = regs;
         let outcome = {
             let proc = Proc {
@@ -142,11 +150,12 @@ impl Tracer<'_> {
         if trace {
             log_entry(pid, &original, &outcome);
         }
-        let (write, due) = match outcome {
-            Outcome::Pass => (None, AtExit::Nothing),
+        let (write, due, rewrote) = match outcome {
+            Outcome::Pass => (None, AtExit::Nothing, false),
             Outcome::Rewritten => (
                 Some(ptrace::set_changed_regs(pid, &original, &regs)),
                 AtExit::Nothing,
+                true,
             ),
             Outcome::Emulated(v) => {
                 regs.set_sysno(-1);
@@ -158,13 +167,18 @@ impl Tracer<'_> {
                 } else {
                     AtExit::Value(v)
                 };
-                (Some(w), due)
+                (Some(w), due, false)
             }
             Outcome::WithExit { rewritten, hook } => (
                 rewritten.then(|| ptrace::set_changed_regs(pid, &original, &regs)),
                 AtExit::Hook(hook),
+                rewritten,
             ),
-            Outcome::Exec(plan) => (Some(ptrace::set_regs(pid, &regs)), AtExit::Exec(plan)),
+            Outcome::Exec(plan) => (
+                Some(ptrace::set_regs(pid, &regs)),
+                AtExit::Exec(plan),
+                false,
+            ),
         };
         if let Some(Err(e)) = write {
             return self.lost(stopped, e, "write the registers");
@@ -172,6 +186,10 @@ impl Tracer<'_> {
         let want_exit = trace || !matches!(due, AtExit::Nothing);
         if let Some(t) = self.tasks.get_mut(raw) {
             t.syscall = Some(due);
+            if rewrote {
+                // See syscall::restart.
+                t.last_rewrite = crate::syscall::restart::Rewrite::of(&original, &regs);
+            }
         }
         self.restart(stopped, want_exit);
     }
