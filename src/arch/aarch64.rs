@@ -43,6 +43,19 @@ impl Regs {
             entry_sysno: nr,
         }
     }
+    /// The registers of a syscall entry (everything else zero): for tests of
+    /// handlers that run without a tracee.
+    pub fn entry(nr: i64, args: [u64; 6], sp: u64) -> Self {
+        let mut regs = [0u64; 31];
+        regs[..6].copy_from_slice(&args);
+        regs[8] = nr as u64;
+        Regs::from_gp(libc::user_regs_struct {
+            regs,
+            sp,
+            pc: 0,
+            pstate: 0,
+        })
+    }
     /// The syscall number the tracee asked for (`x8`).
     pub fn sysno(&self) -> i64 {
         self.sysno

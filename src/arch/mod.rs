@@ -16,5 +16,12 @@ mod aarch64;
 #[cfg(target_arch = "aarch64")]
 pub use aarch64::*;
 
+impl Regs {
+    /// The six syscall arguments.
+    pub fn args(&self) -> [u64; 6] {
+        std::array::from_fn(|i| self.arg(i))
+    }
+}
+
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("sproot supports x86_64 and aarch64 only");

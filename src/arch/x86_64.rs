@@ -13,6 +13,40 @@ pub const AUDIT_ARCH: u32 = 0xc000_003e;
 pub struct Regs(pub libc::user_regs_struct);
 
 impl Regs {
+    /// The registers of a syscall entry (everything else zero): for tests of
+    /// handlers that run without a tracee.
+    pub fn entry(nr: i64, args: [u64; 6], sp: u64) -> Self {
+        let [rdi, rsi, rdx, r10, r8, r9] = args;
+        Regs(libc::user_regs_struct {
+            r15: 0,
+            r14: 0,
+            r13: 0,
+            r12: 0,
+            rbp: 0,
+            rbx: 0,
+            r11: 0,
+            r10,
+            r9,
+            r8,
+            rax: (-(libc::ENOSYS as i64)) as u64,
+            rcx: 0,
+            rdx,
+            rsi,
+            rdi,
+            orig_rax: nr as u64,
+            rip: 0,
+            cs: 0,
+            eflags: 0,
+            rsp: sp,
+            ss: 0,
+            fs_base: 0,
+            gs_base: 0,
+            ds: 0,
+            es: 0,
+            fs: 0,
+            gs: 0,
+        })
+    }
     /// The syscall number the tracee asked for (`orig_rax`).
     pub fn sysno(&self) -> i64 {
         self.0.orig_rax as i64

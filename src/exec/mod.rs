@@ -19,7 +19,7 @@
 //!     nsegs x { vaddr memsz filesz offset prot }
 //! ```
 
-mod elf;
+pub(crate) mod elf;
 mod shebang;
 #[cfg(test)]
 mod tests;

@@ -114,6 +114,15 @@ pub fn read_into(pid: Pid, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
 /// Reads page by page so a string that ends just before an unmapped page is
 /// still read in full.
 pub fn read_cstring(pid: Pid, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
+    read_cstring_with(|a, b| read_into(pid, a, b), addr, max)
+}
+
+/// [`read_cstring`] through any reader of tracee memory.
+pub fn read_cstring_with(
+    mut read: impl FnMut(u64, &mut [u8]) -> Result<(), Errno>,
+    addr: u64,
+    max: usize,
+) -> Result<Vec<u8>, Errno> {
     if addr == 0 {
         return Err(Errno::EFAULT);
     }
@@ -125,7 +134,7 @@ pub fn read_cstring(pid: Pid, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
         let room = (PAGE - cur % PAGE) as usize;
         let first = if out.is_empty() { 256 } else { PAGE as usize };
         let want = room.min(first).min(max + 1 - out.len());
-        read_into(pid, cur, &mut chunk[..want])?;
+        read(cur, &mut chunk[..want])?;
         if let Some(end) = chunk[..want].iter().position(|&b| b == 0) {
             out.extend_from_slice(&chunk[..end]);
             return Ok(out);
@@ -196,12 +205,14 @@ impl Scratch {
 
     /// Copy `data` into the tracee and return its address (16-aligned).
     pub fn push(&mut self, pid: Pid, data: &[u8]) -> Result<u64, Errno> {
-        let addr = self
-            .next
-            .checked_sub(data.len() as u64)
-            .ok_or(Errno::EFAULT)?
-            & !15;
+        let addr = self.reserve(data.len())?;
         write(pid, addr, data)?;
+        Ok(addr)
+    }
+
+    /// Take `len` bytes (16-aligned) and return their address.
+    pub fn reserve(&mut self, len: usize) -> Result<u64, Errno> {
+        let addr = self.next.checked_sub(len as u64).ok_or(Errno::EFAULT)? & !15;
         self.next = addr;
         Ok(addr)
     }

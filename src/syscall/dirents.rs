@@ -12,12 +12,9 @@
 //! thread that is not its process's leader) the call runs in the guest and
 //! its result is filtered at the exit stop instead.
 
-use super::ext::{Dirent, ExitHook, rewrite_dirents, to_guest};
-use super::{Env, Outcome};
-use crate::arch::Regs;
-use crate::fs::ProcContext;
+use super::ext::{Dirent, ExitHook, rewrite_dirents};
+use super::{Ctx, Outcome};
 use nix::errno::Errno;
-use nix::unistd::Pid;
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,50 +65,77 @@ impl Filter {
     }
 }
 
-/// The host directory an fd of `pid` refers to (for `-l`'s lookups and
-/// the binding points to list).
-pub fn dir_of_fd(pid: Pid, fd: i32, filter: Filter) -> Option<std::path::PathBuf> {
+/// The exit work of a `getdents64` whose entries are filtered at its exit:
+/// the fd and the guest's buffer.
+struct ListingExit {
+    fd: i32,
+    buf: u64,
+}
+
+/// `-H`, `-l` and binding points missing from the rootfs: directory
+/// listings as the guest must see them.
+pub struct Listings(pub Filter);
+
+impl super::extension::Extension for Listings {
+    fn name(&self) -> &'static str {
+        "listings"
+    }
+
+    fn enter(&self, ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
+        if ctx.sysno() != crate::arch::sys::SYS_getdents64 {
+            return Ok(None);
+        }
+        enter(ctx, self.0).map(Some)
+    }
+
+    fn exit(&self, ctx: &mut Ctx, hook: &ExitHook) -> bool {
+        match hook.of::<ListingExit>() {
+            Some(&ListingExit { fd, buf }) => exit(ctx, self.0, fd, buf),
+            None => false,
+        }
+    }
+}
+
+/// The host directory an fd of the tracee refers to (for `-l`'s lookups
+/// and the binding points to list).
+pub fn dir_of_fd(ctx: &Ctx, fd: i32, filter: Filter) -> Option<std::path::PathBuf> {
     if !filter.l2s && !filter.points {
         return None;
     }
-    std::fs::read_link(format!("/proc/{}/fd/{fd}", pid.as_raw())).ok()
+    std::fs::read_link(ctx.fd_path(fd).ok()?).ok()
 }
 
 /// Handle a `getdents64` at its entry.
-pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs, filter: Filter) -> Outcome {
-    let (fd, buf, count) = (regs.arg(0) as i32, regs.arg(1), regs.arg(2) as usize);
+pub fn enter(ctx: &mut Ctx, filter: Filter) -> Result<Outcome, Errno> {
+    let (fd, buf, count) = (ctx.arg(0) as i32, ctx.arg(1), ctx.arg(2) as usize);
     let exit_instead = Outcome::WithExit {
         rewritten: false,
-        hook: ExitHook::Dirents {
-            fd,
-            buf,
-            proot: filter.proot,
-            l2s: filter.l2s,
-        },
+        hook: ExitHook::extension(ListingExit { fd, buf }),
     };
     if !PIDFD_GETFD.load(Ordering::Relaxed) || fd < 0 {
-        return fallback(filter, exit_instead);
+        return Ok(fallback(filter, exit_instead));
     }
     // Only binding points to add, and none in this directory: the kernel's
     // listing is the guest's.
-    let dir = dir_of_fd(pid, fd, filter);
+    let dir = dir_of_fd(ctx, fd, filter);
     let points = match &dir {
-        Some(d) if filter.points => env.view.missing_points(d.as_os_str().as_bytes()),
+        Some(d) if filter.points => ctx.env.view.missing_points(d.as_os_str().as_bytes()),
         _ => Vec::new(),
     };
     if points.is_empty() && !filter.proot && !filter.l2s {
-        return Outcome::Pass;
+        return Ok(Outcome::Pass);
     }
-    let thread = proc.pid() != pid.as_raw();
-    let dup = match crate::ptrace::host::pidfd_getfd(pid.as_raw(), thread, fd) {
+    let tid = ctx.pid.as_raw();
+    let thread = ctx.proc.pid() != tid;
+    let dup = match crate::ptrace::host::pidfd_getfd(tid, thread, fd) {
         Ok(d) => d,
         // Not open: the kernel says EBADF itself.
-        Err(Errno::EBADF) => return Outcome::Pass,
+        Err(Errno::EBADF) => return Ok(Outcome::Pass),
         Err(Errno::ENOSYS) | Err(Errno::EPERM) if !thread => {
             PIDFD_GETFD.store(false, Ordering::Relaxed);
-            return fallback(filter, exit_instead);
+            return Ok(fallback(filter, exit_instead));
         }
-        Err(_) => return fallback(filter, exit_instead),
+        Err(_) => return Ok(fallback(filter, exit_instead)),
     };
     // The binding points this directory lacks come first, in the call that
     // reads from its start (a rewind lists them again).
@@ -127,27 +151,51 @@ pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs, filter: F
         head.clear();
     }
     let mut data = vec![0u8; count - head.len()];
-    let r = (|| -> Result<i64, Errno> {
-        loop {
-            let n = crate::ptrace::host::getdents64(dup.as_fd(), &mut data)?;
-            if n == 0 {
-                return Ok(0);
-            }
-            let (kept, _) = rewrite_dirents(&mut data[..n], |name, d_type| {
-                filter.decide(dir.as_deref(), name, d_type)
-            });
-            if kept > 0 || !head.is_empty() {
-                head.extend_from_slice(&data[..kept]);
-                to_guest(pid, buf, &head)?;
-                return Ok(head.len() as i64);
-            }
-            // Only hidden entries: read on rather than answer "the end".
+    loop {
+        let n = crate::ptrace::host::getdents64(dup.as_fd(), &mut data)?;
+        if n == 0 {
+            return Ok(Outcome::Emulated(0));
         }
-    })();
-    Outcome::Emulated(match r {
-        Ok(v) => v,
-        Err(e) => -(e as i64),
-    })
+        let (kept, _) = rewrite_dirents(&mut data[..n], |name, d_type| {
+            filter.decide(dir.as_deref(), name, d_type)
+        });
+        if kept > 0 || !head.is_empty() {
+            head.extend_from_slice(&data[..kept]);
+            ctx.to_guest(buf, &head)?;
+            return Ok(Outcome::Emulated(head.len() as i64));
+        }
+        // Only hidden entries: read on rather than answer "the end".
+    }
+}
+
+/// Filter the entries `getdents64` on `fd` wrote at `buf` (where the
+/// entry could not read the directory itself); whether the registers
+/// changed. Binding points are not listed this way.
+fn exit(ctx: &mut Ctx, filter: Filter, fd: i32, buf: u64) -> bool {
+    let n = ctx.regs.ret();
+    if n <= 0 {
+        return false;
+    }
+    let mut data = vec![0u8; n as usize];
+    if ctx.read(buf, &mut data).is_err() {
+        return false;
+    }
+    let filter = Filter {
+        points: false,
+        ..filter
+    };
+    let dir = dir_of_fd(ctx, fd, filter);
+    let (kept, changed) = rewrite_dirents(&mut data, |name, d_type| {
+        filter.decide(dir.as_deref(), name, d_type)
+    });
+    // (Only without pidfd_getfd: an answer made only of hidden entries
+    // reads as the end of the directory; with the kernel's batches of
+    // hundreds of entries that needs a run that long.)
+    if !changed || ctx.write(buf, &data[..kept]).is_err() {
+        return false;
+    }
+    ctx.regs.set_ret(kept as i64);
+    true
 }
 
 /// Without `pidfd_getfd`, only the exit-stop filtering is left: binding

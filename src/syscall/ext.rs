@@ -6,12 +6,10 @@
 //! result and writes it into the guest's buffer, so a stat costs one stop
 //! with or without these extensions.
 
-use super::{Env, Outcome, PATH_MAX};
-use crate::arch::{Regs, sys};
-use crate::fs::ProcContext;
+use super::{Ctx, Outcome};
+use crate::arch::sys;
 use crate::ptrace;
 use nix::errno::Errno;
-use nix::unistd::Pid;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 
@@ -43,22 +41,8 @@ impl OwnerMap {
 }
 
 /// Work to do at a syscall's exit stop.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum ExitHook {
-    /// Rewrite the entries `getdents64` on `fd` wrote at `buf`: `-H` hides
-    /// `.proot*` names; `-l` hides `.l2s.*` names and shows the names of an
-    /// emulated hard link as the final file (its inode and type).
-    Dirents {
-        fd: i32,
-        buf: u64,
-        proot: bool,
-        l2s: bool,
-    },
-    /// Fake root: `EPERM` becomes success.
-    EpermIsSuccess,
-    /// Fake root: put back the mode lifted for an `open` (the tracer's
-    /// restore table, slot number).
-    RestoreMode { slot: u64 },
     /// Socket addresses (see [`super::net`]).
     Sockets(super::net::SockExit),
     /// Close the tracer's descriptor of a rewritten `/proc` file.
@@ -70,67 +54,38 @@ pub enum ExitHook {
         guest: Vec<u8>,
         host: Vec<u8>,
     },
+    /// An extension's own exit work, of a type its module defines (see
+    /// [`ExitHook::extension`]); every extension's exit hook sees it and
+    /// takes what is its own ([`ExitHook::of`]).
+    Extension(Box<dyn std::any::Any>),
 }
 
-/// Run an exit hook; returns whether the registers changed.
-pub fn exit(view: &crate::fs::GuestView, hook: ExitHook, pid: Pid, regs: &mut Regs) -> bool {
-    match hook {
-        ExitHook::Sockets(s) => super::net::exit(view, s, pid, regs),
-        ExitHook::CloseFd(fd) => {
-            super::procfile::close(fd);
-            false
+impl ExitHook {
+    /// Exit work of an extension.
+    pub fn extension<T: std::any::Any>(work: T) -> ExitHook {
+        ExitHook::Extension(Box::new(work))
+    }
+
+    /// The extension exit work of type `T`, if that is what this is.
+    pub fn of<T: std::any::Any>(&self) -> Option<&T> {
+        match self {
+            ExitHook::Extension(w) => w.downcast_ref(),
+            _ => None,
         }
-        ExitHook::NameFd { tgid, guest, host } => {
-            if let Ok(fd) = i32::try_from(regs.ret())
-                && fd >= 0
-            {
-                let used = crate::fs::NameUse::Fd(fd);
-                view.remember_name(tgid, pid.as_raw(), used, &guest, &host);
-            }
-            false
-        }
-        ExitHook::Dirents {
-            fd,
-            buf,
-            proot,
-            l2s,
-        } => {
-            let n = regs.ret();
-            if n <= 0 {
-                return false;
-            }
-            let mut data = vec![0u8; n as usize];
-            if ptrace::read_into(pid, buf, &mut data).is_err() {
-                return false;
-            }
-            let filter = super::dirents::Filter {
-                proot,
-                l2s,
-                points: false,
-            };
-            let dir = super::dirents::dir_of_fd(pid, fd, filter);
-            let (kept, changed) = rewrite_dirents(&mut data, |name, d_type| {
-                filter.decide(dir.as_deref(), name, d_type)
-            });
-            // (Only without pidfd_getfd: an answer made only of hidden
-            // entries reads as the end of the directory; with the kernel's
-            // batches of hundreds of entries that needs a run that long.)
-            if !changed || ptrace::write(pid, buf, &data[..kept]).is_err() {
-                return false;
-            }
-            regs.set_ret(kept as i64);
-            true
-        }
-        ExitHook::EpermIsSuccess => {
-            if regs.ret() == -(Errno::EPERM as i64) {
-                regs.set_ret(0);
-                true
-            } else {
-                false
-            }
-        }
-        // Done by the tracer, which owns the restore table.
-        ExitHook::RestoreMode { .. } => false,
+    }
+}
+
+/// Stat results rewritten (`-0`/`-i` owners, `-l` link counts, `-L`
+/// symlink sizes): every stat-family call is emulated.
+pub struct StatRewrite;
+
+impl super::extension::Extension for StatRewrite {
+    fn name(&self) -> &'static str {
+        "stat rewrite"
+    }
+
+    fn enter(&self, ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
+        stat(ctx)
     }
 }
 
@@ -154,24 +109,6 @@ fn cstring(bytes: &[u8]) -> Result<CString, Errno> {
     CString::new(bytes).map_err(|_| Errno::EINVAL)
 }
 
-/// Write a result into the guest's memory: an address the guest may not
-/// write is `EFAULT`, as the kernel's own copy to user memory answers.
-pub fn to_guest(pid: Pid, addr: u64, data: &[u8]) -> Result<(), Errno> {
-    ptrace::write(pid, addr, data).map_err(|e| match e {
-        Errno::EIO => Errno::EFAULT,
-        e => e,
-    })
-}
-
-/// The tracer's name for fd `fd` of tracee `pid`; a negative fd is `EBADF`
-/// (a closed one shows as `ENOENT` on this path: see [`fd_errno`]).
-pub fn fd_path(pid: Pid, fd: i32) -> Result<CString, Errno> {
-    if fd < 0 {
-        return Err(Errno::EBADF);
-    }
-    cstring(format!("/proc/{}/fd/{fd}", pid.as_raw()).as_bytes())
-}
-
 /// The error the guest's own call on an fd would give, from the error of
 /// the tracer's call on [`fd_path`]: the fd is not open if it is missing.
 pub fn fd_errno(e: Errno) -> Errno {
@@ -182,121 +119,112 @@ pub fn fd_errno(e: Errno) -> Errno {
 }
 
 /// Decode a stat-family call; `None` if `nr` is not one.
-fn stat_call(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &Regs,
-) -> Option<Result<StatCall, Errno>> {
-    let nr = regs.sysno();
+fn stat_call(ctx: &Ctx) -> Result<Option<StatCall>, Errno> {
+    let nr = ctx.sysno();
     let (dirfd, path_arg, flags, buf, statx) = match nr {
-        sys::SYS_stat => (None, Some(0), 0, regs.arg(1), None),
-        sys::SYS_lstat => (None, Some(0), libc::AT_SYMLINK_NOFOLLOW, regs.arg(1), None),
+        sys::SYS_stat => (None, Some(0), 0, ctx.arg(1), None),
+        sys::SYS_lstat => (None, Some(0), libc::AT_SYMLINK_NOFOLLOW, ctx.arg(1), None),
         sys::SYS_fstat => {
-            return Some(Ok(StatCall {
-                target: Target::Fd(regs.arg(0) as i32),
-                buf: regs.arg(1),
+            return Ok(Some(StatCall {
+                target: Target::Fd(ctx.arg(0) as i32),
+                buf: ctx.arg(1),
                 statx: None,
             }));
         }
-        sys::SYS_newfstatat => (Some(0), Some(1), regs.arg(3) as i32, regs.arg(2), None),
+        sys::SYS_newfstatat => (Some(0), Some(1), ctx.arg(3) as i32, ctx.arg(2), None),
         sys::SYS_statx => {
-            let flags = regs.arg(2) as i32;
+            let flags = ctx.arg(2) as i32;
             (
                 Some(0),
                 Some(1),
                 flags,
-                regs.arg(4),
-                Some((flags, regs.arg(3) as u32)),
+                ctx.arg(4),
+                Some((flags, ctx.arg(3) as u32)),
             )
         }
-        _ => return None,
+        _ => return Ok(None),
     };
-    Some((|| {
-        let ptr = path_arg.map(|i| regs.arg(i)).unwrap_or(0);
-        let empty_path = flags & libc::AT_EMPTY_PATH != 0;
-        // The kernel reads the path first; with AT_EMPTY_PATH an empty (or
-        // NULL) one names the fd, whose stat ignores the other flags.
-        let path = if ptr == 0 && empty_path {
-            Ok(Vec::new())
-        } else {
-            ptrace::read_cstring(pid, ptr, PATH_MAX)
-        };
-        let fd = dirfd.map(|d| regs.arg(d) as i32).unwrap_or(libc::AT_FDCWD);
-        if empty_path && fd >= 0 && path.as_ref().is_ok_and(Vec::is_empty) {
-            return Ok(StatCall {
-                target: Target::Fd(fd),
-                buf,
-                statx,
-            });
-        }
-        if super::flags::invalid(regs) {
-            return Err(Errno::EINVAL);
-        }
-        let path = path?;
-        if path.is_empty() {
-            if !empty_path {
-                return Err(Errno::ENOENT);
-            }
-            if fd != libc::AT_FDCWD {
-                return Err(Errno::EBADF);
-            }
-            let cwd = env.view.dir_of(pid.as_raw(), None)?;
-            let host = env.view.to_host(&cwd);
-            return Ok(StatCall {
-                target: Target::Path(cstring(host.as_os_str().as_bytes())?, true),
-                buf,
-                statx,
-            });
-        }
-        let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
-        let host = super::resolve(env, proc, pid, regs, dirfd, &path, follow)?;
-        // -l: a name of an emulated hard link is its final file, even for
-        // lstat. (A followed name already led the canonicaliser there.)
-        if env.ext.link2symlink
-            && !follow
-            && let Some(fin) = crate::ext::link2symlink::resolve(&host)
-        {
-            return Ok(StatCall {
-                target: Target::Path(cstring(fin.as_os_str().as_bytes())?, true),
-                buf,
-                statx,
-            });
-        }
-        Ok(StatCall {
-            target: Target::Path(cstring(host.as_os_str().as_bytes())?, follow),
+    let ptr = path_arg.map(|i| ctx.arg(i)).unwrap_or(0);
+    let empty_path = flags & libc::AT_EMPTY_PATH != 0;
+    // The kernel reads the path first; with AT_EMPTY_PATH an empty (or
+    // NULL) one names the fd, whose stat ignores the other flags.
+    let path = if ptr == 0 && empty_path {
+        Ok(Vec::new())
+    } else {
+        ctx.read_cstring(ptr, super::PATH_MAX)
+    };
+    let fd = dirfd.map(|d| ctx.arg(d) as i32).unwrap_or(libc::AT_FDCWD);
+    if empty_path && fd >= 0 && path.as_ref().is_ok_and(Vec::is_empty) {
+        return Ok(Some(StatCall {
+            target: Target::Fd(fd),
             buf,
             statx,
-        })
-    })())
+        }));
+    }
+    if super::flags::invalid(&ctx.regs) {
+        return Err(Errno::EINVAL);
+    }
+    let path = path?;
+    if path.is_empty() {
+        if !empty_path {
+            return Err(Errno::ENOENT);
+        }
+        if fd != libc::AT_FDCWD {
+            return Err(Errno::EBADF);
+        }
+        let named = ctx.named_fd(fd)?;
+        return Ok(Some(StatCall {
+            target: Target::Path(cstring(named.host.as_os_str().as_bytes())?, true),
+            buf,
+            statx,
+        }));
+    }
+    let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
+    let host = ctx.resolve(dirfd, &path, follow)?;
+    // -l: a name of an emulated hard link is its final file, even for
+    // lstat. (A followed name already led the canonicaliser there.)
+    if ctx.env.ext.link2symlink
+        && !follow
+        && let Some(fin) = crate::ext::link2symlink::resolve(&host)
+    {
+        return Ok(Some(StatCall {
+            target: Target::Path(cstring(fin.as_os_str().as_bytes())?, true),
+            buf,
+            statx,
+        }));
+    }
+    Ok(Some(StatCall {
+        target: Target::Path(cstring(host.as_os_str().as_bytes())?, follow),
+        buf,
+        statx,
+    }))
 }
 
 /// The host path and follow flag a call is made on by the tracer.
-fn host_target(pid: Pid, t: &Target) -> Result<(CString, bool), Errno> {
+fn host_target(ctx: &Ctx, t: &Target) -> Result<(CString, bool), Errno> {
     match t {
         Target::Path(p, follow) => Ok((p.clone(), *follow)),
         // The tracer sees the tracee's fd through /proc; stat follows the
         // magic link to the very file (pipes, sockets and O_PATH fds of
         // symlinks included).
-        Target::Fd(fd) => Ok((fd_path(pid, *fd)?, true)),
+        Target::Fd(fd) => Ok((cstring(ctx.fd_path(*fd)?.as_os_str().as_bytes())?, true)),
     }
 }
 
 /// Adjust ownership, link count and symlink size as the extensions say.
-struct Fixes<'a> {
-    env: &'a Env<'a>,
-    proc: &'a dyn ProcContext,
+struct Fixes<'a, 'b> {
+    ctx: &'b Ctx<'a>,
     owner: Option<OwnerMap>,
 }
 
-impl Fixes<'_> {
+impl Fixes<'_, '_> {
     /// The owner to show: a recorded fake `chown` first, then the mapping of
     /// the real user to the fake ids.
     fn owner(&self, host: &CString, dev: u64, ino: u64, uid: u32, gid: u32) -> (u32, u32) {
-        if let Some(o) = self.env.owners.borrow().get(&(dev, ino)) {
+        if let Some(o) = self.ctx.env.owners.borrow().get(&(dev, ino)) {
             return *o;
         }
-        if self.env.ext.persist_ownership && self.owner.is_some() {
+        if self.ctx.env.ext.persist_ownership && self.owner.is_some() {
             let path = std::path::Path::new(std::ffi::OsStr::from_bytes(host.as_bytes()));
             if let Some(o) = super::ids::stored_owner(path) {
                 return o;
@@ -310,7 +238,7 @@ impl Fixes<'_> {
 
     /// `-l`: the link count of a final file of an emulated hard link.
     fn nlink(&self, host: &CString) -> Option<u64> {
-        if !self.env.ext.link2symlink {
+        if !self.ctx.env.ext.link2symlink {
             return None;
         }
         let path = std::path::Path::new(std::ffi::OsStr::from_bytes(host.as_bytes()));
@@ -320,7 +248,7 @@ impl Fixes<'_> {
     /// `-L`: the size of a symlink is its guest target's length. (An fd
     /// of a symlink, `O_PATH|O_NOFOLLOW`, is read through the link's path.)
     fn symlink_size(&self, host: &CString, fd: bool, is_link: bool, size: u64) -> u64 {
-        if !self.env.ext.symlink_sizes || !is_link {
+        if !self.ctx.env.ext.symlink_sizes || !is_link {
             return size;
         }
         let mut path = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(host.as_bytes()));
@@ -330,7 +258,7 @@ impl Fixes<'_> {
                 Err(_) => return size,
             }
         }
-        match self.env.view.readlink_guest(self.proc, &path) {
+        match self.ctx.env.view.readlink_guest(self.ctx.proc, &path) {
             Ok(t) => t.len() as u64,
             Err(_) => size,
         }
@@ -338,20 +266,19 @@ impl Fixes<'_> {
 }
 
 /// Emulate a stat-family call if the extensions rewrite stat results.
-pub fn stat(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &Regs,
-    owner: Option<OwnerMap>,
-) -> Option<Outcome> {
-    let call = match stat_call(env, proc, pid, regs)? {
-        Ok(c) => c,
-        Err(e) => return Some(Outcome::Emulated(-(e as i64))),
+pub fn stat(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
+    let Some(call) = stat_call(ctx)? else {
+        return Ok(None);
     };
-    let fixes = Fixes { env, proc, owner };
-    let r = (|| -> Result<i64, Errno> {
-        let (host, follow) = host_target(pid, &call.target)?;
+    let owner = ctx.creds.as_ref().map(|c| OwnerMap {
+        real_uid: ctx.env.real_ids.0,
+        real_gid: ctx.env.real_ids.1,
+        fake_uid: c.suid,
+        fake_gid: c.sgid,
+    });
+    let bytes = {
+        let fixes = Fixes { ctx, owner };
+        let (host, follow) = host_target(ctx, &call.target)?;
         let fd = matches!(call.target, Target::Fd(_));
         let on_fd = |e: Errno| if fd { fd_errno(e) } else { e };
         let nofollow = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
@@ -366,7 +293,7 @@ pub fn stat(
                 st.st_gid = gid;
                 let is_link = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
                 st.st_size = fixes.symlink_size(&host, fd, is_link, st.st_size as u64) as i64;
-                to_guest(pid, call.buf, ptrace::host::as_bytes(&st))?;
+                ptrace::host::as_bytes(&st).to_vec()
             }
             Some((flags, mask)) => {
                 let flags = (flags & !libc::AT_EMPTY_PATH & !libc::AT_SYMLINK_NOFOLLOW) | nofollow;
@@ -380,15 +307,12 @@ pub fn stat(
                 stx.stx_gid = gid;
                 let is_link = u32::from(stx.stx_mode) & libc::S_IFMT == libc::S_IFLNK;
                 stx.stx_size = fixes.symlink_size(&host, fd, is_link, stx.stx_size);
-                to_guest(pid, call.buf, ptrace::host::as_bytes(&stx))?;
+                ptrace::host::as_bytes(&stx).to_vec()
             }
         }
-        Ok(0)
-    })();
-    Some(Outcome::Emulated(match r {
-        Ok(v) => v,
-        Err(e) => -(e as i64),
-    }))
+    };
+    ctx.to_guest(call.buf, &bytes)?;
+    Ok(Some(Outcome::Emulated(0)))
 }
 
 /// What to do with one directory entry.

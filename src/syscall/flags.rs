@@ -58,17 +58,7 @@ pub fn invalid_before_lookup(nr: i64, a: [u64; 6]) -> bool {
 
 /// [`invalid_before_lookup`] on a tracee's registers.
 pub fn invalid(regs: &crate::arch::Regs) -> bool {
-    invalid_before_lookup(
-        regs.sysno(),
-        [
-            regs.arg(0),
-            regs.arg(1),
-            regs.arg(2),
-            regs.arg(3),
-            regs.arg(4),
-            regs.arg(5),
-        ],
-    )
+    invalid_before_lookup(regs.sysno(), regs.args())
 }
 
 #[cfg(test)]

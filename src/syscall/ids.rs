@@ -10,16 +10,12 @@
 //! check flags as the kernel does ([`super::flags`]) and take path and fd
 //! errors from the host kernel's lookup of the same file.
 
-use super::ext::{ExitHook, fd_errno, fd_path, to_guest};
-use super::{Env, Outcome};
-use crate::arch::{Regs, sys};
+use super::ext::ExitHook;
+use super::{Ctx, Named, Outcome};
+use crate::arch::sys;
 use crate::ext::fake_id::Creds;
-use crate::fs::ProcContext;
-use crate::ptrace;
 use nix::errno::Errno;
-use nix::unistd::Pid;
 use std::collections::HashMap;
-use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 /// Owners set by `chown` while fake root, by (device, inode).
@@ -36,82 +32,19 @@ pub fn stored_owner(host: &std::path::Path) -> Option<(u32, u32)> {
     Some((u.parse().ok()?, g.parse().ok()?))
 }
 
-fn emulated(r: Result<i64, Errno>) -> Outcome {
-    Outcome::Emulated(match r {
-        Ok(v) => v,
-        Err(e) => -(e as i64),
-    })
-}
-
-fn write_u32s(pid: Pid, addr: u64, v: &[u32]) -> Result<(), Errno> {
+fn write_u32s(ctx: &mut Ctx, addr: u64, v: &[u32]) -> Result<(), Errno> {
     let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
-    to_guest(pid, addr, &bytes)
+    ctx.to_guest(addr, &bytes)
 }
 
-/// What a path argument names, as the tracer reaches it: a host path, or
-/// (`AT_EMPTY_PATH` with an empty path) the fd itself through /proc.
-struct Named {
-    host: PathBuf,
-    /// Errors on `host` are about an fd (`ENOENT` there means `EBADF`).
-    fd: bool,
-}
-
-impl Named {
-    fn err(&self, e: Errno) -> Errno {
-        if self.fd { fd_errno(e) } else { e }
-    }
-}
-
-/// A path argument resolved to what it names. An empty path names the
-/// directory fd itself when `empty_ok` (`AT_EMPTY_PATH`), else `ENOENT`.
-#[allow(clippy::too_many_arguments)]
-fn host_of(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &Regs,
-    dirfd: Option<usize>,
-    path: usize,
-    follow: bool,
-    empty_ok: bool,
-) -> Result<Named, Errno> {
-    let guest = ptrace::read_cstring(pid, regs.arg(path), super::PATH_MAX)?;
-    if guest.is_empty() {
-        if !empty_ok {
-            return Err(Errno::ENOENT);
-        }
-        let fd = dirfd.map(|i| regs.arg(i) as i32).unwrap_or(libc::AT_FDCWD);
-        return named_fd(env, pid, fd);
-    }
-    let mut host = super::resolve(env, proc, pid, regs, dirfd, &guest, follow)?;
-    if env.ext.link2symlink
-        && !follow
-        && let Some(fin) = crate::ext::link2symlink::resolve(&host)
-    {
-        host = fin;
-    }
-    Ok(Named { host, fd: false })
-}
-
-/// The file fd `fd` (or the cwd, for `AT_FDCWD`) of `pid` refers to.
-fn named_fd(env: &Env, pid: Pid, fd: i32) -> Result<Named, Errno> {
-    if fd == libc::AT_FDCWD {
-        let cwd = env.view.dir_of(pid.as_raw(), None)?;
-        return Ok(Named {
-            host: env.view.to_host(&cwd),
-            fd: false,
-        });
-    }
-    let p = fd_path(pid, fd)?;
-    Ok(Named {
-        host: PathBuf::from(std::ffi::OsString::from_vec(p.into_bytes())),
-        fd: true,
-    })
+/// The thread's fake credentials (the caller checked there are some).
+fn creds<'c>(ctx: &'c mut Ctx) -> Result<&'c mut Creds, Errno> {
+    ctx.creds.as_deref_mut().ok_or(Errno::ENOSYS)
 }
 
 /// Record a fake `chown`; `-1` keeps the current (fake) owner.
 fn chown(
-    env: &Env,
+    env: &super::Env,
     named: &Named,
     follow: bool,
     (uid, gid): (u32, u32),
@@ -145,158 +78,211 @@ fn chown(
     Ok(0)
 }
 
-/// Handle a call of the fake-id or uname family; `None` if `regs` holds
-/// another syscall.
-pub fn enter(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &mut Regs,
-    creds: Option<&mut Creds>,
-) -> Option<Outcome> {
-    let nr = regs.sysno();
-    if nr == sys::SYS_uname {
-        let names = env.uname.borrow();
-        if *names == crate::ext::kernel_release::Uname::default() {
-            return None;
-        }
-        return Some(emulated((|| {
-            let mut buf = ptrace::host::uname_bytes()?;
-            names.apply(&mut buf);
-            to_guest(pid, regs.arg(0), &buf)?;
-            Ok(0)
-        })()));
+/// A fake root's work at a call's exit (besides putting back the modes
+/// lifted for it, done at every exit stop of the thread).
+#[derive(Debug, PartialEq, Eq)]
+pub enum FakeRootExit {
+    /// `EPERM` becomes success.
+    EpermIsSuccess,
+    /// Only the modes to put back.
+    RestoreModes,
+}
+
+/// `-0`/`-i` (fake credentials, root's view of modes and extended
+/// attributes) and `-k` (`uname`).
+pub struct FakeIds;
+
+impl super::extension::Extension for FakeIds {
+    fn name(&self) -> &'static str {
+        "fake ids"
     }
-    let creds = creds?;
+
+    fn enter(&self, ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
+        enter(ctx)
+    }
+
+    fn exit(&self, ctx: &mut Ctx, hook: &ExitHook) -> bool {
+        // Modes lifted for this call (whatever the hook), put back.
+        ctx.env.restore.borrow_mut().restore(ctx.pid.as_raw());
+        if matches!(
+            hook.of::<FakeRootExit>(),
+            Some(FakeRootExit::EpermIsSuccess)
+        ) && ctx.regs.ret() == -(Errno::EPERM as i64)
+        {
+            ctx.regs.set_ret(0);
+            return true;
+        }
+        false
+    }
+}
+
+/// Fake root: the real user's own modes must not stop it. Parents get
+/// their write bit before a call that adds or removes a name; after an
+/// EACCES, the directories on the way get their search bit and the call is
+/// handled again (by `handle`). Modes are put back when the call is over.
+pub fn with_lifted_modes(ctx: &mut Ctx, handle: fn(&mut Ctx) -> Outcome) -> Outcome {
+    let original = ctx.regs;
+    let mut lifted = lift_parents(ctx);
+    let mut out = handle(ctx);
+    if matches!(out, Outcome::Emulated(e) if e == -(Errno::EACCES as i64)) {
+        ctx.regs = original;
+        let more = lift_search(ctx);
+        if !more.is_empty() {
+            lifted.extend(more);
+            out = handle(ctx);
+        }
+    }
+    if lifted.is_empty() {
+        return out;
+    }
+    let tid = ctx.pid.as_raw();
+    match out {
+        // Done by the tracer, or never back to this call: put back now.
+        Outcome::Emulated(_) | Outcome::Exec(_) => {
+            restore_now(lifted);
+            out
+        }
+        Outcome::Pass | Outcome::Rewritten => {
+            ctx.env.restore.borrow_mut().insert(tid, lifted);
+            Outcome::WithExit {
+                rewritten: matches!(out, Outcome::Rewritten),
+                hook: ExitHook::extension(FakeRootExit::RestoreModes),
+            }
+        }
+        // Its exit stop comes: the modes are put back there.
+        Outcome::WithExit { .. } => {
+            ctx.env.restore.borrow_mut().insert(tid, lifted);
+            out
+        }
+    }
+}
+
+/// Handle a call of the fake-id or uname family; `None` if the registers
+/// hold another syscall.
+pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
+    let env = ctx.env;
+    let nr = ctx.sysno();
+    if nr == sys::SYS_uname {
+        if *env.uname.borrow() == crate::ext::kernel_release::Uname::default() {
+            return Ok(None);
+        }
+        let mut buf = crate::ptrace::host::uname_bytes()?;
+        env.uname.borrow().apply(&mut buf);
+        ctx.to_guest(ctx.arg(0), &buf)?;
+        return Ok(Some(Outcome::Emulated(0)));
+    }
+    let Some(c) = ctx.creds.as_deref() else {
+        return Ok(None);
+    };
+    let (root, fs_root) = (c.is_root(), c.is_fs_root());
+    let regs = ctx.regs;
     let a = |i: usize| regs.arg(i) as u32;
-    let out = match nr {
-        sys::SYS_getuid => Ok(creds.ruid as i64),
-        sys::SYS_geteuid => Ok(creds.euid as i64),
-        sys::SYS_getgid => Ok(creds.rgid as i64),
-        sys::SYS_getegid => Ok(creds.egid as i64),
-        sys::SYS_getresuid => (|| {
-            write_u32s(pid, regs.arg(0), &[creds.ruid])?;
-            write_u32s(pid, regs.arg(1), &[creds.euid])?;
-            write_u32s(pid, regs.arg(2), &[creds.suid])?;
-            Ok(0)
-        })(),
-        sys::SYS_getresgid => (|| {
-            write_u32s(pid, regs.arg(0), &[creds.rgid])?;
-            write_u32s(pid, regs.arg(1), &[creds.egid])?;
-            write_u32s(pid, regs.arg(2), &[creds.sgid])?;
-            Ok(0)
-        })(),
-        sys::SYS_getgroups => (|| {
-            let size = regs.arg(0) as i32;
+    let v = match nr {
+        sys::SYS_getuid => c.ruid as i64,
+        sys::SYS_geteuid => c.euid as i64,
+        sys::SYS_getgid => c.rgid as i64,
+        sys::SYS_getegid => c.egid as i64,
+        sys::SYS_getresuid | sys::SYS_getresgid => {
+            let ids = if nr == sys::SYS_getresuid {
+                [c.ruid, c.euid, c.suid]
+            } else {
+                [c.rgid, c.egid, c.sgid]
+            };
+            for (i, id) in ids.into_iter().enumerate() {
+                write_u32s(ctx, ctx.arg(i), &[id])?;
+            }
+            0
+        }
+        sys::SYS_getgroups => {
+            let size = ctx.arg(0) as i32;
             if size < 0 {
                 return Err(Errno::EINVAL);
             }
-            let groups = creds.getgroups(size as usize)?;
+            let groups = c.getgroups(size as usize)?.to_vec();
             if size > 0 {
-                write_u32s(pid, regs.arg(1), groups)?;
+                write_u32s(ctx, ctx.arg(1), &groups)?;
             }
-            Ok(groups.len() as i64)
-        })(),
-        sys::SYS_setuid => creds.setuid(a(0)),
-        sys::SYS_setgid => creds.setgid(a(0)),
-        sys::SYS_setreuid => creds.setreuid(a(0), a(1)),
-        sys::SYS_setregid => creds.setregid(a(0), a(1)),
-        sys::SYS_setresuid => creds.setresuid(a(0), a(1), a(2)),
-        sys::SYS_setresgid => creds.setresgid(a(0), a(1), a(2)),
-        sys::SYS_setfsuid => creds.setfsuid(a(0)),
-        sys::SYS_setfsgid => creds.setfsgid(a(0)),
-        sys::SYS_setgroups => (|| {
-            let n = regs.arg(0) as i32;
-            if !creds.may_setgroups() {
+            groups.len() as i64
+        }
+        sys::SYS_setuid => creds(ctx)?.setuid(a(0))?,
+        sys::SYS_setgid => creds(ctx)?.setgid(a(0))?,
+        sys::SYS_setreuid => creds(ctx)?.setreuid(a(0), a(1))?,
+        sys::SYS_setregid => creds(ctx)?.setregid(a(0), a(1))?,
+        sys::SYS_setresuid => creds(ctx)?.setresuid(a(0), a(1), a(2))?,
+        sys::SYS_setresgid => creds(ctx)?.setresgid(a(0), a(1), a(2))?,
+        sys::SYS_setfsuid => creds(ctx)?.setfsuid(a(0))?,
+        sys::SYS_setfsgid => creds(ctx)?.setfsgid(a(0))?,
+        sys::SYS_setgroups => {
+            let n = ctx.arg(0) as i32;
+            if !c.may_setgroups() {
                 return Err(Errno::EPERM);
             }
             if n < 0 || n as usize > crate::ext::fake_id::NGROUPS_MAX {
                 return Err(Errno::EINVAL);
             }
             let mut bytes = vec![0u8; n as usize * 4];
-            ptrace::read_into(pid, regs.arg(1), &mut bytes)?;
+            ctx.read(ctx.arg(1), &mut bytes)?;
             let groups: Vec<u32> = bytes
                 .chunks_exact(4)
                 .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();
-            creds.setgroups(&groups)
-        })(),
+            creds(ctx)?.setgroups(&groups)?
+        }
         // Ownership changes while root: recorded, shown by later stats.
-        sys::SYS_chown | sys::SYS_lchown | sys::SYS_fchownat | sys::SYS_fchown
-            if creds.is_root() =>
-        {
-            (|| {
-                let (host, follow, uid, gid) = match nr {
-                    sys::SYS_chown => (
-                        host_of(env, proc, pid, regs, None, 0, true, false)?,
-                        true,
-                        a(1),
-                        a(2),
-                    ),
-                    sys::SYS_lchown => (
-                        host_of(env, proc, pid, regs, None, 0, false, false)?,
-                        false,
-                        a(1),
-                        a(2),
-                    ),
-                    sys::SYS_fchown => {
-                        // fchown needs an fd opened for I/O: not O_PATH.
-                        let fd = regs.arg(0) as i32;
-                        if fd < 0 || super::xattr::fd_is_o_path(pid, fd)? {
-                            return Err(Errno::EBADF);
-                        }
-                        (named_fd(env, pid, fd)?, true, a(1), a(2))
+        sys::SYS_chown | sys::SYS_lchown | sys::SYS_fchownat | sys::SYS_fchown if root => {
+            let (named, follow, uid, gid) = match nr {
+                sys::SYS_chown => (ctx.named(None, 0, true, false)?, true, a(1), a(2)),
+                sys::SYS_lchown => (ctx.named(None, 0, false, false)?, false, a(1), a(2)),
+                sys::SYS_fchown => {
+                    // fchown needs an fd opened for I/O: not O_PATH.
+                    let fd = ctx.arg(0) as i32;
+                    if fd < 0 || super::xattr::fd_is_o_path(ctx.pid.as_raw(), fd)? {
+                        return Err(Errno::EBADF);
                     }
-                    _ => {
-                        let flags = regs.arg(4) as i32;
-                        if super::flags::invalid(regs) {
-                            return Err(Errno::EINVAL);
-                        }
-                        let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
-                        let empty = flags & libc::AT_EMPTY_PATH != 0;
-                        (
-                            host_of(env, proc, pid, regs, Some(0), 1, follow, empty)?,
-                            follow,
-                            a(2),
-                            a(3),
-                        )
+                    (ctx.named_fd(fd)?, true, a(1), a(2))
+                }
+                _ => {
+                    let flags = ctx.arg(4) as i32;
+                    if super::flags::invalid(&ctx.regs) {
+                        return Err(Errno::EINVAL);
                     }
-                };
-                let real = env.real_ids;
-                let shown = |u, g| creds.stat_owner(real.0, real.1, u, g);
-                chown(env, &host, follow, (uid, gid), &shown)
-            })()
+                    let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
+                    let empty = flags & libc::AT_EMPTY_PATH != 0;
+                    (ctx.named(Some(0), 1, follow, empty)?, follow, a(2), a(3))
+                }
+            };
+            let real = env.real_ids;
+            let shown = |u, g| c.stat_owner(real.0, real.1, u, g);
+            chown(env, &named, follow, (uid, gid), &shown)?
         }
         // Root may read and write what the real user owns regardless of
         // its mode bits: access checks pass for existing files.
-        sys::SYS_access | sys::SYS_faccessat | sys::SYS_faccessat2 if creds.is_fs_root() => {
-            (|| {
-                let (mode, flags) = match nr {
-                    sys::SYS_access => (a(1), 0),
-                    sys::SYS_faccessat => (a(2), 0),
-                    _ => (a(2), regs.arg(3) as i32),
-                };
-                if super::flags::invalid(regs) {
-                    return Err(Errno::EINVAL);
-                }
-                let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
-                let empty = flags & libc::AT_EMPTY_PATH != 0;
-                let host = match nr {
-                    sys::SYS_access => host_of(env, proc, pid, regs, None, 0, true, false)?,
-                    _ => host_of(env, proc, pid, regs, Some(0), 1, follow, empty)?,
-                };
-                let st = if follow {
-                    nix::sys::stat::stat(&host.host)
-                } else {
-                    nix::sys::stat::lstat(&host.host)
-                }
-                .map_err(|e| host.err(e))?;
-                let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
-                if mode & libc::X_OK as u32 != 0 && !is_dir && st.st_mode & 0o111 == 0 {
-                    return Err(Errno::EACCES);
-                }
-                Ok(0)
-            })()
+        sys::SYS_access | sys::SYS_faccessat | sys::SYS_faccessat2 if fs_root => {
+            let (mode, flags) = match nr {
+                sys::SYS_access => (a(1), 0),
+                sys::SYS_faccessat => (a(2), 0),
+                _ => (a(2), ctx.arg(3) as i32),
+            };
+            if super::flags::invalid(&ctx.regs) {
+                return Err(Errno::EINVAL);
+            }
+            let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
+            let empty = flags & libc::AT_EMPTY_PATH != 0;
+            let named = match nr {
+                sys::SYS_access => ctx.named(None, 0, true, false)?,
+                _ => ctx.named(Some(0), 1, follow, empty)?,
+            };
+            let st = if follow {
+                nix::sys::stat::stat(&named.host)
+            } else {
+                nix::sys::stat::lstat(&named.host)
+            }
+            .map_err(|e| named.err(e))?;
+            let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
+            if mode & libc::X_OK as u32 != 0 && !is_dir && st.st_mode & 0o111 == 0 {
+                return Err(Errno::EACCES);
+            }
+            0
         }
         // EPERM becomes success for root-only operations.
         sys::SYS_chmod
@@ -306,27 +292,27 @@ pub fn enter(
         | sys::SYS_mknod
         | sys::SYS_mknodat
         | sys::SYS_capset
-            if creds.is_root() =>
+            if root =>
         {
-            return Some(eperm_is_success(env, proc, pid, regs));
+            return eperm_is_success(ctx).map(Some);
         }
         // The names are the run's own (no UTS namespace is changed): later
         // `uname` calls of every guest report them.
-        sys::SYS_sethostname | sys::SYS_setdomainname if creds.is_root() => (|| {
-            let len = regs.arg(1) as i64;
+        sys::SYS_sethostname | sys::SYS_setdomainname if root => {
+            let len = ctx.arg(1) as i64;
             if !(0..=64).contains(&len) {
                 return Err(Errno::EINVAL);
             }
             let mut name = vec![0u8; len as usize];
-            ptrace::read_into(pid, regs.arg(0), &mut name).map_err(|_| Errno::EFAULT)?;
+            ctx.read(ctx.arg(0), &mut name).map_err(|_| Errno::EFAULT)?;
             let mut names = env.uname.borrow_mut();
             if nr == sys::SYS_sethostname {
                 names.set_nodename(&name)?;
             } else {
                 names.set_domainname(&name)?;
             }
-            Ok(0)
-        })(),
+            0
+        }
         sys::SYS_setxattr
         | sys::SYS_lsetxattr
         | sys::SYS_fsetxattr
@@ -339,48 +325,54 @@ pub fn enter(
         | sys::SYS_removexattr
         | sys::SYS_lremovexattr
         | sys::SYS_fremovexattr
-            if creds.is_root() =>
+            if root =>
         {
-            return super::xattr::enter(env, proc, pid, regs);
+            return super::xattr::enter(ctx);
         }
-        sys::SYS_open | sys::SYS_openat if creds.is_fs_root() => {
-            return open_as_root(env, proc, pid, regs);
+        sys::SYS_open | sys::SYS_openat if fs_root => {
+            return Ok(open_as_root(ctx));
         }
-        _ => return None,
+        _ => return Ok(None),
     };
-    Some(emulated(out))
+    Ok(Some(Outcome::Emulated(v)))
 }
 
 /// Translate paths as usual, and turn `EPERM` into success at the exit.
-fn eperm_is_success(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Outcome {
-    let rewritten = match super::table::classify(regs.sysno()) {
+fn eperm_is_success(ctx: &mut Ctx) -> Result<Outcome, Errno> {
+    Ok(Outcome::WithExit {
+        rewritten: translate_as_usual(ctx)?,
+        hook: ExitHook::extension(FakeRootExit::EpermIsSuccess),
+    })
+}
+
+/// Translate a path call's paths as the table says; whether the registers
+/// changed.
+fn translate_as_usual(ctx: &mut Ctx) -> Result<bool, Errno> {
+    Ok(match super::table::classify(ctx.sysno()) {
         Some(super::table::Kind::Paths(args)) => {
-            match super::translate_paths(env, proc, pid, regs, args) {
-                Ok(Outcome::Rewritten) => true,
-                Ok(_) => false,
-                Err(e) => return Outcome::Emulated(-(e as i64)),
-            }
+            matches!(
+                super::translate_paths(ctx, args)?,
+                Outcome::Rewritten
+                    | Outcome::WithExit {
+                        rewritten: true,
+                        ..
+                    }
+            )
         }
         _ => false,
-    };
-    Outcome::WithExit {
-        rewritten,
-        hook: ExitHook::EpermIsSuccess,
-    }
+    })
 }
 
 /// `open` while root: if the real user owns the file but its mode bits
 /// forbid the access, add the owner bits for the duration of the call.
-fn open_as_root(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Option<Outcome> {
-    let (dirfd, path, flags) = if regs.sysno() == sys::SYS_open {
-        (None, 0, regs.arg(1))
+fn open_as_root(ctx: &mut Ctx) -> Option<Outcome> {
+    let (dirfd, path, flags) = if ctx.sysno() == sys::SYS_open {
+        (None, 0, ctx.arg(1))
     } else {
-        (Some(0), 1, regs.arg(2))
+        (Some(0), 1, ctx.arg(2))
     };
     let follow = flags & libc::O_NOFOLLOW as u64 == 0;
-    let host = host_of(env, proc, pid, regs, dirfd, path, follow, false)
-        .ok()?
-        .host;
+    let host = ctx.named(dirfd, path, follow, false).ok()?.host;
     let st = nix::sys::stat::stat(&host).ok()?;
     if st.st_uid != nix::unistd::getuid().as_raw() {
         return None;
@@ -412,22 +404,14 @@ fn open_as_root(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) ->
         return None;
     }
     // Translate as usual; the mode is put back at the exit.
-    let rewritten = match super::table::classify(regs.sysno()) {
-        Some(super::table::Kind::Paths(args)) => {
-            matches!(
-                super::translate_paths(env, proc, pid, regs, args),
-                Ok(Outcome::Rewritten)
-            )
-        }
-        _ => false,
-    };
-    let slot = env
+    let rewritten = translate_as_usual(ctx).unwrap_or(false);
+    ctx.env
         .restore
         .borrow_mut()
-        .insert(pid.as_raw(), vec![(host, mode)]);
+        .insert(ctx.pid.as_raw(), vec![(host, mode)]);
     Some(Outcome::WithExit {
         rewritten,
-        hook: ExitHook::RestoreMode { slot },
+        hook: ExitHook::extension(FakeRootExit::RestoreModes),
     })
 }
 
@@ -439,16 +423,15 @@ pub struct Restores {
 }
 
 impl Restores {
-    /// Remember `lifted` (path, original mode) for thread `tid`; returns
-    /// the slot to name in [`ExitHook::RestoreMode`].
-    pub fn insert(&mut self, tid: i32, lifted: Vec<(PathBuf, u32)>) -> u64 {
+    /// Remember `lifted` (path, original mode) for thread `tid`, to put
+    /// back at the exit of its call.
+    pub fn insert(&mut self, tid: i32, lifted: Vec<(PathBuf, u32)>) {
         self.pending.entry(tid).or_default().extend(lifted);
-        tid as u64
     }
 
-    /// Put back the modes lifted for `slot`'s call, deepest first.
-    pub fn restore(&mut self, slot: u64) {
-        if let Some(lifted) = self.pending.remove(&(slot as i32)) {
+    /// Put back the modes lifted for thread `tid`'s call, deepest first.
+    pub fn restore(&mut self, tid: i32) {
+        if let Some(lifted) = self.pending.remove(&tid) {
             put_back(lifted);
         }
     }
@@ -496,13 +479,13 @@ fn lift(dir: &Path, need: u32, lifted: &mut Vec<(PathBuf, u32)>) -> bool {
 
 /// The host paths of a call's path arguments, taken lexically (as the
 /// kernel would walk them, symlinks aside).
-fn lexical_hosts(env: &Env, pid: Pid, regs: &Regs) -> Vec<PathBuf> {
-    let Some(super::table::Kind::Paths(args)) = super::table::classify(regs.sysno()) else {
+fn lexical_hosts(ctx: &Ctx) -> Vec<PathBuf> {
+    let Some(super::table::Kind::Paths(args)) = super::table::classify(ctx.sysno()) else {
         return Vec::new();
     };
     let mut out = Vec::new();
     for a in args {
-        let Ok(guest) = ptrace::read_cstring(pid, regs.arg(a.path), super::PATH_MAX) else {
+        let Ok(guest) = ctx.read_path(a.path) else {
             continue;
         };
         if guest.is_empty() {
@@ -511,14 +494,14 @@ fn lexical_hosts(env: &Env, pid: Pid, regs: &Regs) -> Vec<PathBuf> {
         let mut full = if guest[0] == b'/' {
             Vec::new()
         } else {
-            match super::base_dir(env, pid, regs, a.dirfd) {
+            match ctx.base_dir(a.dirfd) {
                 Ok(b) => b,
                 Err(_) => continue,
             }
         };
         full.push(b'/');
         full.extend_from_slice(&guest);
-        out.push(env.view.to_host(&crate::fs::normalize_lexical(&full)));
+        out.push(ctx.env.view.to_host(&crate::fs::normalize_lexical(&full)));
     }
     out
 }
@@ -526,15 +509,15 @@ fn lexical_hosts(env: &Env, pid: Pid, regs: &Regs) -> Vec<PathBuf> {
 /// Root is not stopped by modes: before a call that adds or removes a name,
 /// the parent directories the real user owns get their owner's write and
 /// search bits for the duration of the call.
-pub fn lift_parents(env: &Env, pid: Pid, regs: &Regs) -> Vec<(PathBuf, u32)> {
-    let nr = regs.sysno();
-    let creates = super::namespace::op_of(nr, regs.arg(2)).is_some()
+pub fn lift_parents(ctx: &Ctx) -> Vec<(PathBuf, u32)> {
+    let nr = ctx.sysno();
+    let creates = super::namespace::op_of(nr, ctx.arg(2)).is_some()
         || nr == sys::SYS_creat
-        || (nr == sys::SYS_open && regs.arg(1) & libc::O_CREAT as u64 != 0)
-        || (nr == sys::SYS_openat && regs.arg(2) & libc::O_CREAT as u64 != 0);
+        || (nr == sys::SYS_open && ctx.arg(1) & libc::O_CREAT as u64 != 0)
+        || (nr == sys::SYS_openat && ctx.arg(2) & libc::O_CREAT as u64 != 0);
     let mut lifted = Vec::new();
     if creates {
-        for host in lexical_hosts(env, pid, regs) {
+        for host in lexical_hosts(ctx) {
             if let Some(parent) = host.parent() {
                 lift(parent, 0o300, &mut lifted);
             }
@@ -546,9 +529,9 @@ pub fn lift_parents(env: &Env, pid: Pid, regs: &Regs) -> Vec<(PathBuf, u32)> {
 /// After a call failed with `EACCES`: every directory the real user owns on
 /// the way to the call's paths gets its owner's search bit (from the top
 /// down, so that each can be looked at), for the duration of the call.
-pub fn lift_search(env: &Env, pid: Pid, regs: &Regs) -> Vec<(PathBuf, u32)> {
+pub fn lift_search(ctx: &Ctx) -> Vec<(PathBuf, u32)> {
     let mut lifted = Vec::new();
-    for host in lexical_hosts(env, pid, regs) {
+    for host in lexical_hosts(ctx) {
         let Some(parent) = host.parent() else {
             continue;
         };

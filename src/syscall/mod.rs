@@ -4,8 +4,10 @@
 //! tracee's arguments, translates guest paths to host paths (writing new
 //! strings below the stack pointer), or emulates the syscall entirely.
 
+mod ctx;
 pub mod dirents;
 pub mod ext;
+pub mod extension;
 pub mod flags;
 pub mod ids;
 pub mod l2s;
@@ -17,18 +19,19 @@ pub mod restart;
 pub mod table;
 pub mod xattr;
 
+pub use ctx::{Ctx, Memory, Named, TraceeMemory};
+
 use crate::arch::{Regs, sys};
 use crate::exec::{ExecPlan, ExecResolver, plan_exec};
 use crate::fs::{GuestView, ProcContext};
-use crate::ptrace::{self, Scratch};
+use crate::ptrace;
 use nix::errno::Errno;
-use nix::unistd::Pid;
+use std::cell::RefCell;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use table::{Follow, Kind, PathArg};
 
 const PATH_MAX: usize = 4096;
-const AT_FDCWD: i32 = libc::AT_FDCWD;
 
 /// What the tracer must do after a handler ran at a syscall's entry.
 pub enum Outcome {
@@ -50,24 +53,27 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn err(e: Errno) -> Outcome {
+    /// The one conversion of a handler's error: the syscall is not run and
+    /// returns `-errno`.
+    pub fn err(e: Errno) -> Outcome {
         Outcome::Emulated(-(e as i64))
     }
 }
 
-/// What handlers need from the tracer.
+/// The configuration handlers read and the run's state they share, built
+/// once by the tracer.
 pub struct Env<'a> {
     pub view: &'a GuestView,
     /// Host path of the extracted exec loader.
-    pub loader: &'a Path,
+    pub loader: PathBuf,
     /// The PRoot extensions in use.
     pub ext: &'a crate::config::Ext,
     /// Fake `chown`s recorded while fake root.
-    pub owners: &'a std::cell::RefCell<ids::Owners>,
+    pub owners: RefCell<ids::Owners>,
     /// Fake root's `trusted.*`/`security.*` extended attributes.
-    pub xattrs: &'a std::cell::RefCell<crate::ext::fake_xattr::FakeXattrs>,
+    pub xattrs: RefCell<crate::ext::fake_xattr::FakeXattrs>,
     /// Modes lifted for an `open` by fake root, to put back at its exit.
-    pub restore: &'a std::cell::RefCell<ids::Restores>,
+    pub restore: RefCell<ids::Restores>,
     /// `-k`: the fake `uname`.
     pub kernel_release: Option<&'a crate::ext::kernel_release::KernelRelease>,
     /// The real ids of the user running sproot.
@@ -75,164 +81,153 @@ pub struct Env<'a> {
     /// `-l`: where intermediates and final files go (`PROOT_L2S_DIR`).
     pub l2s_dir: Option<&'a Path>,
     /// What `uname` reports: `-k`'s fields and names set by a fake root.
-    pub uname: &'a std::cell::RefCell<crate::ext::kernel_release::Uname>,
+    pub uname: RefCell<crate::ext::kernel_release::Uname>,
     /// `-n`: ports guests asked for and the ones they got.
-    pub net: &'a std::cell::RefCell<crate::ext::net::NetCoop>,
+    pub net: RefCell<crate::ext::net::NetCoop>,
+    /// The extensions in use, in order.
+    pub extensions: extension::Extensions,
 }
 
-/// Handle the entry of a trapped syscall of tracee `pid`.
-pub fn enter(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &mut Regs,
-    mut creds: Option<&mut crate::ext::fake_id::Creds>,
-) -> Outcome {
-    if !creds.as_ref().is_some_and(|c| c.is_fs_root()) {
-        return enter_handlers(env, proc, pid, regs, creds);
-    }
-    // Fake root: the real user's own modes must not stop it. Parents get
-    // their write bit before a call that adds or removes a name; after an
-    // EACCES, the directories on the way get their search bit and the call
-    // is handled again. Modes are put back when the call is over.
-    let original = *regs;
-    let mut lifted = ids::lift_parents(env, pid, regs);
-    let mut out = enter_handlers(env, proc, pid, regs, creds.as_deref_mut());
-    if matches!(out, Outcome::Emulated(e) if e == -(Errno::EACCES as i64)) {
-        let more = ids::lift_search(env, pid, &original);
-        if !more.is_empty() {
-            lifted.extend(more);
-            *regs = original;
-            out = enter_handlers(env, proc, pid, regs, creds);
+impl<'a> Env<'a> {
+    pub fn new(
+        view: &'a GuestView,
+        ext: &'a crate::config::Ext,
+        loader: PathBuf,
+        l2s_dir: Option<&'a Path>,
+    ) -> Self {
+        let kernel_release = ext.kernel_release.as_ref();
+        Env {
+            view,
+            loader,
+            ext,
+            owners: Default::default(),
+            xattrs: Default::default(),
+            restore: Default::default(),
+            kernel_release,
+            real_ids: (
+                nix::unistd::getuid().as_raw(),
+                nix::unistd::getgid().as_raw(),
+            ),
+            l2s_dir,
+            uname: RefCell::new(kernel_release.map(|k| k.uname.clone()).unwrap_or_default()),
+            net: Default::default(),
+            extensions: extension::Extensions::new(ext, view),
         }
     }
-    if lifted.is_empty() {
-        return out;
+}
+
+/// Handle the entry of a trapped syscall.
+pub fn enter(ctx: &mut Ctx) -> Outcome {
+    if ctx.creds.as_ref().is_some_and(|c| c.is_fs_root()) {
+        // Fake root: the real user's own modes must not stop it.
+        ids::with_lifted_modes(ctx, handle)
+    } else {
+        handle(ctx)
     }
-    match out {
-        // Done by the tracer, or never back to this call: put back now.
-        Outcome::Emulated(_) | Outcome::Exec(_) => {
-            ids::restore_now(lifted);
-            out
+}
+
+/// Handle the exit stop of a syscall whose entry asked for one: the
+/// extensions' exit hooks, then the table's. Whether the registers changed.
+pub fn exit(ctx: &mut Ctx, hook: ext::ExitHook) -> bool {
+    let env = ctx.env;
+    let changed = env.extensions.exit(ctx, &hook);
+    match hook {
+        ext::ExitHook::Sockets(s) => net::exit(ctx, s) || changed,
+        ext::ExitHook::CloseFd(fd) => {
+            procfile::close(fd);
+            changed
         }
-        Outcome::Pass | Outcome::Rewritten => {
-            let slot = env.restore.borrow_mut().insert(pid.as_raw(), lifted);
-            Outcome::WithExit {
-                rewritten: matches!(out, Outcome::Rewritten),
-                hook: ext::ExitHook::RestoreMode { slot },
+        ext::ExitHook::NameFd { tgid, guest, host } => {
+            if let Ok(fd) = i32::try_from(ctx.regs.ret())
+                && fd >= 0
+            {
+                let used = crate::fs::NameUse::Fd(fd);
+                env.view
+                    .remember_name(tgid, ctx.pid.as_raw(), used, &guest, &host);
             }
+            changed
         }
-        // Its exit stop comes: the tracer puts back the thread's modes there.
-        Outcome::WithExit { .. } => {
-            env.restore.borrow_mut().insert(pid.as_raw(), lifted);
-            out
-        }
+        _ => changed,
     }
+}
+
+/// The handlers, and the one conversion of their errors.
+fn handle(ctx: &mut Ctx) -> Outcome {
+    enter_handlers(ctx).unwrap_or_else(Outcome::err)
 }
 
 /// The handlers, in order: extensions first, then the table.
-fn enter_handlers(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &mut Regs,
-    creds: Option<&mut crate::ext::fake_id::Creds>,
-) -> Outcome {
-    let nr = regs.sysno();
+fn enter_handlers(ctx: &mut Ctx) -> Result<Outcome, Errno> {
+    let env = ctx.env;
+    let nr = ctx.sysno();
     if changes_namespace(nr) {
         // Cached directories and resolutions may stop being true.
         env.view.invalidate_cache();
     }
-    let fake_euid = creds.as_ref().map(|c| c.euid);
-    let owner = creds.as_ref().map(|c| ext::OwnerMap {
-        real_uid: env.real_ids.0,
-        real_gid: env.real_ids.1,
-        fake_uid: c.suid,
-        fake_gid: c.sgid,
-    });
-    if (creds.is_some() || env.kernel_release.is_some())
-        && let Some(o) = ids::enter(env, proc, pid, regs, creds)
+    if !env.extensions.is_empty()
+        && let Some(o) = env.extensions.enter(ctx)?
     {
-        return o;
-    }
-    if env.ext.link2symlink
-        && let Some(o) = l2s::enter(env, proc, pid, regs)
-    {
-        return o;
-    }
-    if env.ext.rewrites_stat()
-        && let Some(o) = ext::stat(env, proc, pid, regs, owner)
-    {
-        return o;
-    }
-    if nr == sys::SYS_getdents64
-        && (env.ext.hide_proot || env.ext.link2symlink || env.view.lists_points())
-    {
-        let filter = dirents::Filter {
-            proot: env.ext.hide_proot,
-            l2s: env.ext.link2symlink,
-            points: env.view.lists_points(),
-        };
-        return dirents::enter(env, proc, pid, regs, filter);
+        return Ok(o);
     }
     let kind = match table::classify(nr) {
         Some(k) => k,
         // Not a syscall that needs the tracer (seen only without seccomp).
         None if (0..=crate::seccomp::LAST_KNOWN_SYSNO as i64).contains(&nr) => {
-            return Outcome::Pass;
+            return Ok(Outcome::Pass);
         }
         // Trapped by the filter for unknown numbers (a newer kernel's
         // syscalls, x32): refuse rather than run it on host paths.
-        None => return Outcome::err(Errno::ENOSYS),
+        None => return Err(Errno::ENOSYS),
     };
-    let result = match kind {
+    run_table(ctx, kind)
+}
+
+/// The table's handler for a syscall of this kind.
+fn run_table(ctx: &mut Ctx, kind: Kind) -> Result<Outcome, Errno> {
+    match kind {
         // A path that does not translate: bad flags were the kernel's
         // first answer.
-        Kind::Paths(args) => translate_paths(env, proc, pid, regs, args).map_err(|e| {
-            if flags::invalid(regs) {
+        Kind::Paths(args) => translate_paths(ctx, args).map_err(|e| {
+            if flags::invalid(&ctx.regs) {
                 Errno::EINVAL
             } else {
                 e
             }
         }),
-        Kind::Getcwd => getcwd(env, pid, regs),
+        Kind::Getcwd => getcwd(ctx),
         Kind::Readlink {
             dirfd,
             path,
             buf,
             size,
-        } => readlink(env, proc, pid, regs, dirfd, path, buf, size),
-        Kind::Exec { at } => exec(env, proc, pid, regs, at),
-        Kind::SockAddr { addr, len, bind } => sockaddr(env, proc, pid, regs, addr, len, bind),
-        Kind::SendMsg => sendmsg(env, proc, pid, regs),
-        Kind::SendMmsg => net::sendmmsg(env, proc, pid, regs),
-        Kind::AddrOut { addr, len } => net::addr_out(pid, regs, addr, len),
-        Kind::RecvMsg => net::recvmsg(pid, regs),
-        Kind::RecvMmsg => net::recvmmsg(pid, regs),
-        Kind::BpfObj => bpf_obj(env, proc, pid, regs),
-        Kind::Chroot => chroot(env, proc, pid, regs, fake_euid),
+        } => readlink(ctx, dirfd, path, buf, size),
+        Kind::Exec { at } => exec(ctx, at),
+        Kind::SockAddr { addr, len, bind } => sockaddr(ctx, addr, len, bind),
+        Kind::SendMsg => sendmsg(ctx),
+        Kind::SendMmsg => net::sendmmsg(ctx),
+        Kind::AddrOut { addr, len } => net::addr_out(ctx, addr, len),
+        Kind::RecvMsg => net::recvmsg(ctx),
+        Kind::RecvMmsg => net::recvmmsg(ctx),
+        Kind::BpfObj => bpf_obj(ctx),
+        Kind::Chroot => chroot(ctx),
         Kind::OpenTree => {
             const OPEN_TREE_CLONE: u64 = 1;
-            if regs.arg(2) & OPEN_TREE_CLONE != 0 {
+            if ctx.arg(2) & OPEN_TREE_CLONE != 0 {
                 // A new mount: not emulated.
                 Err(Errno::EPERM)
             } else {
-                translate_paths(env, proc, pid, regs, &[table::OPEN_TREE_PATH])
+                translate_paths(ctx, &[table::OPEN_TREE_PATH])
             }
         }
-        Kind::Openat2 => openat2(env, proc, pid, regs),
+        Kind::Openat2 => openat2::enter(ctx),
         Kind::Prctl => Ok(
-            if regs.arg(0) == libc::PR_SET_DUMPABLE as u64 && regs.arg(1) == 0 {
+            if ctx.arg(0) == libc::PR_SET_DUMPABLE as u64 && ctx.arg(1) == 0 {
                 Outcome::Emulated(0)
             } else {
                 Outcome::Pass
             },
         ),
         Kind::Refuse(e) => Err(e),
-    };
-    match result {
-        Ok(o) => o,
-        Err(e) => Outcome::err(e),
     }
 }
 
@@ -270,14 +265,6 @@ fn changes_namespace(nr: i64) -> bool {
     )
 }
 
-/// The guest directory a relative path starts from.
-fn base_dir(env: &Env, pid: Pid, regs: &Regs, dirfd: Option<usize>) -> Result<Vec<u8>, Errno> {
-    let fd = dirfd
-        .map(|i| regs.arg(i) as i32)
-        .filter(|&fd| fd != AT_FDCWD);
-    env.view.dir_of(pid.as_raw(), fd)
-}
-
 fn follows(f: Follow, regs: &Regs) -> bool {
     match f {
         Follow::Yes => true,
@@ -293,115 +280,46 @@ fn open_follows(flags: u64) -> bool {
     flags & libc::O_NOFOLLOW as u64 == 0 && flags & excl != excl
 }
 
-/// Canonicalise one guest path (already read from the tracee): relative
-/// paths start from `dirfd` (or the cwd).
-fn resolve_full(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &Regs,
-    dirfd: Option<usize>,
-    path: &[u8],
-    follow: bool,
-) -> Result<crate::fs::Resolved, Errno> {
-    if path.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    let base = if path[0] == b'/' {
-        b"/".to_vec()
-    } else {
-        base_dir(env, pid, regs, dirfd)?
-    };
-    env.view.resolve(proc, &base, path, follow)
-}
-
-/// Resolve one guest path (already read from the tracee) to its host path.
-fn resolve(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &Regs,
-    dirfd: Option<usize>,
-    path: &[u8],
-    follow: bool,
-) -> Result<PathBuf, Errno> {
-    let host = resolve_full(env, proc, pid, regs, dirfd, path, follow)?.host;
-    log_translation(pid, regs, path, &host);
-    Ok(host)
-}
-
-/// `-v 2`: each translation (one level check when off).
-fn log_translation(pid: Pid, regs: &Regs, guest: &[u8], host: &Path) {
-    if log::log_enabled!(log::Level::Debug) {
-        log::debug!(
-            "{pid} {}: {} -> {}",
-            sys::name(regs.sysno()).unwrap_or("?"),
-            String::from_utf8_lossy(guest),
-            host.display()
-        );
-    }
-}
-
-/// Read the path in argument `path` of the tracee and resolve it.
-fn host_of_arg(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &Regs,
-    dirfd: Option<usize>,
-    path: usize,
-    follow: bool,
-) -> Result<PathBuf, Errno> {
-    let guest = ptrace::read_cstring(pid, regs.arg(path), PATH_MAX)?;
-    resolve(env, proc, pid, regs, dirfd, &guest, follow)
-}
-
-fn translate_paths(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &mut Regs,
-    args: &[PathArg],
-) -> Result<Outcome, Errno> {
-    let mut scratch = Scratch::below(regs.sp());
+fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
+    let env = ctx.env;
     let mut changed = false;
     // unlink, rename, mkdir...: the kernel's rules for special names and
     // binding points, on the canonical guest paths.
-    let op = namespace::op_of(regs.sysno(), regs.arg(2));
+    let op = namespace::op_of(ctx.sysno(), ctx.arg(2));
     let moving = matches!(op, Some(namespace::Op::Move { .. }));
     let mut guests: [Option<Vec<u8>>; 2] = [None, None];
     let mut fd_name = None;
     for (index, a) in args.iter().enumerate() {
-        let ptr = regs.arg(a.path);
+        let ptr = ctx.arg(a.path);
         if ptr == 0 {
             // NULL: the kernel answers EFAULT, or uses the fd alone.
             continue;
         }
-        let guest = ptrace::read_cstring(pid, ptr, PATH_MAX)?;
+        let guest = ctx.read_cstring(ptr, PATH_MAX)?;
         if guest.is_empty() {
             if let Some((flags, bit)) = a.empty_path
-                && regs.arg(flags) & bit != 0
+                && ctx.arg(flags) & bit != 0
             {
                 continue;
             }
             return Err(Errno::ENOENT);
         }
-        let follow = follows(a.follow, regs);
+        let follow = follows(a.follow, &ctx.regs);
         // Both sides of a rename or link are resolved: they may lie in
         // different bindings.
-        if guest[0] != b'/' && !moving && same_for_kernel(env, pid, regs, a.dirfd, &guest, follow) {
+        if guest[0] != b'/' && !moving && same_for_kernel(ctx, a.dirfd, &guest, follow) {
             continue;
         }
-        let resolved = resolve_full(env, proc, pid, regs, a.dirfd, &guest, follow)?;
-        log_translation(pid, regs, &guest, &resolved.host);
-        if let Some(used) = name_use(regs.sysno()) {
+        let resolved = ctx.resolve_full(a.dirfd, &guest, follow)?;
+        if let Some(used) = name_use(ctx.sysno()) {
             let host = resolved.host.as_os_str().as_bytes();
+            let (tgid, tid) = (ctx.proc.pid(), ctx.proc.tid());
             env.view
-                .remember_name(proc.pid(), proc.tid(), used, &resolved.guest, host);
+                .remember_name(tgid, tid, used, &resolved.guest, host);
             if used != crate::fs::NameUse::Cwd && env.view.is_ambiguous(host) {
                 // Which descriptor it becomes is known at the exit.
                 fd_name = Some(ext::ExitHook::NameFd {
-                    tgid: proc.pid(),
+                    tgid,
                     guest: resolved.guest.clone(),
                     host: host.to_vec(),
                 });
@@ -423,17 +341,14 @@ fn translate_paths(
                 *slot = Some(resolved.guest);
             }
         }
-        let mut host = resolved.host;
-        if env.ext.link2symlink
-            && !follow
-            && !l2s::works_on_names(regs.sysno())
-            && let Some(fin) = crate::ext::link2symlink::resolve(&host)
-        {
-            host = fin;
-        }
+        let host = if l2s::works_on_names(ctx.sysno()) {
+            resolved.host
+        } else {
+            ctx.final_file(resolved.host, follow)
+        };
         let host = host.as_os_str().as_bytes();
         if let Follow::OpenFlags { arg } = a.follow
-            && regs.arg(arg) & libc::O_CREAT as u64 != 0
+            && ctx.arg(arg) & libc::O_CREAT as u64 != 0
             && env.view.in_glue(host)
             && nix::sys::stat::lstat(host).is_err()
         {
@@ -441,17 +356,18 @@ fn translate_paths(
             return Err(Errno::EACCES);
         }
         if let Follow::OpenFlags { arg } = a.follow
-            && let Some((path, outcome)) = procfile::open(env.view, host, regs.arg(arg))
+            && let Some((path, outcome)) = procfile::open(env.view, host, ctx.arg(arg))
         {
-            let addr = scratch.push_cstr(pid, &path)?;
-            regs.set_arg(a.path, addr);
+            let addr = ctx.push_cstr(&path)?;
+            ctx.regs.set_arg(a.path, addr);
             // A magic link: O_NOFOLLOW would refuse it.
-            regs.set_arg(arg, regs.arg(arg) & !(libc::O_NOFOLLOW as u64));
+            ctx.regs
+                .set_arg(arg, ctx.arg(arg) & !(libc::O_NOFOLLOW as u64));
             return Ok(outcome);
         }
         if host != guest.as_slice() {
-            let addr = scratch.push_cstr(pid, host)?;
-            regs.set_arg(a.path, addr);
+            let addr = ctx.push_cstr(host)?;
+            ctx.regs.set_arg(a.path, addr);
             changed = true;
         }
     }
@@ -476,23 +392,14 @@ fn translate_paths(
 /// already the guest's — unless the directory holds a binding point, the
 /// name is `.`/`..`, or it is a symlink to be followed (its target must
 /// resolve inside the guest). Then nothing needs rewriting.
-fn same_for_kernel(
-    env: &Env,
-    pid: Pid,
-    regs: &Regs,
-    dirfd: Option<usize>,
-    name: &[u8],
-    follow: bool,
-) -> bool {
+fn same_for_kernel(ctx: &Ctx, dirfd: Option<usize>, name: &[u8], follow: bool) -> bool {
+    let env = ctx.env;
     if name.contains(&b'/') || name == b"." || name == b".." {
         return false;
     }
-    let fd = dirfd
-        .map(|i| regs.arg(i) as i32)
-        .filter(|&fd| fd != AT_FDCWD);
-    let link = match fd {
-        Some(fd) => format!("/proc/{}/fd/{fd}", pid.as_raw()),
-        None => format!("/proc/{}/cwd", pid.as_raw()),
+    let link = match ctx.dirfd(dirfd) {
+        Some(fd) => format!("/proc/{}/fd/{fd}", ctx.pid.as_raw()),
+        None => format!("/proc/{}/cwd", ctx.pid.as_raw()),
     };
     let Ok(dir) = std::fs::read_link(&link) else {
         return false;
@@ -523,66 +430,61 @@ fn same_for_kernel(
     true
 }
 
-fn getcwd(env: &Env, pid: Pid, regs: &Regs) -> Result<Outcome, Errno> {
-    let cwd = env.view.dir_of(pid.as_raw(), None)?;
+fn getcwd(ctx: &mut Ctx) -> Result<Outcome, Errno> {
+    let pid = ctx.pid.as_raw();
+    let cwd = ctx.env.view.dir_of(pid, None)?;
     if cwd.ends_with(b" (deleted)")
-        && nix::sys::stat::stat(format!("/proc/{}/cwd", pid.as_raw()).as_str())
+        && nix::sys::stat::stat(format!("/proc/{pid}/cwd").as_str())
             .map_or(true, |st| st.st_nlink == 0)
     {
         // The kernel's answer for a removed working directory.
         return Err(Errno::ENOENT);
     }
-    let size = regs.arg(1) as usize;
+    let size = ctx.arg(1) as usize;
     if cwd.len() + 1 > size {
         return Err(Errno::ERANGE);
     }
     let mut out = cwd;
     out.push(0);
-    ptrace::write(pid, regs.arg(0), &out)?;
+    let buf = ctx.arg(0);
+    ctx.write(buf, &out)?;
     Ok(Outcome::Emulated(out.len() as i64))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn readlink(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &Regs,
+    ctx: &mut Ctx,
     dirfd: Option<usize>,
     path: usize,
     buf: usize,
     size: usize,
 ) -> Result<Outcome, Errno> {
-    let bufsiz = regs.arg(size) as i64;
+    let bufsiz = ctx.arg(size) as i64;
     if bufsiz <= 0 {
         return Err(Errno::EINVAL);
     }
-    let guest = ptrace::read_cstring(pid, regs.arg(path), PATH_MAX)?;
+    let guest = ctx.read_path(path)?;
     let host = if guest.is_empty() {
         // readlinkat(fd, ""): the symlink the fd (O_PATH|O_NOFOLLOW) is.
-        empty_path_symlink(pid, regs, dirfd)?
+        empty_path_symlink(ctx, dirfd)?
     } else {
-        resolve(env, proc, pid, regs, dirfd, &guest, false)?
+        ctx.resolve(dirfd, &guest, false)?
     };
-    if env.ext.link2symlink && crate::ext::link2symlink::member_group(&host).is_some() {
+    if ctx.env.ext.link2symlink && crate::ext::link2symlink::member_group(&host).is_some() {
         // A "hard link" is a regular file to the guest.
         return Err(Errno::EINVAL);
     }
-    let target = env.view.readlink_guest(proc, &host)?;
+    let target = ctx.env.view.readlink_guest(ctx.proc, &host)?;
     let n = target.len().min(bufsiz as usize);
-    ext::to_guest(pid, regs.arg(buf), &target[..n])?;
+    let addr = ctx.arg(buf);
+    ctx.to_guest(addr, &target[..n])?;
     Ok(Outcome::Emulated(n as i64))
 }
 
 /// The host path of the symlink an fd of the tracee refers to, for
 /// `readlinkat(fd, "")`; `ENOENT` when it is not a symlink (or AT_FDCWD).
-fn empty_path_symlink(pid: Pid, regs: &Regs, dirfd: Option<usize>) -> Result<PathBuf, Errno> {
-    let fd = dirfd.map(|i| regs.arg(i) as i32).ok_or(Errno::ENOENT)?;
-    if fd == AT_FDCWD {
-        return Err(Errno::ENOENT);
-    }
-    let host =
-        std::fs::read_link(format!("/proc/{}/fd/{fd}", pid.as_raw())).map_err(|_| Errno::EBADF)?;
+fn empty_path_symlink(ctx: &Ctx, dirfd: Option<usize>) -> Result<PathBuf, Errno> {
+    let fd = ctx.dirfd(dirfd).ok_or(Errno::ENOENT)?;
+    let host = std::fs::read_link(ctx.fd_path(fd)?).map_err(|_| Errno::EBADF)?;
     match nix::sys::stat::lstat(host.as_path()) {
         Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => Ok(host),
         _ => Err(Errno::ENOENT),
@@ -679,17 +581,17 @@ fn program_of_fd_link(view: &GuestView, link: &Path) -> Result<(Vec<u8>, PathBuf
 
 const MAX_ARGS: usize = 1 << 17;
 
-fn read_argv(pid: Pid, mut ptr: u64) -> Result<Vec<Vec<u8>>, Errno> {
+fn read_argv(ctx: &Ctx, mut ptr: u64) -> Result<Vec<Vec<u8>>, Errno> {
     let mut out = Vec::new();
     if ptr == 0 {
         return Ok(out);
     }
     loop {
-        let p = ptrace::read_u64(pid, ptr)?;
+        let p = ctx.read_u64(ptr)?;
         if p == 0 {
             return Ok(out);
         }
-        out.push(ptrace::read_cstring(pid, p, 1 << 20)?);
+        out.push(ctx.read_cstring(p, 1 << 20)?);
         if out.len() > MAX_ARGS {
             return Err(Errno::E2BIG);
         }
@@ -697,23 +599,18 @@ fn read_argv(pid: Pid, mut ptr: u64) -> Result<Vec<Vec<u8>>, Errno> {
     }
 }
 
-fn exec(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &mut Regs,
-    at: bool,
-) -> Result<Outcome, Errno> {
+fn exec(ctx: &mut Ctx, at: bool) -> Result<Outcome, Errno> {
+    let env = ctx.env;
     let (dirfd, path_arg, argv_arg, envp_arg) = if at {
         (Some(0), 1, 2, 3)
     } else {
         (None, 0, 1, 2)
     };
-    let mut filename = ptrace::read_cstring(pid, regs.arg(path_arg), PATH_MAX)?;
+    let mut filename = ctx.read_path(path_arg)?;
     let mut pinned = None;
-    if at && filename.is_empty() && regs.arg(4) & libc::AT_EMPTY_PATH as u64 != 0 {
+    if at && filename.is_empty() && ctx.arg(4) & libc::AT_EMPTY_PATH as u64 != 0 {
         // fexecve: the program is the fd's file.
-        let link = format!("/proc/{}/fd/{}", pid.as_raw(), regs.arg(0) as i32);
+        let link = format!("/proc/{}/fd/{}", ctx.pid.as_raw(), ctx.arg(0) as i32);
         let (name, host) = program_of_fd_link(env.view, Path::new(&link))?;
         filename = name.clone();
         pinned = Some((name, host));
@@ -721,12 +618,12 @@ fn exec(
     let base = if filename.first() == Some(&b'/') {
         b"/".to_vec()
     } else {
-        base_dir(env, pid, regs, dirfd)?
+        ctx.base_dir(dirfd)?
     };
-    let argv = read_argv(pid, regs.arg(argv_arg))?;
+    let argv = read_argv(ctx, ctx.arg(argv_arg))?;
     let resolver = ExecPaths {
         env,
-        proc,
+        proc: ctx.proc,
         base,
         pinned,
     };
@@ -739,24 +636,23 @@ fn exec(
             return Err(e.errno);
         }
     };
-    let mut scratch = Scratch::below(regs.sp());
-    let loader = scratch.push_cstr(pid, env.loader.as_os_str().as_bytes())?;
-    let envp = regs.arg(envp_arg);
+    let loader = ctx.push_cstr(env.loader.as_os_str().as_bytes())?;
+    let envp = ctx.arg(envp_arg);
     let argv_ptr = if plan.argv_changed {
         let mut ptrs: Vec<u64> = Vec::with_capacity(plan.argv.len() + 1);
         for a in &plan.argv {
-            ptrs.push(scratch.push_cstr(pid, a)?);
+            ptrs.push(ctx.push_cstr(a)?);
         }
         ptrs.push(0);
         let bytes: Vec<u8> = ptrs.iter().flat_map(|p| p.to_ne_bytes()).collect();
-        scratch.push(pid, &bytes)?
+        ctx.push(&bytes)?
     } else {
-        regs.arg(argv_arg)
+        ctx.arg(argv_arg)
     };
-    regs.set_sysno(sys::SYS_execve);
-    regs.set_arg(0, loader);
-    regs.set_arg(1, argv_ptr);
-    regs.set_arg(2, envp);
+    ctx.regs.set_sysno(sys::SYS_execve);
+    ctx.regs.set_arg(0, loader);
+    ctx.regs.set_arg(1, argv_ptr);
+    ctx.regs.set_arg(2, envp);
     Ok(Outcome::Exec(Box::new(plan)))
 }
 
@@ -765,19 +661,17 @@ const SUN_PATH_MAX: usize = 108;
 
 /// If `addr` is an `AF_UNIX` address with a path, the translated address.
 fn translate_sockaddr(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &Regs,
+    ctx: &Ctx,
     addr: u64,
     len: usize,
     bind: bool,
 ) -> Result<Option<Vec<u8>>, Errno> {
+    let env = ctx.env;
     if addr == 0 || len <= 2 {
         return Ok(None);
     }
     let mut buf = vec![0u8; len.min(SOCKADDR_UN_LEN)];
-    ptrace::read_into(pid, addr, &mut buf)?;
+    ctx.read(addr, &mut buf)?;
     if let Some(port) = crate::ext::net::inet_port(&buf) {
         if !env.ext.ports.active() {
             return Ok(None);
@@ -795,7 +689,7 @@ fn translate_sockaddr(
         return Ok(None);
     }
     let path: Vec<u8> = buf[2..].iter().take_while(|&&b| b != 0).copied().collect();
-    let host = resolve(env, proc, pid, regs, None, &path, !bind)?;
+    let host = ctx.resolve(None, &path, !bind)?;
     let mut host = host.as_os_str().as_bytes().to_vec();
     if host.len() >= SUN_PATH_MAX {
         // Too long for sun_path: through a directory the tracer holds open.
@@ -809,30 +703,21 @@ fn translate_sockaddr(
     Ok(Some(out))
 }
 
-fn sockaddr(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &mut Regs,
-    addr_arg: usize,
-    len_arg: usize,
-    bind: bool,
-) -> Result<Outcome, Errno> {
-    let addr = regs.arg(addr_arg);
-    let len = regs.arg(len_arg) as usize;
+fn sockaddr(ctx: &mut Ctx, addr_arg: usize, len_arg: usize, bind: bool) -> Result<Outcome, Errno> {
+    let addr = ctx.arg(addr_arg);
+    let len = ctx.arg(len_arg) as usize;
     if bind
-        && env.ext.ports.netcoop
-        && let Some(r) = netcoop_bind(env, proc, pid, regs.arg(0) as i32, addr, len)
+        && ctx.env.ext.ports.netcoop
+        && let Some(r) = netcoop_bind(ctx, ctx.arg(0) as i32, addr, len)
     {
         return r.map(Outcome::Emulated);
     }
-    match translate_sockaddr(env, proc, pid, regs, addr, len, bind)? {
+    match translate_sockaddr(ctx, addr, len, bind)? {
         None => Ok(Outcome::Pass),
         Some(new) => {
-            let mut scratch = Scratch::below(regs.sp());
-            let at = scratch.push(pid, &new)?;
-            regs.set_arg(addr_arg, at);
-            regs.set_arg(len_arg, new.len() as u64);
+            let at = ctx.push(&new)?;
+            ctx.regs.set_arg(addr_arg, at);
+            ctx.regs.set_arg(len_arg, new.len() as u64);
             Ok(Outcome::Rewritten)
         }
     }
@@ -843,26 +728,20 @@ fn sockaddr(
 /// or at a free one when that one is in use, remembered so that connections
 /// to the port asked for reach it. `None`: not an inet address, or the
 /// kernel cannot lend the descriptor (before Linux 5.6): handled as usual.
-fn netcoop_bind(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    fd: i32,
-    addr: u64,
-    len: usize,
-) -> Option<Result<i64, Errno>> {
+fn netcoop_bind(ctx: &Ctx, fd: i32, addr: u64, len: usize) -> Option<Result<i64, Errno>> {
+    let (env, pid) = (ctx.env, ctx.pid);
     use crate::ext::net::{inet_port, set_inet_port};
     use std::os::fd::AsFd;
     if addr == 0 || len > 128 {
         return None;
     }
     let mut buf = vec![0u8; len];
-    ptrace::read_into(pid, addr, &mut buf).ok()?;
+    ctx.read(addr, &mut buf).ok()?;
     let asked = env.ext.ports.translate(inet_port(&buf)?);
     if asked == 0 {
         return None;
     }
-    let sock = match ptrace::host::pidfd_getfd(proc.pid(), false, fd) {
+    let sock = match ptrace::host::pidfd_getfd(ctx.proc.pid(), false, fd) {
         Ok(s) => s,
         Err(Errno::EBADF) => return Some(Err(Errno::EBADF)),
         Err(e) => {
@@ -887,28 +766,22 @@ fn netcoop_bind(
     })
 }
 
-fn sendmsg(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Result<Outcome, Errno> {
-    let msg = regs.arg(1);
+fn sendmsg(ctx: &mut Ctx) -> Result<Outcome, Errno> {
+    let msg = ctx.arg(1);
     if msg == 0 {
         return Ok(Outcome::Pass);
     }
     let mut hdr = [0u8; std::mem::size_of::<libc::msghdr>()];
-    ptrace::read_into(pid, msg, &mut hdr)?;
-    let name = u64::from_ne_bytes(hdr[net::MSG_NAME].try_into().map_err(|_| Errno::EFAULT)?);
-    let namelen = u32::from_ne_bytes(
-        hdr[net::MSG_NAMELEN]
-            .try_into()
-            .map_err(|_| Errno::EFAULT)?,
-    ) as usize;
-    match translate_sockaddr(env, proc, pid, regs, name, namelen, false)? {
+    ctx.read(msg, &mut hdr)?;
+    let (name, namelen) = net::parse_name(&hdr);
+    match translate_sockaddr(ctx, name, namelen as usize, false)? {
         None => Ok(Outcome::Pass),
         Some(new) => {
-            let mut scratch = Scratch::below(regs.sp());
-            let at = scratch.push(pid, &new)?;
+            let at = ctx.push(&new)?;
             hdr[net::MSG_NAME].copy_from_slice(&at.to_ne_bytes());
             hdr[net::MSG_NAMELEN].copy_from_slice(&(new.len() as u32).to_ne_bytes());
-            let new_msg = scratch.push(pid, &hdr)?;
-            regs.set_arg(1, new_msg);
+            let new_msg = ctx.push(&hdr)?;
+            ctx.regs.set_arg(1, new_msg);
             Ok(Outcome::Rewritten)
         }
     }
@@ -916,41 +789,34 @@ fn sendmsg(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Resu
 
 /// `bpf(BPF_OBJ_PIN | BPF_OBJ_GET, attr, size)`: `attr` starts with the
 /// `u64` pointer to the path; the kernel is given a copy naming the host.
-fn bpf_obj(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Result<Outcome, Errno> {
+fn bpf_obj(ctx: &mut Ctx) -> Result<Outcome, Errno> {
     const BPF_OBJ_PIN: u64 = 6;
     const BPF_OBJ_GET: u64 = 7;
-    let cmd = regs.arg(0);
-    let (attr, size) = (regs.arg(1), (regs.arg(2) as usize).min(4096));
+    let cmd = ctx.arg(0);
+    let (attr, size) = (ctx.arg(1), (ctx.arg(2) as usize).min(4096));
     if !(cmd == BPF_OBJ_PIN || cmd == BPF_OBJ_GET) || attr == 0 || size < 8 {
         return Ok(Outcome::Pass);
     }
     let mut copy = vec![0u8; size];
-    ptrace::read_into(pid, attr, &mut copy)?;
+    ctx.read(attr, &mut copy)?;
     let ptr = u64::from_ne_bytes(copy[0..8].try_into().map_err(|_| Errno::EFAULT)?);
-    let guest = ptrace::read_cstring(pid, ptr, PATH_MAX)?;
-    let host = resolve(env, proc, pid, regs, None, &guest, cmd == BPF_OBJ_GET)?;
-    let mut scratch = Scratch::below(regs.sp());
-    let at = scratch.push_cstr(pid, host.as_os_str().as_bytes())?;
+    let guest = ctx.read_cstring(ptr, PATH_MAX)?;
+    let host = ctx.resolve(None, &guest, cmd == BPF_OBJ_GET)?;
+    let at = ctx.push_cstr(host.as_os_str().as_bytes())?;
     copy[0..8].copy_from_slice(&at.to_ne_bytes());
-    let new = scratch.push(pid, &copy)?;
-    regs.set_arg(1, new);
+    let new = ctx.push(&copy)?;
+    ctx.regs.set_arg(1, new);
     Ok(Outcome::Rewritten)
 }
 
 /// `chroot`: only to the guest's own root, and only for a (fake or real)
 /// root user, as the kernel requires `CAP_SYS_CHROOT`.
-fn chroot(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &Regs,
-    fake_euid: Option<u32>,
-) -> Result<Outcome, Errno> {
-    if fake_euid.unwrap_or(env.real_ids.0) != 0 {
+fn chroot(ctx: &mut Ctx) -> Result<Outcome, Errno> {
+    if ctx.euid() != 0 {
         return Err(Errno::EPERM);
     }
-    let guest = ptrace::read_cstring(pid, regs.arg(0), PATH_MAX)?;
-    let r = resolve_full(env, proc, pid, regs, None, &guest, true)?;
+    let guest = ctx.read_path(0)?;
+    let r = ctx.resolve_full(None, &guest, true)?;
     if !r.host.is_dir() {
         return Err(if r.host.exists() {
             Errno::ENOTDIR
@@ -970,14 +836,11 @@ fn chroot(
     }
 }
 
-/// `struct open_how { u64 flags; u64 mode; u64 resolve; }`: see
-/// [`openat2::enter`].
-fn openat2(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &mut Regs) -> Result<Outcome, Errno> {
-    openat2::enter(env, proc, pid, regs)
-}
+#[cfg(test)]
+mod tests;
 
 #[cfg(test)]
-mod tests {
+mod unit {
     use super::*;
 
     #[test]

@@ -9,12 +9,9 @@
 //! address (length 2) when it lies outside the view. The copy is truncated
 //! to the room the guest gave, as the kernel truncates it.
 
-use super::{Env, Outcome, translate_sockaddr};
-use crate::arch::Regs;
-use crate::fs::{GuestView, ProcContext};
-use crate::ptrace::{self, Scratch};
+use super::{Ctx, Outcome, translate_sockaddr};
+use crate::fs::GuestView;
 use nix::errno::Errno;
-use nix::unistd::Pid;
 
 /// `struct mmsghdr`: a `struct msghdr` and the `unsigned int msg_len`.
 const MMSGHDR: usize = std::mem::size_of::<libc::mmsghdr>();
@@ -58,17 +55,12 @@ pub enum SockExit {
 
 /// Where an address and its length come back, for the calls that take
 /// `(addr, addrlen *)` arguments (indexes `addr_arg`, `len_arg`).
-pub fn addr_out(
-    pid: Pid,
-    regs: &mut Regs,
-    addr_arg: usize,
-    len_arg: usize,
-) -> Result<Outcome, Errno> {
-    let (addr, len) = (regs.arg(addr_arg), regs.arg(len_arg));
+pub fn addr_out(ctx: &mut Ctx, addr_arg: usize, len_arg: usize) -> Result<Outcome, Errno> {
+    let (addr, len) = (ctx.arg(addr_arg), ctx.arg(len_arg));
     if addr == 0 || len == 0 {
         return Ok(Outcome::Pass);
     }
-    let cap = read_u32(pid, len)?;
+    let cap = read_u32(ctx, len)?;
     if cap as usize >= super::SOCKADDR_UN_LEN {
         return Ok(with_exit(SockExit::Addr {
             addr,
@@ -78,11 +70,10 @@ pub fn addr_out(
         }));
     }
     // A short buffer would cut the host path before it can be mapped.
-    let mut scratch = Scratch::below(regs.sp());
-    let big = scratch.push(pid, &[0u8; super::SOCKADDR_UN_LEN])?;
-    let big_len = scratch.push(pid, &(super::SOCKADDR_UN_LEN as u32).to_ne_bytes())?;
-    regs.set_arg(addr_arg, big);
-    regs.set_arg(len_arg, big_len);
+    let big = ctx.push(&[0u8; super::SOCKADDR_UN_LEN])?;
+    let big_len = ctx.push(&(super::SOCKADDR_UN_LEN as u32).to_ne_bytes())?;
+    ctx.regs.set_arg(addr_arg, big);
+    ctx.regs.set_arg(len_arg, big_len);
     Ok(Outcome::WithExit {
         rewritten: true,
         hook: super::ext::ExitHook::Sockets(SockExit::Addr {
@@ -95,12 +86,12 @@ pub fn addr_out(
 }
 
 /// `recvmsg(fd, msg, flags)`.
-pub fn recvmsg(pid: Pid, regs: &Regs) -> Result<Outcome, Errno> {
-    let msg = regs.arg(1);
+pub fn recvmsg(ctx: &mut Ctx) -> Result<Outcome, Errno> {
+    let msg = ctx.arg(1);
     if msg == 0 {
         return Ok(Outcome::Pass);
     }
-    let (name, cap) = msg_name(pid, msg)?;
+    let (name, cap) = msg_name(ctx, msg)?;
     if name == 0 {
         return Ok(Outcome::Pass);
     }
@@ -108,8 +99,8 @@ pub fn recvmsg(pid: Pid, regs: &Regs) -> Result<Outcome, Errno> {
 }
 
 /// `recvmmsg(fd, vec, vlen, flags, timeout)`.
-pub fn recvmmsg(pid: Pid, regs: &Regs) -> Result<Outcome, Errno> {
-    let Some((vec, raw)) = mmsg_array(pid, regs)? else {
+pub fn recvmmsg(ctx: &mut Ctx) -> Result<Outcome, Errno> {
+    let Some((vec, raw)) = mmsg_array(ctx)? else {
         return Ok(Outcome::Pass);
     };
     let mut caps = Vec::with_capacity(raw.len() / MMSGHDR);
@@ -127,21 +118,15 @@ pub fn recvmmsg(pid: Pid, regs: &Regs) -> Result<Outcome, Errno> {
 
 /// `sendmmsg(fd, vec, vlen, flags)`: every message's address translated; the
 /// kernel is given a copy of the array when one changed.
-pub fn sendmmsg(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &mut Regs,
-) -> Result<Outcome, Errno> {
-    let Some((vec, mut raw)) = mmsg_array(pid, regs)? else {
+pub fn sendmmsg(ctx: &mut Ctx) -> Result<Outcome, Errno> {
+    let Some((vec, mut raw)) = mmsg_array(ctx)? else {
         return Ok(Outcome::Pass);
     };
-    let mut scratch = Scratch::below(regs.sp());
     let mut changed = false;
     for m in raw.chunks_exact_mut(MMSGHDR) {
         let (name, len) = parse_name(m);
-        if let Some(new) = translate_sockaddr(env, proc, pid, regs, name, len as usize, false)? {
-            let at = scratch.push(pid, &new)?;
+        if let Some(new) = translate_sockaddr(ctx, name, len as usize, false)? {
+            let at = ctx.push(&new)?;
             m[MSG_NAME].copy_from_slice(&at.to_ne_bytes());
             m[MSG_NAMELEN].copy_from_slice(&(new.len() as u32).to_ne_bytes());
             changed = true;
@@ -150,8 +135,8 @@ pub fn sendmmsg(
     if !changed {
         return Ok(Outcome::Pass);
     }
-    let copy = scratch.push(pid, &raw)?;
-    regs.set_arg(1, copy);
+    let copy = ctx.push(&raw)?;
+    ctx.regs.set_arg(1, copy);
     Ok(Outcome::WithExit {
         rewritten: true,
         hook: super::ext::ExitHook::Sockets(SockExit::SentCopy { orig: vec, copy }),
@@ -160,14 +145,14 @@ pub fn sendmmsg(
 
 /// The `struct mmsghdr` array of `(fd, vec, vlen, ...)`: its address and
 /// bytes, or `None` when empty.
-fn mmsg_array(pid: Pid, regs: &Regs) -> Result<Option<(u64, Vec<u8>)>, Errno> {
-    let vec = regs.arg(1);
-    let vlen = (regs.arg(2) as u32 as usize).min(MAX_VLEN);
+fn mmsg_array(ctx: &Ctx) -> Result<Option<(u64, Vec<u8>)>, Errno> {
+    let vec = ctx.arg(1);
+    let vlen = (ctx.arg(2) as u32 as usize).min(MAX_VLEN);
     if vec == 0 || vlen == 0 {
         return Ok(None);
     }
     let mut raw = vec![0u8; vlen * MMSGHDR];
-    ptrace::read_into(pid, vec, &mut raw)?;
+    ctx.read(vec, &mut raw)?;
     Ok(Some((vec, raw)))
 }
 
@@ -185,8 +170,8 @@ fn restarting(ret: i64) -> bool {
 }
 
 /// Run a socket exit hook; returns whether the registers changed.
-pub fn exit(view: &GuestView, hook: SockExit, pid: Pid, regs: &mut Regs) -> bool {
-    let ret = regs.ret();
+pub fn exit(ctx: &mut Ctx, hook: SockExit) -> bool {
+    let ret = ctx.regs.ret();
     if let SockExit::Addr {
         addr,
         len,
@@ -194,23 +179,23 @@ pub fn exit(view: &GuestView, hook: SockExit, pid: Pid, regs: &mut Regs) -> bool
         room: Some((addr_arg, len_arg, big, big_len)),
     } = hook
     {
-        regs.set_arg(addr_arg, addr);
-        regs.set_arg(len_arg, len);
+        ctx.regs.set_arg(addr_arg, addr);
+        ctx.regs.set_arg(len_arg, len);
         if ret >= 0 {
-            let _ = copy_addr(view, pid, (big, big_len), (addr, len), cap);
+            let _ = copy_addr(ctx, (big, big_len), (addr, len), cap);
         }
         return true;
     }
     if let SockExit::SentCopy { orig, copy } = hook {
         if restarting(ret) {
             // The restarted call stops again and is translated afresh.
-            regs.set_arg(1, orig);
+            ctx.regs.set_arg(1, orig);
             return true;
         }
         for i in 0..ret.max(0) as u64 {
             let off = i * MMSGHDR as u64 + MSGHDR as u64;
-            if let Ok(n) = read_u32(pid, copy + off) {
-                let _ = ptrace::write(pid, orig + off, &n.to_ne_bytes());
+            if let Ok(n) = read_u32(ctx, copy + off) {
+                let _ = ctx.write(orig + off, &n.to_ne_bytes());
             }
         }
         return false;
@@ -221,12 +206,12 @@ pub fn exit(view: &GuestView, hook: SockExit, pid: Pid, regs: &mut Regs) -> bool
     // Errors here mean the guest unmapped its buffers meanwhile: its
     // problem, the kernel's answer stands.
     let _ = match hook {
-        SockExit::Addr { addr, len, cap, .. } => fix_addr(view, pid, addr, len, cap),
-        SockExit::Msg { msg, cap } => fix_msg(view, pid, msg, cap),
+        SockExit::Addr { addr, len, cap, .. } => fix_addr(ctx, addr, len, cap),
+        SockExit::Msg { msg, cap } => fix_msg(ctx, msg, cap),
         SockExit::Mmsg { vec, caps } => {
             for (i, cap) in caps.into_iter().take(ret as usize).enumerate() {
                 if cap > 0 {
-                    let _ = fix_msg(view, pid, vec + (i * MMSGHDR) as u64, cap);
+                    let _ = fix_msg(ctx, vec + (i * MMSGHDR) as u64, cap);
                 }
             }
             Ok(())
@@ -236,14 +221,14 @@ pub fn exit(view: &GuestView, hook: SockExit, pid: Pid, regs: &mut Regs) -> bool
     false
 }
 
-fn read_u32(pid: Pid, at: u64) -> Result<u32, Errno> {
+fn read_u32(ctx: &Ctx, at: u64) -> Result<u32, Errno> {
     let mut b = [0u8; 4];
-    ptrace::read_into(pid, at, &mut b)?;
+    ctx.read(at, &mut b)?;
     Ok(u32::from_ne_bytes(b))
 }
 
 /// `msg_name` and `msg_namelen` of a `struct msghdr`.
-fn parse_name(hdr: &[u8]) -> (u64, u32) {
+pub(super) fn parse_name(hdr: &[u8]) -> (u64, u32) {
     let mut p = [0u8; 8];
     p.copy_from_slice(&hdr[MSG_NAME]);
     let mut l = [0u8; 4];
@@ -251,33 +236,27 @@ fn parse_name(hdr: &[u8]) -> (u64, u32) {
     (u64::from_ne_bytes(p), u32::from_ne_bytes(l))
 }
 
-fn msg_name(pid: Pid, msg: u64) -> Result<(u64, u32), Errno> {
+fn msg_name(ctx: &Ctx, msg: u64) -> Result<(u64, u32), Errno> {
     let mut hdr = [0u8; MSG_NAMELEN.end];
-    ptrace::read_into(pid, msg, &mut hdr)?;
+    ctx.read(msg, &mut hdr)?;
     Ok(parse_name(&hdr))
 }
 
-fn fix_msg(view: &GuestView, pid: Pid, msg: u64, cap: u32) -> Result<(), Errno> {
-    let (name, _) = msg_name(pid, msg)?;
-    fix_addr(view, pid, name, msg + MSG_NAMELEN.start as u64, cap)
+fn fix_msg(ctx: &mut Ctx, msg: u64, cap: u32) -> Result<(), Errno> {
+    let (name, _) = msg_name(ctx, msg)?;
+    fix_addr(ctx, name, msg + MSG_NAMELEN.start as u64, cap)
 }
 
 /// Rewrite the address the kernel wrote at `addr` (its full length at
 /// `len_at`, `cap` bytes of room) as the guest sees it.
-fn fix_addr(view: &GuestView, pid: Pid, addr: u64, len_at: u64, cap: u32) -> Result<(), Errno> {
-    copy_addr(view, pid, (addr, len_at), (addr, len_at), cap)
+fn fix_addr(ctx: &mut Ctx, addr: u64, len_at: u64, cap: u32) -> Result<(), Errno> {
+    copy_addr(ctx, (addr, len_at), (addr, len_at), cap)
 }
 
 /// Read the address the kernel wrote at `from` (address, length pointer),
 /// and write the guest's form of it at `to` with `cap` bytes of room.
-fn copy_addr(
-    view: &GuestView,
-    pid: Pid,
-    from: (u64, u64),
-    to: (u64, u64),
-    cap: u32,
-) -> Result<(), Errno> {
-    let len = read_u32(pid, from.1)?;
+fn copy_addr(ctx: &mut Ctx, from: (u64, u64), to: (u64, u64), cap: u32) -> Result<(), Errno> {
+    let len = read_u32(ctx, from.1)?;
     let room = if from == to {
         cap
     } else {
@@ -285,8 +264,8 @@ fn copy_addr(
     };
     let written = len.min(room) as usize;
     let mut buf = vec![0u8; written];
-    ptrace::read_into(pid, from.0, &mut buf)?;
-    let (new, full) = match guest_sockaddr(view, &buf) {
+    ctx.read(from.0, &mut buf)?;
+    let (new, full) = match guest_sockaddr(ctx.env.view, &buf) {
         Some(new) => {
             let l = new.len() as u32;
             (new, l)
@@ -305,8 +284,8 @@ fn copy_addr(
     let mut out = new;
     out.resize(stale.max(out.len()), 0);
     out.truncate(cap as usize);
-    ptrace::write(pid, to.0, &out)?;
-    ptrace::write(pid, to.1, &full.to_ne_bytes())
+    ctx.write(to.0, &out)?;
+    ctx.write(to.1, &full.to_ne_bytes())
 }
 
 /// The guest's form of a socket address the kernel reported (`buf`, as

@@ -10,12 +10,9 @@
 //! binding or a mount), and gives the kernel the host path with the flags
 //! that only make sense for the original path removed.
 
-use super::{Env, Outcome, PATH_MAX, base_dir, open_follows};
-use crate::arch::Regs;
-use crate::fs::{GuestView, ProcContext, normalize_lexical, normalize_scoped, parse_magic_link};
-use crate::ptrace::{self, Scratch};
+use super::{Ctx, Outcome, open_follows};
+use crate::fs::{GuestView, normalize_lexical, normalize_scoped, parse_magic_link};
 use nix::errno::Errno;
-use nix::unistd::Pid;
 use std::os::unix::ffi::OsStrExt;
 
 const RESOLVE_NO_XDEV: u64 = 0x01;
@@ -25,29 +22,25 @@ const RESOLVE_BENEATH: u64 = 0x08;
 const RESOLVE_IN_ROOT: u64 = 0x10;
 const OPEN_HOW: usize = 24;
 
-pub fn enter(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &mut Regs,
-) -> Result<Outcome, Errno> {
-    let how = regs.arg(2);
-    if how == 0 || (regs.arg(3) as usize) < OPEN_HOW {
+pub fn enter(ctx: &mut Ctx) -> Result<Outcome, Errno> {
+    let env = ctx.env;
+    let how = ctx.arg(2);
+    if how == 0 || (ctx.arg(3) as usize) < OPEN_HOW {
         return Ok(Outcome::Pass);
     }
-    let mut how_bytes = vec![0u8; (regs.arg(3) as usize).min(4096)];
-    ptrace::read_into(pid, how, &mut how_bytes)?;
+    let mut how_bytes = vec![0u8; (ctx.arg(3) as usize).min(4096)];
+    ctx.read(how, &mut how_bytes)?;
     let word = |i: usize| {
         let mut w = [0u8; 8];
         w.copy_from_slice(&how_bytes[i * 8..i * 8 + 8]);
         u64::from_ne_bytes(w)
     };
     let (flags, rflags) = (word(0), word(2));
-    let path = ptrace::read_cstring(pid, regs.arg(1), PATH_MAX)?;
+    let path = ctx.read_path(1)?;
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
-    let base = base_dir(env, pid, regs, Some(0))?;
+    let base = ctx.base_dir(Some(0))?;
     let scoped = rflags & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0;
     let plain_walk = path[0] != b'/'
         && rflags & RESOLVE_NO_SYMLINKS != 0
@@ -58,11 +51,11 @@ pub fn enter(
     if !scoped && rflags == 0 {
         // A `/proc` file the guest sees rewritten (maps, mountinfo...), by
         // any path: the same snapshot `open` gets.
-        let r = super::resolve_full(env, proc, pid, regs, Some(0), &path, open_follows(flags))?;
-        if let Some(o) = proc_snapshot(env, pid, regs, &r.host, flags, &mut how_bytes)? {
+        let r = ctx.resolve_full(Some(0), &path, open_follows(flags))?;
+        if let Some(o) = proc_snapshot(ctx, &r.host, flags, &mut how_bytes)? {
             return Ok(o);
         }
-        return plain(env, proc, pid, regs, flags);
+        return plain(ctx, flags);
     }
 
     // The guest path as the flags scope it, without the file system.
@@ -83,7 +76,7 @@ pub fn enter(
     } else {
         &path
     };
-    let r = env.view.resolve(proc, start, walked, follow)?;
+    let r = env.view.resolve(ctx.proc, start, walked, follow)?;
     if rflags & RESOLVE_NO_SYMLINKS != 0 && r.guest != lexical {
         // A symlink was followed on the way.
         return Err(Errno::ELOOP);
@@ -99,12 +92,12 @@ pub fn enter(
     {
         return Err(Errno::EXDEV);
     }
-    if let Some(o) = proc_snapshot(env, pid, regs, &r.host, flags, &mut how_bytes)? {
+    if let Some(o) = proc_snapshot(ctx, &r.host, flags, &mut how_bytes)? {
         return Ok(o);
     }
     env.view.remember_name(
-        proc.pid(),
-        proc.tid(),
+        ctx.proc.pid(),
+        ctx.proc.tid(),
         crate::fs::NameUse::Fd(-1),
         &r.guest,
         r.host.as_os_str().as_bytes(),
@@ -113,11 +106,10 @@ pub fn enter(
     // were the guest's, checked above.
     let kept = rflags & !(RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_NO_XDEV);
     how_bytes[16..24].copy_from_slice(&kept.to_ne_bytes());
-    let mut scratch = Scratch::below(regs.sp());
-    let host = scratch.push_cstr(pid, r.host.as_os_str().as_bytes())?;
-    let new_how = scratch.push(pid, &how_bytes)?;
-    regs.set_arg(1, host);
-    regs.set_arg(2, new_how);
+    let host = ctx.push_cstr(r.host.as_os_str().as_bytes())?;
+    let new_how = ctx.push(&how_bytes)?;
+    ctx.regs.set_arg(1, host);
+    ctx.regs.set_arg(2, new_how);
     Ok(Outcome::Rewritten)
 }
 
@@ -126,36 +118,28 @@ pub fn enter(
 /// and the snapshot is reached through a magic link, so no `RESOLVE_*` flag
 /// and no `O_NOFOLLOW` may stay.
 fn proc_snapshot(
-    env: &Env,
-    pid: Pid,
-    regs: &mut Regs,
+    ctx: &mut Ctx,
     host: &std::path::Path,
     flags: u64,
     how_bytes: &mut [u8],
 ) -> Result<Option<Outcome>, Errno> {
-    let Some((path, outcome)) = super::procfile::open(env.view, host.as_os_str().as_bytes(), flags)
+    let Some((path, outcome)) =
+        super::procfile::open(ctx.env.view, host.as_os_str().as_bytes(), flags)
     else {
         return Ok(None);
     };
     let flags = flags & !(libc::O_NOFOLLOW as u64);
     how_bytes[0..8].copy_from_slice(&flags.to_ne_bytes());
     how_bytes[16..24].copy_from_slice(&0u64.to_ne_bytes());
-    let mut scratch = Scratch::below(regs.sp());
-    let at = scratch.push_cstr(pid, &path)?;
-    let new_how = scratch.push(pid, how_bytes)?;
-    regs.set_arg(1, at);
-    regs.set_arg(2, new_how);
+    let at = ctx.push_cstr(&path)?;
+    let new_how = ctx.push(how_bytes)?;
+    ctx.regs.set_arg(1, at);
+    ctx.regs.set_arg(2, new_how);
     Ok(Some(outcome))
 }
 
 /// No `RESOLVE_*` flag: an `openat`.
-fn plain(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &mut Regs,
-    flags: u64,
-) -> Result<Outcome, Errno> {
+fn plain(ctx: &mut Ctx, flags: u64) -> Result<Outcome, Errno> {
     let arg = super::PathArg {
         path: 1,
         dirfd: Some(0),
@@ -166,7 +150,7 @@ fn plain(
         },
         empty_path: None,
     };
-    super::translate_paths(env, proc, pid, regs, std::slice::from_ref(&arg))
+    super::translate_paths(ctx, std::slice::from_ref(&arg))
 }
 
 /// Whether the kernel, walking from the host directory of guest `base`,

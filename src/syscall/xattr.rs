@@ -4,14 +4,12 @@
 //! kernel finds before it looks at the file (flags, name, size), is left to
 //! the kernel, so the guest gets the kernel's own answers.
 
-use super::ext::{fd_errno, fd_path, to_guest};
-use super::{Env, Outcome, PATH_MAX};
-use crate::arch::{Regs, sys};
+use super::ext::fd_errno;
+use super::{Ctx, Outcome};
+use crate::arch::sys;
 use crate::ext::fake_xattr::{self, FileKey};
-use crate::fs::ProcContext;
 use crate::ptrace;
 use nix::errno::Errno;
-use nix::unistd::Pid;
 use std::ffi::CString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
@@ -61,9 +59,9 @@ struct File {
 const O_PATH_BIT: u64 = 0o10000000;
 
 /// Whether fd `fd` of `pid` was opened `O_PATH`; `EBADF` if it is not open.
-pub fn fd_is_o_path(pid: Pid, fd: i32) -> Result<bool, Errno> {
-    let info = std::fs::read_to_string(format!("/proc/{}/fdinfo/{fd}", pid.as_raw()))
-        .map_err(|_| Errno::EBADF)?;
+pub fn fd_is_o_path(pid: i32, fd: i32) -> Result<bool, Errno> {
+    let info =
+        std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).map_err(|_| Errno::EBADF)?;
     let flags = info
         .lines()
         .find_map(|l| l.strip_prefix("flags:"))
@@ -72,46 +70,34 @@ pub fn fd_is_o_path(pid: Pid, fd: i32) -> Result<bool, Errno> {
     Ok(flags & O_PATH_BIT != 0)
 }
 
-fn lookup(
-    env: &Env,
-    proc: &dyn ProcContext,
-    pid: Pid,
-    regs: &Regs,
-    via: Via,
-) -> Result<File, Errno> {
+fn lookup(ctx: &Ctx, via: Via) -> Result<File, Errno> {
     let (host, follow, fd) = match via {
         Via::Fd => {
-            let fd = regs.arg(0) as i32;
+            let fd = ctx.arg(0) as i32;
             if fd == libc::AT_FDCWD {
                 // The kernel treats an f*xattr call on AT_FDCWD as one on the
                 // current directory (a NULL path with AT_EMPTY_PATH).
-                let cwd = env.view.dir_of(pid.as_raw(), None)?;
-                let host = env.view.to_host(&cwd);
-                (host.into_os_string().into_vec(), true, false)
+                (
+                    ctx.named_fd(fd)?.host.into_os_string().into_vec(),
+                    true,
+                    false,
+                )
             } else {
-                if fd < 0 || fd_is_o_path(pid, fd)? {
+                if fd < 0 || fd_is_o_path(ctx.pid.as_raw(), fd)? {
                     return Err(Errno::EBADF);
                 }
-                let p = fd_path(pid, fd)?;
+                let p = ctx.fd_path(fd)?;
                 // Pipes, sockets and anonymous inodes keep no attributes.
-                let target = std::fs::read_link(std::ffi::OsStr::from_bytes(p.as_bytes()))
-                    .map_err(|_| Errno::EBADF)?;
+                let target = std::fs::read_link(&p).map_err(|_| Errno::EBADF)?;
                 if target.as_os_str().as_bytes().first() != Some(&b'/') {
                     return Err(Errno::EOPNOTSUPP);
                 }
-                (p.into_bytes(), true, true)
+                (p.into_os_string().into_vec(), true, true)
             }
         }
         Via::Path { follow } => {
-            let guest = ptrace::read_cstring(pid, regs.arg(0), PATH_MAX)?;
-            let mut host = super::resolve(env, proc, pid, regs, None, &guest, follow)?;
-            if env.ext.link2symlink
-                && !follow
-                && let Some(fin) = crate::ext::link2symlink::resolve(&host)
-            {
-                host = fin;
-            }
-            (host.into_os_string().into_vec(), follow, false)
+            let named = ctx.named(None, 0, follow, false)?;
+            (named.host.into_os_string().into_vec(), follow, false)
         }
     };
     let host = CString::new(host).map_err(|_| Errno::EINVAL)?;
@@ -125,83 +111,77 @@ fn lookup(
 }
 
 /// Handle an `*xattr` call of a fake root; `None`: the kernel's to run.
-pub fn enter(env: &Env, proc: &dyn ProcContext, pid: Pid, regs: &Regs) -> Option<Outcome> {
-    let (op, via) = classify(regs.sysno())?;
+pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
+    let Some((op, via)) = classify(ctx.sysno()) else {
+        return Ok(None);
+    };
     // What the kernel checks before it looks at the file, in its order:
     // flags, name, value size, value. Answered here, so that a path that
     // also fails to resolve does not change the error.
-    let early = (|| -> Result<Vec<u8>, Errno> {
-        if op == Op::List {
-            return Ok(Vec::new());
-        }
+    let name = if op == Op::List {
+        Vec::new()
+    } else {
         if op == Op::Set {
-            fake_xattr::check_set(regs.arg(4) as u32, b"-", 0)?;
+            fake_xattr::check_set(ctx.arg(4) as u32, b"-", 0)?;
         }
-        let name = match ptrace::read_cstring(pid, regs.arg(1), fake_xattr::NAME_MAX) {
+        let name = match ctx.read_cstring(ctx.arg(1), fake_xattr::NAME_MAX) {
             Err(Errno::ENAMETOOLONG) => return Err(Errno::ERANGE),
             r => r?,
         };
         fake_xattr::check_name(&name)?;
         if op == Op::Set {
-            fake_xattr::check_set(regs.arg(4) as u32, &name, regs.arg(3) as usize)?;
+            fake_xattr::check_set(ctx.arg(4) as u32, &name, ctx.arg(3) as usize)?;
         }
-        Ok(name)
-    })();
-    let name = match early {
-        Ok(n) => n,
-        Err(e) => return Some(Outcome::Emulated(-(e as i64))),
+        name
     };
     if op != Op::List && !fake_xattr::is_privileged(&name) {
-        return None;
+        return Ok(None);
     }
-    let r = (|| -> Result<Option<i64>, Errno> {
-        let value = if op == Op::Set && regs.arg(3) > 0 {
-            let mut v = vec![0u8; regs.arg(3) as usize];
-            ptrace::read_into(pid, regs.arg(2), &mut v).map_err(|_| Errno::EFAULT)?;
-            v
-        } else {
-            Vec::new()
-        };
-        let file = lookup(env, proc, pid, regs, via)?;
-        let mut store = env.xattrs.borrow_mut();
-        match op {
-            Op::Set => {
-                store.set(file.key, &name, &value, regs.arg(4) as u32)?;
-                Ok(Some(0))
-            }
-            Op::Get => {
-                let Ok(v) = store.get(file.key, &name) else {
-                    // Not ours: what the kernel has (or ENODATA).
-                    return Ok(None);
-                };
-                copy_out(pid, regs.arg(2), regs.arg(3), v).map(Some)
-            }
-            Op::Remove => {
-                store.remove(file.key, &name)?;
-                Ok(Some(0))
-            }
-            Op::List => {
-                if !store.has_any(file.key) {
-                    return Ok(None);
-                }
-                let kernel = ptrace::host::listxattr(&file.host, file.follow)?;
-                let all = store.list(file.key, &kernel)?;
-                copy_out(pid, regs.arg(1), regs.arg(2), &all).map(Some)
-            }
+    let value = if op == Op::Set && ctx.arg(3) > 0 {
+        let mut v = vec![0u8; ctx.arg(3) as usize];
+        ctx.read(ctx.arg(2), &mut v).map_err(|_| Errno::EFAULT)?;
+        v
+    } else {
+        Vec::new()
+    };
+    let file = lookup(ctx, via)?;
+    let env = ctx.env;
+    let mut store = env.xattrs.borrow_mut();
+    let v = match op {
+        Op::Set => {
+            store.set(file.key, &name, &value, ctx.arg(4) as u32)?;
+            0
         }
-    })();
-    match r {
-        Ok(Some(v)) => Some(Outcome::Emulated(v)),
-        Ok(None) => None,
-        Err(e) => Some(Outcome::Emulated(-(e as i64))),
-    }
+        Op::Get => {
+            let Ok(v) = store.get(file.key, &name) else {
+                // Not ours: what the kernel has (or ENODATA).
+                return Ok(None);
+            };
+            let (addr, size) = (ctx.arg(2), ctx.arg(3));
+            copy_out(ctx, addr, size, v)?
+        }
+        Op::Remove => {
+            store.remove(file.key, &name)?;
+            0
+        }
+        Op::List => {
+            if !store.has_any(file.key) {
+                return Ok(None);
+            }
+            let kernel = ptrace::host::listxattr(&file.host, file.follow)?;
+            let all = store.list(file.key, &kernel)?;
+            let (addr, size) = (ctx.arg(1), ctx.arg(2));
+            copy_out(ctx, addr, size, &all)?
+        }
+    };
+    Ok(Some(Outcome::Emulated(v)))
 }
 
 /// Copy a value or list to the guest's buffer of `size` bytes, as the
 /// kernel does: size 0 asks for the length, a short buffer is `ERANGE`.
-fn copy_out(pid: Pid, addr: u64, size: u64, data: &[u8]) -> Result<i64, Errno> {
+fn copy_out(ctx: &mut Ctx, addr: u64, size: u64, data: &[u8]) -> Result<i64, Errno> {
     if fake_xattr::fits(data.len(), size as usize)? {
-        to_guest(pid, addr, data)?;
+        ctx.to_guest(addr, data)?;
     }
     Ok(data.len() as i64)
 }

@@ -164,8 +164,10 @@ impl Tracer<'_> {
         let mut r = *regs;
         r.set_sysno(-1);
         r.set_ret(ret);
-        if super::written(pid, ptrace::set_changed_regs(pid, regs, &r)) {
-            self.resume(pid, None, false);
+        let stopped = super::stopped::Stopped::new(pid);
+        match ptrace::set_changed_regs(pid, regs, &r) {
+            Ok(()) => self.restart(stopped, false),
+            Err(e) => self.lost(stopped, e, "write the registers"),
         }
     }
 
@@ -261,7 +263,7 @@ impl Tracer<'_> {
             .traps(&seccomp_data(&regs), filtered);
         if ours {
             if !self.gsec_install_entry(tid, &regs) {
-                self.enter_translated(pid, regs);
+                self.enter_translated(super::stopped::Stopped::new(pid), regs);
             }
         } else {
             self.resume(pid, None, false);

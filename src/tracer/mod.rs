@@ -11,6 +11,7 @@ pub mod affinity;
 pub mod cbpf;
 pub mod chaos;
 pub mod event;
+mod exec;
 mod guest_hooks;
 #[cfg(test)]
 mod guest_model;
@@ -25,13 +26,16 @@ pub mod signals;
 pub mod spawn;
 pub mod spin;
 pub mod stats;
+mod stopped;
+mod syscalls;
 
-use crate::arch::{RED_ZONE, Regs, sys};
+pub use stats::report_stats;
+
+use crate::arch::Regs;
 use crate::config::Config;
-use crate::exec::ExecPlan;
 use crate::fs::ProcContext;
 use crate::ptrace;
-use crate::syscall::{self, Env, Outcome};
+use crate::syscall::Env;
 use anyhow::Result;
 use event::{Event, Sig};
 use lifecycle::{Inherit, Kernel, SignalStop, Tasks};
@@ -40,8 +44,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use stats::Stats;
 use std::cell::Cell;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Most events taken from `waitpid` in one batch.
 const MAX_BATCH: usize = 256;
@@ -53,19 +56,16 @@ pub struct Tracee {
     tgid: Cell<Option<i32>>,
     /// The guest program this thread runs (for `/proc/<pid>/exe`).
     exe_host: Option<PathBuf>,
-    /// An exec rewritten to start the loader, until its exec event.
-    pending_exec: Option<Box<ExecPlan>>,
-    /// Without seccomp: whether the next syscall stop is an exit.
-    in_syscall: bool,
-    /// Without seccomp: the result to write at the exit of an emulated call.
-    exit_value: Option<i64>,
-    /// Extension work due at the current syscall's exit.
-    exit_hook: Option<syscall::ext::ExitHook>,
+    /// Inside a syscall (as far as the tracer saw its entry): what is due
+    /// at its exit. Without seccomp, `None` means the next syscall stop is
+    /// an entry.
+    syscall: Option<syscalls::AtExit>,
     /// The arguments of the last syscall the tracer rewrote, to recognise
     /// its restart.
-    last_rewrite: Option<syscall::restart::Rewrite>,
-    /// `-0`/`-i`: this thread's fake credentials.
-    creds: Option<crate::ext::fake_id::Creds>,
+    last_rewrite: Option<crate::syscall::restart::Rewrite>,
+    /// `-0`/`-i`: this thread's fake credentials (borrowed by the
+    /// handler's context while other tracees are looked up).
+    creds: std::cell::RefCell<Option<crate::ext::fake_id::Creds>>,
     /// Host files the loader is about to open, in order: its own `open`s
     /// name host paths and must not be translated.
     loader_opens: Vec<PathBuf>,
@@ -175,28 +175,14 @@ impl ProcContext for Proc<'_> {
 
 pub struct Tracer<'a> {
     cfg: &'a Config,
-    loader: PathBuf,
+    /// What handlers read and share, built once.
+    env: Env<'a>,
     tasks: Tasks<Tracee>,
     kernel: Ptrace,
     first: Pid,
     chaos: Option<chaos::Chaos>,
     /// Polls `waitpid` a while before blocking.
     spinner: spin::Spinner,
-    /// Fake `chown`s recorded while fake root.
-    owners: std::cell::RefCell<syscall::ids::Owners>,
-    /// Fake root's privileged extended attributes.
-    xattrs: std::cell::RefCell<crate::ext::fake_xattr::FakeXattrs>,
-    /// Modes lifted for an `open` by fake root.
-    restores: std::cell::RefCell<syscall::ids::Restores>,
-    /// `-n`: ports moved for guests.
-    net: std::cell::RefCell<crate::ext::net::NetCoop>,
-    /// What `uname` reports: `-k`'s fields, then names set by the guest.
-    uname: std::cell::RefCell<crate::ext::kernel_release::Uname>,
-    /// `-k`, parsed.
-    kernel_release: Option<crate::ext::kernel_release::KernelRelease>,
-    real_ids: (u32, u32),
-    /// `-l`: `PROOT_L2S_DIR`.
-    l2s_dir: Option<PathBuf>,
     /// The hot pair of `--placement=adaptive`, if that is the policy.
     hot: Option<placement::HotPair>,
     /// Benchmark floor (`SPROOT_BARE_STOPS=1`): every trapped syscall but
@@ -218,15 +204,16 @@ impl<'a> Tracer<'a> {
     pub fn new(cfg: &'a Config, loader: PathBuf, first: Pid) -> Self {
         let t = Tracee {
             prelude: true,
-            creds: cfg
-                .ext
-                .fake_id
-                .map(|(uid, gid)| crate::ext::fake_id::Creds::new(uid, gid)),
+            creds: std::cell::RefCell::new(
+                cfg.ext
+                    .fake_id
+                    .map(|(uid, gid)| crate::ext::fake_id::Creds::new(uid, gid)),
+            ),
             ..Tracee::default()
         };
         Tracer {
             cfg,
-            loader,
+            env: Env::new(&cfg.view, &cfg.ext, loader, cfg.l2s_dir.as_deref()),
             tasks: Tasks::new(first.as_raw(), t, cfg.kill_on_exit),
             kernel: Ptrace {
                 seccomp: cfg.seccomp,
@@ -235,23 +222,6 @@ impl<'a> Tracer<'a> {
             first,
             chaos: cfg.chaos_seed.map(chaos::Chaos::new),
             spinner: spin::Spinner::new(cfg.spin_us),
-            owners: Default::default(),
-            xattrs: Default::default(),
-            restores: Default::default(),
-            net: Default::default(),
-            uname: std::cell::RefCell::new(
-                cfg.ext
-                    .kernel_release
-                    .as_ref()
-                    .map(|k| k.uname.clone())
-                    .unwrap_or_default(),
-            ),
-            kernel_release: cfg.ext.kernel_release.clone(),
-            real_ids: (
-                nix::unistd::getuid().as_raw(),
-                nix::unistd::getgid().as_raw(),
-            ),
-            l2s_dir: cfg.l2s_dir.clone(),
             bare: cfg.bare_stops,
             hot: (cfg.placement == placement::Placement::Adaptive)
                 .then(placement::HotPair::default),
@@ -384,7 +354,7 @@ impl<'a> Tracer<'a> {
             Event::Syscall { pid } => self.on_syscall_stop(pid),
             Event::OtherEvent { pid } => {
                 self.stats.other_events += 1;
-                self.resume(pid, None, false);
+                self.restart(stopped::Stopped::new(pid), false);
             }
             Event::Stop { pid, sig } => {
                 let r = self
@@ -432,383 +402,11 @@ impl<'a> Tracer<'a> {
         {
             affinity::apply(m);
         }
+        // Modes a fake root lifted for a call it never returned from.
+        self.env.restore.borrow_mut().restore(pid.as_raw());
         self.tasks.on_gone(&mut self.kernel, pid.as_raw(), status);
         if pid == self.first {
             signals::forget_first();
         }
-    }
-
-    fn on_syscall_stop(&mut self, pid: Pid) {
-        let raw = pid.as_raw();
-        if !self.cfg.seccomp {
-            self.ensure_known(pid);
-            let entering = match self.tasks.get_mut(raw) {
-                Some(t) => {
-                    t.in_syscall = !t.in_syscall;
-                    t.in_syscall
-                }
-                None => true,
-            };
-            if entering {
-                self.stats.syscall_entry += 1;
-                self.on_syscall_entry(pid);
-                return;
-            }
-        }
-        self.stats.syscall_exit += 1;
-        self.on_syscall_exit(pid);
-    }
-
-    fn on_syscall_exit(&mut self, pid: Pid) {
-        if let Some(t) = self.tasks.get_mut(pid.as_raw()) {
-            // Modes lifted for fake root during this call (any hook).
-            self.restores.borrow_mut().restore(pid.as_raw() as u64);
-            match t.exit_hook.take() {
-                Some(syscall::ext::ExitHook::RestoreMode { .. }) => {}
-                Some(hook) => {
-                    if let Ok(mut regs) = ptrace::get_regs(pid)
-                        && syscall::ext::exit(&self.cfg.view, hook, pid, &mut regs)
-                    {
-                        let _ = ptrace::set_regs(pid, &regs);
-                    }
-                }
-                None => {}
-            }
-            let value = t.exit_value.take();
-            let failed_exec = t.pending_exec.take().is_some();
-            if (value.is_some() || failed_exec)
-                && let Ok(mut regs) = ptrace::get_regs(pid)
-            {
-                if let Some(v) = value {
-                    regs.set_ret(v);
-                    let _ = ptrace::set_regs(pid, &regs);
-                } else {
-                    log::debug!("exec in {pid} failed: {}", regs.ret());
-                }
-            }
-        }
-        if log::log_enabled!(log::Level::Trace)
-            && let Ok(regs) = ptrace::get_regs(pid)
-        {
-            log::trace!(
-                "{pid} {} = {}",
-                sys::name(regs.sysno()).unwrap_or("?"),
-                regs.ret()
-            );
-        }
-        self.resume(pid, None, false);
-    }
-
-    fn on_syscall_entry(&mut self, pid: Pid) {
-        let raw = pid.as_raw();
-        let regs: Regs = match ptrace::get_regs(pid) {
-            Ok(r) => r,
-            Err(e) => {
-                log::debug!("getregs {pid}: {e}");
-                return;
-            }
-        };
-        // Guest seccomp filters (guest_seccomp_hooks.rs).
-        if self.gsec_may_concern(regs.sysno()) && self.gsec_stop(raw, &regs) {
-            return;
-        }
-        self.enter_translated(pid, regs);
-    }
-
-    /// A trapped syscall's entry, after the guest's own filters had their
-    /// say: guest ptrace, then translation.
-    fn enter_translated(&mut self, pid: Pid, mut regs: Regs) {
-        let raw = pid.as_raw();
-        // Guest ptrace: a guest's ptrace, wait4, waitid (guest_hooks.rs).
-        if self.guest_may_concern(regs.sysno()) && self.guest_syscall(raw, &regs) {
-            return;
-        }
-        if self.is_loader_open(raw, &regs)
-            || self.in_prelude(raw, &regs)
-            || (self.bare && !matches!(regs.sysno(), sys::SYS_execve | sys::SYS_execveat))
-        {
-            self.resume(pid, None, false);
-            return;
-        }
-        if let Some(rw) = self.tasks.get_mut(raw).and_then(|t| t.last_rewrite.take())
-            && rw.undo_if_restart(&mut regs)
-            && !written(pid, ptrace::set_regs(pid, &regs))
-        {
-            return;
-        }
-        let original = regs;
-        let mut creds = self.tasks.get_mut(raw).and_then(|t| t.creds.take());
-        let outcome = {
-            let env = Env {
-                view: &self.cfg.view,
-                loader: &self.loader,
-                ext: &self.cfg.ext,
-                owners: &self.owners,
-                xattrs: &self.xattrs,
-                restore: &self.restores,
-                kernel_release: self.kernel_release.as_ref(),
-                real_ids: self.real_ids,
-                l2s_dir: self.l2s_dir.as_deref(),
-                net: &self.net,
-                uname: &self.uname,
-            };
-            let proc = Proc {
-                tasks: &self.tasks,
-                tid: raw,
-            };
-            syscall::enter(&env, &proc, pid, &mut regs, creds.as_mut())
-        };
-        if creds.is_some()
-            && let Some(t) = self.tasks.get_mut(raw)
-        {
-            t.creds = creds;
-        }
-        // -v 3: each trapped syscall with its arguments, and (at the exit
-        // stop asked for below) its result.
-        let trace = log::log_enabled!(log::Level::Trace);
-        if trace {
-            log::trace!(
-                "{pid} {}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) -> {}",
-                sys::name(original.sysno()).unwrap_or("?"),
-                original.arg(0),
-                original.arg(1),
-                original.arg(2),
-                original.arg(3),
-                original.arg(4),
-                original.arg(5),
-                match &outcome {
-                    Outcome::Pass => "pass".to_string(),
-                    Outcome::Rewritten => "rewritten".to_string(),
-                    Outcome::Emulated(v) => format!("emulated {v}"),
-                    Outcome::Exec(_) => "exec".to_string(),
-                    Outcome::WithExit { .. } => "exit hook".to_string(),
-                }
-            );
-        }
-        match outcome {
-            Outcome::Pass => self.resume(pid, None, trace),
-            Outcome::Rewritten => {
-                if written(pid, ptrace::set_changed_regs(pid, &original, &regs)) {
-                    self.note_rewrite(raw, &original, &regs);
-                    self.resume(pid, None, trace);
-                }
-            }
-            Outcome::Emulated(v) => {
-                regs.set_sysno(-1);
-                regs.set_ret(v);
-                if written(pid, ptrace::set_changed_regs(pid, &original, &regs)) {
-                    if !self.cfg.seccomp
-                        && let Some(t) = self.tasks.get_mut(raw)
-                    {
-                        t.exit_value = Some(v);
-                    }
-                    self.resume(pid, None, trace);
-                }
-            }
-            Outcome::WithExit { rewritten, hook } => {
-                if rewritten && !written(pid, ptrace::set_changed_regs(pid, &original, &regs)) {
-                    return;
-                }
-                if rewritten {
-                    self.note_rewrite(raw, &original, &regs);
-                }
-                if let Some(t) = self.tasks.get_mut(raw) {
-                    t.exit_hook = Some(hook);
-                }
-                self.resume(pid, None, true);
-            }
-            Outcome::Exec(plan) => {
-                if written(pid, ptrace::set_regs(pid, &regs)) {
-                    if let Some(t) = self.tasks.get_mut(raw) {
-                        t.pending_exec = Some(plan);
-                    }
-                    self.resume(pid, None, true);
-                }
-            }
-        }
-    }
-
-    /// Remember a rewrite of thread `raw`'s arguments (see
-    /// [`syscall::restart`]).
-    fn note_rewrite(&mut self, raw: i32, original: &Regs, written: &Regs) {
-        if let Some(t) = self.tasks.get_mut(raw) {
-            t.last_rewrite = syscall::restart::Rewrite::of(original, written);
-        }
-    }
-
-    /// The loader opening the next file of its script: host paths, run as
-    /// they are.
-    fn is_loader_open(&mut self, raw: i32, regs: &Regs) -> bool {
-        let Some(t) = self.tasks.get_mut(raw) else {
-            return false;
-        };
-        let Some(expected) = t.loader_opens.first() else {
-            return false;
-        };
-        let (open_nr, path_arg) = crate::arch::LOADER_OPEN;
-        if regs.sysno() != open_nr {
-            return false;
-        }
-        let Ok(path) = ptrace::read_cstring(Pid::from_raw(raw), regs.arg(path_arg), 4096) else {
-            return false;
-        };
-        if path != expected.as_os_str().as_bytes() {
-            return false;
-        }
-        t.loader_opens.remove(0);
-        true
-    }
-
-    /// Whether this syscall is sproot's own start-up code in the child.
-    fn in_prelude(&mut self, raw: i32, regs: &Regs) -> bool {
-        match self.tasks.get_mut(raw) {
-            Some(t) if t.prelude => {
-                if regs.sysno() == sys::SYS_execve {
-                    t.prelude = false;
-                    false
-                } else {
-                    true
-                }
-            }
-            _ => false,
-        }
-    }
-
-    fn on_exec(&mut self, pid: Pid) {
-        self.stats.exec_events += 1;
-        let raw = pid.as_raw();
-        // An exec from a non-leader thread: the thread takes the leader's
-        // pid; its state moves with it.
-        if let Ok(former) = ptrace::event_msg(pid) {
-            self.tasks.on_exec_from_thread(former as i32, raw);
-        }
-        self.ensure_known(pid);
-        let plan = self.tasks.get_mut(raw).and_then(|t| t.pending_exec.take());
-        if let Some(plan) = plan {
-            // Before the hand-off: the stack pointer still points at argc.
-            self.fake_ids_after_exec(pid, &plan);
-            if let Some(hwcap) = self.kernel_release.as_ref().and_then(|k| k.hwcap)
-                && let Err(e) = patch_auxv(pid, |key| (key == libc::AT_HWCAP).then_some(hwcap))
-            {
-                log::debug!("auxv hwcap of {pid}: {e}");
-            }
-            if let Err(e) = self.hand_off_to_loader(pid, &plan) {
-                log::error!("exec hand-off to the loader failed in {pid}: {e}");
-                let _ = kill(pid, Signal::SIGKILL);
-                return;
-            }
-            if let Some(t) = self.tasks.get_mut(raw) {
-                t.exe_host = Some(plan.exe_host.clone());
-                t.tgid.set(Some(raw));
-                t.loader_opens = std::iter::once(&plan.program)
-                    .chain(plan.interp.as_ref())
-                    .map(|o| o.host_path.clone())
-                    .collect();
-            }
-        }
-        self.resume(pid, None, false);
-    }
-
-    /// Fake ids across an exec: a set-user-ID (set-group-ID) program owned,
-    /// as the guest sees it, by someone runs with that effective id; the
-    /// auxiliary vector tells the program the fake ids (`AT_UID`...).
-    fn fake_ids_after_exec(&mut self, pid: Pid, plan: &ExecPlan) {
-        let raw = pid.as_raw();
-        let Some(mut creds) = self.tasks.get_mut(raw).and_then(|t| t.creds.take()) else {
-            return;
-        };
-        if let Ok(st) = nix::sys::stat::stat(&plan.exe_host) {
-            let shown = self
-                .owners
-                .borrow()
-                .get(&(st.st_dev, st.st_ino))
-                .copied()
-                .unwrap_or_else(|| {
-                    creds.stat_owner(self.real_ids.0, self.real_ids.1, st.st_uid, st.st_gid)
-                });
-            creds.exec(st.st_mode, shown.0, shown.1);
-        }
-        let ids = |key| match key {
-            libc::AT_UID => Some(u64::from(creds.ruid)),
-            libc::AT_EUID => Some(u64::from(creds.euid)),
-            libc::AT_GID => Some(u64::from(creds.rgid)),
-            libc::AT_EGID => Some(u64::from(creds.egid)),
-            _ => None,
-        };
-        if let Err(e) = patch_auxv(pid, ids) {
-            log::debug!("auxv ids of {pid}: {e}");
-        }
-        if let Some(t) = self.tasks.get_mut(raw) {
-            t.creds = Some(creds);
-        }
-    }
-
-    /// Write the load script below the loader's initial stack pointer and
-    /// point the stack pointer at it.
-    fn hand_off_to_loader(&self, pid: Pid, plan: &ExecPlan) -> Result<(), Errno> {
-        let mut regs = ptrace::get_regs(pid)?;
-        let sp = regs.sp();
-        let script = plan.script(sp);
-        let at = sp
-            .checked_sub(RED_ZONE + script.len() as u64)
-            .ok_or(Errno::EFAULT)?
-            & !15;
-        ptrace::write(pid, at, &script)?;
-        regs.set_sp(at);
-        ptrace::set_regs(pid, &regs)
-    }
-}
-
-/// Whether a register write at a syscall's entry took effect. When it did
-/// not, the tracee is not resumed: gone (`ESRCH`), its exit report follows;
-/// any other failure, it is killed rather than left stopped forever or let
-/// run a syscall that was not translated.
-fn written(pid: Pid, r: Result<(), Errno>) -> bool {
-    match r {
-        Ok(()) => true,
-        Err(Errno::ESRCH) => false,
-        Err(e) => {
-            log::error!("cannot write the registers of {pid} ({e}); killing it");
-            let _ = kill(pid, Signal::SIGKILL);
-            false
-        }
-    }
-}
-
-/// Rewrite entries of the auxiliary vector of a tracee stopped at its exec
-/// event (stack pointer at `argc`): `value(key)` gives the new value of an
-/// entry, or `None` to keep it.
-fn patch_auxv(pid: Pid, value: impl Fn(u64) -> Option<u64>) -> Result<(), Errno> {
-    let sp = ptrace::get_regs(pid)?.sp();
-    let argc = ptrace::read_u64(pid, sp)?;
-    // Skip argv and its NULL, then envp up to its NULL.
-    let mut at = sp + 8 * (argc + 2);
-    for _ in 0..(1 << 16) {
-        let v = ptrace::read_u64(pid, at)?;
-        at += 8;
-        if v == 0 {
-            break;
-        }
-    }
-    for _ in 0..64 {
-        let key = ptrace::read_u64(pid, at)?;
-        if key == libc::AT_NULL {
-            break;
-        }
-        if let Some(v) = value(key) {
-            ptrace::write(pid, at + 8, &v.to_ne_bytes())?;
-        }
-        at += 16;
-    }
-    Ok(())
-}
-
-/// Print the stats where `--stats` asked.
-pub fn report_stats(stats: &Stats, dest: &str) {
-    let text = format!("{stats}\n");
-    if dest == "-" {
-        eprint!("{text}");
-    } else if let Err(e) = std::fs::write(Path::new(dest), text) {
-        log::error!("write stats to {dest}: {e}");
     }
 }

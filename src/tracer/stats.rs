@@ -66,3 +66,13 @@ impl fmt::Display for Stats {
         write!(f, "  {:<22} {}", "largest-batch", self.largest_batch)
     }
 }
+
+/// Print the stats where `--stats` asked.
+pub fn report_stats(stats: &Stats, dest: &str) {
+    let text = format!("{stats}\n");
+    if dest == "-" {
+        eprint!("{text}");
+    } else if let Err(e) = std::fs::write(std::path::Path::new(dest), text) {
+        log::error!("write stats to {dest}: {e}");
+    }
+}

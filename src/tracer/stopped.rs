@@ -1,0 +1,85 @@
+//! "This tracee is stopped" as a value that must be consumed.
+//!
+//! Every ptrace stop the tracer handles hands the handler a [`Stopped`]; the
+//! only ways to get rid of it are to resume the tracee
+//! ([`super::Tracer::restart`]), to find it gone or kill it
+//! ([`super::Tracer::lost`], the one place where `ESRCH` is told apart from
+//! other failures), or to hand it to code that takes charge of it (guest
+//! ptrace holding a tracee for its tracer). A token dropped any other way is
+//! a bug: it is logged and the tracee resumed, rather than left stopped
+//! forever.
+
+use crate::ptrace;
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+/// A tracee stopped at a ptrace stop, waiting for the tracer.
+#[must_use = "a stopped tracee stays stopped until it is resumed"]
+pub struct Stopped {
+    pid: Pid,
+    consumed: bool,
+}
+
+impl Stopped {
+    pub fn new(pid: Pid) -> Self {
+        Stopped {
+            pid,
+            consumed: false,
+        }
+    }
+
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// The tracee was resumed, found gone, killed, or taken in charge
+    /// elsewhere: nothing more to do for this stop.
+    pub fn consume(mut self) -> Pid {
+        self.consumed = true;
+        self.pid
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if !self.consumed {
+            log::error!("tracer bug: {} was left stopped; resuming it", self.pid);
+            // PTRACE_SYSCALL is right in both modes: with seccomp its extra
+            // syscall stop is handled as an exit and resumed.
+            let _ = ptrace::cont_syscall(self.pid, 0);
+        }
+    }
+}
+
+/// Why the tracer could not finish a stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceeError {
+    /// The tracee is gone (`ESRCH`: killed meanwhile); its exit report
+    /// follows and settles its state.
+    Gone,
+    /// Any other failure of ptrace on a live tracee.
+    Failed(Errno),
+}
+
+impl From<Errno> for TraceeError {
+    fn from(e: Errno) -> Self {
+        match e {
+            Errno::ESRCH => TraceeError::Gone,
+            e => TraceeError::Failed(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn esrch_is_the_tracee_being_gone() {
+        assert_eq!(TraceeError::from(Errno::ESRCH), TraceeError::Gone);
+        assert_eq!(
+            TraceeError::from(Errno::EIO),
+            TraceeError::Failed(Errno::EIO)
+        );
+    }
+}

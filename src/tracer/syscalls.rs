@@ -1,0 +1,249 @@
+//! A trapped syscall's entry and exit: read the registers, run the handlers
+//! (`crate::syscall`), write back what changed and resume the tracee, with
+//! what is due at the syscall's exit kept in the tracee's [`AtExit`].
+
+use super::stopped::{Stopped, TraceeError};
+use super::{Proc, Tracer};
+use crate::arch::{Regs, sys};
+use crate::exec::ExecPlan;
+use crate::ptrace;
+use crate::syscall::{self, Ctx, Outcome, ext::ExitHook};
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// What is due at the exit of the syscall a thread is in.
+pub enum AtExit {
+    /// Nothing (the exit stop, if one comes, only resumes).
+    Nothing,
+    /// Without seccomp: the result of a call emulated at its entry (which
+    /// ran as syscall -1), to write at its exit.
+    Value(i64),
+    /// The handlers' exit work ([`syscall::exit`]).
+    Hook(ExitHook),
+    /// An exec rewritten to start the loader: the plan, which the exec
+    /// event takes; seen at the exit stop only when the exec failed.
+    Exec(Box<ExecPlan>),
+}
+
+impl Tracer<'_> {
+    /// A syscall stop (`PTRACE_SYSCALL`): an exit with seccomp (entries
+    /// are seccomp stops), else an entry or an exit in turn.
+    pub(super) fn on_syscall_stop(&mut self, pid: Pid) {
+        let raw = pid.as_raw();
+        if !self.cfg.seccomp {
+            self.ensure_known(pid);
+            let entering = match self.tasks.get_mut(raw) {
+                Some(t) if t.syscall.is_some() => false,
+                Some(t) => {
+                    t.syscall = Some(AtExit::Nothing);
+                    true
+                }
+                None => true,
+            };
+            if entering {
+                self.stats.syscall_entry += 1;
+                self.on_syscall_entry(pid);
+                return;
+            }
+        }
+        self.stats.syscall_exit += 1;
+        self.on_syscall_exit(Stopped::new(pid));
+    }
+
+    fn on_syscall_exit(&mut self, stopped: Stopped) {
+        let pid = stopped.pid();
+        let due = self
+            .tasks
+            .get_mut(pid.as_raw())
+            .and_then(|t| t.syscall.take())
+            .unwrap_or(AtExit::Nothing);
+        match due {
+            AtExit::Nothing => {}
+            AtExit::Hook(hook) => {
+                if let Ok(regs) = ptrace::get_regs(pid) {
+                    let proc = Proc {
+                        tasks: &self.tasks,
+                        tid: pid.as_raw(),
+                    };
+                    let mut mem = syscall::TraceeMemory(pid);
+                    let mut ctx = Ctx::new(&self.env, &proc, pid, regs, None, &mut mem);
+                    if syscall::exit(&mut ctx, hook) {
+                        let _ = ptrace::set_regs(pid, &ctx.regs);
+                    }
+                }
+            }
+            AtExit::Value(v) => {
+                if let Ok(mut regs) = ptrace::get_regs(pid) {
+                    regs.set_ret(v);
+                    let _ = ptrace::set_regs(pid, &regs);
+                }
+            }
+            AtExit::Exec(_) => {
+                if let Ok(regs) = ptrace::get_regs(pid) {
+                    log::debug!("exec in {pid} failed: {}", regs.ret());
+                }
+            }
+        }
+        if log::log_enabled!(log::Level::Trace)
+            && let Ok(regs) = ptrace::get_regs(pid)
+        {
+            log::trace!(
+                "{pid} {} = {}",
+                sys::name(regs.sysno()).unwrap_or("?"),
+                regs.ret()
+            );
+        }
+        self.restart(stopped, false);
+    }
+
+    pub(super) fn on_syscall_entry(&mut self, pid: Pid) {
+        let stopped = Stopped::new(pid);
+        let raw = pid.as_raw();
+        let regs: Regs = match ptrace::get_regs(pid) {
+            Ok(r) => r,
+            Err(e) => return self.lost(stopped, e, "read the registers"),
+        };
+        // Guest seccomp filters (guest_seccomp_hooks.rs), which resume or
+        // hold the tracee themselves.
+        if self.gsec_may_concern(regs.sysno()) && self.gsec_stop(raw, &regs) {
+            stopped.consume();
+            return;
+        }
+        self.enter_translated(stopped, regs);
+    }
+
+    /// A trapped syscall's entry, after the guest's own seccomp filters had
+    /// their say: guest ptrace, then translation.
+    pub(super) fn enter_translated(&mut self, stopped: Stopped, mut regs: Regs) {
+        let pid = stopped.pid();
+        let raw = pid.as_raw();
+        // Guest ptrace: a guest's ptrace, wait4, waitid (guest_hooks.rs),
+        // which resumes or holds the tracee itself.
+        if self.guest_may_concern(regs.sysno()) && self.guest_syscall(raw, &regs) {
+            stopped.consume();
+            return;
+        }
+        if self.is_loader_open(raw, &regs)
+            || self.in_prelude(raw, &regs)
+            || (self.bare && !matches!(regs.sysno(), sys::SYS_execve | sys::SYS_execveat))
+        {
+            return self.restart(stopped, false);
+        }
+        // A rewritten call the kernel restarted: the guest's own arguments
+        // back, then handled afresh.
+        if let Some(rw) = self.tasks.get_mut(raw).and_then(|t| t.last_rewrite.take())
+            && rw.undo_if_restart(&mut regs)
+            && let Err(e) = ptrace::set_regs(pid, &regs)
+        {
+            return self.lost(stopped, e, "write the registers");
+        }
+        let original = regs;
+        let outcome = {
+            let proc = Proc {
+                tasks: &self.tasks,
+                tid: raw,
+            };
+            let mut creds = self.tasks.get(raw).map(|t| t.creds.borrow_mut());
+            let mut mem = syscall::TraceeMemory(pid);
+            let mut ctx = Ctx::new(
+                &self.env,
+                &proc,
+                pid,
+                regs,
+                creds.as_mut().and_then(|c| c.as_mut()),
+                &mut mem,
+            );
+            let outcome = syscall::enter(&mut ctx);
+            regs = ctx.regs;
+            outcome
+        };
+        // -v 3: each trapped syscall with its arguments, and (at the exit
+        // stop asked for below) its result.
+        let trace = log::log_enabled!(log::Level::Trace);
+        if trace {
+            log_entry(pid, &original, &outcome);
+        }
+        let (write, due, rewrote) = match outcome {
+            Outcome::Pass => (None, AtExit::Nothing, false),
+            Outcome::Rewritten => (
+                Some(ptrace::set_changed_regs(pid, &original, &regs)),
+                AtExit::Nothing,
+                true,
+            ),
+            Outcome::Emulated(v) => {
+                regs.set_sysno(-1);
+                regs.set_ret(v);
+                let w = ptrace::set_changed_regs(pid, &original, &regs);
+                // With seccomp the skipped call has its result already.
+                let due = if self.cfg.seccomp {
+                    AtExit::Nothing
+                } else {
+                    AtExit::Value(v)
+                };
+                (Some(w), due, false)
+            }
+            Outcome::WithExit { rewritten, hook } => (
+                rewritten.then(|| ptrace::set_changed_regs(pid, &original, &regs)),
+                AtExit::Hook(hook),
+                rewritten,
+            ),
+            Outcome::Exec(plan) => (
+                Some(ptrace::set_regs(pid, &regs)),
+                AtExit::Exec(plan),
+                false,
+            ),
+        };
+        if let Some(Err(e)) = write {
+            return self.lost(stopped, e, "write the registers");
+        }
+        let want_exit = trace || !matches!(due, AtExit::Nothing);
+        if let Some(t) = self.tasks.get_mut(raw) {
+            t.syscall = Some(due);
+            if rewrote {
+                // See syscall::restart.
+                t.last_rewrite = crate::syscall::restart::Rewrite::of(&original, &regs);
+            }
+        }
+        self.restart(stopped, want_exit);
+    }
+
+    /// Resume a stopped tracee; `want_exit` asks for its syscall-exit stop.
+    pub(super) fn restart(&self, stopped: Stopped, want_exit: bool) {
+        let pid = stopped.consume();
+        self.resume(pid, None, want_exit);
+    }
+
+    /// The one place a failure on a stopped tracee is settled: gone
+    /// (`ESRCH`), its exit report follows; any other failure, it is killed
+    /// rather than left stopped forever or let run a syscall that was not
+    /// translated.
+    pub(super) fn lost(&self, stopped: Stopped, e: Errno, what: &str) {
+        let pid = stopped.consume();
+        match TraceeError::from(e) {
+            TraceeError::Gone => log::debug!("{pid} is gone ({what})"),
+            TraceeError::Failed(e) => {
+                log::error!("cannot {what} of {pid} ({e}); killing it");
+                let _ = kill(pid, Signal::SIGKILL);
+            }
+        }
+    }
+}
+
+/// `-v 3`: a trapped syscall, its arguments and what the handlers made of
+/// it.
+fn log_entry(pid: Pid, regs: &Regs, outcome: &Outcome) {
+    let args: Vec<String> = regs.args().iter().map(|a| format!("{a:#x}")).collect();
+    log::trace!(
+        "{pid} {}({}) -> {}",
+        sys::name(regs.sysno()).unwrap_or("?"),
+        args.join(", "),
+        match outcome {
+            Outcome::Pass => "pass".to_string(),
+            Outcome::Rewritten => "rewritten".to_string(),
+            Outcome::Emulated(v) => format!("emulated {v}"),
+            Outcome::Exec(_) => "exec".to_string(),
+            Outcome::WithExit { .. } => "exit hook".to_string(),
+        }
+    );
+}
