@@ -406,17 +406,9 @@ pub fn exhaust(sc: Scenario, limit: usize) -> usize {
             "choices {:?}: {v:?}",
             r.taken.iter().map(|c| c.0).collect::<Vec<_>>()
         );
-        let mut taken = r.taken;
-        loop {
-            match taken.pop() {
-                None => return runs,
-                Some((c, n)) if c + 1 < n => {
-                    prefix = taken.iter().map(|x| x.0).collect();
-                    prefix.push(c + 1);
-                    break;
-                }
-                Some(_) => {}
-            }
+        match r.next_prefix() {
+            Some(next) => prefix = next,
+            None => return runs,
         }
         if runs >= limit {
             return runs;

@@ -353,6 +353,19 @@ impl Replay {
             taken: Vec::new(),
         }
     }
+
+    /// The choice vector of the next run in an exhaustive walk: the last
+    /// position that has room, incremented. `None` once every order ran.
+    pub fn next_prefix(mut self) -> Option<Vec<usize>> {
+        while let Some((c, n)) = self.taken.pop() {
+            if c + 1 < n {
+                let mut prefix: Vec<usize> = self.taken.iter().map(|x| x.0).collect();
+                prefix.push(c + 1);
+                return Some(prefix);
+            }
+        }
+        None
+    }
 }
 
 impl Chooser for Replay {
@@ -509,18 +522,9 @@ pub fn exhaust(script: &[Act], order: Order, limit: usize) -> (usize, usize) {
         if run.newborn_before_parent > 0 {
             reordered += 1;
         }
-        // Next choice vector: increment the last position that has room.
-        let mut taken = r.taken;
-        loop {
-            match taken.pop() {
-                None => return (runs, reordered),
-                Some((c, n)) if c + 1 < n => {
-                    prefix = taken.iter().map(|x| x.0).collect();
-                    prefix.push(c + 1);
-                    break;
-                }
-                Some(_) => {}
-            }
+        match r.next_prefix() {
+            Some(next) => prefix = next,
+            None => return (runs, reordered),
         }
         if runs >= limit {
             return (runs, reordered);
