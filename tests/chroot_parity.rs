@@ -113,6 +113,40 @@ impl Guest {
     fn host_path(&self, guest: &str) -> PathBuf {
         self.rootfs.host_path(guest)
     }
+
+    /// The same program under proot-distro's options (`-0 --link2symlink
+    /// -L`) as an unprivileged user owning the rootfs (as a phone user owns
+    /// theirs) must print `want`, what it printed as root. Run as root only
+    /// (it needs to become `nobody`).
+    #[track_caller]
+    fn same_as_distro_user(&self, args: &[&str], want: &str) {
+        if !nix_is_root() {
+            return;
+        }
+        let root = self.rootfs.root();
+        let chown = Command::new("chown")
+            .args(["-R", "65534:65534", root])
+            .status()
+            .expect("run chown");
+        assert!(chown.success(), "chown -R nobody {root}");
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+        cmd.arg(sproot_bin());
+        cmd.args(["-r", root, "-0", "--link2symlink", "-L"]);
+        cmd.args(["-b", "/proc", "-b", "/dev"]);
+        for (h, g) in &self.bindings {
+            cmd.args(["-b", &format!("{h}:{g}")]);
+        }
+        cmd.args(["-w", "/", "/prog"]);
+        cmd.args(args);
+        let out = output_with_timeout(cmd, Duration::from_secs(60), "sproot as nobody");
+        assert_success(&out, "the program under proot-distro's options as nobody");
+        assert_eq!(
+            stdout_str(&out),
+            want,
+            "as nobody with -0 --link2symlink -L (left) and as root (right) differ"
+        );
+    }
 }
 
 /// A host directory for a test's bindings, removed on drop (also when the
@@ -1026,6 +1060,7 @@ fn binding_points_missing_from_the_rootfs_are_listed() {
     let ours = g.sproot(&args);
     assert_success(&ours, "listing under sproot");
     let text = stdout_str(&ours);
+    g.same_as_distro_user(&args, &text);
     for line in [
         "/: glue1 readdir d, lstat d 755",
         "/: newdir readdir d, lstat d",
@@ -1118,6 +1153,7 @@ fn a_directory_bound_twice_reads_back_by_the_name_used() {
     let data = g.host_path("/data").to_str().expect("utf-8").to_string();
     g.bind(&data, "/alias");
     let out = g.same_as_chroot(&[]);
+    g.same_as_distro_user(&[], &out);
     for line in [
         "cd /y getcwd: /y",
         "cd /y cwd link: /y",
@@ -1228,6 +1264,7 @@ fn guest_paths_with_host_paths_longer_than_path_max_work() {
     let want = (4096 - 30).max(4096 + 11 - root_len);
     assert!(want <= 4096 - 16, "rootfs path too short: {root_len}");
     let out = g.same_as_chroot(&[&want.to_string()]);
+    g.same_as_distro_user(&[&want.to_string()], &out);
     for line in [
         "getcwd: the guest path",
         "cwd link: the guest path",
@@ -1294,6 +1331,7 @@ fn a_rewritten_syscall_restarted_after_a_signal_is_translated_once() {
     };
     std::fs::create_dir_all(g.host_path("/tmp")).expect("mkdir /tmp");
     let out = g.same_as_chroot(&[]);
+    g.same_as_distro_user(&[], &out);
     assert_eq!(
         out,
         "mkfifo: ok\nopen fifo through a signal: ok\nread: hi\nalarms: 1\nwriter: 0\n"
