@@ -75,14 +75,29 @@ fn run(plan: &ExecPlan) -> Outcome {
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
 
     // SAFETY: the child only calls async-signal-safe functions (dup2,
-    // ptrace, raise, execve, _exit) on memory prepared before the fork.
+    // ptrace, raise, execve, nanosleep, _exit) on memory prepared before the
+    // fork.
     let child = match unsafe { fork() }.expect("fork") {
         ForkResult::Child => unsafe {
             // SAFETY: raw libc calls on valid, pre-built arguments.
             libc::dup2(wr.as_raw_fd(), 1);
             libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0);
             libc::raise(libc::SIGSTOP);
-            libc::execve(loader.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr());
+            // ETXTBSY: while the loader was being written, another test
+            // thread may have forked a child (to spawn a compiler, say) that
+            // still holds the write descriptor until its own exec. Wait
+            // for it to let go.
+            let pause = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 10_000_000,
+            };
+            for _ in 0..500 {
+                libc::execve(loader.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr());
+                if *libc::__errno_location() != libc::ETXTBSY {
+                    break;
+                }
+                libc::nanosleep(&pause, std::ptr::null_mut());
+            }
             libc::_exit(126);
         },
         ForkResult::Parent { child } => child,
