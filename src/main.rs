@@ -78,6 +78,18 @@ fn run(cli: Cli) -> Result<i32> {
     Ok(status)
 }
 
+/// sproot's own `SIGSYS` handler, installed before Rust's runtime makes
+/// its first syscall (`poll` on x86_64): under Android's app policy some of
+/// the calls musl and the runtime make are trapped (seccomp/own_trap.rs).
+#[used]
+#[unsafe(link_section = ".init_array")]
+static INSTALL_OWN_TRAP: extern "C" fn() = {
+    extern "C" fn install() {
+        sproot::seccomp::own_trap::install();
+    }
+    install
+};
+
 fn main() {
     let cli = match cli::parse(std::env::args_os()) {
         Ok(c) => c,

@@ -68,11 +68,18 @@ table! {
         SYS_fsetxattr SYS_getpeername SYS_getsockname SYS_pidfd_getfd SYS_pidfd_open
         SYS_recvfrom SYS_recvmmsg SYS_recvmsg SYS_sendmmsg
         SYS_ptrace SYS_wait4 SYS_waitid SYS_tgkill SYS_getpid SYS_clone3
+        SYS_set_robust_list SYS_rseq SYS_close_range SYS_pidfd_send_signal
+        SYS_io_uring_enter SYS_io_uring_register SYS_pipe2 SYS_dup3 SYS_epoll_create1
+        SYS_epoll_pwait SYS_inotify_init1 SYS_eventfd2 SYS_signalfd4 SYS_ppoll SYS_getpgid
+        SYS_clone SYS_fcntl SYS_shmget SYS_shmat SYS_shmdt SYS_shmctl SYS_semget
+        SYS_semop SYS_semtimedop SYS_semctl SYS_msgget SYS_msgsnd SYS_msgrcv SYS_msgctl
     ;
     x86_64:
         SYS_access SYS_chmod SYS_chown SYS_creat SYS_futimesat SYS_lchown SYS_link SYS_lstat
         SYS_mkdir SYS_mknod SYS_open SYS_readlink SYS_rename SYS_rmdir SYS_stat SYS_symlink
         SYS_unlink SYS_uselib SYS_utime SYS_utimes SYS_fork SYS_vfork
+        SYS_pipe SYS_dup2 SYS_epoll_create SYS_epoll_wait SYS_inotify_init SYS_eventfd
+        SYS_signalfd SYS_poll SYS_getpgrp
     ;
 }
 

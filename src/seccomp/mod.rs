@@ -10,6 +10,8 @@
 //! with [`Prepared::install`], which only makes syscalls (seccompiler's
 //! `apply_filter`: `PR_SET_NO_NEW_PRIVS`, then `seccomp(SET_MODE_FILTER)`).
 
+pub mod own_trap;
+
 use nix::errno::Errno;
 use seccompiler::{BpfProgram, sock_filter};
 

@@ -17,6 +17,7 @@ mod openat2;
 pub mod procfile;
 pub mod restart;
 pub mod table;
+pub mod trapped;
 pub mod xattr;
 
 pub use ctx::{Ctx, Memory, Named, TraceeMemory};

@@ -21,6 +21,7 @@ mod guest_seccomp_hooks;
 pub mod lifecycle;
 #[cfg(test)]
 mod model;
+mod outer_trap;
 pub mod placement;
 pub mod signals;
 pub mod spawn;
@@ -72,6 +73,12 @@ pub struct Tracee {
     /// The first tracee before its first `execve`: sproot's own start-up
     /// code, whose syscalls (seen without seccomp) use host paths.
     prelude: bool,
+    /// A call an outer seccomp filter trapped, running as an allowed
+    /// equivalent (outer_trap.rs).
+    outer: Option<outer_trap::OuterCall>,
+    /// A child of a trapped `fork`/`vfork` run as `clone`: its argument
+    /// registers as the guest had them, to put back at its first stop.
+    fork_child_args: Option<[u64; 6]>,
 }
 
 impl Inherit for Tracee {
@@ -79,6 +86,10 @@ impl Inherit for Tracee {
         Tracee {
             exe_host: parent.exe_host.clone(),
             creds: parent.creds.clone(),
+            fork_child_args: parent
+                .outer
+                .as_ref()
+                .and_then(outer_trap::OuterCall::fork_child_args),
             ..Tracee::default()
         }
     }
@@ -89,6 +100,9 @@ struct Ptrace {
     seccomp: bool,
     /// Guest ptrace: tasks held for a guest tracer, or stopping at syscalls.
     gate: guest_hooks::Gate,
+    /// Threads running an equivalent of a trapped call (outer_trap.rs):
+    /// every resume stops at their next syscall stop.
+    outer: std::collections::HashSet<i32>,
 }
 
 impl Kernel for Ptrace {
@@ -98,7 +112,8 @@ impl Kernel for Ptrace {
             .map(|c| c as i32)
     }
     fn resume(&mut self, pid: i32, sig: Option<Sig>) {
-        resume(self.seccomp, &self.gate, Pid::from_raw(pid), sig, false);
+        let want_exit = self.outer.contains(&pid);
+        resume(self.seccomp, &self.gate, Pid::from_raw(pid), sig, want_exit);
     }
     fn listen(&mut self, pid: i32) {
         if self.gate.holds(pid) {
@@ -218,6 +233,7 @@ impl<'a> Tracer<'a> {
             kernel: Ptrace {
                 seccomp: cfg.seccomp,
                 gate: Default::default(),
+                outer: Default::default(),
             },
             first,
             chaos: cfg.chaos_seed.map(chaos::Chaos::new),
@@ -235,6 +251,8 @@ impl<'a> Tracer<'a> {
     }
 
     fn resume(&self, pid: Pid, sig: Option<Sig>, want_exit: bool) {
+        let want_exit = want_exit
+            || (!self.kernel.outer.is_empty() && self.kernel.outer.contains(&pid.as_raw()));
         resume(self.cfg.seccomp, &self.kernel.gate, pid, sig, want_exit);
     }
 
@@ -318,6 +336,13 @@ impl<'a> Tracer<'a> {
     }
 
     fn handle(&mut self, ev: Event) {
+        // A syscall an outer seccomp filter (Android's app policy) trapped.
+        if let Event::Signal { pid, sig } = ev
+            && sig.number() == libc::SIGSYS
+            && self.outer_trap(pid)
+        {
+            return;
+        }
         // Guest ptrace: stops a guest tracer must see (guest_hooks.rs).
         let guest = self.guest.active() || !self.waits.is_empty() || self.gsec.active();
         if guest && self.guest_before(ev) {
@@ -357,6 +382,9 @@ impl<'a> Tracer<'a> {
                 self.restart(stopped::Stopped::new(pid), false);
             }
             Event::Stop { pid, sig } => {
+                if !self.kernel.outer.is_empty() {
+                    self.fix_fork_child(pid);
+                }
                 let r = self
                     .tasks
                     .on_event_stop(&mut self.kernel, pid.as_raw(), sig);
@@ -402,6 +430,7 @@ impl<'a> Tracer<'a> {
         {
             affinity::apply(m);
         }
+        self.forget_outer(pid.as_raw());
         // Modes a fake root lifted for a call it never returned from.
         self.env.restore.borrow_mut().restore(pid.as_raw());
         self.tasks.on_gone(&mut self.kernel, pid.as_raw(), status);

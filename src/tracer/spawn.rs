@@ -8,7 +8,7 @@ use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
 use nix::sys::signal::Signal;
 use nix::sys::wait::waitpid;
-use nix::unistd::{ForkResult, Pid, fork};
+use nix::unistd::{ForkResult, Pid};
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
 
@@ -52,7 +52,7 @@ pub fn spawn(launch: &Launch) -> Result<Pid> {
     // SAFETY: sproot is single-threaded here; the child only makes
     // async-signal-safe calls (read, close, chdir, prctl, seccomp, execve,
     // write, _exit) on memory prepared before the fork.
-    match unsafe { fork() }.context("fork the guest process")? {
+    match unsafe { new_process() }.context("fork the guest process")? {
         ForkResult::Child => {
             drop(go_write);
             let mut byte = [0u8; 1];
@@ -154,4 +154,24 @@ fn child_exec_fail(program: &[u8], err: Errno, code: i32) -> ! {
     ]);
     // SAFETY: _exit never returns and is async-signal-safe.
     unsafe { libc::_exit(code) }
+}
+
+/// `fork` as a raw `clone(SIGCHLD)`. libc's `fork` may use the legacy
+/// `fork` syscall (musl on x86_64), which Android's app policy traps, and
+/// makes it with every signal blocked, so the trap's `SIGSYS` could not be
+/// handled (seccomp/own_trap.rs) and would kill sproot.
+///
+/// # Safety
+/// As `fork`: the caller is single-threaded, and the child only makes
+/// async-signal-safe calls.
+unsafe fn new_process() -> nix::Result<ForkResult> {
+    // SAFETY: clone with only the exit signal set and no new stack is fork.
+    let r = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_long, 0, 0, 0, 0) };
+    match r {
+        -1 => Err(nix::errno::Errno::last()),
+        0 => Ok(ForkResult::Child),
+        pid => Ok(ForkResult::Parent {
+            child: Pid::from_raw(pid as i32),
+        }),
+    }
 }

@@ -14,6 +14,8 @@ pub struct Stats {
     /// Newborn stops that arrived before their parent's clone event.
     pub newborn_before_parent: u64,
     pub signal_stops: u64,
+    /// `SIGSYS` stops of calls an outer seccomp filter trapped.
+    pub outer_traps: u64,
     pub group_stops: u64,
     pub exits: u64,
     pub batches: u64,
@@ -31,6 +33,7 @@ impl Stats {
             + self.other_events
             + self.newborn_stops
             + self.signal_stops
+            + self.outer_traps
             + self.group_stops
     }
 }
@@ -38,7 +41,7 @@ impl Stats {
 impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "sproot stats:")?;
-        let rows: [(&str, u64); 14] = [
+        let rows: [(&str, u64); 15] = [
             ("stops", self.total_stops()),
             ("seccomp", self.seccomp),
             ("syscall-entry", self.syscall_entry),
@@ -49,6 +52,7 @@ impl fmt::Display for Stats {
             ("newborn", self.newborn_stops),
             ("newborn-before-parent", self.newborn_before_parent),
             ("signal", self.signal_stops),
+            ("outer-trap", self.outer_traps),
             ("group-stop", self.group_stops),
             ("exits", self.exits),
             ("batches", self.batches),

@@ -31,6 +31,9 @@ impl Tracer<'_> {
     /// are seccomp stops), else an entry or an exit in turn.
     pub(super) fn on_syscall_stop(&mut self, pid: Pid) {
         let raw = pid.as_raw();
+        if !self.kernel.outer.is_empty() && self.outer_entry(pid) {
+            return;
+        }
         if !self.cfg.seccomp {
             self.ensure_known(pid);
             let entering = match self.tasks.get_mut(raw) {
@@ -93,6 +96,13 @@ impl Tracer<'_> {
                 sys::name(regs.sysno()).unwrap_or("?"),
                 regs.ret()
             );
+        }
+        // The exit of an equivalent of a trapped call: the guest's own
+        // registers back (outer_trap.rs).
+        if !self.kernel.outer.is_empty()
+            && let Err(e) = self.outer_exit(pid)
+        {
+            return self.lost(stopped, e, "write the registers");
         }
         self.restart(stopped, false);
     }

@@ -1,0 +1,335 @@
+//! Syscalls that a seccomp filter outside sproot traps (Android's app
+//! policy, which zygote installs in every app and which Termux, sproot and
+//! every guest inherit): what sproot makes of each one instead of letting
+//! the guest die of `SIGSYS`.
+//!
+//! Such a filter answers `SECCOMP_RET_TRAP`, which outranks sproot's own
+//! `SECCOMP_RET_TRACE`: the call never runs, the thread gets `SIGSYS`
+//! (`si_code` `SYS_SECCOMP`) with its registers as at the call, and sproot
+//! sees it as a signal-delivery stop. This module is the pure decision;
+//! `tracer/outer_trap.rs` applies it. A call is either
+//!
+//! - completed without running, with what a kernel without the call would
+//!   answer (`ENOSYS`: `set_robust_list`, `rseq`, `clone3`, `close_range`,
+//!   `pidfd_*`, `io_uring_*`, any number sproot does not know),
+//! - answered by sproot's own handlers, as under `-0`/`-i` and without
+//!   them (`set*id`, `setgroups`, `chroot`, `mount`, `sethostname`, ...),
+//!   with the kernel's refusal for an unprivileged process where those
+//!   handlers would let the call run, or
+//! - run as an allowed equivalent (`open` as `openat`, `faccessat2` as
+//!   `faccessat`, `accept` as `accept4`, ...): the thread is rewound to its
+//!   syscall instruction with the equivalent in its registers, and its own
+//!   argument registers are put back at the equivalent's exit.
+
+#![allow(non_upper_case_globals)] // the syscall names of arch::sys
+
+use crate::arch::sys;
+use nix::errno::Errno;
+
+/// `si_code` of a `SIGSYS` sent by a seccomp filter.
+pub const SYS_SECCOMP: i32 = 1;
+
+const AT_FDCWD: u64 = -100i64 as u64;
+const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+const AT_REMOVEDIR: u64 = 0x200;
+const O_WRONLY_CREAT_TRUNC: u64 = 0o1 | 0o100 | 0o1000;
+const SIGCHLD: u64 = 17;
+const CLONE_VM_VFORK: u64 = 0x100 | 0x4000;
+const F_GETFD: u64 = 1;
+/// The size of the kernel's signal set, `ppoll`'s and `epoll_pwait`'s last
+/// argument.
+const SIGSET_SIZE: u64 = 8;
+
+/// What sproot does with a trapped syscall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// The call returns this (a negative errno or a value) without running.
+    Complete(i64),
+    /// sproot's handlers answer it; where they would let it run, it fails
+    /// with this errno (the kernel's answer to an unprivileged process).
+    Emulate { otherwise: Errno },
+    /// This allowed call runs instead.
+    Substitute(Substitute),
+}
+
+/// An allowed call that does what the trapped one asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Substitute {
+    pub nr: i64,
+    pub args: [u64; 6],
+    /// A `poll` timeout in milliseconds that must become a `struct
+    /// timespec` in the guest's memory, its address in this argument
+    /// (negative: no timeout, a NULL pointer).
+    pub timeout_ms: Option<(usize, i64)>,
+    /// What a successful result becomes.
+    pub on_success: OnSuccess,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnSuccess {
+    /// The equivalent's result is the trapped call's.
+    Same,
+    /// The trapped call returns this instead (`dup2(fd, fd)` is `fd` once
+    /// `fd` is known to be open).
+    Value(i64),
+}
+
+fn sub(nr: i64, args: [u64; 6]) -> Plan {
+    Plan::Substitute(Substitute {
+        nr,
+        args,
+        timeout_ms: None,
+        on_success: OnSuccess::Same,
+    })
+}
+
+fn enosys() -> Plan {
+    Plan::Complete(-(Errno::ENOSYS as i64))
+}
+
+/// What to do with syscall `nr` called with `a`, which a filter outside
+/// sproot trapped.
+pub fn plan(nr: i64, a: [u64; 6]) -> Plan {
+    use sys::*;
+    let eperm = Plan::Emulate {
+        otherwise: Errno::EPERM,
+    };
+    match nr {
+        // Identity, privilege and namespace calls sproot already answers
+        // under -0/-i (and refuses or lets through without them).
+        SYS_setuid | SYS_setgid | SYS_setreuid | SYS_setregid | SYS_setresuid | SYS_setresgid
+        | SYS_setgroups | SYS_chroot | SYS_mount | SYS_umount2 | SYS_pivot_root
+        | SYS_sethostname | SYS_setdomainname | SYS_swapon | SYS_swapoff | SYS_acct => eperm,
+        // setfsuid/setfsgid return the previous id, never an error: when
+        // not emulated, the current one (what the kernel returns when it
+        // refuses the change).
+        SYS_setfsuid | SYS_setfsgid => Plan::Emulate {
+            otherwise: Errno::UnknownErrno,
+        },
+        // Newer calls with an older equivalent, when the flags allow it;
+        // otherwise ENOSYS, what a kernel without them answers (glibc then
+        // does the rest in user space).
+        SYS_faccessat2 if a[3] == 0 => sub(SYS_faccessat, [a[0], a[1], a[2], 0, 0, 0]),
+        SYS_fchmodat2 if a[3] == 0 => sub(SYS_fchmodat, [a[0], a[1], a[2], 0, 0, 0]),
+        SYS_accept => sub(SYS_accept4, [a[0], a[1], a[2], 0, 0, 0]),
+        // x86_64's legacy calls, as their *at forms.
+        SYS_open => sub(SYS_openat, [AT_FDCWD, a[0], a[1], a[2], 0, 0]),
+        SYS_creat => sub(
+            SYS_openat,
+            [AT_FDCWD, a[0], O_WRONLY_CREAT_TRUNC, a[1], 0, 0],
+        ),
+        SYS_stat => sub(SYS_newfstatat, [AT_FDCWD, a[0], a[1], 0, 0, 0]),
+        SYS_lstat => sub(
+            SYS_newfstatat,
+            [AT_FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW, 0, 0],
+        ),
+        SYS_access => sub(SYS_faccessat, [AT_FDCWD, a[0], a[1], 0, 0, 0]),
+        SYS_readlink => sub(SYS_readlinkat, [AT_FDCWD, a[0], a[1], a[2], 0, 0]),
+        SYS_mkdir => sub(SYS_mkdirat, [AT_FDCWD, a[0], a[1], 0, 0, 0]),
+        SYS_mknod => sub(SYS_mknodat, [AT_FDCWD, a[0], a[1], a[2], 0, 0]),
+        SYS_rmdir => sub(SYS_unlinkat, [AT_FDCWD, a[0], AT_REMOVEDIR, 0, 0, 0]),
+        SYS_unlink => sub(SYS_unlinkat, [AT_FDCWD, a[0], 0, 0, 0, 0]),
+        SYS_rename => sub(SYS_renameat, [AT_FDCWD, a[0], AT_FDCWD, a[1], 0, 0]),
+        SYS_link => sub(SYS_linkat, [AT_FDCWD, a[0], AT_FDCWD, a[1], 0, 0]),
+        SYS_symlink => sub(SYS_symlinkat, [a[0], AT_FDCWD, a[1], 0, 0, 0]),
+        SYS_chmod => sub(SYS_fchmodat, [AT_FDCWD, a[0], a[1], 0, 0, 0]),
+        SYS_chown => sub(SYS_fchownat, [AT_FDCWD, a[0], a[1], a[2], 0, 0]),
+        SYS_lchown => sub(
+            SYS_fchownat,
+            [AT_FDCWD, a[0], a[1], a[2], AT_SYMLINK_NOFOLLOW, 0],
+        ),
+        SYS_pipe => sub(SYS_pipe2, [a[0], 0, 0, 0, 0, 0]),
+        SYS_dup2 if a[0] as u32 == a[1] as u32 => Plan::Substitute(Substitute {
+            nr: SYS_fcntl,
+            args: [a[0], F_GETFD, 0, 0, 0, 0],
+            timeout_ms: None,
+            on_success: OnSuccess::Value(i64::from(a[1] as u32)),
+        }),
+        SYS_dup2 => sub(SYS_dup3, [a[0], a[1], 0, 0, 0, 0]),
+        SYS_epoll_create if a[0] as i32 <= 0 => Plan::Complete(-(Errno::EINVAL as i64)),
+        SYS_epoll_create => sub(SYS_epoll_create1, [0; 6]),
+        SYS_epoll_wait => sub(SYS_epoll_pwait, [a[0], a[1], a[2], a[3], 0, SIGSET_SIZE]),
+        SYS_inotify_init => sub(SYS_inotify_init1, [0; 6]),
+        SYS_eventfd => sub(SYS_eventfd2, [a[0], 0, 0, 0, 0, 0]),
+        SYS_signalfd => sub(SYS_signalfd4, [a[0], a[1], a[2], 0, 0, 0]),
+        SYS_poll => Plan::Substitute(Substitute {
+            nr: SYS_ppoll,
+            args: [a[0], a[1], 0, 0, SIGSET_SIZE, 0],
+            timeout_ms: Some((2, i64::from(a[2] as i32))),
+            on_success: OnSuccess::Same,
+        }),
+        SYS_getpgrp => sub(SYS_getpgid, [0; 6]),
+        SYS_fork => sub(SYS_clone, [SIGCHLD, 0, 0, 0, 0, 0]),
+        SYS_vfork => sub(SYS_clone, [CLONE_VM_VFORK | SIGCHLD, 0, 0, 0, 0, 0]),
+        // Everything else: what a kernel without the call answers
+        // (set_robust_list, rseq, clone3, close_range, pidfd_*,
+        // io_uring_*, SysV IPC, statx and openat2 on older releases, and
+        // numbers sproot does not know).
+        _ => enosys(),
+    }
+}
+
+/// The kernel's "restart this syscall" results (`ERESTARTSYS`,
+/// `ERESTARTNOINTR`, `ERESTARTNOHAND`, `ERESTART_RESTARTBLOCK`), which a
+/// syscall-exit stop can show when a signal interrupted the call.
+pub fn is_restart(ret: i64) -> bool {
+    matches!(-ret, 512..=514 | 516)
+}
+
+/// The trapped call's result from its equivalent's.
+pub fn result(sub: &Substitute, ret: i64) -> i64 {
+    match sub.on_success {
+        OnSuccess::Value(v) if ret >= 0 => v,
+        _ => ret,
+    }
+}
+
+/// `struct timespec` for a `poll` timeout in milliseconds, as the bytes
+/// `ppoll` reads; `None` for no timeout (a negative one).
+pub fn timespec_of_ms(ms: i64) -> Option<[u8; 16]> {
+    if ms < 0 {
+        return None;
+    }
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&(ms / 1000).to_ne_bytes());
+    b[8..].copy_from_slice(&((ms % 1000) * 1_000_000).to_ne_bytes());
+    Some(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn substitute(p: Plan) -> Substitute {
+        match p {
+            Plan::Substitute(s) => s,
+            other => panic!("not a substitute: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn start_up_calls_a_phone_never_allows_are_enosys() {
+        for nr in [
+            sys::SYS_set_robust_list,
+            sys::SYS_rseq,
+            sys::SYS_clone3,
+            sys::SYS_close_range,
+            sys::SYS_pidfd_open,
+            sys::SYS_pidfd_send_signal,
+            sys::SYS_pidfd_getfd,
+            sys::SYS_io_uring_setup,
+            sys::SYS_io_uring_enter,
+            sys::SYS_shmget,
+            sys::SYS_semop,
+            sys::SYS_msgrcv,
+            sys::SYS_statx,
+            sys::SYS_openat2,
+            99_999,
+        ] {
+            assert_eq!(plan(nr, [0; 6]), Plan::Complete(-38), "{nr}");
+        }
+    }
+
+    #[test]
+    fn identity_and_privileged_calls_go_to_the_handlers() {
+        for nr in [
+            sys::SYS_setresuid,
+            sys::SYS_setgroups,
+            sys::SYS_chroot,
+            sys::SYS_mount,
+            sys::SYS_umount2,
+            sys::SYS_sethostname,
+        ] {
+            assert_eq!(
+                plan(nr, [0; 6]),
+                Plan::Emulate {
+                    otherwise: Errno::EPERM
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn newer_calls_fall_back_to_older_ones_only_without_flags() {
+        let s = substitute(plan(sys::SYS_faccessat2, [3, 0x1000, 4, 0, 0, 0]));
+        assert_eq!(
+            (s.nr, s.args[..3].to_vec()),
+            (sys::SYS_faccessat, vec![3, 0x1000, 4])
+        );
+        assert_eq!(
+            plan(
+                sys::SYS_faccessat2,
+                [3, 0x1000, 4, AT_SYMLINK_NOFOLLOW, 0, 0]
+            ),
+            Plan::Complete(-38)
+        );
+        let s = substitute(plan(sys::SYS_fchmodat2, [3, 0x1000, 0o644, 0, 0, 0]));
+        assert_eq!(s.nr, sys::SYS_fchmodat);
+        assert_eq!(
+            plan(
+                sys::SYS_fchmodat2,
+                [3, 0x1000, 0o644, AT_SYMLINK_NOFOLLOW, 0, 0]
+            ),
+            Plan::Complete(-38)
+        );
+        let s = substitute(plan(sys::SYS_accept, [5, 0x10, 0x20, 9, 9, 9]));
+        assert_eq!((s.nr, s.args), (sys::SYS_accept4, [5, 0x10, 0x20, 0, 0, 0]));
+    }
+
+    #[test]
+    fn restart_codes_are_the_kernels_four() {
+        assert!(is_restart(-512) && is_restart(-513) && is_restart(-514) && is_restart(-516));
+        assert!(!is_restart(-515) && !is_restart(-4) && !is_restart(0) && !is_restart(512));
+    }
+
+    #[test]
+    fn poll_timeouts_become_timespecs() {
+        assert_eq!(timespec_of_ms(-1), None);
+        let t = timespec_of_ms(2_500).unwrap();
+        assert_eq!(i64::from_ne_bytes(t[..8].try_into().unwrap()), 2);
+        assert_eq!(i64::from_ne_bytes(t[8..].try_into().unwrap()), 500_000_000);
+        assert_eq!(timespec_of_ms(0), Some([0; 16]));
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn legacy_calls_become_their_at_forms() {
+        let s = substitute(plan(sys::SYS_open, [0x1000, 0o2, 0o644, 0, 0, 0]));
+        assert_eq!(
+            (s.nr, s.args),
+            (sys::SYS_openat, [AT_FDCWD, 0x1000, 2, 0o644, 0, 0])
+        );
+        let s = substitute(plan(sys::SYS_lstat, [0x1000, 0x2000, 0, 0, 0, 0]));
+        assert_eq!(
+            (s.nr, s.args),
+            (
+                sys::SYS_newfstatat,
+                [AT_FDCWD, 0x1000, 0x2000, AT_SYMLINK_NOFOLLOW, 0, 0]
+            )
+        );
+        let s = substitute(plan(sys::SYS_symlink, [0x1000, 0x2000, 0, 0, 0, 0]));
+        assert_eq!(
+            (s.nr, s.args),
+            (sys::SYS_symlinkat, [0x1000, AT_FDCWD, 0x2000, 0, 0, 0])
+        );
+        let s = substitute(plan(sys::SYS_poll, [0x1000, 2, 250, 0, 0, 0]));
+        assert_eq!((s.nr, s.timeout_ms), (sys::SYS_ppoll, Some((2, 250))));
+        let s = substitute(plan(sys::SYS_poll, [0x1000, 2, u32::MAX as u64, 0, 0, 0]));
+        assert_eq!(s.timeout_ms, Some((2, -1)));
+        assert_eq!(
+            plan(sys::SYS_epoll_create, [0, 0, 0, 0, 0, 0]),
+            Plan::Complete(-22)
+        );
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn dup2_onto_itself_checks_the_descriptor_and_returns_it() {
+        let s = substitute(plan(sys::SYS_dup2, [7, 7, 0, 0, 0, 0]));
+        assert_eq!(s.nr, sys::SYS_fcntl);
+        assert_eq!(result(&s, 1), 7);
+        assert_eq!(result(&s, -9), -9);
+        let s = substitute(plan(sys::SYS_dup2, [7, 9, 0, 0, 0, 0]));
+        assert_eq!((s.nr, result(&s, 9)), (sys::SYS_dup3, 9));
+    }
+}

@@ -1,0 +1,398 @@
+//! Syscalls trapped by a seccomp filter outside sproot (Android's app
+//! policy): a `SIGSYS` from such a filter is a syscall to complete, never
+//! a death. What each call becomes is decided in
+//! [`crate::syscall::trapped`]; this module applies it to the stopped
+//! thread.
+//!
+//! A `SIGSYS` reaches sproot as a signal-delivery stop. It is the outer
+//! filter's when its `si_code` is `SYS_SECCOMP` and the guest's own
+//! filters (recorded by `guest_seccomp.rs`) do not trap that call
+//! themselves; sproot's own filters never answer `SECCOMP_RET_TRAP`. The
+//! signal is then suppressed and the call completed, answered by sproot's
+//! handlers, or run as an allowed equivalent: the thread is rewound to its
+//! syscall instruction with the equivalent in its registers and resumed
+//! with `PTRACE_SYSCALL`; at the equivalent's exit (after sproot's own
+//! translation of it, if its filter traps it) the guest's argument
+//! registers are put back. An equivalent interrupted by a signal gets the
+//! trapped call's own number and arguments back, so the kernel's restart
+//! runs the trapped call again, which is trapped and handled again.
+
+use super::Tracer;
+use super::cbpf;
+use super::guest_seccomp_hooks::seccomp_data;
+use super::stopped::Stopped;
+use crate::arch::{self, Regs};
+use crate::ptrace;
+use crate::syscall::trapped::{self, Plan, Substitute};
+use crate::syscall::{self, Ctx, Outcome};
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+/// Where a thread running an equivalent is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Rewound to the syscall instruction; the equivalent's entry is next
+    /// (unless a signal handler runs first and makes calls of its own).
+    Rewound,
+    /// Inside a call a signal handler made before the equivalent ran.
+    Other,
+    /// Inside the equivalent: its exit stop puts the registers back.
+    Running,
+}
+
+/// A trapped call running as an equivalent.
+#[derive(Clone, Copy)]
+pub struct OuterCall {
+    /// The thread's registers at the trap (the guest's own arguments).
+    trapped: Regs,
+    trapped_nr: i64,
+    sub: Substitute,
+    pub phase: Phase,
+}
+
+impl OuterCall {
+    /// The guest's argument registers, for a child of a trapped
+    /// `fork`/`vfork` that runs as `clone` (the child starts with the
+    /// `clone` arguments in them; glibc's `vfork` keeps its return address
+    /// in one).
+    pub fn fork_child_args(&self) -> Option<[u64; 6]> {
+        (self.phase == Phase::Running && self.sub.nr == crate::arch::sys::SYS_clone)
+            .then(|| self.trapped.args())
+    }
+}
+
+/// The length of the syscall instruction (`syscall`; `svc #0`).
+#[cfg(target_arch = "x86_64")]
+const SYSCALL_INSN: u64 = 2;
+#[cfg(target_arch = "aarch64")]
+const SYSCALL_INSN: u64 = 4;
+
+#[cfg(target_arch = "x86_64")]
+fn pc(regs: &Regs) -> u64 {
+    regs.0.rip
+}
+#[cfg(target_arch = "aarch64")]
+fn pc(regs: &Regs) -> u64 {
+    regs.gp.pc
+}
+
+/// Rewind to the syscall instruction, with `nr` in the register the
+/// instruction reads, and no syscall in progress (so the kernel's restart
+/// logic leaves the registers alone on the way out of the stop).
+#[cfg(target_arch = "x86_64")]
+fn rewind(regs: &mut Regs, nr: i64) {
+    regs.0.rip -= SYSCALL_INSN;
+    regs.0.rax = nr as u64;
+    regs.0.orig_rax = u64::MAX;
+}
+#[cfg(target_arch = "aarch64")]
+fn rewind(regs: &mut Regs, nr: i64) {
+    regs.gp.pc -= SYSCALL_INSN;
+    regs.gp.regs[8] = nr as u64;
+    regs.set_sysno(-1);
+}
+
+/// The call returns `v` where it stands: the result register, and no
+/// syscall in progress.
+fn complete(regs: &mut Regs, v: i64) {
+    regs.set_ret(v);
+    regs.set_sysno(-1);
+}
+
+/// The fields of a `SIGSYS` siginfo: (`si_code`, `si_syscall`, `si_arch`).
+fn sigsys_fields(si: &libc::siginfo_t) -> (i32, i32, u32) {
+    // SAFETY: siginfo_t is plain data of at least 128 bytes; _sigsys is at
+    // offset 16 on 64-bit Linux (call address, then syscall and arch).
+    let raw: &[u8; 128] = unsafe { &*(si as *const libc::siginfo_t).cast::<[u8; 128]>() };
+    let int = |o: usize| i32::from_ne_bytes(raw[o..o + 4].try_into().unwrap_or_default());
+    (si.si_code, int(24), int(28) as u32)
+}
+
+impl Tracer<'_> {
+    /// A `SIGSYS` signal-delivery stop: true if it was an outer filter's
+    /// trap, handled here (the signal suppressed); false to pass it on.
+    pub(super) fn outer_trap(&mut self, pid: Pid) -> bool {
+        let raw = pid.as_raw();
+        let Ok(si) = nix::sys::ptrace::getsiginfo(pid) else {
+            return false;
+        };
+        let (code, nr, arch) = sigsys_fields(&si);
+        if code != trapped::SYS_SECCOMP {
+            return false;
+        }
+        // sproot's own code before the first exec has its own handler
+        // (seccomp/own_trap.rs).
+        if self.tasks.get(raw).is_some_and(|t| t.prelude) {
+            return false;
+        }
+        let Ok(mut regs) = ptrace::get_regs(pid) else {
+            return false;
+        };
+        let mut data = seccomp_data(&regs);
+        data.nr = nr;
+        data.arch = arch;
+        // The guest's own filter trapped it: the guest gets its SIGSYS. An
+        // ERRNO answer of the guest's is what the call returns without
+        // the outer filter.
+        let mut own_errno = None;
+        if let Some(chain) = self.gsec.chain(raw) {
+            let answer = chain.evaluate(&data);
+            match answer & cbpf::RET_ACTION_FULL {
+                cbpf::RET_TRAP => return false,
+                cbpf::RET_ERRNO => own_errno = Some(i64::from(answer & cbpf::RET_DATA)),
+                _ => {}
+            }
+        }
+        self.stats.outer_traps += 1;
+        let stopped = Stopped::new(pid);
+        let nr = i64::from(nr);
+        // Without seccomp, sproot may have rewritten the call at its entry
+        // already: the guest's own arguments back.
+        if !self.cfg.seccomp
+            && let Some(rw) = self.tasks.get_mut(raw).and_then(|t| t.last_rewrite.take())
+        {
+            rw.undo_if_restart(&mut regs);
+        }
+        let plan = if let Some(e) = own_errno {
+            Plan::Complete(-e)
+        } else if arch != arch::AUDIT_ARCH {
+            // Another architecture's call (x86_64's int $0x80): as without
+            // the outer filter.
+            Plan::Complete(-(Errno::ENOSYS as i64))
+        } else if nr == -1 {
+            // Without seccomp: a call sproot emulated at its entry, whose
+            // result is in place already.
+            Plan::Complete(regs.ret())
+        } else {
+            trapped::plan(nr, regs.args())
+        };
+        log::debug!(
+            "{pid}: {} trapped by an outer seccomp filter: {plan:?}",
+            crate::arch::sys::name(nr).unwrap_or("?")
+        );
+        let plan = match plan {
+            Plan::Emulate { otherwise } => self.emulate_trapped(pid, nr, regs, otherwise),
+            p => p,
+        };
+        let v = match plan {
+            Plan::Substitute(sub) => {
+                self.substitute(stopped, nr, regs, sub);
+                return true;
+            }
+            Plan::Complete(v) => v,
+            Plan::Emulate { otherwise } => -(otherwise as i64),
+        };
+        complete(&mut regs, v);
+        match ptrace::set_regs(pid, &regs) {
+            Ok(()) => self.restart(stopped, false),
+            Err(e) => self.lost(stopped, e, "write the registers"),
+        }
+        true
+    }
+
+    /// sproot's handlers answer a trapped call; where they would let it
+    /// run, `otherwise`.
+    fn emulate_trapped(&mut self, pid: Pid, nr: i64, mut regs: Regs, otherwise: Errno) -> Plan {
+        regs.set_sysno(nr);
+        let (outcome, _) = self.run_handlers(pid, regs);
+        match outcome {
+            Outcome::Emulated(v) => Plan::Complete(v),
+            // setfsuid/setfsgid: the current id, as the kernel answers a
+            // change it refuses.
+            _ if otherwise == Errno::UnknownErrno => {
+                let getter = if nr == crate::arch::sys::SYS_setfsuid {
+                    libc::SYS_getuid
+                } else {
+                    libc::SYS_getgid
+                };
+                Plan::Substitute(Substitute {
+                    nr: getter,
+                    args: [0; 6],
+                    timeout_ms: None,
+                    on_success: trapped::OnSuccess::Same,
+                })
+            }
+            _ => Plan::Complete(-(otherwise as i64)),
+        }
+    }
+
+    /// Run an allowed equivalent of the trapped call in its place.
+    fn substitute(
+        &mut self,
+        stopped: Stopped,
+        trapped_nr: i64,
+        trapped: Regs,
+        mut sub: Substitute,
+    ) {
+        let pid = stopped.pid();
+        let mut regs = trapped;
+        if let Some((arg, ms)) = sub.timeout_ms {
+            sub.args[arg] = match trapped::timespec_of_ms(ms) {
+                None => 0,
+                Some(ts) => {
+                    let mut scratch = ptrace::Scratch::below(regs.sp());
+                    match scratch.push(pid, &ts) {
+                        Ok(addr) => addr,
+                        Err(e) => return self.lost(stopped, e, "write a timeout"),
+                    }
+                }
+            };
+        }
+        rewind(&mut regs, sub.nr);
+        for (i, v) in sub.args.into_iter().enumerate() {
+            regs.set_arg(i, v);
+        }
+        if let Err(e) = ptrace::set_regs(pid, &regs) {
+            return self.lost(stopped, e, "write the registers");
+        }
+        if let Some(t) = self.tasks.get_mut(pid.as_raw()) {
+            t.outer = Some(OuterCall {
+                trapped,
+                trapped_nr,
+                sub,
+                phase: Phase::Rewound,
+            });
+        }
+        self.kernel.outer.insert(pid.as_raw());
+        self.restart(stopped, true);
+    }
+
+    /// A syscall stop of a thread with an equivalent pending, before its
+    /// entry was seen: the equivalent's entry, or a call of a signal
+    /// handler that ran first. True if the stop was handled here.
+    pub(super) fn outer_entry(&mut self, pid: Pid) -> bool {
+        let raw = pid.as_raw();
+        let Some(call) = self.tasks.get(raw).and_then(|t| t.outer) else {
+            return false;
+        };
+        let next = match call.phase {
+            Phase::Running => return false,
+            // The exit of a signal handler's call: handled as any exit.
+            Phase::Other => {
+                self.set_outer_phase(raw, Phase::Rewound);
+                return false;
+            }
+            Phase::Rewound => match ptrace::get_regs(pid) {
+                Ok(r) if r.sysno() == call.sub.nr && pc(&r) == pc(&call.trapped) => Phase::Running,
+                Ok(_) => Phase::Other,
+                Err(e) => {
+                    self.lost(Stopped::new(pid), e, "read the registers");
+                    return true;
+                }
+            },
+        };
+        self.set_outer_phase(raw, next);
+        if self.cfg.seccomp {
+            // With seccomp, entries stop only for this: resume to the
+            // seccomp stop (if sproot's filter traps the call) and the exit.
+            self.restart(Stopped::new(pid), true);
+            return true;
+        }
+        false
+    }
+
+    fn set_outer_phase(&mut self, raw: i32, phase: Phase) {
+        if let Some(c) = self.tasks.get_mut(raw).and_then(|t| t.outer.as_mut()) {
+            c.phase = phase;
+        }
+    }
+
+    /// At the exit stop of an equivalent: the trapped call's result, with
+    /// the guest's own argument registers back.
+    pub(super) fn outer_exit(&mut self, pid: Pid) -> Result<(), Errno> {
+        let raw = pid.as_raw();
+        let Some(call) = self.tasks.get(raw).and_then(|t| t.outer) else {
+            return Ok(());
+        };
+        if call.phase != Phase::Running {
+            return Ok(());
+        }
+        self.forget_outer(raw);
+        let now = ptrace::get_regs(pid)?;
+        let ret = now.ret();
+        let mut regs = call.trapped;
+        if trapped::is_restart(ret) {
+            // The kernel will run the call again: the trapped one, trapped
+            // and handled again.
+            regs.set_ret(ret);
+            regs.set_sysno(call.trapped_nr);
+            restore_pc(&mut regs, &now);
+        } else {
+            restore_pc(&mut regs, &now);
+            regs.set_ret(trapped::result(&call.sub, ret));
+            regs.set_sysno(now.sysno());
+        }
+        ptrace::set_regs(pid, &regs)
+    }
+
+    /// A task's first stop: if it is the child of a trapped `fork`/`vfork`
+    /// run as `clone`, its argument registers as its parent's were.
+    pub(super) fn fix_fork_child(&mut self, pid: Pid) {
+        let raw = pid.as_raw();
+        let args = match self.tasks.get_mut(raw) {
+            Some(t) => t.fork_child_args.take(),
+            // Its parent's clone event is still to come: the parent is
+            // inside the clone.
+            None => super::read_status_field(raw, "PPid:")
+                .and_then(|p| self.tasks.get(p))
+                .and_then(|p| p.outer.as_ref())
+                .and_then(OuterCall::fork_child_args),
+        };
+        let Some(args) = args else { return };
+        if let Ok(mut regs) = ptrace::get_regs(pid) {
+            for (i, v) in args.into_iter().enumerate() {
+                regs.set_arg(i, v);
+            }
+            if let Err(e) = ptrace::set_regs(pid, &regs) {
+                log::debug!("{pid}: put back the registers of a fork's child: {e}");
+            }
+        }
+    }
+
+    pub(super) fn forget_outer(&mut self, raw: i32) {
+        if let Some(t) = self.tasks.get_mut(raw) {
+            t.outer = None;
+        }
+        self.kernel.outer.remove(&raw);
+    }
+
+    /// The registers sproot's handlers leave for a call (`regs`' number and
+    /// arguments), and what they make of it.
+    pub(super) fn run_handlers(&mut self, pid: Pid, regs: Regs) -> (Outcome, Regs) {
+        let raw = pid.as_raw();
+        let proc = super::Proc {
+            tasks: &self.tasks,
+            tid: raw,
+        };
+        let mut creds = self.tasks.get(raw).map(|t| t.creds.borrow_mut());
+        let mut mem = syscall::TraceeMemory(pid);
+        let mut ctx = Ctx::new(
+            &self.env,
+            &proc,
+            pid,
+            regs,
+            creds.as_mut().and_then(|c| c.as_mut()),
+            &mut mem,
+        );
+        let outcome = syscall::enter(&mut ctx);
+        (outcome, ctx.regs)
+    }
+}
+
+/// The program counter and stack where the thread is now (after the
+/// equivalent: past its syscall instruction, which is where the trapped
+/// call's was).
+#[cfg(target_arch = "x86_64")]
+fn restore_pc(regs: &mut Regs, now: &Regs) {
+    regs.0.rip = now.0.rip;
+    regs.0.rcx = now.0.rcx;
+    regs.0.r11 = now.0.r11;
+    regs.0.eflags = now.0.eflags;
+}
+#[cfg(target_arch = "aarch64")]
+fn restore_pc(regs: &mut Regs, now: &Regs) {
+    regs.gp.pc = now.gp.pc;
+    regs.gp.pstate = now.gp.pstate;
+    // The syscall number register as the guest set it.
+    regs.entry_sysno = now.sysno;
+}
