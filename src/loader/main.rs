@@ -32,7 +32,7 @@ const MAGIC: u64 = 0x5350_524f_4f54_4c44;
 #[cfg(target_arch = "x86_64")]
 mod nr {
     pub const WRITE: usize = 1;
-    pub const OPEN: usize = 2;
+    pub const OPENAT: usize = 257;
     pub const CLOSE: usize = 3;
     pub const MMAP: usize = 9;
     pub const MPROTECT: usize = 10;
@@ -55,7 +55,6 @@ const PR_SET_NAME: usize = 15;
 
 const O_RDONLY: usize = 0;
 const O_CLOEXEC: usize = 0o2_000_000;
-#[cfg(target_arch = "aarch64")]
 const AT_FDCWD: usize = -100isize as usize;
 
 const PROT_NONE: usize = 0;
@@ -151,22 +150,16 @@ unsafe fn syscall6(nr: usize, a: [usize; 6]) -> isize {
     ret
 }
 
-/// Open `path` read-only: `open` on x86_64, `openat(AT_FDCWD, ...)` on
-/// aarch64, which has no `open`. The tracer recognises this call as the
-/// loader's (see `arch::LOADER_OPEN`).
+/// Open `path` read-only with `openat(AT_FDCWD, ...)` (aarch64 has no
+/// `open`, and Android's app policy traps it on x86_64). The tracer
+/// recognises this call as the loader's (see `arch::LOADER_OPEN`).
 ///
 /// # Safety
 /// `path` must be a NUL-terminated string.
 unsafe fn open_rdonly(path: *const u8) -> isize {
-    #[cfg(target_arch = "x86_64")]
-    let (nr, args) = (nr::OPEN, [path as usize, O_RDONLY | O_CLOEXEC, 0, 0, 0, 0]);
-    #[cfg(target_arch = "aarch64")]
-    let (nr, args) = (
-        nr::OPENAT,
-        [AT_FDCWD, path as usize, O_RDONLY | O_CLOEXEC, 0, 0, 0],
-    );
+    let args = [AT_FDCWD, path as usize, O_RDONLY | O_CLOEXEC, 0, 0, 0];
     // SAFETY: `path` is NUL-terminated per the caller.
-    unsafe { syscall6(nr, args) }
+    unsafe { syscall6(nr::OPENAT, args) }
 }
 
 fn write_all(fd: usize, bytes: &[u8]) {
