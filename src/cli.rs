@@ -29,7 +29,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "PROOT_TMP_DIR",
-        "where the exec loader is extracted and the glue tree made (default: $TMPDIR, else /tmp)",
+        "where the exec loader is extracted and the glue tree made (default: $TMPDIR, else the build's default, /tmp unless built with SPROOT_DEFAULT_TMP_DIR)",
+    ),
+    (
+        "PROOT_LOADER",
+        "an installed copy of this sproot's exec loader to run instead of extracting one (anything else there is refused with a warning)",
     ),
     (
         "PROOT_L2S_DIR",

@@ -54,8 +54,13 @@ impl Ext {
 pub struct Environment {
     /// `PROOT_NO_SECCOMP` set to something other than empty or `0`.
     pub no_seccomp: bool,
-    /// `PROOT_TMP_DIR`, else `TMPDIR`, else `/tmp`.
+    /// `PROOT_TMP_DIR`, else `TMPDIR`, else the build's default
+    /// (`SPROOT_DEFAULT_TMP_DIR` when sproot was built, e.g. Termux's
+    /// `$PREFIX/tmp`; else `/tmp`).
     pub tmp_dir: PathBuf,
+    /// `PROOT_LOADER`: an installed copy of sproot's exec loader, used
+    /// instead of extracting one.
+    pub loader: Option<PathBuf>,
     /// `PROOT_L2S_DIR`, if set and not empty.
     pub l2s_dir: Option<PathBuf>,
     /// `SPROOT_CHAOS=<seed>`: chaos mode's seed.
@@ -87,7 +92,10 @@ impl Environment {
             tmp_dir: var("PROOT_TMP_DIR")
                 .or_else(|| var("TMPDIR"))
                 .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("/tmp")),
+                .unwrap_or_else(|| {
+                    PathBuf::from(option_env!("SPROOT_DEFAULT_TMP_DIR").unwrap_or("/tmp"))
+                }),
+            loader: var("PROOT_LOADER").map(PathBuf::from),
             l2s_dir: var(crate::ext::link2symlink::L2S_DIR_ENV).map(PathBuf::from),
             chaos_seed,
             bare_stops: var("SPROOT_BARE_STOPS").is_some_and(|v| v == "1"),
@@ -114,6 +122,8 @@ pub struct Config {
     pub stats: Option<String>,
     /// Where the exec loader is extracted.
     pub tmp_dir: PathBuf,
+    /// An installed exec loader to use instead (`PROOT_LOADER`).
+    pub loader: Option<PathBuf>,
     /// The temporary "glue" tree that stands in for directories leading to
     /// a binding but missing from the rootfs; removed at exit.
     pub glue: Option<PathBuf>,
@@ -400,6 +410,7 @@ impl Config {
             seccomp: !(cli.no_seccomp || env.no_seccomp),
             stats: cli.stats.clone(),
             tmp_dir,
+            loader: env.loader.clone(),
             glue,
             spin_us: cli.spin_us,
             ext: Ext {

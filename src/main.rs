@@ -30,8 +30,20 @@ fn guest_env(cwd: &[u8]) -> Result<Vec<CString>> {
 
 fn run(cli: Cli) -> Result<i32> {
     let cfg = Config::from_cli(&cli)?;
-    let loader = sproot::exec::install_loader(&cfg.tmp_dir)
-        .with_context(|| format!("install the exec loader in {}", cfg.tmp_dir.display()))?;
+    // PROOT_LOADER, else where a package installed the loader (built in
+    // with SPROOT_DEFAULT_LOADER; silently skipped when it is not there).
+    let installed = match cfg.loader.as_deref() {
+        Some(p) => sproot::exec::installed_loader(p)
+            .inspect_err(|e| log::warn!("PROOT_LOADER: {e:#}; extracting sproot's own loader"))
+            .ok(),
+        None => option_env!("SPROOT_DEFAULT_LOADER")
+            .and_then(|p| sproot::exec::installed_loader(std::path::Path::new(p)).ok()),
+    };
+    let loader = match installed {
+        Some(p) => p,
+        None => sproot::exec::install_loader(&cfg.tmp_dir)
+            .with_context(|| format!("install the exec loader in {}", cfg.tmp_dir.display()))?,
+    };
     let first = match cfg.first_command() {
         Ok(f) => f,
         Err(e) => {

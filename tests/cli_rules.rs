@@ -314,3 +314,61 @@ fn version_names_commit_architecture_and_seccomp() {
         assert!(seccomp.starts_with("seccomp acceleration: "), "{text}");
     }
 }
+
+// ---- where the exec loader comes from ----
+
+/// `PROOT_LOADER` naming an installed copy of sproot's loader (as a
+/// package installs it): guests start from that file and nothing is
+/// extracted. Anything else there is not used: a warning, and the loader
+/// is extracted to `PROOT_TMP_DIR` as without the variable.
+#[test]
+fn proot_loader_names_an_installed_loader_and_anything_else_is_refused() {
+    let r = tiny_rootfs();
+    let tmp = unique_temp_dir("cli-loader-tmp");
+    let lib = unique_temp_dir("cli-loader-lib");
+    let run = |loader: &std::path::Path| {
+        let mut cmd = r.sproot_cmd(&["-v", "1", "/bin/echo", "ran"]);
+        cmd.env("PROOT_TMP_DIR", &tmp).env("PROOT_LOADER", loader);
+        output_with_timeout(cmd, Duration::from_secs(T), "sproot with PROOT_LOADER")
+    };
+    // First, the extracted one (then copied where a package would put it).
+    let out = run(&lib.join("missing"));
+    assert_eq!(stdout_str(&out), "ran\n", "{}", describe(&out));
+    assert!(
+        stderr_str(&out).contains("PROOT_LOADER"),
+        "{}",
+        describe(&out)
+    );
+    let extracted: Vec<_> = fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("sproot-loader-"))
+        .collect();
+    assert_eq!(extracted.len(), 1, "{extracted:?}");
+    let installed = lib.join("loader");
+    fs::copy(&extracted[0], &installed).unwrap();
+    fs::remove_file(&extracted[0]).unwrap();
+
+    let out = run(&installed);
+    assert_eq!(stdout_str(&out), "ran\n", "{}", describe(&out));
+    let err = stderr_str(&out);
+    assert!(
+        err.contains(&format!("loader = {}", installed.display())),
+        "{err}"
+    );
+    assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0, "nothing extracted");
+
+    // Another program in its place (PRoot's loader, say): not used.
+    let other = lib.join("other");
+    fs::copy("/bin/true", &other).unwrap();
+    let out = run(&other);
+    assert_eq!(stdout_str(&out), "ran\n", "{}", describe(&out));
+    let err = stderr_str(&out);
+    assert!(err.contains("is not this sproot's exec loader"), "{err}");
+    assert!(
+        !err.contains(&format!("loader = {}", other.display())),
+        "{err}"
+    );
+    remove_temp_dir(&tmp);
+    remove_temp_dir(&lib);
+}

@@ -436,6 +436,26 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// An installed copy of the exec loader (`PROOT_LOADER`, or the path a
+/// package built in): used as it is, without writing anything, if it is
+/// byte for byte this build's loader (Android may not let an app execute
+/// files it wrote itself). The exact bytes matter: the tracer and the
+/// loader share the load script's layout, so another program's loader (a
+/// PRoot's) cannot stand in.
+pub fn installed_loader(path: &Path) -> anyhow::Result<PathBuf> {
+    use anyhow::Context;
+    use std::os::unix::fs::PermissionsExt;
+    let bytes = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
+    if bytes != LOADER {
+        anyhow::bail!("{} is not this sproot's exec loader", path.display());
+    }
+    let mode = std::fs::metadata(path)?.permissions().mode();
+    if mode & 0o111 == 0 {
+        anyhow::bail!("{} is not executable", path.display());
+    }
+    Ok(path.to_path_buf())
+}
+
 /// Writes the loader into `dir` (once; later calls reuse it) and returns its
 /// path. The file name depends on the loader's content, so different sproot
 /// builds sharing a temporary directory do not clash; the file is written
