@@ -21,6 +21,11 @@ if [[ -z ${SPROOT_DEBIAN_ROOTFS:-} ]]; then
          "'sudo scripts/mkrootfs-debian.sh' and export SPROOT_DEBIAN_ROOTFS=<its path>)" >&2
 fi
 export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
+# tests/android.rs runs the static musl build, the one that runs on Android.
+musl=$(uname -m)-unknown-linux-musl
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$musl"; then
+    rustup target add "$musl" || echo "test.sh: no $musl target: tests/android.rs will test the glibc build" >&2
+fi
 
 t0=$SECONDS
 cargo build --release

@@ -23,8 +23,8 @@ use super::guest_seccomp_hooks::seccomp_data;
 use super::stopped::Stopped;
 use crate::arch::{self, Regs};
 use crate::ptrace;
+use crate::syscall::Outcome;
 use crate::syscall::trapped::{self, Plan, Substitute};
-use crate::syscall::{self, Ctx, Outcome};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
@@ -354,28 +354,6 @@ impl Tracer<'_> {
             t.outer = None;
         }
         self.kernel.outer.remove(&raw);
-    }
-
-    /// The registers sproot's handlers leave for a call (`regs`' number and
-    /// arguments), and what they make of it.
-    pub(super) fn run_handlers(&mut self, pid: Pid, regs: Regs) -> (Outcome, Regs) {
-        let raw = pid.as_raw();
-        let proc = super::Proc {
-            tasks: &self.tasks,
-            tid: raw,
-        };
-        let mut creds = self.tasks.get(raw).map(|t| t.creds.borrow_mut());
-        let mut mem = syscall::TraceeMemory(pid);
-        let mut ctx = Ctx::new(
-            &self.env,
-            &proc,
-            pid,
-            regs,
-            creds.as_mut().and_then(|c| c.as_mut()),
-            &mut mem,
-        );
-        let outcome = syscall::enter(&mut ctx);
-        (outcome, ctx.regs)
     }
 }
 

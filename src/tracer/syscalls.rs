@@ -149,25 +149,8 @@ impl Tracer<'_> {
             return self.lost(stopped, e, "write the registers");
         }
         let original = regs;
-        let outcome = {
-            let proc = Proc {
-                tasks: &self.tasks,
-                tid: raw,
-            };
-            let mut creds = self.tasks.get(raw).map(|t| t.creds.borrow_mut());
-            let mut mem = syscall::TraceeMemory(pid);
-            let mut ctx = Ctx::new(
-                &self.env,
-                &proc,
-                pid,
-                regs,
-                creds.as_mut().and_then(|c| c.as_mut()),
-                &mut mem,
-            );
-            let outcome = syscall::enter(&mut ctx);
-            regs = ctx.regs;
-            outcome
-        };
+        let (outcome, written) = self.run_handlers(pid, regs);
+        regs = written;
         // -v 3: each trapped syscall with its arguments, and (at the exit
         // stop asked for below) its result.
         let trace = log::log_enabled!(log::Level::Trace);
@@ -216,6 +199,28 @@ impl Tracer<'_> {
             }
         }
         self.restart(stopped, want_exit);
+    }
+
+    /// The registers sproot's handlers leave for a call (`regs`' number and
+    /// arguments), and what they make of it.
+    pub(super) fn run_handlers(&self, pid: Pid, regs: Regs) -> (Outcome, Regs) {
+        let raw = pid.as_raw();
+        let proc = Proc {
+            tasks: &self.tasks,
+            tid: raw,
+        };
+        let mut creds = self.tasks.get(raw).map(|t| t.creds.borrow_mut());
+        let mut mem = syscall::TraceeMemory(pid);
+        let mut ctx = Ctx::new(
+            &self.env,
+            &proc,
+            pid,
+            regs,
+            creds.as_mut().and_then(|c| c.as_mut()),
+            &mut mem,
+        );
+        let outcome = syscall::enter(&mut ctx);
+        (outcome, ctx.regs)
     }
 
     /// Resume a stopped tracee; `want_exit` asks for its syscall-exit stop.
