@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # aarch64 tests, in an emulated aarch64 VM (scripts/a64-vm):
 #  1. tests/a64/vm-suite.sh: the static aarch64 sproot against an arm64 Debian
-#     rootfs (scripts/mkrootfs-arm64.sh), compared with chroot in the same VM;
+#     rootfs (scripts/mkrootfs-arm64.sh), compared with chroot in the same VM,
+#     and at its end tests/a64/android-suite.sh: sproot inside Android's app
+#     sandbox (tests/android/: each release's aarch64 policy, a 4.14 kernel);
 #  2. the library's unit tests built for aarch64-unknown-linux-gnu, run
 #     chrooted into that rootfs, except tracer::model's exhaustive event-order
 #     enumerations: pure logic with no architecture in it, far too slow on an
@@ -31,6 +33,13 @@ $cc -O1 -static -o "$stage/progs/hello-static" tests/a64/hello.c
 $cc -O1 -static-pie -o "$stage/progs/hello-spie" tests/a64/hello.c
 $cc -O1 -pthread -o "$stage/progs/threads" tests/a64/threads.c
 $cc -O1 -o "$stage/progs/forks" tests/a64/forks.c
+# Android's app sandbox (tests/android/, run by tests/a64/android-suite.sh).
+$cc -O2 -static -o "$stage/progs/android-sandbox" tests/android/sandbox.c
+$cc -O1 -static -nostdlib -ffreestanding -fno-stack-protector -fno-builtin \
+    -o "$stage/progs/android-probe" tests/android/probe.c
+mkdir -p "$stage/android"
+cp tests/android/policy/*.aarch64.txt "$stage/android/"
+cp tests/a64/android-suite.sh "$stage/"
 
 status=0
 echo "=== a64: integration suite in the VM" >&2

@@ -122,5 +122,6 @@ done
 result "chaos order handled newborn stops before their parent's event" yes \
     "$([ "$reordered" -gt 0 ] && echo yes || echo "no ($reordered)")"
 
+[ -f /mnt/android-suite.sh ] && . /mnt/android-suite.sh
 echo "== $pass passed, $fail failed"
 [ "$fail" = 0 ]
