@@ -578,6 +578,17 @@ fn compare_settings(
     eprintln!("{test} (as uid {}, {ARCH}):\n{table}", s.uid);
 }
 
+/// Every release's policy, on the host's kernel or under a kernel mask.
+fn every_release(kernel: Option<&'static str>) -> Vec<Setting> {
+    RELEASES
+        .iter()
+        .map(|&p| Setting {
+            policy: Some(p),
+            kernel,
+        })
+        .collect()
+}
+
 fn workloads_matrix(test: &str, settings: &[Setting]) {
     let Some(s) = setup(test) else { return };
     let want = baseline(s);
@@ -588,25 +599,13 @@ fn workloads_matrix(test: &str, settings: &[Setting]) {
 
 #[test]
 fn guests_run_under_every_android_release_policy() {
-    let settings: Vec<Setting> = RELEASES
-        .iter()
-        .map(|&p| Setting {
-            policy: Some(p),
-            kernel: None,
-        })
-        .collect();
+    let settings = every_release(None);
     workloads_matrix("guests_run_under_every_android_release_policy", &settings);
 }
 
 #[test]
 fn guests_run_under_every_android_release_policy_on_a_4_14_kernel() {
-    let settings: Vec<Setting> = RELEASES
-        .iter()
-        .map(|&p| Setting {
-            policy: Some(p),
-            kernel: Some("4.14"),
-        })
-        .collect();
+    let settings = every_release(Some("4.14"));
     workloads_matrix(
         "guests_run_under_every_android_release_policy_on_a_4_14_kernel",
         &settings,
@@ -647,13 +646,7 @@ fn sysv_ipc_is_shared_by_two_guest_processes_under_every_android_release_policy(
         want.sections[0].1, "shm: from the child; msg: hello; child: 0\n",
         "SysV IPC without the sandbox"
     );
-    let settings: Vec<Setting> = RELEASES
-        .iter()
-        .map(|&p| Setting {
-            policy: Some(p),
-            kernel: None,
-        })
-        .collect();
+    let settings = every_release(None);
     compare_settings(test, s, &settings, &want, &|setting| {
         run_guest(s, setting, &guest, "/nonexistent")
     });

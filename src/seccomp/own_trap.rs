@@ -17,7 +17,7 @@
 //! The handler only makes raw syscalls and touches its own stack: it is
 //! async-signal-safe. Guests never have it: `execve` resets handlers.
 
-use crate::syscall::trapped::{self, Plan};
+use crate::syscall::trapped::{self, Settled};
 
 /// `ucontext_t` register access for the interrupted syscall.
 #[cfg(target_arch = "x86_64")]
@@ -67,35 +67,38 @@ fn raw_syscall(nr: i64, a: [u64; 6]) -> i64 {
     }
 }
 
-/// What the trapped call returns, once done here.
+/// The fields of a `SIGSYS` siginfo: (`si_code`, `si_syscall`, `si_arch`).
+pub fn sigsys_fields(si: &libc::siginfo_t) -> (i32, i32, u32) {
+    // SAFETY: siginfo_t is plain data of at least 128 bytes; _sigsys is at
+    // offset 16 on 64-bit Linux (call address, then syscall and arch).
+    let raw: &[u8; 128] = unsafe { &*(si as *const libc::siginfo_t).cast::<[u8; 128]>() };
+    let int = |o: usize| i32::from_ne_bytes([raw[o], raw[o + 1], raw[o + 2], raw[o + 3]]);
+    (si.si_code, int(24), int(28) as u32)
+}
+
+/// What the trapped call returns, once done here. sproot itself never
+/// changes ids or mounts anything: such calls get the kernel's refusal.
 pub fn complete(nr: i64, args: [u64; 6]) -> i64 {
-    match trapped::plan(nr, args) {
-        Plan::Complete(v) => v,
-        // sproot itself never changes ids or mounts anything: the
-        // kernel's refusal (setfsuid/setfsgid: the current id).
-        Plan::Emulate {
-            otherwise: nix::errno::Errno::UnknownErrno,
-        } => raw_syscall(libc::SYS_getuid, [0; 6]),
-        Plan::Emulate { otherwise } => -(otherwise as i64),
-        Plan::Substitute(mut sub) => {
-            if nr == crate::arch::sys::SYS_vfork {
-                sub.args[0] = libc::SIGCHLD as u64;
-            }
-            let mut ts = [0u8; 16];
-            if let Some((arg, ms)) = sub.timeout_ms {
-                sub.args[arg] = match trapped::timespec_of_ms(ms) {
-                    Some(t) => {
-                        ts = t;
-                        ts.as_ptr() as u64
-                    }
-                    None => 0,
-                };
-            }
-            let r = raw_syscall(sub.nr, sub.args);
-            std::hint::black_box(&ts);
-            trapped::result(&sub, r)
-        }
+    let mut sub = match trapped::plan(nr, args).settle(|| None) {
+        Settled::Complete(v) => return v,
+        Settled::Substitute(sub) => sub,
+    };
+    if nr == crate::arch::sys::SYS_vfork {
+        sub.args[0] = libc::SIGCHLD as u64;
     }
+    let mut ts = [0u8; 16];
+    if let Some((arg, ms)) = sub.timeout_ms {
+        sub.args[arg] = match trapped::timespec_of_ms(ms) {
+            Some(t) => {
+                ts = t;
+                ts.as_ptr() as u64
+            }
+            None => 0,
+        };
+    }
+    let r = raw_syscall(sub.nr, sub.args);
+    std::hint::black_box(&ts);
+    trapped::result(&sub, r)
 }
 
 extern "C" fn on_sigsys(_sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
@@ -104,20 +107,15 @@ extern "C" fn on_sigsys(_sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut
     }
     // SAFETY: the kernel passes an SA_SIGINFO handler a valid siginfo and
     // the interrupted thread's ucontext, both ours for the handler's
-    // duration. _sigsys's syscall number is at byte 24 of siginfo on
-    // 64-bit Linux.
-    unsafe {
-        let raw = &*(info as *const [u8; 128]);
-        let code = (*info).si_code;
-        let nr = i32::from_ne_bytes([raw[24], raw[25], raw[26], raw[27]]);
-        let uc = &mut *(ctx as *mut libc::ucontext_t);
-        let v = if code == trapped::SYS_SECCOMP {
-            complete(i64::from(nr), regs::call(uc))
-        } else {
-            -(libc::ENOSYS as i64)
-        };
-        regs::set_ret(uc, v);
-    }
+    // duration.
+    let (info, uc) = unsafe { (&*info, &mut *(ctx as *mut libc::ucontext_t)) };
+    let (code, nr, _) = sigsys_fields(info);
+    let v = if code == trapped::SYS_SECCOMP {
+        complete(i64::from(nr), regs::call(uc))
+    } else {
+        -(libc::ENOSYS as i64)
+    };
+    regs::set_ret(uc, v);
 }
 
 /// Install the handler (once, before anything else runs).

@@ -45,11 +45,44 @@ const SIGSET_SIZE: u64 = 8;
 pub enum Plan {
     /// The call returns this (a negative errno or a value) without running.
     Complete(i64),
-    /// sproot's handlers answer it; where they would let it run, it fails
-    /// with this errno (the kernel's answer to an unprivileged process).
-    Emulate { otherwise: Errno },
+    /// sproot's handlers answer it; where they would let it run, this
+    /// (the kernel's answer to an unprivileged process).
+    Emulate { otherwise: Otherwise },
     /// This allowed call runs instead.
     Substitute(Substitute),
+}
+
+/// What a call sproot's handlers do not emulate becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Otherwise {
+    /// It fails with this errno.
+    Fail(Errno),
+    /// This allowed call answers it.
+    Run(Substitute),
+}
+
+/// A plan once sproot's handlers had their say: what is done with the
+/// call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Settled {
+    Complete(i64),
+    Substitute(Substitute),
+}
+
+impl Plan {
+    /// Settle an `Emulate` plan with the handlers' answer (`emulated`: the
+    /// result if they emulated the call); other plans are settled already.
+    pub fn settle(self, emulated: impl FnOnce() -> Option<i64>) -> Settled {
+        match self {
+            Plan::Complete(v) => Settled::Complete(v),
+            Plan::Substitute(s) => Settled::Substitute(s),
+            Plan::Emulate { otherwise } => match (emulated(), otherwise) {
+                (Some(v), _) => Settled::Complete(v),
+                (None, Otherwise::Fail(e)) => Settled::Complete(-(e as i64)),
+                (None, Otherwise::Run(s)) => Settled::Substitute(s),
+            },
+        }
+    }
 }
 
 /// An allowed call that does what the trapped one asked.
@@ -74,13 +107,17 @@ pub enum OnSuccess {
     Value(i64),
 }
 
-fn sub(nr: i64, args: [u64; 6]) -> Plan {
-    Plan::Substitute(Substitute {
+fn same(nr: i64, args: [u64; 6]) -> Substitute {
+    Substitute {
         nr,
         args,
         timeout_ms: None,
         on_success: OnSuccess::Same,
-    })
+    }
+}
+
+fn sub(nr: i64, args: [u64; 6]) -> Plan {
+    Plan::Substitute(same(nr, args))
 }
 
 fn enosys() -> Plan {
@@ -92,7 +129,7 @@ fn enosys() -> Plan {
 pub fn plan(nr: i64, a: [u64; 6]) -> Plan {
     use sys::*;
     let eperm = Plan::Emulate {
-        otherwise: Errno::EPERM,
+        otherwise: Otherwise::Fail(Errno::EPERM),
     };
     match nr {
         // Identity, privilege and namespace calls sproot already answers
@@ -103,8 +140,11 @@ pub fn plan(nr: i64, a: [u64; 6]) -> Plan {
         // setfsuid/setfsgid return the previous id, never an error: when
         // not emulated, the current one (what the kernel returns when it
         // refuses the change).
-        SYS_setfsuid | SYS_setfsgid => Plan::Emulate {
-            otherwise: Errno::UnknownErrno,
+        SYS_setfsuid => Plan::Emulate {
+            otherwise: Otherwise::Run(same(SYS_getuid, [0; 6])),
+        },
+        SYS_setfsgid => Plan::Emulate {
+            otherwise: Otherwise::Run(same(SYS_getgid, [0; 6])),
         },
         // Newer calls with an older equivalent, when the flags allow it;
         // otherwise ENOSYS, what a kernel without them answers (glibc then
@@ -243,10 +283,26 @@ mod tests {
             assert_eq!(
                 plan(nr, [0; 6]),
                 Plan::Emulate {
-                    otherwise: Errno::EPERM
+                    otherwise: Otherwise::Fail(Errno::EPERM)
                 }
             );
         }
+    }
+
+    #[test]
+    fn handlers_answer_first_then_the_kernels_refusal() {
+        let p = plan(sys::SYS_setresuid, [0; 6]);
+        assert_eq!(p.settle(|| Some(0)), Settled::Complete(0));
+        assert_eq!(p.settle(|| None), Settled::Complete(-1));
+        // setfsgid refused: the current gid, never an error.
+        match plan(sys::SYS_setfsgid, [5, 0, 0, 0, 0, 0]).settle(|| None) {
+            Settled::Substitute(s) => assert_eq!(s.nr, sys::SYS_getgid),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            plan(sys::SYS_rseq, [0; 6]).settle(|| Some(7)),
+            Settled::Complete(-38)
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ use super::stopped::Stopped;
 use crate::arch::{self, Regs};
 use crate::ptrace;
 use crate::syscall::Outcome;
-use crate::syscall::trapped::{self, Plan, Substitute};
+use crate::syscall::trapped::{self, Plan, Settled, Substitute};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
@@ -99,15 +99,6 @@ fn complete(regs: &mut Regs, v: i64) {
     regs.set_sysno(-1);
 }
 
-/// The fields of a `SIGSYS` siginfo: (`si_code`, `si_syscall`, `si_arch`).
-fn sigsys_fields(si: &libc::siginfo_t) -> (i32, i32, u32) {
-    // SAFETY: siginfo_t is plain data of at least 128 bytes; _sigsys is at
-    // offset 16 on 64-bit Linux (call address, then syscall and arch).
-    let raw: &[u8; 128] = unsafe { &*(si as *const libc::siginfo_t).cast::<[u8; 128]>() };
-    let int = |o: usize| i32::from_ne_bytes(raw[o..o + 4].try_into().unwrap_or_default());
-    (si.si_code, int(24), int(28) as u32)
-}
-
 impl Tracer<'_> {
     /// A `SIGSYS` signal-delivery stop: true if it was an outer filter's
     /// trap, handled here (the signal suppressed); false to pass it on.
@@ -116,7 +107,7 @@ impl Tracer<'_> {
         let Ok(si) = nix::sys::ptrace::getsiginfo(pid) else {
             return false;
         };
-        let (code, nr, arch) = sigsys_fields(&si);
+        let (code, nr, arch) = crate::seccomp::own_trap::sigsys_fields(&si);
         if code != trapped::SYS_SECCOMP {
             return false;
         }
@@ -170,17 +161,20 @@ impl Tracer<'_> {
             "{pid}: {} trapped by an outer seccomp filter: {plan:?}",
             crate::arch::sys::name(nr).unwrap_or("?")
         );
-        let plan = match plan {
-            Plan::Emulate { otherwise } => self.emulate_trapped(pid, nr, regs, otherwise),
-            p => p,
-        };
-        let v = match plan {
-            Plan::Substitute(sub) => {
+        let settled = plan.settle(|| {
+            let mut call = regs;
+            call.set_sysno(nr);
+            match self.run_handlers(pid, call).0 {
+                Outcome::Emulated(v) => Some(v),
+                _ => None,
+            }
+        });
+        let v = match settled {
+            Settled::Substitute(sub) => {
                 self.substitute(stopped, nr, regs, sub);
                 return true;
             }
-            Plan::Complete(v) => v,
-            Plan::Emulate { otherwise } => -(otherwise as i64),
+            Settled::Complete(v) => v,
         };
         complete(&mut regs, v);
         match ptrace::set_regs(pid, &regs) {
@@ -188,32 +182,6 @@ impl Tracer<'_> {
             Err(e) => self.lost(stopped, e, "write the registers"),
         }
         true
-    }
-
-    /// sproot's handlers answer a trapped call; where they would let it
-    /// run, `otherwise`.
-    fn emulate_trapped(&mut self, pid: Pid, nr: i64, mut regs: Regs, otherwise: Errno) -> Plan {
-        regs.set_sysno(nr);
-        let (outcome, _) = self.run_handlers(pid, regs);
-        match outcome {
-            Outcome::Emulated(v) => Plan::Complete(v),
-            // setfsuid/setfsgid: the current id, as the kernel answers a
-            // change it refuses.
-            _ if otherwise == Errno::UnknownErrno => {
-                let getter = if nr == crate::arch::sys::SYS_setfsuid {
-                    libc::SYS_getuid
-                } else {
-                    libc::SYS_getgid
-                };
-                Plan::Substitute(Substitute {
-                    nr: getter,
-                    args: [0; 6],
-                    timeout_ms: None,
-                    on_success: trapped::OnSuccess::Same,
-                })
-            }
-            _ => Plan::Complete(-(otherwise as i64)),
-        }
     }
 
     /// Run an allowed equivalent of the trapped call in its place.
