@@ -73,6 +73,7 @@ table! {
         SYS_epoll_pwait SYS_inotify_init1 SYS_eventfd2 SYS_signalfd4 SYS_ppoll SYS_getpgid
         SYS_clone SYS_fcntl SYS_shmget SYS_shmat SYS_shmdt SYS_shmctl SYS_semget
         SYS_semop SYS_semtimedop SYS_semctl SYS_msgget SYS_msgsnd SYS_msgrcv SYS_msgctl
+        SYS_mmap SYS_munmap SYS_close
     ;
     x86_64:
         SYS_access SYS_chmod SYS_chown SYS_creat SYS_futimesat SYS_lchown SYS_link SYS_lstat

@@ -5,10 +5,12 @@
 //! * [`fake_xattr`]: fake root's `trusted.*` and `security.*` attributes;
 //! * [`link2symlink`]: `-l/--link2symlink`, hard links as symlinks in
 //!   PRoot's on-disk layout;
-//! * [`net`]: `-p` (port switch or port map) and `-n/--netcoop`.
+//! * [`net`]: `-p` (port switch or port map) and `-n/--netcoop`;
+//! * [`sysvipc`]: `--sysvipc`, System V IPC emulated for one run.
 
 pub mod fake_id;
 pub mod fake_xattr;
 pub mod kernel_release;
 pub mod link2symlink;
 pub mod net;
+pub mod sysvipc;
