@@ -27,7 +27,7 @@ pub struct Ext {
     pub ports: crate::ext::net::Ports,
     /// `-q`: the QEMU user-mode command foreign programs run under.
     pub qemu: Option<crate::exec::Runner>,
-    /// `--sysvipc`: accepted; the kernel's SysV IPC is used.
+    /// `--sysvipc`: SysV IPC emulated for the run (`ext::sysvipc`).
     pub sysvipc: bool,
     /// `--ashmem-memfd`: accepted; Android only.
     pub ashmem_memfd: bool,

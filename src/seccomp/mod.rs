@@ -94,7 +94,7 @@ const OFFSET_ARCH: u32 = 4;
 /// `wait4` and `waitid` stop at the tracer, so that it can show the guest
 /// tracer its tracees' stops. As the raw bytes of a `sock_filter` array.
 pub fn guest_tracer_filter() -> Vec<u8> {
-    let f = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    let f = |code, jt, jf, k| sock_filter { code, jt, jf, k };
     let prog = [
         f(BPF_LD_W_ABS, 0, 0, OFFSET_ARCH),
         f(BPF_JMP_JEQ_K, 0, 4, crate::arch::AUDIT_ARCH),
@@ -104,6 +104,11 @@ pub fn guest_tracer_filter() -> Vec<u8> {
         f(BPF_RET_K, 0, 0, SECCOMP_RET_TRACE),
         f(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW),
     ];
+    to_bytes(&prog)
+}
+
+/// A program as the raw bytes of its `sock_filter` array.
+fn to_bytes(prog: &[sock_filter]) -> Vec<u8> {
     prog.iter()
         .flat_map(|i| {
             let mut b = [0u8; 8];
@@ -116,16 +121,38 @@ pub fn guest_tracer_filter() -> Vec<u8> {
         .collect()
 }
 
-/// `nr == sysno` → trace, else allow: one more syscall to stop at.
-fn trace_one(sysno: i64) -> BpfProgram {
+/// `nr` one of `sysnos` → trace, else allow: more syscalls to stop at.
+fn trace_set(sysnos: &[i64]) -> BpfProgram {
     let f = |code, jt, jf, k| sock_filter { code, jt, jf, k };
-    vec![
-        f(BPF_LD_W_ABS, 0, 0, OFFSET_NR),
-        f(BPF_JMP_JEQ_K, 0, 1, sysno as u32),
-        f(BPF_RET_K, 0, 0, SECCOMP_RET_TRACE),
-        f(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW),
-    ]
+    let n = sysnos.len();
+    let mut prog = vec![f(BPF_LD_W_ABS, 0, 0, OFFSET_NR)];
+    // Each test jumps over the ones after it and the allow to the trace.
+    for (i, nr) in sysnos.iter().enumerate() {
+        prog.push(f(BPF_JMP_JEQ_K, (n - i) as u8, 0, *nr as u32));
+    }
+    prog.push(f(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW));
+    prog.push(f(BPF_RET_K, 0, 0, SECCOMP_RET_TRACE));
+    prog
 }
+
+/// The SysV IPC calls, which `--sysvipc` emulates.
+const SYSV_IPC: [i64; 12] = {
+    use crate::arch::sys::*;
+    [
+        SYS_shmget,
+        SYS_shmat,
+        SYS_shmdt,
+        SYS_shmctl,
+        SYS_semget,
+        SYS_semop,
+        SYS_semtimedop,
+        SYS_semctl,
+        SYS_msgget,
+        SYS_msgsnd,
+        SYS_msgrcv,
+        SYS_msgctl,
+    ]
+};
 
 /// The filters, ready to install.
 pub struct Prepared {
@@ -134,6 +161,8 @@ pub struct Prepared {
     /// `getdents64` stops too (binding points to add to listings), when the
     /// main filter does not stop it already.
     listings: Option<BpfProgram>,
+    /// The SysV IPC calls stop too (`--sysvipc`).
+    sysvipc: Option<BpfProgram>,
 }
 
 impl Prepared {
@@ -147,17 +176,26 @@ impl Prepared {
             main: decode(if ext { EXT_FILTER } else { MAIN_FILTER }),
             unknown: unknown_filter(),
             listings: None,
+            sysvipc: None,
         }
     }
 
     /// The filters a run with configuration `cfg` installs.
     pub fn for_config(cfg: &crate::config::Config) -> Self {
-        Self::with_extensions(cfg.ext.needs_ext_filter()).with_listings(cfg.view.lists_points())
+        Self::with_extensions(cfg.ext.needs_ext_filter())
+            .with_listings(cfg.view.lists_points())
+            .with_sysvipc(cfg.ext.sysvipc)
+    }
+
+    /// Also stop at the SysV IPC calls (`--sysvipc`).
+    pub fn with_sysvipc(mut self, on: bool) -> Self {
+        self.sysvipc = on.then(|| trace_set(&SYSV_IPC));
+        self
     }
 
     /// Also stop at `getdents64` (for [`crate::fs::GuestView::lists_points`]).
     pub fn with_listings(mut self, on: bool) -> Self {
-        self.listings = on.then(|| trace_one(crate::arch::sys::SYS_getdents64));
+        self.listings = on.then(|| trace_set(&[crate::arch::sys::SYS_getdents64]));
         self
     }
 
@@ -165,7 +203,10 @@ impl Prepared {
     /// them; the tracer evaluates them to tell its own stops from those of
     /// a guest's filter).
     pub fn programs(&self) -> Vec<&[sock_filter]> {
-        let mut v: Vec<&[sock_filter]> = Vec::with_capacity(3);
+        let mut v: Vec<&[sock_filter]> = Vec::with_capacity(4);
+        if let Some(i) = &self.sysvipc {
+            v.push(i);
+        }
         if let Some(l) = &self.listings {
             v.push(l);
         }
@@ -186,6 +227,7 @@ impl Prepared {
             Some(&self.unknown),
             Some(&self.main),
             self.listings.as_ref(),
+            self.sysvipc.as_ref(),
         ]
         .into_iter()
         .flatten()
@@ -228,5 +270,27 @@ mod tests {
             .collect();
         assert!(returns.contains(&(SECCOMP_RET_ERRNO | libc::ENOSYS as u32)));
         assert!(!returns.contains(&SECCOMP_RET_KILL_PROCESS) && !returns.contains(&0));
+    }
+
+    #[test]
+    fn the_sysvipc_filter_traces_exactly_the_ipc_calls() {
+        use crate::tracer::cbpf;
+        let p = Prepared::new().with_sysvipc(true);
+        let prog = p.sysvipc.as_ref().unwrap();
+        let insns = cbpf::decode(&to_bytes(prog));
+        for nr in 0..=crate::arch::LAST_KNOWN_SYSNO as i32 {
+            let data = cbpf::SeccompData {
+                nr,
+                ..Default::default()
+            };
+            let want = if SYSV_IPC.contains(&i64::from(nr)) {
+                cbpf::RET_TRACE
+            } else {
+                cbpf::RET_ALLOW
+            };
+            assert_eq!(cbpf::run(&insns, &data), Some(want), "syscall {nr}");
+        }
+        assert_eq!(p.programs().len(), 3);
+        assert!(Prepared::new().sysvipc.is_none());
     }
 }

@@ -61,6 +61,9 @@ impl Tracer<'_> {
             self.tasks.on_exec_from_thread(former as i32, raw);
         }
         self.ensure_known(pid);
+        if self.ipc.is_some() {
+            self.sysv_exec(raw);
+        }
         let plan = self
             .tasks
             .get_mut(raw)

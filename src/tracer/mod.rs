@@ -29,6 +29,7 @@ pub mod spin;
 pub mod stats;
 mod stopped;
 mod syscalls;
+mod sysv;
 
 pub use stats::report_stats;
 
@@ -213,6 +214,8 @@ pub struct Tracer<'a> {
     /// to tell its stops from theirs.
     gsec: guest_seccomp::GuestFilters,
     own_filters: Option<guest_seccomp_hooks::OwnFilters>,
+    /// `--sysvipc`: the run's SysV IPC namespace (sysv.rs).
+    ipc: Option<crate::ext::sysvipc::SysvIpc>,
 }
 
 impl<'a> Tracer<'a> {
@@ -247,6 +250,7 @@ impl<'a> Tracer<'a> {
             entry_regs: Default::default(),
             gsec: Default::default(),
             own_filters: None,
+            ipc: sysv::new_namespace(cfg),
         }
     }
 
@@ -336,12 +340,16 @@ impl<'a> Tracer<'a> {
     }
 
     fn handle(&mut self, ev: Event) {
-        // A syscall an outer seccomp filter (Android's app policy) trapped.
-        if let Event::Signal { pid, sig } = ev
-            && sig.number() == libc::SIGSYS
-            && self.outer_trap(pid)
-        {
-            return;
+        if let Event::Signal { pid, sig } = ev {
+            // A syscall an outer seccomp filter (Android's app policy)
+            // trapped.
+            if sig.number() == libc::SIGSYS && self.outer_trap(pid) {
+                return;
+            }
+            // sproot's wake-up of a thread waiting under --sysvipc.
+            if sig.number() == sysv::WAKE && self.is_wake(pid) {
+                return self.restart(stopped::Stopped::new(pid), false);
+            }
         }
         // Guest ptrace: stops a guest tracer must see (guest_hooks.rs).
         let guest = self.guest.active() || !self.waits.is_empty() || self.gsec.active();
@@ -359,6 +367,11 @@ impl<'a> Tracer<'a> {
             Event::NewChild { parent } => {
                 self.stats.clone_events += 1;
                 let child = self.tasks.on_new_child(&mut self.kernel, parent.as_raw());
+                if self.ipc.is_some()
+                    && let Some(child) = child
+                {
+                    self.sysv_new_child(parent.as_raw(), child);
+                }
                 if let (Some(hot), Some(child)) = (&mut self.hot, child)
                     && let Some(m) = hot.on_new_child(parent.as_raw(), child)
                 {
@@ -374,6 +387,10 @@ impl<'a> Tracer<'a> {
                     affinity::apply(m);
                 }
                 self.ensure_known(pid);
+                if !self.kernel.outer.is_empty() && self.is_own_call(pid.as_raw()) {
+                    // sproot's own call (sysv.rs): run as it is.
+                    return self.restart(stopped::Stopped::new(pid), true);
+                }
                 self.on_syscall_entry(pid);
             }
             Event::Syscall { pid } => self.on_syscall_stop(pid),
@@ -431,6 +448,9 @@ impl<'a> Tracer<'a> {
             affinity::apply(m);
         }
         self.forget_outer(pid.as_raw());
+        if self.ipc.is_some() {
+            self.sysv_gone(pid.as_raw());
+        }
         // Modes a fake root lifted for a call it never returned from.
         self.env.restore.borrow_mut().restore(pid.as_raw());
         self.tasks.on_gone(&mut self.kernel, pid.as_raw(), status);

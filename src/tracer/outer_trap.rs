@@ -21,6 +21,7 @@ use super::Tracer;
 use super::cbpf;
 use super::guest_seccomp_hooks::seccomp_data;
 use super::stopped::Stopped;
+use super::sysv::Then;
 use crate::arch::{self, Regs};
 use crate::ptrace;
 use crate::syscall::Outcome;
@@ -40,14 +41,19 @@ pub enum Phase {
     Running,
 }
 
-/// A trapped call running as an equivalent.
+/// A call sproot runs in a guest thread in place of the guest's: a trapped
+/// call's equivalent, or a step of a `--sysvipc` wait, attach or detach
+/// (sysv.rs).
 #[derive(Clone, Copy)]
 pub struct OuterCall {
-    /// The thread's registers at the trap (the guest's own arguments).
+    /// The thread's registers at the trap or entry (the guest's own
+    /// arguments).
     trapped: Regs,
     trapped_nr: i64,
     sub: Substitute,
     pub phase: Phase,
+    /// What this call is part of.
+    pub then: Then,
 }
 
 impl OuterCall {
@@ -58,6 +64,28 @@ impl OuterCall {
     pub fn fork_child_args(&self) -> Option<[u64; 6]> {
         (self.phase == Phase::Running && self.sub.nr == crate::arch::sys::SYS_clone)
             .then(|| self.trapped.args())
+    }
+
+    /// sproot's own call (host paths, no translation), not the guest's
+    /// equivalent.
+    pub fn is_own(&self) -> bool {
+        self.then != Then::Nothing
+    }
+
+    /// The guest's registers after its call returned `ret` (the last
+    /// call's registers `now`): its own arguments back; on a restart code,
+    /// its own call back for the kernel to run again.
+    pub fn guest_registers(&self, now: &Regs, ret: i64) -> Regs {
+        let mut regs = self.trapped;
+        restore_pc(&mut regs, now);
+        if trapped::is_restart(ret) {
+            regs.set_ret(ret);
+            regs.set_sysno(self.trapped_nr);
+        } else {
+            regs.set_ret(trapped::result(&self.sub, ret));
+            regs.set_sysno(now.sysno());
+        }
+        regs
     }
 }
 
@@ -144,6 +172,20 @@ impl Tracer<'_> {
         {
             rw.undo_if_restart(&mut regs);
         }
+        if own_errno.is_none() && arch == arch::AUDIT_ARCH && crate::ext::sysvipc::call::is_ipc(nr)
+        {
+            let mut call = regs;
+            call.set_sysno(nr);
+            if let Err(stopped) = self.sysv_call(stopped, call, false) {
+                // Without --sysvipc: as a kernel without SysV IPC.
+                complete(&mut regs, -(Errno::ENOSYS as i64));
+                match ptrace::set_regs(pid, &regs) {
+                    Ok(()) => self.restart(stopped, false),
+                    Err(e) => self.lost(stopped, e, "write the registers"),
+                }
+            }
+            return true;
+        }
         let plan = if let Some(e) = own_errno {
             Plan::Complete(-e)
         } else if arch != arch::AUDIT_ARCH {
@@ -171,7 +213,9 @@ impl Tracer<'_> {
         });
         let v = match settled {
             Settled::Substitute(sub) => {
-                self.substitute(stopped, nr, regs, sub);
+                let mut trapped = regs;
+                trapped.set_sysno(nr);
+                self.own_calls(stopped, trapped, sub, Then::Nothing, false);
                 return true;
             }
             Settled::Complete(v) => v,
@@ -184,15 +228,19 @@ impl Tracer<'_> {
         true
     }
 
-    /// Run an allowed equivalent of the trapped call in its place.
-    fn substitute(
+    /// Run `sub` in place of the guest's call (`trapped`, with its number
+    /// in its syscall number register): at its entry stop if `in_place`
+    /// (changed there and run), else rewound to the syscall instruction.
+    pub(super) fn own_calls(
         &mut self,
         stopped: Stopped,
-        trapped_nr: i64,
         trapped: Regs,
         mut sub: Substitute,
+        then: Then,
+        in_place: bool,
     ) {
         let pid = stopped.pid();
+        let trapped_nr = trapped.sysno();
         let mut regs = trapped;
         if let Some((arg, ms)) = sub.timeout_ms {
             sub.args[arg] = match trapped::timespec_of_ms(ms) {
@@ -206,7 +254,11 @@ impl Tracer<'_> {
                 }
             };
         }
-        rewind(&mut regs, sub.nr);
+        if in_place {
+            regs.set_sysno(sub.nr);
+        } else {
+            rewind(&mut regs, sub.nr);
+        }
         for (i, v) in sub.args.into_iter().enumerate() {
             regs.set_arg(i, v);
         }
@@ -218,11 +270,42 @@ impl Tracer<'_> {
                 trapped,
                 trapped_nr,
                 sub,
-                phase: Phase::Rewound,
+                phase: if in_place {
+                    Phase::Running
+                } else {
+                    Phase::Rewound
+                },
+                then,
             });
         }
         self.kernel.outer.insert(pid.as_raw());
         self.restart(stopped, true);
+    }
+
+    /// At the exit of one of sproot's own calls: the next one, rewound to
+    /// the syscall instruction.
+    pub(super) fn next_own_call(
+        &mut self,
+        pid: Pid,
+        mut call: OuterCall,
+        now: Regs,
+        sub: Substitute,
+        then: Then,
+    ) -> Result<(), Errno> {
+        let mut regs = now;
+        rewind(&mut regs, sub.nr);
+        for (i, v) in sub.args.into_iter().enumerate() {
+            regs.set_arg(i, v);
+        }
+        ptrace::set_regs(pid, &regs)?;
+        call.sub = sub;
+        call.then = then;
+        call.phase = Phase::Rewound;
+        if let Some(t) = self.tasks.get_mut(pid.as_raw()) {
+            t.outer = Some(call);
+        }
+        self.kernel.outer.insert(pid.as_raw());
+        Ok(())
     }
 
     /// A syscall stop of a thread with an equivalent pending, before its
@@ -250,6 +333,16 @@ impl Tracer<'_> {
             },
         };
         self.set_outer_phase(raw, next);
+        if next == Phase::Running && call.is_own() {
+            // sproot's own call: run as it is, its exit stop next.
+            if !self.cfg.seccomp
+                && let Some(t) = self.tasks.get_mut(raw)
+            {
+                t.syscall = Some(super::syscalls::AtExit::Nothing);
+            }
+            self.restart(Stopped::new(pid), true);
+            return true;
+        }
         if self.cfg.seccomp {
             // With seccomp, entries stop only for this: resume to the
             // seccomp stop (if sproot's filter traps the call) and the exit.
@@ -277,20 +370,21 @@ impl Tracer<'_> {
         }
         self.forget_outer(raw);
         let now = ptrace::get_regs(pid)?;
-        let ret = now.ret();
-        let mut regs = call.trapped;
-        if trapped::is_restart(ret) {
-            // The kernel will run the call again: the trapped one, trapped
-            // and handled again.
-            regs.set_ret(ret);
-            regs.set_sysno(call.trapped_nr);
-            restore_pc(&mut regs, &now);
-        } else {
-            restore_pc(&mut regs, &now);
-            regs.set_ret(trapped::result(&call.sub, ret));
-            regs.set_sysno(now.sysno());
+        if call.is_own() {
+            return self.sysv_step(pid, call, now);
         }
-        ptrace::set_regs(pid, &regs)
+        // On a restart code the kernel will run the call again: the
+        // trapped one, trapped and handled again.
+        ptrace::set_regs(pid, &call.guest_registers(&now, now.ret()))
+    }
+
+    /// A seccomp stop of sproot's own call (its `openat`, `close`): not
+    /// the guest's, not translated.
+    pub(super) fn is_own_call(&self, raw: i32) -> bool {
+        self.tasks
+            .get(raw)
+            .and_then(|t| t.outer.as_ref())
+            .is_some_and(|c| c.is_own() && c.phase == Phase::Running)
     }
 
     /// A task's first stop: if it is the child of a trapped `fork`/`vfork`

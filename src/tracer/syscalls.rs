@@ -140,6 +140,15 @@ impl Tracer<'_> {
         {
             return self.restart(stopped, false);
         }
+        // --sysvipc: the run's own SysV IPC (sysv.rs).
+        let stopped = if self.ipc.is_some() && crate::ext::sysvipc::call::is_ipc(regs.sysno()) {
+            match self.sysv_call(stopped, regs, true) {
+                Ok(()) => return,
+                Err(s) => s,
+            }
+        } else {
+            stopped
+        };
         // A rewritten call the kernel restarted: the guest's own arguments
         // back, then handled afresh.
         if let Some(rw) = self.tasks.get_mut(raw).and_then(|t| t.last_rewrite.take())

@@ -67,6 +67,11 @@ fn read(mem: &dyn Memory, addr: u64, len: usize) -> Result<Vec<u8>, Errno> {
     Ok(b)
 }
 
+/// `IPC_SET`'s owner and mode from the structure at `addr`.
+fn perm_set(mem: &dyn Memory, addr: u64) -> Result<(u32, u32, u32), Errno> {
+    Ok(layout::perm_set(&read(mem, addr, layout::PERM_LEN)?))
+}
+
 /// Handle IPC call `nr` with arguments `a`.
 pub fn call(
     ipc: &mut SysvIpc,
@@ -170,11 +175,7 @@ fn semctl(
 ) -> Result<i64, Errno> {
     match cmd {
         IPC_RMID => ipc.sem_rmid(id, caller).map(|_| 0),
-        IPC_SET => {
-            let b = read(mem, arg, layout::PERM_LEN)?;
-            let (uid, gid, mode) = layout::perm_set(&b);
-            ipc.sem_set(id, uid, gid, mode, caller).map(|_| 0)
-        }
+        IPC_SET => ipc.sem_set(id, perm_set(mem, arg)?, caller).map(|_| 0),
         IPC_STAT => {
             let e = ipc.sem_read(id, caller)?;
             mem.write(arg, &layout::semid_ds(&e.perm, &e.obj))?;
@@ -223,11 +224,7 @@ fn shmctl(
 ) -> Result<i64, Errno> {
     match cmd {
         IPC_RMID => ipc.shm_rmid(id, caller).map(|_| 0),
-        IPC_SET => {
-            let b = read(mem, buf, layout::PERM_LEN)?;
-            let (uid, gid, mode) = layout::perm_set(&b);
-            ipc.shm_set(id, uid, gid, mode, caller).map(|_| 0)
-        }
+        IPC_SET => ipc.shm_set(id, perm_set(mem, buf)?, caller).map(|_| 0),
         IPC_STAT => {
             let e = ipc.shm_read(id, caller)?;
             mem.write(buf, &layout::shmid_ds(&e.perm, &e.obj))?;

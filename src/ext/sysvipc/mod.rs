@@ -169,6 +169,20 @@ impl<T> Table<T> {
         Ok(self.slots[slot].as_mut().expect("slot_of checks it"))
     }
 
+    /// `IPC_SET` of the owner and mode, by the owner, the creator or
+    /// root.
+    fn set_perm(
+        &mut self,
+        id: i32,
+        (uid, gid, mode): (u32, u32, u32),
+        caller: &Caller,
+    ) -> Result<&mut Entry<T>, Errno> {
+        let e = self.get_mut(id)?;
+        e.perm.check_owner(caller)?;
+        e.perm.set(uid, gid, mode);
+        Ok(e)
+    }
+
     /// The id of the live object with `key` (never `IPC_PRIVATE`).
     fn find(&self, key: i32) -> Option<i32> {
         self.slots.iter().enumerate().find_map(|(i, s)| {
@@ -277,6 +291,10 @@ pub struct SysvIpc {
     /// Semaphore undo values per process: (set id, semaphore) → adjustment.
     undo: HashMap<i32, HashMap<(i32, u16), i32>>,
     waiters: HashMap<i32, Waiter>,
+    /// Threads whose wait was interrupted (by sproot's wake-up or a
+    /// signal of theirs): no longer counted as waiting; their call, if it
+    /// runs again, fails with `EIDRM` if the object was removed.
+    interrupted: HashMap<i32, Waiter>,
     /// Threads to wake (their object changed), taken by the tracer.
     to_wake: Vec<i32>,
 }
@@ -294,6 +312,7 @@ impl SysvIpc {
             attachments: HashMap::new(),
             undo: HashMap::new(),
             waiters: HashMap::new(),
+            interrupted: HashMap::new(),
             to_wake: Vec::new(),
         }
     }
@@ -307,6 +326,21 @@ impl SysvIpc {
     /// Whether any thread waits (the tracer watches for its wake signal).
     pub fn has_waiters(&self) -> bool {
         !self.waiters.is_empty()
+    }
+
+    /// `tid` no longer waits (its call timed out or failed).
+    pub fn stop_waiting(&mut self, tid: i32) {
+        self.waiters.remove(&tid);
+        self.interrupted.remove(&tid);
+    }
+
+    /// The wait of `tid` was interrupted: its call runs again (after
+    /// sproot's wake-up, or a signal without a handler) or fails with
+    /// `EINTR` (a signal with one).
+    pub fn interrupted(&mut self, tid: i32) {
+        if let Some(w) = self.waiters.remove(&tid) {
+            self.interrupted.insert(tid, w);
+        }
     }
 
     /// `tid` is about to wait on this object.
@@ -326,7 +360,8 @@ impl SysvIpc {
     /// A call of `tid` begins: the end of any wait it was in; `EIDRM` if
     /// the object it waited on (and calls again) was removed meanwhile.
     fn resume_call(&mut self, tid: i32, kind: Kind, id: i32) -> Result<(), Errno> {
-        match self.waiters.remove(&tid) {
+        let waited = self.waiters.remove(&tid);
+        match self.interrupted.remove(&tid).or(waited) {
             Some(w) if w.removed && w.kind == kind && w.id == id => Err(Errno::EIDRM),
             _ => Ok(()),
         }
@@ -344,7 +379,11 @@ impl SysvIpc {
 
     /// The object is gone: its waiters wake to `EIDRM`.
     fn removed(&mut self, kind: Kind, id: i32) {
-        for w in self.waiters.values_mut() {
+        for w in self
+            .waiters
+            .values_mut()
+            .chain(self.interrupted.values_mut())
+        {
             if w.kind == kind && w.id == id {
                 w.removed = true;
             }
@@ -405,7 +444,7 @@ impl SysvIpc {
     /// Thread `tid` is gone; if it was process `tid`'s last, the process's
     /// attachments are detached and its semaphore undo values applied.
     pub fn gone(&mut self, tid: i32) {
-        self.waiters.remove(&tid);
+        self.stop_waiting(tid);
         self.detach_all(tid);
         if let Some(adj) = self.undo.remove(&tid) {
             sem::apply_undo(self, tid, adj);

@@ -163,12 +163,11 @@ impl SysvIpc {
         qbytes: usize,
         caller: &Caller,
     ) -> Result<(), Errno> {
-        let e = self.msg.get_mut(id)?;
-        e.perm.check_owner(caller)?;
         if qbytes > MSGMNB && !caller.privileged() {
+            self.msg.get(id)?.perm.check_owner(caller)?;
             return Err(Errno::EPERM);
         }
-        e.perm.set(uid, gid, mode);
+        let e = self.msg.set_perm(id, (uid, gid, mode), caller)?;
         e.obj.qbytes = qbytes;
         e.obj.ctime = now();
         self.changed(Kind::Msg, id);

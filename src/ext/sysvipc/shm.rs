@@ -184,18 +184,8 @@ impl SysvIpc {
     }
 
     /// `IPC_SET`.
-    pub fn shm_set(
-        &mut self,
-        id: i32,
-        uid: u32,
-        gid: u32,
-        mode: u32,
-        caller: &Caller,
-    ) -> Result<(), Errno> {
-        let e = self.shm.get_mut(id)?;
-        e.perm.check_owner(caller)?;
-        e.perm.set(uid, gid, mode);
-        e.obj.ctime = now();
+    pub fn shm_set(&mut self, id: i32, ids: (u32, u32, u32), caller: &Caller) -> Result<(), Errno> {
+        self.shm.set_perm(id, ids, caller)?.obj.ctime = now();
         Ok(())
     }
 
