@@ -37,6 +37,7 @@ $cc -O1 -o "$stage/progs/forks" tests/a64/forks.c
 $cc -O2 -static -o "$stage/progs/android-sandbox" tests/android/sandbox.c
 $cc -O1 -static -nostdlib -ffreestanding -fno-stack-protector -fno-builtin \
     -o "$stage/progs/android-probe" tests/android/probe.c
+$cc -O1 -static -o "$stage/progs/sysv-semantics" tests/sysvipc/semantics.c
 mkdir -p "$stage/android"
 cp tests/android/policy/*.aarch64.txt "$stage/android/"
 cp tests/a64/android-suite.sh "$stage/"

@@ -256,7 +256,8 @@ pub struct Cli {
     /// (`.l2s.*` files next to the names, or in PROOT_L2S_DIR).
     #[arg(short = 'l', long = "link2symlink")]
     pub link2symlink: bool,
-    /// SysV IPC inside the guest: accepted; the kernel's own SysV IPC is used.
+    /// Emulate SysV IPC (shared memory, semaphores, message queues) for the
+    /// guests of this run, apart from the host's; needed on Android.
     #[arg(long = "sysvipc")]
     pub sysvipc: bool,
     /// Report the size of a symlink as the length of its target as the guest

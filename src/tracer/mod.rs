@@ -348,7 +348,7 @@ impl<'a> Tracer<'a> {
             }
             // sproot's wake-up of a thread waiting under --sysvipc.
             if sig.number() == sysv::WAKE && self.is_wake(pid) {
-                return self.restart(stopped::Stopped::new(pid), false);
+                return self.on_wake(stopped::Stopped::new(pid));
             }
         }
         // Guest ptrace: stops a guest tracer must see (guest_hooks.rs).

@@ -72,6 +72,13 @@ impl OuterCall {
         self.then != Then::Nothing
     }
 
+    /// The guest's registers rewound to its own call, which runs again.
+    pub fn guest_call_again(&self) -> Regs {
+        let mut regs = self.trapped;
+        rewind(&mut regs, self.trapped_nr);
+        regs
+    }
+
     /// The guest's registers after its call returned `ret` (the last
     /// call's registers `now`): its own arguments back; on a restart code,
     /// its own call back for the kernel to run again.

@@ -18,7 +18,7 @@
 //! - an **attach** (`shmat`) is `openat` of the segment's file, `mmap`
 //!   (`MAP_SHARED`) and `close`; a **detach** (`shmdt`) is `munmap`.
 
-use super::outer_trap::OuterCall;
+use super::outer_trap::{OuterCall, Phase};
 use super::stopped::Stopped;
 use super::{Proc, Tracer};
 use crate::arch::{Regs, sys};
@@ -249,6 +249,30 @@ impl Tracer<'_> {
         };
         // SAFETY: si_pid reads the sender's pid, which tgkill fills in.
         si.si_code == SI_TKILL && unsafe { si.si_pid() } == std::process::id() as i32
+    }
+
+    /// The delivery stop of sproot's wake-up, which is suppressed. A
+    /// thread that has not entered its wait's `ppoll` yet (rewound to its
+    /// syscall instruction after an outer trap; the signal came before)
+    /// would sleep through it: its own call is put back instead, to run
+    /// and be answered again.
+    pub(super) fn on_wake(&mut self, stopped: Stopped) {
+        let pid = stopped.pid();
+        let raw = pid.as_raw();
+        let call = self.tasks.get(raw).and_then(|t| t.outer);
+        if let Some(call) = call
+            && call.then == Then::Wait
+            && call.phase == Phase::Rewound
+        {
+            self.forget_outer(raw);
+            if let Some(ipc) = self.ipc.as_mut() {
+                ipc.interrupted(raw);
+            }
+            if let Err(e) = ptrace::set_regs(pid, &call.guest_call_again()) {
+                return self.lost(stopped, e, "write the registers");
+            }
+        }
+        self.restart(stopped, false);
     }
 
     /// The exit of a call of a wait, attach or detach: the next call, or

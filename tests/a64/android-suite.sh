@@ -54,3 +54,19 @@ result "android kernel 4.14, no policy: sproot's workloads as without the sandbo
     "$(a_run --kernel 4.14 --masks "$A_MASKS")"
 result "android main on kernel 4.14: sproot's workloads as without the sandbox" "$a_base" \
     "$(a_run --policy "$A/main.aarch64.txt" --kernel 4.14 --masks "$A_MASKS")"
+# --sysvipc: a program's whole view of SysV IPC (tests/sysvipc/semantics.c)
+# under sproot's emulation is the kernel's here, and the same under every
+# release's policy (which traps every IPC call).
+a_ipc() {
+    "$SB" "$@" --uid 65534 --gid 65534 "$S" --sysvipc -b "$P" -r "$R" "$P/sysv-semantics" 2>&1
+    echo "exit $?"
+}
+a_ipc_kernel=$(cd /tmp && "$SB" --uid 65534 --gid 65534 "$P/sysv-semantics" 2>&1; echo "exit $?")
+result "android: --sysvipc answers as the kernel's SysV IPC" "$a_ipc_kernel" "$(a_ipc)"
+for a_pol in "$A"/*.aarch64.txt; do
+    a_rel=${a_pol##*/}
+    a_rel=${a_rel%.aarch64.txt}
+    [ "$a_rel" = kernel-masks ] && continue
+    result "android $a_rel: --sysvipc as without the sandbox" "$a_ipc_kernel" \
+        "$(a_ipc --policy "$a_pol")"
+done

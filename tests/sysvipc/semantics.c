@@ -159,6 +159,24 @@ static void semaphores(key_t key)
     printf("IPC_RMID: %s\n", err(semctl(id, 0, IPC_RMID)));
     printf("waiter got EIDRM: %s\n", child_status(c) == 0 ? "yes" : "no");
     printf("after removal: %s\n", err(semctl(id, 0, GETVAL)));
+
+    /* Ping-pong: each side waits for the other's post, many times over
+     * (a wake-up lost on the way to a wait would hang here). */
+    int pp = semget(IPC_PRIVATE, 2, 0600);
+    struct sembuf wait0 = {0, -1, 0}, post0 = {0, 1, 0}, wait1 = {1, -1, 0}, post1 = {1, 1, 0};
+    int rounds = 0;
+    c = fork();
+    if (c == 0) {
+        for (int i = 0; i < 500; i++)
+            if (semop(pp, &wait0, 1) != 0 || semop(pp, &post1, 1) != 0)
+                _exit(1);
+        _exit(0);
+    }
+    for (; rounds < 500; rounds++)
+        if (semop(pp, &post0, 1) != 0 || semop(pp, &wait1, 1) != 0)
+            break;
+    printf("ping-pong: %d rounds, child %d\n", rounds, child_status(c));
+    semctl(pp, 0, IPC_RMID);
 }
 
 struct msg {
