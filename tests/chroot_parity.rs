@@ -1337,3 +1337,47 @@ fn a_rewritten_syscall_restarted_after_a_signal_is_translated_once() {
         "mkfifo: ok\nopen fifo through a signal: ok\nread: hi\nalarms: 1\nwriter: 0\n"
     );
 }
+
+// ---------------------------------------------------------------------------
+// New user namespaces
+// ---------------------------------------------------------------------------
+
+const USERNS_C: &str = r#"
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+static void clone_with(const char *what, long flags) {
+    long pid = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) _exit(0);
+    if (pid > 0) waitpid(pid, NULL, 0);
+    report(what, pid);
+}
+int main(void) {
+    clone_with("clone CLONE_NEWUSER", CLONE_NEWUSER);
+    clone_with("clone CLONE_NEWUSER|CLONE_FS", CLONE_NEWUSER | CLONE_FS);
+    clone_with("clone", 0);
+    report("unshare 0", syscall(SYS_unshare, 0));
+    report("unshare CLONE_NEWUSER|CLONE_NEWNS", syscall(SYS_unshare, CLONE_NEWUSER | CLONE_NEWNS));
+    report("unshare CLONE_NEWUSER", syscall(SYS_unshare, CLONE_NEWUSER));
+    return 0;
+}
+"#;
+
+/// A chrooted process may not create a user namespace (the kernel answers
+/// `EPERM`), and a guest is one: `unshare` and `clone` with
+/// `CLONE_NEWUSER` are refused, other namespaces and flags are not.
+#[test]
+fn a_new_user_namespace_is_refused_as_in_a_chroot() {
+    let Some(g) = Guest::new(&program(USERNS_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    assert!(out.contains("clone CLONE_NEWUSER: EPERM\n"), "{out}");
+    assert!(
+        out.contains("clone CLONE_NEWUSER|CLONE_FS: EINVAL\n"),
+        "{out}"
+    );
+    assert!(out.contains("unshare 0: ok\n"), "{out}");
+    assert!(out.contains("unshare CLONE_NEWUSER: EPERM\n"), "{out}");
+}

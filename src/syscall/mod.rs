@@ -18,6 +18,7 @@ pub mod procfile;
 pub mod restart;
 pub mod table;
 pub mod trapped;
+mod userns;
 pub mod xattr;
 
 pub use ctx::{Ctx, Memory, Named, TraceeMemory};
@@ -228,6 +229,14 @@ fn run_table(ctx: &mut Ctx, kind: Kind) -> Result<Outcome, Errno> {
                 Outcome::Pass
             },
         ),
+        Kind::NewUserNs { clone } => {
+            let refused = if clone {
+                userns::clone(ctx.arg(0))
+            } else {
+                userns::unshare(ctx.arg(0), userns::threads(ctx.pid.as_raw()))
+            };
+            refused.map_or(Ok(Outcome::Pass), Err)
+        }
         Kind::Refuse(e) => Err(e),
     }
 }
