@@ -1381,3 +1381,78 @@ fn a_new_user_namespace_is_refused_as_in_a_chroot() {
     assert!(out.contains("unshare 0: ok\n"), "{out}");
     assert!(out.contains("unshare CLONE_NEWUSER: EPERM\n"), "{out}");
 }
+
+// ---------------------------------------------------------------------------
+// Relative AF_UNIX names
+// ---------------------------------------------------------------------------
+
+const UNIX_RELATIVE_C: &str = r#"
+#include <sys/socket.h>
+#include <sys/un.h>
+static void show_name(const char *what, int fd) {
+    struct sockaddr_un a; socklen_t l = sizeof a;
+    memset(&a, 0, sizeof a);
+    if (getsockname(fd, (struct sockaddr *)&a, &l) < 0) { printf("%s: %s\n", what, ename(errno)); return; }
+    size_t n = l > offsetof(struct sockaddr_un, sun_path) ? l - offsetof(struct sockaddr_un, sun_path) : 0;
+    printf("%s: length %u, %.*s\n", what, (unsigned)l, (int)strnlen(a.sun_path, n), a.sun_path);
+}
+static int bound(const char *what, const char *name, size_t n) {
+    struct sockaddr_un a; memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX; memcpy(a.sun_path, name, n);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    int r = bind(fd, (struct sockaddr *)&a, offsetof(struct sockaddr_un, sun_path) + n);
+    report(what, r);
+    if (r == 0) { listen(fd, 16); show_name(what, fd); }
+    return fd;
+}
+static void connect_to(const char *what, const char *name, size_t n) {
+    struct sockaddr_un a; memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX; memcpy(a.sun_path, name, n);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    report(what, connect(fd, (struct sockaddr *)&a, offsetof(struct sockaddr_un, sun_path) + n));
+    close(fd);
+}
+int main(void) {
+    mkdir("/tmp/sock", 0755);
+    report("chdir", chdir("/tmp/sock"));
+    char full[108];
+    memset(full, 'f', sizeof full);
+    unlink("rel.sock"); unlink("up.sock"); unlink(strndup(full, sizeof full));
+    bound("bind rel.sock", "rel.sock", strlen("rel.sock") + 1);
+    connect_to("connect rel.sock", "rel.sock", strlen("rel.sock") + 1);
+    connect_to("connect ./rel.sock", "./rel.sock", strlen("./rel.sock") + 1);
+    connect_to("connect absolute", "/tmp/sock/rel.sock", strlen("/tmp/sock/rel.sock") + 1);
+    bound("bind ../sock/up.sock", "../sock/up.sock", strlen("../sock/up.sock") + 1);
+    bound("bind 108 bytes", full, sizeof full);
+    connect_to("connect 108 bytes", full, sizeof full);
+    struct stat st;
+    report("stat 108 bytes", stat("/tmp/sock/ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", &st));
+    report("stat rel.sock", stat("/tmp/sock/rel.sock", &st));
+    return 0;
+}
+"#;
+
+/// A relative `AF_UNIX` name is the kernel's to take from the cwd: it is
+/// bound where the guest's cwd is, reported back as it was given (not as
+/// the absolute guest path), and may fill all of `sun_path` without a
+/// terminator, however long the host path of the cwd.
+#[test]
+fn relative_unix_socket_names_are_the_kernels() {
+    let Some(g) = Guest::new(&program(UNIX_RELATIVE_C)) else {
+        return;
+    };
+    std::fs::create_dir_all(g.host_path("/tmp")).expect("mkdir /tmp");
+    let out = g.same_as_chroot(&[]);
+    g.same_as_distro_user(&[], &out);
+    for line in [
+        "bind rel.sock: length 11, rel.sock",
+        "connect rel.sock: ok",
+        "connect absolute: ok",
+        "bind ../sock/up.sock: length 18, ../sock/up.sock",
+        "bind 108 bytes: ok",
+        "connect 108 bytes: ok",
+        "stat 108 bytes: ok",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+}

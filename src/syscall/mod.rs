@@ -700,6 +700,11 @@ fn translate_sockaddr(
     }
     let path: Vec<u8> = buf[2..].iter().take_while(|&&b| b != 0).copied().collect();
     let host = ctx.resolve(None, &path, !bind)?;
+    if relative_is_native(ctx, &path, &host)? {
+        // The kernel names the same file from the tracee's own cwd, and
+        // reports the name as it was given, as in a chroot.
+        return Ok(None);
+    }
     let mut host = host.as_os_str().as_bytes().to_vec();
     if host.len() >= SUN_PATH_MAX {
         // Too long for sun_path: through a directory the tracer holds open.
@@ -711,6 +716,27 @@ fn translate_sockaddr(
     out.extend_from_slice(host);
     out.push(0);
     Ok(Some(out))
+}
+
+/// Whether the relative socket name `path`, resolved to `host`, names the
+/// same file when the kernel takes it from the tracee's own cwd: its
+/// resolution is the kernel's cwd followed by the name, lexically, so it
+/// meets no symlink or binding on the way. `..` may only lead (from the
+/// cwd's physical path, as the kernel climbs): after a symlink it would
+/// climb from the link's target.
+fn relative_is_native(ctx: &Ctx, path: &[u8], host: &Path) -> Result<bool, Errno> {
+    if path.first() == Some(&b'/') {
+        return Ok(false);
+    }
+    let mut names = path.split(|&c| c == b'/').skip_while(|&c| c == b"..");
+    if names.any(|c| c == b"..") {
+        return Ok(false);
+    }
+    let Ok(cwd) = std::fs::read_link(format!("/proc/{}/cwd", ctx.pid)) else {
+        return Ok(false);
+    };
+    let joined = [cwd.as_os_str().as_bytes(), b"/", path].concat();
+    Ok(crate::fs::normalize_lexical(&joined) == host.as_os_str().as_bytes())
 }
 
 fn sockaddr(ctx: &mut Ctx, addr_arg: usize, len_arg: usize, bind: bool) -> Result<Outcome, Errno> {
