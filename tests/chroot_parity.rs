@@ -1456,3 +1456,61 @@ fn relative_unix_socket_names_are_the_kernels() {
         assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Renaming the root or a final dot across a binding
+// ---------------------------------------------------------------------------
+
+const RENAME_ROOT_C: &str = r#"
+int main(void) {
+    mkdir("/tmp/d", 0755);
+    report("chdir /", chdir("/"));
+    report("rename / into binding", rename("/", "/mnt/b/x"));
+    report("rename . into binding", rename(".", "/mnt/b/x"));
+    report("rename .. into binding", rename("..", "/mnt/b/x"));
+    report("rename / in place", rename("/", "/x"));
+    report("rename . in place", rename(".", "/x"));
+    report("rename tmp/d/.. into binding", rename("/tmp/d/..", "/mnt/b/x"));
+    report("rename tmp/d/.. in place", rename("/tmp/d/..", "/tmp/x"));
+    report("rename binding/. out", rename("/mnt/b/.", "/x"));
+    report("rename binding/.. in it", rename("/mnt/b/..", "/mnt/b/x"));
+    report("rename binding into itself", rename("/mnt/b", "/mnt/b/x"));
+    report("rename binding in place", rename("/mnt/b", "/mnt/x"));
+    report("rename from binding over /", rename("/mnt/b/y", "/"));
+    report("rename over / in place", rename("/tmp/d", "/"));
+    report("chdir /mnt/b", chdir("/mnt/b"));
+    report("rename . of binding out", rename(".", "/tmp/x"));
+    report("rename . of binding in it", rename(".", "y"));
+    report("d still there", rmdir("/tmp/d"));
+    return 0;
+}
+"#;
+
+/// The kernel compares the mounts of the two parents before it looks at
+/// the last components: renaming `/`, `.` or `..` across a mount (a
+/// binding) is `EXDEV`, within one `EBUSY`.
+#[test]
+fn renaming_the_root_or_a_dot_across_a_binding_is_exdev() {
+    let Some(mut g) = Guest::new(&program(RENAME_ROOT_C)) else {
+        return;
+    };
+    let dir = HostDir::new("parity-rename-root");
+    std::fs::write(dir.join("y"), "y\n").expect("write y");
+    g.bind(dir.to_str().expect("utf-8"), "/mnt/b");
+    std::fs::create_dir_all(g.host_path("/tmp")).expect("mkdir /tmp");
+    let out = g.same_as_chroot(&[]);
+    g.same_as_distro_user(&[], &out);
+    for line in [
+        "rename / into binding: EXDEV",
+        "rename . into binding: EXDEV",
+        "rename / in place: EBUSY",
+        "rename binding/. out: EXDEV",
+        "rename binding into itself: EXDEV",
+        "rename from binding over /: EXDEV",
+        "rename over / in place: EBUSY",
+        "d still there: ok",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+    assert!(dir.join("y").is_file(), "a bound file moved\n{out}");
+}

@@ -298,6 +298,10 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
     let op = namespace::op_of(ctx.sysno(), ctx.arg(2));
     let moving = matches!(op, Some(namespace::Op::Move { .. }));
     let mut guests: [Option<Vec<u8>>; 2] = [None, None];
+    // rename: the directories the kernel's parent lookups end in, and the
+    // answers for a final `.`, `..` or `/`.
+    let mut parents: [Option<Vec<u8>>; 2] = [None, None];
+    let mut specials: [Option<Errno>; 2] = [None, None];
     let mut fd_name = None;
     for (index, a) in args.iter().enumerate() {
         let ptr = ctx.arg(a.path);
@@ -336,7 +340,16 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
             }
         }
         if let Some(op) = op {
-            if let Some(e) = namespace::last_errno(op, index, namespace::Last::of(&guest)) {
+            let last = namespace::Last::of(&guest);
+            if op == (namespace::Op::Move { link: false }) {
+                // The kernel compares the parents' mounts first.
+                if let Some(slot) = parents.get_mut(index) {
+                    *slot = Some(kernel_parent(ctx, a.dirfd, &guest, last, &resolved.guest)?);
+                }
+                if let Some(slot) = specials.get_mut(index) {
+                    *slot = namespace::last_errno(op, index, last);
+                }
+            } else if let Some(e) = namespace::last_errno(op, index, last) {
                 return Err(e);
             }
             // Glue directories are read-only, like a mount point's parent
@@ -381,6 +394,14 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
             changed = true;
         }
     }
+    if let [Some(old), Some(new)] = &parents
+        && env.view.binding_index(old) != env.view.binding_index(new)
+    {
+        return Err(Errno::EXDEV);
+    }
+    if let Some(e) = specials.into_iter().flatten().next() {
+        return Err(e);
+    }
     if let Some(op) = op
         && let Some(e) = namespace::binding_errno(env.view, op, &guests)
     {
@@ -393,6 +414,34 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
         },
         None if changed => Outcome::Rewritten,
         None => Outcome::Pass,
+    })
+}
+
+/// The guest directory the kernel's lookup of all but the last component
+/// of `path` ends in (`resolved`: the path's own canonical guest path): the
+/// parent of a plain name, the root for `/`, the directory itself for a
+/// final `.`, and for a final `..` the directory it climbs from.
+fn kernel_parent(
+    ctx: &Ctx,
+    dirfd: Option<usize>,
+    path: &[u8],
+    last: namespace::Last,
+    resolved: &[u8],
+) -> Result<Vec<u8>, Errno> {
+    use namespace::Last;
+    Ok(match last {
+        Last::Root => b"/".to_vec(),
+        Last::Dot => resolved.to_vec(),
+        Last::DotDot => {
+            let end = path.iter().rposition(|&c| c != b'/').map_or(0, |i| i + 1);
+            let from = &path[..end - 2];
+            let from: &[u8] = if from.is_empty() { b"." } else { from };
+            ctx.resolve_full(dirfd, from, true)?.guest
+        }
+        Last::Normal => {
+            let cut = resolved.iter().rposition(|&c| c == b'/').unwrap_or(0);
+            resolved[..cut.max(1)].to_vec()
+        }
     })
 }
 
