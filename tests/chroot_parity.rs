@@ -1514,3 +1514,51 @@ fn renaming_the_root_or_a_dot_across_a_binding_is_exdev() {
     }
     assert!(dir.join("y").is_file(), "a bound file moved\n{out}");
 }
+
+// ---------------------------------------------------------------------------
+// Signal dispositions the guest starts with
+// ---------------------------------------------------------------------------
+
+const SIGPIPE_C: &str = r#"
+#include <signal.h>
+#include <sys/wait.h>
+int main(void) {
+    struct sigaction sa;
+    sigaction(SIGPIPE, NULL, &sa);
+    printf("SIGPIPE: %s\n", sa.sa_handler == SIG_IGN ? "ignored" : sa.sa_handler == SIG_DFL ? "default" : "handled");
+    int p[2];
+    if (pipe(p) < 0) { perror("pipe"); return 1; }
+    /* Like `yes | head -1`: the reader is gone. */
+    close(p[0]);
+    fflush(stdout);
+    pid_t w = fork();
+    if (w == 0) {
+        long r = write(p[1], "y\n", 2);
+        printf("write: %s\n", r < 0 ? ename(errno) : "ok");
+        fflush(stdout);
+        _exit(0);
+    }
+    close(p[1]);
+    int st; waitpid(w, &st, 0);
+    if (WIFSIGNALED(st)) printf("writer: killed by signal %d\n", WTERMSIG(st));
+    else printf("writer: exit %d\n", WEXITSTATUS(st));
+    return 0;
+}
+"#;
+
+/// sproot's own runtime ignores `SIGPIPE`; the guest starts with the
+/// default, so a writer to a closed pipe dies of it as in a chroot.
+#[test]
+fn the_guest_starts_with_sigpipe_at_its_default() {
+    let Some(g) = Guest::new(&program(SIGPIPE_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    assert_eq!(
+        out,
+        format!(
+            "SIGPIPE: default\nwriter: killed by signal {}\n",
+            libc::SIGPIPE
+        )
+    );
+}
