@@ -1562,3 +1562,52 @@ fn the_guest_starts_with_sigpipe_at_its_default() {
         )
     );
 }
+
+// ---------------------------------------------------------------------------
+// Linking an O_TMPFILE file through /proc/self/fd
+// ---------------------------------------------------------------------------
+
+const TMPFILE_LINK_C: &str = r#"
+static void link_tmpfile(const char *what, const char *dir, const char *to, int flags) {
+    int fd = open(dir, O_TMPFILE | O_WRONLY, 0600);
+    if (fd < 0) { printf("%s: open O_TMPFILE: %s\n", what, ename(errno)); return; }
+    write(fd, "x", 1);
+    char p[64]; snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+    unlink(to);
+    report(what, linkat(AT_FDCWD, p, AT_FDCWD, to, flags));
+    struct stat st;
+    if (stat(to, &st) == 0) printf("%s: %lld bytes\n", what, (long long)st.st_size);
+    unlink(to);
+    close(fd);
+}
+int main(void) {
+    link_tmpfile("link followed", "/tmp", "/tmp/linked", AT_SYMLINK_FOLLOW);
+    link_tmpfile("link not followed", "/tmp", "/tmp/linked", 0);
+    link_tmpfile("link followed within a binding", "/mnt/b", "/mnt/b/linked", AT_SYMLINK_FOLLOW);
+    link_tmpfile("link followed out of a binding", "/mnt/b", "/tmp/linked", AT_SYMLINK_FOLLOW);
+    return 0;
+}
+"#;
+
+/// `linkat` of `/proc/self/fd/N` with `AT_SYMLINK_FOLLOW` links the file
+/// the descriptor names (an `O_TMPFILE` file gets its name): the mount that
+/// counts is that file's, not `/proc`'s.
+#[test]
+fn linking_an_open_tmpfile_through_proc_self_fd_works() {
+    let Some(mut g) = Guest::new(&program(TMPFILE_LINK_C)) else {
+        return;
+    };
+    let dir = HostDir::new("parity-tmpfile");
+    g.bind(dir.to_str().expect("utf-8"), "/mnt/b");
+    std::fs::create_dir_all(g.host_path("/tmp")).expect("mkdir /tmp");
+    let out = g.same_as_chroot(&[]);
+    for line in [
+        "link followed: ok",
+        "link followed: 1 bytes",
+        "link not followed: EXDEV",
+        "link followed within a binding: ok",
+        "link followed out of a binding: EXDEV",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+}

@@ -361,7 +361,10 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
                 return Err(Errno::EACCES);
             }
             if let Some(slot) = guests.get_mut(index) {
-                *slot = Some(resolved.guest);
+                let linked = (op == namespace::Op::Move { link: true } && index == 0 && follow)
+                    .then(|| followed_magic_target(env.view, &resolved.host))
+                    .flatten();
+                *slot = Some(linked.unwrap_or(resolved.guest));
             }
         }
         let host = if l2s::works_on_names(ctx.sysno()) {
@@ -415,6 +418,17 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
         None if changed => Outcome::Rewritten,
         None => Outcome::Pass,
     })
+}
+
+/// `linkat(..., AT_SYMLINK_FOLLOW)` of a `/proc` magic link (as
+/// `/proc/self/fd/N` of an `O_TMPFILE` file): the kernel links the file the
+/// link leads to, so the binding that counts is that file's. Its guest
+/// path, when it has one.
+fn followed_magic_target(view: &GuestView, host: &Path) -> Option<Vec<u8>> {
+    let host = host.as_os_str().as_bytes();
+    crate::fs::parse_magic_link(host)?;
+    let target = nix::fcntl::readlink(host).ok()?.into_vec();
+    view.to_guest(&target)
 }
 
 /// The guest directory the kernel's lookup of all but the last component
