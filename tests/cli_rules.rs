@@ -234,6 +234,8 @@ fn without_path_a_bare_name_is_not_looked_up_but_a_relative_one_runs() {
             &["-w", "/", "bin/true"],
             &["-w", "/bin", "../bin/true"],
             &["-w", "/bin", "../../../bin/true"],
+            // Not a directory: the guest starts in / (as PRoot's does).
+            &["-w", "/bin/true", "../bin/true"],
         ] {
             let out = run(path, args);
             assert_success(&out, &format!("{path:?}: {}", args.join(" ")));
