@@ -294,7 +294,8 @@ pub struct Cli {
     pub qemu: Option<String>,
 
     /// The guest command and its arguments (default: /bin/sh). A COMMAND
-    /// without "/" is looked up in $PATH inside the guest.
+    /// without "/" is looked up in $PATH inside the guest (not at all when
+    /// $PATH is unset or empty).
     #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 

@@ -563,9 +563,23 @@ impl Config {
     }
 
     /// The first executable regular file named `cmd` in the directories of
-    /// `$PATH`, as a guest path.
+    /// `$PATH`, as a guest path. Without a `$PATH` (unset or empty) a name
+    /// is not looked up, as in PRoot: only a name with a `/` runs then.
     fn search_path(&self, cmd: &[u8]) -> Result<Vec<u8>, StartError> {
-        let path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string());
+        let shown = String::from_utf8_lossy(cmd);
+        let path = std::env::var("PATH").unwrap_or_default();
+        if path.is_empty() {
+            let mut message = format!(
+                "{shown}: not found: $PATH is unset or empty, so a name without '/' is not looked up"
+            );
+            let here = self.view.resolve(&TracerProc, &self.cwd, cmd, true);
+            if here.is_ok_and(|r| r.host.is_file()) {
+                message.push_str(&format!(
+                    "; to run the one in the current directory: ./{shown}"
+                ));
+            }
+            return Err(StartError::not_found(message));
+        }
         for dir in path.split(':').filter(|d| d.starts_with('/')) {
             let mut guest = dir.as_bytes().to_vec();
             guest.push(b'/');
@@ -579,8 +593,7 @@ impl Config {
             }
         }
         Err(StartError::not_found(format!(
-            "{}: command not found in the guest's PATH ({path})",
-            String::from_utf8_lossy(cmd)
+            "{shown}: command not found in the guest's PATH ({path})"
         )))
     }
 
@@ -627,9 +640,6 @@ impl Config {
         lines
     }
 }
-
-/// `$PATH` when the environment has none.
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The first guest program and its argv.
 #[derive(Debug, Clone, PartialEq, Eq)]

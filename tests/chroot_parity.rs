@@ -1337,3 +1337,277 @@ fn a_rewritten_syscall_restarted_after_a_signal_is_translated_once() {
         "mkfifo: ok\nopen fifo through a signal: ok\nread: hi\nalarms: 1\nwriter: 0\n"
     );
 }
+
+// ---------------------------------------------------------------------------
+// New user namespaces
+// ---------------------------------------------------------------------------
+
+const USERNS_C: &str = r#"
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+static void clone_with(const char *what, long flags) {
+    long pid = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) _exit(0);
+    if (pid > 0) waitpid(pid, NULL, 0);
+    report(what, pid);
+}
+int main(void) {
+    clone_with("clone CLONE_NEWUSER", CLONE_NEWUSER);
+    clone_with("clone CLONE_NEWUSER|CLONE_FS", CLONE_NEWUSER | CLONE_FS);
+    clone_with("clone", 0);
+    report("unshare 0", syscall(SYS_unshare, 0));
+    report("unshare CLONE_NEWUSER|CLONE_NEWNS", syscall(SYS_unshare, CLONE_NEWUSER | CLONE_NEWNS));
+    report("unshare CLONE_NEWUSER", syscall(SYS_unshare, CLONE_NEWUSER));
+    return 0;
+}
+"#;
+
+/// A chrooted process may not create a user namespace (the kernel answers
+/// `EPERM`), and a guest is one: `unshare` and `clone` with
+/// `CLONE_NEWUSER` are refused, other namespaces and flags are not.
+#[test]
+fn a_new_user_namespace_is_refused_as_in_a_chroot() {
+    let Some(g) = Guest::new(&program(USERNS_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    assert!(out.contains("clone CLONE_NEWUSER: EPERM\n"), "{out}");
+    assert!(
+        out.contains("clone CLONE_NEWUSER|CLONE_FS: EINVAL\n"),
+        "{out}"
+    );
+    assert!(out.contains("unshare 0: ok\n"), "{out}");
+    assert!(out.contains("unshare CLONE_NEWUSER: EPERM\n"), "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// Relative AF_UNIX names
+// ---------------------------------------------------------------------------
+
+const UNIX_RELATIVE_C: &str = r#"
+#include <sys/socket.h>
+#include <sys/un.h>
+static void show_name(const char *what, int fd) {
+    struct sockaddr_un a; socklen_t l = sizeof a;
+    memset(&a, 0, sizeof a);
+    if (getsockname(fd, (struct sockaddr *)&a, &l) < 0) { printf("%s: %s\n", what, ename(errno)); return; }
+    size_t n = l > offsetof(struct sockaddr_un, sun_path) ? l - offsetof(struct sockaddr_un, sun_path) : 0;
+    printf("%s: length %u, %.*s\n", what, (unsigned)l, (int)strnlen(a.sun_path, n), a.sun_path);
+}
+static int bound(const char *what, const char *name, size_t n) {
+    struct sockaddr_un a; memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX; memcpy(a.sun_path, name, n);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    int r = bind(fd, (struct sockaddr *)&a, offsetof(struct sockaddr_un, sun_path) + n);
+    report(what, r);
+    if (r == 0) { listen(fd, 16); show_name(what, fd); }
+    return fd;
+}
+static void connect_to(const char *what, const char *name, size_t n) {
+    struct sockaddr_un a; memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX; memcpy(a.sun_path, name, n);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    report(what, connect(fd, (struct sockaddr *)&a, offsetof(struct sockaddr_un, sun_path) + n));
+    close(fd);
+}
+int main(void) {
+    mkdir("/tmp/sock", 0755);
+    report("chdir", chdir("/tmp/sock"));
+    char full[108];
+    memset(full, 'f', sizeof full);
+    unlink("rel.sock"); unlink("up.sock"); unlink(strndup(full, sizeof full));
+    bound("bind rel.sock", "rel.sock", strlen("rel.sock") + 1);
+    connect_to("connect rel.sock", "rel.sock", strlen("rel.sock") + 1);
+    connect_to("connect ./rel.sock", "./rel.sock", strlen("./rel.sock") + 1);
+    connect_to("connect absolute", "/tmp/sock/rel.sock", strlen("/tmp/sock/rel.sock") + 1);
+    bound("bind ../sock/up.sock", "../sock/up.sock", strlen("../sock/up.sock") + 1);
+    bound("bind 108 bytes", full, sizeof full);
+    connect_to("connect 108 bytes", full, sizeof full);
+    struct stat st;
+    report("stat 108 bytes", stat("/tmp/sock/ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", &st));
+    report("stat rel.sock", stat("/tmp/sock/rel.sock", &st));
+    return 0;
+}
+"#;
+
+/// A relative `AF_UNIX` name is the kernel's to take from the cwd: it is
+/// bound where the guest's cwd is, reported back as it was given (not as
+/// the absolute guest path), and may fill all of `sun_path` without a
+/// terminator, however long the host path of the cwd.
+#[test]
+fn relative_unix_socket_names_are_the_kernels() {
+    let Some(g) = Guest::new(&program(UNIX_RELATIVE_C)) else {
+        return;
+    };
+    std::fs::create_dir_all(g.host_path("/tmp")).expect("mkdir /tmp");
+    let out = g.same_as_chroot(&[]);
+    g.same_as_distro_user(&[], &out);
+    for line in [
+        "bind rel.sock: length 11, rel.sock",
+        "connect rel.sock: ok",
+        "connect absolute: ok",
+        "bind ../sock/up.sock: length 18, ../sock/up.sock",
+        "bind 108 bytes: ok",
+        "connect 108 bytes: ok",
+        "stat 108 bytes: ok",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Renaming the root or a final dot across a binding
+// ---------------------------------------------------------------------------
+
+const RENAME_ROOT_C: &str = r#"
+int main(void) {
+    mkdir("/tmp/d", 0755);
+    report("chdir /", chdir("/"));
+    report("rename / into binding", rename("/", "/mnt/b/x"));
+    report("rename . into binding", rename(".", "/mnt/b/x"));
+    report("rename .. into binding", rename("..", "/mnt/b/x"));
+    report("rename / in place", rename("/", "/x"));
+    report("rename . in place", rename(".", "/x"));
+    report("rename tmp/d/.. into binding", rename("/tmp/d/..", "/mnt/b/x"));
+    report("rename tmp/d/.. in place", rename("/tmp/d/..", "/tmp/x"));
+    report("rename binding/. out", rename("/mnt/b/.", "/x"));
+    report("rename binding/.. in it", rename("/mnt/b/..", "/mnt/b/x"));
+    report("rename binding into itself", rename("/mnt/b", "/mnt/b/x"));
+    report("rename binding in place", rename("/mnt/b", "/mnt/x"));
+    report("rename from binding over /", rename("/mnt/b/y", "/"));
+    report("rename over / in place", rename("/tmp/d", "/"));
+    report("chdir /mnt/b", chdir("/mnt/b"));
+    report("rename . of binding out", rename(".", "/tmp/x"));
+    report("rename . of binding in it", rename(".", "y"));
+    report("d still there", rmdir("/tmp/d"));
+    return 0;
+}
+"#;
+
+/// The kernel compares the mounts of the two parents before it looks at
+/// the last components: renaming `/`, `.` or `..` across a mount (a
+/// binding) is `EXDEV`, within one `EBUSY`.
+#[test]
+fn renaming_the_root_or_a_dot_across_a_binding_is_exdev() {
+    let Some(mut g) = Guest::new(&program(RENAME_ROOT_C)) else {
+        return;
+    };
+    let dir = HostDir::new("parity-rename-root");
+    std::fs::write(dir.join("y"), "y\n").expect("write y");
+    g.bind(dir.to_str().expect("utf-8"), "/mnt/b");
+    std::fs::create_dir_all(g.host_path("/tmp")).expect("mkdir /tmp");
+    let out = g.same_as_chroot(&[]);
+    g.same_as_distro_user(&[], &out);
+    for line in [
+        "rename / into binding: EXDEV",
+        "rename . into binding: EXDEV",
+        "rename / in place: EBUSY",
+        "rename binding/. out: EXDEV",
+        "rename binding into itself: EXDEV",
+        "rename from binding over /: EXDEV",
+        "rename over / in place: EBUSY",
+        "d still there: ok",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+    assert!(dir.join("y").is_file(), "a bound file moved\n{out}");
+}
+
+// ---------------------------------------------------------------------------
+// Signal dispositions the guest starts with
+// ---------------------------------------------------------------------------
+
+const SIGPIPE_C: &str = r#"
+#include <signal.h>
+#include <sys/wait.h>
+int main(void) {
+    struct sigaction sa;
+    sigaction(SIGPIPE, NULL, &sa);
+    printf("SIGPIPE: %s\n", sa.sa_handler == SIG_IGN ? "ignored" : sa.sa_handler == SIG_DFL ? "default" : "handled");
+    int p[2];
+    if (pipe(p) < 0) { perror("pipe"); return 1; }
+    /* Like `yes | head -1`: the reader is gone. */
+    close(p[0]);
+    fflush(stdout);
+    pid_t w = fork();
+    if (w == 0) {
+        long r = write(p[1], "y\n", 2);
+        printf("write: %s\n", r < 0 ? ename(errno) : "ok");
+        fflush(stdout);
+        _exit(0);
+    }
+    close(p[1]);
+    int st; waitpid(w, &st, 0);
+    if (WIFSIGNALED(st)) printf("writer: killed by signal %d\n", WTERMSIG(st));
+    else printf("writer: exit %d\n", WEXITSTATUS(st));
+    return 0;
+}
+"#;
+
+/// sproot's own runtime ignores `SIGPIPE`; the guest starts with the
+/// default, so a writer to a closed pipe dies of it as in a chroot.
+#[test]
+fn the_guest_starts_with_sigpipe_at_its_default() {
+    let Some(g) = Guest::new(&program(SIGPIPE_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    assert_eq!(
+        out,
+        format!(
+            "SIGPIPE: default\nwriter: killed by signal {}\n",
+            libc::SIGPIPE
+        )
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Linking an O_TMPFILE file through /proc/self/fd
+// ---------------------------------------------------------------------------
+
+const TMPFILE_LINK_C: &str = r#"
+static void link_tmpfile(const char *what, const char *dir, const char *to, int flags) {
+    int fd = open(dir, O_TMPFILE | O_WRONLY, 0600);
+    if (fd < 0) { printf("%s: open O_TMPFILE: %s\n", what, ename(errno)); return; }
+    write(fd, "x", 1);
+    char p[64]; snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+    unlink(to);
+    report(what, linkat(AT_FDCWD, p, AT_FDCWD, to, flags));
+    struct stat st;
+    if (stat(to, &st) == 0) printf("%s: %lld bytes\n", what, (long long)st.st_size);
+    unlink(to);
+    close(fd);
+}
+int main(void) {
+    link_tmpfile("link followed", "/tmp", "/tmp/linked", AT_SYMLINK_FOLLOW);
+    link_tmpfile("link not followed", "/tmp", "/tmp/linked", 0);
+    link_tmpfile("link followed within a binding", "/mnt/b", "/mnt/b/linked", AT_SYMLINK_FOLLOW);
+    link_tmpfile("link followed out of a binding", "/mnt/b", "/tmp/linked", AT_SYMLINK_FOLLOW);
+    return 0;
+}
+"#;
+
+/// `linkat` of `/proc/self/fd/N` with `AT_SYMLINK_FOLLOW` links the file
+/// the descriptor names (an `O_TMPFILE` file gets its name): the mount that
+/// counts is that file's, not `/proc`'s.
+#[test]
+fn linking_an_open_tmpfile_through_proc_self_fd_works() {
+    let Some(mut g) = Guest::new(&program(TMPFILE_LINK_C)) else {
+        return;
+    };
+    let dir = HostDir::new("parity-tmpfile");
+    g.bind(dir.to_str().expect("utf-8"), "/mnt/b");
+    std::fs::create_dir_all(g.host_path("/tmp")).expect("mkdir /tmp");
+    let out = g.same_as_chroot(&[]);
+    for line in [
+        "link followed: ok",
+        "link followed: 1 bytes",
+        "link not followed: EXDEV",
+        "link followed within a binding: ok",
+        "link followed out of a binding: EXDEV",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+}

@@ -200,6 +200,52 @@ fn a_script_without_or_with_an_empty_shebang_runs_under_sh_like_execvp() {
     }
 }
 
+/// PRoot's rule: without a `$PATH` (unset or empty) a bare name is not
+/// looked up, not even in the cwd; a name with a `/` runs from the cwd.
+#[test]
+fn without_path_a_bare_name_is_not_looked_up_but_a_relative_one_runs() {
+    let r = tiny_rootfs();
+    let run = |path: Option<&str>, args: &[&str]| {
+        let mut cmd = r.sproot_cmd(args);
+        match path {
+            Some(p) => cmd.env("PATH", p),
+            None => cmd.env_remove("PATH"),
+        };
+        output_with_timeout(cmd, Duration::from_secs(T), &args.join(" "))
+    };
+    for path in [None, Some("")] {
+        for args in [&["true"][..], &["-w", "/bin", "true"]] {
+            let out = run(path, args);
+            assert_eq!(out.status.code(), Some(127), "{path:?}: {}", describe(&out));
+            let err = stderr_str(&out);
+            assert!(
+                err.starts_with("sproot error: true: not found: $PATH is unset or empty"),
+                "{err}"
+            );
+        }
+        let out = run(path, &["-w", "/bin", "true"]);
+        assert!(
+            stderr_str(&out).contains("./true"),
+            "a hint for the one in the cwd: {}",
+            describe(&out)
+        );
+        for args in [
+            &["-w", "/bin", "./true"][..],
+            &["-w", "/", "bin/true"],
+            &["-w", "/bin", "../bin/true"],
+            &["-w", "/bin", "../../../bin/true"],
+            // Not a directory: the guest starts in / (as PRoot's does).
+            &["-w", "/bin/true", "../bin/true"],
+        ] {
+            let out = run(path, args);
+            assert_success(&out, &format!("{path:?}: {}", args.join(" ")));
+        }
+    }
+    // With a $PATH the name is found there.
+    let out = run(Some("/usr/bin:/bin"), &["true"]);
+    assert_success(&out, "true with a $PATH");
+}
+
 #[test]
 fn a_command_that_is_a_directory_or_not_executable_says_so() {
     let r = tiny_rootfs();

@@ -63,7 +63,7 @@ table! {
         SYS_sendto SYS_setdomainname SYS_setfsgid SYS_setfsuid SYS_setgid SYS_setgroups
         SYS_sethostname SYS_setregid SYS_setresgid SYS_setresuid SYS_setreuid SYS_setuid
         SYS_setxattr SYS_statfs SYS_statx SYS_swapoff SYS_swapon SYS_symlinkat SYS_truncate
-        SYS_umount2 SYS_uname SYS_unlinkat SYS_utimensat
+        SYS_umount2 SYS_uname SYS_unlinkat SYS_unshare SYS_utimensat
         SYS_accept SYS_accept4 SYS_bpf SYS_fgetxattr SYS_flistxattr SYS_fremovexattr
         SYS_fsetxattr SYS_getpeername SYS_getsockname SYS_pidfd_getfd SYS_pidfd_open
         SYS_recvfrom SYS_recvmmsg SYS_recvmsg SYS_sendmmsg

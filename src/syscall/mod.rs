@@ -18,6 +18,7 @@ pub mod procfile;
 pub mod restart;
 pub mod table;
 pub mod trapped;
+mod userns;
 pub mod xattr;
 
 pub use ctx::{Ctx, Memory, Named, TraceeMemory};
@@ -228,6 +229,14 @@ fn run_table(ctx: &mut Ctx, kind: Kind) -> Result<Outcome, Errno> {
                 Outcome::Pass
             },
         ),
+        Kind::NewUserNs { clone } => {
+            let refused = if clone {
+                userns::clone(ctx.arg(0))
+            } else {
+                userns::unshare(ctx.arg(0), userns::threads(ctx.pid.as_raw()))
+            };
+            refused.map_or(Ok(Outcome::Pass), Err)
+        }
         Kind::Refuse(e) => Err(e),
     }
 }
@@ -289,6 +298,10 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
     let op = namespace::op_of(ctx.sysno(), ctx.arg(2));
     let moving = matches!(op, Some(namespace::Op::Move { .. }));
     let mut guests: [Option<Vec<u8>>; 2] = [None, None];
+    // rename: the directories the kernel's parent lookups end in, and the
+    // answers for a final `.`, `..` or `/`.
+    let mut parents: [Option<Vec<u8>>; 2] = [None, None];
+    let mut specials: [Option<Errno>; 2] = [None, None];
     let mut fd_name = None;
     for (index, a) in args.iter().enumerate() {
         let ptr = ctx.arg(a.path);
@@ -327,7 +340,16 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
             }
         }
         if let Some(op) = op {
-            if let Some(e) = namespace::last_errno(op, index, namespace::Last::of(&guest)) {
+            let last = namespace::Last::of(&guest);
+            if op == (namespace::Op::Move { link: false }) {
+                // The kernel compares the parents' mounts first.
+                if let Some(slot) = parents.get_mut(index) {
+                    *slot = Some(kernel_parent(ctx, a.dirfd, &guest, last, &resolved.guest)?);
+                }
+                if let Some(slot) = specials.get_mut(index) {
+                    *slot = namespace::last_errno(op, index, last);
+                }
+            } else if let Some(e) = namespace::last_errno(op, index, last) {
                 return Err(e);
             }
             // Glue directories are read-only, like a mount point's parent
@@ -339,7 +361,10 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
                 return Err(Errno::EACCES);
             }
             if let Some(slot) = guests.get_mut(index) {
-                *slot = Some(resolved.guest);
+                let linked = (op == namespace::Op::Move { link: true } && index == 0 && follow)
+                    .then(|| followed_magic_target(env.view, &resolved.host))
+                    .flatten();
+                *slot = Some(linked.unwrap_or(resolved.guest));
             }
         }
         let host = if l2s::works_on_names(ctx.sysno()) {
@@ -372,6 +397,14 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
             changed = true;
         }
     }
+    if let [Some(old), Some(new)] = &parents
+        && env.view.binding_index(old) != env.view.binding_index(new)
+    {
+        return Err(Errno::EXDEV);
+    }
+    if let Some(e) = specials.into_iter().flatten().next() {
+        return Err(e);
+    }
     if let Some(op) = op
         && let Some(e) = namespace::binding_errno(env.view, op, &guests)
     {
@@ -384,6 +417,45 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
         },
         None if changed => Outcome::Rewritten,
         None => Outcome::Pass,
+    })
+}
+
+/// `linkat(..., AT_SYMLINK_FOLLOW)` of a `/proc` magic link (as
+/// `/proc/self/fd/N` of an `O_TMPFILE` file): the kernel links the file the
+/// link leads to, so the binding that counts is that file's. Its guest
+/// path, when it has one.
+fn followed_magic_target(view: &GuestView, host: &Path) -> Option<Vec<u8>> {
+    let host = host.as_os_str().as_bytes();
+    crate::fs::parse_magic_link(host)?;
+    let target = nix::fcntl::readlink(host).ok()?.into_vec();
+    view.to_guest(&target)
+}
+
+/// The guest directory the kernel's lookup of all but the last component
+/// of `path` ends in (`resolved`: the path's own canonical guest path): the
+/// parent of a plain name, the root for `/`, the directory itself for a
+/// final `.`, and for a final `..` the directory it climbs from.
+fn kernel_parent(
+    ctx: &Ctx,
+    dirfd: Option<usize>,
+    path: &[u8],
+    last: namespace::Last,
+    resolved: &[u8],
+) -> Result<Vec<u8>, Errno> {
+    use namespace::Last;
+    Ok(match last {
+        Last::Root => b"/".to_vec(),
+        Last::Dot => resolved.to_vec(),
+        Last::DotDot => {
+            let end = path.iter().rposition(|&c| c != b'/').map_or(0, |i| i + 1);
+            let from = &path[..end - 2];
+            let from: &[u8] = if from.is_empty() { b"." } else { from };
+            ctx.resolve_full(dirfd, from, true)?.guest
+        }
+        Last::Normal => {
+            let cut = resolved.iter().rposition(|&c| c == b'/').unwrap_or(0);
+            resolved[..cut.max(1)].to_vec()
+        }
     })
 }
 
@@ -691,6 +763,11 @@ fn translate_sockaddr(
     }
     let path: Vec<u8> = buf[2..].iter().take_while(|&&b| b != 0).copied().collect();
     let host = ctx.resolve(None, &path, !bind)?;
+    if relative_is_native(ctx, &path, &host)? {
+        // The kernel names the same file from the tracee's own cwd, and
+        // reports the name as it was given, as in a chroot.
+        return Ok(None);
+    }
     let mut host = host.as_os_str().as_bytes().to_vec();
     if host.len() >= SUN_PATH_MAX {
         // Too long for sun_path: through a directory the tracer holds open.
@@ -702,6 +779,27 @@ fn translate_sockaddr(
     out.extend_from_slice(host);
     out.push(0);
     Ok(Some(out))
+}
+
+/// Whether the relative socket name `path`, resolved to `host`, names the
+/// same file when the kernel takes it from the tracee's own cwd: its
+/// resolution is the kernel's cwd followed by the name, lexically, so it
+/// meets no symlink or binding on the way. `..` may only lead (from the
+/// cwd's physical path, as the kernel climbs): after a symlink it would
+/// climb from the link's target.
+fn relative_is_native(ctx: &Ctx, path: &[u8], host: &Path) -> Result<bool, Errno> {
+    if path.first() == Some(&b'/') {
+        return Ok(false);
+    }
+    let mut names = path.split(|&c| c == b'/').skip_while(|&c| c == b"..");
+    if names.any(|c| c == b"..") {
+        return Ok(false);
+    }
+    let Ok(cwd) = std::fs::read_link(format!("/proc/{}/cwd", ctx.pid)) else {
+        return Ok(false);
+    };
+    let joined = [cwd.as_os_str().as_bytes(), b"/", path].concat();
+    Ok(crate::fs::normalize_lexical(&joined) == host.as_os_str().as_bytes())
 }
 
 fn sockaddr(ctx: &mut Ctx, addr_arg: usize, len_arg: usize, bind: bool) -> Result<Outcome, Errno> {

@@ -9,6 +9,10 @@
 //! - binding points are mount points: removing or renaming one is `EBUSY`,
 //!   renaming or linking across bindings is `EXDEV`. A binding's host path
 //!   is never moved or deleted by a guest.
+//!
+//! `rename` keeps the kernel's order: the mounts of the two directories its
+//! parent lookups end in are compared first (`EXDEV`, also for a final
+//! `.`, `..` or `/`), then the final components (`EBUSY`).
 
 use crate::arch::sys;
 use crate::fs::GuestView;

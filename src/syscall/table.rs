@@ -80,6 +80,9 @@ pub enum Kind {
     /// `open_tree`: translated like an `O_PATH` open, refused (`EPERM`)
     /// with `OPEN_TREE_CLONE` (a new mount).
     OpenTree,
+    /// `unshare` (`clone: false`) or `clone` creating a user namespace:
+    /// refused as in a chroot (`syscall/userns.rs`).
+    NewUserNs { clone: bool },
     /// Refused with this errno, without running.
     Refuse(Errno),
 }
@@ -259,6 +262,8 @@ pub fn classify(nr: i64) -> Option<Kind> {
         sys::SYS_quotactl => Paths(const { &[p(1, Yes)] }),
         sys::SYS_open_tree => OpenTree,
         sys::SYS_prctl => Prctl,
+        sys::SYS_unshare => NewUserNs { clone: false },
+        sys::SYS_clone => NewUserNs { clone: true },
         // Mount namespaces are not emulated: refuse as the kernel refuses an
         // unprivileged caller.
         sys::SYS_mount

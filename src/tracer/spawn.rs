@@ -50,8 +50,8 @@ pub fn spawn(launch: &Launch) -> Result<Pid> {
     env_ptrs.push(std::ptr::null());
     let (go_read, go_write) = nix::unistd::pipe().context("create a pipe")?;
     // SAFETY: sproot is single-threaded here; the child only makes
-    // async-signal-safe calls (read, close, chdir, prctl, seccomp, execve,
-    // write, _exit) on memory prepared before the fork.
+    // async-signal-safe calls (read, close, signal, chdir, prctl, seccomp,
+    // execve, write, _exit) on memory prepared before the fork.
     match unsafe { new_process() }.context("fork the guest process")? {
         ForkResult::Child => {
             drop(go_write);
@@ -69,6 +69,12 @@ pub fn spawn(launch: &Launch) -> Result<Pid> {
                 }
             }
             drop(go_read);
+            // Rust's runtime ignores SIGPIPE in sproot, and an ignored
+            // signal stays ignored across execve: the guest starts with the
+            // default, as a shell would start it.
+            // SAFETY: signal(2) with SIG_DFL is async-signal-safe and
+            // installs no handler.
+            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
             // SAFETY: chdir with a valid NUL-terminated path.
             if unsafe { libc::chdir(launch.host_cwd.as_ptr()) } != 0 {
                 child_fail(b"cannot enter the initial working directory", 1);
