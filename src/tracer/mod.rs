@@ -147,9 +147,15 @@ fn resume(seccomp: bool, gate: &guest_hooks::Gate, pid: Pid, sig: Option<Sig>, w
     } else {
         ptrace::cont(pid, sig)
     };
-    if let Err(e) = r {
-        // ESRCH: gone (killed meanwhile); its exit report follows.
-        log::debug!("resume {pid}: {e}");
+    match r {
+        Ok(()) => {}
+        // Gone (killed meanwhile): its exit report follows.
+        Err(Errno::ESRCH) => log::debug!("resume {pid}: gone"),
+        // Left stopped, it would hang the run: killed, with a message.
+        Err(e) => {
+            log::error!("cannot resume {pid} ({e}); killing it");
+            let _ = kill(pid, Signal::SIGKILL);
+        }
     }
 }
 

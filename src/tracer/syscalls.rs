@@ -61,10 +61,12 @@ impl Tracer<'_> {
             .get_mut(pid.as_raw())
             .and_then(|t| t.syscall.take())
             .unwrap_or(AtExit::Nothing);
-        match due {
-            AtExit::Nothing => {}
-            AtExit::Hook(hook) => {
-                if let Ok(regs) = ptrace::get_regs(pid) {
+        // A failed read or write here would leave the guest with the
+        // skipped call's result: settled in `lost`, never ignored.
+        let done: Result<(), (Errno, &str)> = match due {
+            AtExit::Nothing => Ok(()),
+            AtExit::Hook(hook) => match ptrace::get_regs(pid) {
+                Ok(regs) => {
                     let proc = Proc {
                         tasks: &self.tasks,
                         tid: pid.as_raw(),
@@ -72,21 +74,29 @@ impl Tracer<'_> {
                     let mut mem = syscall::TraceeMemory(pid);
                     let mut ctx = Ctx::new(&self.env, &proc, pid, regs, None, &mut mem);
                     if syscall::exit(&mut ctx, hook) {
-                        let _ = ptrace::set_regs(pid, &ctx.regs);
+                        ptrace::set_regs(pid, &ctx.regs).map_err(|e| (e, "write the registers"))
+                    } else {
+                        Ok(())
                     }
                 }
-            }
-            AtExit::Value(v) => {
-                if let Ok(mut regs) = ptrace::get_regs(pid) {
+                Err(e) => Err((e, "read the registers")),
+            },
+            AtExit::Value(v) => match ptrace::get_regs(pid) {
+                Ok(mut regs) => {
                     regs.set_ret(v);
-                    let _ = ptrace::set_regs(pid, &regs);
+                    ptrace::set_regs(pid, &regs).map_err(|e| (e, "write the registers"))
                 }
-            }
+                Err(e) => Err((e, "read the registers")),
+            },
             AtExit::Exec(_) => {
                 if let Ok(regs) = ptrace::get_regs(pid) {
                     log::debug!("exec in {pid} failed: {}", regs.ret());
                 }
+                Ok(())
             }
+        };
+        if let Err((e, what)) = done {
+            return self.lost(stopped, e, what);
         }
         if log::log_enabled!(log::Level::Trace)
             && let Ok(regs) = ptrace::get_regs(pid)
