@@ -1611,3 +1611,80 @@ fn linking_an_open_tmpfile_through_proc_self_fd_works() {
         assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// readlink of the rootfs's own symlinks with the host's `/` bound in the
+// guest (`-b /:/host-rootfs`, as proot-distro users do): their content, as
+// written, whatever else is bound.
+// ---------------------------------------------------------------------------
+
+const READLINK_C: &str = r#"
+int main(int argc, char **argv) {
+    char buf[4096];
+    for (int i = 1; i < argc; i++) {
+        ssize_t n = readlink(argv[i], buf, sizeof buf - 1);
+        if (n < 0) { printf("%s: %s\n", argv[i], ename(errno)); continue; }
+        buf[n] = 0;
+        printf("%s -> %s\n", argv[i], buf);
+    }
+    return 0;
+}
+"#;
+
+#[test]
+fn the_rootfs_symlinks_read_as_written_with_the_host_root_bound() {
+    let links = ["/abs", "/rel", "/etc/deep", "/tmp-link"];
+    for extra in [&[][..], &[("/tmp", "/tmp")], &[("/tmp", "/foo")]] {
+        let Some(mut g) = Guest::new(&program(READLINK_C)) else {
+            return;
+        };
+        for (name, target) in [
+            ("/abs", "/etc/sproot-guest"),
+            ("/rel", "etc/sproot-guest"),
+            ("/etc/deep", "/usr/bin/env"),
+            ("/tmp-link", "/tmp/x"),
+        ] {
+            std::os::unix::fs::symlink(target, g.host_path(name)).expect("make a symlink");
+        }
+        g.bind("/", "/host-rootfs");
+        for (h, guest) in extra {
+            g.bind(h, guest);
+        }
+        let out = g.same_as_chroot(&links);
+        for (name, target) in [("/abs", "/etc/sproot-guest"), ("/etc/deep", "/usr/bin/env")] {
+            assert!(
+                out.lines().any(|l| l == format!("{name} -> {target}")),
+                "with {extra:?}: {name} does not read {target}:\n{out}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A child made with CLONE_UNTRACED sees the guest's files like any other.
+// ---------------------------------------------------------------------------
+
+const UNTRACED_C: &str = r#"
+#include <sched.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+int main(void) {
+    long pid = syscall(SYS_clone, SIGCHLD | CLONE_UNTRACED, 0, 0, 0, 0);
+    if (pid == 0)
+        _exit(access("/etc/sproot-guest", F_OK) == 0 ? 0 : 1);
+    int st = -1;
+    waitpid(pid, &st, 0);
+    printf("untraced child sees the guest's files: %s\n",
+           WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "yes" : "no");
+    return 0;
+}
+"#;
+
+#[test]
+fn a_child_made_untraced_is_translated_like_any_other() {
+    let Some(g) = Guest::new(&program(UNTRACED_C)) else {
+        return;
+    };
+    let out = g.same_as_chroot(&[]);
+    assert_eq!(out, "untraced child sees the guest's files: yes\n");
+}

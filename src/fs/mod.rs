@@ -540,8 +540,14 @@ impl GuestView {
         if target.first() != Some(&b'/') {
             return target;
         }
-        if self.deepest_binding(link).is_none() {
-            return target;
+        // The link lies in a binding when a binding holds it deeper than
+        // the root does (`-b /:/host-rootfs` holds every host path, the
+        // rootfs's own links included, which stay as written).
+        let root_depth =
+            strip_component_prefix(link, &self.mounts[0].host).map(|_| self.mounts[0].host.len());
+        match self.deepest_binding(link) {
+            Some((m, _)) if root_depth.is_none_or(|d| m.host.len() > d) => {}
+            _ => return target,
         }
         match self.deepest_binding(&target) {
             Some((m, rest)) => join(&m.guest, rest),

@@ -229,13 +229,22 @@ fn run_table(ctx: &mut Ctx, kind: Kind) -> Result<Outcome, Errno> {
                 Outcome::Pass
             },
         ),
-        Kind::NewUserNs { clone } => {
+        Kind::CloneFlags { clone } => {
             let refused = if clone {
                 userns::clone(ctx.arg(0))
             } else {
                 userns::unshare(ctx.arg(0), userns::threads(ctx.pid.as_raw()))
             };
-            refused.map_or(Ok(Outcome::Pass), Err)
+            if let Some(e) = refused {
+                return Err(e);
+            }
+            match userns::traced_clone(ctx.arg(0)) {
+                Some(flags) if clone => {
+                    ctx.regs.set_arg(0, flags);
+                    Ok(Outcome::Rewritten)
+                }
+                _ => Ok(Outcome::Pass),
+            }
         }
         Kind::Refuse(e) => Err(e),
     }

@@ -80,9 +80,11 @@ pub enum Kind {
     /// `open_tree`: translated like an `O_PATH` open, refused (`EPERM`)
     /// with `OPEN_TREE_CLONE` (a new mount).
     OpenTree,
-    /// `unshare` (`clone: false`) or `clone` creating a user namespace:
-    /// refused as in a chroot (`syscall/userns.rs`).
-    NewUserNs { clone: bool },
+    /// `unshare` (`clone: false`) or `clone` with flags sproot answers
+    /// (`syscall/userns.rs`): a new user namespace is refused as in a
+    /// chroot; `CLONE_UNTRACED` is dropped, so that the child is traced
+    /// and its paths translated like any other's.
+    CloneFlags { clone: bool },
     /// Refused with this errno, without running.
     Refuse(Errno),
 }
@@ -262,8 +264,8 @@ pub fn classify(nr: i64) -> Option<Kind> {
         sys::SYS_quotactl => Paths(const { &[p(1, Yes)] }),
         sys::SYS_open_tree => OpenTree,
         sys::SYS_prctl => Prctl,
-        sys::SYS_unshare => NewUserNs { clone: false },
-        sys::SYS_clone => NewUserNs { clone: true },
+        sys::SYS_unshare => CloneFlags { clone: false },
+        sys::SYS_clone => CloneFlags { clone: true },
         // Mount namespaces are not emulated: refuse as the kernel refuses an
         // unprivileged caller.
         sys::SYS_mount

@@ -1,8 +1,9 @@
 //! New user namespaces: the kernel refuses them to a chrooted process
 //! (`create_user_ns`: `EPERM` when the caller's root is not its mount
 //! namespace's root), and a guest is chrooted. The filter sends `unshare`
-//! and `clone` here only when `CLONE_NEWUSER` is set; `clone3`'s flags live
-//! in memory the filter cannot read, so it runs as it is.
+//! and `clone` here only when `CLONE_NEWUSER` (or, for `clone`,
+//! `CLONE_UNTRACED`, which is dropped) is set; `clone3`'s flags live in
+//! memory the filter cannot read, so it runs as it is.
 //!
 //! The kernel's earlier answers come first, as it gives them: bad flag
 //! combinations are `EINVAL` before the namespace is tried.
@@ -70,6 +71,13 @@ pub fn clone(flags: u64) -> Option<Errno> {
     Some(if invalid { Errno::EINVAL } else { Errno::EPERM })
 }
 
+/// `CLONE_UNTRACED` would hide the child from sproot (its paths would go
+/// to the host untranslated): the flags without it, when it is set.
+pub fn traced_clone(flags: u64) -> Option<u64> {
+    const CLONE_UNTRACED: u64 = libc::CLONE_UNTRACED as u64;
+    (flags & CLONE_UNTRACED != 0).then_some(flags & !CLONE_UNTRACED)
+}
+
 /// The number of threads of the thread group of `pid` (1 when unknown).
 pub fn threads(pid: i32) -> usize {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -100,6 +108,14 @@ mod tests {
             clone(CLONE_NEWUSER | libc::SIGCHLD as u64),
             Some(Errno::EPERM)
         );
+    }
+
+    #[test]
+    fn clone_untraced_is_dropped_and_nothing_else() {
+        let untraced = libc::CLONE_UNTRACED as u64;
+        let sigchld = libc::SIGCHLD as u64;
+        assert_eq!(traced_clone(sigchld | untraced), Some(sigchld));
+        assert_eq!(traced_clone(sigchld | CLONE_VM), None);
     }
 
     #[test]
