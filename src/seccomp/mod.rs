@@ -204,13 +204,13 @@ impl Prepared {
     /// a guest's filter).
     pub fn programs(&self) -> Vec<&[sock_filter]> {
         let mut v: Vec<&[sock_filter]> = Vec::with_capacity(4);
-        if let Some(i) = &self.sysvipc {
-            v.push(i);
-        }
         if let Some(l) = &self.listings {
             v.push(l);
         }
         v.push(&self.main);
+        if let Some(i) = &self.sysvipc {
+            v.push(i);
+        }
         v.push(&self.unknown);
         v
     }
@@ -223,11 +223,13 @@ impl Prepared {
     /// Install both filters on the calling thread. Meant for the forked
     /// child right before `execve`: no allocation happens here.
     pub fn install(&self) -> Result<(), Errno> {
+        // The SysV IPC filter goes in before the main one, whose `seccomp`
+        // stop would otherwise cost the start-up one more stop.
         for prog in [
             Some(&self.unknown),
+            self.sysvipc.as_ref(),
             Some(&self.main),
             self.listings.as_ref(),
-            self.sysvipc.as_ref(),
         ]
         .into_iter()
         .flatten()
