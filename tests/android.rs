@@ -657,7 +657,8 @@ fn sysv_ipc_is_shared_by_two_guest_processes_under_every_android_release_policy(
 /// The whole of what a program sees of SysV IPC (tests/sysvipc.rs checks
 /// it against the kernel's), with waits, timeouts, signals and removal,
 /// the same under every release's policy (where every IPC call is trapped
-/// and the waits run as equivalents of the trapped calls).
+/// and the waits run as equivalents of the trapped calls), on this kernel
+/// and on a 4.14 one.
 #[test]
 fn sysv_ipc_answers_the_same_under_every_android_release_policy() {
     let test = "sysv_ipc_answers_the_same_under_every_android_release_policy";
@@ -667,7 +668,8 @@ fn sysv_ipc_answers_the_same_under_every_android_release_policy() {
     assert_eq!(want.status, "exit 0", "{}", want.stderr);
     let body = want.sections.first().map(|(_, b)| b.as_str()).unwrap_or("");
     assert!(body.contains("waiter got EIDRM: yes"), "{body}");
-    let settings = every_release(None);
+    let mut settings = every_release(None);
+    settings.extend(every_release(Some("4.14")));
     compare_settings(test, s, &settings, &want, &|setting| {
         run_guest(s, setting, &guest, "/nonexistent")
     });
