@@ -505,7 +505,7 @@ pub fn version_text() -> String {
         env!("SPROOT_GIT_COMMIT"),
         std::env::consts::ARCH,
     );
-    if crate::config::Environment::from_process().no_seccomp {
+    if crate::environment::Environment::from_process().no_seccomp {
         s.push_str("; turned off by PROOT_NO_SECCOMP");
     }
     s.push('\n');

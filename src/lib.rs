@@ -7,6 +7,7 @@
 pub mod arch;
 pub mod cli;
 pub mod config;
+pub mod environment;
 pub mod exec;
 pub mod ext;
 pub mod fs;

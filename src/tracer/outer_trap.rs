@@ -21,7 +21,6 @@ use super::Tracer;
 use super::cbpf;
 use super::guest_seccomp_hooks::seccomp_data;
 use super::stopped::Stopped;
-use super::sysv::Then;
 use crate::arch::{self, Regs};
 use crate::ptrace;
 use crate::syscall::Outcome;
@@ -94,6 +93,34 @@ impl OuterCall {
         }
         regs
     }
+}
+
+/// What a call of sproot's own in a guest thread is part of, and what
+/// comes after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Then {
+    /// A trapped call's equivalent: nothing more (outer_trap.rs).
+    Nothing,
+    /// The `ppoll` of a wait.
+    Wait,
+    /// A step of an attach.
+    Attach(AttachStep),
+    /// The `munmap` of a detach at this address.
+    Detach(u64),
+}
+
+/// Where an attach is: `openat` done → `mmap` done → `close` done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttachStep {
+    pub id: i32,
+    pub size: u64,
+    pub addr: u64,
+    pub prot: u64,
+    pub flags: u64,
+    /// The descriptor, once open; the mapping's address or error, once
+    /// mapped.
+    pub fd: Option<i32>,
+    pub mapped: Option<i64>,
 }
 
 /// The length of the syscall instruction (`syscall`; `svc #0`).

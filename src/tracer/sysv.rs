@@ -18,7 +18,7 @@
 //! - an **attach** (`shmat`) is `openat` of the segment's file, `mmap`
 //!   (`MAP_SHARED`) and `close`; a **detach** (`shmdt`) is `munmap`.
 
-use super::outer_trap::{OuterCall, Phase};
+use super::outer_trap::{AttachStep, OuterCall, Phase, Then};
 use super::stopped::Stopped;
 use super::{Proc, Tracer};
 use crate::arch::{Regs, sys};
@@ -44,34 +44,6 @@ const MAP_FIXED: u64 = 0x10;
 const MAP_FIXED_NOREPLACE: u64 = 0x100000;
 const PTRACE_GETSIGMASK: u32 = 0x420a;
 const SI_TKILL: i32 = -6;
-
-/// What a call of sproot's own in a guest thread is part of, and what
-/// comes after it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Then {
-    /// A trapped call's equivalent: nothing more (outer_trap.rs).
-    Nothing,
-    /// The `ppoll` of a wait.
-    Wait,
-    /// A step of an attach.
-    Attach(AttachStep),
-    /// The `munmap` of a detach at this address.
-    Detach(u64),
-}
-
-/// Where an attach is: `openat` done → `mmap` done → `close` done.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AttachStep {
-    id: i32,
-    size: u64,
-    addr: u64,
-    prot: u64,
-    flags: u64,
-    /// The descriptor, once open; the mapping's address or error, once
-    /// mapped.
-    fd: Option<i32>,
-    mapped: Option<i64>,
-}
 
 impl Tracer<'_> {
     /// The caller as the namespace's permission checks see it.
