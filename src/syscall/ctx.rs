@@ -48,7 +48,7 @@ pub struct Named {
 impl Named {
     /// The errno the guest's own call would get for `e` on this file.
     pub fn err(&self, e: Errno) -> Errno {
-        if self.fd { super::ext::fd_errno(e) } else { e }
+        if self.fd { fd_errno(e) } else { e }
     }
 }
 
@@ -255,7 +255,7 @@ impl<'a> Ctx<'a> {
 
     /// The tracer's name for fd `fd` of the tracee; a negative fd is `EBADF`
     /// (a closed one shows as `ENOENT` on this path: see
-    /// [`super::ext::fd_errno`]).
+    /// [`fd_errno`]).
     pub fn fd_path(&self, fd: i32) -> Result<PathBuf, Errno> {
         if fd < 0 {
             return Err(Errno::EBADF);
@@ -282,5 +282,14 @@ impl<'a> Ctx<'a> {
     /// The fake effective uid, or the real one without fake ids.
     pub fn euid(&self) -> u32 {
         self.creds.as_ref().map_or(self.env.real_ids.0, |c| c.euid)
+    }
+}
+
+/// The error the guest's own call on an fd would give, from the error of
+/// the tracer's call on [`fd_path`]: the fd is not open if it is missing.
+pub fn fd_errno(e: Errno) -> Errno {
+    match e {
+        Errno::ENOENT => Errno::EBADF,
+        e => e,
     }
 }

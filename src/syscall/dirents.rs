@@ -1,7 +1,7 @@
 //! `getdents64` under `-H` and `-l`: the guest's directory listings without
 //! `.proot*` (`-H`) or `.l2s.*` (`-l`) entries, and with the names of an
 //! emulated hard link shown as its final file (see
-//! [`super::ext::rewrite_dirents`]).
+//! [`rewrite_dirents`]).
 //!
 //! The tracer reads the directory itself, at the syscall's entry, through
 //! a duplicate of the guest's fd (`pidfd_getfd`: the same open file, so the
@@ -12,7 +12,7 @@
 //! thread that is not its process's leader) the call runs in the guest and
 //! its result is filtered at the exit stop instead.
 
-use super::ext::{Dirent, ExitHook, rewrite_dirents};
+use super::exit_hook::ExitHook;
 use super::{Ctx, Outcome};
 use nix::errno::Errno;
 use std::os::fd::{AsFd, AsRawFd};
@@ -59,7 +59,7 @@ impl Filter {
             };
         }
         match dir {
-            Some(dir) if d_type == libc::DT_LNK => super::ext::l2s_entry(dir, name),
+            Some(dir) if d_type == libc::DT_LNK => l2s_entry(dir, name),
             _ => Dirent::Keep,
         }
     }
@@ -228,6 +228,73 @@ fn point_entries(points: &[crate::fs::Point]) -> Vec<u8> {
     out
 }
 
+/// What to do with one directory entry.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Dirent {
+    Keep,
+    Hide,
+    /// Show it with this inode number and type.
+    As {
+        ino: u64,
+        d_type: u8,
+    },
+}
+
+/// `-l`: a symlink entry `name` of host directory `dir` that is a name of
+/// an emulated hard link is shown as its final file.
+pub fn l2s_entry(dir: &std::path::Path, name: &[u8]) -> Dirent {
+    let path = dir.join(std::ffi::OsStr::from_bytes(name));
+    let Some(fin) = crate::ext::link2symlink::resolve(&path) else {
+        return Dirent::Keep;
+    };
+    match nix::sys::stat::lstat(&fin) {
+        Ok(st) => Dirent::As {
+            ino: st.st_ino,
+            d_type: crate::fs::dt_of_mode(st.st_mode),
+        },
+        Err(_) => Dirent::Keep,
+    }
+}
+
+/// Apply `decide(name, d_type)` to every entry of a `getdents64` result in
+/// place (`struct linux_dirent64`: u64 ino, i64 off, u16 reclen, u8 type,
+/// name); returns the new length and whether anything changed.
+pub fn rewrite_dirents(
+    buf: &mut [u8],
+    mut decide: impl FnMut(&[u8], u8) -> Dirent,
+) -> (usize, bool) {
+    let mut read = 0;
+    let mut write = 0;
+    let mut changed = false;
+    while read + 19 <= buf.len() {
+        let reclen = u16::from_ne_bytes([buf[read + 16], buf[read + 17]]) as usize;
+        if reclen < 19 || read + reclen > buf.len() {
+            break;
+        }
+        let raw = &buf[read + 19..read + reclen];
+        let name = &raw[..raw.iter().position(|&b| b == 0).unwrap_or(raw.len())];
+        match decide(name, buf[read + 18]) {
+            Dirent::Hide => {
+                changed = true;
+                read += reclen;
+                continue;
+            }
+            Dirent::Keep => {}
+            Dirent::As { ino, d_type } => {
+                buf[read..read + 8].copy_from_slice(&ino.to_ne_bytes());
+                buf[read + 18] = d_type;
+                changed = true;
+            }
+        }
+        if write != read {
+            buf.copy_within(read..read + reclen, write);
+        }
+        write += reclen;
+        read += reclen;
+    }
+    (write, changed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +340,83 @@ mod tests {
             Dirent::Keep
         );
         assert_eq!(proot_only.decide(d, b"b", libc::DT_LNK), Dirent::Keep);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod entry_tests {
+    use super::*;
+
+    fn dirent(name: &str) -> Vec<u8> {
+        let reclen = (19 + name.len() + 1).div_ceil(8) * 8;
+        let mut v = vec![0u8; reclen];
+        v[16..18].copy_from_slice(&(reclen as u16).to_ne_bytes());
+        v[19..19 + name.len()].copy_from_slice(name.as_bytes());
+        v
+    }
+
+    #[test]
+    fn hidden_entries_are_dropped_and_others_keep_their_bytes() {
+        let mut buf: Vec<u8> = ["a", ".proot-meta", "b", ".l2s.b0001"]
+            .iter()
+            .flat_map(|n| dirent(n))
+            .collect();
+        let (n, changed) = rewrite_dirents(&mut buf, |name, _| {
+            if name.starts_with(b".proot") || name.starts_with(b".l2s.") {
+                Dirent::Hide
+            } else {
+                Dirent::Keep
+            }
+        });
+        assert!(changed);
+        let kept: Vec<u8> = ["a", "b"].iter().flat_map(|n| dirent(n)).collect();
+        assert_eq!(&buf[..n], kept.as_slice());
+        let (m, changed) = rewrite_dirents(&mut buf[..n], |_, _| Dirent::Keep);
+        assert_eq!((m, changed), (n, false));
+    }
+
+    #[test]
+    fn entries_can_take_another_inode_and_type() {
+        let mut buf: Vec<u8> = ["a", "b"].iter().flat_map(|n| dirent(n)).collect();
+        let (n, changed) = rewrite_dirents(&mut buf, |name, _| {
+            if name == b"b" {
+                Dirent::As {
+                    ino: 77,
+                    d_type: libc::DT_REG,
+                }
+            } else {
+                Dirent::Keep
+            }
+        });
+        assert!(changed);
+        assert_eq!(n, buf.len());
+        let second = dirent("a").len();
+        assert_eq!(
+            u64::from_ne_bytes(buf[second..second + 8].try_into().unwrap()),
+            77
+        );
+        assert_eq!(buf[second + 18], libc::DT_REG);
+        assert_eq!(u64::from_ne_bytes(buf[0..8].try_into().unwrap()), 0);
+    }
+
+    #[test]
+    fn l2s_names_show_as_their_final_file_entry() {
+        let dir = std::env::temp_dir().join(format!("sproot-dirent-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a"), "x").unwrap();
+        crate::ext::link2symlink::link(&dir.join("a"), &dir.join("b"), None).unwrap();
+        let fin = crate::ext::link2symlink::resolve(&dir.join("b")).unwrap();
+        let ino = nix::sys::stat::stat(&fin).unwrap().st_ino;
+        let want = Dirent::As {
+            ino,
+            d_type: libc::DT_REG,
+        };
+        assert_eq!(l2s_entry(&dir, b"a"), want);
+        assert_eq!(l2s_entry(&dir, b"b"), want);
+        std::os::unix::fs::symlink("a", dir.join("plain")).unwrap();
+        assert_eq!(l2s_entry(&dir, b"plain"), Dirent::Keep);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

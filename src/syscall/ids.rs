@@ -10,7 +10,7 @@
 //! check flags as the kernel does ([`super::flags`]) and take path and fd
 //! errors from the host kernel's lookup of the same file.
 
-use super::ext::ExitHook;
+use super::exit_hook::ExitHook;
 use super::{Ctx, Named, Outcome};
 use crate::arch::sys;
 use crate::ext::fake_id::Creds;

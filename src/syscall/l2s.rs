@@ -47,11 +47,11 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
                         // Root may link the file an fd refers to; one
                         // without a name (O_TMPFILE) gets a real first link.
                         let fd = ctx.fd_path(ctx.arg(0) as i32)?;
-                        match proc_file(&fd).map_err(super::ext::fd_errno)? {
+                        match proc_file(&fd).map_err(super::ctx::fd_errno)? {
                             Some(named) => named,
                             None => {
                                 let new = host(Some(2), 3, false)?;
-                                return done(link_unnamed(&fd, &new).map_err(super::ext::fd_errno));
+                                return done(link_unnamed(&fd, &new).map_err(super::ctx::fd_errno));
                             }
                         }
                     } else {

@@ -6,8 +6,9 @@
 
 mod ctx;
 pub mod dirents;
-pub mod ext;
+pub mod exit_hook;
 pub mod extension;
+pub mod extension_list;
 pub mod flags;
 pub mod ids;
 pub mod l2s;
@@ -16,6 +17,7 @@ pub mod net;
 mod openat2;
 pub mod procfile;
 pub mod restart;
+pub mod stat_rewrite;
 pub mod table;
 pub mod trapped;
 mod userns;
@@ -47,10 +49,10 @@ pub enum Outcome {
     /// the exec event (or the exit stop, if the exec fails).
     Exec(Box<ExecPlan>),
     /// Run the syscall (registers rewritten if `rewritten`) and call
-    /// [`ext::exit`] with this hook at its exit stop.
+    /// [`exit`] with this hook at its exit stop.
     WithExit {
         rewritten: bool,
-        hook: ext::ExitHook,
+        hook: exit_hook::ExitHook,
     },
 }
 
@@ -87,7 +89,7 @@ pub struct Env<'a> {
     /// `-n`: ports guests asked for and the ones they got.
     pub net: RefCell<crate::ext::net::NetCoop>,
     /// The extensions in use, in order.
-    pub extensions: extension::Extensions,
+    pub extensions: extension_list::Extensions,
 }
 
 impl<'a> Env<'a> {
@@ -113,7 +115,7 @@ impl<'a> Env<'a> {
             l2s_dir,
             uname: RefCell::new(kernel_release.map(|k| k.uname.clone()).unwrap_or_default()),
             net: Default::default(),
-            extensions: extension::Extensions::new(ext, view),
+            extensions: extension_list::Extensions::new(ext, view),
         }
     }
 }
@@ -130,16 +132,16 @@ pub fn enter(ctx: &mut Ctx) -> Outcome {
 
 /// Handle the exit stop of a syscall whose entry asked for one: the
 /// extensions' exit hooks, then the table's. Whether the registers changed.
-pub fn exit(ctx: &mut Ctx, hook: ext::ExitHook) -> bool {
+pub fn exit(ctx: &mut Ctx, hook: exit_hook::ExitHook) -> bool {
     let env = ctx.env;
     let changed = env.extensions.exit(ctx, &hook);
     match hook {
-        ext::ExitHook::Sockets(s) => net::exit(ctx, s) || changed,
-        ext::ExitHook::CloseFd(fd) => {
+        exit_hook::ExitHook::Sockets(s) => net::exit(ctx, s) || changed,
+        exit_hook::ExitHook::CloseFd(fd) => {
             procfile::close(fd);
             changed
         }
-        ext::ExitHook::NameFd { tgid, guest, host } => {
+        exit_hook::ExitHook::NameFd { tgid, guest, host } => {
             if let Ok(fd) = i32::try_from(ctx.regs.ret())
                 && fd >= 0
             {
@@ -341,7 +343,7 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
                 .remember_name(tgid, tid, used, &resolved.guest, host);
             if used != crate::fs::NameUse::Cwd && env.view.is_ambiguous(host) {
                 // Which descriptor it becomes is known at the exit.
-                fd_name = Some(ext::ExitHook::NameFd {
+                fd_name = Some(exit_hook::ExitHook::NameFd {
                     tgid,
                     guest: resolved.guest.clone(),
                     host: host.to_vec(),

@@ -9,6 +9,7 @@
 //! address (length 2) when it lies outside the view. The copy is truncated
 //! to the room the guest gave, as the kernel truncates it.
 
+use super::exit_hook::{ExitHook, SockExit};
 use super::{Ctx, Outcome, translate_sockaddr};
 use crate::fs::GuestView;
 use nix::errno::Errno;
@@ -29,29 +30,6 @@ pub(super) const MSG_NAMELEN: std::ops::Range<usize> =
 /// The kernel's cap on `vlen` (`UIO_MAXIOV`).
 const MAX_VLEN: usize = 1024;
 const SA_FAMILY: usize = 2;
-
-/// Work at the exit of a socket call.
-#[derive(Clone, Debug)]
-pub enum SockExit {
-    /// The address at `addr`, its length at `len`, `cap` bytes of room.
-    /// With `room`, the kernel wrote them to a full-size scratch address
-    /// and length instead (arguments `room.0`, `room.1`), so that a short
-    /// buffer still gets the start of the guest's path.
-    Addr {
-        addr: u64,
-        len: u64,
-        cap: u32,
-        room: Option<(usize, usize, u64, u64)>,
-    },
-    /// `recvmsg`: the address named by the `struct msghdr` at `msg`.
-    Msg { msg: u64, cap: u32 },
-    /// `recvmmsg`: the addresses of the messages of the array at `vec`, one
-    /// room per message.
-    Mmsg { vec: u64, caps: Vec<u32> },
-    /// `sendmmsg` ran on a translated copy of the array at `orig`: copy the
-    /// `msg_len`s back, and give the array back to a restarted call.
-    SentCopy { orig: u64, copy: u64 },
-}
 
 /// Where an address and its length come back, for the calls that take
 /// `(addr, addrlen *)` arguments (indexes `addr_arg`, `len_arg`).
@@ -76,7 +54,7 @@ pub fn addr_out(ctx: &mut Ctx, addr_arg: usize, len_arg: usize) -> Result<Outcom
     ctx.regs.set_arg(len_arg, big_len);
     Ok(Outcome::WithExit {
         rewritten: true,
-        hook: super::ext::ExitHook::Sockets(SockExit::Addr {
+        hook: ExitHook::Sockets(SockExit::Addr {
             addr,
             len,
             cap,
@@ -139,7 +117,7 @@ pub fn sendmmsg(ctx: &mut Ctx) -> Result<Outcome, Errno> {
     ctx.regs.set_arg(1, copy);
     Ok(Outcome::WithExit {
         rewritten: true,
-        hook: super::ext::ExitHook::Sockets(SockExit::SentCopy { orig: vec, copy }),
+        hook: ExitHook::Sockets(SockExit::SentCopy { orig: vec, copy }),
     })
 }
 
@@ -159,7 +137,7 @@ fn mmsg_array(ctx: &Ctx) -> Result<Option<(u64, Vec<u8>)>, Errno> {
 fn with_exit(hook: SockExit) -> Outcome {
     Outcome::WithExit {
         rewritten: false,
-        hook: super::ext::ExitHook::Sockets(hook),
+        hook: ExitHook::Sockets(hook),
     }
 }
 

@@ -6,7 +6,7 @@
 //! descriptor reads back (`/proc/self/fd/<n>`) as the `/proc` path it
 //! opened.
 
-use super::{Outcome, ext::ExitHook};
+use super::{Outcome, exit_hook::ExitHook};
 use crate::fs::{GuestView, ProcFile};
 use nix::errno::Errno;
 use std::ffi::CString;

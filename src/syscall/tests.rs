@@ -123,7 +123,7 @@ impl Call {
     }
 
     /// Run an exit hook with the syscall's result `ret`; the registers after.
-    fn exit(&mut self, env: &Env, hook: ext::ExitHook, ret: i64) -> Regs {
+    fn exit(&mut self, env: &Env, hook: exit_hook::ExitHook, ret: i64) -> Regs {
         let mut regs = self.regs.expect("entered first");
         regs.set_ret(ret);
         let proc = TracerProc;
@@ -638,7 +638,7 @@ fn chmod_as_fake_root_turns_eperm_into_success_at_exit() {
     );
     let regs = c.exit(&env, hook, -(Errno::EPERM as i64));
     assert_eq!(regs.ret(), 0);
-    let hook = ext::ExitHook::extension(ids::FakeRootExit::EpermIsSuccess);
+    let hook = exit_hook::ExitHook::extension(ids::FakeRootExit::EpermIsSuccess);
     let regs = c.exit(&env, hook, -(Errno::ENOENT as i64));
     assert_eq!(regs.ret(), -(Errno::ENOENT as i64));
 }
@@ -1058,7 +1058,7 @@ fn proc_mounts_is_opened_from_a_rewritten_copy() {
     let prefix = format!("/proc/{}/fd/", std::process::id());
     assert!(path.starts_with(&prefix), "{path}");
     assert_eq!(c.out_arg(2) & libc::O_NOFOLLOW as u64, 0);
-    let ext::ExitHook::CloseFd(fd) = hook else {
+    let exit_hook::ExitHook::CloseFd(fd) = hook else {
         panic!("expected CloseFd");
     };
     assert_eq!(path, format!("{prefix}{fd}"));
@@ -1159,9 +1159,9 @@ fn hidden_proot_entries_are_dropped_from_listings() {
             break;
         }
         let buf = c.mem.slice(c.args[1], n as usize).to_vec();
-        ext::rewrite_dirents(&mut buf.clone(), |name, _| {
+        dirents::rewrite_dirents(&mut buf.clone(), |name, _| {
             names.push(name.to_vec());
-            ext::Dirent::Keep
+            dirents::Dirent::Keep
         });
     }
     assert!(names.contains(&b"kept".to_vec()));

@@ -4,7 +4,7 @@
 //! kernel finds before it looks at the file (flags, name, size), is left to
 //! the kernel, so the guest gets the kernel's own answers.
 
-use super::ext::fd_errno;
+use super::ctx::fd_errno;
 use super::{Ctx, Outcome};
 use crate::arch::sys;
 use crate::ext::fake_xattr::{self, FileKey};

@@ -7,7 +7,7 @@ use super::{Proc, Tracer};
 use crate::arch::{Regs, sys};
 use crate::exec::ExecPlan;
 use crate::ptrace;
-use crate::syscall::{self, Ctx, Outcome, ext::ExitHook};
+use crate::syscall::{self, Ctx, Outcome, exit_hook::ExitHook};
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;

@@ -1,11 +1,12 @@
-//! Syscall handling for the PRoot extensions: stat results rewritten
-//! (fake ids, `-L`), ports moved (`-p`), hidden entries (`-H`).
+//! Stat results rewritten for the PRoot extensions: fake owners (`-0`,
+//! `-i`), link counts (`-l`), symlink sizes (`-L`).
 //!
 //! Stats are emulated: the tracer makes the same call on the translated
 //! host path (or on `/proc/<pid>/fd/<n>` for a file descriptor), fixes the
 //! result and writes it into the guest's buffer, so a stat costs one stop
 //! with or without these extensions.
 
+use super::ctx::fd_errno;
 use super::{Ctx, Outcome};
 use crate::arch::sys;
 use crate::ptrace;
@@ -37,41 +38,6 @@ impl OwnerMap {
                 gid
             },
         )
-    }
-}
-
-/// Work to do at a syscall's exit stop.
-#[derive(Debug)]
-pub enum ExitHook {
-    /// Socket addresses (see [`super::net`]).
-    Sockets(super::net::SockExit),
-    /// Close the tracer's descriptor of a rewritten `/proc` file.
-    CloseFd(i32),
-    /// An open of a host path with several guest names: remember the name
-    /// used for the descriptor it returns (see `fs::aliases`).
-    NameFd {
-        tgid: i32,
-        guest: Vec<u8>,
-        host: Vec<u8>,
-    },
-    /// An extension's own exit work, of a type its module defines (see
-    /// [`ExitHook::extension`]); every extension's exit hook sees it and
-    /// takes what is its own ([`ExitHook::of`]).
-    Extension(Box<dyn std::any::Any>),
-}
-
-impl ExitHook {
-    /// Exit work of an extension.
-    pub fn extension<T: std::any::Any>(work: T) -> ExitHook {
-        ExitHook::Extension(Box::new(work))
-    }
-
-    /// The extension exit work of type `T`, if that is what this is.
-    pub fn of<T: std::any::Any>(&self) -> Option<&T> {
-        match self {
-            ExitHook::Extension(w) => w.downcast_ref(),
-            _ => None,
-        }
     }
 }
 
@@ -107,15 +73,6 @@ struct StatCall {
 
 fn cstring(bytes: &[u8]) -> Result<CString, Errno> {
     CString::new(bytes).map_err(|_| Errno::EINVAL)
-}
-
-/// The error the guest's own call on an fd would give, from the error of
-/// the tracer's call on [`fd_path`]: the fd is not open if it is missing.
-pub fn fd_errno(e: Errno) -> Errno {
-    match e {
-        Errno::ENOENT => Errno::EBADF,
-        e => e,
-    }
 }
 
 /// Decode a stat-family call; `None` if `nr` is not one.
@@ -313,148 +270,4 @@ pub fn stat(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
     };
     ctx.to_guest(call.buf, &bytes)?;
     Ok(Some(Outcome::Emulated(0)))
-}
-
-/// What to do with one directory entry.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Dirent {
-    Keep,
-    Hide,
-    /// Show it with this inode number and type.
-    As {
-        ino: u64,
-        d_type: u8,
-    },
-}
-
-/// `-l`: a symlink entry `name` of host directory `dir` that is a name of
-/// an emulated hard link is shown as its final file.
-pub fn l2s_entry(dir: &std::path::Path, name: &[u8]) -> Dirent {
-    let path = dir.join(std::ffi::OsStr::from_bytes(name));
-    let Some(fin) = crate::ext::link2symlink::resolve(&path) else {
-        return Dirent::Keep;
-    };
-    match nix::sys::stat::lstat(&fin) {
-        Ok(st) => Dirent::As {
-            ino: st.st_ino,
-            d_type: crate::fs::dt_of_mode(st.st_mode),
-        },
-        Err(_) => Dirent::Keep,
-    }
-}
-
-/// Apply `decide(name, d_type)` to every entry of a `getdents64` result in
-/// place (`struct linux_dirent64`: u64 ino, i64 off, u16 reclen, u8 type,
-/// name); returns the new length and whether anything changed.
-pub fn rewrite_dirents(
-    buf: &mut [u8],
-    mut decide: impl FnMut(&[u8], u8) -> Dirent,
-) -> (usize, bool) {
-    let mut read = 0;
-    let mut write = 0;
-    let mut changed = false;
-    while read + 19 <= buf.len() {
-        let reclen = u16::from_ne_bytes([buf[read + 16], buf[read + 17]]) as usize;
-        if reclen < 19 || read + reclen > buf.len() {
-            break;
-        }
-        let raw = &buf[read + 19..read + reclen];
-        let name = &raw[..raw.iter().position(|&b| b == 0).unwrap_or(raw.len())];
-        match decide(name, buf[read + 18]) {
-            Dirent::Hide => {
-                changed = true;
-                read += reclen;
-                continue;
-            }
-            Dirent::Keep => {}
-            Dirent::As { ino, d_type } => {
-                buf[read..read + 8].copy_from_slice(&ino.to_ne_bytes());
-                buf[read + 18] = d_type;
-                changed = true;
-            }
-        }
-        if write != read {
-            buf.copy_within(read..read + reclen, write);
-        }
-        write += reclen;
-        read += reclen;
-    }
-    (write, changed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn dirent(name: &str) -> Vec<u8> {
-        let reclen = (19 + name.len() + 1).div_ceil(8) * 8;
-        let mut v = vec![0u8; reclen];
-        v[16..18].copy_from_slice(&(reclen as u16).to_ne_bytes());
-        v[19..19 + name.len()].copy_from_slice(name.as_bytes());
-        v
-    }
-
-    #[test]
-    fn hidden_entries_are_dropped_and_others_keep_their_bytes() {
-        let mut buf: Vec<u8> = ["a", ".proot-meta", "b", ".l2s.b0001"]
-            .iter()
-            .flat_map(|n| dirent(n))
-            .collect();
-        let (n, changed) = rewrite_dirents(&mut buf, |name, _| {
-            if name.starts_with(b".proot") || name.starts_with(b".l2s.") {
-                Dirent::Hide
-            } else {
-                Dirent::Keep
-            }
-        });
-        assert!(changed);
-        let kept: Vec<u8> = ["a", "b"].iter().flat_map(|n| dirent(n)).collect();
-        assert_eq!(&buf[..n], kept.as_slice());
-        let (m, changed) = rewrite_dirents(&mut buf[..n], |_, _| Dirent::Keep);
-        assert_eq!((m, changed), (n, false));
-    }
-
-    #[test]
-    fn entries_can_take_another_inode_and_type() {
-        let mut buf: Vec<u8> = ["a", "b"].iter().flat_map(|n| dirent(n)).collect();
-        let (n, changed) = rewrite_dirents(&mut buf, |name, _| {
-            if name == b"b" {
-                Dirent::As {
-                    ino: 77,
-                    d_type: libc::DT_REG,
-                }
-            } else {
-                Dirent::Keep
-            }
-        });
-        assert!(changed);
-        assert_eq!(n, buf.len());
-        let second = dirent("a").len();
-        assert_eq!(
-            u64::from_ne_bytes(buf[second..second + 8].try_into().unwrap()),
-            77
-        );
-        assert_eq!(buf[second + 18], libc::DT_REG);
-        assert_eq!(u64::from_ne_bytes(buf[0..8].try_into().unwrap()), 0);
-    }
-
-    #[test]
-    fn l2s_names_show_as_their_final_file_entry() {
-        let dir = std::env::temp_dir().join(format!("sproot-dirent-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("a"), "x").unwrap();
-        crate::ext::link2symlink::link(&dir.join("a"), &dir.join("b"), None).unwrap();
-        let fin = crate::ext::link2symlink::resolve(&dir.join("b")).unwrap();
-        let ino = nix::sys::stat::stat(&fin).unwrap().st_ino;
-        let want = Dirent::As {
-            ino,
-            d_type: libc::DT_REG,
-        };
-        assert_eq!(l2s_entry(&dir, b"a"), want);
-        assert_eq!(l2s_entry(&dir, b"b"), want);
-        std::os::unix::fs::symlink("a", dir.join("plain")).unwrap();
-        assert_eq!(l2s_entry(&dir, b"plain"), Dirent::Keep);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 }
