@@ -10,6 +10,7 @@
 //! with [`Prepared::install`], which only makes syscalls (seccompiler's
 //! `apply_filter`: `PR_SET_NO_NEW_PRIVS`, then `seccomp(SET_MODE_FILTER)`).
 
+pub mod cbpf;
 pub mod own_trap;
 
 use nix::errno::Errno;
@@ -37,21 +38,19 @@ const OFFSET_NR: u32 = 0;
 /// one gets `ENOSYS`, as from a kernel without 32-bit emulation, rather
 /// than killing the guest.
 fn decode(bytes: &[u8]) -> BpfProgram {
-    bytes
-        .chunks_exact(8)
-        .map(|c| sock_filter {
-            code: u16::from_ne_bytes([c[0], c[1]]),
-            jt: c[2],
-            jf: c[3],
-            k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
-        })
-        .map(|mut i| {
-            if i.code == BPF_RET_K
+    cbpf::decode(bytes)
+        .into_iter()
+        .map(|i| sock_filter {
+            code: i.code,
+            jt: i.jt,
+            jf: i.jf,
+            k: if i.code == BPF_RET_K
                 && matches!(i.k, SECCOMP_RET_KILL_PROCESS | SECCOMP_RET_KILL_THREAD)
             {
-                i.k = SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
-            }
-            i
+                SECCOMP_RET_ERRNO | libc::ENOSYS as u32
+            } else {
+                i.k
+            },
         })
         .collect()
 }
@@ -276,7 +275,6 @@ mod tests {
 
     #[test]
     fn the_sysvipc_filter_traces_exactly_the_ipc_calls() {
-        use crate::tracer::cbpf;
         let p = Prepared::new().with_sysvipc(true);
         let prog = p.sysvipc.as_ref().unwrap();
         let insns = cbpf::decode(&to_bytes(prog));

@@ -13,7 +13,7 @@
 //! or the stop was sproot's own. This module is pure state; the side
 //! effects are in `guest_seccomp_hooks.rs`.
 
-use super::cbpf::{self, Insn, SeccompData};
+use crate::seccomp::cbpf::{self, Insn, SeccompData};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 

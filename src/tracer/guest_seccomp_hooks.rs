@@ -12,11 +12,11 @@
 //! untouched once the guest tracer resumes it.
 
 use super::Tracer;
-use super::cbpf::{self, Insn, SeccompData};
 use super::guest_ptrace as gp;
 use super::guest_seccomp::{Verdict, verdict};
 use crate::arch::{Regs, sys};
 use crate::ptrace;
+use crate::seccomp::cbpf::{self, Insn, SeccompData};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 

@@ -8,7 +8,6 @@
 //! confirms it. No stop is ever held waiting for another event.
 
 pub mod affinity;
-pub mod cbpf;
 pub mod chaos;
 pub mod event;
 mod exec;

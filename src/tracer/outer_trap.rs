@@ -18,11 +18,11 @@
 //! runs the trapped call again, which is trapped and handled again.
 
 use super::Tracer;
-use super::cbpf;
 use super::guest_seccomp_hooks::seccomp_data;
 use super::stopped::Stopped;
 use crate::arch::{self, Regs};
 use crate::ptrace;
+use crate::seccomp::cbpf;
 use crate::syscall::Outcome;
 use crate::syscall::trapped::{self, Plan, Settled, Substitute};
 use nix::errno::Errno;
