@@ -282,9 +282,10 @@ pub struct Cli {
     #[arg(long = "ashmem-memfd")]
     pub ashmem_memfd: bool,
     /// Run guest programs that are not for this host under this QEMU
-    /// user-mode command (a static one, e.g. 'qemu-aarch64-static'; words
-    /// after the first are its options). With PROOT_FORCE_FOREIGN_BINARY=1,
-    /// every guest program runs under it.
+    /// user-mode command (e.g. 'qemu-aarch64-static'; words after the first
+    /// are its options). A dynamically linked QEMU runs with the host's
+    /// libraries, the host's / bound at /host-rootfs. With
+    /// PROOT_FORCE_FOREIGN_BINARY=1, every guest program runs under it.
     #[arg(
         short = 'q',
         long = "qemu",

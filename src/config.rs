@@ -284,6 +284,20 @@ impl Config {
         for b in &cli.binds {
             specs.push(parse_bind(b)?);
         }
+        // -q with a dynamically linked QEMU: the host's `/` must be bound
+        // for the host's linker to find QEMU and its libraries.
+        let mut qemu = match &cli.qemu {
+            Some(q) => Some(crate::exec::Runner::new(q, env.force_foreign)?),
+            None => None,
+        };
+        let binds_host_root = |specs: &[BindSpec]| {
+            specs
+                .iter()
+                .any(|s| host_path(&s.host).is_ok_and(|h| h == Path::new("/")))
+        };
+        if qemu.as_ref().is_some_and(|q| q.dynamic.is_some()) && !binds_host_root(&specs) {
+            specs.push(parse_bind(&format!("/:{}", crate::exec::HOST_ROOTFS))?);
+        }
 
         let mut bindings: Vec<Binding> = Vec::new();
         let mut view = GuestView::new(root.clone(), Vec::new());
@@ -325,6 +339,12 @@ impl Config {
             };
             bindings.push(Binding { host, guest });
             view = GuestView::new(root.clone(), bindings.clone());
+        }
+
+        if let Some(q) = &mut qemu
+            && let Some(b) = bindings.iter().rev().find(|b| b.host == Path::new("/"))
+        {
+            q.set_host_root(b.guest.clone());
         }
 
         let tmp_dir = env.tmp_dir;
@@ -388,10 +408,7 @@ impl Config {
                         .collect::<Result<_>>()?,
                     netcoop: cli.netcoop,
                 },
-                qemu: match &cli.qemu {
-                    Some(q) => Some(crate::exec::Runner::new(q, env.force_foreign)?),
-                    None => None,
-                },
+                qemu,
                 sysvipc: cli.sysvipc,
                 ashmem_memfd: cli.ashmem_memfd,
                 persist_ownership: cli.persist_ownership,

@@ -2,7 +2,8 @@
 //! host through QEMU user mode (Debian's `qemu-user-static`), as Termux users
 //! run an x86_64 distribution on an aarch64 phone and the other way round.
 //!
-//! Needs `qemu-aarch64-static` on the host and an arm64 rootfs made by
+//! Needs `qemu-aarch64-static` (and, for the dynamic QEMU test, Debian's
+//! `qemu-user`) on the host and an arm64 rootfs made by
 //! `scripts/mkrootfs-arm64.sh`, named by `SPROOT_ARM64_ROOTFS` (CI sets it);
 //! without them each test says why it is skipped.
 
@@ -209,7 +210,7 @@ fn a_script_finds_its_foreign_interpreter_in_the_guest() {
 }
 
 #[test]
-fn a_missing_or_dynamic_qemu_is_refused_clearly() {
+fn a_missing_qemu_is_refused_clearly() {
     let r = tiny_rootfs();
     let out = r.run(&["-q", "no-such-qemu-x", "/bin/true"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
@@ -218,12 +219,64 @@ fn a_missing_or_dynamic_qemu_is_refused_clearly() {
         "{}",
         describe(&out)
     );
-    // A dynamic program cannot serve: its libraries would be looked for in the guest.
-    let out = r.run(&["-q", "/bin/true", "/bin/true"]);
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+}
+
+/// Debian's `qemu-user` (dynamically linked), as Termux's QEMU is.
+const DYNAMIC_QEMU: &str = "qemu-aarch64";
+
+#[test]
+fn a_dynamic_qemu_runs_with_the_hosts_libraries_from_the_bound_root() {
+    let Some(root) = arm64("dynamic_qemu") else {
+        return;
+    };
     assert!(
-        stderr_str(&out).contains("is dynamically linked"),
-        "{}",
-        describe(&out)
+        Command::new(DYNAMIC_QEMU)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "{DYNAMIC_QEMU} is missing (Debian's qemu-user)"
     );
+    let dir = unique_temp_dir("qemu-dynamic");
+    let script = dir.join("s");
+    std::fs::write(&script, "#!/bin/bash\necho \"$0 $1\"; uname -m\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let bind = format!("{}:/usr/local/bin/s", script.display());
+    // The host's / is bound at /host-rootfs for QEMU's own libraries; the
+    // guest's programs, its own, run as with a static QEMU.
+    let out = run(
+        sproot_q(
+            &root,
+            DYNAMIC_QEMU,
+            &["-0", "-b", &bind],
+            &[
+                "/bin/sh",
+                "-c",
+                "uname -m; echo a b c | wc -w; readlink /proc/self/exe; id -u; \
+                 /usr/local/bin/s arg; ls -d /host-rootfs/usr/bin",
+            ],
+        ),
+        "dynamic QEMU",
+    );
+    assert_success(&out, "dynamic QEMU");
+    assert_eq!(
+        stdout_str(&out),
+        "aarch64\n3\n/bin/readlink\n0\n/usr/local/bin/s arg\naarch64\n/host-rootfs/usr/bin\n"
+    );
+    // Where the user bound the host's / already, that binding serves.
+    let out = run(
+        sproot_q(
+            &root,
+            DYNAMIC_QEMU,
+            &["-b", "/:/hostfs"],
+            &[
+                "/bin/sh",
+                "-c",
+                "uname -m; test -e /host-rootfs || echo no host-rootfs",
+            ],
+        ),
+        "dynamic QEMU with / bound",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_success(&out, "dynamic QEMU with / bound");
+    assert_eq!(stdout_str(&out), "aarch64\nno host-rootfs\n");
 }

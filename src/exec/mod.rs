@@ -63,12 +63,45 @@ pub struct Runner {
     pub host: PathBuf,
     /// `PROOT_FORCE_FOREIGN_BINARY=1`: native programs run under QEMU too.
     pub force: bool,
+    /// A dynamically linked QEMU: its libraries are the host's.
+    pub dynamic: Option<DynamicQemu>,
+}
+
+/// A dynamically linked QEMU runs through the host's dynamic linker, with
+/// the host's `/` bound in the guest (at `/host-rootfs` unless the user
+/// bound it elsewhere): the linker, given the bound library directories
+/// and the bound QEMU, finds the host's libraries there instead of the
+/// guest's, which are for another machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DynamicQemu {
+    /// The host's dynamic linker (QEMU's `PT_INTERP`).
+    pub interp: PathBuf,
+    /// The host directories QEMU's libraries are in, in the order found.
+    pub lib_dirs: Vec<PathBuf>,
+    /// Where the host's `/` is in the guest (set once bindings are known).
+    pub host_root: Vec<u8>,
+}
+
+/// Where the configuration binds the host's `/` for a dynamic QEMU when
+/// the user did not (PRoot's name).
+pub const HOST_ROOTFS: &str = "/host-rootfs";
+
+impl DynamicQemu {
+    /// The guest path of host path `p`.
+    fn guest(&self, p: &Path) -> Vec<u8> {
+        let mut g = self.host_root.clone();
+        if g.last() == Some(&b'/') {
+            g.pop();
+        }
+        g.extend_from_slice(p.as_os_str().as_bytes());
+        g
+    }
 }
 
 impl Runner {
     /// Parse `-q`'s value: words separated by blanks; the first is found in
-    /// the host's `$PATH` unless it has a `/`. QEMU must be a static
-    /// executable: a dynamic one would look for its libraries in the guest.
+    /// the host's `$PATH` unless it has a `/`. A dynamically linked QEMU
+    /// runs through the host's linker ([`DynamicQemu`]).
     pub fn new(command: &str, force: bool) -> anyhow::Result<Runner> {
         use anyhow::{Context, bail};
         let argv: Vec<Vec<u8>> = command
@@ -97,15 +130,23 @@ impl Runner {
         }
         let (_, interp) = load_object(&file, &head, Vec::new(), host.clone(), Errno::ENOEXEC)
             .map_err(|e| anyhow::anyhow!("-q: {}: {e}", host.display()))?;
-        if let Some(interp) = interp {
-            bail!(
-                "-q: {} is dynamically linked (it needs {}); use a static QEMU \
-                 (Debian's qemu-user-static, e.g. qemu-aarch64-static)",
-                host.display(),
-                show(&interp)
-            );
+        let dynamic = match interp {
+            None => None,
+            Some(interp) => Some(dynamic_qemu(&host, &interp)?),
+        };
+        Ok(Runner {
+            argv,
+            host,
+            force,
+            dynamic,
+        })
+    }
+
+    /// The guest path the host's `/` is bound at, for a dynamic QEMU.
+    pub fn set_host_root(&mut self, guest: Vec<u8>) {
+        if let Some(d) = &mut self.dynamic {
+            d.host_root = guest;
         }
-        Ok(Runner { argv, host, force })
     }
 
     /// The plan for running `program` (guest path `guest`, host path `host`)
@@ -119,16 +160,31 @@ impl Runner {
         execfn: &[u8],
         argv: Vec<Vec<u8>>,
     ) -> Result<ExecPlan, ExecError> {
-        let file = open_exec(&self.host)?;
+        // A dynamic QEMU: the host's linker runs it, from the bound `/`.
+        let (first, mut args) = match &self.dynamic {
+            None => (self.host.clone(), self.argv.clone()),
+            Some(d) => {
+                let dirs: Vec<Vec<u8>> = d.lib_dirs.iter().map(|p| d.guest(p)).collect();
+                let mut a = vec![
+                    d.interp.as_os_str().as_bytes().to_vec(),
+                    b"--library-path".to_vec(),
+                    dirs.join(&b':'),
+                    b"--inhibit-cache".to_vec(),
+                    d.guest(&self.host),
+                ];
+                a.extend(self.argv.iter().skip(1).cloned());
+                (d.interp.clone(), a)
+            }
+        };
+        let file = open_exec(&first)?;
         let head = elf::read_upto(&file, 0, 64).map_err(|e| ExecError::new(io_errno(&e)))?;
         let (qemu, _) = load_object(
             &file,
             &head,
-            self.host.as_os_str().as_bytes().to_vec(),
-            self.host.clone(),
+            first.as_os_str().as_bytes().to_vec(),
+            first.clone(),
             Errno::ENOEXEC,
         )?;
-        let mut args = self.argv.clone();
         args.push(b"-0".to_vec());
         args.push(argv.first().cloned().unwrap_or_else(|| guest.clone()));
         args.push(guest.clone());
@@ -143,6 +199,60 @@ impl Runner {
             interp: None,
         })
     }
+}
+
+/// A dynamically linked QEMU's linker (`interp`, its `PT_INTERP`) and the
+/// host directories of its libraries, as that linker lists them
+/// (`--list`).
+fn dynamic_qemu(qemu: &Path, interp: &[u8]) -> anyhow::Result<DynamicQemu> {
+    use anyhow::{Context, bail};
+    let interp = PathBuf::from(std::ffi::OsStr::from_bytes(interp));
+    let interp = std::fs::canonicalize(&interp).with_context(|| {
+        format!(
+            "-q: {} is dynamically linked and its linker {} is not on the host",
+            qemu.display(),
+            interp.display()
+        )
+    })?;
+    let out = std::process::Command::new(&interp)
+        .arg("--list")
+        .arg(qemu)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    let listed = match out {
+        Ok(o) if o.status.success() => o.stdout,
+        _ => bail!(
+            "-q: {} is dynamically linked and its linker {} cannot list its \
+             libraries; use a static QEMU (Debian's qemu-user-static, e.g. \
+             qemu-aarch64-static)",
+            qemu.display(),
+            interp.display()
+        ),
+    };
+    let mut lib_dirs: Vec<PathBuf> = Vec::new();
+    for line in listed.split(|b| *b == b'\n') {
+        // "\tlibz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x...)"
+        let Some(at) = line.windows(4).position(|w| w == b" => ") else {
+            continue;
+        };
+        let rest = &line[at + 4..];
+        let end = rest
+            .windows(2)
+            .position(|w| w == b" (")
+            .unwrap_or(rest.len());
+        let lib = Path::new(std::ffi::OsStr::from_bytes(&rest[..end]));
+        if let Some(dir) = lib.parent().filter(|d| d.is_absolute())
+            && !lib_dirs.iter().any(|d| d == dir)
+        {
+            lib_dirs.push(dir.to_path_buf());
+        }
+    }
+    Ok(DynamicQemu {
+        interp,
+        lib_dirs,
+        host_root: HOST_ROOTFS.as_bytes().to_vec(),
+    })
 }
 
 /// One `PT_LOAD` segment, unrelocated.

@@ -637,13 +637,52 @@ fn foreign_programs_run_under_the_runner_with_argv0_and_their_guest_path() {
 }
 
 #[test]
-fn a_runner_must_exist_and_be_static() {
+fn a_runner_must_exist() {
     let e = Runner::new("", false).unwrap_err().to_string();
     assert!(e.contains("empty"), "{e}");
     let e = Runner::new("no-such-qemu-here", false)
         .unwrap_err()
         .to_string();
     assert!(e.contains("not found in the host's PATH"), "{e}");
-    let e = Runner::new("/bin/ls", false).unwrap_err().to_string();
-    assert!(e.contains("dynamically linked"), "{e}");
+}
+
+#[test]
+fn a_dynamic_runner_runs_through_the_hosts_linker_from_the_bound_root() {
+    // Any dynamically linked host program stands for a dynamic QEMU.
+    let mut runner = Runner::new("/bin/ls -x", false).unwrap();
+    let host = runner.host.clone();
+    let d = runner
+        .dynamic
+        .clone()
+        .expect("/bin/ls is dynamically linked");
+    let libc_dir = d
+        .lib_dirs
+        .iter()
+        .find(|dir| dir.join("libc.so.6").exists())
+        .expect("libc's directory is listed");
+    runner.set_host_root(b"/hostfs".to_vec());
+    let dir = Scratch::new("dynamic-runner");
+    let foreign_machine = if elf::EM_NATIVE == 183 { 62 } else { 183 };
+    let foreign = dir.file("foreign", &elf_header(foreign_machine), 0o755);
+    let plan = plan_exec(
+        &WithRunner(&runner),
+        foreign.as_os_str().as_bytes(),
+        args(&["name", "a"]),
+    )
+    .unwrap();
+    let guest = |p: &Path| format!("/hostfs{}", p.display());
+    assert_eq!(plan.program.host_path, d.interp);
+    assert!(plan.interp.is_none(), "the host's linker is static");
+    assert_eq!(plan.argv[0], d.interp.as_os_str().as_bytes());
+    assert_eq!(plan.argv[1], b"--library-path");
+    let dirs = String::from_utf8(plan.argv[2].clone()).unwrap();
+    assert!(dirs.split(':').any(|x| x == guest(libc_dir)), "{dirs}");
+    assert!(dirs.split(':').all(|x| x.starts_with("/hostfs/")), "{dirs}");
+    assert_eq!(plan.argv[3], b"--inhibit-cache");
+    let foreign_guest = foreign.to_str().unwrap();
+    assert_eq!(
+        plan.argv[4..],
+        args(&[&guest(&host), "-x", "-0", "name", foreign_guest, "a"])[..]
+    );
+    assert_eq!(plan.exe_host, foreign);
 }
