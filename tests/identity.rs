@@ -216,12 +216,7 @@ fn a_fake_root_is_not_stopped_by_the_modes_of_the_real_user_s_files() {
     c.args([r.root(), "/bin/sh", "-c", script]);
     let want = output_with_timeout(c, Duration::from_secs(30), "chroot modes");
     assert_success(&want, "modes under chroot");
-    fresh_workdir(&r);
-    let mut c = Command::new("setpriv");
-    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
-    let inner = r.sproot_cmd(&["-0", "/bin/sh", "-c", script]);
-    c.arg(inner.get_program()).args(inner.get_args());
-    let got = output_with_timeout(c, Duration::from_secs(60), "sproot -0 modes");
+    let got = as_nobody_in_workdir(&r, &["-0"], script);
     assert_eq!(
         stdout_str(&got),
         stdout_str(&want),
@@ -231,16 +226,71 @@ fn a_fake_root_is_not_stopped_by_the_modes_of_the_real_user_s_files() {
     );
     assert!(got.status.success(), "{}", describe(&got));
     // Without -0 the real user's modes hold.
-    fresh_workdir(&r);
-    let mut c = Command::new("setpriv");
-    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
-    let inner = r.sproot_cmd(&["/bin/sh", "-c", script]);
-    c.arg(inner.get_program()).args(inner.get_args());
-    let plain = output_with_timeout(c, Duration::from_secs(60), "sproot modes");
+    let plain = as_nobody_in_workdir(&r, &[], script);
     assert!(
         stderr_str(&plain).contains("Permission denied"),
         "{}",
         describe(&plain)
+    );
+    fresh_workdir(&r);
+}
+
+/// `script` in the guest's `/w` (fresh, the unprivileged user's) under
+/// sproot `opts` as nobody.
+fn as_nobody_in_workdir(r: &TinyRootfs, opts: &[&str], script: &str) -> Output {
+    fresh_workdir(r);
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+    let mut args = opts.to_vec();
+    args.extend(["/bin/sh", "-c", script]);
+    let inner = r.sproot_cmd(&args);
+    c.arg(inner.get_program()).args(inner.get_args());
+    output_with_timeout(
+        c,
+        Duration::from_secs(60),
+        &format!("sproot {opts:?} as nobody"),
+    )
+}
+
+#[test]
+fn a_fake_root_creates_below_two_directories_of_mode_000() {
+    let Some(r) = guest() else { return };
+    if !is_root() {
+        eprintln!("skipped: needs root to compare with chroot and to drop to nobody");
+        return;
+    }
+    // Both directories on the way are the real user's and of mode 000:
+    // the parent needs its search and write bits, its parent its search
+    // bit, and neither can be looked at before the other is lifted.
+    let script = "cd /w && mkdir -p D/sub && chmod 000 D/sub && chmod 000 D; \
+                  echo hi > D/sub/file && echo created; stat -c '%a %n' D; \
+                  chmod u+x D; stat -c '%a %n' D/sub; chmod u+x D/sub; cat D/sub/file";
+    fresh_workdir(&r);
+    let mut c = Command::new("chroot");
+    c.args([r.root(), "/bin/sh", "-c", script]);
+    let want = output_with_timeout(c, Duration::from_secs(30), "chroot 000");
+    assert_success(&want, "000 directories under chroot");
+    assert_eq!(stdout_str(&want), "created\n0 D\n0 D/sub\nhi\n");
+    let got = as_nobody_in_workdir(&r, &["-0"], script);
+    assert_eq!(
+        stdout_str(&got),
+        stdout_str(&want),
+        "under sproot -0 as nobody: {}",
+        describe(&got)
+    );
+    // A fake user other than root is stopped as the real user is, and the
+    // modes are left as they were.
+    let other = as_nobody_in_workdir(&r, &["-i", "123:456"], script);
+    assert_eq!(
+        stdout_str(&other),
+        "0 D\n0 D/sub\n",
+        "under sproot -i 123:456 as nobody: {}",
+        describe(&other)
+    );
+    assert!(
+        stderr_str(&other).contains("Permission denied"),
+        "{}",
+        describe(&other)
     );
     fresh_workdir(&r);
 }
