@@ -66,8 +66,10 @@ int main(int argc, char **argv, char **envp) {
     }
     if (argc >= 2 && !strcmp(argv[1], "ids")) {
         uid_t r, e, s;
+        gid_t rg, eg, sg;
         getresuid(&r, &e, &s);
-        printf("uid %u/%u/%u\n", r, e, s);
+        getresgid(&rg, &eg, &sg);
+        printf("uid %u/%u/%u gid %u/%u/%u\n", r, e, s, rg, eg, sg);
         return 0;
     }
     return 64;
@@ -174,10 +176,59 @@ fn a_set_user_id_program_runs_with_its_owner_as_effective_and_saved_id() {
     let args = ["su-exec", SUID];
     let got = unprivileged(&r, &["-0"], &args);
     assert_success(&got, "su-exec under -0");
-    assert_eq!(stdout_str(&got), "uid 1000/0/0\n", "{}", describe(&got));
+    assert_eq!(
+        stdout_str(&got),
+        "uid 1000/0/0 gid 1000/1000/1000\n",
+        "{}",
+        describe(&got)
+    );
     if let Some(n) = native(&r, &args) {
         assert_eq!(stdout_str(&n), stdout_str(&got), "chroot: {}", describe(&n));
     }
+}
+
+#[test]
+fn set_id_programs_of_the_user_s_own_rootfs_run_as_root_under_a_fake_user() {
+    let Some(r) = guest() else { return };
+    if !is_root() {
+        eprintln!("skipped: needs root to own the rootfs as nobody and to compare with chroot");
+        return;
+    }
+    // Set-user-ID and set-group-ID, owned by root on a real system.
+    std::fs::set_permissions(
+        r.host_path(SUID),
+        std::os::unix::fs::PermissionsExt::from_mode(0o6755),
+    )
+    .unwrap();
+    let want = "uid 1000/0/0 gid 1000/0/0\n";
+    let mut c = Command::new("chroot");
+    c.args(["--userspec=1000:1000", r.root(), SUID, "ids"]);
+    let native = output_with_timeout(c, Duration::from_secs(30), "chroot ident-suid");
+    assert_eq!(stdout_str(&native), want, "chroot: {}", describe(&native));
+    // The rootfs as an unprivileged user unpacks it: all theirs.
+    let chown = Command::new("chown")
+        .args(["-R", "65534:65534", r.root()])
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    std::fs::set_permissions(
+        r.host_path(SUID),
+        std::os::unix::fs::PermissionsExt::from_mode(0o6755),
+    )
+    .unwrap();
+    let got = sproot_as_nobody(&r, &["-i", "1000:1000", SUID, "ids"]);
+    assert_eq!(stdout_str(&got), want, "-i 1000:1000: {}", describe(&got));
+    // A fake root that became user 1000 likewise.
+    let got = sproot_as_nobody(&r, &["-0", PROG, "su-exec", SUID]);
+    assert_eq!(stdout_str(&got), want, "-0, then su: {}", describe(&got));
+    // A program without the bits keeps the user's ids.
+    let got = sproot_as_nobody(&r, &["-i", "1000:1000", PROG, "ids"]);
+    assert_eq!(
+        stdout_str(&got),
+        "uid 1000/1000/1000 gid 1000/1000/1000\n",
+        "{}",
+        describe(&got)
+    );
 }
 
 /// A fresh `/w` in the guest, owned by the unprivileged user.
@@ -239,16 +290,21 @@ fn a_fake_root_is_not_stopped_by_the_modes_of_the_real_user_s_files() {
 /// sproot `opts` as nobody.
 fn as_nobody_in_workdir(r: &TinyRootfs, opts: &[&str], script: &str) -> Output {
     fresh_workdir(r);
-    let mut c = Command::new("setpriv");
-    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
     let mut args = opts.to_vec();
     args.extend(["/bin/sh", "-c", script]);
-    let inner = r.sproot_cmd(&args);
+    sproot_as_nobody(r, &args)
+}
+
+/// `sproot ARGS...` as the user nobody (we are root).
+fn sproot_as_nobody(r: &TinyRootfs, args: &[&str]) -> Output {
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+    let inner = r.sproot_cmd(args);
     c.arg(inner.get_program()).args(inner.get_args());
     output_with_timeout(
         c,
         Duration::from_secs(60),
-        &format!("sproot {opts:?} as nobody"),
+        &format!("sproot {args:?} as nobody"),
     )
 }
 
