@@ -53,6 +53,28 @@ int main(int argc, char **argv, char **envp) {
         return 0;
     }
     if (argc >= 2 && !strcmp(argv[1], "show")) { show_names("child"); return 0; }
+    if (argc >= 2 && !strcmp(argv[1], "auxv")) {
+        /* The keys in order, then the values (of addresses, which change
+           from run to run, whether they are set). */
+        char **e = envp;
+        while (*e) e++;
+        Elf64_auxv_t *v = (Elf64_auxv_t *)(e + 1);
+        printf("keys");
+        for (Elf64_auxv_t *a = v; a->a_type != AT_NULL; a++) printf(" %lu", (unsigned long)a->a_type);
+        printf("\nvalues");
+        for (Elf64_auxv_t *a = v; a->a_type != AT_NULL; a++) {
+            unsigned long t = a->a_type, x = a->a_un.a_val;
+            if (t == AT_PLATFORM || t == AT_EXECFN || t == AT_BASE_PLATFORM)
+                printf(" %lu=%s", t, (char *)x);
+            else if (t == AT_SYSINFO_EHDR || t == AT_PHDR || t == AT_BASE || t == AT_ENTRY
+                     || t == AT_RANDOM)
+                printf(" %lu=%s", t, x ? "set" : "0");
+            else
+                printf(" %lu=%#lx", t, x);
+        }
+        printf("\n");
+        return 0;
+    }
     if (argc >= 2 && !strcmp(argv[1], "hwcap")) {
         printf("hwcap %#lx\n", stack_hwcap(envp));
         return 0;
@@ -168,6 +190,59 @@ fn dash_k_hwcap_replaces_at_hwcap() {
     let kept = unprivileged(&r, &["-k", keep], &["hwcap"]);
     assert_eq!(stdout_str(&kept), stdout_str(&host));
     assert_ne!(stdout_str(&host), "hwcap 0x1234\n");
+}
+
+#[test]
+fn dash_k_keeps_every_auxv_entry_the_kernel_gave_in_its_order() {
+    let Some(r) = guest() else { return };
+    let plain = unprivileged(&r, &[], &["auxv"]);
+    assert_success(&plain, "auxv without -k");
+    let want = stdout_str(&plain);
+    assert!(want.starts_with("keys ") && want.contains(" 16="), "{want}");
+    if let Some(n) = native(&r, &["auxv"]) {
+        let keys = |s: &str| s.lines().next().unwrap_or("").to_string();
+        assert_eq!(
+            keys(&want),
+            keys(&stdout_str(&n)),
+            "keys, sproot (left) and chroot"
+        );
+    }
+    let release = "6.99.0-guest";
+    for opts in [&["-k", release][..], &["-0", "-k", release]] {
+        let got = unprivileged(&r, opts, &["auxv"]);
+        let want = if opts.contains(&"-0") {
+            stdout_str(&unprivileged(&r, &["-0"], &["auxv"]))
+        } else {
+            want.clone()
+        };
+        assert_eq!(stdout_str(&got), want, "{opts:?}: {}", describe(&got));
+    }
+    // PRoot's forced compatibility mode changes nothing more.
+    let mut c = r.sproot_cmd(&["-k", release, PROG, "auxv"]);
+    c.env("PROOT_FORCE_KOMPAT", "1");
+    let forced = output_with_timeout(c, Duration::from_secs(60), "auxv, forced -k");
+    let mine = {
+        let mut c = r.sproot_cmd(&[PROG, "auxv"]);
+        c.env_remove("PROOT_FORCE_KOMPAT");
+        output_with_timeout(c, Duration::from_secs(60), "auxv")
+    };
+    assert_eq!(
+        stdout_str(&forced),
+        stdout_str(&mine),
+        "{}",
+        describe(&forced)
+    );
+    // A hwcap given to -k is the one value that changes.
+    let k = "\\Linux\\box\\6.1.0\\#1\\x86_64\\dom\\0x1234\\";
+    let got = stdout_str(&unprivileged(&r, &["-k", k], &["auxv"]));
+    let hwcap = |s: &str| {
+        s.split_whitespace()
+            .map(|w| if w.starts_with("16=") { "16=HWCAP" } else { w })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(got.contains(" 16=0x1234 "), "{got}");
+    assert_eq!(hwcap(&got), hwcap(&want));
 }
 
 #[test]
