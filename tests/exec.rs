@@ -580,3 +580,86 @@ fn a_guest_process_is_named_after_its_program_not_the_loader() {
         "cat\nmy-script\n"
     );
 }
+
+/// `script` under `/bin/sh` in a real chroot of `r` (`None` without root).
+fn sh_in_chroot(r: &TinyRootfs, script: &str) -> Option<Output> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("chroot comparison skipped: needs root");
+        return None;
+    }
+    let mut c = std::process::Command::new("chroot");
+    c.args([r.root(), "/bin/sh", "-c", script]);
+    Some(output_with_timeout(c, Duration::from_secs(T), "chroot sh"))
+}
+
+/// Executable `#!` scripts in the guest's `/s`, each `(name, text)`.
+fn install_scripts(r: &TinyRootfs, scripts: &[(String, String)]) {
+    fs::create_dir_all(r.host_path("/s")).unwrap();
+    for (name, text) in scripts {
+        let p = r.write(&format!("/s/{name}"), text);
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+#[test]
+fn shebang_edge_cases_are_answered_as_the_kernel_answers_them() {
+    let r = tiny_rootfs();
+    let mut scripts: Vec<(String, String)> = vec![
+        ("self".into(), "#!/s/self\necho self\n".into()),
+        ("ping".into(), "#!/s/pong\n".into()),
+        ("pong".into(), "#!/s/ping\n".into()),
+        // Many `..`, climbing past `/`, in an interpreter path.
+        (
+            "ups".into(),
+            format!("#!/s/{}bin/echo up\n", "../".repeat(60)),
+        ),
+        ("dotdots".into(), format!("#!{}/bin/echo", "/..".repeat(80))),
+        // Five scripts, each the interpreter of the one before (c1 to c5),
+        // run; six (c0 to c5) do not.
+        ("c5".into(), "#!/bin/echo five\n".into()),
+        ("c0".into(), "#!/s/c1\n".into()),
+    ];
+    for i in 1..5 {
+        scripts.push((format!("c{i}"), format!("#!/s/c{}\n", i + 1)));
+    }
+    // Lines around the 256 bytes the kernel reads (Linux 5.1: a line
+    // without its newline in them still runs when the name is complete).
+    for len in [253, 254, 255, 256, 257, 300] {
+        let head = "#!/bin/echo ";
+        let line = format!("{head}{}", "x".repeat(len - head.len()));
+        scripts.push((format!("long{len}"), format!("{line}\necho no\n")));
+    }
+    let long_name = format!("#!/{}bin/echo a\n", "./".repeat(140));
+    scripts.push(("longname".into(), long_name));
+    install_scripts(&r, &scripts);
+    let script = "cd /s; for f in self ping ups dotdots c1 c0 long253 long254 long255 \
+                  long256 long257 long300 longname; do \
+                  echo \"== $f\"; ./$f 2>&1 | sed 's/^[^:]*: [0-9]*: //'; done";
+    let got = sh(&r, script);
+    let ours = ok_stdout(&got, "shebang edge cases under sproot");
+    assert!(
+        ours.contains("== self\n./self: Too many levels of symbolic links\n"),
+        "{ours}"
+    );
+    assert!(
+        ours.contains("== c1\nfive /s/c5 /s/c4 /s/c3 /s/c2 ./c1\n")
+            && ours.contains("== c0\n./c0: Too many levels of symbolic links\n"),
+        "{ours}"
+    );
+    if let Some(native) = sh_in_chroot(&r, script) {
+        assert_eq!(
+            ours,
+            ok_stdout(&native, "shebang edge cases in a chroot"),
+            "sproot (left) and chroot (right) differ"
+        );
+    }
+    // The first command itself: the C library's words, as a shell says.
+    let first = r.run_timeout(&["/s/self"], T);
+    assert_eq!(first.status.code(), Some(126), "{}", describe(&first));
+    assert!(
+        stderr_str(&first).contains("Too many levels of symbolic links"),
+        "{}",
+        describe(&first)
+    );
+}

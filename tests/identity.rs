@@ -53,6 +53,28 @@ int main(int argc, char **argv, char **envp) {
         return 0;
     }
     if (argc >= 2 && !strcmp(argv[1], "show")) { show_names("child"); return 0; }
+    if (argc >= 2 && !strcmp(argv[1], "auxv")) {
+        /* The keys in order, then the values (of addresses, which change
+           from run to run, whether they are set). */
+        char **e = envp;
+        while (*e) e++;
+        Elf64_auxv_t *v = (Elf64_auxv_t *)(e + 1);
+        printf("keys");
+        for (Elf64_auxv_t *a = v; a->a_type != AT_NULL; a++) printf(" %lu", (unsigned long)a->a_type);
+        printf("\nvalues");
+        for (Elf64_auxv_t *a = v; a->a_type != AT_NULL; a++) {
+            unsigned long t = a->a_type, x = a->a_un.a_val;
+            if (t == AT_PLATFORM || t == AT_EXECFN || t == AT_BASE_PLATFORM)
+                printf(" %lu=%s", t, (char *)x);
+            else if (t == AT_SYSINFO_EHDR || t == AT_PHDR || t == AT_BASE || t == AT_ENTRY
+                     || t == AT_RANDOM)
+                printf(" %lu=%s", t, x ? "set" : "0");
+            else
+                printf(" %lu=%#lx", t, x);
+        }
+        printf("\n");
+        return 0;
+    }
     if (argc >= 2 && !strcmp(argv[1], "hwcap")) {
         printf("hwcap %#lx\n", stack_hwcap(envp));
         return 0;
@@ -66,8 +88,10 @@ int main(int argc, char **argv, char **envp) {
     }
     if (argc >= 2 && !strcmp(argv[1], "ids")) {
         uid_t r, e, s;
+        gid_t rg, eg, sg;
         getresuid(&r, &e, &s);
-        printf("uid %u/%u/%u\n", r, e, s);
+        getresgid(&rg, &eg, &sg);
+        printf("uid %u/%u/%u gid %u/%u/%u\n", r, e, s, rg, eg, sg);
         return 0;
     }
     return 64;
@@ -169,15 +193,117 @@ fn dash_k_hwcap_replaces_at_hwcap() {
 }
 
 #[test]
+fn dash_k_keeps_every_auxv_entry_the_kernel_gave_in_its_order() {
+    let Some(r) = guest() else { return };
+    let plain = unprivileged(&r, &[], &["auxv"]);
+    assert_success(&plain, "auxv without -k");
+    let want = stdout_str(&plain);
+    assert!(want.starts_with("keys ") && want.contains(" 16="), "{want}");
+    if let Some(n) = native(&r, &["auxv"]) {
+        let keys = |s: &str| s.lines().next().unwrap_or("").to_string();
+        assert_eq!(
+            keys(&want),
+            keys(&stdout_str(&n)),
+            "keys, sproot (left) and chroot"
+        );
+    }
+    let release = "6.99.0-guest";
+    for opts in [&["-k", release][..], &["-0", "-k", release]] {
+        let got = unprivileged(&r, opts, &["auxv"]);
+        let want = if opts.contains(&"-0") {
+            stdout_str(&unprivileged(&r, &["-0"], &["auxv"]))
+        } else {
+            want.clone()
+        };
+        assert_eq!(stdout_str(&got), want, "{opts:?}: {}", describe(&got));
+    }
+    // PRoot's forced compatibility mode changes nothing more.
+    let mut c = r.sproot_cmd(&["-k", release, PROG, "auxv"]);
+    c.env("PROOT_FORCE_KOMPAT", "1");
+    let forced = output_with_timeout(c, Duration::from_secs(60), "auxv, forced -k");
+    let mine = {
+        let mut c = r.sproot_cmd(&[PROG, "auxv"]);
+        c.env_remove("PROOT_FORCE_KOMPAT");
+        output_with_timeout(c, Duration::from_secs(60), "auxv")
+    };
+    assert_eq!(
+        stdout_str(&forced),
+        stdout_str(&mine),
+        "{}",
+        describe(&forced)
+    );
+    // A hwcap given to -k is the one value that changes.
+    let k = "\\Linux\\box\\6.1.0\\#1\\x86_64\\dom\\0x1234\\";
+    let got = stdout_str(&unprivileged(&r, &["-k", k], &["auxv"]));
+    let hwcap = |s: &str| {
+        s.split_whitespace()
+            .map(|w| if w.starts_with("16=") { "16=HWCAP" } else { w })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(got.contains(" 16=0x1234 "), "{got}");
+    assert_eq!(hwcap(&got), hwcap(&want));
+}
+
+#[test]
 fn a_set_user_id_program_runs_with_its_owner_as_effective_and_saved_id() {
     let Some(r) = guest() else { return };
     let args = ["su-exec", SUID];
     let got = unprivileged(&r, &["-0"], &args);
     assert_success(&got, "su-exec under -0");
-    assert_eq!(stdout_str(&got), "uid 1000/0/0\n", "{}", describe(&got));
+    assert_eq!(
+        stdout_str(&got),
+        "uid 1000/0/0 gid 1000/1000/1000\n",
+        "{}",
+        describe(&got)
+    );
     if let Some(n) = native(&r, &args) {
         assert_eq!(stdout_str(&n), stdout_str(&got), "chroot: {}", describe(&n));
     }
+}
+
+#[test]
+fn set_id_programs_of_the_user_s_own_rootfs_run_as_root_under_a_fake_user() {
+    let Some(r) = guest() else { return };
+    if !is_root() {
+        eprintln!("skipped: needs root to own the rootfs as nobody and to compare with chroot");
+        return;
+    }
+    // Set-user-ID and set-group-ID, owned by root on a real system.
+    std::fs::set_permissions(
+        r.host_path(SUID),
+        std::os::unix::fs::PermissionsExt::from_mode(0o6755),
+    )
+    .unwrap();
+    let want = "uid 1000/0/0 gid 1000/0/0\n";
+    let mut c = Command::new("chroot");
+    c.args(["--userspec=1000:1000", r.root(), SUID, "ids"]);
+    let native = output_with_timeout(c, Duration::from_secs(30), "chroot ident-suid");
+    assert_eq!(stdout_str(&native), want, "chroot: {}", describe(&native));
+    // The rootfs as an unprivileged user unpacks it: all theirs.
+    let chown = Command::new("chown")
+        .args(["-R", "65534:65534", r.root()])
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    std::fs::set_permissions(
+        r.host_path(SUID),
+        std::os::unix::fs::PermissionsExt::from_mode(0o6755),
+    )
+    .unwrap();
+    let got = sproot_as_nobody(&r, &["-i", "1000:1000", SUID, "ids"]);
+    assert_eq!(stdout_str(&got), want, "-i 1000:1000: {}", describe(&got));
+    // A fake root that became user 1000 likewise.
+    let got = sproot_as_nobody(&r, &["-0", PROG, "su-exec", SUID]);
+    assert_eq!(stdout_str(&got), want, "-0, then su: {}", describe(&got));
+    // A program without the bits keeps the user's ids.
+    let got = sproot_as_nobody(&r, &["-i", "1000:1000", PROG, "ids"]);
+    assert_eq!(
+        stdout_str(&got),
+        "uid 1000/1000/1000 gid 1000/1000/1000\n",
+        "{}",
+        describe(&got)
+    );
 }
 
 /// A fresh `/w` in the guest, owned by the unprivileged user.
@@ -216,12 +342,7 @@ fn a_fake_root_is_not_stopped_by_the_modes_of_the_real_user_s_files() {
     c.args([r.root(), "/bin/sh", "-c", script]);
     let want = output_with_timeout(c, Duration::from_secs(30), "chroot modes");
     assert_success(&want, "modes under chroot");
-    fresh_workdir(&r);
-    let mut c = Command::new("setpriv");
-    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
-    let inner = r.sproot_cmd(&["-0", "/bin/sh", "-c", script]);
-    c.arg(inner.get_program()).args(inner.get_args());
-    let got = output_with_timeout(c, Duration::from_secs(60), "sproot -0 modes");
+    let got = as_nobody_in_workdir(&r, &["-0"], script);
     assert_eq!(
         stdout_str(&got),
         stdout_str(&want),
@@ -231,16 +352,76 @@ fn a_fake_root_is_not_stopped_by_the_modes_of_the_real_user_s_files() {
     );
     assert!(got.status.success(), "{}", describe(&got));
     // Without -0 the real user's modes hold.
-    fresh_workdir(&r);
-    let mut c = Command::new("setpriv");
-    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
-    let inner = r.sproot_cmd(&["/bin/sh", "-c", script]);
-    c.arg(inner.get_program()).args(inner.get_args());
-    let plain = output_with_timeout(c, Duration::from_secs(60), "sproot modes");
+    let plain = as_nobody_in_workdir(&r, &[], script);
     assert!(
         stderr_str(&plain).contains("Permission denied"),
         "{}",
         describe(&plain)
+    );
+    fresh_workdir(&r);
+}
+
+/// `script` in the guest's `/w` (fresh, the unprivileged user's) under
+/// sproot `opts` as nobody.
+fn as_nobody_in_workdir(r: &TinyRootfs, opts: &[&str], script: &str) -> Output {
+    fresh_workdir(r);
+    let mut args = opts.to_vec();
+    args.extend(["/bin/sh", "-c", script]);
+    sproot_as_nobody(r, &args)
+}
+
+/// `sproot ARGS...` as the user nobody (we are root).
+fn sproot_as_nobody(r: &TinyRootfs, args: &[&str]) -> Output {
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+    let inner = r.sproot_cmd(args);
+    c.arg(inner.get_program()).args(inner.get_args());
+    output_with_timeout(
+        c,
+        Duration::from_secs(60),
+        &format!("sproot {args:?} as nobody"),
+    )
+}
+
+#[test]
+fn a_fake_root_creates_below_two_directories_of_mode_000() {
+    let Some(r) = guest() else { return };
+    if !is_root() {
+        eprintln!("skipped: needs root to compare with chroot and to drop to nobody");
+        return;
+    }
+    // Both directories on the way are the real user's and of mode 000:
+    // the parent needs its search and write bits, its parent its search
+    // bit, and neither can be looked at before the other is lifted.
+    let script = "cd /w && mkdir -p D/sub && chmod 000 D/sub && chmod 000 D; \
+                  echo hi > D/sub/file && echo created; stat -c '%a %n' D; \
+                  chmod u+x D; stat -c '%a %n' D/sub; chmod u+x D/sub; cat D/sub/file";
+    fresh_workdir(&r);
+    let mut c = Command::new("chroot");
+    c.args([r.root(), "/bin/sh", "-c", script]);
+    let want = output_with_timeout(c, Duration::from_secs(30), "chroot 000");
+    assert_success(&want, "000 directories under chroot");
+    assert_eq!(stdout_str(&want), "created\n0 D\n0 D/sub\nhi\n");
+    let got = as_nobody_in_workdir(&r, &["-0"], script);
+    assert_eq!(
+        stdout_str(&got),
+        stdout_str(&want),
+        "under sproot -0 as nobody: {}",
+        describe(&got)
+    );
+    // A fake user other than root is stopped as the real user is, and the
+    // modes are left as they were.
+    let other = as_nobody_in_workdir(&r, &["-i", "123:456"], script);
+    assert_eq!(
+        stdout_str(&other),
+        "0 D\n0 D/sub\n",
+        "under sproot -i 123:456 as nobody: {}",
+        describe(&other)
+    );
+    assert!(
+        stderr_str(&other).contains("Permission denied"),
+        "{}",
+        describe(&other)
     );
     fresh_workdir(&r);
 }

@@ -39,8 +39,9 @@ pub const LOADER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sproot-loade
 /// First word of a load script: "SPROOTLD".
 pub const SCRIPT_MAGIC: u64 = 0x5350_524f_4f54_4c44;
 
-/// How many `#!` indirections are followed before failing with `ELOOP`.
-pub const MAX_SHEBANG_DEPTH: usize = 4;
+/// How many `#!` indirections are followed before failing with `ELOOP`:
+/// five, as Linux runs them (a sixth script fails).
+pub const MAX_SHEBANG_DEPTH: usize = 5;
 
 /// Resolves a guest path (absolute or relative to the tracee's cwd) for exec:
 /// returns the canonical guest path and the host path, following symlinks.

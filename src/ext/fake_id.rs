@@ -236,6 +236,19 @@ impl Creds {
         self.fsgid = self.egid;
     }
 
+    /// The owner that a set-user-ID (set-group-ID) bit gives its program
+    /// at an exec, when no `chown` of the run recorded one: the real
+    /// user's own files (the rootfs the real user unpacked) count as
+    /// root's, whatever fake user runs them, so that `su`, `sudo` or
+    /// `passwd` run with an effective id of 0 under `-i` (or after a fake
+    /// root's `su user`), as they do on a real system; other files count as
+    /// their real owner's.
+    pub fn exec_owner(real_uid: u32, real_gid: u32, st_uid: u32, st_gid: u32) -> (u32, u32) {
+        let uid = if st_uid == real_uid { 0 } else { st_uid };
+        let gid = if st_gid == real_gid { 0 } else { st_gid };
+        (uid, gid)
+    }
+
     /// Owner to report in `stat`/`statx` results: a file owned by the real
     /// user (resp. group) is reported as owned by the fake saved uid (resp.
     /// gid), others unchanged -- the mapping PRoot's fake_id0 does (it uses
@@ -576,6 +589,18 @@ mod tests {
         c.setresuid(M1, 5, M1).unwrap();
         c.exec(0o100755, 9, 9);
         assert_eq!(uids(&c), [0, 5, 5, 5]);
+    }
+
+    #[test]
+    fn set_id_programs_of_the_real_user_count_as_root_s() {
+        assert_eq!(Creds::exec_owner(10123, 10124, 10123, 10124), (0, 0));
+        assert_eq!(Creds::exec_owner(10123, 10124, 5, 10124), (5, 0));
+        assert_eq!(Creds::exec_owner(10123, 10124, 10123, 7), (0, 7));
+        let mut c = user(1000, 1000);
+        let (u, g) = Creds::exec_owner(10123, 10123, 10123, 10123);
+        c.exec(0o106755, u, g);
+        assert_eq!(uids(&c), [1000, 0, 0, 0]);
+        assert_eq!(gids(&c), [1000, 0, 0, 0]);
     }
 
     #[test]

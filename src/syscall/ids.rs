@@ -119,7 +119,8 @@ impl super::extension::Extension for FakeIds {
 /// Fake root: the real user's own modes must not stop it. Parents get
 /// their write bit before a call that adds or removes a name; after an
 /// EACCES, the directories on the way get their search bit and the call is
-/// handled again (by `handle`). Modes are put back when the call is over.
+/// handled again (by `handle`), the parents (now within reach) getting
+/// their write bit then. Modes are put back when the call is over.
 pub fn with_lifted_modes(ctx: &mut Ctx, handle: fn(&mut Ctx) -> Outcome) -> Outcome {
     let original = ctx.regs;
     let mut lifted = lift_parents(ctx);
@@ -129,6 +130,8 @@ pub fn with_lifted_modes(ctx: &mut Ctx, handle: fn(&mut Ctx) -> Outcome) -> Outc
         let more = lift_search(ctx);
         if !more.is_empty() {
             lifted.extend(more);
+            // A parent that could not be looked at before can be now.
+            lifted.extend(lift_parents(ctx));
             out = handle(ctx);
         }
     }

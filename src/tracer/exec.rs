@@ -101,8 +101,8 @@ impl Tracer<'_> {
         self.restart(stopped, false);
     }
 
-    /// Fake ids across an exec: a set-user-ID (set-group-ID) program owned,
-    /// as the guest sees it, by someone runs with that effective id; the
+    /// Fake ids across an exec: a set-user-ID (set-group-ID) program runs
+    /// with its owner's effective id (`Creds::exec_owner`); the
     /// auxiliary vector tells the program the fake ids (`AT_UID`...).
     fn fake_ids_after_exec(&mut self, pid: Pid, plan: &ExecPlan) {
         let raw = pid.as_raw();
@@ -122,7 +122,7 @@ impl Tracer<'_> {
                 .copied()
                 .unwrap_or_else(|| {
                     let real = self.env.real_ids;
-                    creds.stat_owner(real.0, real.1, st.st_uid, st.st_gid)
+                    crate::ext::fake_id::Creds::exec_owner(real.0, real.1, st.st_uid, st.st_gid)
                 });
             creds.exec(st.st_mode, shown.0, shown.1);
         }

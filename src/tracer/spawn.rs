@@ -48,6 +48,9 @@ pub fn spawn(launch: &Launch) -> Result<Pid> {
     argv_ptrs.push(std::ptr::null());
     let mut env_ptrs: Vec<*const libc::c_char> = launch.env.iter().map(|a| a.as_ptr()).collect();
     env_ptrs.push(std::ptr::null());
+    // The C library's words for each errno (a failed execve is reported
+    // with them, as a shell would), made before the fork.
+    let messages: Vec<String> = (0..ERRNO_MESSAGES).map(os_message).collect();
     let (go_read, go_write) = nix::unistd::pipe().context("create a pipe")?;
     // SAFETY: sproot is single-threaded here; the child only makes
     // async-signal-safe calls (read, close, signal, chdir, prctl, seccomp,
@@ -98,7 +101,10 @@ pub fn spawn(launch: &Launch) -> Result<Pid> {
             };
             let err = Errno::last();
             let code = if err == Errno::ENOENT { 127 } else { 126 };
-            child_exec_fail(launch.program.as_bytes(), err, code);
+            let message = messages
+                .get(err as usize)
+                .map_or(err.desc(), String::as_str);
+            child_exec_fail(launch.program.as_bytes(), message, code);
         }
         ForkResult::Parent { child } => {
             drop(go_read);
@@ -150,12 +156,24 @@ fn child_fail(msg: &[u8], code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
-fn child_exec_fail(program: &[u8], err: Errno, code: i32) -> ! {
+/// How many errno values have their message made before the fork.
+const ERRNO_MESSAGES: i32 = 134;
+
+/// `strerror`'s text for `errno`, without Rust's " (os error N)".
+fn os_message(errno: i32) -> String {
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    match text.rfind(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+fn child_exec_fail(program: &[u8], message: &str, code: i32) -> ! {
     write_stderr(&[
         b"sproot error: cannot execute ",
         program,
         b" in the guest: ",
-        err.desc().as_bytes(),
+        message.as_bytes(),
         b"\n",
     ]);
     // SAFETY: _exit never returns and is async-signal-safe.
