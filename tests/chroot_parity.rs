@@ -1688,3 +1688,48 @@ fn a_child_made_untraced_is_translated_like_any_other() {
     let out = g.same_as_chroot(&[]);
     assert_eq!(out, "untraced child sees the guest's files: yes\n");
 }
+
+// ---------------------------------------------------------------------------
+// Symlinks followed by `/`, `/.`, `/..`, `/./..` inside a binding whose
+// guest path lies inside its own host path.
+// ---------------------------------------------------------------------------
+
+const SELF_BIND_C: &str = r#"
+int main(int argc, char **argv) {
+    struct stat dir, top, st;
+    if (stat("/b/dir", &dir) || stat("/b", &top)) { printf("setup: %s\n", ename(errno)); return 1; }
+    for (int i = 1; i < argc; i++) {
+        if (stat(argv[i], &st)) { printf("%s: %s\n", argv[i], ename(errno)); continue; }
+        printf("%s: %s\n", argv[i], same(&st, &dir) ? "dir" : same(&st, &top) ? "the binding's host dir" : "another file");
+    }
+    return 0;
+}
+"#;
+
+#[test]
+fn symlinks_with_dots_resolve_as_the_kernel_does_in_a_binding_inside_its_own_host_path() {
+    let Some(mut g) = Guest::new(&program(SELF_BIND_C)) else {
+        return;
+    };
+    let top = g.host_path("/b");
+    std::fs::create_dir_all(top.join("dir/inner")).expect("mkdir");
+    std::fs::write(top.join("file"), "x\n").expect("write");
+    std::os::unix::fs::symlink("dir/./.", top.join("d")).expect("symlink");
+    std::os::unix::fs::symlink("file", top.join("f")).expect("symlink");
+    std::os::unix::fs::symlink("/b/sub/dir/./.", top.join("da")).expect("symlink");
+    g.bind(top.to_str().expect("utf-8"), "/b/sub");
+    let paths = [
+        "/b/sub/d/",
+        "/b/sub/d/.",
+        "/b/sub/d/..",
+        "/b/sub/d/./..",
+        "/b/sub/f/",
+        "/b/sub/f/.",
+        "/b/sub/d/inner/..",
+        "/b/sub/da/",
+        "/b/sub/da/..",
+        "/b/sub/da/./..",
+    ];
+    let out = g.same_as_chroot(&paths);
+    assert!(out.contains("/b/sub/f/: ENOTDIR"), "{out}");
+}
