@@ -713,7 +713,7 @@ fn jump_to_guest(orig_sp: usize, entry: usize) -> ! {
         asm!(
             // Marker for the tracer: `getpid` (never trapped) with the new
             // stack pointer and entry point in rdi and rsi. A guest tracer
-            // is shown the exec at this point (see tracer/guest_hooks.rs).
+            // is shown the exec at this point (see tracer/guest/hooks.rs).
             "mov eax, 39",
             "syscall",
             "mov rsp, rdi",

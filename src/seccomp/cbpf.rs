@@ -1,6 +1,6 @@
 //! A classic BPF interpreter for seccomp filters: runs a program on a
 //! `struct seccomp_data` the way the kernel does, so that sproot can tell
-//! what a guest's own filter answers for a syscall (guest_seccomp.rs) and
+//! what a guest's own filter answers for a syscall (guest/filters.rs) and
 //! whether its own filter traps it.
 //!
 //! Only what the kernel accepts in a seccomp filter is run: 32-bit loads of

@@ -322,8 +322,8 @@ mod tests {
         // extensions' calls, handled by their own hooks.
         let names = filter_names(std::env::consts::ARCH, "tracee");
         assert!(names.len() > 50, "{} names", names.len());
-        // Answered before the table by guest ptrace (tracer/guest_hooks.rs)
-        // and guest seccomp filters (tracer/guest_seccomp_hooks.rs).
+        // Answered before the table by guest ptrace (tracer/guest/hooks.rs)
+        // and guest seccomp filters (tracer/guest/filter_hooks.rs).
         let by_the_tracer = ["ptrace", "seccomp"];
         for name in names
             .into_iter()

@@ -11,12 +11,7 @@ pub mod affinity;
 pub mod chaos;
 pub mod event;
 mod exec;
-mod guest_hooks;
-#[cfg(test)]
-mod guest_model;
-pub mod guest_ptrace;
-pub mod guest_seccomp;
-mod guest_seccomp_hooks;
+pub mod guest;
 pub mod lifecycle;
 #[cfg(test)]
 mod model;
@@ -99,7 +94,7 @@ impl Inherit for Tracee {
 struct Ptrace {
     seccomp: bool,
     /// Guest ptrace: tasks held for a guest tracer, or stopping at syscalls.
-    gate: guest_hooks::Gate,
+    gate: guest::hooks::Gate,
     /// Threads running an equivalent of a trapped call (outer_trap.rs):
     /// every resume stops at their next syscall stop.
     outer: std::collections::HashSet<i32>,
@@ -136,7 +131,7 @@ impl Kernel for Ptrace {
 
 /// Resume a tracee; `want_exit` asks for its syscall-exit stop. Without
 /// seccomp every resume stops at the next syscall.
-fn resume(seccomp: bool, gate: &guest_hooks::Gate, pid: Pid, sig: Option<Sig>, want_exit: bool) {
+fn resume(seccomp: bool, gate: &guest::hooks::Gate, pid: Pid, sig: Option<Sig>, want_exit: bool) {
     if gate.holds(pid.as_raw()) {
         return;
     }
@@ -211,14 +206,14 @@ pub struct Tracer<'a> {
     /// alone. Paths are NOT translated: for benchmarks only.
     bare: bool,
     pub stats: Stats,
-    /// Guest ptrace (guest_ptrace.rs, guest_hooks.rs).
-    guest: guest_ptrace::GuestPtrace,
-    waits: guest_hooks::Waits,
+    /// Guest ptrace (guest/tracing.rs, guest/hooks.rs).
+    guest: guest::tracing::GuestPtrace,
+    waits: guest::hooks::Waits,
     entry_regs: std::collections::HashMap<i32, Regs>,
-    /// Guest seccomp filters (guest_seccomp.rs), and sproot's own filters
+    /// Guest seccomp filters (guest/filters.rs), and sproot's own filters
     /// to tell its stops from theirs.
-    gsec: guest_seccomp::GuestFilters,
-    own_filters: Option<guest_seccomp_hooks::OwnFilters>,
+    gsec: guest::filters::GuestFilters,
+    own_filters: Option<guest::filter_hooks::OwnFilters>,
     /// `--sysvipc`: the run's SysV IPC namespace (sysv.rs).
     ipc: Option<crate::ext::sysvipc::SysvIpc>,
 }
@@ -356,7 +351,7 @@ impl<'a> Tracer<'a> {
                 return self.on_wake(stopped::Stopped::new(pid));
             }
         }
-        // Guest ptrace: stops a guest tracer must see (guest_hooks.rs).
+        // Guest ptrace: stops a guest tracer must see (guest/hooks.rs).
         let guest = self.guest.active() || !self.waits.is_empty() || self.gsec.active();
         if guest && self.guest_before(ev) {
             return;

@@ -6,7 +6,7 @@
 //!
 //! A `SIGSYS` reaches sproot as a signal-delivery stop. It is the outer
 //! filter's when its `si_code` is `SYS_SECCOMP` and the guest's own
-//! filters (recorded by `guest_seccomp.rs`) do not trap that call
+//! filters (recorded by `guest/filters.rs`) do not trap that call
 //! themselves; sproot's own filters never answer `SECCOMP_RET_TRAP`. The
 //! signal is then suppressed and the call completed, answered by sproot's
 //! handlers, or run as an allowed equivalent: the thread is rewound to its
@@ -18,7 +18,7 @@
 //! runs the trapped call again, which is trapped and handled again.
 
 use super::Tracer;
-use super::guest_seccomp_hooks::seccomp_data;
+use super::guest::filter_hooks::seccomp_data;
 use super::stopped::Stopped;
 use crate::arch::{self, Regs};
 use crate::ptrace;

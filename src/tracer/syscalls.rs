@@ -124,7 +124,7 @@ impl Tracer<'_> {
             Ok(r) => r,
             Err(e) => return self.lost(stopped, e, "read the registers"),
         };
-        // Guest seccomp filters (guest_seccomp_hooks.rs), which resume or
+        // Guest seccomp filters (guest/filter_hooks.rs), which resume or
         // hold the tracee themselves.
         if self.gsec_may_concern(regs.sysno()) && self.gsec_stop(raw, &regs) {
             stopped.consume();
@@ -138,7 +138,7 @@ impl Tracer<'_> {
     pub(super) fn enter_translated(&mut self, stopped: Stopped, mut regs: Regs) {
         let pid = stopped.pid();
         let raw = pid.as_raw();
-        // Guest ptrace: a guest's ptrace, wait4, waitid (guest_hooks.rs),
+        // Guest ptrace: a guest's ptrace, wait4, waitid (guest/hooks.rs),
         // which resumes or holds the tracee itself.
         if self.guest_may_concern(regs.sysno()) && self.guest_syscall(raw, &regs) {
             stopped.consume();

@@ -7,7 +7,7 @@
 //! which guest tracer, which of its stops are owed to the tracer, the wait
 //! statuses waiting to be collected, and what each restart request means.
 //! The side effects (holding tracees, answering `ptrace`/`wait4`/`waitid`)
-//! are in `guest_hooks.rs`.
+//! are in `hooks.rs`.
 //!
 //! A guest that never calls `ptrace` never creates a link, and every hook
 //! returns at once on [`GuestPtrace::active`].
@@ -29,7 +29,7 @@ pub const O_SUSPEND_SECCOMP: u32 = 0x20_0000;
 const O_KNOWN: u32 = 0xff | O_EXITKILL | O_SUSPEND_SECCOMP;
 /// Options this emulation does not give: refused with `EINVAL`, as a
 /// kernel without them would (`PTRACE_O_TRACESECCOMP` is given: see
-/// guest_seccomp.rs).
+/// filters.rs).
 pub const O_REFUSED: u32 = O_SUSPEND_SECCOMP;
 /// Options that attach new children.
 const O_FOLLOW: u32 = O_TRACEFORK | O_TRACEVFORK | O_TRACECLONE;

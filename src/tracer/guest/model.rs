@@ -5,14 +5,14 @@
 //! sproot handles the kernel's reports in any order. A tracer that is
 //! itself held for its own tracer does nothing until released. The model drives the
 //! real state machine ([`GuestPtrace`]) with the holding discipline of
-//! `guest_hooks.rs` (a stop shown to the guest tracer is held until the
+//! `hooks.rs` (a stop shown to the guest tracer is held until the
 //! guest tracer restarts it, the tracee dies, or the tracer dies; a newborn
 //! is held until its creator's event says whether it is followed), and
 //! checks that no order leaves a tracee stopped forever, that every status
 //! owed to a living tracer is collected, and that no state leaks.
 
-use super::guest_ptrace::{self as gp, GuestPtrace, Restart};
-use super::model::{Chooser, Replay};
+use super::super::model::{Chooser, Replay};
+use super::tracing::{self as gp, GuestPtrace, Restart};
 
 const TRACER: i32 = 10;
 const FIRST: i32 = 20;
@@ -159,7 +159,7 @@ impl Sim {
         }
     }
 
-    /// sproot handles one kernel report, as guest_hooks.rs does.
+    /// sproot handles one kernel report, as hooks.rs does.
     fn handle(&mut self, r: Report) {
         match r {
             Report::Stop(tid, status) => {
@@ -487,7 +487,7 @@ mod tests {
                 nested: true,
             };
             for seed in 0..2000 {
-                let mut ch = super::super::chaos::Chaos::new(seed);
+                let mut ch = crate::tracer::chaos::Chaos::new(seed);
                 let v = simulate(sc, &mut ch);
                 assert!(v.is_empty(), "seed {seed}: {v:?}");
             }
@@ -504,7 +504,7 @@ mod tests {
             nested: false,
         };
         for seed in 0..3000 {
-            let mut ch = super::super::chaos::Chaos::new(seed);
+            let mut ch = crate::tracer::chaos::Chaos::new(seed);
             let v = simulate(sc, &mut ch);
             assert!(v.is_empty(), "seed {seed}: {v:?}");
         }

@@ -1,7 +1,7 @@
 //! Guest ptrace, the side effects: the hooks the event loop calls, which
 //! hold guest tracees at the stops their guest tracer must see, and answer
 //! the guest tracer's `ptrace`, `wait4` and `waitid` (see
-//! `guest_ptrace.rs` for the state machine).
+//! `tracing.rs` for the state machine).
 //!
 //! How a guest tracer waits: a `wait4` with a status to collect returns it
 //! at once; one that concerns a guest tracee and must block is *parked*
@@ -10,9 +10,9 @@
 //! with nothing owed runs natively. Real children's exits always come
 //! through the real `wait4`.
 
-use super::Tracer;
-use super::event::{Event, Sig};
-use super::guest_ptrace::{self as gp, ExecPhase, Report, Restart};
+use super::super::Tracer;
+use super::super::event::{Event, Sig};
+use super::tracing::{self as gp, ExecPhase, Report, Restart};
 use crate::arch::Regs;
 use crate::ptrace::{self, guest};
 use nix::errno::Errno;
@@ -102,7 +102,7 @@ const RUSAGE_SIZE: usize = std::mem::size_of::<libc::rusage>();
 impl Tracer<'_> {
     fn tgid_of(&self, tid: i32) -> i32 {
         use crate::fs::ProcContext;
-        super::Proc {
+        super::super::Proc {
             tasks: &self.tasks,
             tid,
         }
@@ -141,7 +141,7 @@ impl Tracer<'_> {
     }
 
     /// Show `status` of tracee `tid` to its tracer, and hold the tracee.
-    pub(super) fn show(&mut self, tid: i32, status: i32) {
+    pub(in crate::tracer) fn show(&mut self, tid: i32, status: i32) {
         log::debug!("guest ptrace: {tid} stops with {status:#x}");
         self.hold(tid);
         if let Some(tracer) = self.guest.report(tid, status) {
@@ -207,7 +207,7 @@ impl Tracer<'_> {
     /// Whether a trapped syscall may concern guest ptrace (the cheap test
     /// before [`Self::guest_syscall`]).
     #[inline]
-    pub(super) fn guest_may_concern(&self, sysno: i64) -> bool {
+    pub(in crate::tracer) fn guest_may_concern(&self, sysno: i64) -> bool {
         matches!(
             sysno,
             crate::arch::sys::SYS_ptrace
@@ -296,12 +296,12 @@ impl Tracer<'_> {
     }
 
     /// Whether `tid` runs sproot's injection of the guest tracer's filter.
-    pub(super) fn gsec_injecting(&self, tid: i32) -> bool {
+    pub(in crate::tracer) fn gsec_injecting(&self, tid: i32) -> bool {
         !self.waits.inject.is_empty() && self.waits.inject.contains_key(&tid)
     }
 
     /// Whether `tid`'s process has the guest tracer's filter.
-    pub(super) fn waits_filtered(&self, tid: i32) -> bool {
+    pub(in crate::tracer) fn waits_filtered(&self, tid: i32) -> bool {
         !self.waits.filtered.is_empty() && self.waits.filtered.contains(&self.tgid_of(tid))
     }
 
@@ -318,7 +318,7 @@ impl Tracer<'_> {
 
     /// A trapped `ptrace`, `wait4` or `waitid` of guest thread `tid`.
     /// Returns `true` when it was answered (or parked) here.
-    pub(super) fn guest_syscall(&mut self, tid: i32, regs: &Regs) -> bool {
+    pub(in crate::tracer) fn guest_syscall(&mut self, tid: i32, regs: &Regs) -> bool {
         if !self.cfg.seccomp {
             if regs.sysno() == crate::arch::sys::SYS_ptrace {
                 // Runs natively: EPERM, the guest is traced already.
@@ -461,7 +461,7 @@ impl Tracer<'_> {
         if self.waits.parked.is_empty() {
             return;
         }
-        let Some(parent) = super::read_status_field(gone, "PPid:") else {
+        let Some(parent) = super::super::read_status_field(gone, "PPid:") else {
             return;
         };
         let waiting: Vec<i32> = self
@@ -486,8 +486,8 @@ impl Tracer<'_> {
         let me = Pid::from_raw(tid);
         let tracer = self.tgid_of(tid);
         if req == gp::PTRACE_TRACEME {
-            let parent =
-                super::read_status_field(tracer, "PPid:").filter(|p| self.tasks.contains(*p));
+            let parent = super::super::read_status_field(tracer, "PPid:")
+                .filter(|p| self.tasks.contains(*p));
             let r = self.guest.trace_me(tid, tracer, parent);
             if r.is_ok()
                 && let Some(p) = parent
@@ -520,7 +520,7 @@ impl Tracer<'_> {
                 if seize.is_some_and(|o| o & gp::O_REFUSED != 0) {
                     log::info!("guest ptrace: PTRACE_O_SUSPEND_SECCOMP is not emulated: refused");
                 }
-                let parent = super::read_status_field(target_tgid, "PPid:");
+                let parent = super::super::read_status_field(target_tgid, "PPid:");
                 self.guest
                     .attach(tracer, target, target_tgid, parent, seize)
                     .map(|()| {
@@ -612,7 +612,7 @@ impl Tracer<'_> {
 
     /// Before the ordinary handling of `ev`. Returns `true` when it was
     /// handled completely here.
-    pub(super) fn guest_before(&mut self, ev: Event) -> bool {
+    pub(in crate::tracer) fn guest_before(&mut self, ev: Event) -> bool {
         let raw = ev.pid().as_raw();
         if let Some(l) = self.guest.link_mut(raw)
             && l.exit_events_due
@@ -620,8 +620,8 @@ impl Tracer<'_> {
         {
             // Exit events are asked of the kernel for this task only.
             l.exit_events_due = false;
-            let opts =
-                super::spawn::ptrace_options() | nix::sys::ptrace::Options::PTRACE_O_TRACEEXIT;
+            let opts = super::super::spawn::ptrace_options()
+                | nix::sys::ptrace::Options::PTRACE_O_TRACEEXIT;
             if let Err(e) = nix::sys::ptrace::setoptions(ev.pid(), opts) {
                 log::debug!("exit events for {raw}: {e}");
             }
@@ -693,7 +693,7 @@ impl Tracer<'_> {
     }
 
     /// After the ordinary handling of `ev`.
-    pub(super) fn guest_after(&mut self, ev: Event) {
+    pub(in crate::tracer) fn guest_after(&mut self, ev: Event) {
         let raw = ev.pid().as_raw();
         let status = match ev {
             Event::Exited { code, .. } => gp::exited_status(code),
@@ -861,8 +861,8 @@ impl Tracer<'_> {
             // A newborn before its creator's event: hold it if its creator
             // follows new children, until that event says.
             let creator = [
-                super::read_status_field(tid, "Tgid:"),
-                super::read_status_field(tid, "PPid:"),
+                super::super::read_status_field(tid, "Tgid:"),
+                super::super::read_status_field(tid, "PPid:"),
             ];
             if let Some(c) = creator
                 .into_iter()

@@ -1,4 +1,4 @@
-//! Guest seccomp filters, the side effects (see `guest_seccomp.rs`):
+//! Guest seccomp filters, the side effects (see `filters.rs`):
 //! recording the filters guests install, and at each seccomp stop of a task
 //! that has some, deciding whether the stop is sproot's own, its guest
 //! tracer's (`PTRACE_EVENT_SECCOMP`, for a nested sproot or PRoot), or an
@@ -11,9 +11,9 @@
 //! the syscall runs. A stop that only the guest's filter asked for runs
 //! untouched once the guest tracer resumes it.
 
-use super::Tracer;
-use super::guest_ptrace as gp;
-use super::guest_seccomp::{Verdict, verdict};
+use super::super::Tracer;
+use super::filters::{Verdict, verdict};
+use super::tracing as gp;
 use crate::arch::{Regs, sys};
 use crate::ptrace;
 use crate::seccomp::cbpf::{self, Insn, SeccompData};
@@ -108,12 +108,12 @@ impl OwnFilters {
 impl Tracer<'_> {
     /// Whether a seccomp stop may concern guest filters (the cheap test).
     #[inline]
-    pub(super) fn gsec_may_concern(&self, sysno: i64) -> bool {
+    pub(in crate::tracer) fn gsec_may_concern(&self, sysno: i64) -> bool {
         self.gsec.active() || matches!(sysno, sys::SYS_seccomp | sys::SYS_prctl)
     }
 
     /// A seccomp stop of `tid`: `true` when handled here.
-    pub(super) fn gsec_stop(&mut self, tid: i32, regs: &Regs) -> bool {
+    pub(in crate::tracer) fn gsec_stop(&mut self, tid: i32, regs: &Regs) -> bool {
         if !self.cfg.seccomp || self.tasks.get(tid).is_some_and(|t| t.prelude) {
             // sproot's own start-up code installs sproot's filters.
             return false;
@@ -164,7 +164,7 @@ impl Tracer<'_> {
         let mut r = *regs;
         r.set_sysno(-1);
         r.set_ret(ret);
-        let stopped = super::stopped::Stopped::new(pid);
+        let stopped = super::super::stopped::Stopped::new(pid);
         match ptrace::set_changed_regs(pid, regs, &r) {
             Ok(()) => self.restart(stopped, false),
             Err(e) => self.lost(stopped, e, "write the registers"),
@@ -178,8 +178,8 @@ impl Tracer<'_> {
             return;
         }
         let from = [
-            super::read_status_field(tid, "Tgid:"),
-            super::read_status_field(tid, "PPid:"),
+            super::super::read_status_field(tid, "Tgid:"),
+            super::super::read_status_field(tid, "PPid:"),
         ]
         .into_iter()
         .flatten()
@@ -194,7 +194,7 @@ impl Tracer<'_> {
         };
         let pid = Pid::from_raw(tid);
         if self.gsec_injecting(tid) {
-            // sproot's own filter for a guest tracer (guest_hooks.rs).
+            // sproot's own filter for a guest tracer (hooks.rs).
             self.resume(pid, None, false);
             return true;
         }
@@ -218,7 +218,7 @@ impl Tracer<'_> {
     }
 
     /// The exit of an install by `tid` (its result in the registers).
-    pub(super) fn gsec_install_exit(&mut self, tid: i32) {
+    pub(in crate::tracer) fn gsec_install_exit(&mut self, tid: i32) {
         let pid = Pid::from_raw(tid);
         let ret = ptrace::get_regs(pid).map_or(-1, |r| r.ret());
         let threads: Vec<i32> = std::fs::read_dir(format!("/proc/{tid}/task"))
@@ -232,7 +232,7 @@ impl Tracer<'_> {
     }
 
     /// A new task: it has its creator's filters.
-    pub(super) fn gsec_new_child(&mut self, parent: Pid) {
+    pub(in crate::tracer) fn gsec_new_child(&mut self, parent: Pid) {
         if let Ok(child) = ptrace::event_msg(parent) {
             self.gsec_resolve(parent.as_raw());
             self.gsec.inherit(child as i32, Some(parent.as_raw()));
@@ -242,13 +242,13 @@ impl Tracer<'_> {
     /// The guest tracer resumed `tid` from its seccomp stop: the syscall
     /// goes on, translated by sproot if sproot's own filter stops it (with
     /// the registers as the guest tracer left them), untouched otherwise.
-    pub(super) fn gsec_continue(&mut self, tid: i32) {
+    pub(in crate::tracer) fn gsec_continue(&mut self, tid: i32) {
         let pid = Pid::from_raw(tid);
         let Ok(regs) = ptrace::get_regs(pid) else {
             return;
         };
         if self.guest.link(tid).is_some_and(|l| l.syscall_mode) {
-            // The exit stop shows these (guest_hooks.rs).
+            // The exit stop shows these (hooks.rs).
             self.entry_regs.insert(tid, regs);
         }
         if regs.sysno() < 0 {
@@ -263,7 +263,7 @@ impl Tracer<'_> {
             .traps(&seccomp_data(&regs), filtered);
         if ours {
             if !self.gsec_install_entry(tid, &regs) {
-                self.enter_translated(super::stopped::Stopped::new(pid), regs);
+                self.enter_translated(super::super::stopped::Stopped::new(pid), regs);
             }
         } else {
             self.resume(pid, None, false);

@@ -11,7 +11,7 @@
 //! ([`verdict`]) whether the guest's tracer sees a `PTRACE_EVENT_SECCOMP`
 //! stop, the syscall fails with `ENOSYS` (no tracer, as seccomp(2) says),
 //! or the stop was sproot's own. This module is pure state; the side
-//! effects are in `guest_seccomp_hooks.rs`.
+//! effects are in `filter_hooks.rs`.
 
 use crate::seccomp::cbpf::{self, Insn, SeccompData};
 use std::collections::{HashMap, HashSet};

@@ -1,0 +1,19 @@
+//! Guests that trace or filter other guests: ptrace used by guests
+//! themselves (a guest tracer's requests, its tracees' stops shown to it,
+//! its waits), and the seccomp filters guests install (recorded, evaluated
+//! at sproot's stops, `SECCOMP_RET_TRACE` shown to a guest tracer).
+//!
+//! * [`tracing`]: the guest tracers' state: who traces whom, what each
+//!   tracee reported, what is held for a tracer (pure);
+//! * `hooks`: the event loop's side of guest ptrace (ptrace, `wait4`,
+//!   `waitid`, stops shown and held);
+//! * [`filters`]: the guests' own filters, per process (pure);
+//! * `filter_hooks`: the event loop's side of guest filters;
+//! * `model`: an event-order model of guest ptrace (tests only).
+
+pub(super) mod filter_hooks;
+pub mod filters;
+pub(super) mod hooks;
+#[cfg(test)]
+mod model;
+pub mod tracing;
