@@ -11,6 +11,7 @@ pub mod environment;
 pub mod exec;
 pub mod ext;
 pub mod fs;
+pub mod host;
 pub mod logger;
 pub mod ptrace;
 pub mod seccomp;

@@ -232,7 +232,7 @@ fn remove(p: &Path) -> Result<(), Errno> {
 
 /// rename that never replaces an existing `to`.
 fn rename_noreplace(from: &Path, to: &Path) -> Result<(), Errno> {
-    match crate::ptrace::host::renameat2(from, to, libc::RENAME_NOREPLACE) {
+    match crate::host::renameat2(from, to, libc::RENAME_NOREPLACE) {
         Err(Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP) => {
             // The filesystem cannot do it atomically; check then rename.
             if std::fs::symlink_metadata(to).is_ok() {
@@ -432,7 +432,7 @@ pub fn rename(old: &Path, new: &Path, flags: u32) -> Result<(), Errno> {
     if flags == 0 {
         std::fs::rename(&old, &new).map_err(|e| errno_of(&e))?;
     } else {
-        crate::ptrace::host::renameat2(&old, &new, flags)?;
+        crate::host::renameat2(&old, &new, flags)?;
     }
     if let Some(group) = replaced
         && let Err(e) = release_name(&group)

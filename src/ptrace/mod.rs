@@ -4,7 +4,6 @@
 //! and callers treat it as "reap and go on".
 
 pub mod guest;
-pub mod host;
 
 use nix::errno::Errno;
 use nix::sys::ptrace;

@@ -127,7 +127,7 @@ pub fn enter(ctx: &mut Ctx, filter: Filter) -> Result<Outcome, Errno> {
     }
     let tid = ctx.pid.as_raw();
     let thread = ctx.proc.pid() != tid;
-    let dup = match crate::ptrace::host::pidfd_getfd(tid, thread, fd) {
+    let dup = match crate::host::pidfd_getfd(tid, thread, fd) {
         Ok(d) => d,
         // Not open: the kernel says EBADF itself.
         Err(Errno::EBADF) => return Ok(Outcome::Pass),
@@ -152,7 +152,7 @@ pub fn enter(ctx: &mut Ctx, filter: Filter) -> Result<Outcome, Errno> {
     }
     let mut data = vec![0u8; count - head.len()];
     loop {
-        let n = crate::ptrace::host::getdents64(dup.as_fd(), &mut data)?;
+        let n = crate::host::getdents64(dup.as_fd(), &mut data)?;
         if n == 0 {
             return Ok(Outcome::Emulated(0));
         }

@@ -26,7 +26,7 @@ pub const OWNER_XATTR: &str = "user.sproot.owner";
 
 /// The owner stored in a file's `user.sproot.owner`, if any.
 pub fn stored_owner(host: &std::path::Path) -> Option<(u32, u32)> {
-    let v = crate::ptrace::host::getxattr(host, OWNER_XATTR)?;
+    let v = crate::host::getxattr(host, OWNER_XATTR)?;
     let s = std::str::from_utf8(&v).ok()?;
     let (u, g) = s.trim().split_once(':')?;
     Some((u.parse().ok()?, g.parse().ok()?))
@@ -69,7 +69,7 @@ fn chown(
     if env.ext.persist_ownership {
         let value = format!("{uid}:{gid}");
         // Symlinks cannot carry user xattrs: their owner lasts the run.
-        if let Err(e) = crate::ptrace::host::setxattr(host, OWNER_XATTR, value.as_bytes(), follow)
+        if let Err(e) = crate::host::setxattr(host, OWNER_XATTR, value.as_bytes(), follow)
             && e != Errno::EPERM
         {
             log::warn!("--persist-ownership: {}: {e}", host.display());
@@ -169,7 +169,7 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
         if *env.uname.borrow() == crate::ext::kernel_release::Uname::default() {
             return Ok(None);
         }
-        let mut buf = crate::ptrace::host::uname_bytes()?;
+        let mut buf = crate::host::uname_bytes()?;
         env.uname.borrow().apply(&mut buf);
         ctx.to_guest(ctx.arg(0), &buf)?;
         return Ok(Some(Outcome::Emulated(0)));

@@ -28,7 +28,6 @@ pub use ctx::{Ctx, Memory, Named, TraceeMemory};
 use crate::arch::{Regs, sys};
 use crate::exec::{ExecPlan, ExecResolver, plan_exec};
 use crate::fs::{GuestView, ProcContext};
-use crate::ptrace;
 use nix::errno::Errno;
 use std::cell::RefCell;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -851,7 +850,7 @@ fn netcoop_bind(ctx: &Ctx, fd: i32, addr: u64, len: usize) -> Option<Result<i64,
     if asked == 0 {
         return None;
     }
-    let sock = match ptrace::host::pidfd_getfd(ctx.proc.pid(), false, fd) {
+    let sock = match crate::host::pidfd_getfd(ctx.proc.pid(), false, fd) {
         Ok(s) => s,
         Err(Errno::EBADF) => return Some(Err(Errno::EBADF)),
         Err(e) => {
@@ -860,12 +859,12 @@ fn netcoop_bind(ctx: &Ctx, fd: i32, addr: u64, len: usize) -> Option<Result<i64,
         }
     };
     set_inet_port(&mut buf, asked);
-    Some(match ptrace::host::bind_raw(sock.as_fd(), &buf) {
+    Some(match crate::host::bind_raw(sock.as_fd(), &buf) {
         Ok(()) => Ok(0),
         Err(Errno::EADDRINUSE) => {
             set_inet_port(&mut buf, 0);
-            ptrace::host::bind_raw(sock.as_fd(), &buf).and_then(|()| {
-                let got = ptrace::host::sockname_raw(sock.as_fd())?;
+            crate::host::bind_raw(sock.as_fd(), &buf).and_then(|()| {
+                let got = crate::host::sockname_raw(sock.as_fd())?;
                 let got = inet_port(&got).ok_or(Errno::EINVAL)?;
                 log::info!("netcoop: port {asked} is in use; bound {got} instead");
                 env.net.borrow_mut().moved(asked, got);

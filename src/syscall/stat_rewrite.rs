@@ -9,7 +9,6 @@
 use super::ctx::fd_errno;
 use super::{Ctx, Outcome};
 use crate::arch::sys;
-use crate::ptrace;
 use nix::errno::Errno;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -241,7 +240,7 @@ pub fn stat(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
         let nofollow = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
         match call.statx {
             None => {
-                let mut st = ptrace::host::stat(&host, nofollow).map_err(on_fd)?;
+                let mut st = crate::host::stat(&host, nofollow).map_err(on_fd)?;
                 let (uid, gid) = fixes.owner(&host, st.st_dev, st.st_ino, st.st_uid, st.st_gid);
                 if let Some(n) = fixes.nlink(&host) {
                     st.st_nlink = n as _;
@@ -250,11 +249,11 @@ pub fn stat(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
                 st.st_gid = gid;
                 let is_link = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
                 st.st_size = fixes.symlink_size(&host, fd, is_link, st.st_size as u64) as i64;
-                ptrace::host::as_bytes(&st).to_vec()
+                crate::host::as_bytes(&st).to_vec()
             }
             Some((flags, mask)) => {
                 let flags = (flags & !libc::AT_EMPTY_PATH & !libc::AT_SYMLINK_NOFOLLOW) | nofollow;
-                let mut stx = ptrace::host::statx(&host, flags, mask).map_err(on_fd)?;
+                let mut stx = crate::host::statx(&host, flags, mask).map_err(on_fd)?;
                 let dev = libc::makedev(stx.stx_dev_major, stx.stx_dev_minor);
                 let (uid, gid) = fixes.owner(&host, dev, stx.stx_ino, stx.stx_uid, stx.stx_gid);
                 if let Some(n) = fixes.nlink(&host) {
@@ -264,7 +263,7 @@ pub fn stat(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
                 stx.stx_gid = gid;
                 let is_link = u32::from(stx.stx_mode) & libc::S_IFMT == libc::S_IFLNK;
                 stx.stx_size = fixes.symlink_size(&host, fd, is_link, stx.stx_size);
-                ptrace::host::as_bytes(&stx).to_vec()
+                crate::host::as_bytes(&stx).to_vec()
             }
         }
     };

@@ -8,7 +8,6 @@ use super::ctx::fd_errno;
 use super::{Ctx, Outcome};
 use crate::arch::sys;
 use crate::ext::fake_xattr::{self, FileKey};
-use crate::ptrace;
 use nix::errno::Errno;
 use std::ffi::CString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -102,7 +101,7 @@ fn lookup(ctx: &Ctx, via: Via) -> Result<File, Errno> {
     };
     let host = CString::new(host).map_err(|_| Errno::EINVAL)?;
     let flags = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
-    let st = ptrace::host::stat(&host, flags).map_err(|e| if fd { fd_errno(e) } else { e })?;
+    let st = crate::host::stat(&host, flags).map_err(|e| if fd { fd_errno(e) } else { e })?;
     Ok(File {
         key: (st.st_dev, st.st_ino),
         host,
@@ -168,7 +167,7 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
             if !store.has_any(file.key) {
                 return Ok(None);
             }
-            let kernel = ptrace::host::listxattr(&file.host, file.follow)?;
+            let kernel = crate::host::listxattr(&file.host, file.follow)?;
             let all = store.list(file.key, &kernel)?;
             let (addr, size) = (ctx.arg(1), ctx.arg(2));
             copy_out(ctx, addr, size, &all)?

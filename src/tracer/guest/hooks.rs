@@ -816,9 +816,7 @@ impl Tracer<'_> {
         log::debug!("guest ptrace: exec of {tid} loaded");
         after_exec_regs(&mut regs);
         let _ = ptrace::set_regs(pid, &regs);
-        match read_auxv(pid, regs.sp())
-            .and_then(|v| crate::ptrace::host::memory_file(c"sproot-auxv", &v))
-        {
+        match read_auxv(pid, regs.sp()).and_then(|v| crate::host::memory_file(c"sproot-auxv", &v)) {
             Ok(fd) => {
                 self.waits.auxv.insert(tid, fd);
             }

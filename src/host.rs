@@ -1,6 +1,7 @@
-//! Host syscalls the tracer makes on a guest's behalf that have no safe
-//! wrapper in `nix`, and the byte view of the plain C structs it copies into
-//! a tracee. The `unsafe` they need lives here.
+//! Host syscalls sproot makes on a guest's behalf that have no safe
+//! wrapper in `nix` (plain host calls, no ptrace in them), and the byte
+//! view of the plain C structs it copies into a guest. The `unsafe` they
+//! need lives here.
 
 use crate::arch::sys;
 use nix::errno::Errno;
