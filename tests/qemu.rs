@@ -276,7 +276,68 @@ fn a_dynamic_qemu_runs_with_the_hosts_libraries_from_the_bound_root() {
         ),
         "dynamic QEMU with / bound",
     );
-    let _ = std::fs::remove_dir_all(&dir);
     assert_success(&out, "dynamic QEMU with / bound");
     assert_eq!(stdout_str(&out), "aarch64\nno host-rootfs\n");
+
+    // QEMU's own options (-E sets the guest's environment), and a script
+    // whose interpreter is a script.
+    let nested = dir.join("s2");
+    std::fs::write(&nested, "#!/usr/local/bin/s\n").unwrap();
+    std::fs::set_permissions(&nested, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let bind2 = format!("{}:/usr/local/bin/s2", nested.display());
+    let out = run(
+        sproot_q(
+            &root,
+            &format!("{DYNAMIC_QEMU} -E SPROOT_QEMU_ENV=passed"),
+            &["-b", &bind, "-b", &bind2],
+            &[
+                "/bin/sh",
+                "-c",
+                "echo $SPROOT_QEMU_ENV; /usr/local/bin/s2 x",
+            ],
+        ),
+        "dynamic QEMU with -E and a nested script",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_success(&out, "dynamic QEMU with -E and a nested script");
+    assert_eq!(
+        stdout_str(&out),
+        "passed\n/usr/local/bin/s /usr/local/bin/s2\naarch64\n"
+    );
+}
+
+#[test]
+fn a_dynamic_qemu_for_this_host_takes_every_program_when_forced() {
+    let Some(root) = arm64("dynamic_qemu_forced") else {
+        return;
+    };
+    let arch = std::env::consts::ARCH;
+    let host_qemu = format!("qemu-{arch}");
+    if Command::new(&host_qemu).arg("--version").output().is_err() {
+        eprintln!("dynamic_qemu_forced: skipped: no {host_qemu} (Debian's qemu-user)");
+        return;
+    }
+    let Some(bin) = compile_c(MACHINE_C, &["-static"]) else {
+        return;
+    };
+    let bind = format!("{}:/native", bin.display());
+    for (force, ran_under_qemu) in [("1", true), ("0", false)] {
+        let mut cmd = sproot_q(
+            &root,
+            &format!("{host_qemu} -strace"),
+            &["-b", &bind],
+            &["/native"],
+        );
+        cmd.env("PROOT_FORCE_FOREIGN_BINARY", force);
+        let out = run(cmd, "PROOT_FORCE_FOREIGN_BINARY with a dynamic QEMU");
+        assert_success(&out, "PROOT_FORCE_FOREIGN_BINARY with a dynamic QEMU");
+        assert_eq!(stdout_str(&out), format!("native {arch}\n"));
+        assert_eq!(
+            stderr_str(&out).contains("uname("),
+            ran_under_qemu,
+            "PROOT_FORCE_FOREIGN_BINARY={force}: {}",
+            describe(&out)
+        );
+    }
+    let _ = std::fs::remove_dir_all(bin.parent().unwrap());
 }
