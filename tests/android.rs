@@ -147,6 +147,7 @@ fn setup(test: &str) -> Option<&'static Setup> {
                 "android-sysv-semantics",
                 include_str!("sysvipc/semantics.c"),
             ),
+            ("android-statx", include_str!("android/statx.c")),
         ] {
             let prog = compile_c(src, &["-static"])?;
             install(&prog, name);
@@ -668,6 +669,25 @@ fn sysv_ipc_answers_the_same_under_every_android_release_policy() {
     assert_eq!(want.status, "exit 0", "{}", want.stderr);
     let body = want.sections.first().map(|(_, b)| b.as_str()).unwrap_or("");
     assert!(body.contains("waiter got EIDRM: yes"), "{body}");
+    let mut settings = every_release(None);
+    settings.extend(every_release(Some("4.14")));
+    compare_settings(test, s, &settings, &want, &|setting| {
+        run_guest(s, setting, &guest, "/nonexistent")
+    });
+}
+
+/// `statx` called directly: Android 8.0 and 10 trap it, and sproot answers
+/// with `newfstatat`'s result made a `struct statx`; 12 and later allow it.
+/// The same text under every policy, on this kernel and on 4.14.
+#[test]
+fn statx_answers_the_same_under_every_android_release_policy() {
+    let test = "statx_answers_the_same_under_every_android_release_policy";
+    let Some(s) = setup(test) else { return };
+    let guest = ["/usr/local/bin/android-statx"];
+    let want = run_guest(s, NO_SANDBOX, &guest, "/nonexistent");
+    assert_eq!(want.status, "exit 0", "{}", want.stderr);
+    let body = want.sections.first().map(|(_, b)| b.as_str()).unwrap_or("");
+    assert!(body.contains("/etc/passwd: mask has basic 1"), "{body}");
     let mut settings = every_release(None);
     settings.extend(every_release(Some("4.14")));
     compare_settings(test, s, &settings, &want, &|setting| {

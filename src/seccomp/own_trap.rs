@@ -96,8 +96,22 @@ pub fn complete(nr: i64, args: [u64; 6]) -> i64 {
             None => 0,
         };
     }
+    // statx as newfstatat: a stat on this stack, then the statx asked for.
+    // SAFETY: a zeroed `stat` is a valid value of this plain C struct.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if let trapped::OnSuccess::Statx { .. } = sub.on_success {
+        sub.args[2] = &mut st as *mut libc::stat as u64;
+    }
     let r = raw_syscall(sub.nr, sub.args);
     std::hint::black_box(&ts);
+    if let trapped::OnSuccess::Statx { buf } = sub.on_success
+        && r == 0
+    {
+        let b = trapped::statx_of_stat(&st);
+        // SAFETY: the caller asked statx to write a `struct statx`
+        // (STATX_LEN bytes) at `buf`, in its own memory: this process's.
+        unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), buf as *mut u8, b.len()) };
+    }
     trapped::result(&sub, r)
 }
 

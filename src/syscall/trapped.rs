@@ -105,6 +105,68 @@ pub enum OnSuccess {
     /// The trapped call returns this instead (`dup2(fd, fd)` is `fd` once
     /// `fd` is known to be open).
     Value(i64),
+    /// `statx` run as `newfstatat`: the equivalent writes a `struct stat`
+    /// to scratch memory (its argument 2, given by whoever runs it), which
+    /// becomes the `struct statx` at `buf` ([`statx_of_stat`]).
+    Statx { buf: u64 },
+}
+
+/// The size of `struct statx`.
+pub const STATX_LEN: usize = 256;
+/// `STATX_BASIC_STATS`: what a `struct stat` holds.
+const STATX_BASIC_STATS: u32 = 0x7ff;
+/// `statx` flags `newfstatat` takes too.
+const STATX_AT_FLAGS: u64 = 0x100 | 0x800 | 0x1000;
+/// `AT_STATX_SYNC_TYPE`: how to sync with a remote file system (a hint).
+const AT_STATX_SYNC_TYPE: u64 = 0x6000;
+/// `STATX__RESERVED`: a mask asking for it is invalid.
+const STATX_RESERVED: u64 = 0x8000_0000;
+
+/// A `struct statx` made of a `struct stat`: the basic fields, with
+/// `stx_mask` saying so (no birth time, no attributes, no mount id).
+pub fn statx_of_stat(st: &libc::stat) -> [u8; STATX_LEN] {
+    let mut b = [0u8; STATX_LEN];
+    let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
+    put(0, &STATX_BASIC_STATS.to_ne_bytes());
+    put(4, &(st.st_blksize as u32).to_ne_bytes());
+    put(16, &(st.st_nlink as u32).to_ne_bytes());
+    put(20, &st.st_uid.to_ne_bytes());
+    put(24, &st.st_gid.to_ne_bytes());
+    put(28, &(st.st_mode as u16).to_ne_bytes());
+    put(32, &(st.st_ino as u64).to_ne_bytes());
+    put(40, &(st.st_size as u64).to_ne_bytes());
+    put(48, &(st.st_blocks as u64).to_ne_bytes());
+    for (off, sec, nsec) in [
+        (64, st.st_atime, st.st_atime_nsec),
+        (96, st.st_ctime, st.st_ctime_nsec),
+        (112, st.st_mtime, st.st_mtime_nsec),
+    ] {
+        put(off, &(sec as i64).to_ne_bytes());
+        put(off + 8, &(nsec as u32).to_ne_bytes());
+    }
+    put(128, &libc::major(st.st_rdev).to_ne_bytes());
+    put(132, &libc::minor(st.st_rdev).to_ne_bytes());
+    put(136, &libc::major(st.st_dev).to_ne_bytes());
+    put(140, &libc::minor(st.st_dev).to_ne_bytes());
+    b
+}
+
+/// `statx(dirfd, path, flags, mask, buf)` on a kernel or policy without
+/// it: `newfstatat` into scratch memory, made a `struct statx` at `buf`.
+fn statx(a: [u64; 6]) -> Plan {
+    let flags = a[2] & 0xffff_ffff;
+    if flags & !(STATX_AT_FLAGS | AT_STATX_SYNC_TYPE) != 0
+        || flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
+        || a[3] & STATX_RESERVED != 0
+    {
+        return Plan::Complete(-(Errno::EINVAL as i64));
+    }
+    Plan::Substitute(Substitute {
+        nr: sys::SYS_newfstatat,
+        args: [a[0], a[1], 0, flags & STATX_AT_FLAGS, 0, 0],
+        timeout_ms: None,
+        on_success: OnSuccess::Statx { buf: a[4] },
+    })
 }
 
 fn same(nr: i64, args: [u64; 6]) -> Substitute {
@@ -152,6 +214,7 @@ pub fn plan(nr: i64, a: [u64; 6]) -> Plan {
         SYS_faccessat2 if a[3] == 0 => sub(SYS_faccessat, [a[0], a[1], a[2], 0, 0, 0]),
         SYS_fchmodat2 if a[3] == 0 => sub(SYS_fchmodat, [a[0], a[1], a[2], 0, 0, 0]),
         SYS_accept => sub(SYS_accept4, [a[0], a[1], a[2], 0, 0, 0]),
+        SYS_statx => statx(a),
         // x86_64's legacy calls, as their *at forms.
         SYS_open => sub(SYS_openat, [AT_FDCWD, a[0], a[1], a[2], 0, 0]),
         SYS_creat => sub(
@@ -203,7 +266,7 @@ pub fn plan(nr: i64, a: [u64; 6]) -> Plan {
         SYS_vfork => sub(SYS_clone, [CLONE_VM_VFORK | SIGCHLD, 0, 0, 0, 0, 0]),
         // Everything else: what a kernel without the call answers
         // (set_robust_list, rseq, clone3, close_range, pidfd_*,
-        // io_uring_*, SysV IPC, statx and openat2 on older releases, and
+        // io_uring_*, SysV IPC, openat2 on older releases, and
         // numbers sproot does not know).
         _ => enosys(),
     }
@@ -262,7 +325,6 @@ mod tests {
             sys::SYS_shmget,
             sys::SYS_semop,
             sys::SYS_msgrcv,
-            sys::SYS_statx,
             sys::SYS_openat2,
             99_999,
         ] {
@@ -387,5 +449,43 @@ mod tests {
         assert_eq!(result(&s, -9), -9);
         let s = substitute(plan(sys::SYS_dup2, [7, 9, 0, 0, 0, 0]));
         assert_eq!((s.nr, result(&s, 9)), (sys::SYS_dup3, 9));
+    }
+
+    #[test]
+    fn statx_runs_as_newfstatat_and_is_rebuilt_from_its_stat() {
+        let buf = 0x7000;
+        match plan(sys::SYS_statx, [5, 6, 0x100 | 0x2000, 0x7ff, buf, 0]) {
+            Plan::Substitute(s) => {
+                assert_eq!(s.nr, sys::SYS_newfstatat);
+                assert_eq!(s.args, [5, 6, 0, 0x100, 0, 0]);
+                assert_eq!(s.on_success, OnSuccess::Statx { buf });
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            plan(sys::SYS_statx, [5, 6, 0x8, 0x7ff, buf, 0]),
+            Plan::Complete(-22)
+        );
+        assert_eq!(
+            plan(sys::SYS_statx, [5, 6, 0, 0x8000_0000, buf, 0]),
+            Plan::Complete(-22)
+        );
+        // The fields of a real stat, where statx puts them.
+        let path = std::ffi::CString::new("/proc/self/exe").unwrap();
+        // SAFETY: a zeroed stat is a valid value; the path is NUL-terminated.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::stat(path.as_ptr(), &mut st) }, 0);
+        let b = statx_of_stat(&st);
+        let u32_at = |o: usize| u32::from_ne_bytes(b[o..o + 4].try_into().unwrap());
+        let u64_at = |o: usize| u64::from_ne_bytes(b[o..o + 8].try_into().unwrap());
+        assert_eq!(u32_at(0), 0x7ff);
+        assert_eq!(u32_at(16), st.st_nlink as u32);
+        assert_eq!(u32_at(20), st.st_uid);
+        assert_eq!(u32::from(u16::from_ne_bytes([b[28], b[29]])), st.st_mode);
+        assert_eq!(u64_at(32), st.st_ino as u64);
+        assert_eq!(u64_at(40), st.st_size as u64);
+        assert_eq!(u64_at(112) as i64, st.st_mtime as i64);
+        assert_eq!(u32_at(136), libc::major(st.st_dev));
+        assert_eq!(u32_at(140), libc::minor(st.st_dev));
     }
 }

@@ -53,6 +53,8 @@ pub struct OuterCall {
     pub phase: Phase,
     /// What this call is part of.
     pub then: Then,
+    /// Scratch memory the call writes to (a `statx`'s `struct stat`).
+    scratch: u64,
 }
 
 impl OuterCall {
@@ -288,6 +290,17 @@ impl Tracer<'_> {
                 }
             };
         }
+        // statx as newfstatat: its struct stat goes to scratch memory.
+        let mut scratch = 0;
+        if let trapped::OnSuccess::Statx { .. } = sub.on_success {
+            match ptrace::Scratch::below(regs.sp()).reserve(trapped::STATX_LEN) {
+                Ok(addr) => {
+                    scratch = addr;
+                    sub.args[2] = addr;
+                }
+                Err(e) => return self.lost(stopped, e, "make room for a stat"),
+            }
+        }
         if in_place {
             regs.set_sysno(sub.nr);
         } else {
@@ -310,6 +323,7 @@ impl Tracer<'_> {
                     Phase::Rewound
                 },
                 then,
+                scratch,
             });
         }
         self.kernel.outer.insert(pid.as_raw());
@@ -407,9 +421,18 @@ impl Tracer<'_> {
         if call.is_own() {
             return self.sysv_step(pid, call, now);
         }
+        let mut ret = now.ret();
+        if let trapped::OnSuccess::Statx { buf } = call.sub.on_success
+            && ret == 0
+        {
+            ret = match rebuild_statx(pid, call.scratch, buf) {
+                Ok(()) => 0,
+                Err(e) => -(e as i64),
+            };
+        }
         // On a restart code the kernel will run the call again: the
         // trapped one, trapped and handled again.
-        ptrace::set_regs(pid, &call.guest_registers(&now, now.ret()))
+        ptrace::set_regs(pid, &call.guest_registers(&now, ret))
     }
 
     /// A seccomp stop of sproot's own call (its `openat`, `close`): not
@@ -469,4 +492,15 @@ fn restore_pc(regs: &mut Regs, now: &Regs) {
     regs.gp.pstate = now.gp.pstate;
     // The syscall number register as the guest set it.
     regs.entry_sysno = now.sysno;
+}
+
+/// The `struct statx` a trapped `statx` asked for at `buf`, from the
+/// `struct stat` its `newfstatat` wrote at `scratch`.
+fn rebuild_statx(pid: Pid, scratch: u64, buf: u64) -> Result<(), Errno> {
+    let mut raw = [0u8; std::mem::size_of::<libc::stat>()];
+    ptrace::read_into(pid, scratch, &mut raw)?;
+    // SAFETY: `struct stat` is a plain C struct for which any bytes are a
+    // valid value; `raw` holds exactly its size.
+    let st: libc::stat = unsafe { std::ptr::read_unaligned(raw.as_ptr().cast()) };
+    ptrace::write(pid, buf, &trapped::statx_of_stat(&st)).map_err(|_| Errno::EFAULT)
 }
