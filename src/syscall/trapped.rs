@@ -124,6 +124,9 @@ const STATX_RESERVED: u64 = 0x8000_0000;
 
 /// A `struct statx` made of a `struct stat`: the basic fields, with
 /// `stx_mask` saying so (no birth time, no attributes, no mount id).
+// The casts are no-ops on some architectures only (`st_nlink` is 64-bit
+// on x86_64, 32-bit on aarch64; likewise `st_blksize`).
+#[allow(clippy::unnecessary_cast)]
 pub fn statx_of_stat(st: &libc::stat) -> [u8; STATX_LEN] {
     let mut b = [0u8; STATX_LEN];
     let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
