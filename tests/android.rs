@@ -148,6 +148,7 @@ fn setup(test: &str) -> Option<&'static Setup> {
                 include_str!("sysvipc/semantics.c"),
             ),
             ("android-statx", include_str!("android/statx.c")),
+            ("android-at-flags", include_str!("android/at-flags.c")),
         ] {
             let prog = compile_c(src, &["-static"])?;
             install(&prog, name);
@@ -690,6 +691,29 @@ fn statx_answers_the_same_under_every_android_release_policy() {
     assert!(body.contains("/etc/passwd: mask has basic 1"), "{body}");
     let mut settings = every_release(None);
     settings.extend(every_release(Some("4.14")));
+    compare_settings(test, s, &settings, &want, &|setting| {
+        run_guest(s, setting, &guest, "/nonexistent")
+    });
+}
+
+/// `faccessat2` (`AT_EACCESS`, `AT_SYMLINK_NOFOLLOW`) and `fchmodat2`
+/// (`AT_SYMLINK_NOFOLLOW`) called directly: where a release traps them,
+/// sproot runs `faccessat`/`fchmodat` and does the no-follow rule itself.
+/// The same text under every policy (a 4.14 kernel had neither call: its
+/// ENOSYS is the right answer there, so it is not compared).
+#[test]
+fn at_flags_answer_the_same_under_every_android_release_policy() {
+    let test = "at_flags_answer_the_same_under_every_android_release_policy";
+    let Some(s) = setup(test) else { return };
+    let guest = ["/usr/local/bin/android-at-flags"];
+    let want = run_guest(s, NO_SANDBOX, &guest, "/nonexistent");
+    assert_eq!(want.status, "exit 0", "{}", want.stderr);
+    let body = want.sections.first().map(|(_, b)| b.as_str()).unwrap_or("");
+    assert!(
+        body.contains("fchmodat2 link NOFOLLOW: EOPNOTSUPP"),
+        "{body}"
+    );
+    let settings = every_release(None);
     compare_settings(test, s, &settings, &want, &|setting| {
         run_guest(s, setting, &guest, "/nonexistent")
     });

@@ -79,7 +79,25 @@ pub fn sigsys_fields(si: &libc::siginfo_t) -> (i32, i32, u32) {
 /// What the trapped call returns, once done here. sproot itself never
 /// changes ids or mounts anything: such calls get the kernel's refusal.
 pub fn complete(nr: i64, args: [u64; 6]) -> i64 {
-    let mut sub = match trapped::plan(nr, args).settle(|| None) {
+    let plan = trapped::plan(nr, args);
+    if let trapped::Plan::NoFollow { if_symlink, .. } = plan {
+        // SAFETY: a zeroed `stat` is a valid value of this plain C struct.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        let at = [
+            args[0],
+            args[1],
+            &mut st as *mut libc::stat as u64,
+            0x100,
+            0,
+            0,
+        ];
+        if raw_syscall(crate::arch::sys::SYS_newfstatat, at) == 0
+            && st.st_mode & libc::S_IFMT == libc::S_IFLNK
+        {
+            return if_symlink;
+        }
+    }
+    let mut sub = match plan.settle(|| None) {
         Settled::Complete(v) => return v,
         Settled::Substitute(sub) => sub,
     };

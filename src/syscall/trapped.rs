@@ -31,6 +31,7 @@ pub const SYS_SECCOMP: i32 = 1;
 
 const AT_FDCWD: u64 = -100i64 as u64;
 const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+const AT_EACCESS: u64 = 0x200;
 const AT_REMOVEDIR: u64 = 0x200;
 const O_WRONLY_CREAT_TRUNC: u64 = 0o1 | 0o100 | 0o1000;
 const SIGCHLD: u64 = 17;
@@ -50,6 +51,13 @@ pub enum Plan {
     Emulate { otherwise: Otherwise },
     /// This allowed call runs instead.
     Substitute(Substitute),
+    /// `AT_SYMLINK_NOFOLLOW` done by sproot: when the path (argument 1,
+    /// relative to the directory fd in argument 0) names a symlink, the
+    /// call returns `if_symlink`; otherwise `otherwise` runs.
+    NoFollow {
+        if_symlink: i64,
+        otherwise: Substitute,
+    },
 }
 
 /// What a call sproot's handlers do not emulate becomes.
@@ -75,7 +83,7 @@ impl Plan {
     pub fn settle(self, emulated: impl FnOnce() -> Option<i64>) -> Settled {
         match self {
             Plan::Complete(v) => Settled::Complete(v),
-            Plan::Substitute(s) => Settled::Substitute(s),
+            Plan::Substitute(s) | Plan::NoFollow { otherwise: s, .. } => Settled::Substitute(s),
             Plan::Emulate { otherwise } => match (emulated(), otherwise) {
                 (Some(v), _) => Settled::Complete(v),
                 (None, Otherwise::Fail(e)) => Settled::Complete(-(e as i64)),
@@ -214,8 +222,25 @@ pub fn plan(nr: i64, a: [u64; 6]) -> Plan {
         // Newer calls with an older equivalent, when the flags allow it;
         // otherwise ENOSYS, what a kernel without them answers (glibc then
         // does the rest in user space).
-        SYS_faccessat2 if a[3] == 0 => sub(SYS_faccessat, [a[0], a[1], a[2], 0, 0, 0]),
+        // AT_EACCESS: a guest's effective ids are its real ones (set-id
+        // bits do not apply to a traced process). AT_SYMLINK_NOFOLLOW:
+        // a symlink's own mode is 0777, and no file system changes it.
+        SYS_faccessat2 if a[3] & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0 => {
+            let access = same(SYS_faccessat, [a[0], a[1], a[2], 0, 0, 0]);
+            if a[3] & AT_SYMLINK_NOFOLLOW != 0 {
+                Plan::NoFollow {
+                    if_symlink: 0,
+                    otherwise: access,
+                }
+            } else {
+                Plan::Substitute(access)
+            }
+        }
         SYS_fchmodat2 if a[3] == 0 => sub(SYS_fchmodat, [a[0], a[1], a[2], 0, 0, 0]),
+        SYS_fchmodat2 if a[3] == AT_SYMLINK_NOFOLLOW => Plan::NoFollow {
+            if_symlink: -(Errno::EOPNOTSUPP as i64),
+            otherwise: same(SYS_fchmodat, [a[0], a[1], a[2], 0, 0, 0]),
+        },
         SYS_accept => sub(SYS_accept4, [a[0], a[1], a[2], 0, 0, 0]),
         SYS_statx => statx(a),
         // x86_64's legacy calls, as their *at forms.
@@ -371,27 +396,23 @@ mod tests {
     }
 
     #[test]
-    fn newer_calls_fall_back_to_older_ones_only_without_flags() {
+    fn newer_calls_fall_back_to_older_ones_with_the_flags_sproot_does() {
         let s = substitute(plan(sys::SYS_faccessat2, [3, 0x1000, 4, 0, 0, 0]));
         assert_eq!(
             (s.nr, s.args[..3].to_vec()),
             (sys::SYS_faccessat, vec![3, 0x1000, 4])
         );
         assert_eq!(
-            plan(
-                sys::SYS_faccessat2,
-                [3, 0x1000, 4, AT_SYMLINK_NOFOLLOW, 0, 0]
-            ),
-            Plan::Complete(-38)
+            plan(sys::SYS_faccessat2, [3, 0x1000, 4, 0x1000, 0, 0]),
+            Plan::Complete(-38),
+            "AT_EMPTY_PATH"
         );
         let s = substitute(plan(sys::SYS_fchmodat2, [3, 0x1000, 0o644, 0, 0, 0]));
         assert_eq!(s.nr, sys::SYS_fchmodat);
         assert_eq!(
-            plan(
-                sys::SYS_fchmodat2,
-                [3, 0x1000, 0o644, AT_SYMLINK_NOFOLLOW, 0, 0]
-            ),
-            Plan::Complete(-38)
+            plan(sys::SYS_fchmodat2, [3, 0x1000, 0o644, 0x1000, 0, 0]),
+            Plan::Complete(-38),
+            "AT_EMPTY_PATH"
         );
         let s = substitute(plan(sys::SYS_accept, [5, 0x10, 0x20, 9, 9, 9]));
         assert_eq!((s.nr, s.args), (sys::SYS_accept4, [5, 0x10, 0x20, 0, 0, 0]));
@@ -490,5 +511,37 @@ mod tests {
         assert_eq!(u64_at(112) as i64, st.st_mtime as i64);
         assert_eq!(u32_at(136), libc::major(st.st_dev));
         assert_eq!(u32_at(140), libc::minor(st.st_dev));
+    }
+
+    #[test]
+    fn faccessat2_and_fchmodat2_flags_are_done_by_sproot() {
+        let access = |flags| plan(sys::SYS_faccessat2, [1, 2, 4, flags, 0, 0]);
+        match access(0x200) {
+            Plan::Substitute(s) => {
+                assert_eq!((s.nr, s.args), (sys::SYS_faccessat, [1, 2, 4, 0, 0, 0]))
+            }
+            other => panic!("{other:?}"),
+        }
+        match access(0x300) {
+            Plan::NoFollow {
+                if_symlink,
+                otherwise,
+            } => {
+                assert_eq!(if_symlink, 0);
+                assert_eq!(otherwise.nr, sys::SYS_faccessat);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(access(0x1000), Plan::Complete(-38), "AT_EMPTY_PATH");
+        match plan(sys::SYS_fchmodat2, [1, 2, 0o644, 0x100, 0, 0]) {
+            Plan::NoFollow {
+                if_symlink,
+                otherwise,
+            } => {
+                assert_eq!(if_symlink, -(Errno::EOPNOTSUPP as i64));
+                assert_eq!(otherwise.args, [1, 2, 0o644, 0, 0, 0]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

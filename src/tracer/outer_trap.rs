@@ -239,14 +239,26 @@ impl Tracer<'_> {
             "{pid}: {} trapped by an outer seccomp filter: {plan:?}",
             crate::arch::sys::name(nr).unwrap_or("?")
         );
-        let settled = plan.settle(|| {
-            let mut call = regs;
-            call.set_sysno(nr);
-            match self.run_handlers(pid, call).0 {
-                Outcome::Emulated(v) => Some(v),
-                _ => None,
-            }
-        });
+        let settled = match plan {
+            // AT_SYMLINK_NOFOLLOW done here: is the path a symlink in the
+            // guest's view?
+            Plan::NoFollow {
+                if_symlink,
+                otherwise,
+            } => match self.names_a_symlink(pid, regs) {
+                Ok(true) => Settled::Complete(if_symlink),
+                Ok(false) => Settled::Substitute(otherwise),
+                Err(e) => Settled::Complete(-(e as i64)),
+            },
+            _ => plan.settle(|| {
+                let mut call = regs;
+                call.set_sysno(nr);
+                match self.run_handlers(pid, call).0 {
+                    Outcome::Emulated(v) => Some(v),
+                    _ => None,
+                }
+            }),
+        };
         let v = match settled {
             Settled::Substitute(sub) => {
                 let mut trapped = regs;
@@ -262,6 +274,22 @@ impl Tracer<'_> {
             Err(e) => self.lost(stopped, e, "write the registers"),
         }
         true
+    }
+
+    /// Whether the path of a `*at` call (directory fd in argument 0, path
+    /// in argument 1) names a symlink, resolved in the guest's view
+    /// without following its last component.
+    fn names_a_symlink(&self, pid: Pid, regs: Regs) -> Result<bool, Errno> {
+        let raw = pid.as_raw();
+        let proc = super::Proc {
+            tasks: &self.tasks,
+            tid: raw,
+        };
+        let mut mem = crate::syscall::TraceeMemory(pid);
+        let ctx = crate::syscall::Ctx::new(&self.env, &proc, pid, regs, None, &mut mem);
+        let host = ctx.host_of_arg(Some(0), 1, false)?;
+        let st = nix::sys::stat::lstat(host.as_path())?;
+        Ok(st.st_mode & libc::S_IFMT == libc::S_IFLNK)
     }
 
     /// Run `sub` in place of the guest's call (`trapped`, with its number
