@@ -656,6 +656,28 @@ fn sysv_ipc_is_shared_by_two_guest_processes_under_every_android_release_policy(
     });
 }
 
+/// A guest program's text under each of `settings` must be its text
+/// without the sandbox, which must exit 0 and contain `sure` (so that a
+/// program that did not run cannot pass).
+fn program_matrix(test: &str, program: &str, sure: &str, settings: &[Setting]) {
+    let Some(s) = setup(test) else { return };
+    let guest = [program];
+    let want = run_guest(s, NO_SANDBOX, &guest, "/nonexistent");
+    assert_eq!(want.status, "exit 0", "{}", want.stderr);
+    let body = want.sections.first().map(|(_, b)| b.as_str()).unwrap_or("");
+    assert!(body.contains(sure), "{body}");
+    compare_settings(test, s, settings, &want, &|setting| {
+        run_guest(s, setting, &guest, "/nonexistent")
+    });
+}
+
+/// Every release's policy, on this kernel and on a 4.14 one.
+fn every_release_and_4_14() -> Vec<Setting> {
+    let mut settings = every_release(None);
+    settings.extend(every_release(Some("4.14")));
+    settings
+}
+
 /// The whole of what a program sees of SysV IPC (tests/sysvipc.rs checks
 /// it against the kernel's), with waits, timeouts, signals and removal,
 /// the same under every release's policy (where every IPC call is trapped
@@ -663,18 +685,12 @@ fn sysv_ipc_is_shared_by_two_guest_processes_under_every_android_release_policy(
 /// and on a 4.14 one.
 #[test]
 fn sysv_ipc_answers_the_same_under_every_android_release_policy() {
-    let test = "sysv_ipc_answers_the_same_under_every_android_release_policy";
-    let Some(s) = setup(test) else { return };
-    let guest = ["/usr/local/bin/android-sysv-semantics"];
-    let want = run_guest(s, NO_SANDBOX, &guest, "/nonexistent");
-    assert_eq!(want.status, "exit 0", "{}", want.stderr);
-    let body = want.sections.first().map(|(_, b)| b.as_str()).unwrap_or("");
-    assert!(body.contains("waiter got EIDRM: yes"), "{body}");
-    let mut settings = every_release(None);
-    settings.extend(every_release(Some("4.14")));
-    compare_settings(test, s, &settings, &want, &|setting| {
-        run_guest(s, setting, &guest, "/nonexistent")
-    });
+    program_matrix(
+        "sysv_ipc_answers_the_same_under_every_android_release_policy",
+        "/usr/local/bin/android-sysv-semantics",
+        "waiter got EIDRM: yes",
+        &every_release_and_4_14(),
+    );
 }
 
 /// `statx` called directly: Android 8.0 and 10 trap it, and sproot answers
@@ -682,18 +698,12 @@ fn sysv_ipc_answers_the_same_under_every_android_release_policy() {
 /// The same text under every policy, on this kernel and on 4.14.
 #[test]
 fn statx_answers_the_same_under_every_android_release_policy() {
-    let test = "statx_answers_the_same_under_every_android_release_policy";
-    let Some(s) = setup(test) else { return };
-    let guest = ["/usr/local/bin/android-statx"];
-    let want = run_guest(s, NO_SANDBOX, &guest, "/nonexistent");
-    assert_eq!(want.status, "exit 0", "{}", want.stderr);
-    let body = want.sections.first().map(|(_, b)| b.as_str()).unwrap_or("");
-    assert!(body.contains("/etc/passwd: mask has basic 1"), "{body}");
-    let mut settings = every_release(None);
-    settings.extend(every_release(Some("4.14")));
-    compare_settings(test, s, &settings, &want, &|setting| {
-        run_guest(s, setting, &guest, "/nonexistent")
-    });
+    program_matrix(
+        "statx_answers_the_same_under_every_android_release_policy",
+        "/usr/local/bin/android-statx",
+        "/etc/passwd: mask has basic 1",
+        &every_release_and_4_14(),
+    );
 }
 
 /// `faccessat2` (`AT_EACCESS`, `AT_SYMLINK_NOFOLLOW`) and `fchmodat2`
@@ -703,18 +713,10 @@ fn statx_answers_the_same_under_every_android_release_policy() {
 /// ENOSYS is the right answer there, so it is not compared).
 #[test]
 fn at_flags_answer_the_same_under_every_android_release_policy() {
-    let test = "at_flags_answer_the_same_under_every_android_release_policy";
-    let Some(s) = setup(test) else { return };
-    let guest = ["/usr/local/bin/android-at-flags"];
-    let want = run_guest(s, NO_SANDBOX, &guest, "/nonexistent");
-    assert_eq!(want.status, "exit 0", "{}", want.stderr);
-    let body = want.sections.first().map(|(_, b)| b.as_str()).unwrap_or("");
-    assert!(
-        body.contains("fchmodat2 link NOFOLLOW: EOPNOTSUPP"),
-        "{body}"
+    program_matrix(
+        "at_flags_answer_the_same_under_every_android_release_policy",
+        "/usr/local/bin/android-at-flags",
+        "fchmodat2 link NOFOLLOW: EOPNOTSUPP",
+        &every_release(None),
     );
-    let settings = every_release(None);
-    compare_settings(test, s, &settings, &want, &|setting| {
-        run_guest(s, setting, &guest, "/nonexistent")
-    });
 }
