@@ -1651,6 +1651,7 @@ fn the_rootfs_symlinks_read_as_written_with_the_host_root_bound() {
             g.bind(h, guest);
         }
         let out = g.same_as_chroot(&links);
+        g.same_as_distro_user(&links, &out);
         for (name, target) in [("/abs", "/etc/sproot-guest"), ("/etc/deep", "/usr/bin/env")] {
             assert!(
                 out.lines().any(|l| l == format!("{name} -> {target}")),
@@ -1687,6 +1688,7 @@ fn a_child_made_untraced_is_translated_like_any_other() {
     };
     let out = g.same_as_chroot(&[]);
     assert_eq!(out, "untraced child sees the guest's files: yes\n");
+    g.same_as_distro_user(&[], &out);
 }
 
 // ---------------------------------------------------------------------------
@@ -1732,4 +1734,5 @@ fn symlinks_with_dots_resolve_as_the_kernel_does_in_a_binding_inside_its_own_hos
     ];
     let out = g.same_as_chroot(&paths);
     assert!(out.contains("/b/sub/f/: ENOTDIR"), "{out}");
+    g.same_as_distro_user(&paths, &out);
 }

@@ -169,21 +169,30 @@ fn native_programs_run_directly_and_foreign_ones_through_qemu_from_either() {
 
     // PROOT_FORCE_FOREIGN_BINARY=1 sends native programs through QEMU too:
     // a QEMU for this host with -strace shows that it ran the program.
-    let host_qemu = format!("qemu-{arch}-static -strace");
+    forced_through(&root, &format!("qemu-{arch}-static"), &bind);
+    let _ = std::fs::remove_dir_all(bin.parent().unwrap());
+}
+
+/// With `PROOT_FORCE_FOREIGN_BINARY=1` the native program bound by `bind`
+/// at `/native` runs under `qemu` (a QEMU for this host, whose `-strace`
+/// shows that it ran the program); with `0` it runs directly.
+fn forced_through(root: &PathBuf, qemu: &str, bind: &str) {
+    let arch = std::env::consts::ARCH;
+    let traced = format!("{qemu} -strace");
     for (force, ran_under_qemu) in [("1", true), ("0", false)] {
-        let mut cmd = sproot_q(&root, &host_qemu, &["-b", &bind], &["/native"]);
+        let mut cmd = sproot_q(root, &traced, &["-b", bind], &["/native"]);
         cmd.env("PROOT_FORCE_FOREIGN_BINARY", force);
-        let out = run(cmd, "PROOT_FORCE_FOREIGN_BINARY");
-        assert_success(&out, "PROOT_FORCE_FOREIGN_BINARY");
+        let what = format!("PROOT_FORCE_FOREIGN_BINARY={force} with {qemu}");
+        let out = run(cmd, &what);
+        assert_success(&out, &what);
         assert_eq!(stdout_str(&out), format!("native {arch}\n"));
         assert_eq!(
             stderr_str(&out).contains("uname("),
             ran_under_qemu,
-            "PROOT_FORCE_FOREIGN_BINARY={force}: {}",
+            "{what}: {}",
             describe(&out)
         );
     }
-    let _ = std::fs::remove_dir_all(bin.parent().unwrap());
 }
 
 #[test]
@@ -321,23 +330,6 @@ fn a_dynamic_qemu_for_this_host_takes_every_program_when_forced() {
         return;
     };
     let bind = format!("{}:/native", bin.display());
-    for (force, ran_under_qemu) in [("1", true), ("0", false)] {
-        let mut cmd = sproot_q(
-            &root,
-            &format!("{host_qemu} -strace"),
-            &["-b", &bind],
-            &["/native"],
-        );
-        cmd.env("PROOT_FORCE_FOREIGN_BINARY", force);
-        let out = run(cmd, "PROOT_FORCE_FOREIGN_BINARY with a dynamic QEMU");
-        assert_success(&out, "PROOT_FORCE_FOREIGN_BINARY with a dynamic QEMU");
-        assert_eq!(stdout_str(&out), format!("native {arch}\n"));
-        assert_eq!(
-            stderr_str(&out).contains("uname("),
-            ran_under_qemu,
-            "PROOT_FORCE_FOREIGN_BINARY={force}: {}",
-            describe(&out)
-        );
-    }
+    forced_through(&root, &host_qemu, &bind);
     let _ = std::fs::remove_dir_all(bin.parent().unwrap());
 }

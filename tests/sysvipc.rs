@@ -182,3 +182,42 @@ fn segment_files_are_removed_when_the_run_ends() {
     assert!(left.is_empty(), "left behind in PROOT_TMP_DIR: {left:?}");
     remove_temp_dir(&tmp);
 }
+
+/// As a phone user runs it: proot-distro's options, as an unprivileged
+/// user, against the kernel's IPC for that same user.
+#[test]
+fn the_emulation_answers_as_the_kernel_does_for_an_unprivileged_user_with_proot_distros_options() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to become nobody");
+        return;
+    }
+    let Some(p) = programs() else { return };
+    let as_nobody = |prog: &std::ffi::OsStr, args: &[&std::ffi::OsStr]| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+        cmd.arg(prog).args(args).env("TMPDIR", "/tmp");
+        output_with_timeout(cmd, scaled(Duration::from_secs(T)), "as nobody")
+    };
+    let native = as_nobody(p.semantics.as_os_str(), &[]);
+    assert_success(&native, "the program natively as nobody");
+    let sproot = sproot_bin();
+    let words = [
+        "-r",
+        p.rootfs.root(),
+        "-0",
+        "--link2symlink",
+        "-L",
+        "--sysvipc",
+        "--kill-on-exit",
+        "/semantics",
+    ];
+    let args: Vec<&std::ffi::OsStr> = words.iter().map(std::ffi::OsStr::new).collect();
+    let out = as_nobody(sproot.as_os_str(), &args);
+    assert_success(&out, "sproot with proot-distro's options as nobody");
+    assert_eq!(
+        stdout_str(&out),
+        stdout_str(&native),
+        "sproot (left) and the kernel (right) differ"
+    );
+}

@@ -158,7 +158,7 @@ fn rewind(regs: &mut Regs, nr: i64) {
 
 /// The call returns `v` where it stands: the result register, and no
 /// syscall in progress.
-fn complete(regs: &mut Regs, v: i64) {
+pub(super) fn complete(regs: &mut Regs, v: i64) {
     regs.set_ret(v);
     regs.set_sysno(-1);
 }

@@ -99,6 +99,9 @@ impl Tracer<'_> {
             Action::Wait { timeout } => match self.wait_call(pid, &regs, timeout) {
                 Ok(sub) => (sub, Then::Wait),
                 Err(e) => {
+                    if let Some(ipc) = self.ipc.as_mut() {
+                        ipc.stop_waiting(pid.as_raw());
+                    }
                     self.complete_in(stopped, regs, -(e as i64), in_place);
                     return Ok(());
                 }
@@ -153,8 +156,7 @@ impl Tracer<'_> {
     /// The call returns `v` without running.
     fn complete_in(&mut self, stopped: Stopped, mut regs: Regs, v: i64, in_place: bool) {
         let pid = stopped.pid();
-        regs.set_ret(v);
-        regs.set_sysno(-1);
+        super::outer_trap::complete(&mut regs, v);
         if in_place
             && !self.cfg.seccomp
             && let Some(t) = self.tasks.get_mut(pid.as_raw())
