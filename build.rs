@@ -4,6 +4,8 @@
 //! - build the static exec loader (`src/loader`) that `src/exec` embeds;
 //! - record the git commit the binary is built from (`sproot -V`).
 
+#[path = "build/filter.rs"]
+mod filter;
 #[path = "build/loader.rs"]
 mod loader;
 
@@ -62,7 +64,19 @@ fn compile_filter(arch: &str, out: &std::path::Path) {
             .unwrap_or_else(|| panic!("{} has no {name:?} filter list", path.display()))
             .clone()
     };
-    let (base, extras) = (entries(&doc, "tracee"), entries(&doc, "tracee_ext"));
+    let (mut base, extras) = (entries(&doc, "tracee"), entries(&doc, "tracee_ext"));
+    // The table (the core's) says which syscalls stop; the file adds the
+    // ones stopped only for some arguments, and those the tracer answers
+    // itself (`ptrace`).
+    let table_arch = sproot_core::sysno::Arch::from_name(arch)
+        .unwrap_or_else(|| panic!("sproot has no syscall table for {arch}"));
+    let listed: Vec<serde_json::Value> = base.iter().map(|e| e["syscall"].clone()).collect();
+    for name in sproot_core::table::trapped_names(table_arch) {
+        if !listed.contains(&serde_json::Value::from(name)) {
+            base.push(serde_json::json!({ "syscall": name }));
+        }
+    }
+    doc["tracee"]["filter"] = serde_json::Value::Array(base.clone());
     let replaced: Vec<&serde_json::Value> = extras.iter().map(|e| &e["syscall"]).collect();
     let mut merged: Vec<serde_json::Value> = base
         .into_iter()
@@ -70,21 +84,17 @@ fn compile_filter(arch: &str, out: &std::path::Path) {
         .collect();
     merged.extend(extras.iter().cloned());
     doc["tracee_ext"]["filter"] = serde_json::Value::Array(merged);
-    let json = serde_json::to_vec(&doc).expect("a JSON value serialises");
-
     let target: seccompiler::TargetArch = arch
         .try_into()
         .unwrap_or_else(|e| panic!("seccompiler does not support {arch}: {e:?}"));
-    let map = seccompiler::compile_from_json(json.as_slice(), target)
-        .unwrap_or_else(|e| panic!("compile {}: {e}", path.display()));
     for (name, file) in [("tracee", "filter.bpf"), ("tracee_ext", "filter_ext.bpf")] {
-        let prog = map
-            .get(name)
-            .unwrap_or_else(|| panic!("{} has no {name:?} filter", path.display()));
+        let prog: seccompiler::BpfProgram = filter::filter(&doc[name], name, table_arch, target)
+            .try_into()
+            .unwrap_or_else(|e| panic!("compile {} {name}: {e:?}", path.display()));
         // Serialise as the kernel's `struct sock_filter` array: u16 code, u8
         // jt, u8 jf, u32 k, in native byte order.
         let mut bytes = Vec::with_capacity(prog.len() * 8);
-        for insn in prog {
+        for insn in &prog {
             bytes.extend_from_slice(&insn.code.to_ne_bytes());
             bytes.push(insn.jt);
             bytes.push(insn.jf);

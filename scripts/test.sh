@@ -31,6 +31,15 @@ t0=$SECONDS
 cargo build --release
 echo "test.sh: cargo build --release took $((SECONDS - t0))s" >&2
 
+# The translation core (core/) must build without the standard library:
+# it is to run inside guest processes. A bare-metal target has no std.
+bare=$(uname -m)-unknown-none
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$bare"; then
+    rustup target add "$bare"
+fi
+cargo build --release -p sproot-core --target "$bare"
+echo "test.sh: the core builds no_std + alloc ($bare)" >&2
+
 t1=$SECONDS
 status=0
 cargo test --release --no-fail-fast "$@" || status=$?

@@ -19,10 +19,6 @@ pub const RED_ZONE: u64 = 128;
 /// `AUDIT_ARCH_AARCH64`, the value seccomp reports for native syscalls.
 pub const AUDIT_ARCH: u32 = 0xc000_00b7;
 
-/// The highest syscall number the main filter's table names (seccompiler
-/// 0.5's aarch64 table ends at `mseal`).
-pub const LAST_KNOWN_SYSNO: u32 = 462;
-
 /// The tracee's general registers (`NT_PRSTATUS`) and the syscall number
 /// the kernel will run (`NT_ARM_SYSTEM_CALL`; `x8` at an entry stop).
 #[derive(Clone, Copy)]

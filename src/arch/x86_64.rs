@@ -90,10 +90,6 @@ impl Regs {
     }
 }
 
-/// The highest syscall number the main filter's table names (seccompiler
-/// 0.5's x86_64 table ends at `mseal`).
-pub const LAST_KNOWN_SYSNO: u32 = 462;
-
 /// The syscall the exec loader opens its files with, `openat(AT_FDCWD,
 /// path, ...)`: its number and the index of the path argument.
 pub const LOADER_OPEN: (i64, usize) = (super::sys::SYS_openat, 1);

@@ -21,7 +21,7 @@ static MAIN_FILTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/filter.bpf
 /// hidden files) need to see: every stat, the credential syscalls, ...
 static EXT_FILTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/filter_ext.bpf"));
 
-pub use crate::arch::LAST_KNOWN_SYSNO;
+pub use sproot_core::table::LAST_KNOWN_SYSNO;
 
 const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
 const SECCOMP_RET_TRACE: u32 = 0x7ff0_0000;
@@ -278,7 +278,7 @@ mod tests {
         let p = Prepared::new().with_sysvipc(true);
         let prog = p.sysvipc.as_ref().unwrap();
         let insns = cbpf::decode(&to_bytes(prog));
-        for nr in 0..=crate::arch::LAST_KNOWN_SYSNO as i32 {
+        for nr in 0..=LAST_KNOWN_SYSNO as i32 {
             let data = cbpf::SeccompData {
                 nr,
                 ..Default::default()

@@ -9,6 +9,7 @@
 //! registers back and resumes the tracee as the [`Outcome`] says; an error is
 //! the errno the guest sees.
 
+use super::table::{Call, Entry, Kind, PathArg};
 use super::{Env, PATH_MAX};
 use crate::arch::{Regs, sys};
 use crate::ext::fake_id::Creds;
@@ -17,23 +18,21 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 use std::path::{Path, PathBuf};
 
-/// A tracee's memory.
-pub trait Memory {
-    /// Read `buf.len()` bytes at `addr` (`EFAULT` if they are not all there).
-    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno>;
-    /// Write `data` at `addr`.
-    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno>;
-}
+/// The layout of a syscall the table does not have: no arguments known.
+const NO_ENTRY: Entry = Entry::of(Kind::Native);
+
+/// A tracee's memory: the core's view of it (`sproot_core::backend`).
+pub use sproot_core::backend::Memory;
 
 /// The memory of a stopped tracee, through `process_vm_readv`/`writev`.
 pub struct TraceeMemory(pub Pid);
 
 impl Memory for TraceeMemory {
-    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
-        crate::ptrace::read_into(self.0, addr, buf)
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), sproot_core::Errno> {
+        Ok(crate::ptrace::read_into(self.0, addr, buf)?)
     }
-    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
-        crate::ptrace::write(self.0, addr, data)
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), sproot_core::Errno> {
+        Ok(crate::ptrace::write(self.0, addr, data)?)
     }
 }
 
@@ -66,6 +65,8 @@ pub struct Ctx<'a> {
     mem: &'a mut dyn Memory,
     /// The scratch area below the stack pointer.
     scratch: crate::ptrace::Scratch,
+    /// The table's entry for the syscall, looked up once.
+    entry: Option<Entry>,
 }
 
 impl<'a> Ctx<'a> {
@@ -82,6 +83,7 @@ impl<'a> Ctx<'a> {
             proc,
             pid,
             scratch: crate::ptrace::Scratch::below(regs.sp()),
+            entry: super::table::classify(regs.sysno()),
             regs,
             creds,
             mem,
@@ -97,9 +99,30 @@ impl<'a> Ctx<'a> {
         self.regs.sysno()
     }
 
+    /// The table's entry for this syscall (`None`: not in the table).
+    pub fn entry(&self) -> Option<Entry> {
+        self.entry
+    }
+
+    /// This syscall's arguments, decoded with its table entry (an entry
+    /// with no layout for a syscall not in the table).
+    pub fn call(&self) -> Call {
+        Call {
+            nr: self.sysno(),
+            entry: self.entry.unwrap_or(NO_ENTRY),
+            args: self.regs.args(),
+        }
+    }
+
+    /// Whether the kernel would refuse this call's flags (or access mode)
+    /// with `EINVAL` before looking at its paths.
+    pub fn invalid_flags(&self) -> bool {
+        self.entry.is_some() && self.call().invalid_before_lookup()
+    }
+
     /// Read `buf.len()` bytes of the tracee's memory.
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
-        self.mem.read(addr, buf)
+        Ok(self.mem.read(addr, buf)?)
     }
 
     /// Read one machine word.
@@ -111,7 +134,7 @@ impl<'a> Ctx<'a> {
 
     /// Read a NUL-terminated string of at most `max` bytes.
     pub fn read_cstring(&self, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
-        crate::ptrace::read_cstring_with(|a, b| self.mem.read(a, b), addr, max)
+        crate::ptrace::read_cstring_with(|a, b| Ok(self.mem.read(a, b)?), addr, max)
     }
 
     /// Read the path in argument `i`.
@@ -121,13 +144,13 @@ impl<'a> Ctx<'a> {
 
     /// Write raw bytes into the tracee.
     pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
-        self.mem.write(addr, data)
+        Ok(self.mem.write(addr, data)?)
     }
 
     /// Write a result into the guest's buffer: an address the guest may not
     /// write is `EFAULT`, as the kernel's own copy to user memory answers.
     pub fn to_guest(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
-        self.mem.write(addr, data).map_err(|e| match e {
+        self.mem.write(addr, data).map_err(|e| match e.into() {
             Errno::EIO => Errno::EFAULT,
             e => e,
         })
@@ -226,6 +249,13 @@ impl<'a> Ctx<'a> {
             host: self.final_file(host, follow),
             fd: false,
         })
+    }
+
+    /// What path argument `a` of `call` names, as the table describes it
+    /// (relative to its dirfd, followed or not, the fd itself when empty
+    /// with `AT_EMPTY_PATH`).
+    pub fn named_path(&self, call: &Call, a: &PathArg) -> Result<Named, Errno> {
+        self.named(a.dirfd, a.path, call.follows(a), call.empty_path(a))
     }
 
     /// `-l`: a name of an emulated hard link, not followed, stands for its

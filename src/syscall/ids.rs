@@ -233,27 +233,22 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
         }
         // Ownership changes while root: recorded, shown by later stats.
         sys::SYS_chown | sys::SYS_lchown | sys::SYS_fchownat | sys::SYS_fchown if root => {
-            let (named, follow, uid, gid) = match nr {
-                sys::SYS_chown => (ctx.named(None, 0, true, false)?, true, a(1), a(2)),
-                sys::SYS_lchown => (ctx.named(None, 0, false, false)?, false, a(1), a(2)),
-                sys::SYS_fchown => {
+            let call = ctx.call();
+            if ctx.invalid_flags() {
+                return Err(Errno::EINVAL);
+            }
+            let (named, follow) = match (call.fd(), call.entry.paths().first()) {
+                (Some(fd), _) => {
                     // fchown needs an fd opened for I/O: not O_PATH.
-                    let fd = ctx.arg(0) as i32;
                     if fd < 0 || super::xattr::fd_is_o_path(ctx.pid.as_raw(), fd)? {
                         return Err(Errno::EBADF);
                     }
-                    (ctx.named_fd(fd)?, true, a(1), a(2))
+                    (ctx.named_fd(fd)?, true)
                 }
-                _ => {
-                    let flags = ctx.arg(4) as i32;
-                    if super::flags::invalid(&ctx.regs) {
-                        return Err(Errno::EINVAL);
-                    }
-                    let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
-                    let empty = flags & libc::AT_EMPTY_PATH != 0;
-                    (ctx.named(Some(0), 1, follow, empty)?, follow, a(2), a(3))
-                }
+                (None, Some(path)) => (ctx.named_path(&call, path)?, call.follows(path)),
+                (None, None) => return Err(Errno::ENOSYS),
             };
+            let (uid, gid) = call.owner().ok_or(Errno::ENOSYS)?;
             let real = env.real_ids;
             let shown = |u, g| c.stat_owner(real.0, real.1, u, g);
             chown(env, &named, follow, (uid, gid), &shown)?
@@ -261,20 +256,16 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
         // Root may read and write what the real user owns regardless of
         // its mode bits: access checks pass for existing files.
         sys::SYS_access | sys::SYS_faccessat | sys::SYS_faccessat2 if fs_root => {
-            let (mode, flags) = match nr {
-                sys::SYS_access => (a(1), 0),
-                sys::SYS_faccessat => (a(2), 0),
-                _ => (a(2), ctx.arg(3) as i32),
-            };
-            if super::flags::invalid(&ctx.regs) {
+            let call = ctx.call();
+            let mode = call.access_mode().unwrap_or(0);
+            if ctx.invalid_flags() {
                 return Err(Errno::EINVAL);
             }
-            let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
-            let empty = flags & libc::AT_EMPTY_PATH != 0;
-            let named = match nr {
-                sys::SYS_access => ctx.named(None, 0, true, false)?,
-                _ => ctx.named(Some(0), 1, follow, empty)?,
+            let Some(path) = call.entry.paths().first() else {
+                return Err(Errno::ENOSYS);
             };
+            let follow = call.follows(path);
+            let named = ctx.named_path(&call, path)?;
             let st = if follow {
                 nix::sys::stat::stat(&named.host)
             } else {
@@ -351,16 +342,9 @@ fn eperm_is_success(ctx: &mut Ctx) -> Result<Outcome, Errno> {
 /// Translate a path call's paths as the table says; whether the registers
 /// changed.
 fn translate_as_usual(ctx: &mut Ctx) -> Result<bool, Errno> {
-    Ok(match super::table::classify(ctx.sysno()) {
+    Ok(match ctx.entry().map(|e| e.kind) {
         Some(super::table::Kind::Paths(args)) => {
-            matches!(
-                super::translate_paths(ctx, args)?,
-                Outcome::Rewritten
-                    | Outcome::WithExit {
-                        rewritten: true,
-                        ..
-                    }
-            )
+            super::translate_paths(ctx, args)?.rewrites()
         }
         _ => false,
     })
@@ -483,7 +467,7 @@ fn lift(dir: &Path, need: u32, lifted: &mut Vec<(PathBuf, u32)>) -> bool {
 /// The host paths of a call's path arguments, taken lexically (as the
 /// kernel would walk them, symlinks aside).
 fn lexical_hosts(ctx: &Ctx) -> Vec<PathBuf> {
-    let Some(super::table::Kind::Paths(args)) = super::table::classify(ctx.sysno()) else {
+    let Some(super::table::Kind::Paths(args)) = ctx.entry().map(|e| e.kind) else {
         return Vec::new();
     };
     let mut out = Vec::new();

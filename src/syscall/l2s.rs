@@ -33,7 +33,7 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
     let nr = ctx.sysno();
     let host = |dirfd, path, follow| ctx.host_of_arg(dirfd, path, follow);
     {
-        if works_on_names(nr) && super::flags::invalid(&ctx.regs) {
+        if works_on_names(nr) && ctx.invalid_flags() {
             return Err(Errno::EINVAL);
         }
         match nr {

@@ -9,7 +9,6 @@ pub mod dirents;
 pub mod exit_hook;
 pub mod extension;
 pub mod extension_list;
-pub mod flags;
 pub mod ids;
 pub mod l2s;
 mod namespace;
@@ -25,43 +24,22 @@ pub mod xattr;
 
 pub use ctx::{Ctx, Memory, Named, TraceeMemory};
 
-use crate::arch::{Regs, sys};
+use crate::arch::sys;
 use crate::exec::{ExecPlan, ExecResolver, plan_exec};
 use crate::fs::{GuestView, ProcContext};
 use nix::errno::Errno;
 use std::cell::RefCell;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
-use table::{Follow, Kind, PathArg};
+use table::{Entry, Follow, Kind, PathArg};
 
 const PATH_MAX: usize = 4096;
 
-/// What the tracer must do after a handler ran at a syscall's entry.
-pub enum Outcome {
-    /// Nothing changed: let the kernel run the syscall as is.
-    Pass,
-    /// Registers were changed: write them back, then run the syscall.
-    Rewritten,
-    /// Do not run the syscall: it returns this value (negative errno).
-    Emulated(i64),
-    /// An exec was rewritten to start the loader; the plan is kept until
-    /// the exec event (or the exit stop, if the exec fails).
-    Exec(Box<ExecPlan>),
-    /// Run the syscall (registers rewritten if `rewritten`) and call
-    /// [`exit`] with this hook at its exit stop.
-    WithExit {
-        rewritten: bool,
-        hook: exit_hook::ExitHook,
-    },
-}
-
-impl Outcome {
-    /// The one conversion of a handler's error: the syscall is not run and
-    /// returns `-errno`.
-    pub fn err(e: Errno) -> Outcome {
-        Outcome::Emulated(-(e as i64))
-    }
-}
+/// What the tracer must do after a handler ran at a syscall's entry: the
+/// core's decision, with this backend's exit work (`ExitHook`, given back to
+/// [`exit`] at the exit stop) and exec plan (kept until the exec event, or
+/// the exit stop if the exec fails).
+pub type Outcome = sproot_core::decision::Decision<exit_hook::ExitHook, Box<ExecPlan>>;
 
 /// The configuration handlers read and the run's state they share, built
 /// once by the tracer.
@@ -172,8 +150,8 @@ fn enter_handlers(ctx: &mut Ctx) -> Result<Outcome, Errno> {
     {
         return Ok(o);
     }
-    let kind = match table::classify(nr) {
-        Some(k) => k,
+    let entry = match ctx.entry() {
+        Some(e) => e,
         // Not a syscall that needs the tracer (seen only without seccomp).
         None if (0..=crate::seccomp::LAST_KNOWN_SYSNO as i64).contains(&nr) => {
             return Ok(Outcome::Pass);
@@ -182,21 +160,22 @@ fn enter_handlers(ctx: &mut Ctx) -> Result<Outcome, Errno> {
         // syscalls, x32): refuse rather than run it on host paths.
         None => return Err(Errno::ENOSYS),
     };
-    run_table(ctx, kind)
+    run_table(ctx, entry)
 }
 
 /// The table's handler for a syscall of this kind.
-fn run_table(ctx: &mut Ctx, kind: Kind) -> Result<Outcome, Errno> {
-    match kind {
+fn run_table(ctx: &mut Ctx, entry: Entry) -> Result<Outcome, Errno> {
+    match entry.kind {
         // A path that does not translate: bad flags were the kernel's
         // first answer.
         Kind::Paths(args) => translate_paths(ctx, args).map_err(|e| {
-            if flags::invalid(&ctx.regs) {
+            if ctx.invalid_flags() {
                 Errno::EINVAL
             } else {
                 e
             }
         }),
+        Kind::Native => Ok(Outcome::Pass),
         Kind::Getcwd => getcwd(ctx),
         Kind::Readlink {
             dirfd,
@@ -213,13 +192,12 @@ fn run_table(ctx: &mut Ctx, kind: Kind) -> Result<Outcome, Errno> {
         Kind::RecvMmsg => net::recvmmsg(ctx),
         Kind::BpfObj => bpf_obj(ctx),
         Kind::Chroot => chroot(ctx),
-        Kind::OpenTree => {
-            const OPEN_TREE_CLONE: u64 = 1;
-            if ctx.arg(2) & OPEN_TREE_CLONE != 0 {
+        Kind::OpenTree(path) => {
+            if ctx.call().flags() & table::OPEN_TREE_CLONE != 0 {
                 // A new mount: not emulated.
                 Err(Errno::EPERM)
             } else {
-                translate_paths(ctx, &[table::OPEN_TREE_PATH])
+                translate_paths(ctx, &[path])
             }
         }
         Kind::Openat2 => openat2::enter(ctx),
@@ -247,7 +225,7 @@ fn run_table(ctx: &mut Ctx, kind: Kind) -> Result<Outcome, Errno> {
                 _ => Ok(Outcome::Pass),
             }
         }
-        Kind::Refuse(e) => Err(e),
+        Kind::Refuse(e) => Err(e.into()),
     }
 }
 
@@ -285,21 +263,6 @@ fn changes_namespace(nr: i64) -> bool {
     )
 }
 
-fn follows(f: Follow, regs: &Regs) -> bool {
-    match f {
-        Follow::Yes => true,
-        Follow::No => false,
-        Follow::UnlessFlag { arg, flag } => regs.arg(arg) & flag == 0,
-        Follow::IfFlag { arg, flag } => regs.arg(arg) & flag != 0,
-        Follow::OpenFlags { arg } => open_follows(regs.arg(arg)),
-    }
-}
-
-fn open_follows(flags: u64) -> bool {
-    let excl = (libc::O_CREAT | libc::O_EXCL) as u64;
-    flags & libc::O_NOFOLLOW as u64 == 0 && flags & excl != excl
-}
-
 fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
     let env = ctx.env;
     let mut changed = false;
@@ -313,6 +276,7 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
     let mut parents: [Option<Vec<u8>>; 2] = [None, None];
     let mut specials: [Option<Errno>; 2] = [None, None];
     let mut fd_name = None;
+    let call = ctx.call();
     for (index, a) in args.iter().enumerate() {
         let ptr = ctx.arg(a.path);
         if ptr == 0 {
@@ -321,14 +285,12 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
         }
         let guest = ctx.read_cstring(ptr, PATH_MAX)?;
         if guest.is_empty() {
-            if let Some((flags, bit)) = a.empty_path
-                && ctx.arg(flags) & bit != 0
-            {
+            if call.empty_path(a) {
                 continue;
             }
             return Err(Errno::ENOENT);
         }
-        let follow = follows(a.follow, &ctx.regs);
+        let follow = call.follows(a);
         // Both sides of a rename or link are resolved: they may lie in
         // different bindings.
         if guest[0] != b'/' && !moving && same_for_kernel(ctx, a.dirfd, &guest, follow) {
@@ -383,22 +345,23 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
             ctx.final_file(resolved.host, follow)
         };
         let host = host.as_os_str().as_bytes();
-        if let Follow::OpenFlags { arg } = a.follow
-            && ctx.arg(arg) & libc::O_CREAT as u64 != 0
+        let open_flags = (a.follow == Follow::OpenFlags).then(|| call.flags());
+        if open_flags.is_some_and(|f| f & libc::O_CREAT as u64 != 0)
             && env.view.in_glue(host)
             && nix::sys::stat::lstat(host).is_err()
         {
             // No new file in a glue directory.
             return Err(Errno::EACCES);
         }
-        if let Follow::OpenFlags { arg } = a.follow
-            && let Some((path, outcome)) = procfile::open(env.view, host, ctx.arg(arg))
+        if let Some(flags) = open_flags
+            && let Some((path, outcome)) = procfile::open(env.view, host, flags)
+            && let Some((flags_arg, _)) = call.entry.flags
         {
             let addr = ctx.push_cstr(&path)?;
             ctx.regs.set_arg(a.path, addr);
             // A magic link: O_NOFOLLOW would refuse it.
             ctx.regs
-                .set_arg(arg, ctx.arg(arg) & !(libc::O_NOFOLLOW as u64));
+                .set_arg(flags_arg, ctx.arg(flags_arg) & !(libc::O_NOFOLLOW as u64));
             return Ok(outcome);
         }
         if host != guest.as_slice() {
@@ -947,16 +910,3 @@ fn chroot(ctx: &mut Ctx) -> Result<Outcome, Errno> {
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod unit {
-    use super::*;
-
-    #[test]
-    fn open_does_not_follow_with_nofollow_or_create_exclusive() {
-        assert!(open_follows(libc::O_RDONLY as u64));
-        assert!(open_follows((libc::O_CREAT | libc::O_WRONLY) as u64));
-        assert!(!open_follows(libc::O_NOFOLLOW as u64));
-        assert!(!open_follows((libc::O_CREAT | libc::O_EXCL) as u64));
-    }
-}

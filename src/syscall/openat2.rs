@@ -10,7 +10,8 @@
 //! binding or a mount), and gives the kernel the host path with the flags
 //! that only make sense for the original path removed.
 
-use super::{Ctx, Outcome, open_follows};
+use super::table::open_follows;
+use super::{Ctx, Outcome};
 use crate::fs::{GuestView, normalize_lexical, normalize_scoped, parse_magic_link};
 use nix::errno::Errno;
 use std::os::unix::ffi::OsStrExt;
@@ -148,7 +149,7 @@ fn plain(ctx: &mut Ctx, flags: u64) -> Result<Outcome, Errno> {
         } else {
             super::Follow::No
         },
-        empty_path: None,
+        empty_path: false,
     };
     super::translate_paths(ctx, std::slice::from_ref(&arg))
 }

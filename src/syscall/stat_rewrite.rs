@@ -77,31 +77,29 @@ fn cstring(bytes: &[u8]) -> Result<CString, Errno> {
 /// Decode a stat-family call; `None` if `nr` is not one.
 fn stat_call(ctx: &Ctx) -> Result<Option<StatCall>, Errno> {
     let nr = ctx.sysno();
-    let (dirfd, path_arg, flags, buf, statx) = match nr {
-        sys::SYS_stat => (None, Some(0), 0, ctx.arg(1), None),
-        sys::SYS_lstat => (None, Some(0), libc::AT_SYMLINK_NOFOLLOW, ctx.arg(1), None),
-        sys::SYS_fstat => {
-            return Ok(Some(StatCall {
-                target: Target::Fd(ctx.arg(0) as i32),
-                buf: ctx.arg(1),
-                statx: None,
-            }));
-        }
-        sys::SYS_newfstatat => (Some(0), Some(1), ctx.arg(3) as i32, ctx.arg(2), None),
-        sys::SYS_statx => {
-            let flags = ctx.arg(2) as i32;
-            (
-                Some(0),
-                Some(1),
-                flags,
-                ctx.arg(4),
-                Some((flags, ctx.arg(3) as u32)),
-            )
-        }
-        _ => return Ok(None),
+    let is_stat = matches!(
+        nr,
+        sys::SYS_stat | sys::SYS_lstat | sys::SYS_fstat | sys::SYS_newfstatat | sys::SYS_statx
+    );
+    let call = ctx.call();
+    let (true, Some(buf)) = (is_stat, call.out()) else {
+        return Ok(None);
     };
-    let ptr = path_arg.map(|i| ctx.arg(i)).unwrap_or(0);
-    let empty_path = flags & libc::AT_EMPTY_PATH != 0;
+    let statx = call.mask().map(|mask| (call.flags() as i32, mask));
+    if let Some(fd) = call.fd() {
+        return Ok(Some(StatCall {
+            target: Target::Fd(fd),
+            buf,
+            statx,
+        }));
+    }
+    let Some(arg) = call.entry.paths().first() else {
+        return Ok(None);
+    };
+    let empty_path = call.empty_path(arg);
+    let follow = call.follows(arg);
+    let dirfd = arg.dirfd;
+    let ptr = ctx.arg(arg.path);
     // The kernel reads the path first; with AT_EMPTY_PATH an empty (or
     // NULL) one names the fd, whose stat ignores the other flags.
     let path = if ptr == 0 && empty_path {
@@ -117,7 +115,7 @@ fn stat_call(ctx: &Ctx) -> Result<Option<StatCall>, Errno> {
             statx,
         }));
     }
-    if super::flags::invalid(&ctx.regs) {
+    if ctx.invalid_flags() {
         return Err(Errno::EINVAL);
     }
     let path = path?;
@@ -135,7 +133,6 @@ fn stat_call(ctx: &Ctx) -> Result<Option<StatCall>, Errno> {
             statx,
         }));
     }
-    let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
     let host = ctx.resolve(dirfd, &path, follow)?;
     // -l: a name of an emulated hard link is its final file, even for
     // lstat. (A followed name already led the canonicaliser there.)

@@ -50,11 +50,11 @@ impl FakeMemory {
 }
 
 impl Memory for FakeMemory {
-    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), sproot_core::Errno> {
         buf.copy_from_slice(&self.bytes[self.range(addr, buf.len())?]);
         Ok(())
     }
-    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), sproot_core::Errno> {
         let r = self.range(addr, data.len())?;
         self.bytes[r].copy_from_slice(data);
         Ok(())

@@ -301,7 +301,11 @@ fn msgrcv(
         Ok(MsgOp::Done((t, text))) => {
             let mut b = t.to_ne_bytes().to_vec();
             b.extend_from_slice(&text);
-            done(mem.write(msgp, &b).map(|_| text.len() as i64))
+            done(
+                mem.write(msgp, &b)
+                    .map(|_| text.len() as i64)
+                    .map_err(Into::into),
+            )
         }
         Ok(MsgOp::Wait) => Action::Wait { timeout: None },
         Err(e) => done(Err(e)),

@@ -253,12 +253,12 @@ fn a_segment_lives_in_a_file_until_removed_and_detached_everywhere() {
 /// Guest memory as a flat buffer at address 0x1000.
 struct Flat(Vec<u8>);
 impl Memory for Flat {
-    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), sproot_core::Errno> {
         let at = addr.checked_sub(0x1000).ok_or(Errno::EFAULT)? as usize;
         buf.copy_from_slice(self.0.get(at..at + buf.len()).ok_or(Errno::EFAULT)?);
         Ok(())
     }
-    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), sproot_core::Errno> {
         let at = addr.checked_sub(0x1000).ok_or(Errno::EFAULT)? as usize;
         self.0
             .get_mut(at..at + data.len())

@@ -1,0 +1,25 @@
+//! sproot's translation core: what a guest's syscall means and what to do
+//! with it, independent of how the syscall was stopped.
+//!
+//! * [`sysno`]: the syscall numbers of x86_64 and aarch64;
+//! * [`table`]: for each syscall sproot stops, what it does and where its
+//!   arguments are, decoded once per call ([`table::Call`]);
+//! * [`decision`]: what the core decides, for a backend to apply;
+//! * [`backend`]: how the core reaches a stopped guest thread;
+//! * [`errno`]: Linux's error numbers.
+//!
+//! The crate is `no_std` + `alloc`, so that it can run inside a guest
+//! process (CI builds it for `x86_64-unknown-none`); the `nix` feature adds
+//! conversions for the ptrace backend.
+
+#![no_std]
+
+extern crate alloc;
+
+pub mod backend;
+pub mod decision;
+pub mod errno;
+pub mod sysno;
+pub mod table;
+
+pub use errno::Errno;
