@@ -380,8 +380,11 @@ impl Config {
             ext: Ext {
                 fake_id: match &cli.fake_id {
                     Some(ids) => Some(
-                        crate::ext::fake_id::parse_change_id(ids)
-                            .map_err(|e| anyhow!("-i/--change-id: {e}"))?,
+                        crate::ext::fake_id::parse_change_id_with(
+                            ids,
+                            nix::unistd::getgid().as_raw(),
+                        )
+                        .map_err(|e| anyhow!("-i/--change-id: {e}"))?,
                     ),
                     None => None,
                 },

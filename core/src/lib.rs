@@ -4,8 +4,13 @@
 //! * [`sysno`]: the syscall numbers of x86_64 and aarch64;
 //! * [`table`]: for each syscall sproot stops, what it does and where its
 //!   arguments are, decoded once per call ([`table::Call`]);
+//! * [`cbpf`]: a classic BPF interpreter for seccomp filters (the guests'
+//!   own, and sproot's);
 //! * [`decision`]: what the core decides, for a backend to apply;
 //! * [`backend`]: how the core reaches a stopped guest thread;
+//! * [`ext`]: the extensions' pure logic: fake credentials (`-0`, `-i`),
+//!   fake root's extended attributes, the `uname` view (`-k`), port maps
+//!   (`-p`, `-n`);
 //! * [`errno`]: Linux's error numbers.
 //!
 //! The crate is `no_std` + `alloc`, so that it can run inside a guest
@@ -17,9 +22,22 @@
 extern crate alloc;
 
 pub mod backend;
+pub mod cbpf;
 pub mod decision;
 pub mod errno;
+pub mod ext;
 pub mod sysno;
 pub mod table;
 
 pub use errno::Errno;
+
+/// What `std`'s prelude would give the modules, from `alloc`.
+#[allow(unused_imports)]
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::format;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}

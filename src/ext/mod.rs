@@ -1,4 +1,5 @@
-//! Extensions that PRoot options enable: pure logic, no ptrace.
+//! Extensions that PRoot options enable: pure logic, no ptrace. The ones
+//! that need no host files are in the core (`sproot_core::ext`).
 //!
 //! * [`kernel_release`]: `-k/--kernel-release`, the `uname` view;
 //! * [`fake_id`]: `-0` and `-i uid:gid`, per-process fake credentials;
@@ -8,9 +9,6 @@
 //! * [`net`]: `-p` (port switch or port map) and `-n/--netcoop`;
 //! * [`sysvipc`]: `--sysvipc`, System V IPC emulated for one run.
 
-pub mod fake_id;
-pub mod fake_xattr;
-pub mod kernel_release;
+pub use sproot_core::ext::{fake_id, fake_xattr, kernel_release, net};
 pub mod link2symlink;
-pub mod net;
 pub mod sysvipc;

@@ -10,7 +10,8 @@
 //! with [`Prepared::install`], which only makes syscalls (seccompiler's
 //! `apply_filter`: `PR_SET_NO_NEW_PRIVS`, then `seccomp(SET_MODE_FILTER)`).
 
-pub mod cbpf;
+/// The one cBPF decoder and interpreter, in the core.
+pub use sproot_core::cbpf;
 pub mod own_trap;
 
 use nix::errno::Errno;

@@ -343,9 +343,7 @@ fn eperm_is_success(ctx: &mut Ctx) -> Result<Outcome, Errno> {
 /// changed.
 fn translate_as_usual(ctx: &mut Ctx) -> Result<bool, Errno> {
     Ok(match ctx.entry().map(|e| e.kind) {
-        Some(super::table::Kind::Paths(args)) => {
-            super::translate_paths(ctx, args)?.rewrites()
-        }
+        Some(super::table::Kind::Paths(args)) => super::translate_paths(ctx, args)?.rewrites(),
         _ => false,
     })
 }

@@ -20,6 +20,8 @@
 //! strings that proot-distro builds contain neither, so they mean the same
 //! thing under both.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 /// Size of one field of `struct new_utsname`, NUL included.
 pub const FIELD_LEN: usize = 65;
 /// Number of fields of `struct new_utsname`.
@@ -184,21 +186,21 @@ impl Uname {
 
     /// Emulated `sethostname(2)`: the new name is what later `uname` calls
     /// report.  `EINVAL` when longer than 64 bytes, as the kernel says.
-    pub fn set_nodename(&mut self, name: &[u8]) -> Result<(), nix::errno::Errno> {
+    pub fn set_nodename(&mut self, name: &[u8]) -> Result<(), crate::Errno> {
         self.nodename = Some(checked_name(name)?);
         Ok(())
     }
 
     /// Emulated `setdomainname(2)`, like [`Uname::set_nodename`].
-    pub fn set_domainname(&mut self, name: &[u8]) -> Result<(), nix::errno::Errno> {
+    pub fn set_domainname(&mut self, name: &[u8]) -> Result<(), crate::Errno> {
         self.domainname = Some(checked_name(name)?);
         Ok(())
     }
 }
 
-fn checked_name(name: &[u8]) -> Result<Vec<u8>, nix::errno::Errno> {
+fn checked_name(name: &[u8]) -> Result<Vec<u8>, crate::Errno> {
     if name.len() > FIELD_LEN - 1 {
-        return Err(nix::errno::Errno::EINVAL);
+        return Err(crate::Errno::EINVAL);
     }
     // "name does not require a terminating null byte": stop at the first one.
     let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
@@ -414,7 +416,7 @@ mod tests {
         let mut u = parse("6.0").unwrap().uname;
         u.set_nodename(b"box").unwrap();
         u.set_domainname(b"lan\0junk").unwrap();
-        assert_eq!(u.set_nodename(&[b'a'; 65]), Err(nix::errno::Errno::EINVAL));
+        assert_eq!(u.set_nodename(&[b'a'; 65]), Err(crate::Errno::EINVAL));
         u.set_nodename(&[b'a'; 64]).unwrap();
         let mut buf = host_utsname();
         u.apply(&mut buf);

@@ -9,6 +9,8 @@
 //! the end) is reported as `None`; the kernel would have refused such a
 //! program at install time.
 
+use alloc::vec::Vec;
+
 /// One instruction, as in `struct sock_filter`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Insn {
@@ -200,6 +202,7 @@ pub fn run_stack<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     fn op(code: u16, jt: u8, jf: u8, k: u32) -> Insn {
         Insn { code, jt, jf, k }

@@ -8,7 +8,14 @@
 //!   gets a free port instead, and guests that connect to the port it asked
 //!   for reach the one it got.
 
-use std::collections::HashMap;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::collections::BTreeMap;
+
+#[cfg(test)]
+const AF_UNIX: u16 = 1;
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
 
 /// The port of an `AF_INET`/`AF_INET6` address, if `addr` is one.
 pub fn inet_port(addr: &[u8]) -> Option<u16> {
@@ -16,8 +23,7 @@ pub fn inet_port(addr: &[u8]) -> Option<u16> {
         return None;
     }
     let family = u16::from_ne_bytes([addr[0], addr[1]]);
-    (family == libc::AF_INET as u16 || family == libc::AF_INET6 as u16)
-        .then(|| u16::from_be_bytes([addr[2], addr[3]]))
+    (family == AF_INET || family == AF_INET6).then(|| u16::from_be_bytes([addr[2], addr[3]]))
 }
 
 /// Set the port of an inet address (see [`inet_port`]).
@@ -73,7 +79,7 @@ impl Ports {
 /// `-n`: ports guests asked for and the ones they got instead.
 #[derive(Debug, Default)]
 pub struct NetCoop {
-    moved: HashMap<u16, u16>,
+    moved: BTreeMap<u16, u16>,
 }
 
 impl NetCoop {
@@ -95,7 +101,7 @@ mod tests {
 
     fn inet(port: u16) -> Vec<u8> {
         let mut a = vec![0u8; 16];
-        a[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+        a[..2].copy_from_slice(&(AF_INET).to_ne_bytes());
         set_inet_port(&mut a, port);
         a
     }
@@ -104,7 +110,7 @@ mod tests {
     fn only_inet_addresses_have_ports() {
         assert_eq!(inet_port(&inet(80)), Some(80));
         let mut unix = vec![0u8; 16];
-        unix[..2].copy_from_slice(&(libc::AF_UNIX as u16).to_ne_bytes());
+        unix[..2].copy_from_slice(&AF_UNIX.to_ne_bytes());
         assert_eq!(inet_port(&unix), None);
         assert_eq!(inet_port(&[2, 0]), None);
     }

@@ -12,7 +12,9 @@
 //! Every setter returns what the syscall returns to the guest: `Ok(value)`
 //! or `Err(errno)`.
 
-use nix::errno::Errno;
+use crate::Errno;
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 /// `(uid_t) -1`: "leave this id unchanged" in the `setre*id`/`setres*id`
 /// families; an invalid id for `setuid`/`setgid`.
@@ -315,13 +317,8 @@ fn setres(cap: bool, old: [u32; 3], old_fs: u32, req: [u32; 3]) -> Result<Option
     Ok(Some(new))
 }
 
-/// Parse the argument of `-i/--change-id`, `uid:gid`.  As in PRoot, a
-/// missing `:gid` means the real gid of the caller (`getgid()`).
-pub fn parse_change_id(s: &str) -> Result<(u32, u32), String> {
-    parse_change_id_with(s, nix::unistd::getgid().as_raw())
-}
-
-/// [`parse_change_id`] with the gid to use when `:gid` is absent.
+/// Parse the argument of `-i/--change-id`, `uid:gid`. As in PRoot, a
+/// missing `:gid` means the real gid of the caller, `default_gid`.
 ///
 /// Stricter than PRoot, which uses `strtol` without checking and so turns
 /// garbage into 0 (root): here both ids must be decimal numbers that fit a
@@ -640,7 +637,6 @@ mod tests {
         ] {
             assert!(parse_change_id_with(bad, 5).is_err(), "{bad}");
         }
-        let (_, gid) = parse_change_id("7").unwrap();
-        assert_eq!(gid, nix::unistd::getgid().as_raw());
+        assert_eq!(parse_change_id_with("7", 5), Ok((7, 5)));
     }
 }

@@ -11,8 +11,10 @@
 //! size; `XATTR_CREATE`/`XATTR_REPLACE` against what is stored; a read with
 //! size 0 returns the length, a smaller buffer gives `ERANGE`.
 
-use nix::errno::Errno;
-use std::collections::{BTreeMap, HashMap};
+use crate::Errno;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::collections::BTreeMap;
 
 /// `XATTR_NAME_MAX`.
 pub const NAME_MAX: usize = 255;
@@ -68,7 +70,7 @@ pub type FileKey = (u64, u64);
 /// The stored attributes of every file.
 #[derive(Default, Debug)]
 pub struct FakeXattrs {
-    files: HashMap<FileKey, BTreeMap<Vec<u8>, Vec<u8>>>,
+    files: BTreeMap<FileKey, BTreeMap<Vec<u8>, Vec<u8>>>,
 }
 
 impl FakeXattrs {
