@@ -2,7 +2,7 @@
 
 use crate::cli::Cli;
 pub use crate::environment::Environment;
-use crate::fs::{Binding, GuestView, TracerProc};
+use crate::fs::{AsHostPath, Binding, GuestView, TracerProc};
 use anyhow::{Context, Result, anyhow, bail};
 use nix::errno::Errno;
 use std::ffi::{OsStr, OsString};
@@ -206,7 +206,7 @@ fn add_glue(view: &mut GuestView, bindings: &[Binding], tmp_dir: &Path) -> Resul
             if k + 1 == comps.len() {
                 break;
             }
-            if std::fs::symlink_metadata(view.to_host(&prefix)).is_ok() {
+            if std::fs::symlink_metadata(view.to_host(&prefix).as_path()).is_ok() {
                 continue;
             }
             let root = match &glue {
@@ -225,14 +225,14 @@ fn add_glue(view: &mut GuestView, bindings: &[Binding], tmp_dir: &Path) -> Resul
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("create glue directory {}", parent.display()))?;
             }
-            if b.host.is_dir() {
+            if b.host.as_path().is_dir() {
                 std::fs::create_dir_all(&point)
             } else {
                 std::fs::write(&point, b"")
             }
             .with_context(|| format!("create glue entry {}", point.display()))?;
             let glue_binding = Binding {
-                host: host_of(&prefix),
+                host: host_of(&prefix).into_os_string().into_vec(),
                 guest: prefix.clone(),
             };
             if !view.bindings().iter().any(|x| x.guest == prefix) {
@@ -300,7 +300,7 @@ impl Config {
         }
 
         let mut bindings: Vec<Binding> = Vec::new();
-        let mut view = GuestView::new(root.clone(), Vec::new());
+        let mut view = crate::fs::view(root.as_os_str().as_bytes(), Vec::new());
         for spec in specs {
             let host = match host_path(&spec.host) {
                 Ok(h) => h,
@@ -321,7 +321,10 @@ impl Config {
                 Some(g) => format!("/{g}").into_bytes(),
                 None => host.as_os_str().as_bytes().to_vec(),
             };
-            let guest = match view.canonical_guest_for_binding(&guest_raw, !spec.literal) {
+            let guest = match view
+                .canonical_guest_for_binding(&TracerProc, &guest_raw, !spec.literal)
+                .map_err(Errno::from)
+            {
                 // A guest location that leads into /proc (such as /dev/stdin,
                 // a symlink to /proc/self/fd/0) names a per-process object:
                 // bind the location itself, as with "!".
@@ -337,12 +340,15 @@ impl Config {
                     e.desc()
                 ),
             };
-            bindings.push(Binding { host, guest });
-            view = GuestView::new(root.clone(), bindings.clone());
+            bindings.push(Binding {
+                host: host.into_os_string().into_vec(),
+                guest,
+            });
+            view = crate::fs::view(root.as_os_str().as_bytes(), bindings.clone());
         }
 
         if let Some(q) = &mut qemu
-            && let Some(b) = bindings.iter().rev().find(|b| b.host == Path::new("/"))
+            && let Some(b) = bindings.iter().rev().find(|b| b.host == b"/")
         {
             q.set_host_root(b.guest.clone());
         }
@@ -350,7 +356,7 @@ impl Config {
         let tmp_dir = env.tmp_dir;
         let glue = add_glue(&mut view, &bindings, &tmp_dir)?;
         if let Some(g) = &glue {
-            view.set_glue(g);
+            view.set_glue(g.as_os_str().as_bytes());
         }
 
         view.set_cache(!cli.no_path_cache);
@@ -438,7 +444,7 @@ impl Config {
         let here_in_guest = here.as_deref().and_then(|h| view.to_guest(h));
         let Some(w) = &cli.cwd else {
             return match here_in_guest {
-                Some(g) if view.to_host(&g).is_dir() => g,
+                Some(g) if view.to_host(&g).as_path().is_dir() => g,
                 _ => b"/".to_vec(),
             };
         };
@@ -451,8 +457,11 @@ impl Config {
             base
         };
         let shown = String::from_utf8_lossy(&raw).into_owned();
-        let problem = match view.canonical_guest_for_binding(&raw, true) {
-            Ok(g) => match std::fs::metadata(view.to_host(&g)) {
+        let problem = match view
+            .canonical_guest_for_binding(&TracerProc, &raw, true)
+            .map_err(Errno::from)
+        {
+            Ok(g) => match std::fs::metadata(view.to_host(&g).as_path()) {
                 Ok(m) if m.is_dir() => return g,
                 Ok(_) => "is not a directory".to_string(),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist".to_string(),
@@ -492,8 +501,8 @@ impl Config {
         let host = self
             .view
             .resolve(&TracerProc, &self.cwd, &program, true)
-            .map(|r| r.host)
-            .map_err(|e| StartError::not_found(format!("{shown}: {}", e.desc())))?;
+            .map(|r| crate::fs::bytes_to_path(r.host))
+            .map_err(|e| StartError::not_found(format!("{shown}: {}", Errno::from(e).desc())))?;
         match std::fs::metadata(&host) {
             Err(e) => {
                 return Err(StartError::not_found(format!(
@@ -537,7 +546,7 @@ impl Config {
                 "{shown}: not found: $PATH is unset or empty, so a name without '/' is not looked up"
             );
             let here = self.view.resolve(&TracerProc, &self.cwd, cmd, true);
-            if here.is_ok_and(|r| r.host.is_file()) {
+            if here.is_ok_and(|r| r.host.as_path().is_file()) {
                 message.push_str(&format!(
                     "; to run the one in the current directory: ./{shown}"
                 ));
@@ -549,7 +558,7 @@ impl Config {
             guest.push(b'/');
             guest.extend_from_slice(cmd);
             if let Ok(r) = self.view.resolve(&TracerProc, b"/", &guest, true)
-                && let Ok(m) = std::fs::metadata(&r.host)
+                && let Ok(m) = std::fs::metadata(r.host.as_path())
                 && m.is_file()
                 && m.permissions().mode() & 0o111 != 0
             {
@@ -567,12 +576,14 @@ impl Config {
         let mut lines = vec![format!("rootfs = {}", self.root.display())];
         for b in self.view.bindings() {
             let glue = match &self.glue {
-                Some(g) if b.host.starts_with(g) => " (glue: a directory missing from the rootfs)",
+                Some(g) if b.host.as_path().starts_with(g) => {
+                    " (glue: a directory missing from the rootfs)"
+                }
                 _ => "",
             };
             lines.push(format!(
                 "binding = {} -> {}{glue}",
-                b.host.display(),
+                b.host.as_path().display(),
                 lossy(&b.guest)
             ));
         }

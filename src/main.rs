@@ -4,7 +4,7 @@ use sproot::config::Config;
 use sproot::tracer::placement::Placement;
 use sproot::tracer::{self, Tracer, spawn};
 use std::ffi::{CString, OsString};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStringExt;
 
 /// The guest's environment: sproot's own, with `PWD` naming the guest's
 /// initial working directory (as PRoot sets it).
@@ -66,8 +66,7 @@ fn run(cli: Cli) -> Result<i32> {
             .collect::<Result<_, _>>()
             .context("argument contains a NUL byte")?,
         env: guest_env(&cfg.cwd)?,
-        host_cwd: CString::new(host_cwd.as_os_str().as_bytes())
-            .context("working directory contains a NUL byte")?,
+        host_cwd: CString::new(host_cwd).context("working directory contains a NUL byte")?,
         filters: cfg
             .seccomp
             .then(|| sproot::seccomp::Prepared::for_config(&cfg)),

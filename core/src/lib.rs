@@ -6,6 +6,9 @@
 //!   arguments are, decoded once per call ([`table::Call`]);
 //! * [`cbpf`]: a classic BPF interpreter for seccomp filters (the guests'
 //!   own, and sproot's);
+//! * [`fs`]: the guest's view of the file system: the root, bindings,
+//!   path translation both ways, `/proc` as a tracee sees it; the host
+//!   behind the [`fs::HostFs`] interface;
 //! * [`decision`]: what the core decides, for a backend to apply;
 //! * [`backend`]: how the core reaches a stopped guest thread;
 //! * [`ext`]: the extensions' pure logic: fake credentials (`-0`, `-i`),
@@ -26,6 +29,7 @@ pub mod cbpf;
 pub mod decision;
 pub mod errno;
 pub mod ext;
+pub mod fs;
 pub mod sysno;
 pub mod table;
 

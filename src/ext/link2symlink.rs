@@ -70,17 +70,11 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::sys::stat::{SFlag, lstat};
 
-/// The prefix of intermediate and final names.
-pub const PREFIX: &[u8] = b".l2s.";
+pub use sproot_core::ext::link2symlink::{PREFIX, is_l2s_name};
 
 /// The environment variable naming the directory for intermediates and
 /// final files.
 pub const L2S_DIR_ENV: &str = "PROOT_L2S_DIR";
-
-/// Whether a file name (one path component) is an l2s internal name.
-pub fn is_l2s_name(name: &[u8]) -> bool {
-    name.starts_with(PREFIX)
-}
 
 /// One emulated file: its intermediate symlink and final file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use nix::errno::Errno;
+use sproot_core::Errno;
 
 use super::*;
 
@@ -80,19 +80,29 @@ impl ProcContext for FakeProc {
     fn tid(&self) -> i32 {
         self.tid
     }
-    fn exe_host(&self, pid: i32) -> Option<PathBuf> {
+    fn exe_host(&self, pid: i32) -> Option<Vec<u8>> {
         self.exe
             .as_ref()
             .filter(|(p, _)| *p == pid)
-            .map(|(_, e)| e.clone())
+            .map(|(_, e)| e.as_os_str().as_bytes().to_vec())
     }
 }
 
 fn bind(host: &Path, guest: &str) -> Binding {
     Binding {
-        host: host.to_path_buf(),
+        host: host.as_os_str().as_bytes().to_vec(),
         guest: guest.as_bytes().to_vec(),
     }
+}
+
+/// A guest path's host path, as a `PathBuf`.
+fn to_host_path(view: &GuestView, guest: &[u8]) -> PathBuf {
+    bytes_to_path(view.to_host(guest))
+}
+
+/// A view of host directory `root` through the tracer's host.
+fn view_of(root: impl AsRef<Path>, bindings: Vec<Binding>) -> GuestView {
+    super::view(root.as_ref().as_os_str().as_bytes(), bindings)
 }
 
 fn res(view: &GuestView, path: &str, follow: bool) -> Result<Resolved, Errno> {
@@ -100,7 +110,7 @@ fn res(view: &GuestView, path: &str, follow: bool) -> Result<Resolved, Errno> {
 }
 
 fn host_of(view: &GuestView, path: &str) -> PathBuf {
-    res(view, path, true).unwrap().host
+    bytes_to_path(res(view, path, true).unwrap().host)
 }
 
 fn guest_of(view: &GuestView, path: &str) -> String {
@@ -118,11 +128,11 @@ fn absolute_symlink_resolves_inside_guest() {
     let in_guest = format!("{}/target/file", outer.path().display());
     outer.file(&format!("root{in_guest}"), "guest");
     outer.link("root/link", &format!("{}/target", outer.path().display()));
-    let view = GuestView::new(root.clone(), vec![]);
+    let view = view_of(root.clone(), vec![]);
     let r = res(&view, "/link/file", true).unwrap();
     assert_eq!(r.guest, in_guest.as_bytes());
-    assert_eq!(std::fs::read_to_string(&r.host).unwrap(), "guest");
-    assert_ne!(r.host, target.join("file"));
+    assert_eq!(std::fs::read_to_string(r.host.as_path()).unwrap(), "guest");
+    assert_ne!(r.host.as_path(), target.join("file"));
 }
 
 #[test]
@@ -131,7 +141,7 @@ fn relative_symlink_resolves_relative_to_its_directory() {
     t.mkdir("a/c");
     t.file("a/c/f", "x");
     t.link("a/b/rel", "../c");
-    let view = GuestView::new(t.path().to_path_buf(), vec![]);
+    let view = view_of(t.path(), vec![]);
     assert_eq!(guest_of(&view, "/a/b/rel/f"), "/a/c/f");
     assert_eq!(host_of(&view, "/a/b/rel/f"), t.path().join("a/c/f"));
     // Relative to a base directory.
@@ -146,7 +156,7 @@ fn dotdot_cannot_climb_above_root() {
     let t = TempDir::new("dotdot");
     t.mkdir("etc");
     t.link("a/up", "../../../..");
-    let view = GuestView::new(t.path().to_path_buf(), vec![]);
+    let view = view_of(t.path(), vec![]);
     assert_eq!(guest_of(&view, "/../../etc"), "/etc");
     assert_eq!(host_of(&view, "/../../etc"), t.path().join("etc"));
     assert_eq!(guest_of(&view, "/a/up/etc"), "/etc");
@@ -164,12 +174,12 @@ fn longest_prefix_binding_wins() {
     t.mkdir("h1/sub");
     t.file("h2/f", "h2");
     t.file("h1/other", "h1");
-    let view = GuestView::new(root, vec![bind(&h1, "/mnt"), bind(&h2, "/mnt/sub")]);
+    let view = view_of(root, vec![bind(&h1, "/mnt"), bind(&h2, "/mnt/sub")]);
     assert_eq!(host_of(&view, "/mnt/sub/f"), h2.join("f"));
     assert_eq!(host_of(&view, "/mnt/other"), h1.join("other"));
     assert_eq!(host_of(&view, "/mnt/sub/.."), h1);
-    assert_eq!(view.to_host(b"/mnt/sub/f"), h2.join("f"));
-    assert_eq!(view.to_host(b"/mnt/subx"), h1.join("subx"));
+    assert_eq!(to_host_path(&view, b"/mnt/sub/f"), h2.join("f"));
+    assert_eq!(to_host_path(&view, b"/mnt/subx"), h1.join("subx"));
 }
 
 #[test]
@@ -178,8 +188,8 @@ fn later_binding_with_same_guest_path_wins() {
     let root = t.mkdir("root");
     let h1 = t.mkdir("h1");
     let h2 = t.mkdir("h2");
-    let view = GuestView::new(root, vec![bind(&h1, "/mnt"), bind(&h2, "/mnt")]);
-    assert_eq!(view.to_host(b"/mnt/x"), h2.join("x"));
+    let view = view_of(root, vec![bind(&h1, "/mnt"), bind(&h2, "/mnt")]);
+    assert_eq!(to_host_path(&view, b"/mnt/x"), h2.join("x"));
     assert_eq!(view.bindings().len(), 1);
 }
 
@@ -189,7 +199,7 @@ fn binding_of_a_file() {
     let root = t.mkdir("root");
     t.mkdir("root/etc");
     let f = t.file("hosts", "127.0.0.1");
-    let view = GuestView::new(root, vec![bind(&f, "/etc/hosts")]);
+    let view = view_of(root, vec![bind(&f, "/etc/hosts")]);
     assert_eq!(host_of(&view, "/etc/hosts"), f);
     assert_eq!(res(&view, "/etc/hosts/x", true), Err(Errno::ENOTDIR));
     assert_eq!(
@@ -204,7 +214,7 @@ fn binding_to_guest_path_missing_from_rootfs() {
     let root = t.mkdir("root");
     let h = t.mkdir("h");
     t.file("h/f", "x");
-    let view = GuestView::new(root.clone(), vec![bind(&h, "/not/there/deep")]);
+    let view = view_of(root.clone(), vec![bind(&h, "/not/there/deep")]);
     assert_eq!(host_of(&view, "/not/there/deep/f"), h.join("f"));
     assert_eq!(host_of(&view, "/not/there/deep"), h);
     // Virtual ancestors: a missing final component under them is fine,
@@ -222,23 +232,24 @@ fn literal_binding_guest_path_is_not_dereferenced() {
     let root = t.mkdir("root");
     t.mkdir("root/real");
     t.link("root/lnk", "/real");
-    let view = GuestView::new(root, vec![]);
+    let view = view_of(root, vec![]);
     assert_eq!(
-        view.canonical_guest_for_binding(b"/lnk/x", false).unwrap(),
+        view.canonical_guest_for_binding(&TracerProc, b"/lnk/x", false)
+            .unwrap(),
         b"/lnk/x"
     );
     assert_eq!(
-        view.canonical_guest_for_binding(b"/lnk//./x/", true)
+        view.canonical_guest_for_binding(&TracerProc, b"/lnk//./x/", true)
             .unwrap(),
         b"/real/x"
     );
     assert_eq!(
-        view.canonical_guest_for_binding(b"/lnk/missing/../deeper/x", true)
+        view.canonical_guest_for_binding(&TracerProc, b"/lnk/missing/../deeper/x", true)
             .unwrap(),
         b"/real/deeper/x"
     );
     assert_eq!(
-        view.canonical_guest_for_binding(b"/a/../b/./c", false)
+        view.canonical_guest_for_binding(&TracerProc, b"/a/../b/./c", false)
             .unwrap(),
         b"/b/c"
     );
@@ -249,7 +260,7 @@ fn symlink_loop_is_eloop() {
     let t = TempDir::new("loop");
     t.link("a", "b");
     t.link("b", "a");
-    let view = GuestView::new(t.path().to_path_buf(), vec![]);
+    let view = view_of(t.path(), vec![]);
     assert_eq!(res(&view, "/a", true), Err(Errno::ELOOP));
     assert_eq!(res(&view, "/a/x", false), Err(Errno::ELOOP));
     // Not followed: fine.
@@ -268,13 +279,13 @@ fn forty_symlinks_resolve_and_forty_one_are_eloop() {
         };
         t.link(&format!("l{i}"), &target);
     }
-    let view = GuestView::new(t.path().to_path_buf(), vec![]);
+    let view = view_of(t.path(), vec![]);
     assert_eq!(guest_of(&view, "/l1"), "/end");
     assert_eq!(res(&view, "/l0", true), Err(Errno::ELOOP));
 }
 
 fn host_of_nofollow(view: &GuestView, path: &str) -> PathBuf {
-    res(view, path, false).unwrap().host
+    bytes_to_path(res(view, path, false).unwrap().host)
 }
 
 #[test]
@@ -282,7 +293,7 @@ fn non_directory_intermediate_is_enotdir() {
     let t = TempDir::new("enotdir");
     t.file("f", "x");
     t.link("lf", "f");
-    let view = GuestView::new(t.path().to_path_buf(), vec![]);
+    let view = view_of(t.path(), vec![]);
     assert_eq!(res(&view, "/f/x", true), Err(Errno::ENOTDIR));
     assert_eq!(res(&view, "/lf/x", false), Err(Errno::ENOTDIR));
     assert_eq!(res(&view, "/f/.", true), Err(Errno::ENOTDIR));
@@ -293,7 +304,7 @@ fn missing_intermediate_is_enoent_and_missing_final_is_fine() {
     let t = TempDir::new("enoent");
     t.mkdir("d");
     t.link("dangling", "/nowhere");
-    let view = GuestView::new(t.path().to_path_buf(), vec![]);
+    let view = view_of(t.path(), vec![]);
     assert_eq!(res(&view, "/nope/x", true), Err(Errno::ENOENT));
     assert_eq!(res(&view, "/dangling/x", true), Err(Errno::ENOENT));
     assert_eq!(host_of(&view, "/d/new"), t.path().join("d/new"));
@@ -304,7 +315,7 @@ fn missing_intermediate_is_enoent_and_missing_final_is_fine() {
 #[test]
 fn empty_and_too_long_paths() {
     let t = TempDir::new("long");
-    let view = GuestView::new(t.path().to_path_buf(), vec![]);
+    let view = view_of(t.path(), vec![]);
     assert_eq!(res(&view, "", true), Err(Errno::ENOENT));
     let long = "/a".repeat(PATH_MAX / 2);
     assert_eq!(res(&view, &long, true), Err(Errno::ENAMETOOLONG));
@@ -317,19 +328,19 @@ fn trailing_slash_is_kept_and_follows_final_symlink() {
     let t = TempDir::new("slash");
     t.mkdir("d");
     t.link("ld", "d");
-    let view = GuestView::new(t.path().to_path_buf(), vec![]);
+    let view = view_of(t.path(), vec![]);
     let r = res(&view, "/ld/", false).unwrap();
     assert_eq!(r.guest, b"/d");
     assert_eq!(
-        r.host.as_os_str().as_bytes(),
+        r.host.as_slice(),
         format!("{}/d/", t.path().display()).as_bytes()
     );
     let r = res(&view, "/ld/.", false).unwrap();
     assert_eq!(r.guest, b"/d");
-    assert!(r.host.as_os_str().as_bytes().ends_with(b"/d/."));
+    assert!(r.host.as_slice().ends_with(b"/d/."));
     let r = res(&view, "/new//", false).unwrap();
-    assert!(r.host.as_os_str().as_bytes().ends_with(b"/new/"));
-    assert_eq!(res(&view, "/", true).unwrap().host, t.path());
+    assert!(r.host.as_slice().ends_with(b"/new/"));
+    assert_eq!(res(&view, "/", true).unwrap().host.as_path(), t.path());
 }
 
 #[test]
@@ -337,10 +348,10 @@ fn final_symlink_not_followed_when_follow_last_false() {
     let t = TempDir::new("nofollow");
     t.mkdir("d");
     t.link("sub/ld", "../d");
-    let view = GuestView::new(t.path().to_path_buf(), vec![]);
+    let view = view_of(t.path(), vec![]);
     let r = res(&view, "/sub/ld", false).unwrap();
     assert_eq!(r.guest, b"/sub/ld");
-    assert_eq!(r.host, t.path().join("sub/ld"));
+    assert_eq!(r.host.as_path(), t.path().join("sub/ld"));
     let r = res(&view, "/sub/ld", true).unwrap();
     assert_eq!(r.guest, b"/d");
 }
@@ -350,25 +361,25 @@ fn to_guest_and_to_host_round_trip() {
     let t = TempDir::new("round");
     let root = t.mkdir("root");
     let h = t.mkdir("h");
-    let view = GuestView::new(root.clone(), vec![bind(&h, "/mnt/h")]);
+    let view = view_of(root.clone(), vec![bind(&h, "/mnt/h")]);
     for g in ["/", "/etc/passwd", "/mnt/h", "/mnt/h/a/b", "/mnt/hx"] {
-        let host = view.to_host(g.as_bytes());
+        let host = to_host_path(&view, g.as_bytes());
         assert_eq!(
             view.to_guest(host.as_os_str().as_bytes()).unwrap(),
             g.as_bytes(),
             "{g}"
         );
     }
-    assert_eq!(view.to_host(b"/"), root);
+    assert_eq!(to_host_path(&view, b"/"), root);
     assert_eq!(view.to_guest(b"/definitely/outside"), None);
     assert_eq!(view.to_guest(t.path().as_os_str().as_bytes()), None);
     let mut rootx = root.as_os_str().as_bytes().to_vec();
     rootx.push(b'x');
     assert_eq!(view.to_guest(&rootx), None);
     // With root "/" everything maps, bindings still win.
-    let view = GuestView::new(PathBuf::from("/"), vec![bind(&h, "/mnt/h")]);
+    let view = view_of(PathBuf::from("/"), vec![bind(&h, "/mnt/h")]);
     assert_eq!(view.to_guest(b"/usr/bin").unwrap(), b"/usr/bin");
-    assert_eq!(view.to_host(b"/usr/bin"), PathBuf::from("/usr/bin"));
+    assert_eq!(to_host_path(&view, b"/usr/bin"), PathBuf::from("/usr/bin"));
     let mut hf = h.as_os_str().as_bytes().to_vec();
     hf.extend_from_slice(b"/f");
     assert_eq!(view.to_guest(&hf).unwrap(), b"/mnt/h/f");
@@ -376,7 +387,7 @@ fn to_guest_and_to_host_round_trip() {
 
 /// A view of `root` with the host's /proc bound at /proc.
 fn view_with_proc(root: &Path) -> GuestView {
-    GuestView::new(root.to_path_buf(), vec![bind(Path::new("/proc"), "/proc")])
+    view_of(root, vec![bind(Path::new("/proc"), "/proc")])
 }
 
 #[test]
@@ -386,26 +397,26 @@ fn proc_self_is_substituted_with_tracee_pid() {
     let me = FakeProc::me();
     let pid = me.pid;
     let r = view.resolve(&me, b"/", b"/proc/self/cwd", false).unwrap();
-    assert_eq!(r.host, PathBuf::from(format!("/proc/{pid}/cwd")));
+    assert_eq!(r.host.as_path(), PathBuf::from(format!("/proc/{pid}/cwd")));
     assert_eq!(r.guest, format!("/proc/{pid}/cwd").as_bytes());
     // Followed final magic link: the /proc path itself.
     let r = view.resolve(&me, b"/", b"/proc/self/cwd", true).unwrap();
-    assert_eq!(r.host, PathBuf::from(format!("/proc/{pid}/cwd")));
+    assert_eq!(r.host.as_path(), PathBuf::from(format!("/proc/{pid}/cwd")));
     // thread-self.
     let r = view
         .resolve(&me, b"/", b"/proc/thread-self/fd", true)
         .unwrap();
     assert_eq!(
-        r.host,
+        r.host.as_path(),
         PathBuf::from(format!("/proc/{pid}/task/{}/fd", me.tid))
     );
     // Final /proc/self not followed stays literal (the kernel reads it in
     // the tracee).
     let r = view.resolve(&me, b"/", b"/proc/self", false).unwrap();
-    assert_eq!(r.host, PathBuf::from("/proc/self"));
+    assert_eq!(r.host.as_path(), PathBuf::from("/proc/self"));
     // root → the guest root; exe of a traced pid → its program.
     let r = view.resolve(&me, b"/", b"/proc/self/root", true).unwrap();
-    assert_eq!(r.host, t.path());
+    assert_eq!(r.host.as_path(), t.path());
     assert_eq!(r.guest, b"/");
     let prog = t.file("bin/prog", "");
     let traced = FakeProc {
@@ -415,26 +426,23 @@ fn proc_self_is_substituted_with_tracee_pid() {
     let r = view
         .resolve(&traced, b"/", b"/proc/self/exe", true)
         .unwrap();
-    assert_eq!(r.host, prog);
+    assert_eq!(r.host.as_path(), prog);
     assert_eq!(r.guest, b"/bin/prog");
     let r = view
         .resolve(&traced, b"/", b"/proc/self/exe", false)
         .unwrap();
-    assert_eq!(r.host, PathBuf::from(format!("/proc/{pid}/exe")));
+    assert_eq!(r.host.as_path(), PathBuf::from(format!("/proc/{pid}/exe")));
     assert_eq!(view.readlink_guest(&traced, &r.host).unwrap(), b"/bin/prog");
     assert_eq!(
-        view.readlink_guest(&traced, Path::new("/proc/self/exe"))
-            .unwrap(),
+        view.readlink_guest(&traced, b"/proc/self/exe").unwrap(),
         b"/bin/prog"
     );
     assert_eq!(
-        view.readlink_guest(&traced, Path::new("/proc/self"))
-            .unwrap(),
+        view.readlink_guest(&traced, b"/proc/self").unwrap(),
         pid.to_string().as_bytes()
     );
     assert_eq!(
-        view.readlink_guest(&traced, Path::new("/proc/self/root"))
-            .unwrap(),
+        view.readlink_guest(&traced, b"/proc/self/root").unwrap(),
         b"/"
     );
 }
@@ -449,7 +457,7 @@ fn intermediate_magic_links_are_mapped_into_the_guest() {
     let path = format!("/proc/self/fd/{}/f", dir.as_raw_fd());
     let r = view.resolve(&me, b"/", path.as_bytes(), true).unwrap();
     assert_eq!(r.guest, b"/home/f");
-    assert_eq!(r.host, t.path().join("home/f"));
+    assert_eq!(r.host.as_path(), t.path().join("home/f"));
     let path = format!("/proc/self/fd/{}/..", dir.as_raw_fd());
     assert_eq!(
         view.resolve(&me, b"/", path.as_bytes(), true)
@@ -460,7 +468,7 @@ fn intermediate_magic_links_are_mapped_into_the_guest() {
     let r = view
         .resolve(&me, b"/", b"/proc/self/root/home/f", true)
         .unwrap();
-    assert_eq!(r.host, t.path().join("home/f"));
+    assert_eq!(r.host.as_path(), t.path().join("home/f"));
     let (rd, _wr) = std::io::pipe().unwrap();
     let path = format!("/proc/self/fd/{}/x", rd.as_raw_fd());
     assert_eq!(
@@ -470,13 +478,17 @@ fn intermediate_magic_links_are_mapped_into_the_guest() {
     let path = format!("/proc/self/fd/{}", rd.as_raw_fd());
     let r = view.resolve(&me, b"/", path.as_bytes(), true).unwrap();
     assert_eq!(
-        r.host,
+        r.host.as_path(),
         PathBuf::from(format!("/proc/{}/fd/{}", me.pid, rd.as_raw_fd()))
     );
     let content = view.readlink_guest(&me, &r.host).unwrap();
     assert!(content.starts_with(b"pipe:["), "{content:?}");
     let link = PathBuf::from(format!("/proc/{}/fd/{}", me.pid, dir.as_raw_fd()));
-    assert_eq!(view.readlink_guest(&me, &link).unwrap(), b"/home");
+    assert_eq!(
+        view.readlink_guest(&me, link.as_os_str().as_bytes())
+            .unwrap(),
+        b"/home"
+    );
 }
 
 /// A child process whose cwd is `dir`, killed on drop.
@@ -509,7 +521,7 @@ fn readlink_guest_maps_proc_cwd_into_guest() {
         exe: None,
     };
     let r = view.resolve(&ctx, b"/", b"/proc/self/cwd", false).unwrap();
-    assert_eq!(r.host, PathBuf::from(format!("/proc/{pid}/cwd")));
+    assert_eq!(r.host.as_path(), PathBuf::from(format!("/proc/{pid}/cwd")));
     assert_eq!(view.readlink_guest(&ctx, &r.host).unwrap(), b"/home/user");
     assert_eq!(view.dir_of(pid, None).unwrap(), b"/home/user");
     // Intermediate cwd link.
@@ -519,7 +531,8 @@ fn readlink_guest_maps_proc_cwd_into_guest() {
     assert_eq!(r.guest, b"/home");
     // Ordinary symlinks are returned unchanged.
     assert_eq!(
-        view.readlink_guest(&ctx, &t.path().join("lnk")).unwrap(),
+        view.readlink_guest(&ctx, t.path().join("lnk").as_os_str().as_bytes())
+            .unwrap(),
         b"/x/y"
     );
 }
@@ -537,7 +550,7 @@ impl ProcContext for OnlyGuest {
     fn tid(&self) -> i32 {
         self.me.tid
     }
-    fn exe_host(&self, pid: i32) -> Option<PathBuf> {
+    fn exe_host(&self, pid: i32) -> Option<Vec<u8>> {
         self.me.exe_host(pid)
     }
     fn is_guest(&self, pid: i32) -> bool {
@@ -569,7 +582,8 @@ fn magic_links_of_other_processes_lead_only_inside_the_view() {
     let link = |pid: i32, what: &str| PathBuf::from(format!("/proc/{pid}/{what}"));
     // Inside the view: the guest path, and it can be followed.
     assert_eq!(
-        view.readlink_guest(&ctx, &link(pin, "cwd")).unwrap(),
+        view.readlink_guest(&ctx, link(pin, "cwd").as_os_str().as_bytes())
+            .unwrap(),
         b"/home/user"
     );
     let path = format!("/proc/{pin}/cwd");
@@ -584,7 +598,7 @@ fn magic_links_of_other_processes_lead_only_inside_the_view() {
     // Outside: EACCES for reading, following, and going through.
     for what in ["cwd", "root", "exe"] {
         assert_eq!(
-            view.readlink_guest(&ctx, &link(pout, what)),
+            view.readlink_guest(&ctx, link(pout, what).as_os_str().as_bytes()),
             Err(Errno::EACCES),
             "{what}"
         );
@@ -606,14 +620,15 @@ fn magic_links_of_other_processes_lead_only_inside_the_view() {
         guest: pout,
     };
     assert_eq!(
-        view.readlink_guest(&guest, &link(pout, "root")).unwrap(),
+        view.readlink_guest(&guest, link(pout, "root").as_os_str().as_bytes())
+            .unwrap(),
         b"/"
     );
 }
 
 #[test]
 fn dir_of_own_process() {
-    let view = GuestView::new(PathBuf::from("/"), vec![]);
+    let view = view_of(PathBuf::from("/"), vec![]);
     let pid = std::process::id() as i32;
     let cwd = std::env::current_dir().unwrap();
     assert_eq!(view.dir_of(pid, None).unwrap(), cwd.as_os_str().as_bytes());
@@ -632,7 +647,7 @@ fn dir_of_own_process() {
     assert_eq!(view.dir_of(pid, Some(999_999)), Err(Errno::EBADF));
     assert_eq!(view.dir_of(pid, Some(-5)), Err(Errno::EBADF));
     // Under a root: mapped; outside the view: the host path as-is.
-    let view = GuestView::new(t.path().to_path_buf(), vec![]);
+    let view = view_of(t.path(), vec![]);
     assert_eq!(view.dir_of(pid, Some(dir.as_raw_fd())).unwrap(), b"/");
     let outside = std::fs::File::open("/").unwrap();
     assert_eq!(view.dir_of(pid, Some(outside.as_raw_fd())).unwrap(), b"/");
@@ -668,15 +683,15 @@ fn dotdot_leaves_a_binding_from_a_relative_base() {
     t.mkdir("root/mnt/x");
     let h = t.mkdir("h");
     t.mkdir("h/d");
-    let view = GuestView::new(root.clone(), vec![bind(&h, "/mnt/h")]);
+    let view = view_of(root.clone(), vec![bind(&h, "/mnt/h")]);
     let me = FakeProc::me();
     let r = view.resolve(&me, b"/mnt/h/d", b"../../x", true).unwrap();
     assert_eq!(r.guest, b"/mnt/x");
-    assert_eq!(r.host, root.join("mnt/x"));
+    assert_eq!(r.host.as_path(), root.join("mnt/x"));
     let r = view.resolve(&me, b"/", b"/mnt/h/d/../../x", true).unwrap();
-    assert_eq!(r.host, root.join("mnt/x"));
+    assert_eq!(r.host.as_path(), root.join("mnt/x"));
     let r = view.resolve(&me, b"/mnt/h", b"d", true).unwrap();
-    assert_eq!(r.host, h.join("d"));
+    assert_eq!(r.host.as_path(), h.join("d"));
 }
 
 #[test]
@@ -685,15 +700,15 @@ fn binding_points_missing_from_their_parent_are_listed_until_made() {
     let root = t.mkdir("root");
     let data = t.mkdir("data");
     let file = t.file("file", "x");
-    let view = GuestView::new(
+    let view = view_of(
         root.clone(),
         vec![
             Binding {
-                host: data,
+                host: data.as_os_str().as_bytes().to_vec(),
                 guest: b"/newdir".to_vec(),
             },
             Binding {
-                host: file,
+                host: file.as_os_str().as_bytes().to_vec(),
                 guest: b"/newfile".to_vec(),
             },
         ],
@@ -726,10 +741,10 @@ fn a_host_path_with_two_guest_names_reads_back_as_the_name_used() {
     let d = t.mkdir("d");
     t.mkdir("d/sub");
     let bind = |g: &[u8]| Binding {
-        host: d.clone(),
+        host: d.as_os_str().as_bytes().to_vec(),
         guest: g.to_vec(),
     };
-    let view = GuestView::new(root.clone(), vec![bind(b"/x"), bind(b"/y")]);
+    let view = view_of(root.clone(), vec![bind(b"/x"), bind(b"/y")]);
     let d_b = d.as_os_str().as_bytes();
     let sub = [d_b, b"/sub"].concat();
     assert!(view.is_ambiguous(&sub));

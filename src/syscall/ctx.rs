@@ -16,7 +16,7 @@ use crate::ext::fake_id::Creds;
 use crate::fs::{ProcContext, Resolved};
 use nix::errno::Errno;
 use nix::unistd::Pid;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The layout of a syscall the table does not have: no arguments known.
 const NO_ENTRY: Entry = Entry::of(Kind::Native);
@@ -181,7 +181,7 @@ impl<'a> Ctx<'a> {
 
     /// The guest directory a relative path starts from.
     pub fn base_dir(&self, dirfd: Option<usize>) -> Result<Vec<u8>, Errno> {
-        self.env.view.dir_of(self.pid.as_raw(), self.dirfd(dirfd))
+        Ok(self.env.view.dir_of(self.pid.as_raw(), self.dirfd(dirfd))?)
     }
 
     /// Canonicalise one guest path: relative paths start from the fd in
@@ -212,7 +212,9 @@ impl<'a> Ctx<'a> {
         path: &[u8],
         follow: bool,
     ) -> Result<PathBuf, Errno> {
-        Ok(self.resolve_full(dirfd, path, follow)?.host)
+        Ok(crate::fs::bytes_to_path(
+            self.resolve_full(dirfd, path, follow)?.host,
+        ))
     }
 
     /// Read the path in argument `path` and resolve it.
@@ -275,7 +277,7 @@ impl<'a> Ctx<'a> {
         if fd == libc::AT_FDCWD {
             let cwd = self.env.view.dir_of(self.pid.as_raw(), None)?;
             return Ok(Named {
-                host: self.env.view.to_host(&cwd),
+                host: crate::fs::bytes_to_path(self.env.view.to_host(&cwd)),
                 fd: false,
             });
         }
@@ -297,14 +299,14 @@ impl<'a> Ctx<'a> {
     }
 
     /// `-v 2`: each translation (one level check when off).
-    fn log_translation(&self, guest: &[u8], host: &Path) {
+    fn log_translation(&self, guest: &[u8], host: &[u8]) {
         if log::log_enabled!(log::Level::Debug) {
             log::debug!(
                 "{} {}: {} -> {}",
                 self.pid,
                 sys::name(self.sysno()).unwrap_or("?"),
                 String::from_utf8_lossy(guest),
-                host.display()
+                String::from_utf8_lossy(host)
             );
         }
     }

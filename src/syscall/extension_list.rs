@@ -72,7 +72,7 @@ mod tests {
 
     #[test]
     fn the_list_follows_the_configuration_in_order() {
-        let view = crate::fs::GuestView::new(std::path::PathBuf::from("/"), vec![]);
+        let view = crate::fs::view(b"/", vec![]);
         assert!(Extensions::new(&Ext::default(), &view).is_empty());
         let distro = Ext {
             fake_id: Some((0, 0)),

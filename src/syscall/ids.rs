@@ -486,7 +486,9 @@ fn lexical_hosts(ctx: &Ctx) -> Vec<PathBuf> {
         };
         full.push(b'/');
         full.extend_from_slice(&guest);
-        out.push(ctx.env.view.to_host(&crate::fs::normalize_lexical(&full)));
+        out.push(crate::fs::bytes_to_path(
+            ctx.env.view.to_host(&crate::fs::normalize_lexical(&full)),
+        ));
     }
     out
 }

@@ -26,7 +26,7 @@ pub use ctx::{Ctx, Memory, Named, TraceeMemory};
 
 use crate::arch::sys;
 use crate::exec::{ExecPlan, ExecResolver, plan_exec};
-use crate::fs::{GuestView, ProcContext};
+use crate::fs::{AsHostPath, GuestView, ProcContext};
 use nix::errno::Errno;
 use std::cell::RefCell;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -298,7 +298,7 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
         }
         let resolved = ctx.resolve_full(a.dirfd, &guest, follow)?;
         if let Some(used) = name_use(ctx.sysno()) {
-            let host = resolved.host.as_os_str().as_bytes();
+            let host = resolved.host.as_slice();
             let (tgid, tid) = (ctx.proc.pid(), ctx.proc.tid());
             env.view
                 .remember_name(tgid, tid, used, &resolved.guest, host);
@@ -326,7 +326,7 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
             }
             // Glue directories are read-only, like a mount point's parent
             // the guest may not write to (binding points have their rules).
-            if env.view.in_glue(resolved.host.as_os_str().as_bytes())
+            if env.view.in_glue(&resolved.host)
                 && !env.view.is_binding_point(&resolved.guest)
                 && !(op == namespace::Op::Move { link: true } && index == 0)
             {
@@ -334,7 +334,7 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
             }
             if let Some(slot) = guests.get_mut(index) {
                 let linked = (op == namespace::Op::Move { link: true } && index == 0 && follow)
-                    .then(|| followed_magic_target(env.view, &resolved.host))
+                    .then(|| followed_magic_target(env.view, resolved.host.as_path()))
                     .flatten();
                 *slot = Some(linked.unwrap_or(resolved.guest));
             }
@@ -342,9 +342,11 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
         let host = if l2s::works_on_names(ctx.sysno()) {
             resolved.host
         } else {
-            ctx.final_file(resolved.host, follow)
+            ctx.final_file(crate::fs::bytes_to_path(resolved.host), follow)
+                .into_os_string()
+                .into_vec()
         };
-        let host = host.as_os_str().as_bytes();
+        let host = host.as_slice();
         let open_flags = (a.follow == Follow::OpenFlags).then(|| call.flags());
         if open_flags.is_some_and(|f| f & libc::O_CREAT as u64 != 0)
             && env.view.in_glue(host)
@@ -519,7 +521,10 @@ fn readlink(
         // A "hard link" is a regular file to the guest.
         return Err(Errno::EINVAL);
     }
-    let target = ctx.env.view.readlink_guest(ctx.proc, &host)?;
+    let target = ctx
+        .env
+        .view
+        .readlink_guest(ctx.proc, host.as_os_str().as_bytes())?;
     let n = target.len().min(bufsiz as usize);
     let addr = ctx.arg(buf);
     ctx.to_guest(addr, &target[..n])?;
@@ -567,16 +572,16 @@ impl ExecResolver for ExecPaths<'_> {
             log::debug!(
                 "exec: {} -> {}",
                 String::from_utf8_lossy(guest_path),
-                r.host.display()
+                r.host.as_path().display()
             );
         }
-        if let Some(m) = crate::fs::parse_magic_link(r.host.as_os_str().as_bytes())
+        if let Some(m) = crate::fs::parse_magic_link(&r.host)
             && matches!(m.kind, crate::fs::MagicKind::Fd(_))
         {
             // execve("/proc/self/fd/N"): the program is the fd's file.
-            return program_of_fd_link(self.env.view, &r.host);
+            return program_of_fd_link(self.env.view, r.host.as_path());
         }
-        Ok((r.guest, r.host))
+        Ok((r.guest, crate::fs::bytes_to_path(r.host)))
     }
 
     fn runner(&self) -> Option<&crate::exec::Runner> {
@@ -889,8 +894,8 @@ fn chroot(ctx: &mut Ctx) -> Result<Outcome, Errno> {
     }
     let guest = ctx.read_path(0)?;
     let r = ctx.resolve_full(None, &guest, true)?;
-    if !r.host.is_dir() {
-        return Err(if r.host.exists() {
+    if !r.host.as_path().is_dir() {
+        return Err(if r.host.as_path().exists() {
             Errno::ENOTDIR
         } else {
             Errno::ENOENT

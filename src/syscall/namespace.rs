@@ -126,7 +126,6 @@ pub fn binding_errno(view: &GuestView, op: Op, guests: &[Option<Vec<u8>>]) -> Op
 mod tests {
     use super::*;
     use crate::fs::Binding;
-    use std::path::PathBuf;
 
     #[test]
     fn final_components_are_classified_lexically() {
@@ -154,10 +153,10 @@ mod tests {
 
     #[test]
     fn bindings_are_mount_points() {
-        let view = GuestView::new(
-            PathBuf::from("/srv/root"),
+        let view = crate::fs::view(
+            b"/srv/root",
             vec![Binding {
-                host: PathBuf::from("/home/me/src"),
+                host: b"/home/me/src".to_vec(),
                 guest: b"/src".to_vec(),
             }],
         );

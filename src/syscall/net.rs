@@ -366,7 +366,6 @@ fn long_host_path(name: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
     fn un(path: &[u8]) -> Vec<u8> {
         let mut v = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
@@ -377,7 +376,7 @@ mod tests {
 
     #[test]
     fn unix_addresses_come_back_as_guest_paths() {
-        let view = GuestView::new(PathBuf::from("/srv/root"), vec![]);
+        let view = crate::fs::view(b"/srv/root", vec![]);
         assert_eq!(
             guest_sockaddr(&view, &un(b"/srv/root/tmp/s")),
             Some(un(b"/tmp/s"))

@@ -12,7 +12,7 @@
 
 use super::table::open_follows;
 use super::{Ctx, Outcome};
-use crate::fs::{GuestView, normalize_lexical, normalize_scoped, parse_magic_link};
+use crate::fs::{AsHostPath, GuestView, normalize_lexical, normalize_scoped, parse_magic_link};
 use nix::errno::Errno;
 use std::os::unix::ffi::OsStrExt;
 
@@ -53,7 +53,7 @@ pub fn enter(ctx: &mut Ctx) -> Result<Outcome, Errno> {
         // A `/proc` file the guest sees rewritten (maps, mountinfo...), by
         // any path: the same snapshot `open` gets.
         let r = ctx.resolve_full(Some(0), &path, open_follows(flags))?;
-        if let Some(o) = proc_snapshot(ctx, &r.host, flags, &mut how_bytes)? {
+        if let Some(o) = proc_snapshot(ctx, r.host.as_path(), flags, &mut how_bytes)? {
             return Ok(o);
         }
         return plain(ctx, flags);
@@ -93,7 +93,7 @@ pub fn enter(ctx: &mut Ctx) -> Result<Outcome, Errno> {
     {
         return Err(Errno::EXDEV);
     }
-    if let Some(o) = proc_snapshot(ctx, &r.host, flags, &mut how_bytes)? {
+    if let Some(o) = proc_snapshot(ctx, r.host.as_path(), flags, &mut how_bytes)? {
         return Ok(o);
     }
     env.view.remember_name(
@@ -101,13 +101,13 @@ pub fn enter(ctx: &mut Ctx) -> Result<Outcome, Errno> {
         ctx.proc.tid(),
         crate::fs::NameUse::Fd(-1),
         &r.guest,
-        r.host.as_os_str().as_bytes(),
+        &r.host,
     );
     // The host path is absolute and canonical: the scope and mount rules
     // were the guest's, checked above.
     let kept = rflags & !(RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_NO_XDEV);
     how_bytes[16..24].copy_from_slice(&kept.to_ne_bytes());
-    let host = ctx.push_cstr(r.host.as_os_str().as_bytes())?;
+    let host = ctx.push_cstr(&r.host)?;
     let new_how = ctx.push(&how_bytes)?;
     ctx.regs.set_arg(1, host);
     ctx.regs.set_arg(2, new_how);

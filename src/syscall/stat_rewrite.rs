@@ -211,7 +211,12 @@ impl Fixes<'_, '_> {
                 Err(_) => return size,
             }
         }
-        match self.ctx.env.view.readlink_guest(self.ctx.proc, &path) {
+        match self
+            .ctx
+            .env
+            .view
+            .readlink_guest(self.ctx.proc, path.as_os_str().as_bytes())
+        {
             Ok(t) => t.len() as u64,
             Err(_) => size,
         }

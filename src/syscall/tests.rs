@@ -171,7 +171,7 @@ impl Root {
     }
 
     fn view(&self, bindings: Vec<Binding>) -> GuestView {
-        GuestView::new(self.0.clone(), bindings)
+        crate::fs::view(self.0.as_os_str().as_bytes(), bindings)
     }
 }
 
@@ -198,7 +198,7 @@ fn errno(e: Errno) -> Option<i64> {
 
 fn bind(host: &Path, guest: &str) -> Binding {
     Binding {
-        host: host.canonicalize().unwrap(),
+        host: host.canonicalize().unwrap().into_os_string().into_vec(),
         guest: guest.as_bytes().to_vec(),
     }
 }
@@ -462,7 +462,7 @@ fn readlink_of_a_proc_fd_link_names_the_guest_path() {
 #[test]
 fn getcwd_writes_the_guest_cwd_or_erange() {
     // A view whose root is the host's: the guest cwd is the host one.
-    let view = GuestView::new(PathBuf::from("/"), vec![]);
+    let view = crate::fs::view(b"/", vec![]);
     let ext = Ext::default();
     let env = env(&view, &ext);
     let cwd = std::fs::read_link(format!("/proc/{}/cwd", std::process::id())).unwrap();

@@ -181,8 +181,11 @@ impl ProcContext for Proc<'_> {
     fn tid(&self) -> i32 {
         self.tid
     }
-    fn exe_host(&self, pid: i32) -> Option<PathBuf> {
-        self.tasks.get(pid).and_then(|t| t.exe_host.clone())
+    fn exe_host(&self, pid: i32) -> Option<Vec<u8>> {
+        self.tasks
+            .get(pid)
+            .and_then(|t| t.exe_host.clone())
+            .map(|p| std::os::unix::ffi::OsStringExt::into_vec(p.into_os_string()))
     }
     fn is_guest(&self, pid: i32) -> bool {
         self.tasks.get(pid).is_some()

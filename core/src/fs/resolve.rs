@@ -1,16 +1,13 @@
 //! Canonicalisation of guest paths: the component walk behind
 //! [`GuestView::resolve`].
 
-use std::borrow::Cow;
-use std::os::unix::ffi::OsStringExt;
+use alloc::borrow::Cow;
 
-use nix::errno::Errno;
-
-use super::long_path;
 use super::procfs::{self, MagicKind};
-use super::{
-    GuestView, Kind, MAX_SYMLINKS, NAME_MAX, PATH_MAX, ProcContext, Resolved, bytes_to_path,
-};
+use super::{GuestView, Kind, MAX_SYMLINKS, NAME_MAX, PATH_MAX, ProcContext, Resolved};
+use crate::Errno;
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 /// How to undo one pushed component.
 #[derive(Clone, Copy)]
@@ -51,7 +48,7 @@ impl<'a> Walk<'a> {
         } else {
             self.guest.push(b'/');
         }
-        self.host = self.view.to_host_bytes(&self.guest);
+        self.host = self.view.to_host(&self.guest);
         self.frames.clear();
     }
 
@@ -96,7 +93,7 @@ impl<'a> Walk<'a> {
             Some(f) => {
                 self.guest.truncate(f.guest_len);
                 if f.host_replaced {
-                    self.host = self.view.to_host_bytes(&self.guest);
+                    self.host = self.view.to_host(&self.guest);
                 } else {
                     self.host.truncate(f.host_len);
                 }
@@ -104,7 +101,7 @@ impl<'a> Walk<'a> {
             None => {
                 let cut = self.guest.iter().rposition(|&c| c == b'/').unwrap_or(0);
                 self.guest.truncate(cut.max(1));
-                self.host = self.view.to_host_bytes(&self.guest);
+                self.host = self.view.to_host(&self.guest);
             }
         }
     }
@@ -262,8 +259,7 @@ pub(super) fn resolve(
                     walk.reset(&target);
                     continue;
                 }
-                let mut target =
-                    long_path::with_short(&walk.host, nix::fcntl::readlink)?.into_vec();
+                let mut target = view.host.readlink(&walk.host)?;
                 // link2symlink names and intermediates point at absolute
                 // *host* paths of `.l2s.` files: read them back as guest paths.
                 if view.link2symlink
@@ -298,7 +294,7 @@ pub(super) fn resolve(
     }
     Ok(Resolved {
         guest: walk.guest,
-        host: bytes_to_path(long_path::for_kernel(host)?),
+        host: view.host.for_kernel(host)?,
     })
 }
 
@@ -312,12 +308,9 @@ fn final_magic(
     trailing_slash: bool,
 ) -> Resolved {
     let (guest, mut host) = match kind {
-        MagicKind::Root => (b"/".to_vec(), view.to_host_bytes(b"/")),
+        MagicKind::Root => (b"/".to_vec(), view.to_host(b"/")),
         MagicKind::Exe => match proc.exe_host(pid) {
-            Some(exe) => {
-                let exe = exe.into_os_string().into_vec();
-                (view.to_guest(&exe).unwrap_or_else(|| exe.clone()), exe)
-            }
+            Some(exe) => (view.to_guest(&exe).unwrap_or_else(|| exe.clone()), exe),
             None => (walk.guest, walk.host),
         },
         MagicKind::Cwd | MagicKind::Fd(_) | MagicKind::MapFile => (walk.guest, walk.host),
@@ -325,8 +318,5 @@ fn final_magic(
     if trailing_slash && host.len() > 1 {
         host.push(b'/');
     }
-    Resolved {
-        guest,
-        host: bytes_to_path(host),
-    }
+    Resolved { guest, host }
 }

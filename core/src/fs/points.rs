@@ -3,9 +3,9 @@
 //! exist in the rootfs (a binding at a new name, or the top of a glue tree
 //! made for a binding under missing directories).
 
-use std::os::unix::fs::MetadataExt;
-
-use super::{GuestView, bytes_to_path, join};
+use super::{GuestView, join};
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 /// A directory entry that stands for a binding point.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,15 +18,13 @@ pub struct Point {
 
 /// The `d_type` of a file mode.
 pub fn dt_of_mode(mode: u32) -> u8 {
-    match mode & libc::S_IFMT {
-        libc::S_IFREG => libc::DT_REG,
-        libc::S_IFDIR => libc::DT_DIR,
-        libc::S_IFLNK => libc::DT_LNK,
-        libc::S_IFIFO => libc::DT_FIFO,
-        libc::S_IFSOCK => libc::DT_SOCK,
-        libc::S_IFCHR => libc::DT_CHR,
-        libc::S_IFBLK => libc::DT_BLK,
-        _ => libc::DT_UNKNOWN,
+    // The file type's bits, shifted, are the DT_* value (DT_UNKNOWN: 0).
+    const S_IFMT: u32 = 0o170000;
+    match mode & S_IFMT {
+        t @ (0o010000 | 0o020000 | 0o040000 | 0o060000 | 0o100000 | 0o120000 | 0o140000) => {
+            (t >> 12) as u8
+        }
+        _ => 0,
     }
 }
 
@@ -40,7 +38,7 @@ pub(super) fn missing(view: &GuestView, dir: &[u8], names: &[Vec<u8>]) -> Vec<Po
         let mut in_dir = dir.to_vec();
         in_dir.push(b'/');
         in_dir.extend_from_slice(name);
-        if std::fs::symlink_metadata(bytes_to_path(in_dir)).is_ok() {
+        if view.host.lstat_mode_ino(&in_dir).is_ok() {
             continue;
         }
         // What the guest finds at the point: the binding's host side.
@@ -50,11 +48,11 @@ pub(super) fn missing(view: &GuestView, dir: &[u8], names: &[Vec<u8>]) -> Vec<Po
         let mut rest = b"/".to_vec();
         rest.extend_from_slice(name);
         let point = view.to_host(&join(&guest_dir, &rest));
-        if let Ok(md) = std::fs::symlink_metadata(point) {
+        if let Ok((mode, ino)) = view.host.lstat_mode_ino(&point) {
             out.push(Point {
                 name: name.clone(),
-                d_type: dt_of_mode(md.mode()),
-                ino: md.ino(),
+                d_type: dt_of_mode(mode),
+                ino,
             });
         }
     }

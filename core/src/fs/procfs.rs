@@ -16,12 +16,23 @@
 //!   processes) are read and followed only when their target lies inside
 //!   the view, as its guest path; otherwise `EACCES`.
 
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::Path;
+use super::{GuestView, Kind, NameUse, ProcContext};
+use crate::Errno;
+#[allow(unused_imports)]
+use crate::prelude::*;
 
-use nix::errno::Errno;
+/// The name of a memfd holding a rewritten `/proc` file, before the guest
+/// path it stands for.
+pub const SNAPSHOT_NAME: &[u8] = b"sproot-proc:";
 
-use super::{GuestView, NameUse, ProcContext};
+/// The guest path a descriptor link target (`/memfd:<name> (deleted)`)
+/// stands for, if it is such a snapshot.
+pub fn snapshot_path(target: &[u8]) -> Option<Vec<u8>> {
+    let rest = target
+        .strip_prefix(b"/memfd:")?
+        .strip_prefix(SNAPSHOT_NAME)?;
+    Some(rest.strip_suffix(b" (deleted)").unwrap_or(rest).to_vec())
+}
 
 /// Which magic link of a `/proc/<pid>` directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,7 +135,7 @@ pub(crate) fn substitute_self(host: &[u8], proc: &dyn ProcContext) -> Option<Vec
 /// is not a path (`pipe:[…]`) unchanged, a path outside the view `EACCES`
 /// (nothing in a chroot may name it, and no host path may come back).
 pub(crate) fn foreign_target(view: &GuestView, host: &[u8]) -> Result<Vec<u8>, Errno> {
-    let target = nix::fcntl::readlink(host)?.into_vec();
+    let target = view.host.readlink(host)?;
     if target.first() != Some(&b'/') {
         return Ok(target);
     }
@@ -151,14 +162,13 @@ pub(crate) fn intermediate_magic_target(
         MagicKind::Root => Ok(b"/".to_vec()),
         MagicKind::Exe | MagicKind::MapFile => Err(Errno::ENOTDIR),
         MagicKind::Cwd | MagicKind::Fd(_) => {
-            let target = super::long_path::read_magic(host)?;
+            let target = view.host.read_magic(host)?;
             if target.first() != Some(&b'/') {
                 return Err(Errno::ENOTDIR);
             }
             // A descriptor of a file is no directory to go through.
             if matches!(magic.kind, MagicKind::Fd(_))
-                && nix::sys::stat::stat(host)
-                    .is_ok_and(|st| st.st_mode & libc::S_IFMT != libc::S_IFDIR)
+                && view.host.stat_kind(host).is_ok_and(|k| k != Kind::Dir)
             {
                 return Err(Errno::ENOTDIR);
             }
@@ -199,7 +209,7 @@ impl GuestView {
         } else {
             Errno::ESRCH
         };
-        let target = match super::long_path::read_magic(link.as_bytes()) {
+        let target = match self.host.read_magic(link.as_bytes()) {
             Ok(t) => t,
             Err(Errno::ENOENT) => return Err(missing),
             Err(e) => return Err(e),
@@ -208,8 +218,8 @@ impl GuestView {
             return Err(Errno::ENOTDIR);
         }
         if dirfd.is_some() {
-            match nix::sys::stat::stat(link.as_str()) {
-                Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {}
+            match self.host.stat_kind(link.as_bytes()) {
+                Ok(Kind::Dir) => {}
                 Ok(_) => return Err(Errno::ENOTDIR),
                 Err(Errno::ENOENT) => return Err(missing),
                 Err(e) => return Err(e),
@@ -230,16 +240,16 @@ impl GuestView {
     pub fn readlink_guest(
         &self,
         proc: &dyn ProcContext,
-        host_link: &Path,
+        host_link: &[u8],
     ) -> Result<Vec<u8>, Errno> {
-        let bytes = host_link.as_os_str().as_bytes();
+        let bytes = host_link;
         if let Some(target) = self_link_target(bytes, proc) {
             return Ok(target.into_bytes());
         }
         let substituted = substitute_self(bytes, proc);
         let path: &[u8] = substituted.as_deref().unwrap_or(bytes);
         let Some(magic) = parse_magic_link(path) else {
-            let target = nix::fcntl::readlink(path)?.into_vec();
+            let target = self.host.readlink(path)?;
             return Ok(self.symlink_target(path, target));
         };
         if !proc.is_guest(magic.pid) || magic.kind == MagicKind::MapFile {
@@ -249,15 +259,15 @@ impl GuestView {
         if magic.kind == MagicKind::Exe
             && let Some(exe) = proc.exe_host(magic.pid)
         {
-            let mut exe = exe.into_os_string().into_vec();
+            let mut exe = exe;
             // A program run from a descriptor: the file it refers to.
             if parse_magic_link(&exe).is_some() {
-                exe = nix::fcntl::readlink(exe.as_slice())?.into_vec();
+                exe = self.host.readlink(&exe)?;
             }
             return Ok(self.to_guest(&exe).unwrap_or(exe));
         }
-        let target = super::long_path::read_magic(path)?;
-        if let Some(p) = super::snapshot_path(&target) {
+        let target = self.host.read_magic(path)?;
+        if let Some(p) = snapshot_path(&target) {
             return Ok(p);
         }
         Ok(match magic.kind {

@@ -7,19 +7,8 @@
 //! guest the rewritten one.
 
 use super::{GuestView, strip_component_prefix};
-
-/// The name of a memfd holding a rewritten `/proc` file, before the guest
-/// path it stands for.
-pub const SNAPSHOT_NAME: &[u8] = b"sproot-proc:";
-
-/// The guest path a descriptor link target (`/memfd:<name> (deleted)`)
-/// stands for, if it is such a snapshot.
-pub fn snapshot_path(target: &[u8]) -> Option<Vec<u8>> {
-    let rest = target
-        .strip_prefix(b"/memfd:")?
-        .strip_prefix(SNAPSHOT_NAME)?;
-    Some(rest.strip_suffix(b" (deleted)").unwrap_or(rest).to_vec())
-}
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 /// Which rewritten `/proc/<pid>/` file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -220,7 +209,7 @@ fn guest_points(view: &GuestView, host: &[u8]) -> Vec<Vec<u8>> {
     for m in &view.mounts {
         if let Some(rest) = strip_component_prefix(host, &m.host) {
             let g = super::join(&m.guest, rest);
-            if view.to_host_bytes(&g) == host && !out.contains(&g) {
+            if view.to_host(&g) == host && !out.contains(&g) {
                 out.push(g);
             }
         }
@@ -245,7 +234,7 @@ fn mount_table(view: &GuestView, text: &[u8], format: MountFormat) -> Vec<u8> {
     // Bind mounts get ids of their own, after the host's.
     let mut next_id = lines
         .iter()
-        .filter_map(|f| std::str::from_utf8(f.first()?).ok()?.parse::<u64>().ok())
+        .filter_map(|f| core::str::from_utf8(f.first()?).ok()?.parse::<u64>().ok())
         .max()
         .unwrap_or(0);
     let mut out = Vec::with_capacity(text.len());
@@ -297,18 +286,19 @@ fn mount_table(view: &GuestView, text: &[u8], format: MountFormat) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::fs::Binding;
-    use std::path::PathBuf;
+    use crate::fs::testing::NoHost;
 
     fn view() -> GuestView {
         GuestView::new(
-            PathBuf::from("/srv/root"),
+            alloc::sync::Arc::new(NoHost),
+            b"/srv/root",
             vec![
                 Binding {
-                    host: PathBuf::from("/proc"),
+                    host: b"/proc".to_vec(),
                     guest: b"/proc".to_vec(),
                 },
                 Binding {
-                    host: PathBuf::from("/home/me/src"),
+                    host: b"/home/me/src".to_vec(),
                     guest: b"/src".to_vec(),
                 },
             ],

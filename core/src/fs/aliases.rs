@@ -21,10 +21,13 @@
 //!
 //! Nothing is remembered in views without such host paths (the usual case).
 
-use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use alloc::collections::VecDeque;
+use core::cell::RefCell;
+use hashbrown::HashMap;
 
 use super::{GuestView, join, strip_component_prefix};
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 /// Names remembered per process for opens.
 const OPENS_KEPT: usize = 8;
@@ -144,7 +147,7 @@ impl Aliases {
         if !self.ambiguous(host) {
             return None;
         }
-        let names = self.names_of(id)?;
+        let names = self.names_of(view, id)?;
         let opens = || names.opens.iter().rev().collect::<Vec<_>>();
         let groups: [Vec<_>; 3] = match used {
             NameUse::Cwd => [names.cwd.iter().collect(), opens(), Vec::new()],
@@ -160,7 +163,7 @@ impl Aliases {
                 .filter_map(|(g, h)| {
                     let rest = strip_component_prefix(host, h)?;
                     let candidate = join(g, rest);
-                    (view.to_host_bytes(&candidate) == host).then_some((h.len(), candidate))
+                    (view.to_host(&candidate) == host).then_some((h.len(), candidate))
                 })
                 // The most specific; on a tie, the newest (first seen).
                 .fold(None::<(usize, Vec<u8>)>, |best, c| match best {
@@ -177,14 +180,14 @@ impl Aliases {
     /// The names of `id`'s thread group, else of its closest ancestor that
     /// has some (copied to `id`, which inherited them), else the first
     /// process's.
-    fn names_of(&self, id: i32) -> Option<Names> {
+    fn names_of(&self, view: &GuestView, id: i32) -> Option<Names> {
         let tgid = self.groups.borrow().get(&id).copied().unwrap_or(id);
         if let Some(n) = self.names.borrow().get(&tgid) {
             return Some(n.clone());
         }
         let mut pid = tgid;
         for _ in 0..ANCESTORS {
-            let (group, parent) = status_ids(pid)?;
+            let (group, parent) = view.host.process_ids(pid)?;
             let found = self.names.borrow().get(&group).cloned();
             if let Some(n) = found {
                 self.names.borrow_mut().insert(tgid, n.clone());
@@ -197,17 +200,6 @@ impl Aliases {
         }
         self.names.borrow().get(&0).cloned()
     }
-}
-
-/// `Tgid` and `PPid` of a process or thread, from `/proc/<id>/status`.
-fn status_ids(id: i32) -> Option<(i32, i32)> {
-    let text = std::fs::read_to_string(format!("/proc/{id}/status")).ok()?;
-    let field = |name: &str| -> Option<i32> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().parse().ok())
-    };
-    Some((field("Tgid:")?, field("PPid:")?))
 }
 
 impl GuestView {
@@ -225,7 +217,7 @@ impl GuestView {
     /// The first process's working directory (`-w`): the name its
     /// descendants use until they `chdir`.
     pub fn remember_initial_cwd(&self, guest: &[u8]) {
-        let host = self.to_host_bytes(guest);
+        let host = self.to_host(guest);
         self.aliases.remember(0, 0, NameUse::Cwd, guest, &host);
     }
 
