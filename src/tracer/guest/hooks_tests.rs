@@ -58,7 +58,11 @@ impl World {
     /// The tracer's thread makes syscall `nr` (trapped at its entry):
     /// whether the hooks answered it.
     fn syscall(&mut self, nr: i64, args: [u64; 6]) -> bool {
-        let regs = Regs::entry(nr, args, SP);
+        self.enter(Regs::entry(nr, args, SP))
+    }
+
+    /// The tracer's thread at a syscall entry with `regs`.
+    fn enter(&mut self, regs: Regs) -> bool {
         self.be.regs.insert(TRACER, regs);
         self.be.calls.clear();
         let stopped = Stopped::new(Pid::from_raw(TRACER));
@@ -498,4 +502,53 @@ fn ptrace_syscall_shows_the_exit_with_the_registers_the_guest_passed() {
     assert_eq!((shown.arg(1), shown.ret()), (0x2000, 5));
     assert!(w.gate.holds(TRACEE));
     assert!(w.guest.link(TRACEE).unwrap().stopped);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_new_guest_tracer_gets_the_wait_filter_then_its_ptrace_runs_again() {
+    let mut w = World::default();
+    w.guests.tgids.extend([(TRACER, TRACER), (TRACEE, TRACEE)]);
+    let mut regs = Regs::entry(
+        sys::SYS_ptrace,
+        [gp::PTRACE_SEIZE, TRACEE as u64, 0, 0, 0, 0],
+        SP,
+    );
+    regs.0.rip = 0x40_1002;
+    assert!(w.enter(regs));
+    // seccomp(SET_MODE_FILTER, TSYNC, &fprog) runs instead.
+    let now = w.be.regs[&TRACER];
+    assert_eq!(now.sysno(), sys::SYS_seccomp);
+    let fprog = now.arg(2);
+    assert_eq!(
+        (now.arg(0), now.arg(1)),
+        (
+            libc::SECCOMP_SET_MODE_FILTER as u64,
+            libc::SECCOMP_FILTER_FLAG_TSYNC
+        )
+    );
+    let prog = crate::seccomp::guest_tracer_filter();
+    let len = w.be.peek(TRACER, fprog, 2).unwrap();
+    assert_eq!(len, ((prog.len() / 8) as u16).to_ne_bytes());
+    let at = w.be.peek_u64(TRACER, fprog + 8).unwrap();
+    assert!(at < SP - crate::arch::RED_ZONE, "below the red zone");
+    assert_eq!(w.be.peek(TRACER, at, prog.len()), Some(prog));
+    assert_eq!(w.be.calls.last(), Some(&w.resumed(TRACER, 0, true)));
+    assert!(w.guest.link(TRACEE).is_none(), "not attached yet");
+    // Its exit: the ptrace call again, from its `syscall` instruction.
+    let mut exit = now;
+    exit.set_ret(0);
+    w.be.regs.insert(TRACER, exit);
+    w.be.stop_ops.insert(TRACER, 2);
+    w.be.calls.clear();
+    let ev = Event::Syscall {
+        pid: Pid::from_raw(TRACER),
+    };
+    assert!(w.hooks(|h| h.before(ev)));
+    let again = w.be.regs[&TRACER].0;
+    assert_eq!((again.rip, again.rax), (0x40_1000, sys::SYS_ptrace as u64));
+    assert_eq!(again.rsi, TRACEE as u64);
+    assert!(w.waits.filtered.contains(&TRACER));
+    assert!(!w.gate.syscall_stops(TRACER));
+    assert_eq!(w.be.calls.last(), Some(&w.resumed(TRACER, 0, false)));
 }
