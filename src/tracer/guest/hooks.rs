@@ -1103,4 +1103,4 @@ impl Tracer<'_> {
 
 #[cfg(test)]
 #[path = "hooks_tests.rs"]
-mod tests;
+pub(super) mod tests;

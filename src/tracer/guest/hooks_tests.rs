@@ -7,18 +7,19 @@ use crate::arch::sys;
 
 const TRACER: i32 = 10;
 const TRACEE: i32 = 20;
-const SP: u64 = 0x7fff_0000;
+pub(in crate::tracer::guest) const SP: u64 = 0x7fff_0000;
 
+/// The hooks' state with fake tasks (the event-order model drives it too).
 #[derive(Default)]
-struct World {
-    guest: GuestPtrace,
-    waits: Waits,
-    gate: Gate,
+pub(in crate::tracer::guest) struct World {
+    pub guest: GuestPtrace,
+    pub waits: Waits,
+    pub gate: Gate,
     entry_regs: HashMap<i32, Regs>,
     filter_stops: HashSet<i32>,
     outer: HashSet<i32>,
-    guests: FakeGuests,
-    be: FakeTasks,
+    pub guests: FakeGuests,
+    pub be: FakeTasks,
     /// What the last `hooks` run left for `gsec_continue`.
     continues: Vec<i32>,
 }
@@ -37,7 +38,12 @@ impl World {
         w
     }
 
-    fn hooks<R>(&mut self, f: impl FnOnce(&mut Hooks<'_>) -> R) -> R {
+    /// The waits of process `tgid` stop at sproot's filter already.
+    pub fn waits_filtered(&mut self, tgid: i32) {
+        self.waits.filtered.insert(tgid);
+    }
+
+    pub fn hooks<R>(&mut self, f: impl FnOnce(&mut Hooks<'_>) -> R) -> R {
         let mut h = Hooks {
             guest: &mut self.guest,
             waits: &mut self.waits,
@@ -57,15 +63,20 @@ impl World {
 
     /// The tracer's thread makes syscall `nr` (trapped at its entry):
     /// whether the hooks answered it.
-    fn syscall(&mut self, nr: i64, args: [u64; 6]) -> bool {
-        self.enter(Regs::entry(nr, args, SP))
+    pub fn syscall(&mut self, nr: i64, args: [u64; 6]) -> bool {
+        self.syscall_of(TRACER, nr, args)
     }
 
-    /// The tracer's thread at a syscall entry with `regs`.
-    fn enter(&mut self, regs: Regs) -> bool {
-        self.be.regs.insert(TRACER, regs);
+    /// Thread `tid` makes syscall `nr`.
+    pub fn syscall_of(&mut self, tid: i32, nr: i64, args: [u64; 6]) -> bool {
+        self.enter(tid, Regs::entry(nr, args, SP))
+    }
+
+    /// Thread `tid` at a syscall entry with `regs`.
+    pub fn enter(&mut self, tid: i32, regs: Regs) -> bool {
+        self.be.regs.insert(tid, regs);
         self.be.calls.clear();
-        let stopped = Stopped::new(Pid::from_raw(TRACER));
+        let stopped = Stopped::new(Pid::from_raw(tid));
         self.hooks(|h| h.syscall(stopped, &regs))
             .map_err(Stopped::consume)
             .is_ok()
@@ -515,7 +526,7 @@ fn a_new_guest_tracer_gets_the_wait_filter_then_its_ptrace_runs_again() {
         SP,
     );
     regs.0.rip = 0x40_1002;
-    assert!(w.enter(regs));
+    assert!(w.enter(TRACER, regs));
     // seccomp(SET_MODE_FILTER, TSYNC, &fprog) runs instead.
     let now = w.be.regs[&TRACER];
     assert_eq!(now.sysno(), sys::SYS_seccomp);

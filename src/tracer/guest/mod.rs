@@ -13,14 +13,16 @@
 //! * `arch`: the architecture-specific register edits;
 //! * [`filters`]: the guests' own filters, per process (pure);
 //! * `filter_hooks`: the event loop's side of guest filters;
-//! * `model`: an event-order model of guest ptrace (tests only).
+//! * `model`: an event-order model driving the hooks over fake tasks
+//!   (tests only).
 
 mod arch;
 pub mod backend;
 pub(super) mod filter_hooks;
 pub mod filters;
 pub(super) mod hooks;
-#[cfg(test)]
+// Its tracers' ptrace requests are emulated on x86_64 only.
+#[cfg(all(test, target_arch = "x86_64"))]
 mod model;
 mod requests;
 pub mod tracing;
