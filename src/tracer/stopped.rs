@@ -3,8 +3,9 @@
 //! Every ptrace stop the tracer handles hands the handler a [`Stopped`]; the
 //! only ways to get rid of it are to resume the tracee
 //! ([`super::Tracer::restart`]), to find it gone or kill it
-//! ([`super::Tracer::lost`], the one place where `ESRCH` is told apart from
-//! other failures), or to hand it to code that takes charge of it (guest
+//! ([`super::Tracer::lost`], through [`settle`], the one place where `ESRCH`
+//! is told apart from other failures, which guest ptrace's hooks and every
+//! resume use too), or to hand it to code that takes charge of it (guest
 //! ptrace holding a tracee for its tracer). A token dropped any other way is
 //! a bug: it is logged and the tracee resumed, rather than left stopped
 //! forever.

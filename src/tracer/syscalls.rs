@@ -252,10 +252,10 @@ impl Tracer<'_> {
         self.resume(pid, None, want_exit);
     }
 
-    /// The one place a failure on a stopped tracee is settled: gone
-    /// (`ESRCH`), its exit report follows; any other failure, it is killed
-    /// rather than left stopped forever or let run a syscall that was not
-    /// translated.
+    /// A failure on a stopped tracee, settled in [`super::stopped::settle`]:
+    /// gone (`ESRCH`), its exit report follows; any other failure, it is
+    /// killed rather than left stopped forever or let run a syscall that
+    /// was not translated.
     pub(super) fn lost(&self, stopped: Stopped, e: Errno, what: &str) {
         super::stopped::settle(stopped.consume(), e, what, |pid| {
             let _ = kill(pid, Signal::SIGKILL);
