@@ -132,24 +132,36 @@ impl Kernel for Ptrace {
 /// Resume a tracee; `want_exit` asks for its syscall-exit stop. Without
 /// seccomp every resume stops at the next syscall.
 fn resume(seccomp: bool, gate: &guest::hooks::Gate, pid: Pid, sig: Option<Sig>, want_exit: bool) {
+    resume_with(
+        &mut guest::backend::Ptrace,
+        seccomp,
+        gate,
+        pid,
+        sig,
+        want_exit,
+    );
+}
+
+/// [`resume`] through `tasks` (the kernel, or a fake in tests). A failure
+/// is settled in `stopped::settle`: gone, or killed with a message (left
+/// stopped, it would hang the run).
+fn resume_with<T: guest::backend::TaskControl + ?Sized>(
+    tasks: &mut T,
+    seccomp: bool,
+    gate: &guest::hooks::Gate,
+    pid: Pid,
+    sig: Option<Sig>,
+    want_exit: bool,
+) {
     if gate.holds(pid.as_raw()) {
         return;
     }
     let sig = sig.map_or(0, Sig::number);
-    let r = if want_exit || !seccomp || gate.syscall_stops(pid.as_raw()) {
-        ptrace::cont_syscall(pid, sig)
-    } else {
-        ptrace::cont(pid, sig)
-    };
-    match r {
-        Ok(()) => {}
-        // Gone (killed meanwhile): its exit report follows.
-        Err(Errno::ESRCH) => log::debug!("resume {pid}: gone"),
-        // Left stopped, it would hang the run: killed, with a message.
-        Err(e) => {
-            log::error!("cannot resume {pid} ({e}); killing it");
-            let _ = kill(pid, Signal::SIGKILL);
-        }
+    let syscall = want_exit || !seccomp || gate.syscall_stops(pid.as_raw());
+    if let Err(e) = tasks.resume(pid, sig, syscall) {
+        stopped::settle(pid, e, "resume", |pid| {
+            let _ = tasks.kill(pid, Signal::SIGKILL);
+        });
     }
 }
 

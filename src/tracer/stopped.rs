@@ -3,8 +3,9 @@
 //! Every ptrace stop the tracer handles hands the handler a [`Stopped`]; the
 //! only ways to get rid of it are to resume the tracee
 //! ([`super::Tracer::restart`]), to find it gone or kill it
-//! ([`super::Tracer::lost`], the one place where `ESRCH` is told apart from
-//! other failures), or to hand it to code that takes charge of it (guest
+//! ([`super::Tracer::lost`], through [`settle`], the one place where `ESRCH`
+//! is told apart from other failures, which guest ptrace's hooks and every
+//! resume use too), or to hand it to code that takes charge of it (guest
 //! ptrace holding a tracee for its tracer). A token dropped any other way is
 //! a bug: it is logged and the tracee resumed, rather than left stopped
 //! forever.
@@ -70,6 +71,22 @@ impl From<Errno> for TraceeError {
     }
 }
 
+/// The one place a failure of ptrace on a tracee is decided: gone
+/// (`ESRCH`), its exit report follows and there is nothing to do; any other
+/// failure, it is killed (with `kill`) rather than left stopped forever or
+/// let run a syscall that was not translated. `what` says what failed.
+pub fn settle(pid: Pid, e: Errno, what: &str, kill: impl FnOnce(Pid)) -> TraceeError {
+    let r = TraceeError::from(e);
+    match r {
+        TraceeError::Gone => log::debug!("{pid} is gone ({what})"),
+        TraceeError::Failed(e) => {
+            log::error!("{pid}: cannot {what} ({e}); killing it");
+            kill(pid);
+        }
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +98,15 @@ mod tests {
             TraceeError::from(Errno::EIO),
             TraceeError::Failed(Errno::EIO)
         );
+    }
+
+    #[test]
+    fn only_a_failure_other_than_esrch_kills() {
+        let mut killed = Vec::new();
+        let r = settle(Pid::from_raw(7), Errno::ESRCH, "resume", |p| killed.push(p));
+        assert_eq!((r, killed.len()), (TraceeError::Gone, 0));
+        let r = settle(Pid::from_raw(7), Errno::EIO, "resume", |p| killed.push(p));
+        assert_eq!(r, TraceeError::Failed(Errno::EIO));
+        assert_eq!(killed, [Pid::from_raw(7)]);
     }
 }

@@ -2,7 +2,7 @@
 //! (`crate::syscall`), write back what changed and resume the tracee, with
 //! what is due at the syscall's exit kept in the tracee's [`AtExit`].
 
-use super::stopped::{Stopped, TraceeError};
+use super::stopped::Stopped;
 use super::{Proc, Tracer};
 use crate::arch::{Regs, sys};
 use crate::exec::ExecPlan;
@@ -140,10 +140,14 @@ impl Tracer<'_> {
         let raw = pid.as_raw();
         // Guest ptrace: a guest's ptrace, wait4, waitid (guest/hooks.rs),
         // which resumes or holds the tracee itself.
-        if self.guest_may_concern(regs.sysno()) && self.guest_syscall(raw, &regs) {
-            stopped.consume();
-            return;
-        }
+        let stopped = if self.guest_may_concern(regs.sysno()) {
+            match self.guest_syscall(stopped, &regs) {
+                Ok(()) => return,
+                Err(s) => s,
+            }
+        } else {
+            stopped
+        };
         if self.is_loader_open(raw, &regs)
             || self.in_prelude(raw, &regs)
             || (self.bare && !matches!(regs.sysno(), sys::SYS_execve | sys::SYS_execveat))
@@ -248,19 +252,14 @@ impl Tracer<'_> {
         self.resume(pid, None, want_exit);
     }
 
-    /// The one place a failure on a stopped tracee is settled: gone
-    /// (`ESRCH`), its exit report follows; any other failure, it is killed
-    /// rather than left stopped forever or let run a syscall that was not
-    /// translated.
+    /// A failure on a stopped tracee, settled in [`super::stopped::settle`]:
+    /// gone (`ESRCH`), its exit report follows; any other failure, it is
+    /// killed rather than left stopped forever or let run a syscall that
+    /// was not translated.
     pub(super) fn lost(&self, stopped: Stopped, e: Errno, what: &str) {
-        let pid = stopped.consume();
-        match TraceeError::from(e) {
-            TraceeError::Gone => log::debug!("{pid} is gone ({what})"),
-            TraceeError::Failed(e) => {
-                log::error!("cannot {what} of {pid} ({e}); killing it");
-                let _ = kill(pid, Signal::SIGKILL);
-            }
-        }
+        super::stopped::settle(stopped.consume(), e, what, |pid| {
+            let _ = kill(pid, Signal::SIGKILL);
+        });
     }
 }
 

@@ -3,6 +3,16 @@
 //! the guest tracer's `ptrace`, `wait4` and `waitid` (see
 //! `tracing.rs` for the state machine).
 //!
+//! The hooks run on [`Hooks`]: the guest-ptrace state borrowed from the
+//! tracer, with the real tasks behind a [`TaskControl`] (the kernel, or a
+//! fake in the tests) and the tracer's task table behind [`GuestTasks`].
+//! The tracer's own methods at the end build one for each event; the hot
+//! path (no guest uses ptrace) only reads [`Gate`] and
+//! [`Tracer::guest_may_concern`].
+//!
+//! Every failure of ptrace on a task is decided in `stopped::settle`:
+//! gone (`ESRCH`), nothing to do; anything else, the task is killed.
+//!
 //! How a guest tracer waits: a `wait4` with a status to collect returns it
 //! at once; one that concerns a guest tracee and must block is *parked*
 //! (held at its seccomp stop) until a status is owed or one of the
@@ -10,12 +20,17 @@
 //! with nothing owed runs natively. Real children's exits always come
 //! through the real `wait4`.
 
-use super::super::Tracer;
 use super::super::event::{Event, Sig};
-use super::tracing::{self as gp, ExecPhase, Report, Restart};
+use super::super::stopped::{self, Stopped};
+use super::super::{Tracee, Tracer, lifecycle::Tasks};
+use super::arch::{EMULATED_HERE, after_exec_regs, clone_kind, is_open, replay_syscall};
+use super::backend::{self, GuestTasks, TaskControl};
+use super::requests::{WaitCall, forward, read_auxv, write_wait_result};
+use super::tracing::{self as gp, ExecPhase, GuestPtrace, Restart};
 use crate::arch::Regs;
-use crate::ptrace::{self, guest};
+use crate::ptrace;
 use nix::errno::Errno;
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use std::collections::{HashMap, HashSet};
 
@@ -41,20 +56,10 @@ impl Gate {
 }
 
 /// A `wait4`/`waitid` parked until a status is owed.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Parked {
     tracer: i32,
     call: WaitCall,
-}
-
-#[derive(Clone, Copy)]
-struct WaitCall {
-    pid: i32,
-    options: i32,
-    /// `wait4`: `int *status`; `waitid`: `siginfo_t *`.
-    out: u64,
-    rusage: u64,
-    waitid: bool,
 }
 
 /// Waits of guest tracers, by thread.
@@ -96,52 +101,96 @@ impl Waits {
 
 const P_ALL: u64 = 0;
 const P_PID: u64 = 1;
-const SIGINFO_SIZE: usize = 128;
-const RUSAGE_SIZE: usize = std::mem::size_of::<libc::rusage>();
 
-impl Tracer<'_> {
+/// Guest ptrace's hooks at work on one event: the state they change (the
+/// tracer's, borrowed), the tasks they act on, and what they ask of the
+/// tracer's task table.
+pub struct Hooks<'a> {
+    pub guest: &'a mut GuestPtrace,
+    pub waits: &'a mut Waits,
+    pub gate: &'a mut Gate,
+    /// Registers of a syscall-entry stop shown to a guest tracer, to show
+    /// again at the exit.
+    pub entry_regs: &'a mut HashMap<i32, Regs>,
+    /// Tasks held at a guest filter's seccomp stop (filter_hooks.rs).
+    pub filter_stops: &'a mut HashSet<i32>,
+    /// Threads whose every resume must stop at the next syscall stop
+    /// (outer_trap.rs).
+    pub outer: &'a HashSet<i32>,
+    pub seccomp: bool,
+    pub tasks: &'a dyn GuestTasks,
+    pub be: &'a mut dyn TaskControl,
+    /// Tasks released from a guest filter's seccomp stop: the tracer goes
+    /// on with their syscall once the hooks are done (`gsec_continue`).
+    pub filter_continues: Vec<i32>,
+}
+
+impl Hooks<'_> {
     fn tgid_of(&self, tid: i32) -> i32 {
-        use crate::fs::ProcContext;
-        super::super::Proc {
-            tasks: &self.tasks,
-            tid,
-        }
-        .pid()
+        self.tasks.tgid(tid)
     }
 
     fn hold(&mut self, pid: i32) {
-        self.kernel.gate.held.insert(pid);
+        self.gate.held.insert(pid);
+    }
+
+    /// Resume `pid` unless it is held; a failure is settled.
+    fn resume(&mut self, pid: Pid, sig: Option<Sig>, want_exit: bool) {
+        let want_exit = want_exit || (!self.outer.is_empty() && self.outer.contains(&pid.as_raw()));
+        super::super::resume_with(&mut *self.be, self.seccomp, self.gate, pid, sig, want_exit);
+    }
+
+    /// Resume a stopped task (unless it is held).
+    fn restart(&mut self, stopped: Stopped, want_exit: bool) {
+        let pid = stopped.consume();
+        self.resume(pid, None, want_exit);
+    }
+
+    /// A stopped task on which `what` failed: gone, or killed.
+    fn lost(&mut self, stopped: Stopped, e: Errno, what: &str) {
+        self.settle(stopped.consume(), Err(e), what);
+    }
+
+    /// The outcome of `what` on `pid` (not necessarily stopped): a failure
+    /// means it is gone, or it is killed.
+    fn settle(&mut self, pid: Pid, r: Result<(), Errno>, what: &str) {
+        if let Err(e) = r {
+            let be = &mut *self.be;
+            stopped::settle(pid, e, what, |p| {
+                let _ = be.kill(p, Signal::SIGKILL);
+            });
+        }
     }
 
     /// Really resume a held task.
     fn release(&mut self, pid: i32, sig: i32, syscall: bool) {
-        if self.gsec.at_stop.remove(&pid) {
+        if self.filter_stops.remove(&pid) {
             // Held at a guest filter's seccomp stop: the syscall goes on
             // (a signal cannot be delivered at a syscall stop).
-            self.kernel.gate.held.remove(&pid);
+            self.gate.held.remove(&pid);
             if syscall {
-                self.kernel.gate.syscall_stops.insert(pid);
+                self.gate.syscall_stops.insert(pid);
             } else {
                 self.drop_syscall_stops(pid);
             }
-            self.gsec_continue(pid);
+            self.filter_continues.push(pid);
             return;
         }
-        self.kernel.gate.held.remove(&pid);
+        self.gate.held.remove(&pid);
         if syscall {
-            self.kernel.gate.syscall_stops.insert(pid);
+            self.gate.syscall_stops.insert(pid);
         } else if self
             .guest
             .link(pid)
             .is_none_or(|l| l.exec == ExecPhase::None)
         {
-            self.kernel.gate.syscall_stops.remove(&pid);
+            self.gate.syscall_stops.remove(&pid);
         }
         self.resume(Pid::from_raw(pid), (sig != 0).then_some(Sig(sig)), false);
     }
 
     /// Show `status` of tracee `tid` to its tracer, and hold the tracee.
-    pub(in crate::tracer) fn show(&mut self, tid: i32, status: i32) {
+    pub fn show(&mut self, tid: i32, status: i32) {
         log::debug!("guest ptrace: {tid} stops with {status:#x}");
         self.hold(tid);
         if let Some(tracer) = self.guest.report(tid, status) {
@@ -152,7 +201,8 @@ impl Tracer<'_> {
     /// A status is owed to `tracer`: `SIGCHLD`, and complete or interrupt
     /// its wait.
     fn wake_tracer(&mut self, tracer: i32) {
-        let _ = nix::sys::signal::kill(Pid::from_raw(tracer), nix::sys::signal::Signal::SIGCHLD);
+        let r = self.be.kill(Pid::from_raw(tracer), Signal::SIGCHLD);
+        self.settle(Pid::from_raw(tracer), r, "send SIGCHLD");
         let parked: Vec<i32> = self
             .waits
             .parked
@@ -162,7 +212,10 @@ impl Tracer<'_> {
             .collect();
         for t in parked {
             if let Some(p) = self.waits.parked.get(&t).copied()
-                && self.finish_wait(t, p.tracer, p.call)
+                && self
+                    .finish_wait(Stopped::new(Pid::from_raw(t)), p.tracer, p.call)
+                    .map_err(Stopped::consume)
+                    .is_ok()
             {
                 self.waits.parked.remove(&t);
             }
@@ -170,51 +223,54 @@ impl Tracer<'_> {
         let native: Vec<i32> = self.waits.native.keys().copied().collect();
         for t in native {
             if self.tgid_of(t) == tracer && self.waits.kicked.insert(t) {
-                let _ = guest::interrupt(Pid::from_raw(t));
+                self.kick(t);
             }
         }
     }
 
-    /// Complete wait call `call` of thread `tid` with an owed status, if
-    /// there is one: write it out and resume the thread with the result.
-    fn finish_wait(&mut self, tid: i32, tracer: i32, call: WaitCall) -> bool {
-        let Some(r) = self.guest.take_report(tracer, call.pid, call.options) else {
-            return false;
-        };
+    /// Interrupt `tid` (`PTRACE_INTERRUPT`).
+    fn kick(&mut self, tid: i32) {
         let pid = Pid::from_raw(tid);
-        let ret = match write_wait_result(pid, &call, &r) {
+        let r = self.be.interrupt(pid);
+        self.settle(pid, r, "interrupt");
+    }
+
+    /// Complete wait call `call` of thread `stopped` with a status owed to
+    /// `tracer`, if there is one: write it out and resume the thread with
+    /// the result. The token back when nothing is owed.
+    fn finish_wait(
+        &mut self,
+        stopped: Stopped,
+        tracer: i32,
+        call: WaitCall,
+    ) -> Result<(), Stopped> {
+        let Some(r) = self.guest.take_report(tracer, call.pid, call.options) else {
+            return Err(stopped);
+        };
+        let ret = match write_wait_result(&mut *self.be, stopped.pid(), &call, &r) {
             Ok(()) if call.waitid => 0,
             Ok(()) => i64::from(r.tracee),
             Err(e) => -(e as i64),
         };
-        self.emulate_result(tid, ret);
-        true
+        self.emulate_result(stopped, ret);
+        Ok(())
     }
 
-    /// Skip the syscall `tid` is stopped at the entry of, making it return
+    /// Skip the syscall `stopped` is at the entry of, making it return
     /// `ret`, and resume it.
-    fn emulate_result(&mut self, tid: i32, ret: i64) {
-        let pid = Pid::from_raw(tid);
-        if let Ok(mut regs) = ptrace::get_regs(pid) {
-            regs.set_sysno(-1);
-            regs.set_ret(ret);
-            let _ = ptrace::set_regs(pid, &regs);
+    fn emulate_result(&mut self, stopped: Stopped, ret: i64) {
+        let pid = stopped.pid();
+        self.gate.held.remove(&pid.as_raw());
+        let mut regs = match self.be.get_regs(pid) {
+            Ok(r) => r,
+            Err(e) => return self.lost(stopped, e, "read the registers"),
+        };
+        regs.set_sysno(-1);
+        regs.set_ret(ret);
+        match self.be.set_regs(pid, &regs) {
+            Ok(()) => self.restart(stopped, false),
+            Err(e) => self.lost(stopped, e, "write the registers"),
         }
-        self.kernel.gate.held.remove(&tid);
-        self.resume(pid, None, false);
-    }
-
-    /// Whether a trapped syscall may concern guest ptrace (the cheap test
-    /// before [`Self::guest_syscall`]).
-    #[inline]
-    pub(in crate::tracer) fn guest_may_concern(&self, sysno: i64) -> bool {
-        matches!(
-            sysno,
-            crate::arch::sys::SYS_ptrace
-                | crate::arch::sys::SYS_wait4
-                | crate::arch::sys::SYS_waitid
-        ) || !self.waits.inject.is_empty()
-            || (!self.waits.auxv.is_empty() && is_open(sysno))
     }
 
     /// Make thread `tid` get the guest tracer's filter at its next syscall
@@ -225,84 +281,77 @@ impl Tracer<'_> {
             return;
         }
         self.waits.inject.insert(tid, Inject::Pending);
-        self.kernel.gate.syscall_stops.insert(tid);
+        self.gate.syscall_stops.insert(tid);
         if kick && self.waits.kicked.insert(tid) {
-            let _ = guest::interrupt(Pid::from_raw(tid));
+            self.kick(tid);
         }
     }
 
-    /// At a syscall entry (or seccomp stop) of `tid`: run `seccomp()` to
-    /// add the guest tracer's filter instead, and this syscall after it.
-    fn inject_wait_filter(&mut self, tid: i32, regs: &Regs) -> bool {
-        let pid = Pid::from_raw(tid);
+    /// At a syscall entry (or seccomp stop): run `seccomp()` to add the
+    /// guest tracer's filter instead, and this syscall after it.
+    fn inject_wait_filter(&mut self, stopped: Stopped, regs: &Regs) {
+        let pid = stopped.pid();
+        let tid = pid.as_raw();
         let prog = crate::seccomp::guest_tracer_filter();
         let mut scratch = ptrace::Scratch::below(regs.sp());
-        let injected = scratch.push(pid, &prog).and_then(|at| {
+        let be = &mut *self.be;
+        let injected = backend::push(be, &mut scratch, pid, &prog).and_then(|at| {
             let mut fprog = [0u8; 16];
             fprog[..2].copy_from_slice(&((prog.len() / 8) as u16).to_ne_bytes());
             fprog[8..].copy_from_slice(&at.to_ne_bytes());
-            let fprog_at = scratch.push(pid, &fprog)?;
+            let fprog_at = backend::push(be, &mut scratch, pid, &fprog)?;
             let mut r = *regs;
             r.set_sysno(crate::arch::sys::SYS_seccomp);
             r.set_arg(0, libc::SECCOMP_SET_MODE_FILTER as u64);
             r.set_arg(1, libc::SECCOMP_FILTER_FLAG_TSYNC);
             r.set_arg(2, fprog_at);
-            ptrace::set_regs(pid, &r)
+            be.set_regs(pid, &r)
         });
         match injected {
             Ok(()) => {
                 self.waits
                     .inject
                     .insert(tid, Inject::Running(Box::new(*regs)));
-                self.kernel.gate.syscall_stops.insert(tid);
+                self.gate.syscall_stops.insert(tid);
             }
             Err(e) => {
+                // The syscall runs as it is, its waits not seen first.
                 log::info!("guest ptrace: cannot add the guest tracer's filter to {tid}: {e}");
                 self.waits.inject.remove(&tid);
                 self.drop_syscall_stops(tid);
             }
         }
-        self.resume(pid, None, false);
-        true
+        self.restart(stopped, false);
     }
 
     /// A syscall stop of a thread getting the guest tracer's filter.
-    fn inject_step(&mut self, tid: i32) {
-        let pid = Pid::from_raw(tid);
-        let op = guest::syscall_stop_op(pid).unwrap_or(0);
+    fn inject_step(&mut self, stopped: Stopped) {
+        let pid = stopped.pid();
+        let tid = pid.as_raw();
+        let op = self.be.syscall_stop_op(pid).unwrap_or(0);
         match (self.waits.inject.get(&tid).cloned(), op) {
-            (Some(Inject::Pending), 1) => {
-                if let Ok(regs) = ptrace::get_regs(pid) {
-                    self.inject_wait_filter(tid, &regs);
-                    return;
-                }
-            }
+            (Some(Inject::Pending), 1) => match self.be.get_regs(pid) {
+                Ok(regs) => return self.inject_wait_filter(stopped, &regs),
+                Err(e) => return self.lost(stopped, e, "read the registers"),
+            },
             (Some(Inject::Running(saved)), 2) => {
-                let rc = ptrace::get_regs(pid).map(|r| r.ret()).unwrap_or(-1);
+                let rc = self.be.get_regs(pid).map(|r| r.ret()).unwrap_or(-1);
                 if rc != 0 {
                     log::info!("guest ptrace: seccomp() in {tid} failed ({rc}): waits not seen");
                 }
                 let mut r = *saved;
                 replay_syscall(&mut r);
-                let _ = ptrace::set_regs(pid, &r);
                 self.waits.inject.remove(&tid);
                 let tgid = self.tgid_of(tid);
                 self.waits.filtered.insert(tgid);
                 self.drop_syscall_stops(tid);
+                if let Err(e) = self.be.set_regs(pid, &r) {
+                    return self.lost(stopped, e, "write the registers");
+                }
             }
             _ => {}
         }
-        self.resume(pid, None, false);
-    }
-
-    /// Whether `tid` runs sproot's injection of the guest tracer's filter.
-    pub(in crate::tracer) fn gsec_injecting(&self, tid: i32) -> bool {
-        !self.waits.inject.is_empty() && self.waits.inject.contains_key(&tid)
-    }
-
-    /// Whether `tid`'s process has the guest tracer's filter.
-    pub(in crate::tracer) fn waits_filtered(&self, tid: i32) -> bool {
-        !self.waits.filtered.is_empty() && self.waits.filtered.contains(&self.tgid_of(tid))
+        self.restart(stopped, false);
     }
 
     /// `tid` no longer needs syscall stops for sproot's own sake.
@@ -312,59 +361,53 @@ impl Tracer<'_> {
             .link(tid)
             .is_some_and(|l| l.syscall_mode || l.exec == ExecPhase::Loader);
         if !keep {
-            self.kernel.gate.syscall_stops.remove(&tid);
+            self.gate.syscall_stops.remove(&tid);
         }
     }
 
-    /// A trapped `ptrace`, `wait4` or `waitid` of guest thread `tid`.
-    /// Returns `true` when it was answered (or parked) here.
-    pub(in crate::tracer) fn guest_syscall(&mut self, tid: i32, regs: &Regs) -> bool {
-        if !self.cfg.seccomp {
-            if regs.sysno() == crate::arch::sys::SYS_ptrace {
-                // Runs natively: EPERM, the guest is traced already.
-                log::info!("guest ptrace is emulated only with seccomp: refused");
-            }
-            return false;
-        }
+    /// A trapped `ptrace`, `wait4` or `waitid` (or an open of an `auxv`)
+    /// of guest thread `stopped`, with `seccomp`. The token back when the
+    /// call is not answered (or parked) here.
+    pub fn syscall(&mut self, stopped: Stopped, regs: &Regs) -> Result<(), Stopped> {
+        let tid = stopped.pid().as_raw();
         if matches!(self.waits.inject.get(&tid), Some(Inject::Pending)) {
-            return self.inject_wait_filter(tid, regs);
+            self.inject_wait_filter(stopped, regs);
+            return Ok(());
         }
         match regs.sysno() {
             crate::arch::sys::SYS_ptrace if !EMULATED_HERE => {
                 // Runs natively: EPERM, the guest is traced already.
                 log::info!("guest ptrace is emulated on x86_64 only: refused");
-                false
+                Err(stopped)
             }
             crate::arch::sys::SYS_ptrace if !self.waits.filtered.contains(&self.tgid_of(tid)) => {
                 // A new guest tracer: its waits must stop here first.
                 self.want_wait_filter(tid, false);
-                self.inject_wait_filter(tid, regs)
+                self.inject_wait_filter(stopped, regs);
+                Ok(())
             }
-            crate::arch::sys::SYS_ptrace => match self.guest_request(tid, regs) {
-                None => false,
-                Some(Ok(v)) => {
-                    self.emulate_result(tid, v);
-                    true
-                }
-                Some(Err(e)) => {
-                    self.emulate_result(tid, -(e as i64));
-                    true
+            crate::arch::sys::SYS_ptrace => match self.request(tid, regs) {
+                None => Err(stopped),
+                Some(r) => {
+                    self.emulate_result(stopped, r.unwrap_or_else(|e| -(e as i64)));
+                    Ok(())
                 }
             },
             crate::arch::sys::SYS_wait4 | crate::arch::sys::SYS_waitid if self.guest.active() => {
-                self.guest_wait(tid, regs)
+                self.wait(stopped, regs)
             }
-            nr if is_open(nr) && !self.waits.auxv.is_empty() => self.open_auxv(tid, regs),
-            _ => false,
+            nr if is_open(nr) && !self.waits.auxv.is_empty() => self.open_auxv(stopped, regs),
+            _ => Err(stopped),
         }
     }
 
     /// An open of `/proc/<pid>/auxv` of a guest tracee: the program's copy.
-    fn open_auxv(&mut self, tid: i32, regs: &Regs) -> bool {
+    fn open_auxv(&mut self, stopped: Stopped, regs: &Regs) -> Result<(), Stopped> {
         let arg = usize::from(regs.sysno() == crate::arch::sys::SYS_openat);
-        let pid = Pid::from_raw(tid);
-        let Ok(path) = ptrace::read_cstring(pid, regs.arg(arg), 64) else {
-            return false;
+        let pid = stopped.pid();
+        let tid = pid.as_raw();
+        let Ok(path) = self.be.read_cstring(pid, regs.arg(arg), 64) else {
+            return Err(stopped);
         };
         log::debug!(
             "guest ptrace: open {:?} by {tid}",
@@ -375,37 +418,40 @@ impl Tracer<'_> {
             .and_then(|p| p.strip_prefix("/proc/")?.strip_suffix("/auxv"))
             .and_then(|n| n.parse::<i32>().ok())
         else {
-            return false;
+            return Err(stopped);
         };
         let Some(fd) = self.waits.auxv.get(&n) else {
-            return false;
+            return Err(stopped);
         };
         log::debug!("guest ptrace: auxv of {n} for {tid}");
         use std::os::fd::AsRawFd;
-        let host = format!("/proc/{}/fd/{}", std::process::id(), fd.as_raw_fd());
+        let host = format!("/proc/{}/fd/{}\0", std::process::id(), fd.as_raw_fd());
         let mut scratch = ptrace::Scratch::below(regs.sp());
-        let Ok(at) = scratch.push_cstr(pid, host.as_bytes()) else {
-            return false;
+        let Ok(at) = backend::push(&mut *self.be, &mut scratch, pid, host.as_bytes()) else {
+            return Err(stopped);
         };
         let mut new = *regs;
         new.set_arg(arg, at);
-        if ptrace::set_changed_regs(pid, regs, &new).is_ok() {
-            self.resume(pid, None, false);
+        match self.be.set_changed_regs(pid, regs, &new) {
+            Ok(()) => self.restart(stopped, false),
+            Err(e) => self.lost(stopped, e, "write the registers"),
         }
-        true
+        Ok(())
     }
 
-    fn guest_wait(&mut self, tid: i32, regs: &Regs) -> bool {
+    /// A `wait4`/`waitid` of thread `stopped`, a guest tracer's.
+    fn wait(&mut self, stopped: Stopped, regs: &Regs) -> Result<(), Stopped> {
+        let tid = stopped.pid().as_raw();
         let tracer = self.tgid_of(tid);
         if !self.guest.is_tracer(tracer) {
-            return false;
+            return Err(stopped);
         }
         let call = if regs.sysno() == crate::arch::sys::SYS_waitid {
             let pid = match regs.arg(0) {
                 P_ALL => -1,
                 P_PID => regs.arg(1) as i32,
                 // Process groups and pidfds: run natively.
-                _ => return false,
+                _ => return Err(stopped),
             };
             WaitCall {
                 pid,
@@ -424,36 +470,42 @@ impl Tracer<'_> {
             }
         };
         self.waits.kicked.remove(&tid);
-        if self.finish_wait(tid, tracer, call) {
-            return true;
-        }
+        let stopped = match self.finish_wait(stopped, tracer, call) {
+            Ok(()) => return Ok(()),
+            Err(s) => s,
+        };
         if !self.guest.waits_for_tracee(tracer, call.pid) {
-            return false;
+            return Err(stopped);
         }
         if call.options & libc::WNOHANG != 0 {
             // Real children may have exited: ask the kernel; "no child"
             // only means no real one.
             self.waits.native.insert(tid, true);
-            self.resume(Pid::from_raw(tid), None, true);
-            return true;
+            self.restart(stopped, true);
+            return Ok(());
         }
-        self.hold(tid);
+        self.hold(stopped.consume().as_raw());
         self.waits.parked.insert(tid, Parked { tracer, call });
-        true
+        Ok(())
     }
 
     /// The exit stop of a native wait of a guest tracer.
-    fn native_wait_exit(&mut self, tid: i32) {
-        let echild_is_empty = self.waits.native.remove(&tid).unwrap_or(false);
-        let pid = Pid::from_raw(tid);
-        if echild_is_empty
-            && let Ok(mut regs) = ptrace::get_regs(pid)
-            && regs.ret() == -(Errno::ECHILD as i64)
-        {
-            regs.set_ret(0);
-            let _ = ptrace::set_regs(pid, &regs);
+    fn native_wait_exit(&mut self, stopped: Stopped) {
+        let pid = stopped.pid();
+        let echild_is_empty = self.waits.native.remove(&pid.as_raw()).unwrap_or(false);
+        if echild_is_empty {
+            let mut regs = match self.be.get_regs(pid) {
+                Ok(r) => r,
+                Err(e) => return self.lost(stopped, e, "read the registers"),
+            };
+            if regs.ret() == -(Errno::ECHILD as i64) {
+                regs.set_ret(0);
+                if let Err(e) = self.be.set_regs(pid, &regs) {
+                    return self.lost(stopped, e, "write the registers");
+                }
+            }
         }
-        self.resume(pid, None, false);
+        self.restart(stopped, false);
     }
 
     /// A real child of a parked guest tracer exited: its wait runs natively.
@@ -461,7 +513,7 @@ impl Tracer<'_> {
         if self.waits.parked.is_empty() {
             return;
         }
-        let Some(parent) = super::super::read_status_field(gone, "PPid:") else {
+        let Some(parent) = self.be.status_field(gone, "PPid:") else {
             return;
         };
         let waiting: Vec<i32> = self
@@ -473,7 +525,7 @@ impl Tracer<'_> {
             .collect();
         for t in waiting {
             self.waits.parked.remove(&t);
-            self.kernel.gate.held.remove(&t);
+            self.gate.held.remove(&t);
             self.waits.native.insert(t, false);
             self.resume(Pid::from_raw(t), None, true);
         }
@@ -481,13 +533,15 @@ impl Tracer<'_> {
 
     /// A guest `ptrace(request, pid, addr, data)` of thread `tid`.
     /// `None`: not about a guest task, run natively (the kernel answers).
-    fn guest_request(&mut self, tid: i32, regs: &Regs) -> Option<Result<i64, Errno>> {
+    fn request(&mut self, tid: i32, regs: &Regs) -> Option<Result<i64, Errno>> {
         let (req, target, addr, data) = (regs.arg(0), regs.arg(1) as i32, regs.arg(2), regs.arg(3));
         let me = Pid::from_raw(tid);
         let tracer = self.tgid_of(tid);
         if req == gp::PTRACE_TRACEME {
-            let parent = super::super::read_status_field(tracer, "PPid:")
-                .filter(|p| self.tasks.contains(*p));
+            let parent = self
+                .be
+                .status_field(tracer, "PPid:")
+                .filter(|p| self.tasks.is_guest(*p));
             let r = self.guest.trace_me(tid, tracer, parent);
             if r.is_ok()
                 && let Some(p) = parent
@@ -497,7 +551,7 @@ impl Tracer<'_> {
                 // filter that makes its waits stop here first).
                 if self.waits.filtered.contains(&p) {
                     if self.waits.kicked.insert(p) {
-                        let _ = guest::interrupt(Pid::from_raw(p));
+                        self.kick(p);
                     }
                 } else {
                     self.want_wait_filter(p, true);
@@ -505,12 +559,13 @@ impl Tracer<'_> {
             }
             return Some(r.map(|()| 0));
         }
-        if !self.tasks.contains(target) {
+        if !self.tasks.is_guest(target) {
             // Not a guest task: the kernel answers (ESRCH, EPERM, or a real
             // trace of a process outside the guest).
             return None;
         }
         let target_tgid = self.tgid_of(target);
+        let target_pid = Pid::from_raw(target);
         let r = match req {
             gp::PTRACE_ATTACH | gp::PTRACE_SEIZE => {
                 let seize = (req == gp::PTRACE_SEIZE).then_some(data as u32);
@@ -520,39 +575,50 @@ impl Tracer<'_> {
                 if seize.is_some_and(|o| o & gp::O_REFUSED != 0) {
                     log::info!("guest ptrace: PTRACE_O_SUSPEND_SECCOMP is not emulated: refused");
                 }
-                let parent = super::super::read_status_field(target_tgid, "PPid:");
-                self.guest
-                    .attach(tracer, target, target_tgid, parent, seize)
-                    .map(|()| {
-                        if seize.is_none() {
-                            let _ = guest::tgkill(target_tgid, target, libc::SIGSTOP);
-                        } else if is_stopped(target) {
-                            // A task in a group-stop re-traps for its new
-                            // tracer, as the kernel does at PTRACE_SEIZE.
-                            let _ = guest::interrupt(Pid::from_raw(target));
-                        }
-                        0
-                    })
-            }
-            gp::PTRACE_KILL => self.guest.traced_by(tracer, target).map(|_| {
-                let _ = guest::tgkill(target_tgid, target, libc::SIGKILL);
-                0
-            }),
-            gp::PTRACE_INTERRUPT => match self.guest.traced_by(tracer, target) {
-                Err(e) => Err(e),
-                Ok(l) if !l.seized => Err(Errno::EIO),
-                Ok(l) if l.stopped => Ok(0),
-                Ok(l) => {
-                    l.interrupt = true;
-                    let _ = guest::interrupt(Pid::from_raw(target));
-                    Ok(0)
+                let parent = self.be.status_field(target_tgid, "PPid:");
+                let r = self
+                    .guest
+                    .attach(tracer, target, target_tgid, parent, seize);
+                if r.is_ok() {
+                    if seize.is_none() {
+                        let r = self.be.tgkill(target_tgid, target, libc::SIGSTOP);
+                        self.settle(target_pid, r, "stop");
+                    } else if self.be.is_stopped(target) {
+                        // A task in a group-stop re-traps for its new
+                        // tracer, as the kernel does at PTRACE_SEIZE.
+                        self.kick(target);
+                    }
                 }
-            },
+                r.map(|()| 0)
+            }
+            gp::PTRACE_KILL => {
+                let r = self.guest.traced_by(tracer, target).map(drop);
+                if r.is_ok() {
+                    let k = self.be.tgkill(target_tgid, target, libc::SIGKILL);
+                    self.settle(target_pid, k, "kill");
+                }
+                r.map(|()| 0)
+            }
+            gp::PTRACE_INTERRUPT => {
+                let r = match self.guest.traced_by(tracer, target) {
+                    Err(e) => Err(e),
+                    Ok(l) if !l.seized => Err(Errno::EIO),
+                    Ok(l) if l.stopped => Ok(false),
+                    Ok(l) => {
+                        l.interrupt = true;
+                        Ok(true)
+                    }
+                };
+                if r == Ok(true) {
+                    self.kick(target);
+                }
+                r.map(|_| 0)
+            }
             gp::PTRACE_CONT
             | gp::PTRACE_SYSCALL
             | gp::PTRACE_SINGLESTEP
             | gp::PTRACE_DETACH
-            | gp::PTRACE_LISTEN => self.guest_restart(tracer, target, req, data),
+            | gp::PTRACE_LISTEN => self.restart_tracee(tracer, target, req, data),
             0x4200 => {
                 if data as u32 & gp::O_REFUSED != 0 {
                     log::info!("guest ptrace: PTRACE_O_SUSPEND_SECCOMP is not emulated: refused");
@@ -565,14 +631,16 @@ impl Tracer<'_> {
                 Err(e) => Err(e),
                 Ok(l) => {
                     let msg = l.event_msg;
-                    forward(me, Pid::from_raw(target), req, addr, data, msg)
+                    forward(&mut *self.be, me, target_pid, req, addr, data, msg)
                 }
             },
         };
         Some(r)
     }
 
-    fn guest_restart(
+    /// A guest tracer's `PTRACE_CONT`, `SYSCALL`, `SINGLESTEP`, `DETACH`
+    /// or `LISTEN` of `target`.
+    fn restart_tracee(
         &mut self,
         tracer: i32,
         target: i32,
@@ -588,17 +656,15 @@ impl Tracer<'_> {
                 listen,
             } => {
                 let pid = Pid::from_raw(target);
-                if (listen || step) && !self.gsec.at_stop.contains(&target) {
-                    self.kernel.gate.held.remove(&target);
-                    self.kernel.gate.syscall_stops.remove(&target);
+                if (listen || step) && !self.filter_stops.contains(&target) {
+                    self.gate.held.remove(&target);
+                    self.gate.syscall_stops.remove(&target);
                     let r = if listen {
-                        ptrace::listen(pid)
+                        self.be.listen(pid)
                     } else {
-                        guest::step(pid, sig)
+                        self.be.step(pid, sig)
                     };
-                    if let Err(e) = r {
-                        log::debug!("guest restart of {target}: {e}");
-                    }
+                    self.settle(pid, r, if listen { "listen" } else { "single-step" });
                 } else {
                     self.release(target, sig, syscall);
                 }
@@ -612,7 +678,7 @@ impl Tracer<'_> {
 
     /// Before the ordinary handling of `ev`. Returns `true` when it was
     /// handled completely here.
-    pub(in crate::tracer) fn guest_before(&mut self, ev: Event) -> bool {
+    pub fn before(&mut self, ev: Event) -> bool {
         let raw = ev.pid().as_raw();
         if let Some(l) = self.guest.link_mut(raw)
             && l.exit_events_due
@@ -622,29 +688,17 @@ impl Tracer<'_> {
             l.exit_events_due = false;
             let opts = super::super::spawn::ptrace_options()
                 | nix::sys::ptrace::Options::PTRACE_O_TRACEEXIT;
-            if let Err(e) = nix::sys::ptrace::setoptions(ev.pid(), opts) {
+            if let Err(e) = self.be.set_options(ev.pid(), opts) {
                 log::debug!("exit events for {raw}: {e}");
             }
         }
         match ev {
-            Event::Syscall { .. } if self.gsec.installing(raw) => {
-                self.gsec_install_exit(raw);
-            }
-            Event::NewChild { parent } if self.gsec.active() => self.gsec_new_child(parent),
-            Event::Exec { pid } if self.gsec.active() => {
-                if let Ok(former) = ptrace::event_msg(pid) {
-                    self.gsec.exec_from_thread(former as i32, raw);
-                }
-            }
-            _ => {}
-        }
-        match ev {
-            Event::Syscall { .. } if self.waits.inject.contains_key(&raw) => {
-                self.inject_step(raw);
+            Event::Syscall { pid } if self.waits.inject.contains_key(&raw) => {
+                self.inject_step(Stopped::new(pid));
                 true
             }
-            Event::Syscall { .. } if self.waits.native.contains_key(&raw) => {
-                self.native_wait_exit(raw);
+            Event::Syscall { pid } if self.waits.native.contains_key(&raw) => {
+                self.native_wait_exit(Stopped::new(pid));
                 true
             }
             Event::Syscall { .. } if self.guest.link(raw).is_some() => self.tracee_syscall(raw),
@@ -663,23 +717,23 @@ impl Tracer<'_> {
             Event::Exec { .. } => {
                 if let Some(l) = self.guest.link_mut(raw) {
                     l.exec = ExecPhase::Loader;
-                    self.kernel.gate.syscall_stops.insert(raw);
+                    self.gate.syscall_stops.insert(raw);
                 }
                 false
             }
             Event::OtherEvent { pid } => {
                 // Vfork-done or exit: the siginfo's code tells which.
-                let Some(l) = self.guest.link(raw) else {
+                let Some(options) = self.guest.link(raw).map(|l| l.options) else {
                     return false;
                 };
-                let event = guest::event_of_stop(pid).unwrap_or(0);
+                let event = self.be.event_of_stop(pid).unwrap_or(0);
                 let wanted = match event {
-                    gp::EVENT_VFORK_DONE => l.options & gp::O_TRACEVFORKDONE != 0,
-                    gp::EVENT_EXIT => l.options & gp::O_TRACEEXIT != 0,
+                    gp::EVENT_VFORK_DONE => options & gp::O_TRACEVFORKDONE != 0,
+                    gp::EVENT_EXIT => options & gp::O_TRACEEXIT != 0,
                     _ => false,
                 };
                 if wanted {
-                    if let Ok(m) = ptrace::event_msg(pid)
+                    if let Ok(m) = self.be.event_msg(pid)
                         && let Some(l) = self.guest.link_mut(raw)
                     {
                         l.event_msg = m;
@@ -693,7 +747,7 @@ impl Tracer<'_> {
     }
 
     /// After the ordinary handling of `ev`.
-    pub(in crate::tracer) fn guest_after(&mut self, ev: Event) {
+    pub fn after(&mut self, ev: Event) {
         let raw = ev.pid().as_raw();
         let status = match ev {
             Event::Exited { code, .. } => gp::exited_status(code),
@@ -704,9 +758,8 @@ impl Tracer<'_> {
             }
             _ => return,
         };
-        self.kernel.gate.held.remove(&raw);
-        self.kernel.gate.syscall_stops.remove(&raw);
-        self.gsec.gone(raw);
+        self.gate.held.remove(&raw);
+        self.gate.syscall_stops.remove(&raw);
         self.waits.parked.remove(&raw);
         self.waits.native.remove(&raw);
         self.waits.kicked.remove(&raw);
@@ -719,12 +772,13 @@ impl Tracer<'_> {
         if self.guest.is_tracer(raw) {
             for (t, kill, held) in self.guest.on_tracer_gone(raw) {
                 if kill {
-                    let _ =
-                        nix::sys::signal::kill(Pid::from_raw(t), nix::sys::signal::Signal::SIGKILL);
+                    let pid = Pid::from_raw(t);
+                    let r = self.be.kill(pid, Signal::SIGKILL);
+                    self.settle(pid, r, "kill");
                 } else if held {
                     self.release(t, 0, false);
                 }
-                self.kernel.gate.syscall_stops.remove(&t);
+                self.gate.syscall_stops.remove(&t);
                 self.waits.auxv.remove(&t);
             }
         }
@@ -746,38 +800,43 @@ impl Tracer<'_> {
     /// A syscall stop of a guest tracee. Returns `true` when handled here.
     fn tracee_syscall(&mut self, tid: i32) -> bool {
         let pid = Pid::from_raw(tid);
-        let op = guest::syscall_stop_op(pid).unwrap_or(0);
+        let op = self.be.syscall_stop_op(pid).unwrap_or(0);
         let Some(l) = self.guest.link(tid) else {
             return false;
         };
         let in_loader = l.exec == ExecPhase::Loader;
+        let (syscall_mode, in_syscall, stopped) = (l.syscall_mode, l.in_syscall, l.stopped);
         if op == 1 {
             // Entry: sproot has nothing to do here.
-            if !in_loader && l.syscall_mode && !l.stopped {
+            let stop = Stopped::new(pid);
+            if !in_loader && syscall_mode && !stopped {
                 let s = l.syscall_status();
                 if let Some(l) = self.guest.link_mut(tid) {
                     l.in_syscall = true;
                 }
-                if let Ok(r) = ptrace::get_regs(pid) {
-                    self.entry_regs.insert(tid, r);
+                match self.be.get_regs(pid) {
+                    Ok(r) => {
+                        self.entry_regs.insert(tid, r);
+                        self.show(stop.consume().as_raw(), s);
+                    }
+                    Err(e) => self.lost(stop, e, "read the registers"),
                 }
-                self.show(tid, s);
             } else {
-                self.resume(pid, None, false);
+                self.restart(stop, false);
             }
             return true;
         }
         if in_loader {
-            if let Ok(regs) = ptrace::get_regs(pid)
+            if let Ok(regs) = self.be.get_regs(pid)
                 && regs.sysno() == crate::arch::sys::SYS_getpid
             {
-                self.loader_done(tid, regs);
+                self.loader_done(Stopped::new(pid), regs);
                 return true;
             }
             return false;
         }
-        if l.syscall_mode && l.in_syscall && !l.stopped {
-            // Shown after sproot's own exit work (guest_after).
+        if syscall_mode && in_syscall && !stopped {
+            // Shown after sproot's own exit work (`after`).
             self.hold(tid);
         }
         false
@@ -790,33 +849,46 @@ impl Tracer<'_> {
         let Some(l) = self.guest.link(tid) else {
             return;
         };
-        if !(l.in_syscall && !l.stopped && self.kernel.gate.holds(tid)) {
+        if !(l.in_syscall && !l.stopped && self.gate.holds(tid)) {
             return;
         }
         let status = l.syscall_status();
-        let pid = Pid::from_raw(tid);
-        if let Some(entry) = self.entry_regs.remove(&tid)
-            && let Ok(now) = ptrace::get_regs(pid)
-        {
+        let stop = Stopped::new(Pid::from_raw(tid));
+        if let Some(entry) = self.entry_regs.remove(&tid) {
+            let pid = stop.pid();
+            let now = match self.be.get_regs(pid) {
+                Ok(r) => r,
+                Err(e) => return self.lost(stop, e, "read the registers"),
+            };
             let mut shown = entry;
             shown.set_ret(now.ret());
-            let _ = ptrace::set_changed_regs(pid, &now, &restore_exit_regs(&now, &shown));
+            let r = self
+                .be
+                .set_changed_regs(pid, &now, &restore_exit_regs(&now, &shown));
+            if let Err(e) = r {
+                return self.lost(stop, e, "write the registers");
+            }
         }
         if let Some(l) = self.guest.link_mut(tid) {
             l.in_syscall = false;
         }
-        self.show(tid, status);
+        self.show(stop.consume().as_raw(), status);
     }
 
     /// The loader's last syscall (its marker `getpid`, with the stack
     /// pointer and entry point in its argument registers): make the
     /// registers what the kernel leaves after `execve` and show the exec.
-    fn loader_done(&mut self, tid: i32, mut regs: Regs) {
-        let pid = Pid::from_raw(tid);
+    fn loader_done(&mut self, stopped: Stopped, mut regs: Regs) {
+        let pid = stopped.pid();
+        let tid = pid.as_raw();
         log::debug!("guest ptrace: exec of {tid} loaded");
         after_exec_regs(&mut regs);
-        let _ = ptrace::set_regs(pid, &regs);
-        match read_auxv(pid, regs.sp()).and_then(|v| crate::host::memory_file(c"sproot-auxv", &v)) {
+        if let Err(e) = self.be.set_regs(pid, &regs) {
+            return self.lost(stopped, e, "write the registers");
+        }
+        match read_auxv(&mut *self.be, pid, regs.sp())
+            .and_then(|v| crate::host::memory_file(c"sproot-auxv", &v))
+        {
             Ok(fd) => {
                 self.waits.auxv.insert(tid, fd);
             }
@@ -826,11 +898,11 @@ impl Tracer<'_> {
         if let Some(l) = self.guest.link(tid)
             && !l.syscall_mode
         {
-            self.kernel.gate.syscall_stops.remove(&tid);
+            self.gate.syscall_stops.remove(&tid);
         }
         match self.guest.exec_done(tid) {
-            Some(status) => self.show(tid, status),
-            None => self.resume(pid, None, false),
+            Some(status) => self.show(stopped.consume().as_raw(), status),
+            None => self.restart(stopped, false),
         }
     }
 
@@ -855,12 +927,12 @@ impl Tracer<'_> {
             self.show(tid, status);
             return;
         }
-        if sig == Sig::TRAP && !self.tasks.contains(tid) {
+        if sig == Sig::TRAP && !self.tasks.is_guest(tid) {
             // A newborn before its creator's event: hold it if its creator
             // follows new children, until that event says.
             let creator = [
-                super::super::read_status_field(tid, "Tgid:"),
-                super::super::read_status_field(tid, "PPid:"),
+                self.be.status_field(tid, "Tgid:"),
+                self.be.status_field(tid, "PPid:"),
             ];
             if let Some(c) = creator
                 .into_iter()
@@ -879,11 +951,11 @@ impl Tracer<'_> {
         if self.guest.link(raw).is_none() {
             return;
         }
-        let Ok(child) = ptrace::event_msg(parent).map(|c| c as i32) else {
+        let Ok(child) = self.be.event_msg(parent).map(|c| c as i32) else {
             return;
         };
-        let (vfork, exit_signal, thread) = match ptrace::get_regs(parent) {
-            Ok(r) => clone_kind(parent, &r),
+        let (vfork, exit_signal, thread) = match self.be.get_regs(parent) {
+            Ok(r) => clone_kind(&mut *self.be, parent, &r),
             Err(_) => return,
         };
         let event = gp::child_event(vfork, exit_signal);
@@ -901,38 +973,6 @@ impl Tracer<'_> {
     }
 }
 
-/// The auxiliary vector (with its `AT_NULL`) of a task whose stack pointer
-/// `sp` is at `argc`, as `/proc/<pid>/auxv` has it.
-fn read_auxv(pid: Pid, sp: u64) -> Result<Vec<u8>, Errno> {
-    let argc = ptrace::read_u64(pid, sp)?;
-    let mut at = sp + 8 * (argc + 2);
-    for _ in 0..(1 << 16) {
-        at += 8;
-        if ptrace::read_u64(pid, at - 8)? == 0 {
-            break;
-        }
-    }
-    let mut out = Vec::new();
-    for _ in 0..64 {
-        let mut pair = [0u8; 16];
-        ptrace::read_into(pid, at, &mut pair)?;
-        out.extend_from_slice(&pair);
-        at += 16;
-        if pair[..8] == [0; 8] {
-            break;
-        }
-    }
-    Ok(out)
-}
-
-/// Whether task `tid` is stopped (a group-stop sproot left it in).
-fn is_stopped(tid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{tid}/stat"))
-        .ok()
-        .and_then(|s| s.rsplit_once(')').map(|(_, r)| r.trim_start().to_string()))
-        .is_some_and(|r| r.starts_with('t') || r.starts_with('T'))
-}
-
 /// The registers shown at a syscall-exit stop: the ones the guest passed
 /// (`shown`, with the result), the rest as they are now.
 fn restore_exit_regs(now: &Regs, shown: &Regs) -> Regs {
@@ -944,204 +984,123 @@ fn restore_exit_regs(now: &Regs, shown: &Regs) -> Regs {
     r
 }
 
-/// The registers after `execve`, from the loader's marker stop: the stack
-/// pointer at `argc`, the program (or its interpreter) about to run from its
-/// entry, every other general register zero, `execve` returned 0.
-#[cfg(target_arch = "x86_64")]
-fn after_exec_regs(regs: &mut Regs) {
-    let r = &mut regs.0;
-    let (sp, entry) = (r.rdi, r.rsi);
-    for g in [
-        &mut r.rax, &mut r.rbx, &mut r.rcx, &mut r.rdx, &mut r.rsi, &mut r.rdi, &mut r.rbp,
-        &mut r.r8, &mut r.r9, &mut r.r10, &mut r.r11, &mut r.r12, &mut r.r13, &mut r.r14,
-        &mut r.r15,
-    ] {
-        *g = 0;
+/// The tracer's task table, as the hooks see it.
+struct TaskTable<'a>(&'a Tasks<Tracee>);
+
+impl GuestTasks for TaskTable<'_> {
+    fn tgid(&self, tid: i32) -> i32 {
+        use crate::fs::ProcContext;
+        super::super::Proc { tasks: self.0, tid }.pid()
     }
-    r.rsp = sp;
-    r.rip = entry;
-    r.orig_rax = crate::arch::sys::SYS_execve as u64;
-}
-
-/// Whether guest ptrace is emulated on this architecture (the loader's exec
-/// marker, the registers after exec and the syscall replay below are
-/// x86_64's).
-const EMULATED_HERE: bool = cfg!(target_arch = "x86_64");
-
-/// `open` or `openat`.
-fn is_open(sysno: i64) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if sysno == crate::arch::sys::SYS_open {
-        return true;
+    fn is_guest(&self, tid: i32) -> bool {
+        self.0.contains(tid)
     }
-    sysno == crate::arch::sys::SYS_openat
 }
 
-#[cfg(not(target_arch = "x86_64"))]
-fn after_exec_regs(_: &mut Regs) {}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn replay_syscall(_: &mut Regs) {}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn clone_kind(_: Pid, regs: &Regs) -> (bool, i32, bool) {
-    let flags = regs.arg(0);
-    (
-        flags & libc::CLONE_VFORK as u64 != 0,
-        (flags & 0xff) as i32,
-        flags & libc::CLONE_THREAD as u64 != 0,
-    )
-}
-
-/// Registers that run the syscall of a syscall-entry stop again: back to
-/// its `syscall` instruction, with its number.
-#[cfg(target_arch = "x86_64")]
-fn replay_syscall(regs: &mut Regs) {
-    regs.0.rip -= 2;
-    regs.0.rax = regs.0.orig_rax;
-}
-
-/// From a task stopped at its clone/fork/vfork event: whether it is a
-/// vfork, the child's exit signal, and whether the child is a thread.
-#[cfg(target_arch = "x86_64")]
-fn clone_kind(pid: Pid, regs: &Regs) -> (bool, i32, bool) {
-    let flags = match regs.sysno() {
-        crate::arch::sys::SYS_fork => libc::SIGCHLD as u64,
-        crate::arch::sys::SYS_vfork => (libc::CLONE_VFORK | libc::CLONE_VM | libc::SIGCHLD) as u64,
-        crate::arch::sys::SYS_clone3 => {
-            // struct clone_args: flags at 0, exit_signal at 32.
-            let f = ptrace::read_u64(pid, regs.arg(0)).unwrap_or(0);
-            let sig = ptrace::read_u64(pid, regs.arg(0) + 32).unwrap_or(0);
-            f | (sig & 0xff)
+/// The event loop's entries into guest ptrace.
+impl Tracer<'_> {
+    /// Run `f` on the hooks over the kernel; then go on with the syscalls
+    /// of tasks it released from a guest filter's seccomp stop.
+    fn with_hooks<R>(&mut self, f: impl FnOnce(&mut Hooks<'_>) -> R) -> R {
+        let tasks = TaskTable(&self.tasks);
+        let mut be = backend::Ptrace;
+        let mut h = Hooks {
+            guest: &mut self.guest,
+            waits: &mut self.waits,
+            gate: &mut self.kernel.gate,
+            entry_regs: &mut self.entry_regs,
+            filter_stops: &mut self.gsec.at_stop,
+            outer: &self.kernel.outer,
+            seccomp: self.cfg.seccomp,
+            tasks: &tasks,
+            be: &mut be,
+            filter_continues: Vec::new(),
+        };
+        let r = f(&mut h);
+        let continues = std::mem::take(&mut h.filter_continues);
+        for t in continues {
+            self.gsec_continue(t);
         }
-        _ => regs.arg(0),
-    };
-    (
-        flags & libc::CLONE_VFORK as u64 != 0,
-        (flags & 0xff) as i32,
-        flags & libc::CLONE_THREAD as u64 != 0,
-    )
-}
-
-/// Write a collected status where the guest's `wait4`/`waitid` asked.
-fn write_wait_result(pid: Pid, call: &WaitCall, r: &Report) -> Result<(), Errno> {
-    if call.waitid {
-        if call.out != 0 {
-            let mut si = [0u8; SIGINFO_SIZE];
-            si[0..4].copy_from_slice(&libc::SIGCHLD.to_ne_bytes());
-            si[8..12].copy_from_slice(&r.si_code().to_ne_bytes());
-            si[16..20].copy_from_slice(&r.tracee.to_ne_bytes());
-            si[24..28].copy_from_slice(&r.si_status().to_ne_bytes());
-            ptrace::write(pid, call.out, &si)?;
-        }
-    } else if call.out != 0 {
-        ptrace::write(pid, call.out, &r.status.to_ne_bytes())?;
+        r
     }
-    if call.rusage != 0 {
-        ptrace::write(pid, call.rusage, &[0u8; RUSAGE_SIZE])?;
-    }
-    Ok(())
-}
 
-/// Requests that read or write the stopped tracee, run by sproot on the
-/// guest tracer's behalf with its buffers copied across.
-fn forward(
-    tracer: Pid,
-    tracee: Pid,
-    req: u64,
-    addr: u64,
-    data: u64,
-    event_msg: u64,
-) -> Result<i64, Errno> {
-    const REGS: usize = std::mem::size_of::<libc::user_regs_struct>();
-    #[cfg(target_arch = "x86_64")]
-    const FPREGS: usize = std::mem::size_of::<libc::user_fpregs_struct>();
-    // No PTRACE_GETFPREGS elsewhere (the kernel answers EIO).
-    #[cfg(not(target_arch = "x86_64"))]
-    const FPREGS: usize = 0;
-    let r = req as u32;
-    match req {
-        // PEEKTEXT, PEEKDATA, PEEKUSER: the word goes to *data.
-        1..=3 => {
-            let v = guest::word(r, tracee, addr, 0)?;
-            ptrace::write(tracer, data, &v.to_ne_bytes())?;
-            Ok(0)
-        }
-        // POKETEXT, POKEDATA, POKEUSER.
-        4..=6 => guest::word(r, tracee, addr, data),
-        // GETREGS, GETFPREGS.
-        12 | 14 => {
-            let mut buf = vec![0u8; if req == 12 { REGS } else { FPREGS }];
-            guest::with_buffer(r, tracee, 0, &mut buf)?;
-            ptrace::write(tracer, data, &buf)?;
-            Ok(0)
-        }
-        // SETREGS, SETFPREGS.
-        13 | 15 => {
-            let mut buf = vec![0u8; if req == 13 { REGS } else { FPREGS }];
-            ptrace::read_into(tracer, data, &mut buf)?;
-            guest::with_buffer(r, tracee, 0, &mut buf)
-        }
-        // GETEVENTMSG.
-        0x4201 => {
-            ptrace::write(tracer, data, &event_msg.to_ne_bytes())?;
-            Ok(0)
-        }
-        // GETSIGINFO.
-        0x4202 => {
-            let mut buf = [0u8; SIGINFO_SIZE];
-            guest::with_buffer(r, tracee, 0, &mut buf)?;
-            ptrace::write(tracer, data, &buf)?;
-            Ok(0)
-        }
-        // SETSIGINFO.
-        0x4203 => {
-            let mut buf = [0u8; SIGINFO_SIZE];
-            ptrace::read_into(tracer, data, &mut buf)?;
-            guest::with_buffer(r, tracee, 0, &mut buf)
-        }
-        // GETREGSET, SETREGSET: `data` is a struct iovec in the tracer.
-        0x4204 | 0x4205 => {
-            let mut iov = [0u8; 16];
-            ptrace::read_into(tracer, data, &mut iov)?;
-            let base = u64::from_ne_bytes(iov[..8].try_into().unwrap_or_default());
-            let len = u64::from_ne_bytes(iov[8..].try_into().unwrap_or_default());
-            let mut buf = vec![0u8; len.min(1 << 16) as usize];
-            let set = req == 0x4205;
-            if set {
-                ptrace::read_into(tracer, base, &mut buf)?;
+    /// Show `status` of tracee `tid` to its tracer, and hold the tracee.
+    pub(in crate::tracer) fn show(&mut self, tid: i32, status: i32) {
+        self.with_hooks(|h| h.show(tid, status));
+    }
+
+    /// Whether a trapped syscall may concern guest ptrace (the cheap test
+    /// before [`Self::guest_syscall`]).
+    #[inline]
+    pub(in crate::tracer) fn guest_may_concern(&self, sysno: i64) -> bool {
+        matches!(
+            sysno,
+            crate::arch::sys::SYS_ptrace
+                | crate::arch::sys::SYS_wait4
+                | crate::arch::sys::SYS_waitid
+        ) || !self.waits.inject.is_empty()
+            || (!self.waits.auxv.is_empty() && is_open(sysno))
+    }
+
+    /// A trapped `ptrace`, `wait4` or `waitid` of a guest thread. The
+    /// token back when the call was not answered (or parked) here.
+    pub(in crate::tracer) fn guest_syscall(
+        &mut self,
+        stopped: Stopped,
+        regs: &Regs,
+    ) -> Result<(), Stopped> {
+        if !self.cfg.seccomp {
+            if regs.sysno() == crate::arch::sys::SYS_ptrace {
+                // Runs natively: EPERM, the guest is traced already.
+                log::info!("guest ptrace is emulated only with seccomp: refused");
             }
-            let n = guest::regset(set, tracee, addr, &mut buf)?;
-            if !set {
-                ptrace::write(tracer, base, &buf[..n.min(buf.len())])?;
+            return Err(stopped);
+        }
+        self.with_hooks(|h| h.syscall(stopped, regs))
+    }
+
+    /// Whether `tid` runs sproot's injection of the guest tracer's filter.
+    pub(in crate::tracer) fn gsec_injecting(&self, tid: i32) -> bool {
+        !self.waits.inject.is_empty() && self.waits.inject.contains_key(&tid)
+    }
+
+    /// Whether `tid`'s process has the guest tracer's filter.
+    pub(in crate::tracer) fn waits_filtered(&self, tid: i32) -> bool {
+        !self.waits.filtered.is_empty()
+            && self
+                .waits
+                .filtered
+                .contains(&TaskTable(&self.tasks).tgid(tid))
+    }
+
+    /// Before the ordinary handling of `ev`. Returns `true` when it was
+    /// handled completely here.
+    pub(in crate::tracer) fn guest_before(&mut self, ev: Event) -> bool {
+        let raw = ev.pid().as_raw();
+        match ev {
+            Event::Syscall { .. } if self.gsec.installing(raw) => {
+                self.gsec_install_exit(raw);
             }
-            ptrace::write(tracer, data + 8, &(n as u64).to_ne_bytes())?;
-            Ok(0)
+            Event::NewChild { parent } if self.gsec.active() => self.gsec_new_child(parent),
+            Event::Exec { pid } if self.gsec.active() => {
+                if let Ok(former) = ptrace::event_msg(pid) {
+                    self.gsec.exec_from_thread(former as i32, raw);
+                }
+            }
+            _ => {}
         }
-        // GETSIGMASK (addr: size).
-        0x420a => {
-            let mut buf = [0u8; 8];
-            guest::with_buffer(r, tracee, addr.min(8), &mut buf)?;
-            ptrace::write(tracer, data, &buf)?;
-            Ok(0)
+        self.with_hooks(|h| h.before(ev))
+    }
+
+    /// After the ordinary handling of `ev`.
+    pub(in crate::tracer) fn guest_after(&mut self, ev: Event) {
+        if matches!(ev, Event::Exited { .. } | Event::Killed { .. }) {
+            self.gsec.gone(ev.pid().as_raw());
         }
-        // SETSIGMASK.
-        0x420b => {
-            let mut buf = [0u8; 8];
-            ptrace::read_into(tracer, data, &mut buf)?;
-            guest::with_buffer(r, tracee, addr.min(8), &mut buf)
-        }
-        // GET_SYSCALL_INFO (addr: the buffer's size).
-        0x420e => {
-            let mut buf = [0u8; 88];
-            let n = guest::with_buffer(r, tracee, buf.len() as u64, &mut buf)?;
-            let copy = (n.max(0) as u64).min(addr).min(buf.len() as u64) as usize;
-            ptrace::write(tracer, data, &buf[..copy])?;
-            Ok(n)
-        }
-        _ => {
-            log::info!("guest ptrace: request {req:#x} is not emulated (EIO)");
-            Err(Errno::EIO)
-        }
+        self.with_hooks(|h| h.after(ev));
     }
 }
+
+#[cfg(test)]
+#[path = "hooks_tests.rs"]
+pub(super) mod tests;

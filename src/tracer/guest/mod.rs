@@ -6,14 +6,23 @@
 //! * [`tracing`]: the guest tracers' state: who traces whom, what each
 //!   tracee reported, what is held for a tracer (pure);
 //! * `hooks`: the event loop's side of guest ptrace (ptrace, `wait4`,
-//!   `waitid`, stops shown and held);
+//!   `waitid`, stops shown and held), through
+//! * [`backend`]: what the hooks do to real tasks (the kernel, or a fake);
+//! * `requests`: a guest tracer's requests forwarded, wait results
+//!   written out;
+//! * `arch`: the architecture-specific register edits;
 //! * [`filters`]: the guests' own filters, per process (pure);
 //! * `filter_hooks`: the event loop's side of guest filters;
-//! * `model`: an event-order model of guest ptrace (tests only).
+//! * `model`: an event-order model driving the hooks over fake tasks
+//!   (tests only).
 
+mod arch;
+pub mod backend;
 pub(super) mod filter_hooks;
 pub mod filters;
 pub(super) mod hooks;
-#[cfg(test)]
+// Its tracers' ptrace requests are emulated on x86_64 only.
+#[cfg(all(test, target_arch = "x86_64"))]
 mod model;
+mod requests;
 pub mod tracing;

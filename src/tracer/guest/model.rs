@@ -3,21 +3,32 @@
 //! traces a process of its own, whose threads are followed too) make stops,
 //! exit, get killed while held, and the tracers die or wait late, while
 //! sproot handles the kernel's reports in any order. A tracer that is
-//! itself held for its own tracer does nothing until released. The model drives the
-//! real state machine ([`GuestPtrace`]) with the holding discipline of
-//! `hooks.rs` (a stop shown to the guest tracer is held until the
-//! guest tracer restarts it, the tracee dies, or the tracer dies; a newborn
-//! is held until its creator's event says whether it is followed), and
-//! checks that no order leaves a tracee stopped forever, that every status
-//! owed to a living tracer is collected, and that no state leaks.
+//! itself held for its own tracer does nothing until released.
+//!
+//! The model drives the real hooks (`hooks.rs`, over fake tasks): each
+//! report goes through `Hooks::before`, the ordinary path (which resumes a
+//! task unless the hooks hold it) and `Hooks::after`; the guest tracers
+//! make real `wait4` and `ptrace(PTRACE_CONT)` calls. What the hooks do to
+//! the tasks (resumes, kills) is read back from the fake's record. It
+//! checks that no order leaves a tracee stopped forever, that no stopped
+//! task is resumed twice or a running one resumed, that every status owed
+//! to a living tracer is collected, and that no state leaks.
 
+use super::super::event::{Event, Sig};
 use super::super::model::{Chooser, Replay};
-use super::tracing::{self as gp, GuestPtrace, Restart};
+use super::backend::fake::Call;
+use super::hooks::tests::{SP, World};
+use super::tracing as gp;
+use crate::arch::{Regs, sys};
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 
 const TRACER: i32 = 10;
 const FIRST: i32 = 20;
 /// With `nested`: a process the first tracee traces in turn.
 const GRANDCHILD: i32 = 30;
+/// Where a tracer's `wait4` has its status written.
+const STATUS_AT: u64 = 0x6000;
 
 /// What a simulated tracee does when it runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +92,8 @@ pub struct Scenario {
 }
 
 struct Sim {
-    g: GuestPtrace,
+    /// The hooks' state, over fake tasks.
+    w: World,
     tasks: Vec<Task>,
     reports: Vec<Report>,
     /// The guest tracers (thread-group id) and what each is doing.
@@ -113,11 +125,41 @@ impl Sim {
         }
     }
 
-    fn show(&mut self, tid: i32, status: i32) {
-        self.set(tid, Real::Held);
-        if self.g.report(tid, status).is_none() {
-            self.violations.push(format!("{tid} shown without a link"));
+    /// What the hooks did to the tasks since the last look: resumes and
+    /// kills (those of `caller`, a tracer's own syscall, aside); the tasks
+    /// they hold now are held.
+    fn effects(&mut self, caller: Option<i32>) {
+        for c in std::mem::take(&mut self.w.be.calls) {
+            match c {
+                Call::Resume { pid, .. } if Some(pid) != caller => self.release(pid),
+                Call::Kill(pid, Signal::SIGKILL) => self.kill(pid),
+                _ => {}
+            }
         }
+        for i in 0..self.tasks.len() {
+            let (tid, real) = (self.tasks[i].tid, self.tasks[i].real);
+            if !self.w.gate.holds(tid) {
+                continue;
+            }
+            match real {
+                Real::Reported => self.tasks[i].real = Real::Held,
+                Real::Running => self.violations.push(format!("{tid} held while it runs")),
+                _ => {}
+            }
+        }
+    }
+
+    /// sproot handles the report of `ev`: the hooks, then the ordinary
+    /// path, which resumes the task unless the hooks hold it.
+    fn dispatch(&mut self, ev: Event) {
+        self.w.hooks(|h| h.before(ev));
+        self.effects(None);
+        let tid = ev.pid().as_raw();
+        if self.task(tid).is_some_and(|t| t.real == Real::Reported) && !self.w.gate.holds(tid) {
+            self.set(tid, Real::Running);
+        }
+        self.w.hooks(|h| h.after(ev));
+        self.effects(None);
     }
 
     fn kill(&mut self, tid: i32) {
@@ -159,115 +201,93 @@ impl Sim {
         }
     }
 
-    /// sproot handles one kernel report, as hooks.rs does.
+    /// sproot handles one kernel report.
     fn handle(&mut self, r: Report) {
         match r {
             Report::Stop(tid, status) => {
-                if self.g.link(tid).is_some() {
-                    self.show(tid, status);
-                } else {
-                    self.set(tid, Real::Running);
-                }
+                let sig = Sig(libc::WSTOPSIG(status));
+                self.dispatch(Event::Signal {
+                    pid: Pid::from_raw(tid),
+                    sig,
+                });
             }
             Report::NewChild(parent, child) => {
-                let early = self.g.newborns.remove(&child).is_some();
-                if self.g.on_new_child(parent, child, gp::EVENT_CLONE, true) {
-                    self.show(parent, gp::stopped_status(libc::SIGTRAP, gp::EVENT_CLONE));
-                    if early && let Some(l) = self.g.link_mut(child) {
-                        l.awaiting_first_stop = false;
-                        let s = l.first_stop_status();
-                        self.show(child, s);
-                    }
-                } else {
-                    self.set(parent, Real::Running);
-                    if early {
-                        self.release(child);
-                    }
-                }
+                // clone(CLONE_THREAD) in the parent's registers; the child
+                // becomes a task of the tracer's table.
+                let flags = (libc::CLONE_THREAD | libc::CLONE_VM | libc::CLONE_SIGHAND) as u64;
+                let regs = Regs::entry(sys::SYS_clone, [flags, 0, 0, 0, 0, 0], SP);
+                self.w.be.regs.insert(parent, regs);
+                self.w.be.event_msgs.insert(parent, child as u64);
+                self.dispatch(Event::NewChild {
+                    parent: Pid::from_raw(parent),
+                });
+                let tgid = self.w.guests.tgids.get(&parent).copied().unwrap_or(parent);
+                self.w.guests.tgids.insert(child, tgid);
             }
             Report::FirstStop(child) => {
-                if let Some(l) = self.g.link_mut(child) {
-                    if std::mem::take(&mut l.awaiting_first_stop) {
-                        let s = l.first_stop_status();
-                        self.show(child, s);
-                    } else {
-                        self.set(child, Real::Running);
-                    }
-                    return;
-                }
                 let creator = self.task(child).map_or(0, |t| t.creator);
-                if self.g.may_follow(creator) {
-                    self.set(child, Real::Held);
-                    self.g.newborns.insert(child, creator);
-                } else {
-                    self.set(child, Real::Running);
-                }
+                self.w.be.status.insert((child, "Tgid:"), creator);
+                self.dispatch(Event::Stop {
+                    pid: Pid::from_raw(child),
+                    sig: Sig::TRAP,
+                });
+                let tgid = self
+                    .w
+                    .guests
+                    .tgids
+                    .get(&creator)
+                    .copied()
+                    .unwrap_or(creator);
+                self.w.guests.tgids.insert(child, tgid);
             }
             Report::Gone(tid) => {
                 if let Some(t) = self.task(tid) {
                     t.real = Real::Gone;
                 }
-                self.g.on_tracee_gone(tid, gp::exited_status(0));
                 if let Some(k) = self.tracers.iter().position(|t| t.0 == tid) {
                     // A tracee that traced others in turn.
                     self.tracers[k].1 = Tracer::Dead;
-                    self.tracer_gone(tid);
                 }
-                self.orphans_of(tid);
+                self.dispatch(Event::Exited {
+                    pid: Pid::from_raw(tid),
+                    code: 0,
+                });
             }
-            Report::TracerGone(tgid) => self.tracer_gone(tgid),
+            Report::TracerGone(tgid) => self.dispatch(Event::Exited {
+                pid: Pid::from_raw(tgid),
+                code: 0,
+            }),
         }
     }
 
-    /// Newborns held for the event of a creator that died first.
-    fn orphans_of(&mut self, gone: i32) {
-        let orphans: Vec<i32> = self
-            .g
-            .newborns
-            .iter()
-            .filter(|(_, c)| **c == gone)
-            .map(|(t, _)| *t)
-            .collect();
-        for t in orphans {
-            self.g.newborns.remove(&t);
-            self.release(t);
-        }
-    }
-
-    /// Guest tracer `tgid` is gone: its tracees are released or killed.
-    fn tracer_gone(&mut self, tgid: i32) {
-        for (t, kill, held) in self.g.on_tracer_gone(tgid) {
-            if kill {
-                self.kill(t);
-            } else if held {
-                self.release(t);
-            }
-        }
-        self.orphans_of(tgid);
-    }
-
-    /// Guest tracer `k`'s next step.
+    /// Guest tracer `k`'s next step: a `wait4` that collects a status,
+    /// or a `PTRACE_CONT` of the tracee it collected.
     fn tracer_step(&mut self, k: usize) {
         let me = self.tracers[k].0;
         match self.tracers[k].1 {
             Tracer::Waiting => {
-                if let Some(r) = self.g.take_report(me, -1, libc::__WALL)
-                    && libc::WIFSTOPPED(r.status)
-                {
-                    self.tracers[k].1 = Tracer::Restarting(r.tracee);
+                self.w.be.poke(me, STATUS_AT, &0i32.to_ne_bytes());
+                let args = [-1i64 as u64, STATUS_AT, libc::__WALL as u64, 0, 0, 0];
+                if !self.w.syscall_of(me, sys::SYS_wait4, args) {
+                    self.violations.push(format!("wait4 of {me} not answered"));
+                }
+                let ret = self.w.be.regs[&me].ret() as i32;
+                let status = self.w.be.peek_i32(me, STATUS_AT).unwrap_or(0);
+                if ret > 0 && libc::WIFSTOPPED(status) {
+                    self.tracers[k].1 = Tracer::Restarting(ret);
                 }
             }
             Tracer::Restarting(t) => {
                 self.tracers[k].1 = Tracer::Waiting;
-                match self.g.restart(me, t, gp::PTRACE_CONT, 0) {
-                    Ok(Restart::Resume { .. }) => self.release(t),
-                    Ok(Restart::Next(s)) => self.show(t, s),
-                    // Gone meanwhile: the kernel says ESRCH too.
-                    Err(_) => {}
+                // Gone meanwhile: ESRCH, as the kernel says.
+                let args = [gp::PTRACE_CONT, t as u64, 0, 0, 0, 0];
+                if !self.w.syscall_of(me, sys::SYS_ptrace, args) {
+                    self.violations.push(format!("ptrace of {me} not answered"));
                 }
             }
-            Tracer::Dead => {}
+            Tracer::Dead => return,
         }
+        self.effects(Some(me));
     }
 
     /// Whether guest tracer `k` can act: it is not dead, nor itself
@@ -281,7 +301,7 @@ impl Sim {
             .is_none_or(|t| t.real == Real::Running);
         running
             && match state {
-                Tracer::Waiting => self.g.has_report_for(me),
+                Tracer::Waiting => self.w.guest.has_report_for(me),
                 Tracer::Restarting(_) => true,
                 Tracer::Dead => false,
             }
@@ -293,7 +313,14 @@ type Step = Box<dyn Fn(&mut Sim)>;
 
 /// One run of `sc` with the scheduler's choices; the violations found.
 pub fn simulate(sc: Scenario, ch: &mut dyn Chooser) -> Vec<String> {
-    let mut g = GuestPtrace::default();
+    let mut w = World::default();
+    // The tracers' waits stop at sproot's filter already.
+    w.waits_filtered(TRACER);
+    w.waits_filtered(FIRST);
+    w.guests
+        .tgids
+        .extend([(TRACER, TRACER), (FIRST, FIRST), (GRANDCHILD, GRANDCHILD)]);
+    let g = &mut w.guest;
     let options = gp::O_TRACECLONE | if sc.exitkill { gp::O_EXITKILL } else { 0 };
     if let Err(e) = g.attach(TRACER, FIRST, FIRST, Some(TRACER), Some(options)) {
         return vec![format!("attach: {e}")];
@@ -318,7 +345,7 @@ pub fn simulate(sc: Scenario, ch: &mut dyn Chooser) -> Vec<String> {
         tracers.push((FIRST, Tracer::Waiting));
     }
     let mut sim = Sim {
-        g,
+        w,
         tasks,
         reports: Vec::new(),
         tracers,
@@ -372,23 +399,28 @@ pub fn simulate(sc: Scenario, ch: &mut dyn Chooser) -> Vec<String> {
         }
     }
     for (me, state) in &sim.tracers {
-        if *state != Tracer::Dead && sim.g.has_report_for(*me) {
+        if *state != Tracer::Dead && sim.w.guest.has_report_for(*me) {
             v.push(format!(
                 "a status owed to living tracer {me} was never collected"
             ));
         }
-        if *state == Tracer::Dead && sim.g.is_tracer(*me) {
+        if *state == Tracer::Dead && sim.w.guest.is_tracer(*me) {
             v.push(format!("dead tracer {me} still has tracees or statuses"));
         }
     }
     if sim.tracers[0].1 != Tracer::Dead
         && sim.tasks.iter().all(|t| t.real == Real::Gone)
-        && sim.g.active()
+        && sim.w.guest.active()
     {
         v.push("guest ptrace state leaked".into());
     }
-    if !sim.g.newborns.is_empty() {
-        v.push(format!("newborns left held: {:?}", sim.g.newborns));
+    if !sim.w.guest.newborns.is_empty() {
+        v.push(format!("newborns left held: {:?}", sim.w.guest.newborns));
+    }
+    for t in sim.tasks.iter().filter(|t| t.real == Real::Gone) {
+        if sim.w.gate.holds(t.tid) || sim.w.gate.syscall_stops(t.tid) {
+            v.push(format!("gone task {} left in the gate", t.tid));
+        }
     }
     v
 }
