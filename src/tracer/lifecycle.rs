@@ -40,6 +40,10 @@ pub struct Task<P> {
     pub data: P,
     /// Registered from its parent's event; its first `SIGSTOP` is still due.
     awaiting_first_stop: bool,
+    /// In a group-stop (a stopping signal took effect), left there with
+    /// `PTRACE_LISTEN` until `SIGCONT`: stopped as the guest sees it, unlike
+    /// the stops sproot makes and ends itself.
+    in_group_stop: bool,
 }
 
 /// How a signal stop was classified, for the stop counters.
@@ -82,6 +86,7 @@ impl<P: Inherit> Tasks<P> {
             Task {
                 data,
                 awaiting_first_stop: false,
+                in_group_stop: false,
             },
         );
         Tasks {
@@ -103,6 +108,17 @@ impl<P: Inherit> Tasks<P> {
 
     pub fn contains(&self, pid: i32) -> bool {
         self.map.contains_key(&pid)
+    }
+
+    /// Whether `pid` is in a group-stop (see [`Task::in_group_stop`]).
+    pub fn in_group_stop(&self, pid: i32) -> bool {
+        self.map.get(&pid).is_some_and(|t| t.in_group_stop)
+    }
+
+    fn set_group_stop(&mut self, pid: i32, stopped: bool) {
+        if let Some(t) = self.map.get_mut(&pid) {
+            t.in_group_stop = stopped;
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -134,6 +150,7 @@ impl<P: Inherit> Tasks<P> {
             Task {
                 data,
                 awaiting_first_stop,
+                in_group_stop: false,
             },
         );
     }
@@ -187,6 +204,7 @@ impl<P: Inherit> Tasks<P> {
         if !self.map.contains_key(&pid) {
             self.claim_unknown(k, pid);
         }
+        self.set_group_stop(pid, false);
         k.resume(pid, Some(sig));
         SignalStop::Delivery
     }
@@ -205,6 +223,7 @@ impl<P: Inherit> Tasks<P> {
                 .map
                 .get_mut(&pid)
                 .is_some_and(|t| std::mem::take(&mut t.awaiting_first_stop));
+        self.set_group_stop(pid, sig.is_stopping());
         if sig.is_stopping() {
             k.listen(pid);
             return SignalStop::Group;
@@ -257,5 +276,46 @@ impl<P: Inherit> Tasks<P> {
             }
         }
         gone.map(|t| t.data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Quiet;
+    impl Kernel for Quiet {
+        fn new_child_of(&mut self, _: i32) -> Option<i32> {
+            None
+        }
+        fn resume(&mut self, _: i32, _: Option<Sig>) {}
+        fn listen(&mut self, _: i32) {}
+        fn lineage(&mut self, _: i32) -> [Option<i32>; 2] {
+            [None, None]
+        }
+        fn kill(&mut self, _: i32) {}
+    }
+    #[derive(Default)]
+    struct Data;
+    impl Inherit for Data {
+        fn child_of(_: &Self) -> Self {
+            Data
+        }
+    }
+
+    #[test]
+    fn a_group_stop_lasts_from_the_stopping_signal_to_the_wake_up() {
+        let mut t = Tasks::new(1, Data, false);
+        let k = &mut Quiet;
+        assert!(!t.in_group_stop(1));
+        assert_eq!(t.on_event_stop(k, 1, Sig::STOP), SignalStop::Group);
+        assert!(t.in_group_stop(1));
+        // SIGCONT: the listened task wakes with a non-stopping event stop.
+        assert_eq!(t.on_event_stop(k, 1, Sig::TRAP), SignalStop::Woken);
+        assert!(!t.in_group_stop(1));
+        t.on_event_stop(k, 1, Sig::TSTP);
+        assert_eq!(t.on_signal_stop(k, 1, Sig::USR1), SignalStop::Delivery);
+        assert!(!t.in_group_stop(1), "a delivery stop: it ran again");
     }
 }

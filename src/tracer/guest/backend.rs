@@ -56,8 +56,6 @@ pub trait TaskControl {
     fn regset(&mut self, set: bool, pid: Pid, kind: u64, buf: &mut [u8]) -> Result<usize, Errno>;
     /// A number field of `/proc/<pid>/status` (`"Tgid:"`, `"PPid:"`).
     fn status_field(&mut self, pid: i32, field: &str) -> Option<i32>;
-    /// Whether task `tid` is stopped (a group-stop sproot left it in).
-    fn is_stopped(&mut self, tid: i32) -> bool;
 
     /// One machine word of `pid`'s memory.
     fn read_u64(&mut self, pid: Pid, addr: u64) -> Result<u64, Errno> {
@@ -89,6 +87,9 @@ pub trait GuestTasks {
     fn tgid(&self, tid: i32) -> i32;
     /// Whether `tid` is a guest task.
     fn is_guest(&self, tid: i32) -> bool;
+    /// Whether `tid` is in a group-stop (stopped by a stopping signal, as
+    /// the guest sees it; not one of sproot's own stops).
+    fn in_group_stop(&self, tid: i32) -> bool;
 }
 
 /// The real kernel.
@@ -163,12 +164,6 @@ impl TaskControl for Ptrace {
     fn status_field(&mut self, pid: i32, field: &str) -> Option<i32> {
         super::super::read_status_field(pid, field)
     }
-    fn is_stopped(&mut self, tid: i32) -> bool {
-        std::fs::read_to_string(format!("/proc/{tid}/stat"))
-            .ok()
-            .and_then(|s| s.rsplit_once(')').map(|(_, r)| r.trim_start().to_string()))
-            .is_some_and(|r| r.starts_with('t') || r.starts_with('T'))
-    }
 }
 
 #[cfg(test)]
@@ -205,7 +200,6 @@ pub mod fake {
         /// note type); a set stores under the matching get request.
         pub buffers: HashMap<(i32, u64), Vec<u8>>,
         pub status: HashMap<(i32, &'static str), i32>,
-        pub stopped: HashSet<i32>,
         pub calls: Vec<Call>,
         fail: HashMap<(&'static str, i32), Errno>,
     }
@@ -398,15 +392,13 @@ pub mod fake {
                 .find(|((p, f), _)| *p == pid && *f == field)
                 .map(|(_, v)| *v)
         }
-        fn is_stopped(&mut self, tid: i32) -> bool {
-            self.stopped.contains(&tid)
-        }
     }
 
     /// Guest tasks and their thread groups.
     #[derive(Default)]
     pub struct FakeGuests {
         pub tgids: HashMap<i32, i32>,
+        pub group_stopped: HashSet<i32>,
     }
 
     impl GuestTasks for FakeGuests {
@@ -415,6 +407,9 @@ pub mod fake {
         }
         fn is_guest(&self, tid: i32) -> bool {
             self.tgids.contains_key(&tid)
+        }
+        fn in_group_stop(&self, tid: i32) -> bool {
+            self.group_stopped.contains(&tid)
         }
     }
 }

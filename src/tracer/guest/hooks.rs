@@ -583,9 +583,11 @@ impl Hooks<'_> {
                     if seize.is_none() {
                         let r = self.be.tgkill(target_tgid, target, libc::SIGSTOP);
                         self.settle(target_pid, r, "stop");
-                    } else if self.be.is_stopped(target) {
+                    } else if self.tasks.in_group_stop(target) {
                         // A task in a group-stop re-traps for its new
-                        // tracer, as the kernel does at PTRACE_SEIZE.
+                        // tracer, as the kernel does at PTRACE_SEIZE. (Not
+                        // a task held at one of sproot's own stops, such as
+                        // a newborn's first: the guest sees it running.)
                         self.kick(target);
                     }
                 }
@@ -994,6 +996,9 @@ impl GuestTasks for TaskTable<'_> {
     }
     fn is_guest(&self, tid: i32) -> bool {
         self.0.contains(tid)
+    }
+    fn in_group_stop(&self, tid: i32) -> bool {
+        self.0.in_group_stop(tid)
     }
 }
 

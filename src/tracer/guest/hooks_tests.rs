@@ -368,6 +368,26 @@ fn attach_stops_the_tracee_and_a_failed_stop_is_settled() {
 }
 
 #[test]
+fn seize_retraps_only_a_task_in_a_group_stop() {
+    // A task sproot holds at one of its own stops (a newborn's first, a
+    // syscall being translated) runs as the guest sees it: no trap, and
+    // the tracer's next report is the task's own (strace's SEIZE probe
+    // kills the task and waits for that death).
+    for group_stopped in [false, true] {
+        let mut w = World::default();
+        w.guests.tgids.extend([(TRACER, TRACER), (TRACEE, TRACEE)]);
+        w.waits.filtered.insert(TRACER);
+        if group_stopped {
+            w.guests.group_stopped.insert(TRACEE);
+        }
+        assert_eq!(w.ptrace(gp::PTRACE_SEIZE, TRACEE, 0, 0), 0);
+        let trapped = w.be.calls.contains(&Call::Interrupt(TRACEE));
+        assert_eq!(trapped, group_stopped, "group-stopped: {group_stopped}");
+        assert!(w.guest.link(TRACEE).is_some_and(|l| l.seized));
+    }
+}
+
+#[test]
 fn a_dying_tracer_kills_its_tracees_with_exitkill_or_releases_them() {
     for (options, want) in [
         (gp::O_EXITKILL, Call::Kill(TRACEE, Signal::SIGKILL)),
