@@ -414,6 +414,17 @@ impl Call {
         classify(nr).map(|entry| Call { nr, entry, args })
     }
 
+    /// The syscall in `regs` with its entry, if the table has it; the
+    /// arguments as they are now.
+    pub fn from_regs(entry: Option<Entry>, regs: &impl crate::backend::SyscallRegs) -> Call {
+        Call {
+            nr: regs.sysno(),
+            // A syscall the table lacks: no argument roles.
+            entry: entry.unwrap_or(Entry::of(Kind::Native)),
+            args: regs.args(),
+        }
+    }
+
     /// The flags argument (its low 32 bits; 0 if the call has none).
     pub fn flags(&self) -> u64 {
         self.entry
@@ -601,6 +612,36 @@ mod tests {
         let chown = call(sys::SYS_fchownat, &[(2, 1000), (3, u64::from(u32::MAX))]);
         assert_eq!(chown.owner(), Some((1000, u32::MAX)));
         assert_eq!(call(sys::SYS_fchown, &[(0, 3)]).fd(), Some(3));
+    }
+
+    /// Registers as a backend holds them.
+    struct Regs([u64; 6], i64);
+    impl crate::backend::SyscallRegs for Regs {
+        fn sysno(&self) -> i64 {
+            self.1
+        }
+        fn arg(&self, i: usize) -> u64 {
+            self.0[i]
+        }
+        fn set_arg(&mut self, i: usize, v: u64) {
+            self.0[i] = v;
+        }
+        fn sp(&self) -> u64 {
+            0
+        }
+    }
+
+    #[test]
+    fn a_call_is_decoded_from_a_backends_registers() {
+        let regs = Regs(
+            [3, 0x10, 0x20, AT_SYMLINK_NOFOLLOW, 0, 0],
+            sys::SYS_newfstatat,
+        );
+        let c = Call::from_regs(classify(regs.1), &regs);
+        assert_eq!((c.out(), c.flags()), (Some(0x20), AT_SYMLINK_NOFOLLOW));
+        assert!(!c.follows(&c.entry.paths()[0]));
+        let unknown = Call::from_regs(None, &Regs([0; 6], 9999));
+        assert!(unknown.entry.paths().is_empty() && unknown.out().is_none());
     }
 
     #[test]

@@ -23,6 +23,22 @@ impl Regs {
     }
 }
 
+/// The core reads a stopped syscall's registers through this.
+impl sproot_core::backend::SyscallRegs for Regs {
+    fn sysno(&self) -> i64 {
+        Regs::sysno(self)
+    }
+    fn arg(&self, i: usize) -> u64 {
+        Regs::arg(self, i)
+    }
+    fn set_arg(&mut self, i: usize, value: u64) {
+        Regs::set_arg(self, i, value)
+    }
+    fn sp(&self) -> u64 {
+        Regs::sp(self)
+    }
+}
+
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("sproot supports x86_64 and aarch64 only");
 

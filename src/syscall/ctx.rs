@@ -9,7 +9,7 @@
 //! registers back and resumes the tracee as the [`Outcome`] says; an error is
 //! the errno the guest sees.
 
-use super::table::{Call, Entry, Kind, PathArg};
+use super::table::{Call, Entry, PathArg};
 use super::{Env, PATH_MAX};
 use crate::arch::{Regs, sys};
 use crate::ext::fake_id::Creds;
@@ -17,9 +17,6 @@ use crate::fs::{ProcContext, Resolved};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 use std::path::PathBuf;
-
-/// The layout of a syscall the table does not have: no arguments known.
-const NO_ENTRY: Entry = Entry::of(Kind::Native);
 
 /// A tracee's memory: the core's view of it (`sproot_core::backend`).
 pub use sproot_core::backend::Memory;
@@ -107,11 +104,7 @@ impl<'a> Ctx<'a> {
     /// This syscall's arguments, decoded with its table entry (an entry
     /// with no layout for a syscall not in the table).
     pub fn call(&self) -> Call {
-        Call {
-            nr: self.sysno(),
-            entry: self.entry.unwrap_or(NO_ENTRY),
-            args: self.regs.args(),
-        }
+        Call::from_regs(self.entry, &self.regs)
     }
 
     /// Whether the kernel would refuse this call's flags (or access mode)

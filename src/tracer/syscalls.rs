@@ -119,17 +119,20 @@ impl Tracer<'_> {
 
     pub(super) fn on_syscall_entry(&mut self, pid: Pid) {
         let stopped = Stopped::new(pid);
-        let raw = pid.as_raw();
         let regs: Regs = match ptrace::get_regs(pid) {
             Ok(r) => r,
             Err(e) => return self.lost(stopped, e, "read the registers"),
         };
         // Guest seccomp filters (guest/filter_hooks.rs), which resume or
-        // hold the tracee themselves.
-        if self.gsec_may_concern(regs.sysno()) && self.gsec_stop(raw, &regs) {
-            stopped.consume();
-            return;
-        }
+        // hold the tracee themselves (the token comes back when not).
+        let stopped = if self.gsec_may_concern(regs.sysno()) {
+            match self.gsec_stop(stopped, &regs) {
+                Ok(()) => return,
+                Err(s) => s,
+            }
+        } else {
+            stopped
+        };
         self.enter_translated(stopped, regs);
     }
 

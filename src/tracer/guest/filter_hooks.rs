@@ -12,6 +12,7 @@
 //! untouched once the guest tracer resumes it.
 
 use super::super::Tracer;
+use super::super::stopped::Stopped;
 use super::filters::{Verdict, verdict};
 use super::tracing as gp;
 use crate::arch::{Regs, sys};
@@ -112,11 +113,17 @@ impl Tracer<'_> {
         self.gsec.active() || matches!(sysno, sys::SYS_seccomp | sys::SYS_prctl)
     }
 
-    /// A seccomp stop of `tid`: `true` when handled here.
-    pub(in crate::tracer) fn gsec_stop(&mut self, tid: i32, regs: &Regs) -> bool {
+    /// A seccomp stop: `Ok` when handled here (the tracee resumed, held or
+    /// lost), else the token back.
+    pub(in crate::tracer) fn gsec_stop(
+        &mut self,
+        stopped: Stopped,
+        regs: &Regs,
+    ) -> Result<(), Stopped> {
+        let tid = stopped.pid().as_raw();
         if !self.cfg.seccomp || self.tasks.get(tid).is_some_and(|t| t.prelude) {
             // sproot's own start-up code installs sproot's filters.
-            return false;
+            return Err(stopped);
         }
         if self.gsec.active() && !self.in_own_loader(tid, regs) {
             self.gsec_resolve(tid);
@@ -130,8 +137,8 @@ impl Tracer<'_> {
                     Verdict::Ours => {}
                     Verdict::Enosys => {
                         log::debug!("guest seccomp: {tid} syscall {} ENOSYS", regs.sysno());
-                        self.gsec_skip(tid, regs, -(Errno::ENOSYS as i64));
-                        return true;
+                        self.gsec_skip(stopped, regs, -(Errno::ENOSYS as i64));
+                        return Ok(());
                     }
                     Verdict::ShowTracer(msg) => {
                         if let Some(l) = self.guest.link_mut(tid) {
@@ -140,12 +147,14 @@ impl Tracer<'_> {
                         }
                         self.gsec.at_stop.insert(tid);
                         self.show(tid, gp::stopped_status(libc::SIGTRAP, EVENT_SECCOMP));
-                        return true;
+                        // Held for the guest tracer (`gsec_continue` goes on).
+                        stopped.consume();
+                        return Ok(());
                     }
                 }
             }
         }
-        self.gsec_install_entry(tid, regs)
+        self.gsec_install_entry(stopped, regs)
     }
 
     /// Whether `tid` runs sproot's own exec loader, still opening the files
@@ -158,13 +167,12 @@ impl Tracer<'_> {
                 .is_some_and(|t| !t.loader_opens.is_empty())
     }
 
-    /// Skip the syscall `tid` is stopped at with result `ret`.
-    fn gsec_skip(&mut self, tid: i32, regs: &Regs, ret: i64) {
-        let pid = Pid::from_raw(tid);
+    /// Skip the syscall the tracee is stopped at with result `ret`.
+    fn gsec_skip(&mut self, stopped: Stopped, regs: &Regs, ret: i64) {
+        let pid = stopped.pid();
         let mut r = *regs;
         r.set_sysno(-1);
         r.set_ret(ret);
-        let stopped = super::super::stopped::Stopped::new(pid);
         match ptrace::set_changed_regs(pid, regs, &r) {
             Ok(()) => self.restart(stopped, false),
             Err(e) => self.lost(stopped, e, "write the registers"),
@@ -188,15 +196,17 @@ impl Tracer<'_> {
     }
 
     /// The entry of a filter install: record the program, see its exit.
-    fn gsec_install_entry(&mut self, tid: i32, regs: &Regs) -> bool {
+    /// Not an install: the token back.
+    fn gsec_install_entry(&mut self, stopped: Stopped, regs: &Regs) -> Result<(), Stopped> {
         let Some((fprog, flags)) = install_call(regs) else {
-            return false;
+            return Err(stopped);
         };
-        let pid = Pid::from_raw(tid);
+        let pid = stopped.pid();
+        let tid = pid.as_raw();
         if self.gsec_injecting(tid) {
             // sproot's own filter for a guest tracer (hooks.rs).
-            self.resume(pid, None, false);
-            return true;
+            self.restart(stopped, false);
+            return Ok(());
         }
         let mut head = [0u8; 16];
         let prog = ptrace::read_into(pid, fprog, &mut head).and_then(|()| {
@@ -213,8 +223,8 @@ impl Tracer<'_> {
             // The kernel answers EFAULT itself.
             Err(e) => log::debug!("guest seccomp: filter of {tid} unreadable: {e}"),
         }
-        self.resume(pid, None, true);
-        true
+        self.restart(stopped, true);
+        Ok(())
     }
 
     /// The exit of an install by `tid` (its result in the registers).
@@ -244,8 +254,11 @@ impl Tracer<'_> {
     /// the registers as the guest tracer left them), untouched otherwise.
     pub(in crate::tracer) fn gsec_continue(&mut self, tid: i32) {
         let pid = Pid::from_raw(tid);
-        let Ok(regs) = ptrace::get_regs(pid) else {
-            return;
+        // Held at its seccomp stop until now: stopped.
+        let stopped = Stopped::new(pid);
+        let regs = match ptrace::get_regs(pid) {
+            Ok(r) => r,
+            Err(e) => return self.lost(stopped, e, "read the registers"),
         };
         if self.guest.link(tid).is_some_and(|l| l.syscall_mode) {
             // The exit stop shows these (hooks.rs).
@@ -253,8 +266,7 @@ impl Tracer<'_> {
         }
         if regs.sysno() < 0 {
             // Skipped by the guest tracer, its result set.
-            self.resume(pid, None, false);
-            return;
+            return self.restart(stopped, false);
         }
         let filtered = self.waits_filtered(tid);
         let ours = self
@@ -262,11 +274,11 @@ impl Tracer<'_> {
             .get_or_insert_with(|| OwnFilters::new(self.cfg))
             .traps(&seccomp_data(&regs), filtered);
         if ours {
-            if !self.gsec_install_entry(tid, &regs) {
-                self.enter_translated(super::super::stopped::Stopped::new(pid), regs);
+            if let Err(stopped) = self.gsec_install_entry(stopped, &regs) {
+                self.enter_translated(stopped, regs);
             }
         } else {
-            self.resume(pid, None, false);
+            self.restart(stopped, false);
         }
     }
 }
