@@ -168,6 +168,27 @@ impl Entry {
         }
     }
 
+    /// Path argument `n` (the first is 0), whatever is done with it (also
+    /// `readlink`'s and `open_tree`'s).
+    pub fn path_arg(&self, n: usize) -> Option<PathArg> {
+        match self.kind {
+            Kind::Paths(p) => p.get(n).copied(),
+            Kind::OpenTree(p) if n == 0 => Some(p),
+            Kind::Readlink { dirfd, path, .. } if n == 0 => Some(PathArg {
+                path,
+                dirfd,
+                follow: Follow::No,
+                empty_path: false,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether argument `i` is a path.
+    pub fn is_path(&self, i: usize) -> bool {
+        (0..2).any(|n| self.path_arg(n).is_some_and(|p| p.path == i))
+    }
+
     /// Whether the seccomp filter must stop this call (every entry but the
     /// ones listed only for their layout).
     pub fn traps(&self) -> bool {
@@ -511,6 +532,106 @@ impl Call {
     }
 }
 
+/// A syscall's arguments built by role, through its table entry: the
+/// positions come from the entry, never from the caller.
+#[derive(Clone, Copy, Debug)]
+pub struct Args {
+    pub nr: i64,
+    entry: Entry,
+    pub args: [u64; 6],
+}
+
+impl Args {
+    /// Syscall `nr` with every argument 0, if the table has it.
+    pub fn of(nr: i64) -> Option<Args> {
+        classify(nr).map(|entry| Args {
+            nr,
+            entry,
+            args: [0; 6],
+        })
+    }
+
+    fn set(mut self, at: Option<usize>, v: u64) -> Args {
+        if let Some(i) = at {
+            self.args[i] = v;
+        }
+        self
+    }
+
+    /// The directory fd of path argument `n` (the first is 0).
+    pub fn dirfd(self, n: usize, v: u64) -> Args {
+        let at = self.entry.path_arg(n).and_then(|p| p.dirfd);
+        self.set(at, v)
+    }
+
+    /// Path argument `n` (the first is 0).
+    pub fn path(self, n: usize, v: u64) -> Args {
+        let at = self.entry.path_arg(n).map(|p| p.path);
+        self.set(at, v)
+    }
+
+    /// The flags argument.
+    pub fn flags(self, v: u64) -> Args {
+        let at = self.entry.flags.map(|(i, _)| i);
+        self.set(at, v)
+    }
+
+    /// The buffer the kernel fills.
+    pub fn out(self, v: u64) -> Args {
+        let at = self.entry.out;
+        self.set(at, v)
+    }
+}
+
+/// The `*at` form of a legacy path call (`stat` → `newfstatat`, `rename` →
+/// `renameat`, ...): its number and arguments. Built from the two table
+/// entries: `AT_FDCWD` goes in front of each path argument, the other
+/// arguments keep their order, and the at call's flags argument says what
+/// the legacy call implied (`lstat`: not followed; `rmdir`: a directory).
+pub fn at_form(nr: i64, a: [u64; 6]) -> Option<(i64, [u64; 6])> {
+    const AT_FDCWD: u64 = -100i64 as u64;
+    // (the at call, the legacy call's argument count, its implied flags)
+    let (at_nr, count, flags) = match nr {
+        sys::SYS_open => (sys::SYS_openat, 3, None),
+        sys::SYS_stat => (sys::SYS_newfstatat, 2, None),
+        sys::SYS_lstat => (sys::SYS_newfstatat, 2, Some(AT_SYMLINK_NOFOLLOW)),
+        sys::SYS_access => (sys::SYS_faccessat, 2, None),
+        sys::SYS_readlink => (sys::SYS_readlinkat, 3, None),
+        sys::SYS_mkdir => (sys::SYS_mkdirat, 2, None),
+        sys::SYS_mknod => (sys::SYS_mknodat, 3, None),
+        sys::SYS_rmdir => (sys::SYS_unlinkat, 1, Some(AT_REMOVEDIR)),
+        sys::SYS_unlink => (sys::SYS_unlinkat, 1, None),
+        sys::SYS_rename => (sys::SYS_renameat, 2, None),
+        sys::SYS_link => (sys::SYS_linkat, 2, None),
+        sys::SYS_symlink => (sys::SYS_symlinkat, 2, None),
+        sys::SYS_chmod => (sys::SYS_fchmodat, 2, None),
+        sys::SYS_chown => (sys::SYS_fchownat, 3, None),
+        sys::SYS_lchown => (sys::SYS_fchownat, 3, Some(AT_SYMLINK_NOFOLLOW)),
+        _ => return None,
+    };
+    let legacy = classify(nr)?;
+    let mut out = [0u64; 6];
+    let mut n = 0;
+    // At most 3 arguments and 2 paths: 5 fit.
+    for (i, &v) in a.iter().enumerate().take(count) {
+        if legacy.is_path(i) {
+            out[n] = AT_FDCWD;
+            n += 1;
+        }
+        out[n] = v;
+        n += 1;
+    }
+    let mut at = Args {
+        nr: at_nr,
+        entry: classify(at_nr)?,
+        args: out,
+    };
+    if let Some(f) = flags {
+        at = at.flags(f);
+    }
+    Some((at_nr, at.args))
+}
+
 /// Whether `open` flags follow a final symlink.
 pub fn open_follows(flags: u64) -> bool {
     flags & O_NOFOLLOW == 0 && flags & (O_CREAT | O_EXCL) != (O_CREAT | O_EXCL)
@@ -642,6 +763,64 @@ mod tests {
         assert!(!c.follows(&c.entry.paths()[0]));
         let unknown = Call::from_regs(None, &Regs([0; 6], 9999));
         assert!(unknown.entry.paths().is_empty() && unknown.out().is_none());
+    }
+
+    /// The kernel's documented argument orders of the `*at` forms (the
+    /// man pages), against what the table builds.
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn legacy_calls_become_their_at_forms() {
+        const CWD: u64 = -100i64 as u64;
+        let a = [11, 12, 13, 0xdead, 0xbeef, 0xf00d];
+        let want: [(i64, i64, [u64; 6]); 15] = [
+            (sys::SYS_open, sys::SYS_openat, [CWD, 11, 12, 13, 0, 0]),
+            (sys::SYS_stat, sys::SYS_newfstatat, [CWD, 11, 12, 0, 0, 0]),
+            (
+                sys::SYS_lstat,
+                sys::SYS_newfstatat,
+                [CWD, 11, 12, 0x100, 0, 0],
+            ),
+            (sys::SYS_access, sys::SYS_faccessat, [CWD, 11, 12, 0, 0, 0]),
+            (
+                sys::SYS_readlink,
+                sys::SYS_readlinkat,
+                [CWD, 11, 12, 13, 0, 0],
+            ),
+            (sys::SYS_mkdir, sys::SYS_mkdirat, [CWD, 11, 12, 0, 0, 0]),
+            (sys::SYS_mknod, sys::SYS_mknodat, [CWD, 11, 12, 13, 0, 0]),
+            (sys::SYS_rmdir, sys::SYS_unlinkat, [CWD, 11, 0x200, 0, 0, 0]),
+            (sys::SYS_unlink, sys::SYS_unlinkat, [CWD, 11, 0, 0, 0, 0]),
+            (sys::SYS_rename, sys::SYS_renameat, [CWD, 11, CWD, 12, 0, 0]),
+            (sys::SYS_link, sys::SYS_linkat, [CWD, 11, CWD, 12, 0, 0]),
+            (sys::SYS_symlink, sys::SYS_symlinkat, [11, CWD, 12, 0, 0, 0]),
+            (sys::SYS_chmod, sys::SYS_fchmodat, [CWD, 11, 12, 0, 0, 0]),
+            (sys::SYS_chown, sys::SYS_fchownat, [CWD, 11, 12, 13, 0, 0]),
+            (
+                sys::SYS_lchown,
+                sys::SYS_fchownat,
+                [CWD, 11, 12, 13, 0x100, 0],
+            ),
+        ];
+        for (legacy, at, args) in want {
+            assert_eq!(at_form(legacy, a), Some((at, args)), "{legacy}");
+        }
+        assert_eq!(at_form(sys::SYS_openat, a), None);
+    }
+
+    #[test]
+    fn arguments_are_built_by_role() {
+        let st = Args::of(sys::SYS_newfstatat)
+            .unwrap()
+            .dirfd(0, 3)
+            .path(0, 0x10)
+            .out(0x20)
+            .flags(AT_SYMLINK_NOFOLLOW);
+        assert_eq!(st.args, [3, 0x10, 0x20, AT_SYMLINK_NOFOLLOW, 0, 0]);
+        let c = Call::decode(st.nr, st.args).unwrap();
+        assert_eq!(
+            (c.out(), c.dirfd(&c.entry.paths()[0])),
+            (Some(0x20), Some(3))
+        );
     }
 
     #[test]

@@ -83,15 +83,8 @@ pub fn complete(nr: i64, args: [u64; 6]) -> i64 {
     if let trapped::Plan::NoFollow { if_symlink, .. } = plan {
         // SAFETY: a zeroed `stat` is a valid value of this plain C struct.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        let at = [
-            args[0],
-            args[1],
-            &mut st as *mut libc::stat as u64,
-            0x100,
-            0,
-            0,
-        ];
-        if raw_syscall(crate::arch::sys::SYS_newfstatat, at) == 0
+        let lstat = trapped::lstat_of_path(nr, args, &mut st as *mut libc::stat as u64);
+        if lstat.is_some_and(|l| raw_syscall(l.nr, l.args) == 0)
             && st.st_mode & libc::S_IFMT == libc::S_IFLNK
         {
             return if_symlink;
@@ -118,7 +111,7 @@ pub fn complete(nr: i64, args: [u64; 6]) -> i64 {
     // SAFETY: a zeroed `stat` is a valid value of this plain C struct.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     if let trapped::OnSuccess::Statx { .. } = sub.on_success {
-        sub.args[2] = &mut st as *mut libc::stat as u64;
+        sub.set_out(&mut st as *mut libc::stat as u64);
     }
     let r = raw_syscall(sub.nr, sub.args);
     std::hint::black_box(&ts);

@@ -23,6 +23,7 @@
 
 #![allow(non_upper_case_globals)] // the syscall names of arch::sys
 
+use super::table;
 use crate::arch::sys;
 use nix::errno::Errno;
 
@@ -32,7 +33,6 @@ pub const SYS_SECCOMP: i32 = 1;
 const AT_FDCWD: u64 = -100i64 as u64;
 const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
 const AT_EACCESS: u64 = 0x200;
-const AT_REMOVEDIR: u64 = 0x200;
 const O_WRONLY_CREAT_TRUNC: u64 = 0o1 | 0o100 | 0o1000;
 const SIGCHLD: u64 = 17;
 const CLONE_VM_VFORK: u64 = 0x100 | 0x4000;
@@ -125,10 +125,6 @@ pub const STATX_LEN: usize = 256;
 const STATX_BASIC_STATS: u32 = 0x7ff;
 /// `statx` flags `newfstatat` takes too.
 const STATX_AT_FLAGS: u64 = 0x100 | 0x800 | 0x1000;
-/// `AT_STATX_SYNC_TYPE`: how to sync with a remote file system (a hint).
-const AT_STATX_SYNC_TYPE: u64 = 0x6000;
-/// `STATX__RESERVED`: a mask asking for it is invalid.
-const STATX_RESERVED: u64 = 0x8000_0000;
 
 /// A `struct statx` made of a `struct stat`: the basic fields, with
 /// `stx_mask` saying so (no birth time, no attributes, no mount id).
@@ -165,19 +161,37 @@ pub fn statx_of_stat(st: &libc::stat) -> [u8; STATX_LEN] {
 /// `statx(dirfd, path, flags, mask, buf)` on a kernel or policy without
 /// it: `newfstatat` into scratch memory, made a `struct statx` at `buf`.
 fn statx(a: [u64; 6]) -> Plan {
-    let flags = a[2] & 0xffff_ffff;
-    if flags & !(STATX_AT_FLAGS | AT_STATX_SYNC_TYPE) != 0
-        || flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
-        || a[3] & STATX_RESERVED != 0
-    {
+    let Some(call) = table::Call::decode(sys::SYS_statx, a) else {
+        return enosys();
+    };
+    if call.invalid_before_lookup() {
         return Plan::Complete(-(Errno::EINVAL as i64));
     }
-    Plan::Substitute(Substitute {
-        nr: sys::SYS_newfstatat,
-        args: [a[0], a[1], 0, flags & STATX_AT_FLAGS, 0, 0],
-        timeout_ms: None,
-        on_success: OnSuccess::Statx { buf: a[4] },
-    })
+    let path = call.entry.paths()[0];
+    let stat = table::Args::of(sys::SYS_newfstatat).map(|s| {
+        s.dirfd(0, path.dirfd.map_or(0, |i| a[i]))
+            .path(0, a[path.path])
+            .flags(call.flags() & STATX_AT_FLAGS)
+    });
+    match (stat, call.out()) {
+        (Some(stat), Some(buf)) => Plan::Substitute(Substitute {
+            nr: stat.nr,
+            args: stat.args,
+            timeout_ms: None,
+            on_success: OnSuccess::Statx { buf },
+        }),
+        _ => enosys(),
+    }
+}
+
+impl Substitute {
+    /// Point the buffer the kernel fills (the table's `out` argument) at
+    /// `addr`: `statx` run as `newfstatat` writes its `struct stat` there.
+    pub fn set_out(&mut self, addr: u64) {
+        if let Some(i) = table::classify(self.nr).and_then(|e| e.out) {
+            self.args[i] = addr;
+        }
+    }
 }
 
 fn same(nr: i64, args: [u64; 6]) -> Substitute {
@@ -191,6 +205,24 @@ fn same(nr: i64, args: [u64; 6]) -> Substitute {
 
 fn sub(nr: i64, args: [u64; 6]) -> Plan {
     Plan::Substitute(same(nr, args))
+}
+
+/// A `newfstatat` of the first path of call `nr` (arguments `a`), not
+/// followed, into `buf`: whether a `Plan::NoFollow` names a symlink.
+pub fn lstat_of_path(nr: i64, a: [u64; 6], buf: u64) -> Option<table::Args> {
+    let p = table::classify(nr)?.path_arg(0)?;
+    let stat = table::Args::of(sys::SYS_newfstatat)?;
+    Some(
+        stat.dirfd(0, p.dirfd.map_or(AT_FDCWD, |i| a[i]))
+            .path(0, a[p.path])
+            .out(buf)
+            .flags(AT_SYMLINK_NOFOLLOW),
+    )
+}
+
+/// The arguments of the `*at` form of legacy call `nr`.
+fn at_args(nr: i64, a: [u64; 6]) -> [u64; 6] {
+    table::at_form(nr, a).map_or([0; 6], |(_, args)| args)
 }
 
 fn enosys() -> Plan {
@@ -243,32 +275,12 @@ pub fn plan(nr: i64, a: [u64; 6]) -> Plan {
         },
         SYS_accept => sub(SYS_accept4, [a[0], a[1], a[2], 0, 0, 0]),
         SYS_statx => statx(a),
-        // x86_64's legacy calls, as their *at forms.
-        SYS_open => sub(SYS_openat, [AT_FDCWD, a[0], a[1], a[2], 0, 0]),
+        // x86_64's legacy calls, as their *at forms (the table knows them).
         SYS_creat => sub(
             SYS_openat,
-            [AT_FDCWD, a[0], O_WRONLY_CREAT_TRUNC, a[1], 0, 0],
+            at_args(SYS_open, [a[0], O_WRONLY_CREAT_TRUNC, a[1], 0, 0, 0]),
         ),
-        SYS_stat => sub(SYS_newfstatat, [AT_FDCWD, a[0], a[1], 0, 0, 0]),
-        SYS_lstat => sub(
-            SYS_newfstatat,
-            [AT_FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW, 0, 0],
-        ),
-        SYS_access => sub(SYS_faccessat, [AT_FDCWD, a[0], a[1], 0, 0, 0]),
-        SYS_readlink => sub(SYS_readlinkat, [AT_FDCWD, a[0], a[1], a[2], 0, 0]),
-        SYS_mkdir => sub(SYS_mkdirat, [AT_FDCWD, a[0], a[1], 0, 0, 0]),
-        SYS_mknod => sub(SYS_mknodat, [AT_FDCWD, a[0], a[1], a[2], 0, 0]),
-        SYS_rmdir => sub(SYS_unlinkat, [AT_FDCWD, a[0], AT_REMOVEDIR, 0, 0, 0]),
-        SYS_unlink => sub(SYS_unlinkat, [AT_FDCWD, a[0], 0, 0, 0, 0]),
-        SYS_rename => sub(SYS_renameat, [AT_FDCWD, a[0], AT_FDCWD, a[1], 0, 0]),
-        SYS_link => sub(SYS_linkat, [AT_FDCWD, a[0], AT_FDCWD, a[1], 0, 0]),
-        SYS_symlink => sub(SYS_symlinkat, [a[0], AT_FDCWD, a[1], 0, 0, 0]),
-        SYS_chmod => sub(SYS_fchmodat, [AT_FDCWD, a[0], a[1], 0, 0, 0]),
-        SYS_chown => sub(SYS_fchownat, [AT_FDCWD, a[0], a[1], a[2], 0, 0]),
-        SYS_lchown => sub(
-            SYS_fchownat,
-            [AT_FDCWD, a[0], a[1], a[2], AT_SYMLINK_NOFOLLOW, 0],
-        ),
+        _ if let Some((at, args)) = table::at_form(nr, a) => sub(at, args),
         SYS_pipe => sub(SYS_pipe2, [a[0], 0, 0, 0, 0, 0]),
         SYS_dup2 if a[0] as u32 == a[1] as u32 => Plan::Substitute(Substitute {
             nr: SYS_fcntl,

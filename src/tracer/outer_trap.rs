@@ -287,7 +287,10 @@ impl Tracer<'_> {
         };
         let mut mem = crate::syscall::TraceeMemory(pid);
         let ctx = crate::syscall::Ctx::new(&self.env, &proc, pid, regs, None, &mut mem);
-        let host = ctx.host_of_arg(Some(0), 1, false)?;
+        let Some(path) = ctx.entry().and_then(|e| e.path_arg(0)) else {
+            return Ok(false);
+        };
+        let host = ctx.host_of_arg(path.dirfd, path.path, false)?;
         let st = nix::sys::stat::lstat(host.as_path())?;
         Ok(st.st_mode & libc::S_IFMT == libc::S_IFLNK)
     }
@@ -324,7 +327,7 @@ impl Tracer<'_> {
             match ptrace::Scratch::below(regs.sp()).reserve(trapped::STATX_LEN) {
                 Ok(addr) => {
                     scratch = addr;
-                    sub.args[2] = addr;
+                    sub.set_out(addr);
                 }
                 Err(e) => return self.lost(stopped, e, "make room for a stat"),
             }
