@@ -1768,6 +1768,17 @@ int main(void) {
     value("getxattrat of a missing file", syscall(GETXATTRAT, AT_FDCWD, "/etc/sproot-none", 0, "user.t", &get, sizeof get), buf);
     report("removexattrat", syscall(REMOVEXATTRAT, etc, "sproot-x", 0, "user.t"));
     value("getxattrat after removal", syscall(GETXATTRAT, etc, "sproot-x", 0, "user.t", &get, sizeof get), buf);
+    /* A privileged namespace: root's (a fake root's, under -0). */
+    struct xattr_args priv = { (uint64_t)(uintptr_t)"p1", 2, 0 };
+    report("setxattrat trusted", syscall(SETXATTRAT, etc, "sproot-x", 0, "trusted.t", &priv, sizeof priv));
+    value("getxattrat trusted", syscall(GETXATTRAT, AT_FDCWD, "/etc/sproot-link", 0, "trusted.t", &get, sizeof get), buf);
+    struct xattr_args excl = { (uint64_t)(uintptr_t)"p2", 2, 1 /* XATTR_CREATE */ };
+    report("setxattrat trusted, XATTR_CREATE again", syscall(SETXATTRAT, AT_FDCWD, "/etc/sproot-x", 0, "trusted.t", &excl, sizeof excl));
+    report("setxattrat with a short struct", syscall(SETXATTRAT, AT_FDCWD, "/etc/sproot-x", 0, "trusted.t", &priv, 8));
+    long n = syscall(LISTXATTRAT, file, "", AT_EMPTY_PATH, buf, sizeof buf);
+    printf("listxattrat has trusted.t: %s\n", n > 0 && memmem(buf, n, "trusted.t", 10) ? "yes" : "no");
+    report("removexattrat trusted", syscall(REMOVEXATTRAT, AT_FDCWD, "/etc/sproot-x", 0, "trusted.t"));
+    value("getxattrat trusted after removal", syscall(GETXATTRAT, AT_FDCWD, "/etc/sproot-x", 0, "trusted.t", &get, sizeof get), buf);
     struct file_attr fa;
     report("file_getattr", syscall(FILE_GETATTR, AT_FDCWD, "/etc/sproot-x", &fa, sizeof fa, 0));
     report("file_getattr of a missing file", syscall(FILE_GETATTR, AT_FDCWD, "/etc/sproot-none", &fa, sizeof fa, 0));
@@ -1807,5 +1818,9 @@ fn newer_path_syscalls_are_translated() {
         "{out}"
     );
     assert!(!out.contains("another file"), "{out}");
+    assert!(out.contains("getxattrat trusted: p1\n"), "{out}");
+    assert!(out.contains("listxattrat has trusted.t: yes\n"), "{out}");
+    // As nobody with -0: the trusted.* attribute is fake root's, kept by
+    // sproot, and every answer is the same as real root's.
     g.same_as_distro_user(&[], &out);
 }

@@ -104,6 +104,21 @@ pub enum Rule {
     Renameat2,
 }
 
+/// Where an extended-attribute call keeps its name and value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Xattr {
+    /// The name at `name`; the value (or the buffer for it) at `value`, its
+    /// size at `value + 1`, `XATTR_CREATE`/`XATTR_REPLACE` at `value + 2`.
+    Args { name: usize, value: usize },
+    /// The name at `name`; a `struct xattr_args` (value pointer, size,
+    /// flags) at `args`, the structure's size at `args + 1` (`*xattrat`).
+    Struct { name: usize, args: usize },
+    /// A list of names goes to the buffer at `list`, its size at `list + 1`.
+    List { list: usize },
+    /// Only a name, at `name` (the remove calls).
+    Name { name: usize },
+}
+
 /// One syscall: what is done with it and where its arguments are.
 #[derive(Clone, Copy, Debug)]
 pub struct Entry {
@@ -120,6 +135,8 @@ pub struct Entry {
     pub fd: Option<usize>,
     /// `statx`'s mask argument.
     pub mask: Option<usize>,
+    /// An extended-attribute call's name and value.
+    pub xattr: Option<Xattr>,
 }
 
 impl Entry {
@@ -133,6 +150,7 @@ impl Entry {
             owner: None,
             fd: None,
             mask: None,
+            xattr: None,
         }
     }
     const fn flags(mut self, arg: usize, rule: Rule) -> Entry {
@@ -157,6 +175,10 @@ impl Entry {
     }
     const fn mask(mut self, arg: usize) -> Entry {
         self.mask = Some(arg);
+        self
+    }
+    const fn xattr(mut self, x: Xattr) -> Entry {
+        self.xattr = Some(x);
         self
     }
 
@@ -217,6 +239,10 @@ pub const FAN_MARK_DONT_FOLLOW: u64 = 0x0000_0004;
 /// The flags of the stat family.
 pub const STAT_FLAGS: u64 =
     AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE;
+/// `setxattr(path, name, value, size, flags)` and its kin.
+const XATTR_ARGS: Xattr = Xattr::Args { name: 1, value: 2 };
+/// `removexattr(path, name)` and its kin.
+const XATTR_NAME: Xattr = Xattr::Name { name: 1 };
 /// `*xattrat` and `file_getattr`/`file_setattr`: the lookup flags.
 const XATTRAT_FLAGS: u64 = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH;
 
@@ -340,20 +366,29 @@ pub fn classify(nr: i64) -> Option<Entry> {
         sys::SYS_truncate => paths(const { &[p(0, Yes)] }),
         sys::SYS_utime | sys::SYS_utimes => paths(const { &[p(0, Yes)] }),
         sys::SYS_futimesat => paths(const { &[at(0, 1, Yes)] }),
-        sys::SYS_setxattr => paths(const { &[p(0, Yes)] }).flags(4, Rule::Only(3)),
-        sys::SYS_lsetxattr => paths(const { &[p(0, No)] }).flags(4, Rule::Only(3)),
-        sys::SYS_getxattr | sys::SYS_listxattr | sys::SYS_removexattr => {
-            paths(const { &[p(0, Yes)] })
-        }
-        sys::SYS_lgetxattr | sys::SYS_llistxattr | sys::SYS_lremovexattr => {
-            paths(const { &[p(0, No)] })
-        }
+        // The XATTR_CREATE/XATTR_REPLACE flags after the value and its size.
+        sys::SYS_setxattr => paths(const { &[p(0, Yes)] })
+            .xattr(XATTR_ARGS)
+            .flags(4, Rule::Only(3)),
+        sys::SYS_lsetxattr => paths(const { &[p(0, No)] })
+            .xattr(XATTR_ARGS)
+            .flags(4, Rule::Only(3)),
+        sys::SYS_getxattr => paths(const { &[p(0, Yes)] }).xattr(XATTR_ARGS),
+        sys::SYS_lgetxattr => paths(const { &[p(0, No)] }).xattr(XATTR_ARGS),
+        sys::SYS_fsetxattr | sys::SYS_fgetxattr => Entry::of(Native).fd(0).xattr(XATTR_ARGS),
+        sys::SYS_removexattr => paths(const { &[p(0, Yes)] }).xattr(XATTR_NAME),
+        sys::SYS_lremovexattr => paths(const { &[p(0, No)] }).xattr(XATTR_NAME),
+        sys::SYS_fremovexattr => Entry::of(Native).fd(0).xattr(XATTR_NAME),
+        sys::SYS_listxattr => paths(const { &[p(0, Yes)] }).xattr(Xattr::List { list: 1 }),
+        sys::SYS_llistxattr => paths(const { &[p(0, No)] }).xattr(Xattr::List { list: 1 }),
+        sys::SYS_flistxattr => Entry::of(Native).fd(0).xattr(Xattr::List { list: 1 }),
         // Linux 6.13: the xattr calls relative to a directory fd, with
         // lookup flags; 6.17: the file attribute calls.
-        sys::SYS_setxattrat
-        | sys::SYS_getxattrat
-        | sys::SYS_listxattrat
-        | sys::SYS_removexattrat => at_flags(2, XATTRAT_FLAGS),
+        sys::SYS_setxattrat | sys::SYS_getxattrat => {
+            at_flags(2, XATTRAT_FLAGS).xattr(Xattr::Struct { name: 3, args: 4 })
+        }
+        sys::SYS_removexattrat => at_flags(2, XATTRAT_FLAGS).xattr(Xattr::Name { name: 3 }),
+        sys::SYS_listxattrat => at_flags(2, XATTRAT_FLAGS).xattr(Xattr::List { list: 3 }),
         sys::SYS_file_getattr | sys::SYS_file_setattr => at_flags(4, XATTRAT_FLAGS),
         sys::SYS_statfs => paths(const { &[p(0, Yes)] }),
         sys::SYS_inotify_add_watch => {
@@ -696,6 +731,7 @@ mod tests {
         assert!(invalid(sys::SYS_renameat2, &[(4, 8)]));
         assert!(!invalid(sys::SYS_renameat2, &[(4, 2)]));
         assert!(invalid(sys::SYS_lsetxattr, &[(4, 4)]));
+        assert!(!invalid(sys::SYS_lsetxattr, &[(4, 2)]));
         assert!(invalid(sys::SYS_setxattrat, &[(2, 0x400)]));
         assert!(!invalid(sys::SYS_openat, &[(2, u64::MAX)]));
     }

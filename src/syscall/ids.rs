@@ -307,20 +307,8 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
             }
             0
         }
-        sys::SYS_setxattr
-        | sys::SYS_lsetxattr
-        | sys::SYS_fsetxattr
-        | sys::SYS_getxattr
-        | sys::SYS_lgetxattr
-        | sys::SYS_fgetxattr
-        | sys::SYS_listxattr
-        | sys::SYS_llistxattr
-        | sys::SYS_flistxattr
-        | sys::SYS_removexattr
-        | sys::SYS_lremovexattr
-        | sys::SYS_fremovexattr
-            if root =>
-        {
+        // The extended-attribute calls (the table says which).
+        _ if root && ctx.entry().is_some_and(|e| e.xattr.is_some()) => {
             return super::xattr::enter(ctx);
         }
         sys::SYS_open | sys::SYS_openat if fs_root => {

@@ -5,6 +5,7 @@
 //! the kernel, so the guest gets the kernel's own answers.
 
 use super::ctx::fd_errno;
+use super::table::Xattr;
 use super::{Ctx, Outcome};
 use crate::arch::sys;
 use crate::ext::fake_xattr::{self, FileKey};
@@ -23,27 +24,78 @@ enum Op {
 /// How the call names its file.
 #[derive(Clone, Copy)]
 enum Via {
-    Path { follow: bool },
+    /// Its path argument (followed or not, relative to a dirfd or not, as
+    /// the table says).
+    Path,
     Fd,
 }
 
+/// Which operation a call is; where its arguments are is the table's
+/// (`Entry::xattr`).
 fn classify(nr: i64) -> Option<(Op, Via)> {
-    const FOLLOW: Via = Via::Path { follow: true };
-    const NOFOLLOW: Via = Via::Path { follow: false };
     Some(match nr {
-        sys::SYS_setxattr => (Op::Set, FOLLOW),
-        sys::SYS_lsetxattr => (Op::Set, NOFOLLOW),
+        sys::SYS_setxattr | sys::SYS_lsetxattr | sys::SYS_setxattrat => (Op::Set, Via::Path),
         sys::SYS_fsetxattr => (Op::Set, Via::Fd),
-        sys::SYS_getxattr => (Op::Get, FOLLOW),
-        sys::SYS_lgetxattr => (Op::Get, NOFOLLOW),
+        sys::SYS_getxattr | sys::SYS_lgetxattr | sys::SYS_getxattrat => (Op::Get, Via::Path),
         sys::SYS_fgetxattr => (Op::Get, Via::Fd),
-        sys::SYS_listxattr => (Op::List, FOLLOW),
-        sys::SYS_llistxattr => (Op::List, NOFOLLOW),
+        sys::SYS_listxattr | sys::SYS_llistxattr | sys::SYS_listxattrat => (Op::List, Via::Path),
         sys::SYS_flistxattr => (Op::List, Via::Fd),
-        sys::SYS_removexattr => (Op::Remove, FOLLOW),
-        sys::SYS_lremovexattr => (Op::Remove, NOFOLLOW),
+        sys::SYS_removexattr | sys::SYS_lremovexattr | sys::SYS_removexattrat => {
+            (Op::Remove, Via::Path)
+        }
         sys::SYS_fremovexattr => (Op::Remove, Via::Fd),
         _ => return None,
+    })
+}
+
+/// A call's name pointer, value (or buffer) pointer, size and flags, read
+/// where the table says: in the arguments, or in a `struct xattr_args`.
+struct Operands {
+    name: u64,
+    value: u64,
+    size: u64,
+    flags: u32,
+}
+
+/// `XATTR_ARGS_SIZE_VER0`: the first `struct xattr_args`.
+const XATTR_ARGS_SIZE: u64 = 16;
+
+fn operands(ctx: &Ctx, x: Xattr) -> Result<Operands, Errno> {
+    let a = |i: usize| ctx.arg(i);
+    Ok(match x {
+        Xattr::Args { name, value } => Operands {
+            name: a(name),
+            value: a(value),
+            size: a(value + 1),
+            flags: a(value + 2) as u32,
+        },
+        Xattr::Struct { name, args } => {
+            // The kernel's own checks of the structure come first.
+            if a(args + 1) < XATTR_ARGS_SIZE {
+                return Err(Errno::EINVAL);
+            }
+            let mut b = [0u8; XATTR_ARGS_SIZE as usize];
+            ctx.read(a(args), &mut b).map_err(|_| Errno::EFAULT)?;
+            let word = |o: usize| u32::from_ne_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+            Operands {
+                name: a(name),
+                value: u64::from_ne_bytes(b[..8].try_into().unwrap_or_default()),
+                size: u64::from(word(8)),
+                flags: word(12),
+            }
+        }
+        Xattr::List { list } => Operands {
+            name: 0,
+            value: a(list),
+            size: a(list + 1),
+            flags: 0,
+        },
+        Xattr::Name { name } => Operands {
+            name: a(name),
+            value: 0,
+            size: 0,
+            flags: 0,
+        },
     })
 }
 
@@ -94,9 +146,13 @@ fn lookup(ctx: &Ctx, via: Via) -> Result<File, Errno> {
                 (p.into_os_string().into_vec(), true, true)
             }
         }
-        Via::Path { follow } => {
-            let named = ctx.named(None, 0, follow, false)?;
-            (named.host.into_os_string().into_vec(), follow, false)
+        Via::Path => {
+            let call = ctx.call();
+            let path = call.entry.path_arg(0).ok_or(Errno::ENOSYS)?;
+            let follow = call.follows(&path);
+            let named = ctx.named_path(&call, &path)?;
+            let fd = named.fd;
+            (named.host.into_os_string().into_vec(), follow, fd)
         }
     };
     let host = CString::new(host).map_err(|_| Errno::EINVAL)?;
@@ -111,34 +167,39 @@ fn lookup(ctx: &Ctx, via: Via) -> Result<File, Errno> {
 
 /// Handle an `*xattr` call of a fake root; `None`: the kernel's to run.
 pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
-    let Some((op, via)) = classify(ctx.sysno()) else {
+    let (Some((op, via)), Some(x)) = (classify(ctx.sysno()), ctx.entry().and_then(|e| e.xattr))
+    else {
         return Ok(None);
     };
     // What the kernel checks before it looks at the file, in its order:
-    // flags, name, value size, value. Answered here, so that a path that
-    // also fails to resolve does not change the error.
+    // lookup flags, xattr flags, name, value size, value. Answered here,
+    // so that a path that also fails to resolve does not change the error.
+    if ctx.invalid_flags() {
+        return Err(Errno::EINVAL);
+    }
+    let o = operands(ctx, x)?;
     let name = if op == Op::List {
         Vec::new()
     } else {
         if op == Op::Set {
-            fake_xattr::check_set(ctx.arg(4) as u32, b"-", 0)?;
+            fake_xattr::check_set(o.flags, b"-", 0)?;
         }
-        let name = match ctx.read_cstring(ctx.arg(1), fake_xattr::NAME_MAX) {
+        let name = match ctx.read_cstring(o.name, fake_xattr::NAME_MAX) {
             Err(Errno::ENAMETOOLONG) => return Err(Errno::ERANGE),
             r => r?,
         };
         fake_xattr::check_name(&name)?;
         if op == Op::Set {
-            fake_xattr::check_set(ctx.arg(4) as u32, &name, ctx.arg(3) as usize)?;
+            fake_xattr::check_set(o.flags, &name, o.size as usize)?;
         }
         name
     };
     if op != Op::List && !fake_xattr::is_privileged(&name) {
         return Ok(None);
     }
-    let value = if op == Op::Set && ctx.arg(3) > 0 {
-        let mut v = vec![0u8; ctx.arg(3) as usize];
-        ctx.read(ctx.arg(2), &mut v).map_err(|_| Errno::EFAULT)?;
+    let value = if op == Op::Set && o.size > 0 {
+        let mut v = vec![0u8; o.size as usize];
+        ctx.read(o.value, &mut v).map_err(|_| Errno::EFAULT)?;
         v
     } else {
         Vec::new()
@@ -148,7 +209,7 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
     let mut store = env.xattrs.borrow_mut();
     let v = match op {
         Op::Set => {
-            store.set(file.key, &name, &value, ctx.arg(4) as u32)?;
+            store.set(file.key, &name, &value, o.flags)?;
             0
         }
         Op::Get => {
@@ -156,8 +217,7 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
                 // Not ours: what the kernel has (or ENODATA).
                 return Ok(None);
             };
-            let (addr, size) = (ctx.arg(2), ctx.arg(3));
-            copy_out(ctx, addr, size, v)?
+            copy_out(ctx, o.value, o.size, v)?
         }
         Op::Remove => {
             store.remove(file.key, &name)?;
@@ -169,8 +229,7 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
             }
             let kernel = crate::host::listxattr(&file.host, file.follow)?;
             let all = store.list(file.key, &kernel)?;
-            let (addr, size) = (ctx.arg(1), ctx.arg(2));
-            copy_out(ctx, addr, size, &all)?
+            copy_out(ctx, o.value, o.size, &all)?
         }
     };
     Ok(Some(Outcome::Emulated(v)))
