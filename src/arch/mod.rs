@@ -45,6 +45,7 @@ compile_error!("sproot supports x86_64 and aarch64 only");
 #[cfg(test)]
 mod tests {
     /// `#define __NR_name number` lines of a kernel header, as (name, nr).
+    #[cfg(target_arch = "x86_64")]
     fn header_numbers(path: &str) -> Vec<(String, i64)> {
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
         text.lines()
