@@ -99,6 +99,15 @@ like_chroot "a trapped signal" "" 'trap "echo caught" USR1; kill -USR1 $$; echo 
 like_chroot "stop and continue a background job" "" 'sleep 30 & p=$!; kill -STOP $p; kill -CONT $p; kill $p; wait $p 2>/dev/null; echo $?'
 check "sproot exits 128+signal" "exit 143" "$S" -r "$R" /bin/sh -c 'kill -TERM $$'
 
+echo "== guest ptrace (tests/a64/tracer.c)"
+# The tracer reads /proc/<pid>/auxv of its tracee: chroot needs a /proc.
+mount -t proc proc "$R/proc"
+like_chroot "a PTRACE_TRACEME tracer sees syscalls, an exec and the exit" "-b /proc" \
+    "/usr/local/bin/tracer"
+like_chroot "a tracer that seizes, interrupts and kills a running child" "" \
+    "/usr/local/bin/tracer seize"
+umount "$R/proc"
+
 echo "== storms and event order (sorted and chaos order)"
 threads=$((ROUNDS * 32)) forks=$((ROUNDS * 16))
 storm() {  # storm NAME WANT SEED CMD...: output and the stats' key numbers
