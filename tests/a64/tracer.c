@@ -5,6 +5,7 @@
  * exit (read with PTRACE_GETREGSET NT_PRSTATUS and PTRACE_PEEKDATA), the
  * exec event, the registers after execve, and the exit status. At the
  * entry of getppid it turns the call into getpid through NT_ARM_SYSTEM_CALL.
+ * `tracer seize` and `tracer fork`: see seize() and follow().
  * Only what is the same on every run is printed (no pids, no addresses). */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -191,10 +193,10 @@ static int seize(void) {
     return 0;
 }
 
-int main(int argc, char **argv) {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc > 1 && strcmp(argv[1], "seize") == 0)
-        return seize();
+/* Fork `child`, which asks to be traced (PTRACE_TRACEME) and stops
+ * itself: true in the child, going on past that stop; false in the parent
+ * once it has seen the stop. */
+static int fork_traced(void) {
     child = fork();
     if (child < 0)
         die("fork");
@@ -202,6 +204,110 @@ int main(int argc, char **argv) {
         if (ptrace(PTRACE_TRACEME, 0, 0, 0) < 0)
             die("TRACEME");
         raise(SIGSTOP);
+        return 1;
+    }
+    int st;
+    if (waitpid(child, &st, 0) != child)
+        die("waitpid");
+    printf("first stop: %s\n",
+           WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP ? "SIGSTOP" : "other");
+    return 0;
+}
+
+static void *thread_main(void *arg) {
+    return arg;
+}
+
+/* What became of a task the tracer followed. */
+struct followed {
+    pid_t pid;
+    const char *what;
+    int first_stop, status;
+};
+
+/* `tracer fork`: a PTRACE_TRACEME child that forks (a child exiting 3),
+ * then starts and joins a thread; followed with TRACEFORK and TRACECLONE.
+ * The events are printed as the child makes them, the new tasks' first
+ * stops and ends at the end (their order against each other is free). */
+static int follow(void) {
+    if (fork_traced()) {
+        pid_t p = fork();
+        if (p == 0)
+            _exit(3);
+        int st;
+        waitpid(p, &st, 0);
+        pthread_t t;
+        if (pthread_create(&t, NULL, thread_main, NULL) != 0)
+            _exit(1);
+        pthread_join(t, NULL);
+        _exit(WIFEXITED(st) ? WEXITSTATUS(st) + 10 : 1);
+    }
+    int st;
+    long opts = PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL;
+    if (ptrace(PTRACE_SETOPTIONS, child, 0, (void *)opts) < 0)
+        die("SETOPTIONS");
+    struct followed new[2] = { { 0, "fork child", -1, -1 }, { 0, "thread", -1, -1 } };
+    int n = 0, main_status = -1, live = 1;
+    if (ptrace(PTRACE_CONT, child, 0, 0) < 0)
+        die("PTRACE_CONT");
+    while (live > 0) {
+        pid_t w = waitpid(-1, &st, __WALL);
+        if (w < 0)
+            die("waitpid");
+        struct followed *f = NULL;
+        for (int i = 0; i < n; i++)
+            if (new[i].pid == w)
+                f = &new[i];
+        if (WIFEXITED(st) || WIFSIGNALED(st)) {
+            live--;
+            if (w == child)
+                main_status = st;
+            else if (f)
+                f->status = st;
+            continue;
+        }
+        int event = st >> 16, deliver = 0;
+        if (w == child && (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_CLONE)) {
+            unsigned long msg = 0;
+            ptrace(PTRACE_GETEVENTMSG, child, 0, &msg);
+            printf("%s event\n", event == PTRACE_EVENT_FORK ? "fork" : "clone");
+            if (n < 2 && msg) {
+                new[n].pid = (pid_t)msg;
+                int cst;
+                if (waitpid(new[n].pid, &cst, __WALL) != new[n].pid)
+                    die("waitpid for the new task");
+                new[n].first_stop = WIFSTOPPED(cst) ? WSTOPSIG(cst) : -1;
+                live++;
+                if (ptrace(PTRACE_CONT, new[n].pid, 0, 0) < 0)
+                    die("PTRACE_CONT of the new task");
+                n++;
+            }
+        } else if (WSTOPSIG(st) != SIGTRAP) {
+            deliver = WSTOPSIG(st);
+            printf("%s stopped by signal %d\n", w == child ? "child" : "a new task", deliver);
+        }
+        if (ptrace(PTRACE_CONT, w, 0, (void *)(long)deliver) < 0)
+            die("PTRACE_CONT");
+    }
+    /* The thread's exit code is not printed: the kernel reports the
+     * group's exit code for a thread reaped after the group exited, 0 if
+     * reaped before, and which comes first is a race. */
+    for (int i = 0; i < 2; i++)
+        printf("%s: %s, first stop %s, %s %d\n", new[i].what, new[i].pid ? "seen" : "not seen",
+               new[i].first_stop == SIGSTOP ? "SIGSTOP" : "other",
+               WIFEXITED(new[i].status) ? "exited" : "ended otherwise",
+               i == 0 ? WEXITSTATUS(new[i].status) : 0);
+    printf("child exited %d\n", WEXITSTATUS(main_status));
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1 && strcmp(argv[1], "seize") == 0)
+        return seize();
+    if (argc > 1 && strcmp(argv[1], "fork") == 0)
+        return follow();
+    if (fork_traced()) {
         long me = syscall(SYS_getpid);
         long pp = syscall(SYS_getppid);
         int fd = openat(AT_FDCWD, "/etc/debian_version", O_RDONLY);
@@ -214,10 +320,6 @@ int main(int argc, char **argv) {
         _exit(127);
     }
     int st;
-    if (waitpid(child, &st, 0) != child)
-        die("waitpid");
-    printf("first stop: %s\n",
-           WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP ? "SIGSTOP" : "other");
     long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
     if (ptrace(PTRACE_SETOPTIONS, child, 0, (void *)opts) < 0)
         die("SETOPTIONS");

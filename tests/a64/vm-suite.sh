@@ -106,6 +106,15 @@ like_chroot "a PTRACE_TRACEME tracer sees syscalls, an exec and the exit" "-b /p
     "/usr/local/bin/tracer"
 like_chroot "a tracer that seizes, interrupts and kills a running child" "" \
     "/usr/local/bin/tracer seize"
+like_chroot "a tracer follows a fork and a thread (TRACEFORK, TRACECLONE)" "" \
+    "/usr/local/bin/tracer fork"
+for mode in "" fork; do  # both again in chaos event order
+    want=$(chroot "$R" /usr/local/bin/tracer $mode 2>&1; echo "exit $?")
+    for seed in 1 2; do
+        check "tracer${mode:+ $mode} in chaos event order (seed $seed)" "$want" \
+            env SPROOT_CHAOS=$seed "$S" -b /proc -r "$R" /usr/local/bin/tracer $mode
+    done
+done
 umount "$R/proc"
 
 echo "== storms and event order (sorted and chaos order)"
