@@ -33,6 +33,7 @@ $cc -O1 -static -o "$stage/progs/hello-static" tests/a64/hello.c
 $cc -O1 -static-pie -o "$stage/progs/hello-spie" tests/a64/hello.c
 $cc -O1 -pthread -o "$stage/progs/threads" tests/a64/threads.c
 $cc -O1 -o "$stage/progs/forks" tests/a64/forks.c
+$cc -O1 -static -pthread -o "$stage/progs/tracer" tests/a64/tracer.c
 # Android's app sandbox (tests/android/, run by tests/a64/android-suite.sh).
 $cc -O2 -static -o "$stage/progs/android-sandbox" tests/android/sandbox.c
 $cc -O1 -static -nostdlib -ffreestanding -fno-stack-protector -fno-builtin \

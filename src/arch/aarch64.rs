@@ -19,6 +19,9 @@ pub const RED_ZONE: u64 = 128;
 /// `AUDIT_ARCH_AARCH64`, the value seccomp reports for native syscalls.
 pub const AUDIT_ARCH: u32 = 0xc000_00b7;
 
+/// The length of the syscall instruction (`svc #0`).
+pub const SYSCALL_INSN: u64 = 4;
+
 /// The tracee's general registers (`NT_PRSTATUS`) and the syscall number
 /// the kernel will run (`NT_ARM_SYSTEM_CALL`; `x8` at an entry stop).
 #[derive(Clone, Copy)]
@@ -80,6 +83,13 @@ impl Regs {
     }
     pub fn set_sp(&mut self, v: u64) {
         self.gp.sp = v;
+    }
+    /// The program counter: past the `svc` at a syscall stop.
+    pub fn pc(&self) -> u64 {
+        self.gp.pc
+    }
+    pub fn set_pc(&mut self, v: u64) {
+        self.gp.pc = v;
     }
 }
 

@@ -8,6 +8,9 @@ pub const RED_ZONE: u64 = 128;
 /// `AUDIT_ARCH_X86_64`, the value seccomp reports for native syscalls.
 pub const AUDIT_ARCH: u32 = 0xc000_003e;
 
+/// The length of the syscall instruction (`syscall`).
+pub const SYSCALL_INSN: u64 = 2;
+
 /// The tracee's general registers, as `PTRACE_GETREGS` returns them.
 #[derive(Clone, Copy)]
 pub struct Regs(pub libc::user_regs_struct);
@@ -87,6 +90,14 @@ impl Regs {
     }
     pub fn set_sp(&mut self, v: u64) {
         self.0.rsp = v;
+    }
+    /// The program counter (`rip`): past the syscall instruction at a
+    /// syscall stop.
+    pub fn pc(&self) -> u64 {
+        self.0.rip
+    }
+    pub fn set_pc(&mut self, v: u64) {
+        self.0.rip = v;
     }
 }
 

@@ -125,33 +125,18 @@ pub struct AttachStep {
     pub mapped: Option<i64>,
 }
 
-/// The length of the syscall instruction (`syscall`; `svc #0`).
-#[cfg(target_arch = "x86_64")]
-const SYSCALL_INSN: u64 = 2;
-#[cfg(target_arch = "aarch64")]
-const SYSCALL_INSN: u64 = 4;
-
-#[cfg(target_arch = "x86_64")]
-fn pc(regs: &Regs) -> u64 {
-    regs.0.rip
-}
-#[cfg(target_arch = "aarch64")]
-fn pc(regs: &Regs) -> u64 {
-    regs.gp.pc
-}
-
 /// Rewind to the syscall instruction, with `nr` in the register the
 /// instruction reads, and no syscall in progress (so the kernel's restart
 /// logic leaves the registers alone on the way out of the stop).
 #[cfg(target_arch = "x86_64")]
 fn rewind(regs: &mut Regs, nr: i64) {
-    regs.0.rip -= SYSCALL_INSN;
+    regs.0.rip -= crate::arch::SYSCALL_INSN;
     regs.0.rax = nr as u64;
     regs.0.orig_rax = u64::MAX;
 }
 #[cfg(target_arch = "aarch64")]
 fn rewind(regs: &mut Regs, nr: i64) {
-    regs.gp.pc -= SYSCALL_INSN;
+    regs.gp.pc -= crate::arch::SYSCALL_INSN;
     regs.gp.regs[8] = nr as u64;
     regs.set_sysno(-1);
 }
@@ -403,7 +388,7 @@ impl Tracer<'_> {
                 return false;
             }
             Phase::Rewound => match ptrace::get_regs(pid) {
-                Ok(r) if r.sysno() == call.sub.nr && pc(&r) == pc(&call.trapped) => Phase::Running,
+                Ok(r) if r.sysno() == call.sub.nr && r.pc() == call.trapped.pc() => Phase::Running,
                 Ok(_) => Phase::Other,
                 Err(e) => {
                     self.lost(Stopped::new(pid), e, "read the registers");

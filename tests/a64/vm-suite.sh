@@ -99,6 +99,24 @@ like_chroot "a trapped signal" "" 'trap "echo caught" USR1; kill -USR1 $$; echo 
 like_chroot "stop and continue a background job" "" 'sleep 30 & p=$!; kill -STOP $p; kill -CONT $p; kill $p; wait $p 2>/dev/null; echo $?'
 check "sproot exits 128+signal" "exit 143" "$S" -r "$R" /bin/sh -c 'kill -TERM $$'
 
+echo "== guest ptrace (tests/a64/tracer.c)"
+# The tracer reads /proc/<pid>/auxv of its tracee: chroot needs a /proc.
+mount -t proc proc "$R/proc"
+like_chroot "a PTRACE_TRACEME tracer sees syscalls, an exec and the exit" "-b /proc" \
+    "/usr/local/bin/tracer"
+like_chroot "a tracer that seizes, interrupts and kills a running child" "" \
+    "/usr/local/bin/tracer seize"
+like_chroot "a tracer follows a fork and a thread (TRACEFORK, TRACECLONE)" "" \
+    "/usr/local/bin/tracer fork"
+for mode in "" fork; do  # both again in chaos event order
+    want=$(chroot "$R" /usr/local/bin/tracer $mode 2>&1; echo "exit $?")
+    for seed in 1 2; do
+        check "tracer${mode:+ $mode} in chaos event order (seed $seed)" "$want" \
+            env SPROOT_CHAOS=$seed "$S" -b /proc -r "$R" /usr/local/bin/tracer $mode
+    done
+done
+umount "$R/proc"
+
 echo "== storms and event order (sorted and chaos order)"
 threads=$((ROUNDS * 32)) forks=$((ROUNDS * 16))
 storm() {  # storm NAME WANT SEED CMD...: output and the stats' key numbers

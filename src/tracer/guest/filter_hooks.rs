@@ -35,19 +35,9 @@ pub fn seccomp_data(regs: &Regs) -> SeccompData {
     SeccompData {
         nr: regs.sysno() as i32,
         arch: crate::arch::AUDIT_ARCH,
-        instruction_pointer: ip(regs),
+        instruction_pointer: regs.pc(),
         args,
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-fn ip(regs: &Regs) -> u64 {
-    regs.0.rip
-}
-
-#[cfg(target_arch = "aarch64")]
-fn ip(regs: &Regs) -> u64 {
-    regs.gp.pc
 }
 
 /// Whether a syscall is made from the address of sproot's exec loader (a
@@ -55,7 +45,7 @@ fn ip(regs: &Regs) -> u64 {
 fn in_loader_range(regs: &Regs) -> bool {
     let base = env!("SPROOT_LOADER_BASE").trim_start_matches("0x");
     let base = u64::from_str_radix(base, 16).unwrap_or(u64::MAX);
-    (base..base.saturating_add(1 << 26)).contains(&ip(regs))
+    (base..base.saturating_add(1 << 26)).contains(&regs.pc())
 }
 
 /// A guest's install of a filter: `(sock_fprog address, flags)`.

@@ -377,7 +377,7 @@ impl Hooks<'_> {
         match regs.sysno() {
             crate::arch::sys::SYS_ptrace if !EMULATED_HERE => {
                 // Runs natively: EPERM, the guest is traced already.
-                log::info!("guest ptrace is emulated on x86_64 only: refused");
+                log::info!("guest ptrace is not emulated on this architecture: refused");
                 Err(stopped)
             }
             crate::arch::sys::SYS_ptrace if !self.waits.filtered.contains(&self.tgid_of(tid)) => {

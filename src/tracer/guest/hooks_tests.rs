@@ -110,6 +110,54 @@ fn trap() -> i32 {
     gp::stopped_status(libc::SIGTRAP, 0)
 }
 
+// The architectures' registers, for the tests of the loader's marker and
+// of a syscall run again.
+
+/// The number the syscall instruction runs with: `rax`, `x8`.
+#[cfg(target_arch = "x86_64")]
+fn syscall_insn_nr(r: &Regs) -> i64 {
+    r.0.rax as i64
+}
+#[cfg(target_arch = "aarch64")]
+fn syscall_insn_nr(r: &Regs) -> i64 {
+    r.gp.regs[8] as i64
+}
+
+/// The exit stop of the loader's marker `getpid` (result 99) with the
+/// program's stack pointer and entry, as the loader passes them.
+#[cfg(target_arch = "x86_64")]
+fn marker_exit(sp: u64, entry: u64) -> Regs {
+    let mut regs = Regs::entry(sys::SYS_getpid, [sp, entry, 0, 0, 0, 0], 0x3000_0000);
+    regs.0.rax = 99;
+    regs
+}
+#[cfg(target_arch = "aarch64")]
+fn marker_exit(sp: u64, entry: u64) -> Regs {
+    let mut regs = Regs::entry(sys::SYS_getpid, [99, sp, entry, 0, 0, 0], 0x3000_0000);
+    regs.gp.regs[19] = 0x1234;
+    regs.gp.regs[30] = 0x5678;
+    regs.gp.pstate = 0x6000_0000;
+    regs
+}
+
+/// `r` are the registers the kernel leaves after an `execve` of a program
+/// whose stack starts at `sp`, run from `entry`.
+#[cfg(target_arch = "x86_64")]
+fn assert_after_execve(r: &Regs, sp: u64, entry: u64) {
+    let r = r.0;
+    assert_eq!((r.rsp, r.rip, r.rax, r.rdi, r.rsi), (sp, entry, 0, 0, 0));
+    assert_eq!(r.orig_rax, sys::SYS_execve as u64);
+}
+#[cfg(target_arch = "aarch64")]
+fn assert_after_execve(r: &Regs, sp: u64, entry: u64) {
+    assert_eq!((r.gp.sp, r.gp.pc), (sp, entry));
+    let mut exit_stop = [0; 31];
+    exit_stop[7] = 1;
+    assert_eq!(r.gp.regs, exit_stop, "x0 (the result), x8 and the rest");
+    assert_eq!(r.gp.pstate & 0xf000_0000, 0, "no condition flags");
+    assert_eq!(r.sysno(), sys::SYS_execve, "NT_ARM_SYSTEM_CALL");
+}
+
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn getregs_is_copied_from_the_stopped_tracee_into_the_tracer() {
@@ -129,7 +177,6 @@ fn getregs_is_copied_from_the_stopped_tracee_into_the_tracer() {
     assert!(w.gate.holds(TRACEE), "the tracee stays held");
 }
 
-#[cfg(target_arch = "x86_64")]
 #[test]
 fn peekdata_and_pokedata_reach_the_tracee_memory() {
     let mut w = World::new(0);
@@ -143,7 +190,6 @@ fn peekdata_and_pokedata_reach_the_tracee_memory() {
     assert_eq!(w.be.peek_u64(TRACEE, 0x1008), Some(0xdead_beef));
 }
 
-#[cfg(target_arch = "x86_64")]
 #[test]
 fn getregset_fills_the_tracer_iovec_and_its_length() {
     let mut w = World::new(0);
@@ -159,7 +205,6 @@ fn getregset_fills_the_tracer_iovec_and_its_length() {
     assert_eq!(w.be.peek(TRACER, 0x9020, 1), None, "nothing past the note");
 }
 
-#[cfg(target_arch = "x86_64")]
 #[test]
 fn a_request_for_a_running_tracee_is_esrch() {
     let mut w = World::new(0);
@@ -167,7 +212,6 @@ fn a_request_for_a_running_tracee_is_esrch() {
     assert_eq!(w.be.peek(TRACER, 0x5000, 1), None);
 }
 
-#[cfg(target_arch = "x86_64")]
 #[test]
 fn a_request_about_a_task_outside_the_guest_runs_natively() {
     let mut w = World::new(0);
@@ -273,7 +317,6 @@ fn a_wait_for_a_running_tracee_is_parked_until_a_status_is_owed() {
     assert!(w.gate.holds(TRACEE));
 }
 
-#[cfg(target_arch = "x86_64")]
 #[test]
 fn cont_releases_the_held_tracee_with_its_signal() {
     let mut w = World::new(0);
@@ -295,7 +338,6 @@ fn cont_releases_the_held_tracee_with_its_signal() {
     assert!(!w.guest.link(TRACEE).unwrap().stopped);
 }
 
-#[cfg(target_arch = "x86_64")]
 #[test]
 fn detach_forgets_the_tracee_and_resumes_it() {
     let mut w = World::new(0);
@@ -313,7 +355,6 @@ fn detach_forgets_the_tracee_and_resumes_it() {
 
 /// A failed register write of the tracer: found gone on `ESRCH` (neither
 /// resumed nor killed), killed on any other error.
-#[cfg(target_arch = "x86_64")]
 #[test]
 fn a_tracer_whose_registers_cannot_be_written_is_gone_or_killed() {
     for (e, want) in [
@@ -346,7 +387,6 @@ fn a_failed_resume_kills_unless_gone() {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
 #[test]
 fn attach_stops_the_tracee_and_a_failed_stop_is_settled() {
     let mut w = World::default();
@@ -429,7 +469,6 @@ fn a_tracee_held_at_a_guest_filter_stop_goes_on_with_its_syscall() {
 
 /// A loader's marker stop of `TRACEE` with an auxiliary vector on its
 /// stack, as the kernel left it for the program.
-#[cfg(target_arch = "x86_64")]
 fn loaded(w: &mut World) -> Vec<u8> {
     // argc 1, argv[0], NULL, envp NULL, then (AT_PAGESZ, 4096), AT_NULL.
     let sp = 0x4000_0000u64;
@@ -437,15 +476,12 @@ fn loaded(w: &mut World) -> Vec<u8> {
     for (i, v) in words.iter().enumerate() {
         w.be.poke(TRACEE, sp + 8 * i as u64, &v.to_ne_bytes());
     }
-    let mut regs = Regs::entry(sys::SYS_getpid, [sp, 0x40_1000, 0, 0, 0, 0], 0x3000_0000);
-    regs.0.rax = 99;
-    w.be.regs.insert(TRACEE, regs);
+    w.be.regs.insert(TRACEE, marker_exit(sp, 0x40_1000));
     w.be.stop_ops.insert(TRACEE, 2);
     w.guest.link_mut(TRACEE).unwrap().exec = ExecPhase::Loader;
     words[4..].iter().flat_map(|v| v.to_ne_bytes()).collect()
 }
 
-#[cfg(target_arch = "x86_64")]
 #[test]
 fn the_loader_marker_becomes_the_registers_after_execve_and_keeps_the_auxv() {
     let mut w = World::new(gp::O_TRACEEXEC);
@@ -454,12 +490,7 @@ fn the_loader_marker_becomes_the_registers_after_execve_and_keeps_the_auxv() {
         pid: Pid::from_raw(TRACEE),
     };
     assert!(w.hooks(|h| h.before(ev)));
-    let r = w.be.regs[&TRACEE].0;
-    assert_eq!(
-        (r.rsp, r.rip, r.rax, r.rdi, r.rsi),
-        (0x4000_0000, 0x40_1000, 0, 0, 0)
-    );
-    assert_eq!(r.orig_rax, sys::SYS_execve as u64);
+    assert_after_execve(&w.be.regs[&TRACEE], 0x4000_0000, 0x40_1000);
     use std::os::fd::AsRawFd;
     let fd = w.waits.auxv[&TRACEE].as_raw_fd();
     assert_eq!(std::fs::read(format!("/proc/self/fd/{fd}")).unwrap(), auxv);
@@ -472,7 +503,6 @@ fn the_loader_marker_becomes_the_registers_after_execve_and_keeps_the_auxv() {
     );
 }
 
-#[cfg(target_arch = "x86_64")]
 #[test]
 fn an_open_of_the_tracee_auxv_opens_the_program_copy() {
     let mut w = World::new(gp::O_TRACEEXEC);
@@ -503,7 +533,6 @@ fn an_open_of_the_tracee_auxv_opens_the_program_copy() {
     assert!(!w.syscall(sys::SYS_openat, args));
 }
 
-#[cfg(target_arch = "x86_64")]
 #[test]
 fn ptrace_syscall_shows_the_exit_with_the_registers_the_guest_passed() {
     let mut w = World::new(0);
@@ -535,7 +564,6 @@ fn ptrace_syscall_shows_the_exit_with_the_registers_the_guest_passed() {
     assert!(w.guest.link(TRACEE).unwrap().stopped);
 }
 
-#[cfg(target_arch = "x86_64")]
 #[test]
 fn a_new_guest_tracer_gets_the_wait_filter_then_its_ptrace_runs_again() {
     let mut w = World::default();
@@ -545,7 +573,7 @@ fn a_new_guest_tracer_gets_the_wait_filter_then_its_ptrace_runs_again() {
         [gp::PTRACE_SEIZE, TRACEE as u64, 0, 0, 0, 0],
         SP,
     );
-    regs.0.rip = 0x40_1002;
+    regs.set_pc(0x40_1000 + crate::arch::SYSCALL_INSN);
     assert!(w.enter(TRACER, regs));
     // seccomp(SET_MODE_FILTER, TSYNC, &fprog) runs instead.
     let now = w.be.regs[&TRACER];
@@ -576,9 +604,12 @@ fn a_new_guest_tracer_gets_the_wait_filter_then_its_ptrace_runs_again() {
         pid: Pid::from_raw(TRACER),
     };
     assert!(w.hooks(|h| h.before(ev)));
-    let again = w.be.regs[&TRACER].0;
-    assert_eq!((again.rip, again.rax), (0x40_1000, sys::SYS_ptrace as u64));
-    assert_eq!(again.rsi, TRACEE as u64);
+    // The same syscall, arguments and all (on aarch64 `x0`, which held
+    // seccomp()'s result, is the first argument again).
+    let again = w.be.regs[&TRACER];
+    assert_eq!(again.pc(), 0x40_1000);
+    assert_eq!(syscall_insn_nr(&again), sys::SYS_ptrace);
+    assert_eq!(again.args(), regs.args());
     assert!(w.waits.filtered.contains(&TRACER));
     assert!(!w.gate.syscall_stops(TRACER));
     assert_eq!(w.be.calls.last(), Some(&w.resumed(TRACER, 0, false)));

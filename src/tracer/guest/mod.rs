@@ -21,7 +21,9 @@ pub mod backend;
 pub(super) mod filter_hooks;
 pub mod filters;
 pub(super) mod hooks;
-// Its tracers' ptrace requests are emulated on x86_64 only.
+// Pure logic over fake tasks, with no architecture in it: run on x86_64
+// only (its exhaustive orders are far too slow on the emulated aarch64 CPU
+// of scripts/test-a64.sh, as tracer::model's are).
 #[cfg(all(test, target_arch = "x86_64"))]
 mod model;
 mod requests;
