@@ -346,6 +346,8 @@ pub struct Replay {
 }
 
 impl Replay {
+    /// The guest ptrace model's (x86_64's) replays.
+    #[cfg(target_arch = "x86_64")]
     pub fn new(prefix: Vec<usize>) -> Self {
         Replay {
             prefix,
