@@ -13,13 +13,16 @@ use std::io::{IoSlice, IoSliceMut};
 
 #[cfg(target_arch = "x86_64")]
 mod regs_x86_64;
+/// x86_64: `orig_rax` is the number the kernel will run.
+#[cfg(target_arch = "x86_64")]
+pub use regs_x86_64::get_regs as get_regs_as_run;
 #[cfg(target_arch = "x86_64")]
 pub use regs_x86_64::{get_regs, set_changed_regs, set_regs};
 
 #[cfg(target_arch = "aarch64")]
 mod regs_aarch64;
 #[cfg(target_arch = "aarch64")]
-pub use regs_aarch64::{get_regs, set_changed_regs, set_regs};
+pub use regs_aarch64::{get_regs, get_regs_as_run, set_changed_regs, set_regs};
 
 /// Restart a stopped tracee (`PTRACE_SYSCALL` when `to_syscall`, else
 /// `PTRACE_CONT`), delivering signal number `sig` (0: none). Raw numbers, so

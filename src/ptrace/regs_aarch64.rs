@@ -61,6 +61,27 @@ pub fn get_regs(pid: Pid) -> Result<Regs, Errno> {
     Ok(Regs::from_gp(gp))
 }
 
+/// The registers of a syscall stop with the number the kernel will run,
+/// which a guest tracer may have changed (`NT_ARM_SYSTEM_CALL`) since `x8`
+/// was set: one more request than [`get_regs`], for the stops where that
+/// can happen.
+pub fn get_regs_as_run(pid: Pid) -> Result<Regs, Errno> {
+    let mut regs = get_regs(pid)?;
+    let mut nr: libc::c_int = 0;
+    // SAFETY: `nr` is a live int, the size of the NT_ARM_SYSTEM_CALL set.
+    unsafe {
+        regset(
+            libc::PTRACE_GETREGSET,
+            pid,
+            NT_ARM_SYSTEM_CALL,
+            (&mut nr as *mut libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>(),
+        )?;
+    }
+    regs.set_sysno(i64::from(nr));
+    Ok(regs)
+}
+
 fn set_gp(pid: Pid, gp: &libc::user_regs_struct) -> Result<(), Errno> {
     let mut copy = *gp;
     // SAFETY: `copy` is a live user_regs_struct of the size passed.

@@ -115,6 +115,16 @@ for mode in "" fork; do  # both again in chaos event order
             env SPROOT_CHAOS=$seed "$S" -b /proc -r "$R" /usr/local/bin/tracer $mode
     done
 done
+# A debugger and a tracer from the distribution, and sproot inside sproot
+# (guest ptrace and guest seccomp filters together). Addresses and pids
+# differ from run to run: left out.
+cp "$S" "$R/usr/local/bin/sproot"
+# (-ff: a file per process, so no call is split by another's line.)
+like_chroot "strace -f of a pipeline" "-b /proc" \
+    "strace -f -ff -qq -e trace=execve,openat -e signal=none -o /tmp/s sh -c 'cat /etc/debian_version | wc -l' &&
+     cat /tmp/s.* | sed -e 's/0x[0-9a-f]*/ADDR/g' | grep -v -e ld.so -e 'lib/' | sort; rm -f /tmp/s.*"
+like_chroot "sproot inside sproot" "-b /proc" \
+    "/usr/local/bin/sproot -r / -b /proc /bin/sh -c 'echo nested; readlink /proc/self/exe; ls /usr/local/bin/tracer'"
 umount "$R/proc"
 
 echo "== storms and event order (sorted and chaos order)"

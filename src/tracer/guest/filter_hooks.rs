@@ -246,7 +246,8 @@ impl Tracer<'_> {
         let pid = Pid::from_raw(tid);
         // Held at its seccomp stop until now: stopped.
         let stopped = Stopped::new(pid);
-        let regs = match ptrace::get_regs(pid) {
+        // The guest tracer may have changed the syscall (or skipped it).
+        let regs = match ptrace::get_regs_as_run(pid) {
             Ok(r) => r,
             Err(e) => return self.lost(stopped, e, "read the registers"),
         };
