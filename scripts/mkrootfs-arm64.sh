@@ -10,7 +10,7 @@
 set -euo pipefail
 
 DIR=$(realpath -m -- "${1:-${SPROOT_ARM64_ROOTFS:-/var/cache/sproot/debian-bookworm-arm64}}")
-INCLUDE=${SPROOT_ARM64_INCLUDE:-libc6,libc-bin,dash,bash,coreutils,grep,sed,findutils,util-linux,procps,strace}
+INCLUDE=${SPROOT_ARM64_INCLUDE:-libc6,libc-bin,dash,bash,coreutils,grep,sed,findutils,util-linux,procps,strace,gdb}
 MIRROR=${SPROOT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 STAMP="$DIR/.sproot-rootfs-ok"
 HEADER="suite=bookworm arch=arm64 include=$INCLUDE"

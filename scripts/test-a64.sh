@@ -30,6 +30,7 @@ cc=aarch64-linux-gnu-gcc
 $cc -O1 -o "$stage/progs/hello" tests/a64/hello.c
 $cc -O1 -no-pie -o "$stage/progs/hello-nopie" tests/a64/hello.c
 $cc -O1 -static -o "$stage/progs/hello-static" tests/a64/hello.c
+$cc -O0 -g -o "$stage/progs/hello-g" tests/a64/hello.c
 $cc -O1 -static-pie -o "$stage/progs/hello-spie" tests/a64/hello.c
 $cc -O1 -pthread -o "$stage/progs/threads" tests/a64/threads.c
 $cc -O1 -o "$stage/progs/forks" tests/a64/forks.c

@@ -123,6 +123,12 @@ cp "$S" "$R/usr/local/bin/sproot"
 like_chroot "strace -f of a pipeline" "-b /proc" \
     "strace -f -ff -qq -e trace=execve,openat -e signal=none -o /tmp/s sh -c 'cat /etc/debian_version | wc -l' &&
      cat /tmp/s.* | sed -e 's/0x[0-9a-f]*/ADDR/g' | grep -v -e ld.so -e 'lib/' | sort; rm -f /tmp/s.*"
+like_chroot "gdb: a breakpoint, a backtrace, a variable" "-b /proc" \
+    "gdb -batch -nx -ex 'break main' -ex run -ex bt -ex 'print argc' -ex continue /usr/local/bin/hello-g 2>&1 |
+     grep -v -e '^\[' -e debuginfod -e libthread_db | sed -e 's/0x[0-9a-f]*/ADDR/g'"
+check "gdb under sproot stops at the breakpoint" "$(printf 'Breakpoint 1, main (argc=1, argv=ADDR) at tests/a64/hello.c:5\nexit 0')" \
+    "$S" -b /proc -r "$R" /bin/sh -c "gdb -batch -nx -ex 'break main' -ex run /usr/local/bin/hello-g 2>&1 |
+        grep '^Breakpoint 1, ' | sed -e 's/0x[0-9a-f]*/ADDR/g'"
 like_chroot "sproot inside sproot" "-b /proc" \
     "/usr/local/bin/sproot -r / -b /proc /bin/sh -c 'echo nested; readlink /proc/self/exe; ls /usr/local/bin/tracer'"
 umount "$R/proc"
