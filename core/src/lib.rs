@@ -14,6 +14,10 @@
 //! * [`ext`]: the extensions' pure logic: fake credentials (`-0`, `-i`),
 //!   fake root's extended attributes, the `uname` view (`-k`), port maps
 //!   (`-p`, `-n`);
+//! * [`namespace`]: the kernel's answers for calls that add, remove or
+//!   move names where a translated path would hide them (final `.`, `..`,
+//!   `/`, binding points);
+//! * [`shebang`]: `#!` lines with Linux's rules;
 //! * [`errno`]: Linux's error numbers.
 //!
 //! The crate is `no_std` + `alloc`, so that it can run inside a guest
@@ -30,6 +34,8 @@ pub mod decision;
 pub mod errno;
 pub mod ext;
 pub mod fs;
+pub mod namespace;
+pub mod shebang;
 pub mod sysno;
 pub mod table;
 

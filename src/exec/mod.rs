@@ -20,7 +20,7 @@
 //! ```
 
 pub(crate) mod elf;
-mod shebang;
+use sproot_core::shebang;
 #[cfg(test)]
 mod tests;
 

@@ -486,7 +486,7 @@ fn lexical_hosts(ctx: &Ctx) -> Vec<PathBuf> {
 /// search bits for the duration of the call.
 pub fn lift_parents(ctx: &Ctx) -> Vec<(PathBuf, u32)> {
     let nr = ctx.sysno();
-    let creates = super::namespace::op_of(nr, ctx.arg(2)).is_some()
+    let creates = sproot_core::namespace::op_of(&ctx.call()).is_some()
         || nr == sys::SYS_creat
         || (nr == sys::SYS_open && ctx.arg(1) & libc::O_CREAT as u64 != 0)
         || (nr == sys::SYS_openat && ctx.arg(2) & libc::O_CREAT as u64 != 0);

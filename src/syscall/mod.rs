@@ -11,7 +11,6 @@ pub mod extension;
 pub mod extension_list;
 pub mod ids;
 pub mod l2s;
-mod namespace;
 pub mod net;
 mod openat2;
 pub mod procfile;
@@ -28,6 +27,7 @@ use crate::arch::sys;
 use crate::exec::{ExecPlan, ExecResolver, plan_exec};
 use crate::fs::{AsHostPath, GuestView, ProcContext};
 use nix::errno::Errno;
+use sproot_core::namespace;
 use std::cell::RefCell;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -268,7 +268,8 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
     let mut changed = false;
     // unlink, rename, mkdir...: the kernel's rules for special names and
     // binding points, on the canonical guest paths.
-    let op = namespace::op_of(ctx.sysno(), ctx.arg(2));
+    let call = ctx.call();
+    let op = namespace::op_of(&call);
     let moving = matches!(op, Some(namespace::Op::Move { .. }));
     let mut guests: [Option<Vec<u8>>; 2] = [None, None];
     // rename: the directories the kernel's parent lookups end in, and the
@@ -276,7 +277,6 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
     let mut parents: [Option<Vec<u8>>; 2] = [None, None];
     let mut specials: [Option<Errno>; 2] = [None, None];
     let mut fd_name = None;
-    let call = ctx.call();
     for (index, a) in args.iter().enumerate() {
         let ptr = ctx.arg(a.path);
         if ptr == 0 {
@@ -319,10 +319,10 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
                     *slot = Some(kernel_parent(ctx, a.dirfd, &guest, last, &resolved.guest)?);
                 }
                 if let Some(slot) = specials.get_mut(index) {
-                    *slot = namespace::last_errno(op, index, last);
+                    *slot = namespace::last_errno(op, index, last).map(Errno::from);
                 }
             } else if let Some(e) = namespace::last_errno(op, index, last) {
-                return Err(e);
+                return Err(e.into());
             }
             // Glue directories are read-only, like a mount point's parent
             // the guest may not write to (binding points have their rules).
@@ -383,7 +383,7 @@ fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
     if let Some(op) = op
         && let Some(e) = namespace::binding_errno(env.view, op, &guests)
     {
-        return Err(e);
+        return Err(e.into());
     }
     Ok(match fd_name {
         Some(hook) => Outcome::WithExit {

@@ -23,7 +23,7 @@ mod proc_files;
 mod procfs;
 mod resolve;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use alloc::sync::Arc;
 use core::cell::RefCell;

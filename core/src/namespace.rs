@@ -14,9 +14,12 @@
 //! parent lookups end in are compared first (`EXDEV`, also for a final
 //! `.`, `..` or `/`), then the final components (`EBUSY`).
 
-use crate::arch::sys;
+use crate::Errno;
 use crate::fs::GuestView;
-use nix::errno::Errno;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use crate::sysno as sys;
+use crate::table::{AT_REMOVEDIR, Call};
 
 /// How a path ends, lexically.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,12 +66,13 @@ pub enum Op {
     Create,
 }
 
-/// The operation of syscall `nr` (`flags`: `unlinkat`'s third argument).
-pub fn op_of(nr: i64, unlinkat_flags: u64) -> Option<Op> {
+/// The operation of a call (`unlinkat`: by its flags).
+pub fn op_of(call: &Call) -> Option<Op> {
+    let (nr, unlinkat_flags) = (call.nr, call.flags());
     Some(match nr {
         sys::SYS_rmdir => Op::Rmdir,
         sys::SYS_unlink => Op::Unlink,
-        sys::SYS_unlinkat if unlinkat_flags & libc::AT_REMOVEDIR as u64 != 0 => Op::Rmdir,
+        sys::SYS_unlinkat if unlinkat_flags & AT_REMOVEDIR != 0 => Op::Rmdir,
         sys::SYS_unlinkat => Op::Unlink,
         sys::SYS_rename | sys::SYS_renameat | sys::SYS_renameat2 => Op::Move { link: false },
         sys::SYS_link | sys::SYS_linkat => Op::Move { link: true },
@@ -126,6 +130,7 @@ pub fn binding_errno(view: &GuestView, op: Op, guests: &[Option<Vec<u8>>]) -> Op
 mod tests {
     use super::*;
     use crate::fs::Binding;
+    use crate::fs::testing::NoHost;
 
     #[test]
     fn final_components_are_classified_lexically() {
@@ -153,7 +158,8 @@ mod tests {
 
     #[test]
     fn bindings_are_mount_points() {
-        let view = crate::fs::view(
+        let view = GuestView::new(
+            alloc::sync::Arc::new(NoHost),
             b"/srv/root",
             vec![Binding {
                 host: b"/home/me/src".to_vec(),

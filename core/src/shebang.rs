@@ -11,8 +11,11 @@
 //!   up to the end of the line, is the single optional argument (which may
 //!   contain blanks).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Size of the kernel's look-ahead buffer.
-pub(crate) const BUF_SIZE: usize = 256;
+pub const BUF_SIZE: usize = 256;
 
 fn is_blank(c: u8) -> bool {
     c == b' ' || c == b'\t'
@@ -24,14 +27,14 @@ fn is_terminator(c: u8) -> bool {
 
 /// Parsed `#!` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Shebang {
+pub struct Shebang {
     pub interp: Vec<u8>,
     pub arg: Option<Vec<u8>>,
 }
 
 /// Parses the start of a file that begins with `#!`. `None` means the kernel
 /// would refuse it with ENOEXEC.
-pub(crate) fn parse(head: &[u8]) -> Option<Shebang> {
+pub fn parse(head: &[u8]) -> Option<Shebang> {
     let mut buf = [0u8; BUF_SIZE];
     let n = head.len().min(BUF_SIZE);
     buf[..n].copy_from_slice(&head[..n]);
@@ -120,17 +123,17 @@ mod tests {
     fn long_lines() {
         // Name too long to fit: rejected.
         let mut long = b"#!/".to_vec();
-        long.extend(std::iter::repeat_n(b'a', 300));
+        long.extend(core::iter::repeat_n(b'a', 300));
         assert_eq!(p(&long), None);
         // Name fits, argument truncated: accepted with the truncated arg.
         let mut trunc = b"#!/bin/x ".to_vec();
-        trunc.extend(std::iter::repeat_n(b'b', 300));
+        trunc.extend(core::iter::repeat_n(b'b', 300));
         let (name, arg) = p(&trunc).unwrap();
         assert_eq!(name, "/bin/x");
         assert_eq!(arg.unwrap().len(), BUF_SIZE - 1 - 9);
         // Newline as the 256th byte is still found.
         let mut exact = b"#!/bin/x ".to_vec();
-        exact.extend(std::iter::repeat_n(b'c', BUF_SIZE - 1 - 9));
+        exact.extend(core::iter::repeat_n(b'c', BUF_SIZE - 1 - 9));
         exact.push(b'\n');
         assert_eq!(exact.len(), BUF_SIZE);
         let (_, arg) = p(&exact).unwrap();
