@@ -127,7 +127,8 @@ pub struct Entry {
     pub flags: Option<(usize, Rule)>,
     /// An access mode argument (`R_OK|W_OK|X_OK` only).
     pub access_mode: Option<usize>,
-    /// A buffer the kernel fills (`struct stat`, `struct statx`).
+    /// The `struct stat` or `struct statx` a stat call fills (only the stat
+    /// family has this role; the stat extension relies on it).
     pub out: Option<usize>,
     /// The new owner: the uid at this argument, the gid at the next.
     pub owner: Option<usize>,

@@ -12,44 +12,38 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use nix::errno::Errno;
-
 pub use sproot_core::fs::*;
 
 /// The host as the tracer sees it: its own syscalls.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TracerHost;
 
-fn core_err(e: Errno) -> sproot_core::Errno {
-    e.into()
-}
-
 impl HostFs for TracerHost {
     fn lstat_kind(&self, path: &[u8]) -> Result<Kind, sproot_core::Errno> {
         long_path::with_short(path, nix::sys::stat::lstat)
             .map(|st| Kind::of_mode(st.st_mode))
-            .map_err(core_err)
+            .map_err(Into::into)
     }
     fn stat_kind(&self, path: &[u8]) -> Result<Kind, sproot_core::Errno> {
         nix::sys::stat::stat(path)
             .map(|st| Kind::of_mode(st.st_mode))
-            .map_err(core_err)
+            .map_err(Into::into)
     }
     fn lstat_mode_ino(&self, path: &[u8]) -> Result<(u32, u64), sproot_core::Errno> {
         long_path::with_short(path, nix::sys::stat::lstat)
             .map(|st| (st.st_mode, st.st_ino))
-            .map_err(core_err)
+            .map_err(Into::into)
     }
     fn readlink(&self, path: &[u8]) -> Result<Vec<u8>, sproot_core::Errno> {
         long_path::with_short(path, nix::fcntl::readlink)
             .map(OsString::into_vec)
-            .map_err(core_err)
+            .map_err(Into::into)
     }
     fn read_magic(&self, link: &[u8]) -> Result<Vec<u8>, sproot_core::Errno> {
-        long_path::read_magic(link).map_err(core_err)
+        long_path::read_magic(link).map_err(Into::into)
     }
     fn for_kernel(&self, path: Vec<u8>) -> Result<Vec<u8>, sproot_core::Errno> {
-        long_path::for_kernel(path).map_err(core_err)
+        long_path::for_kernel(path).map_err(Into::into)
     }
     fn process_ids(&self, id: i32) -> Option<(i32, i32)> {
         let text = std::fs::read_to_string(format!("/proc/{id}/status")).ok()?;

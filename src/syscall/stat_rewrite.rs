@@ -8,7 +8,6 @@
 
 use super::ctx::fd_errno;
 use super::{Ctx, Outcome};
-use crate::arch::sys;
 use nix::errno::Errno;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -76,13 +75,10 @@ fn cstring(bytes: &[u8]) -> Result<CString, Errno> {
 
 /// Decode a stat-family call; `None` if `nr` is not one.
 fn stat_call(ctx: &Ctx) -> Result<Option<StatCall>, Errno> {
-    let nr = ctx.sysno();
-    let is_stat = matches!(
-        nr,
-        sys::SYS_stat | sys::SYS_lstat | sys::SYS_fstat | sys::SYS_newfstatat | sys::SYS_statx
-    );
+    // The stat family is what has a buffer the kernel fills (the table's
+    // `out` role).
     let call = ctx.call();
-    let (true, Some(buf)) = (is_stat, call.out()) else {
+    let Some(buf) = call.out() else {
         return Ok(None);
     };
     let statx = call.mask().map(|mask| (call.flags() as i32, mask));
