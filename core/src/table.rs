@@ -233,7 +233,12 @@ pub const RENAME_EXCHANGE: u64 = 2;
 pub const RENAME_WHITEOUT: u64 = 4;
 pub const O_CREAT: u64 = 0o100;
 pub const O_EXCL: u64 = 0o200;
+/// `O_NOFOLLOW`: arm64 numbers `O_DIRECTORY`, `O_NOFOLLOW`, `O_DIRECT` and
+/// `O_LARGEFILE` its own way.
+#[cfg(not(target_arch = "aarch64"))]
 pub const O_NOFOLLOW: u64 = 0o400000;
+#[cfg(target_arch = "aarch64")]
+pub const O_NOFOLLOW: u64 = 0o100000;
 pub const OPEN_TREE_CLONE: u64 = 1;
 pub const IN_DONT_FOLLOW: u64 = 0x0200_0000;
 pub const FAN_MARK_DONT_FOLLOW: u64 = 0x0000_0004;

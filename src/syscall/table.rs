@@ -33,6 +33,21 @@ mod tests {
     }
 
     #[test]
+    fn open_flags_are_this_architectures() {
+        // arm64's O_NOFOLLOW is x86_64's O_LARGEFILE: an open that must not
+        // follow its last symlink would be taken for one that does.
+        assert_eq!(O_NOFOLLOW, libc::O_NOFOLLOW as u64);
+        assert_eq!(O_CREAT, libc::O_CREAT as u64);
+        assert_eq!(O_EXCL, libc::O_EXCL as u64);
+        let at = libc::AT_FDCWD as u64;
+        let open = |flags: i32| Call::decode(sys::SYS_openat, [at, 0, flags as u64, 0, 0, 0]);
+        let nofollow = open(libc::O_NOFOLLOW).unwrap();
+        let path = nofollow.entry.path_arg(0).unwrap();
+        assert!(!nofollow.follows(&path));
+        assert!(open(libc::O_RDONLY).unwrap().follows(&path));
+    }
+
+    #[test]
     fn every_syscall_in_the_filter_is_handled() {
         // The default filter of this architecture; "tracee_ext" adds the
         // extensions' calls, handled by their own hooks.

@@ -61,6 +61,8 @@ echo "== path translation"
 like_chroot "paths" "" 'cd /usr/bin && pwd; ls -d /etc /usr/lib; readlink -f /bin/sh; cat /etc/debian_version; test -e /mnt/sproot && echo leak; echo done'
 like_chroot "relative paths and .." "" 'cd /usr/share && ls -d ../bin ../../etc; cd ../../../..; pwd'
 like_chroot "create, rename, remove" "" 'cd /tmp && mkdir d && echo x > d/f && mv d/f d/g && ln -s g d/l && cat d/l && rm -r d && ls -a /tmp | grep -c d'
+# arm64 numbers O_NOFOLLOW its own way (x86_64's value is its O_LARGEFILE).
+like_chroot "O_NOFOLLOW on a final symlink" "" 'ln -s /etc/debian_version /tmp/nf; dd if=/tmp/nf iflag=nofollow of=/dev/null status=none; echo $?; dd if=/tmp/nf of=/dev/null status=none; echo $?; rm /tmp/nf'
 
 like_chroot "paths without seccomp (a stop at every syscall)" "--no-seccomp" \
     'cd /usr/bin && pwd; cat /etc/debian_version; ls -d /etc /usr/lib; readlink -f /bin/sh'
