@@ -211,6 +211,11 @@ pub fn memory_file(name: &std::ffi::CStr, data: &[u8]) -> Result<std::os::fd::Ow
     let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
     std::fs::File::from(fd.try_clone().map_err(|_| Errno::EMFILE)?)
         .write_all(data)
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+        .map_err(|e| errno_of(&e))?;
     Ok(fd)
+}
+
+/// The errno of a failed `std` I/O call (`EIO` when it has none).
+pub fn errno_of(e: &std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }

@@ -39,4 +39,23 @@ impl<H, X> Decision<H, X> {
                 }
         )
     }
+
+    /// The same decision with its exit hook and exec plan converted (a
+    /// backend's own types for them).
+    pub fn map<H2, X2>(
+        self,
+        hook: impl FnOnce(H) -> H2,
+        exec: impl FnOnce(X) -> X2,
+    ) -> Decision<H2, X2> {
+        match self {
+            Decision::Pass => Decision::Pass,
+            Decision::Rewritten => Decision::Rewritten,
+            Decision::Emulated(v) => Decision::Emulated(v),
+            Decision::Exec(x) => Decision::Exec(exec(x)),
+            Decision::WithExit { rewritten, hook: h } => Decision::WithExit {
+                rewritten,
+                hook: hook(h),
+            },
+        }
+    }
 }

@@ -9,6 +9,9 @@
 //! * [`fs`]: the guest's view of the file system: the root, bindings,
 //!   path translation both ways, `/proc` as a tracee sees it; the host
 //!   behind the [`fs::HostFs`] interface;
+//! * [`handler`]: the handlers that translate a stopped syscall through
+//!   [`handler::Ctx`] and the [`handler::Host`] interface: the path
+//!   syscalls, `getcwd`, `readlink`;
 //! * [`decision`]: what the core decides, for a backend to apply;
 //! * [`backend`]: how the core reaches a stopped guest thread;
 //! * [`ext`]: the extensions' pure logic: fake credentials (`-0`, `-i`),
@@ -34,6 +37,7 @@ pub mod decision;
 pub mod errno;
 pub mod ext;
 pub mod fs;
+pub mod handler;
 pub mod namespace;
 pub mod shebang;
 pub mod sysno;

@@ -88,9 +88,7 @@ pub struct Group {
     pub count: Option<u64>,
 }
 
-fn errno_of(e: &std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
-}
+use crate::host::errno_of;
 
 fn absolute(p: &Path) -> Result<PathBuf, Errno> {
     if p.as_os_str().is_empty() {

@@ -38,9 +38,7 @@ thread_local! {
     static HELD: RefCell<VecDeque<(Vec<u8>, File)>> = const { RefCell::new(VecDeque::new()) };
 }
 
-fn errno_of(e: &std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
-}
+use crate::host::errno_of;
 
 /// Open `path` (shorter than `PATH_MAX`) with `O_PATH`.
 fn open_path(path: &[u8], directory: bool) -> Result<File, Errno> {

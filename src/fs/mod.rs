@@ -56,6 +56,34 @@ impl HostFs for TracerHost {
     }
 }
 
+/// The core handlers' host operations, with the tracer's syscalls.
+impl sproot_core::handler::Host for TracerHost {
+    fn link_final_file(&self, path: &[u8]) -> Option<Vec<u8>> {
+        crate::ext::link2symlink::resolve(path.as_path()).map(|p| p.into_os_string().into_vec())
+    }
+    fn nlink(&self, path: &[u8]) -> Result<u64, sproot_core::Errno> {
+        Ok(nix::sys::stat::stat(path)?.st_nlink)
+    }
+    fn read_file(&self, path: &[u8]) -> Result<Vec<u8>, sproot_core::Errno> {
+        std::fs::read(path.as_path()).map_err(|e| crate::host::errno_of(&e).into())
+    }
+    /// A memfd of the tracer's, opened by the guest as
+    /// `/proc/<tracer>/fd/<n>`; its name tells the guest path it stands for
+    /// (`/proc/self/fd/N` of the guest's descriptor reads back as that path).
+    fn snapshot(&self, text: &[u8], guest: &[u8]) -> Result<(Vec<u8>, i32), sproot_core::Errno> {
+        let mut name = SNAPSHOT_NAME.to_vec();
+        name.extend_from_slice(guest);
+        name.truncate(240);
+        let name = std::ffi::CString::new(name).map_err(|_| nix::errno::Errno::EINVAL)?;
+        let fd = std::os::fd::IntoRawFd::into_raw_fd(crate::host::memory_file(&name, text)?);
+        let path = format!("/proc/{}/fd/{fd}", std::process::id()).into_bytes();
+        Ok((path, fd))
+    }
+    fn close_snapshot(&self, handle: i32) {
+        let _ = nix::unistd::close(handle);
+    }
+}
+
 /// A view of `root` with `bindings`, looking at the host as the tracer.
 pub fn view(root: &[u8], bindings: Vec<Binding>) -> GuestView {
     GuestView::new(Arc::new(TracerHost), root, bindings)

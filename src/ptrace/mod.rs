@@ -96,8 +96,6 @@ pub fn event_msg(pid: Pid) -> Result<u64, Errno> {
     ptrace::getevent(pid).map(|v| v as u64)
 }
 
-const PAGE: u64 = 4096;
-
 /// Read `buf.len()` bytes of the tracee's memory at `addr`.
 pub fn read_into(pid: Pid, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
     if buf.is_empty() {
@@ -116,36 +114,22 @@ pub fn read_into(pid: Pid, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
 /// Reads page by page so a string that ends just before an unmapped page is
 /// still read in full.
 pub fn read_cstring(pid: Pid, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
-    read_cstring_with(|a, b| read_into(pid, a, b), addr, max)
+    Ok(sproot_core::backend::read_cstring(
+        &TraceeMemory(pid),
+        addr,
+        max,
+    )?)
 }
 
-/// [`read_cstring`] through any reader of tracee memory.
-pub fn read_cstring_with(
-    mut read: impl FnMut(u64, &mut [u8]) -> Result<(), Errno>,
-    addr: u64,
-    max: usize,
-) -> Result<Vec<u8>, Errno> {
-    if addr == 0 {
-        return Err(Errno::EFAULT);
+/// The memory of a stopped tracee, through `process_vm_readv`/`writev`.
+pub struct TraceeMemory(pub Pid);
+
+impl sproot_core::backend::Memory for TraceeMemory {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), sproot_core::Errno> {
+        Ok(read_into(self.0, addr, buf)?)
     }
-    let mut out = Vec::with_capacity(256);
-    let mut cur = addr;
-    let mut chunk = [0u8; PAGE as usize];
-    loop {
-        // Most paths are short: read 256 bytes first, then whole pages.
-        let room = (PAGE - cur % PAGE) as usize;
-        let first = if out.is_empty() { 256 } else { PAGE as usize };
-        let want = room.min(first).min(max + 1 - out.len());
-        read(cur, &mut chunk[..want])?;
-        if let Some(end) = chunk[..want].iter().position(|&b| b == 0) {
-            out.extend_from_slice(&chunk[..end]);
-            return Ok(out);
-        }
-        out.extend_from_slice(&chunk[..want]);
-        if out.len() > max {
-            return Err(Errno::ENAMETOOLONG);
-        }
-        cur += want as u64;
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), sproot_core::Errno> {
+        Ok(write(self.0, addr, data)?)
     }
 }
 
@@ -191,39 +175,7 @@ fn poke(pid: Pid, addr: u64, data: &[u8]) -> Result<(), Errno> {
     Ok(())
 }
 
-/// A downward bump allocator for scratch data below a tracee's stack
-/// pointer, past the red zone. Valid while the tracee stays stopped in the
-/// current syscall.
-pub struct Scratch {
-    next: u64,
-}
-
-impl Scratch {
-    pub fn below(sp: u64) -> Self {
-        Scratch {
-            next: sp.saturating_sub(crate::arch::RED_ZONE),
-        }
-    }
-
-    /// Copy `data` into the tracee and return its address (16-aligned).
-    pub fn push(&mut self, pid: Pid, data: &[u8]) -> Result<u64, Errno> {
-        let addr = self.reserve(data.len())?;
-        write(pid, addr, data)?;
-        Ok(addr)
-    }
-
-    /// Take `len` bytes (16-aligned) and return their address.
-    pub fn reserve(&mut self, len: usize) -> Result<u64, Errno> {
-        let addr = self.next.checked_sub(len as u64).ok_or(Errno::EFAULT)? & !15;
-        self.next = addr;
-        Ok(addr)
-    }
-
-    /// Copy a path and its NUL terminator.
-    pub fn push_cstr(&mut self, pid: Pid, s: &[u8]) -> Result<u64, Errno> {
-        let mut v = Vec::with_capacity(s.len() + 1);
-        v.extend_from_slice(s);
-        v.push(0);
-        self.push(pid, &v)
-    }
+/// A tracee's scratch space: below its stack pointer, past the red zone.
+pub fn scratch_below(sp: u64) -> sproot_core::backend::Scratch {
+    sproot_core::backend::Scratch::below(sp.saturating_sub(crate::arch::RED_ZONE))
 }

@@ -7,15 +7,9 @@
 pub enum ExitHook {
     /// Socket addresses (see [`super::net`]).
     Sockets(SockExit),
-    /// Close the tracer's descriptor of a rewritten `/proc` file.
-    CloseFd(i32),
-    /// An open of a host path with several guest names: remember the name
-    /// used for the descriptor it returns (see `fs::aliases`).
-    NameFd {
-        tgid: i32,
-        guest: Vec<u8>,
-        host: Vec<u8>,
-    },
+    /// The core's handlers' work (a `/proc` snapshot to give back, the
+    /// name of a descriptor to remember).
+    Core(sproot_core::handler::ExitHook),
     /// An extension's own exit work, of a type its module defines (see
     /// [`ExitHook::extension`]); every extension's exit hook sees it and
     /// takes what is its own ([`ExitHook::of`]).

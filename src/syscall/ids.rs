@@ -34,7 +34,7 @@ pub fn stored_owner(host: &std::path::Path) -> Option<(u32, u32)> {
 
 fn write_u32s(ctx: &mut Ctx, addr: u64, v: &[u32]) -> Result<(), Errno> {
     let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
-    ctx.to_guest(addr, &bytes)
+    Ok(ctx.to_guest(addr, &bytes)?)
 }
 
 /// The thread's fake credentials (the caller checked there are some).
@@ -171,7 +171,8 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
         }
         let mut buf = crate::host::uname_bytes()?;
         env.uname.borrow().apply(&mut buf);
-        ctx.to_guest(ctx.arg(0), &buf)?;
+        let addr = ctx.arg(0);
+        ctx.to_guest(addr, &buf)?;
         return Ok(Some(Outcome::Emulated(0)));
     }
     let Some(c) = ctx.creds.as_deref() else {

@@ -133,18 +133,4 @@ fn link_unnamed(link: &std::path::Path, new: &std::path::Path) -> Result<(), Err
     )
 }
 
-/// Whether a syscall works on l2s names themselves (not their final file).
-pub fn works_on_names(nr: i64) -> bool {
-    matches!(
-        nr,
-        sys::SYS_link
-            | sys::SYS_linkat
-            | sys::SYS_unlink
-            | sys::SYS_unlinkat
-            | sys::SYS_rename
-            | sys::SYS_renameat
-            | sys::SYS_renameat2
-            | sys::SYS_symlink
-            | sys::SYS_symlinkat
-    )
-}
+pub use sproot_core::ext::link2symlink::works_on_names;

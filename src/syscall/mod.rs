@@ -13,7 +13,6 @@ pub mod ids;
 pub mod l2s;
 pub mod net;
 mod openat2;
-pub mod procfile;
 pub mod restart;
 pub mod stat_rewrite;
 pub mod table;
@@ -27,7 +26,7 @@ use crate::arch::sys;
 use crate::exec::{ExecPlan, ExecResolver, plan_exec};
 use crate::fs::{AsHostPath, GuestView, ProcContext};
 use nix::errno::Errno;
-use sproot_core::namespace;
+use sproot_core::handler::paths;
 use std::cell::RefCell;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -45,6 +44,8 @@ pub type Outcome = sproot_core::decision::Decision<exit_hook::ExitHook, Box<Exec
 /// once by the tracer.
 pub struct Env<'a> {
     pub view: &'a GuestView,
+    /// The host, as the core's handlers reach it.
+    pub host: &'a dyn sproot_core::handler::Host,
     /// Host path of the extracted exec loader.
     pub loader: PathBuf,
     /// The PRoot extensions in use.
@@ -79,6 +80,7 @@ impl<'a> Env<'a> {
         let kernel_release = ext.kernel_release.as_ref();
         Env {
             view,
+            host: &crate::fs::TracerHost,
             loader,
             ext,
             owners: Default::default(),
@@ -114,18 +116,9 @@ pub fn exit(ctx: &mut Ctx, hook: exit_hook::ExitHook) -> bool {
     let changed = env.extensions.exit(ctx, &hook);
     match hook {
         exit_hook::ExitHook::Sockets(s) => net::exit(ctx, s) || changed,
-        exit_hook::ExitHook::CloseFd(fd) => {
-            procfile::close(fd);
-            changed
-        }
-        exit_hook::ExitHook::NameFd { tgid, guest, host } => {
-            if let Ok(fd) = i32::try_from(ctx.regs.ret())
-                && fd >= 0
-            {
-                let used = crate::fs::NameUse::Fd(fd);
-                env.view
-                    .remember_name(tgid, ctx.pid.as_raw(), used, &guest, &host);
-            }
+        exit_hook::ExitHook::Core(hook) => {
+            let ret = ctx.regs.ret();
+            sproot_core::handler::exit(ctx, hook, ret);
             changed
         }
         _ => changed,
@@ -141,7 +134,7 @@ fn handle(ctx: &mut Ctx) -> Outcome {
 fn enter_handlers(ctx: &mut Ctx) -> Result<Outcome, Errno> {
     let env = ctx.env;
     let nr = ctx.sysno();
-    if changes_namespace(nr) {
+    if paths::changes_namespace(nr) {
         // Cached directories and resolutions may stop being true.
         env.view.invalidate_cache();
     }
@@ -168,21 +161,15 @@ fn run_table(ctx: &mut Ctx, entry: Entry) -> Result<Outcome, Errno> {
     match entry.kind {
         // A path that does not translate: bad flags were the kernel's
         // first answer.
-        Kind::Paths(args) => translate_paths(ctx, args).map_err(|e| {
-            if ctx.invalid_flags() {
-                Errno::EINVAL
-            } else {
-                e
-            }
-        }),
+        Kind::Paths(args) => translate_paths(ctx, args),
         Kind::Native => Ok(Outcome::Pass),
-        Kind::Getcwd => getcwd(ctx),
+        Kind::Getcwd => from_core(paths::getcwd(ctx.core())),
         Kind::Readlink {
             dirfd,
             path,
             buf,
             size,
-        } => readlink(ctx, dirfd, path, buf, size),
+        } => from_core(paths::readlink(ctx.core(), dirfd, path, buf, size)),
         Kind::Exec { at } => exec(ctx, at),
         Kind::SockAddr { addr, len, bind } => sockaddr(ctx, addr, len, bind),
         Kind::SendMsg => sendmsg(ctx),
@@ -229,317 +216,21 @@ fn run_table(ctx: &mut Ctx, entry: Entry) -> Result<Outcome, Errno> {
     }
 }
 
-/// The syscalls whose path names a working directory or a descriptor: the
-/// name the guest used is the one it reads back (see `fs::aliases`).
-fn name_use(nr: i64) -> Option<crate::fs::NameUse> {
-    match nr {
-        sys::SYS_chdir => Some(crate::fs::NameUse::Cwd),
-        sys::SYS_openat
-        | sys::SYS_openat2
-        | sys::SYS_open_tree
-        | sys::SYS_open
-        | sys::SYS_creat => Some(crate::fs::NameUse::Fd(-1)),
-        _ => None,
-    }
-}
-
-/// Syscalls after which a cached directory may be gone or be something else.
-fn changes_namespace(nr: i64) -> bool {
-    matches!(
-        nr,
-        sys::SYS_rename
-            | sys::SYS_renameat
-            | sys::SYS_renameat2
-            | sys::SYS_unlink
-            | sys::SYS_unlinkat
-            | sys::SYS_rmdir
-            | sys::SYS_symlink
-            | sys::SYS_symlinkat
-            | sys::SYS_link
-            | sys::SYS_linkat
-            | sys::SYS_mount
-            | sys::SYS_umount2
-            | sys::SYS_chroot
-    )
-}
-
+/// The core's path translation (`sproot_core::handler::paths`).
 fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
-    let env = ctx.env;
-    let mut changed = false;
-    // unlink, rename, mkdir...: the kernel's rules for special names and
-    // binding points, on the canonical guest paths.
-    let call = ctx.call();
-    let op = namespace::op_of(&call);
-    let moving = matches!(op, Some(namespace::Op::Move { .. }));
-    let mut guests: [Option<Vec<u8>>; 2] = [None, None];
-    // rename: the directories the kernel's parent lookups end in, and the
-    // answers for a final `.`, `..` or `/`.
-    let mut parents: [Option<Vec<u8>>; 2] = [None, None];
-    let mut specials: [Option<Errno>; 2] = [None, None];
-    let mut fd_name = None;
-    for (index, a) in args.iter().enumerate() {
-        let ptr = ctx.arg(a.path);
-        if ptr == 0 {
-            // NULL: the kernel answers EFAULT, or uses the fd alone.
-            continue;
-        }
-        let guest = ctx.read_cstring(ptr, PATH_MAX)?;
-        if guest.is_empty() {
-            if call.empty_path(a) {
-                continue;
-            }
-            return Err(Errno::ENOENT);
-        }
-        let follow = call.follows(a);
-        // Both sides of a rename or link are resolved: they may lie in
-        // different bindings.
-        if guest[0] != b'/' && !moving && same_for_kernel(ctx, a.dirfd, &guest, follow) {
-            continue;
-        }
-        let resolved = ctx.resolve_full(a.dirfd, &guest, follow)?;
-        if let Some(used) = name_use(ctx.sysno()) {
-            let host = resolved.host.as_slice();
-            let (tgid, tid) = (ctx.proc.pid(), ctx.proc.tid());
-            env.view
-                .remember_name(tgid, tid, used, &resolved.guest, host);
-            if used != crate::fs::NameUse::Cwd && env.view.is_ambiguous(host) {
-                // Which descriptor it becomes is known at the exit.
-                fd_name = Some(exit_hook::ExitHook::NameFd {
-                    tgid,
-                    guest: resolved.guest.clone(),
-                    host: host.to_vec(),
-                });
-            }
-        }
-        if let Some(op) = op {
-            let last = namespace::Last::of(&guest);
-            if op == (namespace::Op::Move { link: false }) {
-                // The kernel compares the parents' mounts first.
-                if let Some(slot) = parents.get_mut(index) {
-                    *slot = Some(kernel_parent(ctx, a.dirfd, &guest, last, &resolved.guest)?);
-                }
-                if let Some(slot) = specials.get_mut(index) {
-                    *slot = namespace::last_errno(op, index, last).map(Errno::from);
-                }
-            } else if let Some(e) = namespace::last_errno(op, index, last) {
-                return Err(e.into());
-            }
-            // Glue directories are read-only, like a mount point's parent
-            // the guest may not write to (binding points have their rules).
-            if env.view.in_glue(&resolved.host)
-                && !env.view.is_binding_point(&resolved.guest)
-                && !(op == namespace::Op::Move { link: true } && index == 0)
-            {
-                return Err(Errno::EACCES);
-            }
-            if let Some(slot) = guests.get_mut(index) {
-                let linked = (op == namespace::Op::Move { link: true } && index == 0 && follow)
-                    .then(|| followed_magic_target(env.view, resolved.host.as_path()))
-                    .flatten();
-                *slot = Some(linked.unwrap_or(resolved.guest));
-            }
-        }
-        let host = if l2s::works_on_names(ctx.sysno()) {
-            resolved.host
-        } else {
-            ctx.final_file(crate::fs::bytes_to_path(resolved.host), follow)
-                .into_os_string()
-                .into_vec()
-        };
-        let host = host.as_slice();
-        let open_flags = (a.follow == Follow::OpenFlags).then(|| call.flags());
-        if open_flags.is_some_and(|f| f & libc::O_CREAT as u64 != 0)
-            && env.view.in_glue(host)
-            && nix::sys::stat::lstat(host).is_err()
-        {
-            // No new file in a glue directory.
-            return Err(Errno::EACCES);
-        }
-        if let Some(flags) = open_flags
-            && let Some((path, outcome)) = procfile::open(env.view, host, flags)
-            && let Some((flags_arg, _)) = call.entry.flags
-        {
-            let addr = ctx.push_cstr(&path)?;
-            ctx.regs.set_arg(a.path, addr);
-            // A magic link: O_NOFOLLOW would refuse it.
-            ctx.regs
-                .set_arg(flags_arg, ctx.arg(flags_arg) & !(libc::O_NOFOLLOW as u64));
-            return Ok(outcome);
-        }
-        if host != guest.as_slice() {
-            let addr = ctx.push_cstr(host)?;
-            ctx.regs.set_arg(a.path, addr);
-            changed = true;
-        }
-    }
-    if let [Some(old), Some(new)] = &parents
-        && env.view.binding_index(old) != env.view.binding_index(new)
-    {
-        return Err(Errno::EXDEV);
-    }
-    if let Some(e) = specials.into_iter().flatten().next() {
-        return Err(e);
-    }
-    if let Some(op) = op
-        && let Some(e) = namespace::binding_errno(env.view, op, &guests)
-    {
-        return Err(e.into());
-    }
-    Ok(match fd_name {
-        Some(hook) => Outcome::WithExit {
-            rewritten: changed,
-            hook,
-        },
-        None if changed => Outcome::Rewritten,
-        None => Outcome::Pass,
-    })
+    from_core(paths::translate(ctx.core(), args))
 }
 
-/// `linkat(..., AT_SYMLINK_FOLLOW)` of a `/proc` magic link (as
-/// `/proc/self/fd/N` of an `O_TMPFILE` file): the kernel links the file the
-/// link leads to, so the binding that counts is that file's. Its guest
-/// path, when it has one.
-fn followed_magic_target(view: &GuestView, host: &Path) -> Option<Vec<u8>> {
-    let host = host.as_os_str().as_bytes();
-    crate::fs::parse_magic_link(host)?;
-    let target = nix::fcntl::readlink(host).ok()?.into_vec();
-    view.to_guest(&target)
-}
-
-/// The guest directory the kernel's lookup of all but the last component
-/// of `path` ends in (`resolved`: the path's own canonical guest path): the
-/// parent of a plain name, the root for `/`, the directory itself for a
-/// final `.`, and for a final `..` the directory it climbs from.
-fn kernel_parent(
-    ctx: &Ctx,
-    dirfd: Option<usize>,
-    path: &[u8],
-    last: namespace::Last,
-    resolved: &[u8],
-) -> Result<Vec<u8>, Errno> {
-    use namespace::Last;
-    Ok(match last {
-        Last::Root => b"/".to_vec(),
-        Last::Dot => resolved.to_vec(),
-        Last::DotDot => {
-            let end = path.iter().rposition(|&c| c != b'/').map_or(0, |i| i + 1);
-            let from = &path[..end - 2];
-            let from: &[u8] = if from.is_empty() { b"." } else { from };
-            ctx.resolve_full(dirfd, from, true)?.guest
-        }
-        Last::Normal => {
-            let cut = resolved.iter().rposition(|&c| c == b'/').unwrap_or(0);
-            resolved[..cut.max(1)].to_vec()
-        }
-    })
-}
-
-/// The fast path for a relative path of one component (`name`, as `find`,
-/// `ls` and `fts` use with a directory fd): the kernel's own lookup of it
-/// in the directory, which the guest reached through translation, is
-/// already the guest's — unless the directory holds a binding point, the
-/// name is `.`/`..`, or it is a symlink to be followed (its target must
-/// resolve inside the guest). Then nothing needs rewriting.
-fn same_for_kernel(ctx: &Ctx, dirfd: Option<usize>, name: &[u8], follow: bool) -> bool {
-    let env = ctx.env;
-    if name.contains(&b'/') || name == b"." || name == b".." {
-        return false;
-    }
-    let link = match ctx.dirfd(dirfd) {
-        Some(fd) => format!("/proc/{}/fd/{fd}", ctx.pid.as_raw()),
-        None => format!("/proc/{}/cwd", ctx.pid.as_raw()),
-    };
-    let Ok(dir) = std::fs::read_link(&link) else {
-        return false;
-    };
-    let dir = dir.as_os_str().as_bytes();
-    // Some /proc files are rewritten for the guest; glue is read-only.
-    if dir.first() != Some(&b'/')
-        || env.view.is_binding_parent(dir)
-        || dir.starts_with(b"/proc/")
-        || env.view.in_glue(dir)
-        || env.view.is_ambiguous(dir)
-    {
-        return false;
-    }
-    // Under -l a name may be an emulated hard link (a symlink) even when
-    // it is not followed: it must reach its final file.
-    if follow || env.ext.link2symlink {
-        let mut full = Vec::with_capacity(dir.len() + 1 + name.len());
-        full.extend_from_slice(dir);
-        full.push(b'/');
-        full.extend_from_slice(name);
-        if let Ok(st) = nix::sys::stat::lstat(full.as_slice())
-            && st.st_mode & libc::S_IFMT == libc::S_IFLNK
-        {
-            return false;
-        }
-    }
-    true
-}
-
-fn getcwd(ctx: &mut Ctx) -> Result<Outcome, Errno> {
-    let pid = ctx.pid.as_raw();
-    let cwd = ctx.env.view.dir_of(pid, None)?;
-    if cwd.ends_with(b" (deleted)")
-        && nix::sys::stat::stat(format!("/proc/{pid}/cwd").as_str())
-            .map_or(true, |st| st.st_nlink == 0)
-    {
-        // The kernel's answer for a removed working directory.
-        return Err(Errno::ENOENT);
-    }
-    let size = ctx.arg(1) as usize;
-    if cwd.len() + 1 > size {
-        return Err(Errno::ERANGE);
-    }
-    let mut out = cwd;
-    out.push(0);
-    let buf = ctx.arg(0);
-    ctx.write(buf, &out)?;
-    Ok(Outcome::Emulated(out.len() as i64))
-}
-
-fn readlink(
-    ctx: &mut Ctx,
-    dirfd: Option<usize>,
-    path: usize,
-    buf: usize,
-    size: usize,
+/// A core handler's result, as this backend's.
+fn from_core(
+    r: Result<sproot_core::handler::Outcome, sproot_core::Errno>,
 ) -> Result<Outcome, Errno> {
-    let bufsiz = ctx.arg(size) as i64;
-    if bufsiz <= 0 {
-        return Err(Errno::EINVAL);
-    }
-    let guest = ctx.read_path(path)?;
-    let host = if guest.is_empty() {
-        // readlinkat(fd, ""): the symlink the fd (O_PATH|O_NOFOLLOW) is.
-        empty_path_symlink(ctx, dirfd)?
-    } else {
-        ctx.resolve(dirfd, &guest, false)?
-    };
-    if ctx.env.ext.link2symlink && crate::ext::link2symlink::member_group(&host).is_some() {
-        // A "hard link" is a regular file to the guest.
-        return Err(Errno::EINVAL);
-    }
-    let target = ctx
-        .env
-        .view
-        .readlink_guest(ctx.proc, host.as_os_str().as_bytes())?;
-    let n = target.len().min(bufsiz as usize);
-    let addr = ctx.arg(buf);
-    ctx.to_guest(addr, &target[..n])?;
-    Ok(Outcome::Emulated(n as i64))
+    Ok(outcome_of(r?))
 }
 
-/// The host path of the symlink an fd of the tracee refers to, for
-/// `readlinkat(fd, "")`; `ENOENT` when it is not a symlink (or AT_FDCWD).
-fn empty_path_symlink(ctx: &Ctx, dirfd: Option<usize>) -> Result<PathBuf, Errno> {
-    let fd = ctx.dirfd(dirfd).ok_or(Errno::ENOENT)?;
-    let host = std::fs::read_link(ctx.fd_path(fd)?).map_err(|_| Errno::EBADF)?;
-    match nix::sys::stat::lstat(host.as_path()) {
-        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => Ok(host),
-        _ => Err(Errno::ENOENT),
-    }
+/// A core handler's decision, as this backend's [`Outcome`].
+fn outcome_of(o: sproot_core::handler::Outcome) -> Outcome {
+    o.map(exit_hook::ExitHook::Core, |never| match never {})
 }
 
 /// Resolves exec paths inside the guest for the exec planner.

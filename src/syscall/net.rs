@@ -263,7 +263,7 @@ fn copy_addr(ctx: &mut Ctx, from: (u64, u64), to: (u64, u64), cap: u32) -> Resul
     out.resize(stale.max(out.len()), 0);
     out.truncate(cap as usize);
     ctx.write(to.0, &out)?;
-    ctx.write(to.1, &full.to_ne_bytes())
+    Ok(ctx.write(to.1, &full.to_ne_bytes())?)
 }
 
 /// The guest's form of a socket address the kernel reported (`buf`, as

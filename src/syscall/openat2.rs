@@ -115,7 +115,7 @@ pub fn enter(ctx: &mut Ctx) -> Result<Outcome, Errno> {
 }
 
 /// If `host` is a `/proc` file the guest sees rewritten, point the call at
-/// its snapshot (see [`super::procfile`]): the guest's rules were checked,
+/// its snapshot (see `sproot_core::handler::paths::open_proc_file`): the guest's rules were checked,
 /// and the snapshot is reached through a magic link, so no `RESOLVE_*` flag
 /// and no `O_NOFOLLOW` may stay.
 fn proc_snapshot(
@@ -125,10 +125,11 @@ fn proc_snapshot(
     how_bytes: &mut [u8],
 ) -> Result<Option<Outcome>, Errno> {
     let Some((path, outcome)) =
-        super::procfile::open(ctx.env.view, host.as_os_str().as_bytes(), flags)
+        sproot_core::handler::paths::open_proc_file(ctx.core(), host.as_os_str().as_bytes(), flags)
     else {
         return Ok(None);
     };
+    let outcome = super::outcome_of(outcome);
     let flags = flags & !(libc::O_NOFOLLOW as u64);
     how_bytes[0..8].copy_from_slice(&flags.to_ne_bytes());
     how_bytes[16..24].copy_from_slice(&0u64.to_ne_bytes());

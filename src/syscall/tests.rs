@@ -1058,8 +1058,8 @@ fn proc_mounts_is_opened_from_a_rewritten_copy() {
     let prefix = format!("/proc/{}/fd/", std::process::id());
     assert!(path.starts_with(&prefix), "{path}");
     assert_eq!(c.out_arg(2) & libc::O_NOFOLLOW as u64, 0);
-    let exit_hook::ExitHook::CloseFd(fd) = hook else {
-        panic!("expected CloseFd");
+    let exit_hook::ExitHook::Core(sproot_core::handler::ExitHook::CloseSnapshot(fd)) = hook else {
+        panic!("expected CloseSnapshot");
     };
     assert_eq!(path, format!("{prefix}{fd}"));
     assert!(std::fs::metadata(&path).is_ok());

@@ -185,7 +185,7 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
             fake_xattr::check_set(o.flags, b"-", 0)?;
         }
         let name = match ctx.read_cstring(o.name, fake_xattr::NAME_MAX) {
-            Err(Errno::ENAMETOOLONG) => return Err(Errno::ERANGE),
+            Err(sproot_core::Errno::ENAMETOOLONG) => return Err(Errno::ERANGE),
             r => r?,
         };
         fake_xattr::check_name(&name)?;

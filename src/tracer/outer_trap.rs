@@ -298,10 +298,10 @@ impl Tracer<'_> {
             sub.args[arg] = match trapped::timespec_of_ms(ms) {
                 None => 0,
                 Some(ts) => {
-                    let mut scratch = ptrace::Scratch::below(regs.sp());
-                    match scratch.push(pid, &ts) {
+                    let mut scratch = ptrace::scratch_below(regs.sp());
+                    match scratch.push(&mut ptrace::TraceeMemory(pid), &ts) {
                         Ok(addr) => addr,
-                        Err(e) => return self.lost(stopped, e, "write a timeout"),
+                        Err(e) => return self.lost(stopped, e.into(), "write a timeout"),
                     }
                 }
             };
@@ -309,12 +309,12 @@ impl Tracer<'_> {
         // statx as newfstatat: its struct stat goes to scratch memory.
         let mut scratch = 0;
         if let trapped::OnSuccess::Statx { .. } = sub.on_success {
-            match ptrace::Scratch::below(regs.sp()).reserve(trapped::STATX_LEN) {
+            match ptrace::scratch_below(regs.sp()).reserve(trapped::STATX_LEN) {
                 Ok(addr) => {
                     scratch = addr;
                     sub.set_out(addr);
                 }
-                Err(e) => return self.lost(stopped, e, "make room for a stat"),
+                Err(e) => return self.lost(stopped, e.into(), "make room for a stat"),
             }
         }
         if in_place {

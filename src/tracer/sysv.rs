@@ -107,11 +107,14 @@ impl Tracer<'_> {
                 }
             },
             Action::Attach(at) => {
-                let mut scratch = ptrace::Scratch::below(regs.sp());
-                let path = match scratch.push_cstr(pid, at.file.as_os_str().as_bytes()) {
+                let mut scratch = ptrace::scratch_below(regs.sp());
+                let path = match scratch.push_cstr(
+                    &mut ptrace::TraceeMemory(pid),
+                    at.file.as_os_str().as_bytes(),
+                ) {
                     Ok(p) => p,
                     Err(e) => {
-                        self.lost(stopped, e, "write a path");
+                        self.lost(stopped, e.into(), "write a path");
                         return Ok(());
                     }
                 };
@@ -185,10 +188,10 @@ impl Tracer<'_> {
         let mut mask = [0u8; 8];
         ptrace::guest::with_buffer(PTRACE_GETSIGMASK, pid, 8, &mut mask)?;
         let bits = u64::from_ne_bytes(mask) & !(1u64 << (WAKE - 1));
-        let mut scratch = ptrace::Scratch::below(regs.sp());
-        let mask_at = scratch.push(pid, &bits.to_ne_bytes())?;
+        let mut scratch = ptrace::scratch_below(regs.sp());
+        let mask_at = scratch.push(&mut ptrace::TraceeMemory(pid), &bits.to_ne_bytes())?;
         let ts_at = match timeout {
-            Some(ts) => scratch.push(pid, &ts)?,
+            Some(ts) => scratch.push(&mut ptrace::TraceeMemory(pid), &ts)?,
             None => 0,
         };
         let mut sub = own(sys::SYS_ppoll, [regs.arg(0), 0, ts_at, mask_at, 8, 0]);

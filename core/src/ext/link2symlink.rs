@@ -9,3 +9,21 @@ pub const PREFIX: &[u8] = b".l2s.";
 pub fn is_l2s_name(name: &[u8]) -> bool {
     name.starts_with(PREFIX)
 }
+
+/// Whether syscall `nr` works on the names of emulated hard links
+/// themselves (links, removals, renames), not on their final file.
+pub fn works_on_names(nr: i64) -> bool {
+    use crate::sysno as sys;
+    matches!(
+        nr,
+        sys::SYS_link
+            | sys::SYS_linkat
+            | sys::SYS_unlink
+            | sys::SYS_unlinkat
+            | sys::SYS_rename
+            | sys::SYS_renameat
+            | sys::SYS_renameat2
+            | sys::SYS_symlink
+            | sys::SYS_symlinkat
+    )
+}

@@ -245,6 +245,11 @@ impl GuestView {
         self.link2symlink = on;
     }
 
+    /// Whether `-l` is in use.
+    pub fn link2symlink(&self) -> bool {
+        self.link2symlink
+    }
+
     /// Turn the directory cache on or off (on by default).
     pub fn set_cache(&mut self, enabled: bool) {
         self.cache_enabled = enabled;

@@ -65,14 +65,18 @@ pub trait TaskControl {
     }
     /// A NUL-terminated string of at most `max` bytes.
     fn read_cstring(&mut self, pid: Pid, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
-        ptrace::read_cstring_with(|a, b| self.read(pid, a, b), addr, max)
+        Ok(sproot_core::backend::read_cstring_with(
+            |a, b| Ok(self.read(pid, a, b)?),
+            addr,
+            max,
+        )?)
     }
 }
 
 /// Copy `data` into `pid` at scratch space below its stack; its address.
 pub fn push(
     be: &mut dyn TaskControl,
-    scratch: &mut ptrace::Scratch,
+    scratch: &mut sproot_core::backend::Scratch,
     pid: Pid,
     data: &[u8],
 ) -> Result<u64, Errno> {

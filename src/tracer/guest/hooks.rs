@@ -293,7 +293,7 @@ impl Hooks<'_> {
         let pid = stopped.pid();
         let tid = pid.as_raw();
         let prog = crate::seccomp::guest_tracer_filter();
-        let mut scratch = ptrace::Scratch::below(regs.sp());
+        let mut scratch = ptrace::scratch_below(regs.sp());
         let be = &mut *self.be;
         let injected = backend::push(be, &mut scratch, pid, &prog).and_then(|at| {
             let mut fprog = [0u8; 16];
@@ -426,7 +426,7 @@ impl Hooks<'_> {
         log::debug!("guest ptrace: auxv of {n} for {tid}");
         use std::os::fd::AsRawFd;
         let host = format!("/proc/{}/fd/{}\0", std::process::id(), fd.as_raw_fd());
-        let mut scratch = ptrace::Scratch::below(regs.sp());
+        let mut scratch = ptrace::scratch_below(regs.sp());
         let Ok(at) = backend::push(&mut *self.be, &mut scratch, pid, host.as_bytes()) else {
             return Err(stopped);
         };

@@ -1,0 +1,24 @@
+//! The host operations the core's handlers perform, beyond the file-system
+//! view's own ([`HostFs`]): a backend provides them with its syscalls (the
+//! tracer's, or a guest's own from inside it).
+
+use crate::Errno;
+use crate::fs::HostFs;
+use crate::prelude::*;
+
+pub trait Host: HostFs {
+    /// `-l`: the final file the name `path` of an emulated hard link stands
+    /// for (`None`: not such a name).
+    fn link_final_file(&self, path: &[u8]) -> Option<Vec<u8>>;
+    /// The link count of `path`, symlinks followed (a removed directory
+    /// has none).
+    fn nlink(&self, path: &[u8]) -> Result<u64, Errno>;
+    /// The whole content of the host file `path`.
+    fn read_file(&self, path: &[u8]) -> Result<Vec<u8>, Errno>;
+    /// A file holding `text`, for the guest to open in place of its
+    /// `/proc` file `guest`: the path to open it by, and the handle to
+    /// give back to [`Host::close_snapshot`] once the guest has opened it.
+    fn snapshot(&self, text: &[u8], guest: &[u8]) -> Result<(Vec<u8>, i32), Errno>;
+    /// Give back a snapshot's handle.
+    fn close_snapshot(&self, handle: i32);
+}

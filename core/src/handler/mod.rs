@@ -1,0 +1,56 @@
+//! The handlers that translate a stopped syscall, whichever backend
+//! stopped it: they see the guest thread through [`Ctx`] (its registers,
+//! its memory, the guest's view of the file system) and the host through
+//! [`Host`], and return a [`Decision`] for the backend to apply.
+//!
+//! Here are the calls that need nothing but the view: the path syscalls
+//! (`Kind::Paths`, `open_tree`), `getcwd` and `readlink`. The ptrace
+//! backend runs them from its own dispatcher, next to its handlers that
+//! still act on host files themselves.
+
+mod ctx;
+mod host;
+pub mod paths;
+
+pub use ctx::Ctx;
+pub use host::Host;
+
+use crate::decision::Decision;
+use crate::fs::NameUse;
+use crate::prelude::*;
+
+/// Work left for a syscall's exit by the core's handlers.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ExitHook {
+    /// Give back the snapshot of a `/proc` file once the guest has opened
+    /// its own descriptor of it ([`Host::close_snapshot`]).
+    CloseSnapshot(i32),
+    /// The descriptor an `open` returns reads back as the name the guest
+    /// used (a host path two guest names share).
+    NameFd {
+        tgid: i32,
+        guest: Vec<u8>,
+        host: Vec<u8>,
+    },
+}
+
+/// What a core handler decides (it never plans an exec).
+pub type Outcome = Decision<ExitHook, core::convert::Infallible>;
+
+/// Run an exit hook, the syscall's result being `ret`.
+pub fn exit<R>(ctx: &Ctx<R>, hook: ExitHook, ret: i64) {
+    match hook {
+        ExitHook::CloseSnapshot(handle) => ctx.host.close_snapshot(handle),
+        ExitHook::NameFd { tgid, guest, host } => {
+            if let Ok(fd) = i32::try_from(ret)
+                && fd >= 0
+            {
+                ctx.view
+                    .remember_name(tgid, ctx.proc.tid(), NameUse::Fd(fd), &guest, &host);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

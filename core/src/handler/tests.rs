@@ -1,0 +1,298 @@
+//! The core's handlers against a fake backend: registers and memory held
+//! in the test, the host in memory (`fs::testing::MemHost`), no std and
+//! no ptrace.
+
+use super::*;
+use crate::Errno;
+use crate::backend::{Memory, Scratch, SyscallRegs};
+use crate::fs::testing::{MemHost, OneProcess};
+use crate::fs::{Binding, GuestView};
+use crate::sysno as sys;
+use crate::table::{self, Kind};
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicI32, Ordering};
+
+const BASE: u64 = 0x1000;
+const SIZE: usize = 1 << 14;
+const TOP: u64 = BASE + SIZE as u64;
+const AT_FDCWD: u64 = -100i64 as u64;
+
+#[derive(Clone, Copy, Debug)]
+struct Regs {
+    nr: i64,
+    args: [u64; 6],
+}
+
+impl SyscallRegs for Regs {
+    fn sysno(&self) -> i64 {
+        self.nr
+    }
+    fn arg(&self, i: usize) -> u64 {
+        self.args[i]
+    }
+    fn set_arg(&mut self, i: usize, value: u64) {
+        self.args[i] = value;
+    }
+    fn sp(&self) -> u64 {
+        TOP
+    }
+}
+
+struct Mem(Vec<u8>);
+
+impl Mem {
+    fn range(&self, addr: u64, len: usize) -> Result<core::ops::Range<usize>, Errno> {
+        let start = addr.checked_sub(BASE).ok_or(Errno::EFAULT)? as usize;
+        let end = start + len;
+        if end > self.0.len() {
+            return Err(Errno::EFAULT);
+        }
+        Ok(start..end)
+    }
+    fn cstr(&self, addr: u64) -> Vec<u8> {
+        let rest = &self.0[self.range(addr, 0).unwrap().start..];
+        rest[..rest.iter().position(|&b| b == 0).unwrap()].to_vec()
+    }
+}
+
+impl Memory for Mem {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        buf.copy_from_slice(&self.0[self.range(addr, buf.len())?]);
+        Ok(())
+    }
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        let r = self.range(addr, data.len())?;
+        self.0[r].copy_from_slice(data);
+        Ok(())
+    }
+}
+
+/// The host's side of the handlers, in memory: `/proc` text to rewrite,
+/// and the snapshot handed out and given back.
+#[derive(Debug, Default)]
+struct Host {
+    fs: MemHost,
+    closed: AtomicI32,
+}
+
+impl crate::fs::HostFs for Host {
+    fn lstat_kind(&self, p: &[u8]) -> Result<crate::fs::Kind, Errno> {
+        self.fs.lstat_kind(p)
+    }
+    fn stat_kind(&self, p: &[u8]) -> Result<crate::fs::Kind, Errno> {
+        self.fs.stat_kind(p)
+    }
+    fn lstat_mode_ino(&self, p: &[u8]) -> Result<(u32, u64), Errno> {
+        self.fs.lstat_mode_ino(p)
+    }
+    fn readlink(&self, p: &[u8]) -> Result<Vec<u8>, Errno> {
+        self.fs.readlink(p)
+    }
+    fn read_magic(&self, p: &[u8]) -> Result<Vec<u8>, Errno> {
+        self.fs.read_magic(p)
+    }
+    fn for_kernel(&self, p: Vec<u8>) -> Result<Vec<u8>, Errno> {
+        Ok(p)
+    }
+    fn process_ids(&self, _: i32) -> Option<(i32, i32)> {
+        None
+    }
+}
+
+impl super::Host for Host {
+    fn link_final_file(&self, _: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+    fn nlink(&self, _: &[u8]) -> Result<u64, Errno> {
+        Ok(1)
+    }
+    fn read_file(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        match path {
+            b"/proc/100/mounts" => Ok(b"/dev/sda1 /r/etc ext4 rw 0 0\n".to_vec()),
+            _ => Err(Errno::ENOENT),
+        }
+    }
+    fn snapshot(&self, text: &[u8], guest: &[u8]) -> Result<(Vec<u8>, i32), Errno> {
+        assert_eq!(text, b"/dev/sda1 /etc ext4 rw 0 0\n");
+        assert_eq!(guest, b"/proc/100/mounts");
+        Ok((b"/snapshot/7".to_vec(), 7))
+    }
+    fn close_snapshot(&self, handle: i32) {
+        self.closed.store(handle, Ordering::SeqCst);
+    }
+}
+
+/// A guest rooted at `/r`, `/data` bound at `/mnt`, `/proc` at `/proc`;
+/// its cwd is `/etc`.
+fn setup() -> (Arc<Host>, GuestView) {
+    let fs = MemHost::default()
+        .dir("/r")
+        .dir("/r/etc")
+        .dir("/r/proc")
+        .dir("/r/mnt")
+        .file("/r/etc/hosts")
+        .link("/r/etc/abs", "/etc/hosts")
+        .dir("/data")
+        .file("/data/f")
+        .dir("/proc")
+        .dir("/proc/100")
+        .file("/proc/100/mounts")
+        .link("/proc/100/cwd", "/r/etc");
+    let host = Arc::new(Host {
+        fs,
+        ..Default::default()
+    });
+    let bind = |h: &str, g: &str| Binding {
+        host: h.as_bytes().to_vec(),
+        guest: g.as_bytes().to_vec(),
+    };
+    let view = GuestView::new(
+        host.clone(),
+        b"/r",
+        vec![bind("/data", "/mnt"), bind("/proc", "/proc")],
+    );
+    (host, view)
+}
+
+/// A call in the making: its registers and the guest's memory.
+struct Call {
+    regs: Regs,
+    mem: Mem,
+    data: u64,
+}
+
+impl Call {
+    fn new(nr: i64, args: [u64; 6]) -> Self {
+        Call {
+            regs: Regs { nr, args },
+            mem: Mem(vec![0; SIZE]),
+            data: BASE,
+        }
+    }
+    /// Argument `i` points at the string `s`.
+    fn str(mut self, i: usize, s: &str) -> Self {
+        let at = self.data;
+        let mut v = s.as_bytes().to_vec();
+        v.push(0);
+        self.mem.write(at, &v).unwrap();
+        self.data += v.len() as u64 + 16;
+        self.regs.args[i] = at;
+        self
+    }
+    /// Run `f` on the call's context; its result and the registers after.
+    fn run<T>(&mut self, host: &Host, view: &GuestView, f: impl FnOnce(&mut Ctx<Regs>) -> T) -> T {
+        let mut ctx = Ctx::new(
+            view,
+            &OneProcess,
+            host,
+            self.regs,
+            &mut self.mem,
+            Scratch::below(TOP),
+        );
+        let out = f(&mut ctx);
+        self.regs = ctx.regs;
+        out
+    }
+    /// The table's handler for the call.
+    fn enter(&mut self, host: &Host, view: &GuestView) -> Result<Outcome, Errno> {
+        let entry = table::classify(self.regs.nr).unwrap();
+        self.run(host, view, |ctx| match entry.kind {
+            Kind::Paths(args) => paths::translate(ctx, args),
+            Kind::Getcwd => paths::getcwd(ctx),
+            Kind::Readlink {
+                dirfd,
+                path,
+                buf,
+                size,
+            } => paths::readlink(ctx, dirfd, path, buf, size),
+            k => panic!("not a core handler: {k:?}"),
+        })
+    }
+}
+
+#[test]
+fn an_absolute_path_becomes_its_host_path_in_the_scratch_space() {
+    let (host, view) = setup();
+    let mut c = Call::new(sys::SYS_openat, [AT_FDCWD, 0, 0, 0, 0, 0]).str(1, "/etc/../mnt/f");
+    assert!(matches!(c.enter(&host, &view), Ok(Outcome::Rewritten)));
+    let at = c.regs.args[1];
+    assert!((BASE + 64..TOP).contains(&at), "{at:#x}");
+    assert_eq!(c.mem.cstr(at), b"/data/f");
+}
+
+#[test]
+fn one_name_in_a_plain_directory_is_left_to_the_kernel() {
+    let (host, view) = setup();
+    let mut c = Call::new(sys::SYS_openat, [AT_FDCWD, 0, 0, 0, 0, 0]).str(1, "hosts");
+    let before = c.regs.args[1];
+    assert!(matches!(c.enter(&host, &view), Ok(Outcome::Pass)));
+    assert_eq!(c.regs.args[1], before);
+    // Followed, a symlink must resolve inside the guest.
+    let mut c = Call::new(sys::SYS_openat, [AT_FDCWD, 0, 0, 0, 0, 0]).str(1, "abs");
+    assert!(matches!(c.enter(&host, &view), Ok(Outcome::Rewritten)));
+    assert_eq!(c.mem.cstr(c.regs.args[1]), b"/r/etc/hosts");
+}
+
+#[test]
+fn the_kernels_answers_for_what_translation_would_hide() {
+    let (host, view) = setup();
+    // A rename between bindings.
+    let args = [AT_FDCWD, 0, AT_FDCWD, 0, 0, 0];
+    let mut c = Call::new(sys::SYS_renameat, args)
+        .str(1, "/etc/hosts")
+        .str(3, "/mnt/g");
+    assert_eq!(c.enter(&host, &view).unwrap_err(), Errno::EXDEV);
+    // Removing a binding point.
+    let mut c = Call::new(
+        sys::SYS_unlinkat,
+        [AT_FDCWD, 0, table::AT_REMOVEDIR, 0, 0, 0],
+    )
+    .str(1, "/mnt");
+    assert_eq!(c.enter(&host, &view).unwrap_err(), Errno::EBUSY);
+    // A missing path, unless the flags were bad first.
+    let mut c = Call::new(sys::SYS_openat, [AT_FDCWD, 0, 0, 0, 0, 0]).str(1, "/no/such");
+    assert_eq!(c.enter(&host, &view).unwrap_err(), Errno::ENOENT);
+    let mut c = Call::new(sys::SYS_fchmodat2, [AT_FDCWD, 0, 0o644, !0, 0, 0]).str(1, "/no/such");
+    assert_eq!(c.enter(&host, &view).unwrap_err(), Errno::EINVAL);
+}
+
+#[test]
+fn getcwd_and_readlink_answer_from_the_view() {
+    let (host, view) = setup();
+    let buf = BASE + 0x800;
+    let mut c = Call::new(sys::SYS_getcwd, [buf, 64, 0, 0, 0, 0]);
+    assert!(matches!(c.enter(&host, &view), Ok(Outcome::Emulated(5))));
+    assert_eq!(c.mem.cstr(buf), b"/etc");
+    let mut c = Call::new(sys::SYS_getcwd, [buf, 4, 0, 0, 0, 0]);
+    assert_eq!(c.enter(&host, &view).unwrap_err(), Errno::ERANGE);
+    let mut c = Call::new(sys::SYS_readlinkat, [AT_FDCWD, 0, buf, 5, 0, 0]).str(1, "/etc/abs");
+    assert!(matches!(c.enter(&host, &view), Ok(Outcome::Emulated(5))));
+    assert_eq!(&c.mem.0[0x800..0x806], b"/etc/\0");
+    let mut c = Call::new(sys::SYS_readlinkat, [AT_FDCWD, 0, buf, 0, 0, 0]).str(1, "/etc/abs");
+    assert_eq!(c.enter(&host, &view).unwrap_err(), Errno::EINVAL);
+}
+
+#[test]
+fn a_proc_file_is_opened_from_its_snapshot_given_back_at_the_exit() {
+    let (host, view) = setup();
+    let flags = table::O_NOFOLLOW;
+    let mut c =
+        Call::new(sys::SYS_openat, [AT_FDCWD, 0, flags, 0, 0, 0]).str(1, "/proc/self/mounts");
+    let hook = match c.enter(&host, &view) {
+        Ok(Outcome::WithExit {
+            rewritten: true,
+            hook,
+        }) => hook,
+        o => panic!("{o:?}"),
+    };
+    assert_eq!(hook, ExitHook::CloseSnapshot(7));
+    assert_eq!(c.mem.cstr(c.regs.args[1]), b"/snapshot/7");
+    assert_eq!(
+        c.regs.args[2] & table::O_NOFOLLOW,
+        0,
+        "a magic link is followed"
+    );
+    assert_eq!(host.closed.load(Ordering::SeqCst), 0);
+    c.run(&host, &view, |ctx| exit(ctx, hook, 3));
+    assert_eq!(host.closed.load(Ordering::SeqCst), 7);
+}
