@@ -21,6 +21,8 @@
 //!   move names where a translated path would hide them (final `.`, `..`,
 //!   `/`, binding points);
 //! * [`shebang`]: `#!` lines with Linux's rules;
+//! * [`shared`]: the run's state every guest process shares, behind an
+//!   interface a broker could serve;
 //! * [`errno`]: Linux's error numbers.
 //!
 //! The crate is `no_std` + `alloc`, so that it can run inside a guest
@@ -39,6 +41,7 @@ pub mod ext;
 pub mod fs;
 pub mod handler;
 pub mod namespace;
+pub mod shared;
 pub mod shebang;
 pub mod sysno;
 pub mod table;

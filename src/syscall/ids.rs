@@ -18,9 +18,6 @@ use nix::errno::Errno;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// Owners set by `chown` while fake root, by (device, inode).
-pub type Owners = HashMap<(u64, u64), (u32, u32)>;
-
 /// The extended attribute `--persist-ownership` keeps owners in.
 pub const OWNER_XATTR: &str = "user.sproot.owner";
 
@@ -58,14 +55,13 @@ fn chown(
     }
     .map_err(|e| named.err(e))?;
     let key = (st.st_dev, st.st_ino);
-    let mut owners = env.owners.borrow_mut();
-    let (cur_uid, cur_gid) = owners
-        .get(&key)
-        .copied()
+    let (cur_uid, cur_gid) = env
+        .shared
+        .owner(key)
         .unwrap_or_else(|| shown(st.st_uid, st.st_gid));
     let uid = if uid == u32::MAX { cur_uid } else { uid };
     let gid = if gid == u32::MAX { cur_gid } else { gid };
-    owners.insert(key, (uid, gid));
+    env.shared.set_owner(key, (uid, gid));
     if env.ext.persist_ownership {
         let value = format!("{uid}:{gid}");
         // Symlinks cannot carry user xattrs: their owner lasts the run.
@@ -166,11 +162,12 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
     let env = ctx.env;
     let nr = ctx.sysno();
     if nr == sys::SYS_uname {
-        if *env.uname.borrow() == crate::ext::kernel_release::Uname::default() {
+        let names = env.shared.uname();
+        if names == crate::ext::kernel_release::Uname::default() {
             return Ok(None);
         }
         let mut buf = crate::host::uname_bytes()?;
-        env.uname.borrow().apply(&mut buf);
+        names.apply(&mut buf);
         let addr = ctx.arg(0);
         ctx.to_guest(addr, &buf)?;
         return Ok(Some(Outcome::Emulated(0)));
@@ -300,11 +297,10 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
             }
             let mut name = vec![0u8; len as usize];
             ctx.read(ctx.arg(0), &mut name).map_err(|_| Errno::EFAULT)?;
-            let mut names = env.uname.borrow_mut();
             if nr == sys::SYS_sethostname {
-                names.set_nodename(&name)?;
+                env.shared.set_nodename(&name)?;
             } else {
-                names.set_domainname(&name)?;
+                env.shared.set_domainname(&name)?;
             }
             0
         }

@@ -27,6 +27,7 @@ use crate::exec::{ExecPlan, ExecResolver, plan_exec};
 use crate::fs::{AsHostPath, GuestView, ProcContext};
 use nix::errno::Errno;
 use sproot_core::handler::paths;
+use sproot_core::shared::{LocalState, SharedState};
 use std::cell::RefCell;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -50,10 +51,9 @@ pub struct Env<'a> {
     pub loader: PathBuf,
     /// The PRoot extensions in use.
     pub ext: &'a crate::config::Ext,
-    /// Fake `chown`s recorded while fake root.
-    pub owners: RefCell<ids::Owners>,
-    /// Fake root's `trusted.*`/`security.*` extended attributes.
-    pub xattrs: RefCell<crate::ext::fake_xattr::FakeXattrs>,
+    /// The state every guest process shares: fake owners and extended
+    /// attributes, `uname`'s names, moved ports (`sproot_core::shared`).
+    pub shared: Box<dyn SharedState>,
     /// Modes lifted for an `open` by fake root, to put back at its exit.
     pub restore: RefCell<ids::Restores>,
     /// `-k`: the fake `uname`.
@@ -62,10 +62,6 @@ pub struct Env<'a> {
     pub real_ids: (u32, u32),
     /// `-l`: where intermediates and final files go (`PROOT_L2S_DIR`).
     pub l2s_dir: Option<&'a Path>,
-    /// What `uname` reports: `-k`'s fields and names set by a fake root.
-    pub uname: RefCell<crate::ext::kernel_release::Uname>,
-    /// `-n`: ports guests asked for and the ones they got.
-    pub net: RefCell<crate::ext::net::NetCoop>,
     /// The extensions in use, in order.
     pub extensions: extension_list::Extensions,
 }
@@ -83,8 +79,9 @@ impl<'a> Env<'a> {
             host: &crate::fs::TracerHost,
             loader,
             ext,
-            owners: Default::default(),
-            xattrs: Default::default(),
+            shared: Box::new(LocalState::new(
+                kernel_release.map(|k| k.uname.clone()).unwrap_or_default(),
+            )),
             restore: Default::default(),
             kernel_release,
             real_ids: (
@@ -92,8 +89,6 @@ impl<'a> Env<'a> {
                 nix::unistd::getgid().as_raw(),
             ),
             l2s_dir,
-            uname: RefCell::new(kernel_release.map(|k| k.uname.clone()).unwrap_or_default()),
-            net: Default::default(),
             extensions: extension_list::Extensions::new(ext, view),
         }
     }
@@ -418,7 +413,7 @@ fn translate_sockaddr(
         if !env.ext.ports.active() {
             return Ok(None);
         }
-        let to = env.net.borrow().target(env.ext.ports.translate(port));
+        let to = env.shared.port_target(env.ext.ports.translate(port));
         if to == port {
             return Ok(None);
         }
@@ -526,7 +521,7 @@ fn netcoop_bind(ctx: &Ctx, fd: i32, addr: u64, len: usize) -> Option<Result<i64,
                 let got = crate::host::sockname_raw(sock.as_fd())?;
                 let got = inet_port(&got).ok_or(Errno::EINVAL)?;
                 log::info!("netcoop: port {asked} is in use; bound {got} instead");
-                env.net.borrow_mut().moved(asked, got);
+                env.shared.port_moved(asked, got);
                 Ok(0)
             })
         }

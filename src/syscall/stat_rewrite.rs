@@ -170,8 +170,8 @@ impl Fixes<'_, '_> {
     /// The owner to show: a recorded fake `chown` first, then the mapping of
     /// the real user to the fake ids.
     fn owner(&self, host: &CString, dev: u64, ino: u64, uid: u32, gid: u32) -> (u32, u32) {
-        if let Some(o) = self.ctx.env.owners.borrow().get(&(dev, ino)) {
-            return *o;
+        if let Some(o) = self.ctx.env.shared.owner((dev, ino)) {
+            return o;
         }
         if self.ctx.env.ext.persist_ownership && self.owner.is_some() {
             let path = std::path::Path::new(std::ffi::OsStr::from_bytes(host.as_bytes()));

@@ -205,30 +205,29 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
         Vec::new()
     };
     let file = lookup(ctx, via)?;
-    let env = ctx.env;
-    let mut store = env.xattrs.borrow_mut();
+    let store = &ctx.env.shared;
     let v = match op {
         Op::Set => {
-            store.set(file.key, &name, &value, o.flags)?;
+            store.xattr_set(file.key, &name, &value, o.flags)?;
             0
         }
         Op::Get => {
-            let Ok(v) = store.get(file.key, &name) else {
+            let Ok(v) = store.xattr_get(file.key, &name) else {
                 // Not ours: what the kernel has (or ENODATA).
                 return Ok(None);
             };
-            copy_out(ctx, o.value, o.size, v)?
+            copy_out(ctx, o.value, o.size, &v)?
         }
         Op::Remove => {
-            store.remove(file.key, &name)?;
+            store.xattr_remove(file.key, &name)?;
             0
         }
         Op::List => {
-            if !store.has_any(file.key) {
+            if !store.xattr_has_any(file.key) {
                 return Ok(None);
             }
             let kernel = crate::host::listxattr(&file.host, file.follow)?;
-            let all = store.list(file.key, &kernel)?;
+            let all = store.xattr_list(file.key, &kernel)?;
             copy_out(ctx, o.value, o.size, &all)?
         }
     };

@@ -116,10 +116,8 @@ impl Tracer<'_> {
         if let Ok(st) = nix::sys::stat::stat(&plan.exe_host) {
             let shown = self
                 .env
-                .owners
-                .borrow()
-                .get(&(st.st_dev, st.st_ino))
-                .copied()
+                .shared
+                .owner((st.st_dev, st.st_ino))
                 .unwrap_or_else(|| {
                     let real = self.env.real_ids;
                     crate::ext::fake_id::Creds::exec_owner(real.0, real.1, st.st_uid, st.st_gid)
