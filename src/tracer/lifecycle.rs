@@ -14,15 +14,30 @@
 use super::event::Sig;
 use std::collections::{HashMap, HashSet};
 
+/// A stopped task as the kernel interface hands it over: answered exactly
+/// once, by [`Kernel::resume`] or [`Kernel::listen`], which consume it.
+pub trait StoppedTask {
+    fn tid(&self) -> i32;
+}
+
+/// The model's stopped tasks: plain ids.
+impl StoppedTask for i32 {
+    fn tid(&self) -> i32 {
+        *self
+    }
+}
+
 /// What the lifecycle logic needs from the kernel (ptrace in the tracer, a
 /// simulation in the model).
 pub trait Kernel {
+    /// A stopped task (the tracer's resume token; a plain id in the model).
+    type Stop: StoppedTask;
     /// `PTRACE_GETEVENTMSG` at a clone/fork/vfork event: the new task's id.
     fn new_child_of(&mut self, parent: i32) -> Option<i32>;
     /// Resume a stopped task, delivering `sig` if any.
-    fn resume(&mut self, pid: i32, sig: Option<Sig>);
+    fn resume(&mut self, stop: Self::Stop, sig: Option<Sig>);
     /// Leave a task in its group-stop until `SIGCONT` (`PTRACE_LISTEN`).
-    fn listen(&mut self, pid: i32);
+    fn listen(&mut self, stop: Self::Stop);
     /// The task's thread-group leader and parent, as far as known.
     fn lineage(&mut self, pid: i32) -> [Option<i32>; 2];
     /// Kill a task (SIGKILL).
@@ -156,7 +171,7 @@ impl<P: Inherit> Tasks<P> {
     }
 
     /// A stop from a pid that is not in the table: claim it now.
-    pub fn claim_unknown(&mut self, k: &mut dyn Kernel, pid: i32) {
+    pub fn claim_unknown<K: Kernel>(&mut self, k: &mut K, pid: i32) {
         let from = k
             .lineage(pid)
             .into_iter()
@@ -169,7 +184,7 @@ impl<P: Inherit> Tasks<P> {
 
     /// With `--kill-on-exit`, a task that appears after the first one exited
     /// is killed at once.
-    fn kill_if_late(&mut self, k: &mut dyn Kernel, pid: i32) {
+    fn kill_if_late<K: Kernel>(&mut self, k: &mut K, pid: i32) {
         if self.kill_on_exit && self.first_status.is_some() {
             k.kill(pid);
         }
@@ -184,7 +199,8 @@ impl<P: Inherit> Tasks<P> {
 
     /// `PTRACE_EVENT_CLONE/FORK/VFORK` from `parent`.
     /// Returns the new task's id when the kernel could tell it.
-    pub fn on_new_child(&mut self, k: &mut dyn Kernel, parent: i32) -> Option<i32> {
+    pub fn on_new_child<K: Kernel>(&mut self, k: &mut K, stop: K::Stop) -> Option<i32> {
+        let parent = stop.tid();
         let child = k.new_child_of(parent);
         if let Some(child) = child {
             if self.early.remove(&child) {
@@ -194,18 +210,19 @@ impl<P: Inherit> Tasks<P> {
                 self.kill_if_late(k, child);
             }
         }
-        k.resume(parent, None);
+        k.resume(stop, None);
         child
     }
 
     /// A signal-delivery stop: the signal is passed on. (Tracees are
     /// seized, so group-stops and first stops come as `PTRACE_EVENT_STOP`.)
-    pub fn on_signal_stop(&mut self, k: &mut dyn Kernel, pid: i32, sig: Sig) -> SignalStop {
+    pub fn on_signal_stop<K: Kernel>(&mut self, k: &mut K, stop: K::Stop, sig: Sig) -> SignalStop {
+        let pid = stop.tid();
         if !self.map.contains_key(&pid) {
             self.claim_unknown(k, pid);
         }
         self.set_group_stop(pid, false);
-        k.resume(pid, Some(sig));
+        k.resume(stop, Some(sig));
         SignalStop::Delivery
     }
 
@@ -213,7 +230,8 @@ impl<P: Inherit> Tasks<P> {
     /// (left stopped with `PTRACE_LISTEN`, as job control wants); otherwise
     /// a new task's first stop, or a listened task woken by `SIGCONT`:
     /// resumed.
-    pub fn on_event_stop(&mut self, k: &mut dyn Kernel, pid: i32, sig: Sig) -> SignalStop {
+    pub fn on_event_stop<K: Kernel>(&mut self, k: &mut K, stop: K::Stop, sig: Sig) -> SignalStop {
+        let pid = stop.tid();
         let unknown = !self.map.contains_key(&pid);
         if unknown {
             self.claim_unknown(k, pid);
@@ -225,10 +243,10 @@ impl<P: Inherit> Tasks<P> {
                 .is_some_and(|t| std::mem::take(&mut t.awaiting_first_stop));
         self.set_group_stop(pid, sig.is_stopping());
         if sig.is_stopping() {
-            k.listen(pid);
+            k.listen(stop);
             return SignalStop::Group;
         }
-        k.resume(pid, None);
+        k.resume(stop, None);
         if first {
             SignalStop::Newborn {
                 before_parent: unknown,
@@ -241,7 +259,7 @@ impl<P: Inherit> Tasks<P> {
     /// Any other stop of `pid` (syscall, seccomp, exec...) from a task the
     /// table may not know yet: make sure it is registered. Returns whether
     /// it was unknown.
-    pub fn ensure_known(&mut self, k: &mut dyn Kernel, pid: i32) -> bool {
+    pub fn ensure_known<K: Kernel>(&mut self, k: &mut K, pid: i32) -> bool {
         if self.map.contains_key(&pid) {
             return false;
         }
@@ -261,7 +279,7 @@ impl<P: Inherit> Tasks<P> {
 
     /// `pid` exited or was killed; `status` as the shell reports it.
     /// Returns the data it had.
-    pub fn on_gone(&mut self, k: &mut dyn Kernel, pid: i32, status: i32) -> Option<P> {
+    pub fn on_gone<K: Kernel>(&mut self, k: &mut K, pid: i32, status: i32) -> Option<P> {
         let gone = self.map.remove(&pid);
         if gone.is_none() {
             // Its parent's event has not been handled yet.
@@ -286,6 +304,7 @@ mod tests {
     #[derive(Default)]
     struct Quiet;
     impl Kernel for Quiet {
+        type Stop = i32;
         fn new_child_of(&mut self, _: i32) -> Option<i32> {
             None
         }

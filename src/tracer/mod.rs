@@ -100,22 +100,38 @@ struct Ptrace {
     outer: std::collections::HashSet<i32>,
 }
 
+impl lifecycle::StoppedTask for stopped::Stopped {
+    fn tid(&self) -> i32 {
+        self.pid().as_raw()
+    }
+}
+
 impl Kernel for Ptrace {
+    type Stop = stopped::Stopped;
     fn new_child_of(&mut self, parent: i32) -> Option<i32> {
         ptrace::event_msg(Pid::from_raw(parent))
             .ok()
             .map(|c| c as i32)
     }
-    fn resume(&mut self, pid: i32, sig: Option<Sig>) {
-        let want_exit = self.outer.contains(&pid);
-        resume(self.seccomp, &self.gate, Pid::from_raw(pid), sig, want_exit);
+    fn resume(&mut self, stop: stopped::Stopped, sig: Option<Sig>) {
+        let pid = stop.consume();
+        let want_exit = self.outer.contains(&pid.as_raw());
+        resume(self.seccomp, &self.gate, pid, sig, want_exit);
     }
-    fn listen(&mut self, pid: i32) {
-        if self.gate.holds(pid) {
+    fn listen(&mut self, stop: stopped::Stopped) {
+        let pid = stop.consume();
+        if self.gate.holds(pid.as_raw()) {
             return;
         }
-        if let Err(e) = ptrace::listen(Pid::from_raw(pid)) {
-            log::debug!("listen {pid}: {e}");
+        match ptrace::listen(pid) {
+            Ok(()) | Err(Errno::ESRCH) => {}
+            Err(e) => {
+                // Not left stopped for good: it runs on, the group-stop
+                // missed.
+                log::warn!("cannot leave {pid} in its group-stop: {e}; resuming it");
+                let want_exit = self.outer.contains(&pid.as_raw());
+                resume(self.seccomp, &self.gate, pid, None, want_exit);
+            }
         }
     }
     fn lineage(&mut self, pid: i32) -> [Option<i32>; 2] {
@@ -381,7 +397,9 @@ impl<'a> Tracer<'a> {
         match ev {
             Event::NewChild { parent } => {
                 self.stats.clone_events += 1;
-                let child = self.tasks.on_new_child(&mut self.kernel, parent.as_raw());
+                let child = self
+                    .tasks
+                    .on_new_child(&mut self.kernel, stopped::Stopped::new(parent));
                 if self.ipc.is_some()
                     && let Some(child) = child
                 {
@@ -419,13 +437,13 @@ impl<'a> Tracer<'a> {
                 }
                 let r = self
                     .tasks
-                    .on_event_stop(&mut self.kernel, pid.as_raw(), sig);
+                    .on_event_stop(&mut self.kernel, stopped::Stopped::new(pid), sig);
                 self.count_signal_stop(r);
             }
             Event::Signal { pid, sig } => {
-                let r = self
-                    .tasks
-                    .on_signal_stop(&mut self.kernel, pid.as_raw(), sig);
+                let r =
+                    self.tasks
+                        .on_signal_stop(&mut self.kernel, stopped::Stopped::new(pid), sig);
                 self.count_signal_stop(r);
             }
             Event::Exited { pid, code } => self.on_gone(pid, code),

@@ -235,6 +235,7 @@ impl Sim {
 }
 
 impl Kernel for Sim {
+    type Stop = i32;
     fn new_child_of(&mut self, parent: i32) -> Option<i32> {
         self.task(parent).and_then(|t| t.event_child.take())
     }
