@@ -13,7 +13,6 @@
 use super::exit_hook::ExitHook;
 use super::{Ctx, Named, Outcome};
 use crate::arch::sys;
-use crate::ext::fake_id::Creds;
 use nix::errno::Errno;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,16 +26,6 @@ pub fn stored_owner(host: &std::path::Path) -> Option<(u32, u32)> {
     let s = std::str::from_utf8(&v).ok()?;
     let (u, g) = s.trim().split_once(':')?;
     Some((u.parse().ok()?, g.parse().ok()?))
-}
-
-fn write_u32s(ctx: &mut Ctx, addr: u64, v: &[u32]) -> Result<(), Errno> {
-    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
-    Ok(ctx.to_guest(addr, &bytes)?)
-}
-
-/// The thread's fake credentials (the caller checked there are some).
-fn creds<'c>(ctx: &'c mut Ctx) -> Result<&'c mut Creds, Errno> {
-    ctx.creds.as_deref_mut().ok_or(Errno::ENOSYS)
 }
 
 /// Record a fake `chown`; `-1` keeps the current (fake) owner.
@@ -172,63 +161,19 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
         ctx.to_guest(addr, &buf)?;
         return Ok(Some(Outcome::Emulated(0)));
     }
+    let Some(creds) = ctx.creds.take() else {
+        return Ok(None);
+    };
+    let answered = sproot_core::handler::ids::credentials(ctx, &mut *creds);
+    ctx.creds = Some(creds);
+    if let Some(r) = answered {
+        return Ok(Some(super::outcome_of(r?)));
+    }
     let Some(c) = ctx.creds.as_deref() else {
         return Ok(None);
     };
     let (root, fs_root) = (c.is_root(), c.is_fs_root());
-    let regs = ctx.regs;
-    let a = |i: usize| regs.arg(i) as u32;
     let v = match nr {
-        sys::SYS_getuid => c.ruid as i64,
-        sys::SYS_geteuid => c.euid as i64,
-        sys::SYS_getgid => c.rgid as i64,
-        sys::SYS_getegid => c.egid as i64,
-        sys::SYS_getresuid | sys::SYS_getresgid => {
-            let ids = if nr == sys::SYS_getresuid {
-                [c.ruid, c.euid, c.suid]
-            } else {
-                [c.rgid, c.egid, c.sgid]
-            };
-            for (i, id) in ids.into_iter().enumerate() {
-                write_u32s(ctx, ctx.arg(i), &[id])?;
-            }
-            0
-        }
-        sys::SYS_getgroups => {
-            let size = ctx.arg(0) as i32;
-            if size < 0 {
-                return Err(Errno::EINVAL);
-            }
-            let groups = c.getgroups(size as usize)?.to_vec();
-            if size > 0 {
-                write_u32s(ctx, ctx.arg(1), &groups)?;
-            }
-            groups.len() as i64
-        }
-        sys::SYS_setuid => creds(ctx)?.setuid(a(0))?,
-        sys::SYS_setgid => creds(ctx)?.setgid(a(0))?,
-        sys::SYS_setreuid => creds(ctx)?.setreuid(a(0), a(1))?,
-        sys::SYS_setregid => creds(ctx)?.setregid(a(0), a(1))?,
-        sys::SYS_setresuid => creds(ctx)?.setresuid(a(0), a(1), a(2))?,
-        sys::SYS_setresgid => creds(ctx)?.setresgid(a(0), a(1), a(2))?,
-        sys::SYS_setfsuid => creds(ctx)?.setfsuid(a(0))?,
-        sys::SYS_setfsgid => creds(ctx)?.setfsgid(a(0))?,
-        sys::SYS_setgroups => {
-            let n = ctx.arg(0) as i32;
-            if !c.may_setgroups() {
-                return Err(Errno::EPERM);
-            }
-            if n < 0 || n as usize > crate::ext::fake_id::NGROUPS_MAX {
-                return Err(Errno::EINVAL);
-            }
-            let mut bytes = vec![0u8; n as usize * 4];
-            ctx.read(ctx.arg(1), &mut bytes)?;
-            let groups: Vec<u32> = bytes
-                .chunks_exact(4)
-                .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            creds(ctx)?.setgroups(&groups)?
-        }
         // Ownership changes while root: recorded, shown by later stats.
         sys::SYS_chown | sys::SYS_lchown | sys::SYS_fchownat | sys::SYS_fchown if root => {
             let call = ctx.call();

@@ -4,12 +4,14 @@
 //! [`Host`], and return a [`Decision`] for the backend to apply.
 //!
 //! Here are the calls that need nothing but the view: the path syscalls
-//! (`Kind::Paths`, `open_tree`), `getcwd` and `readlink`. The ptrace
+//! (`Kind::Paths`, `open_tree`), `getcwd` and `readlink` ([`paths`]); and
+//! the credential calls of `-0`/`-i` ([`ids`]). The ptrace
 //! backend runs them from its own dispatcher, next to its handlers that
 //! still act on host files themselves.
 
 mod ctx;
 mod host;
+pub mod ids;
 pub mod paths;
 
 pub use ctx::Ctx;

@@ -296,3 +296,44 @@ fn a_proc_file_is_opened_from_its_snapshot_given_back_at_the_exit() {
     c.run(&host, &view, |ctx| exit(ctx, hook, 3));
     assert_eq!(host.closed.load(Ordering::SeqCst), 7);
 }
+
+#[test]
+fn credential_calls_answer_from_the_fake_credentials() {
+    use crate::ext::fake_id::Creds;
+    let (host, view) = setup();
+    let mut creds = Creds::new(0, 0);
+    let ids = BASE + 0x800;
+    let run = |nr: i64, args: [u64; 6], creds: &mut Creds| {
+        let mut c = Call::new(nr, args);
+        let out = c.run(&host, &view, |ctx| ids::credentials(ctx, creds));
+        (out, c.mem)
+    };
+    let (out, mem) = run(
+        sys::SYS_getresuid,
+        [ids, ids + 4, ids + 8, 0, 0, 0],
+        &mut creds,
+    );
+    assert!(matches!(out, Some(Ok(Outcome::Emulated(0)))));
+    assert_eq!(&mem.0[0x800..0x80c], &[0; 12]);
+    let (out, _) = run(sys::SYS_setresuid, [1000, 1000, !0, 0, 0, 0], &mut creds);
+    assert!(matches!(out, Some(Ok(Outcome::Emulated(0)))));
+    let (out, mem) = run(
+        sys::SYS_getresuid,
+        [ids, ids + 4, ids + 8, 0, 0, 0],
+        &mut creds,
+    );
+    assert!(matches!(out, Some(Ok(Outcome::Emulated(0)))));
+    let got: Vec<u32> = mem.0[0x800..0x80c]
+        .chunks(4)
+        .map(|b| u32::from_ne_bytes(b.try_into().unwrap()))
+        .collect();
+    assert_eq!(got, [1000, 1000, 0]);
+    // No longer root: the kernel's EPERM.
+    let (out, _) = run(sys::SYS_setgroups, [0, 0, 0, 0, 0, 0], &mut creds);
+    assert!(matches!(out, Some(Err(Errno::EPERM))));
+    let (out, _) = run(sys::SYS_getresuid, [0, ids, ids, 0, 0, 0], &mut creds);
+    assert!(matches!(out, Some(Err(Errno::EFAULT))));
+    // Not a credential call.
+    let (out, _) = run(sys::SYS_getpid, [0; 6], &mut creds);
+    assert!(out.is_none());
+}
