@@ -62,7 +62,7 @@ impl sproot_core::handler::Host for TracerHost {
         crate::ext::link2symlink::resolve(path.as_path()).map(|p| p.into_os_string().into_vec())
     }
     fn nlink(&self, path: &[u8]) -> Result<u64, sproot_core::Errno> {
-        Ok(nix::sys::stat::stat(path)?.st_nlink)
+        Ok(nix::sys::stat::stat(path)?.st_nlink as u64)
     }
     fn read_file(&self, path: &[u8]) -> Result<Vec<u8>, sproot_core::Errno> {
         std::fs::read(path.as_path()).map_err(|e| crate::host::errno_of(&e).into())
@@ -81,6 +81,23 @@ impl sproot_core::handler::Host for TracerHost {
     }
     fn close_snapshot(&self, handle: i32) {
         let _ = nix::unistd::close(handle);
+    }
+    fn stat(&self, path: &[u8], follow: bool) -> Result<Vec<u8>, sproot_core::Errno> {
+        let path = std::ffi::CString::new(path).map_err(|_| nix::errno::Errno::EINVAL)?;
+        let flags = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
+        let st = crate::host::stat(&path, flags)?;
+        Ok(crate::host::as_bytes(&st).to_vec())
+    }
+    fn statx(&self, path: &[u8], flags: u32, mask: u32) -> Result<Vec<u8>, sproot_core::Errno> {
+        let path = std::ffi::CString::new(path).map_err(|_| nix::errno::Errno::EINVAL)?;
+        let stx = crate::host::statx(&path, flags as i32, mask)?;
+        Ok(crate::host::as_bytes(&stx).to_vec())
+    }
+    fn stored_owner(&self, path: &[u8]) -> Option<(u32, u32)> {
+        crate::syscall::ids::stored_owner(path.as_path())
+    }
+    fn link_count(&self, path: &[u8]) -> Option<u64> {
+        crate::ext::link2symlink::nlink_of(path.as_path())
     }
 }
 

@@ -558,6 +558,56 @@ fn stat_shows_the_real_users_files_as_the_fake_users() {
     assert_eq!(stat_field(&c.mem, c.args[2], ST_UID), 1234);
 }
 
+/// The stat emulation rewrites the owner in the kernel's own structures
+/// of this architecture and leaves every other byte as the kernel gave it.
+#[test]
+fn emulated_stats_are_the_kernels_with_the_owner_rewritten() {
+    let root = Root::new("statlayout");
+    let ext = Ext {
+        fake_id: Some((0, 0)),
+        ..Ext::default()
+    };
+    let view = root.view(vec![]);
+    let env = env(&view, &ext);
+    let host = std::ffi::CString::new(root.host_bytes("/etc/hostname")).unwrap();
+    let mut creds = Creds::new(0, 0);
+    let me = (
+        nix::unistd::getuid().as_raw(),
+        nix::unistd::getgid().as_raw(),
+    );
+    // newfstatat: struct stat.
+    let st = crate::host::stat(&host, 0).unwrap();
+    assert_eq!((st.st_uid, st.st_gid), me);
+    let mut want = st;
+    (want.st_uid, want.st_gid) = (0, 0);
+    let mut c = Call::new(sys::SYS_newfstatat)
+        .arg(0, libc::AT_FDCWD as u64)
+        .str(1, "/etc/hostname")
+        .room(2, std::mem::size_of::<libc::stat>());
+    assert_eq!(emulated(&c.enter(&env, Some(&mut creds))), Some(0));
+    let got = c.mem.slice(c.args[2], std::mem::size_of::<libc::stat>());
+    assert_eq!(got, crate::host::as_bytes(&want));
+    // statx: struct statx, and its device numbers make the stat's st_dev.
+    let mask = libc::STATX_BASIC_STATS;
+    let stx = crate::host::statx(&host, 0, mask).unwrap();
+    let mut want = stx;
+    (want.stx_uid, want.stx_gid) = (0, 0);
+    let mut c = Call::new(sys::SYS_statx)
+        .arg(0, libc::AT_FDCWD as u64)
+        .str(1, "/etc/hostname")
+        .arg(3, mask as u64)
+        .room(4, std::mem::size_of::<libc::statx>());
+    assert_eq!(emulated(&c.enter(&env, Some(&mut creds))), Some(0));
+    let got = c.mem.slice(c.args[4], std::mem::size_of::<libc::statx>());
+    assert_eq!(got, crate::host::as_bytes(&want));
+    for (major, minor) in [(8, 1), (259, 3), (0x1234, 0x5678)] {
+        assert_eq!(
+            sproot_core::handler::stat::makedev(major, minor),
+            libc::makedev(major, minor)
+        );
+    }
+}
+
 #[test]
 fn chown_as_fake_root_is_remembered_by_stat() {
     let root = Root::new("chown");

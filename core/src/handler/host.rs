@@ -21,4 +21,12 @@ pub trait Host: HostFs {
     fn snapshot(&self, text: &[u8], guest: &[u8]) -> Result<(Vec<u8>, i32), Errno>;
     /// Give back a snapshot's handle.
     fn close_snapshot(&self, handle: i32);
+    /// The kernel's `struct stat` of `path` (`fstatat`), as it lays it out.
+    fn stat(&self, path: &[u8], follow: bool) -> Result<Vec<u8>, Errno>;
+    /// The kernel's `struct statx` of `path` (`statx(AT_FDCWD, ...)`).
+    fn statx(&self, path: &[u8], flags: u32, mask: u32) -> Result<Vec<u8>, Errno>;
+    /// `--persist-ownership`: the owner kept in the file itself.
+    fn stored_owner(&self, path: &[u8]) -> Option<(u32, u32)>;
+    /// `-l`: the link count of an emulated hard link's final file.
+    fn link_count(&self, path: &[u8]) -> Option<u64>;
 }

@@ -5,7 +5,8 @@
 //!
 //! Here are the calls that need nothing but the view: the path syscalls
 //! (`Kind::Paths`, `open_tree`), `getcwd` and `readlink` ([`paths`]); and
-//! the credential calls of `-0`/`-i` ([`ids`]). The ptrace
+//! the credential calls of `-0`/`-i` ([`ids`]); stat results rewritten
+//! for the extensions ([`stat`]). The ptrace
 //! backend runs them from its own dispatcher, next to its handlers that
 //! still act on host files themselves.
 
@@ -13,6 +14,7 @@ mod ctx;
 mod host;
 pub mod ids;
 pub mod paths;
+pub mod stat;
 
 pub use ctx::Ctx;
 pub use host::Host;

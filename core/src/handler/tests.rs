@@ -120,6 +120,18 @@ impl super::Host for Host {
     fn close_snapshot(&self, handle: i32) {
         self.closed.store(handle, Ordering::SeqCst);
     }
+    fn stat(&self, _: &[u8], _: bool) -> Result<Vec<u8>, Errno> {
+        Err(Errno::ENOSYS)
+    }
+    fn statx(&self, _: &[u8], _: u32, _: u32) -> Result<Vec<u8>, Errno> {
+        Err(Errno::ENOSYS)
+    }
+    fn stored_owner(&self, _: &[u8]) -> Option<(u32, u32)> {
+        None
+    }
+    fn link_count(&self, _: &[u8]) -> Option<u64> {
+        None
+    }
 }
 
 /// A guest rooted at `/r`, `/data` bound at `/mnt`, `/proc` at `/proc`;
