@@ -33,8 +33,6 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use table::{Entry, Follow, Kind, PathArg};
 
-const PATH_MAX: usize = 4096;
-
 /// What the tracer must do after a handler ran at a syscall's entry: the
 /// core's decision, with this backend's exit work (`ExitHook`, given back to
 /// [`exit`] at the exit stop) and exec plan (kept until the exec event, or
@@ -172,8 +170,11 @@ fn run_table(ctx: &mut Ctx, entry: Entry) -> Result<Outcome, Errno> {
         Kind::AddrOut { addr, len } => net::addr_out(ctx, addr, len),
         Kind::RecvMsg => net::recvmsg(ctx),
         Kind::RecvMmsg => net::recvmmsg(ctx),
-        Kind::BpfObj => bpf_obj(ctx),
-        Kind::Chroot => chroot(ctx),
+        Kind::BpfObj => from_core(paths::bpf_obj(ctx.core())),
+        Kind::Chroot => {
+            let euid = ctx.euid();
+            from_core(paths::chroot(ctx.core(), euid))
+        }
         Kind::OpenTree(path) => {
             if ctx.call().flags() & table::OPEN_TREE_CLONE != 0 {
                 // A new mount: not emulated.
@@ -547,55 +548,6 @@ fn sendmsg(ctx: &mut Ctx) -> Result<Outcome, Errno> {
             ctx.regs.set_arg(1, new_msg);
             Ok(Outcome::Rewritten)
         }
-    }
-}
-
-/// `bpf(BPF_OBJ_PIN | BPF_OBJ_GET, attr, size)`: `attr` starts with the
-/// `u64` pointer to the path; the kernel is given a copy naming the host.
-fn bpf_obj(ctx: &mut Ctx) -> Result<Outcome, Errno> {
-    const BPF_OBJ_PIN: u64 = 6;
-    const BPF_OBJ_GET: u64 = 7;
-    let cmd = ctx.arg(0);
-    let (attr, size) = (ctx.arg(1), (ctx.arg(2) as usize).min(4096));
-    if !(cmd == BPF_OBJ_PIN || cmd == BPF_OBJ_GET) || attr == 0 || size < 8 {
-        return Ok(Outcome::Pass);
-    }
-    let mut copy = vec![0u8; size];
-    ctx.read(attr, &mut copy)?;
-    let ptr = u64::from_ne_bytes(copy[0..8].try_into().map_err(|_| Errno::EFAULT)?);
-    let guest = ctx.read_cstring(ptr, PATH_MAX)?;
-    let host = ctx.resolve(None, &guest, cmd == BPF_OBJ_GET)?;
-    let at = ctx.push_cstr(host.as_os_str().as_bytes())?;
-    copy[0..8].copy_from_slice(&at.to_ne_bytes());
-    let new = ctx.push(&copy)?;
-    ctx.regs.set_arg(1, new);
-    Ok(Outcome::Rewritten)
-}
-
-/// `chroot`: only to the guest's own root, and only for a (fake or real)
-/// root user, as the kernel requires `CAP_SYS_CHROOT`.
-fn chroot(ctx: &mut Ctx) -> Result<Outcome, Errno> {
-    if ctx.euid() != 0 {
-        return Err(Errno::EPERM);
-    }
-    let guest = ctx.read_path(0)?;
-    let r = ctx.resolve_full(None, &guest, true)?;
-    if !r.host.as_path().is_dir() {
-        return Err(if r.host.as_path().exists() {
-            Errno::ENOTDIR
-        } else {
-            Errno::ENOENT
-        });
-    }
-    if r.guest == b"/" {
-        // Already the guest's root: nothing to change.
-        Ok(Outcome::Emulated(0))
-    } else {
-        log::warn!(
-            "chroot to {} inside the guest is not supported",
-            String::from_utf8_lossy(&r.guest)
-        );
-        Err(Errno::EPERM)
     }
 }
 

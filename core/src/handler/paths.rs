@@ -375,3 +375,50 @@ fn empty_path_symlink<R: SyscallRegs>(
         _ => Err(Errno::ENOENT),
     }
 }
+
+/// `bpf(BPF_OBJ_PIN | BPF_OBJ_GET, attr, size)`: `attr` starts with the
+/// `u64` pointer to the path; the kernel is given a copy naming the host.
+pub fn bpf_obj<R: SyscallRegs>(ctx: &mut Ctx<R>) -> Result<Outcome, Errno> {
+    const BPF_OBJ_PIN: u64 = 6;
+    const BPF_OBJ_GET: u64 = 7;
+    let cmd = ctx.arg(0);
+    let (attr, size) = (ctx.arg(1), (ctx.arg(2) as usize).min(4096));
+    if !(cmd == BPF_OBJ_PIN || cmd == BPF_OBJ_GET) || attr == 0 || size < 8 {
+        return Ok(Outcome::Pass);
+    }
+    let mut copy = vec![0u8; size];
+    ctx.read(attr, &mut copy)?;
+    let mut ptr = [0u8; 8];
+    ptr.copy_from_slice(&copy[0..8]);
+    let guest = ctx.read_cstring(u64::from_ne_bytes(ptr), PATH_MAX)?;
+    let host = ctx.resolve_full(None, &guest, cmd == BPF_OBJ_GET)?.host;
+    let at = ctx.push_cstr(&host)?;
+    copy[0..8].copy_from_slice(&at.to_ne_bytes());
+    let new = ctx.push(&copy)?;
+    ctx.regs.set_arg(1, new);
+    Ok(Outcome::Rewritten)
+}
+
+/// `chroot`: only to the guest's own root, and only for a (fake or real)
+/// root user (`euid`), as the kernel requires `CAP_SYS_CHROOT`.
+pub fn chroot<R: SyscallRegs>(ctx: &mut Ctx<R>, euid: u32) -> Result<Outcome, Errno> {
+    if euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    let guest = ctx.read_path(0)?;
+    let r = ctx.resolve_full(None, &guest, true)?;
+    match ctx.host.stat_kind(&r.host)? {
+        FileKind::Dir => {}
+        _ => return Err(Errno::ENOTDIR),
+    }
+    if r.guest == b"/" {
+        // Already the guest's root: nothing to change.
+        Ok(Outcome::Emulated(0))
+    } else {
+        log::warn!(
+            "chroot to {} inside the guest is not supported",
+            String::from_utf8_lossy(&r.guest)
+        );
+        Err(Errno::EPERM)
+    }
+}
