@@ -25,6 +25,8 @@ pub trait SyscallRegs {
     fn set_arg(&mut self, i: usize, value: u64);
     /// The stack pointer (scratch data goes below it).
     fn sp(&self) -> u64;
+    /// The syscall's result (at its exit).
+    fn ret(&self) -> i64;
 
     /// The six arguments.
     fn args(&self) -> [u64; 6] {

@@ -792,6 +792,9 @@ mod tests {
         fn sp(&self) -> u64 {
             0
         }
+        fn ret(&self) -> i64 {
+            0
+        }
     }
 
     #[test]

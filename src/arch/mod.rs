@@ -37,6 +37,9 @@ impl sproot_core::backend::SyscallRegs for Regs {
     fn sp(&self) -> u64 {
         Regs::sp(self)
     }
+    fn ret(&self) -> i64 {
+        Regs::ret(self)
+    }
 }
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]

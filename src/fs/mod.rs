@@ -99,6 +99,12 @@ impl sproot_core::handler::Host for TracerHost {
     fn link_count(&self, path: &[u8]) -> Option<u64> {
         crate::ext::link2symlink::nlink_of(path.as_path())
     }
+    fn short_socket_path(&self, path: &[u8]) -> Result<Vec<u8>, sproot_core::Errno> {
+        Ok(crate::syscall::net::short_host_path(path)?)
+    }
+    fn long_socket_path(&self, name: &[u8]) -> Option<Vec<u8>> {
+        crate::syscall::net::long_host_path(name)
+    }
 }
 
 /// A view of `root` with `bindings`, looking at the host as the tracer.

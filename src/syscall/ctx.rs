@@ -77,7 +77,7 @@ impl<'a> Ctx<'a> {
     ) -> Self {
         let scratch = crate::ptrace::scratch_below(regs.sp());
         Ctx {
-            core: handler::Ctx::new(env.view, proc, env.host, regs, mem, scratch),
+            core: handler::Ctx::new(env.view, proc, env.host, &*env.shared, regs, mem, scratch),
             env,
             pid,
             creds,

@@ -26,6 +26,7 @@ use crate::arch::sys;
 use crate::exec::{ExecPlan, ExecResolver, plan_exec};
 use crate::fs::{AsHostPath, GuestView, ProcContext};
 use nix::errno::Errno;
+use sproot_core::handler::net as core_net;
 use sproot_core::handler::paths;
 use sproot_core::shared::{LocalState, SharedState};
 use std::cell::RefCell;
@@ -108,12 +109,7 @@ pub fn exit(ctx: &mut Ctx, hook: exit_hook::ExitHook) -> bool {
     let env = ctx.env;
     let changed = env.extensions.exit(ctx, &hook);
     match hook {
-        exit_hook::ExitHook::Sockets(s) => net::exit(ctx, s) || changed,
-        exit_hook::ExitHook::Core(hook) => {
-            let ret = ctx.regs.ret();
-            sproot_core::handler::exit(ctx, hook, ret);
-            changed
-        }
+        exit_hook::ExitHook::Core(hook) => sproot_core::handler::exit(ctx.core(), hook) || changed,
         _ => changed,
     }
 }
@@ -165,11 +161,17 @@ fn run_table(ctx: &mut Ctx, entry: Entry) -> Result<Outcome, Errno> {
         } => from_core(paths::readlink(ctx.core(), dirfd, path, buf, size)),
         Kind::Exec { at } => exec(ctx, at),
         Kind::SockAddr { addr, len, bind } => sockaddr(ctx, addr, len, bind),
-        Kind::SendMsg => sendmsg(ctx),
-        Kind::SendMmsg => net::sendmmsg(ctx),
-        Kind::AddrOut { addr, len } => net::addr_out(ctx, addr, len),
-        Kind::RecvMsg => net::recvmsg(ctx),
-        Kind::RecvMmsg => net::recvmmsg(ctx),
+        Kind::SendMsg => {
+            let ports = &ctx.env.ext.ports;
+            from_core(core_net::sendmsg(ctx.core(), ports))
+        }
+        Kind::SendMmsg => {
+            let ports = &ctx.env.ext.ports;
+            from_core(core_net::sendmmsg(ctx.core(), ports))
+        }
+        Kind::AddrOut { addr, len } => from_core(core_net::addr_out(ctx.core(), addr, len)),
+        Kind::RecvMsg => from_core(core_net::recvmsg(ctx.core())),
+        Kind::RecvMmsg => from_core(core_net::recvmmsg(ctx.core())),
         Kind::BpfObj => from_core(paths::bpf_obj(ctx.core())),
         Kind::Chroot => {
             let euid = ctx.euid();
@@ -394,161 +396,28 @@ fn exec(ctx: &mut Ctx, at: bool) -> Result<Outcome, Errno> {
     Ok(Outcome::Exec(Box::new(plan)))
 }
 
-const SOCKADDR_UN_LEN: usize = 110;
-const SUN_PATH_MAX: usize = 108;
-
-/// If `addr` is an `AF_UNIX` address with a path, the translated address.
-fn translate_sockaddr(
-    ctx: &Ctx,
-    addr: u64,
-    len: usize,
-    bind: bool,
-) -> Result<Option<Vec<u8>>, Errno> {
-    let env = ctx.env;
-    if addr == 0 || len <= 2 {
-        return Ok(None);
-    }
-    let mut buf = vec![0u8; len.min(SOCKADDR_UN_LEN)];
-    ctx.read(addr, &mut buf)?;
-    if let Some(port) = crate::ext::net::inet_port(&buf) {
-        if !env.ext.ports.active() {
-            return Ok(None);
-        }
-        let to = env.shared.port_target(env.ext.ports.translate(port));
-        if to == port {
-            return Ok(None);
-        }
-        crate::ext::net::set_inet_port(&mut buf, to);
-        return Ok(Some(buf));
-    }
-    let family = u16::from_ne_bytes([buf[0], buf[1]]);
-    if family != libc::AF_UNIX as u16 || buf[2] == 0 {
-        // Not a filesystem socket (abstract names start with NUL).
-        return Ok(None);
-    }
-    let path: Vec<u8> = buf[2..].iter().take_while(|&&b| b != 0).copied().collect();
-    let host = ctx.resolve(None, &path, !bind)?;
-    if relative_is_native(ctx, &path, &host)? {
-        // The kernel names the same file from the tracee's own cwd, and
-        // reports the name as it was given, as in a chroot.
-        return Ok(None);
-    }
-    let mut host = host.as_os_str().as_bytes().to_vec();
-    if host.len() >= SUN_PATH_MAX {
-        // Too long for sun_path: through a directory the tracer holds open.
-        host = net::short_host_path(&host)?;
-    }
-    let host = host.as_slice();
-    let mut out = Vec::with_capacity(2 + host.len() + 1);
-    out.extend_from_slice(&buf[..2]);
-    out.extend_from_slice(host);
-    out.push(0);
-    Ok(Some(out))
-}
-
-/// Whether the relative socket name `path`, resolved to `host`, names the
-/// same file when the kernel takes it from the tracee's own cwd: its
-/// resolution is the kernel's cwd followed by the name, lexically, so it
-/// meets no symlink or binding on the way. `..` may only lead (from the
-/// cwd's physical path, as the kernel climbs): after a symlink it would
-/// climb from the link's target.
-fn relative_is_native(ctx: &Ctx, path: &[u8], host: &Path) -> Result<bool, Errno> {
-    if path.first() == Some(&b'/') {
-        return Ok(false);
-    }
-    let mut names = path.split(|&c| c == b'/').skip_while(|&c| c == b"..");
-    if names.any(|c| c == b"..") {
-        return Ok(false);
-    }
-    let Ok(cwd) = std::fs::read_link(format!("/proc/{}/cwd", ctx.pid)) else {
-        return Ok(false);
-    };
-    let joined = [cwd.as_os_str().as_bytes(), b"/", path].concat();
-    Ok(crate::fs::normalize_lexical(&joined) == host.as_os_str().as_bytes())
-}
-
+/// `bind`/`connect`/`sendto`: under `-n`, an inet `bind` is the tracer's
+/// (see [`net::netcoop_bind`]); every address is translated in the core.
 fn sockaddr(ctx: &mut Ctx, addr_arg: usize, len_arg: usize, bind: bool) -> Result<Outcome, Errno> {
-    let addr = ctx.arg(addr_arg);
-    let len = ctx.arg(len_arg) as usize;
+    let ports = &ctx.env.ext.ports;
     if bind
-        && ctx.env.ext.ports.netcoop
-        && let Some(r) = netcoop_bind(ctx, ctx.arg(0) as i32, addr, len)
+        && ports.netcoop
+        && let Some(r) = net::netcoop_bind(
+            ctx,
+            ctx.arg(0) as i32,
+            ctx.arg(addr_arg),
+            ctx.arg(len_arg) as usize,
+        )
     {
         return r.map(Outcome::Emulated);
     }
-    match translate_sockaddr(ctx, addr, len, bind)? {
-        None => Ok(Outcome::Pass),
-        Some(new) => {
-            let at = ctx.push(&new)?;
-            ctx.regs.set_arg(addr_arg, at);
-            ctx.regs.set_arg(len_arg, new.len() as u64);
-            Ok(Outcome::Rewritten)
-        }
-    }
-}
-
-/// `-n`: bind an inet socket for the guest, from the tracer (through a
-/// duplicate of its descriptor): at the port asked for (after `-p`'s rules),
-/// or at a free one when that one is in use, remembered so that connections
-/// to the port asked for reach it. `None`: not an inet address, or the
-/// kernel cannot lend the descriptor (before Linux 5.6): handled as usual.
-fn netcoop_bind(ctx: &Ctx, fd: i32, addr: u64, len: usize) -> Option<Result<i64, Errno>> {
-    let (env, pid) = (ctx.env, ctx.pid);
-    use crate::ext::net::{inet_port, set_inet_port};
-    use std::os::fd::AsFd;
-    if addr == 0 || len > 128 {
-        return None;
-    }
-    let mut buf = vec![0u8; len];
-    ctx.read(addr, &mut buf).ok()?;
-    let asked = env.ext.ports.translate(inet_port(&buf)?);
-    if asked == 0 {
-        return None;
-    }
-    let sock = match crate::host::pidfd_getfd(ctx.proc.pid(), false, fd) {
-        Ok(s) => s,
-        Err(Errno::EBADF) => return Some(Err(Errno::EBADF)),
-        Err(e) => {
-            log::debug!("netcoop: cannot borrow fd {fd} of {pid}: {e}");
-            return None;
-        }
-    };
-    set_inet_port(&mut buf, asked);
-    Some(match crate::host::bind_raw(sock.as_fd(), &buf) {
-        Ok(()) => Ok(0),
-        Err(Errno::EADDRINUSE) => {
-            set_inet_port(&mut buf, 0);
-            crate::host::bind_raw(sock.as_fd(), &buf).and_then(|()| {
-                let got = crate::host::sockname_raw(sock.as_fd())?;
-                let got = inet_port(&got).ok_or(Errno::EINVAL)?;
-                log::info!("netcoop: port {asked} is in use; bound {got} instead");
-                env.shared.port_moved(asked, got);
-                Ok(0)
-            })
-        }
-        Err(e) => Err(e),
-    })
-}
-
-fn sendmsg(ctx: &mut Ctx) -> Result<Outcome, Errno> {
-    let msg = ctx.arg(1);
-    if msg == 0 {
-        return Ok(Outcome::Pass);
-    }
-    let mut hdr = [0u8; std::mem::size_of::<libc::msghdr>()];
-    ctx.read(msg, &mut hdr)?;
-    let (name, namelen) = net::parse_name(&hdr);
-    match translate_sockaddr(ctx, name, namelen as usize, false)? {
-        None => Ok(Outcome::Pass),
-        Some(new) => {
-            let at = ctx.push(&new)?;
-            hdr[net::MSG_NAME].copy_from_slice(&at.to_ne_bytes());
-            hdr[net::MSG_NAMELEN].copy_from_slice(&(new.len() as u32).to_ne_bytes());
-            let new_msg = ctx.push(&hdr)?;
-            ctx.regs.set_arg(1, new_msg);
-            Ok(Outcome::Rewritten)
-        }
-    }
+    from_core(sproot_core::handler::net::sockaddr(
+        ctx.core(),
+        ports,
+        addr_arg,
+        len_arg,
+        bind,
+    ))
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ pub fn stat(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
         link2symlink: env.ext.link2symlink,
         symlink_sizes: env.ext.symlink_sizes,
     };
-    match sproot_core::handler::stat::stat(ctx.core(), &*env.shared, &rewrites) {
+    match sproot_core::handler::stat::stat(ctx.core(), &rewrites) {
         None => Ok(None),
         Some(r) => Ok(Some(super::outcome_of(r?))),
     }

@@ -5,6 +5,7 @@ use crate::Errno;
 use crate::backend::{Memory, Scratch, SyscallRegs, read_cstring};
 use crate::fs::{GuestView, ProcContext, Resolved};
 use crate::prelude::*;
+use crate::shared::SharedState;
 use crate::table::{self, Call, Entry};
 
 /// The longest path a syscall takes, with its NUL.
@@ -22,6 +23,8 @@ pub struct Ctx<'a, R> {
     pub proc: &'a dyn ProcContext,
     /// The host's operations.
     pub host: &'a dyn Host,
+    /// The run's state every guest process shares.
+    pub shared: &'a dyn SharedState,
     /// The registers: arguments in, changed arguments out.
     pub regs: R,
     /// `-l`: names of emulated hard links stand for their final file.
@@ -34,10 +37,12 @@ pub struct Ctx<'a, R> {
 
 impl<'a, R: SyscallRegs> Ctx<'a, R> {
     /// `scratch` is where new data for the call may go.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         view: &'a GuestView,
         proc: &'a dyn ProcContext,
         host: &'a dyn Host,
+        shared: &'a dyn SharedState,
         regs: R,
         mem: &'a mut dyn Memory,
         scratch: Scratch,
@@ -46,6 +51,7 @@ impl<'a, R: SyscallRegs> Ctx<'a, R> {
             view,
             proc,
             host,
+            shared,
             entry: table::classify(regs.sysno()),
             regs,
             link2symlink: view.link2symlink(),

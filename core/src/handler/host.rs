@@ -29,4 +29,10 @@ pub trait Host: HostFs {
     fn stored_owner(&self, path: &[u8]) -> Option<(u32, u32)>;
     /// `-l`: the link count of an emulated hard link's final file.
     fn link_count(&self, path: &[u8]) -> Option<u64>;
+    /// A name no longer than `sun_path` for the host path `path` of a
+    /// socket (`ENAMETOOLONG` when there is none).
+    fn short_socket_path(&self, path: &[u8]) -> Result<Vec<u8>, Errno>;
+    /// The host path a name from [`Host::short_socket_path`] stands for
+    /// (`None`: not such a name).
+    fn long_socket_path(&self, name: &[u8]) -> Option<Vec<u8>>;
 }

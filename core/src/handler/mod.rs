@@ -6,19 +6,21 @@
 //! Here are the calls that need nothing but the view: the path syscalls
 //! (`Kind::Paths`, `open_tree`), `getcwd` and `readlink` ([`paths`]); and
 //! the credential calls of `-0`/`-i` ([`ids`]); stat results rewritten
-//! for the extensions ([`stat`]). The ptrace
+//! for the extensions ([`stat`]); socket addresses both ways ([`net`]). The ptrace
 //! backend runs them from its own dispatcher, next to its handlers that
 //! still act on host files themselves.
 
 mod ctx;
 mod host;
 pub mod ids;
+pub mod net;
 pub mod paths;
 pub mod stat;
 
 pub use ctx::Ctx;
 pub use host::Host;
 
+use crate::backend::SyscallRegs;
 use crate::decision::Decision;
 use crate::fs::NameUse;
 use crate::prelude::*;
@@ -36,24 +38,28 @@ pub enum ExitHook {
         guest: Vec<u8>,
         host: Vec<u8>,
     },
+    /// Socket addresses coming back, or a copied array to put back.
+    Sockets(net::SockExit),
 }
 
 /// What a core handler decides (it never plans an exec).
 pub type Outcome = Decision<ExitHook, core::convert::Infallible>;
 
-/// Run an exit hook, the syscall's result being `ret`.
-pub fn exit<R>(ctx: &Ctx<R>, hook: ExitHook, ret: i64) {
+/// Run an exit hook at the syscall's exit; whether the registers changed.
+pub fn exit<R: SyscallRegs>(ctx: &mut Ctx<R>, hook: ExitHook) -> bool {
     match hook {
         ExitHook::CloseSnapshot(handle) => ctx.host.close_snapshot(handle),
         ExitHook::NameFd { tgid, guest, host } => {
-            if let Ok(fd) = i32::try_from(ret)
+            if let Ok(fd) = i32::try_from(ctx.regs.ret())
                 && fd >= 0
             {
                 ctx.view
                     .remember_name(tgid, ctx.proc.tid(), NameUse::Fd(fd), &guest, &host);
             }
         }
+        ExitHook::Sockets(s) => return net::exit(ctx, s),
     }
+    false
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@ use crate::Errno;
 use crate::backend::SyscallRegs;
 use crate::fs::Kind as FileKind;
 use crate::prelude::*;
-use crate::shared::SharedState;
 use crate::table::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
 
 /// `-0`/`-i`: files owned by the real user (group) are shown as owned by
@@ -261,11 +260,9 @@ fn stat_call<R: SyscallRegs>(ctx: &Ctx<R>) -> Result<Option<StatCall>, Errno> {
 }
 
 /// Emulate a stat-family call with `rewrites`; `None` when the call is
-/// not of the stat family. `shared` holds the owners a fake root's
-/// `chown` recorded.
+/// not of the stat family.
 pub fn stat<R: SyscallRegs>(
     ctx: &mut Ctx<R>,
-    shared: &dyn SharedState,
     rewrites: &Rewrites,
 ) -> Option<Result<Outcome, Errno>> {
     let call = match stat_call(ctx) {
@@ -273,12 +270,11 @@ pub fn stat<R: SyscallRegs>(
         Ok(None) => return None,
         Err(e) => return Some(Err(e)),
     };
-    Some(emulate(ctx, shared, rewrites, &call).map(|()| Outcome::Emulated(0)))
+    Some(emulate(ctx, rewrites, &call).map(|()| Outcome::Emulated(0)))
 }
 
 fn emulate<R: SyscallRegs>(
     ctx: &mut Ctx<R>,
-    shared: &dyn SharedState,
     rewrites: &Rewrites,
     call: &StatCall,
 ) -> Result<(), Errno> {
@@ -315,7 +311,8 @@ fn emulate<R: SyscallRegs>(
     // The owner to show: a recorded fake `chown` first, then the one kept
     // in the file, then the mapping of the real user to the fake ids.
     let (uid, gid) = f.owner();
-    let owner = shared
+    let owner = ctx
+        .shared
         .owner((f.dev(), f.ino()))
         .or_else(|| {
             (rewrites.persist_ownership && rewrites.owner.is_some())

@@ -21,6 +21,7 @@ const AT_FDCWD: u64 = -100i64 as u64;
 struct Regs {
     nr: i64,
     args: [u64; 6],
+    ret: i64,
 }
 
 impl SyscallRegs for Regs {
@@ -35,6 +36,9 @@ impl SyscallRegs for Regs {
     }
     fn sp(&self) -> u64 {
         TOP
+    }
+    fn ret(&self) -> i64 {
+        self.ret
     }
 }
 
@@ -132,6 +136,12 @@ impl super::Host for Host {
     fn link_count(&self, _: &[u8]) -> Option<u64> {
         None
     }
+    fn short_socket_path(&self, _: &[u8]) -> Result<Vec<u8>, Errno> {
+        Err(Errno::ENAMETOOLONG)
+    }
+    fn long_socket_path(&self, _: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// A guest rooted at `/r`, `/data` bound at `/mnt`, `/proc` at `/proc`;
@@ -176,7 +186,7 @@ struct Call {
 impl Call {
     fn new(nr: i64, args: [u64; 6]) -> Self {
         Call {
-            regs: Regs { nr, args },
+            regs: Regs { nr, args, ret: 0 },
             mem: Mem(vec![0; SIZE]),
             data: BASE,
         }
@@ -193,10 +203,12 @@ impl Call {
     }
     /// Run `f` on the call's context; its result and the registers after.
     fn run<T>(&mut self, host: &Host, view: &GuestView, f: impl FnOnce(&mut Ctx<Regs>) -> T) -> T {
+        let shared = crate::shared::LocalState::default();
         let mut ctx = Ctx::new(
             view,
             &OneProcess,
             host,
+            &shared,
             self.regs,
             &mut self.mem,
             Scratch::below(TOP),
@@ -305,7 +317,8 @@ fn a_proc_file_is_opened_from_its_snapshot_given_back_at_the_exit() {
         "a magic link is followed"
     );
     assert_eq!(host.closed.load(Ordering::SeqCst), 0);
-    c.run(&host, &view, |ctx| exit(ctx, hook, 3));
+    c.regs.ret = 3;
+    c.run(&host, &view, |ctx| exit(ctx, hook));
     assert_eq!(host.closed.load(Ordering::SeqCst), 7);
 }
 
@@ -348,4 +361,46 @@ fn credential_calls_answer_from_the_fake_credentials() {
     // Not a credential call.
     let (out, _) = run(sys::SYS_getpid, [0; 6], &mut creds);
     assert!(out.is_none());
+}
+
+#[test]
+fn a_unix_address_comes_back_as_the_guest_path_or_unnamed() {
+    use super::net::{SOCKADDR_UN_LEN, SockExit};
+    let (host, view) = setup();
+    let (addr, len) = (BASE + 0x800, BASE + 0x900);
+    // The kernel reports `host_path` (getsockname(fd, addr, &len)).
+    let back = |host_path: &[u8]| {
+        let mut c = Call::new(sys::SYS_getsockname, [3, addr, len, 0, 0, 0]);
+        c.mem
+            .write(len, &(SOCKADDR_UN_LEN as u32).to_ne_bytes())
+            .unwrap();
+        let hook = match c.run(&host, &view, |ctx| net::addr_out(ctx, 1, 2)) {
+            Ok(Outcome::WithExit {
+                rewritten: false,
+                hook,
+            }) => hook,
+            o => panic!("{o:?}"),
+        };
+        assert!(matches!(hook, ExitHook::Sockets(SockExit::Addr { .. })));
+        let mut kernel = 1u16.to_ne_bytes().to_vec();
+        kernel.extend_from_slice(host_path);
+        kernel.push(0);
+        c.mem.write(addr, &kernel).unwrap();
+        c.mem
+            .write(len, &(kernel.len() as u32).to_ne_bytes())
+            .unwrap();
+        c.run(&host, &view, |ctx| exit(ctx, hook));
+        let mut n = [0u8; 4];
+        c.mem.read(len, &mut n).unwrap();
+        let n = u32::from_ne_bytes(n) as usize;
+        let mut got = vec![0u8; n];
+        c.mem.read(addr, &mut got).unwrap();
+        got
+    };
+    let mut want = 1u16.to_ne_bytes().to_vec();
+    want.extend_from_slice(b"/etc/s\0");
+    assert_eq!(back(b"/r/etc/s"), want);
+    assert_eq!(back(b"/data/s")[2..], b"/mnt/s\0"[..]);
+    // Outside the view: an unnamed address, the family alone.
+    assert_eq!(back(b"/run/host.sock"), 1u16.to_ne_bytes());
 }
