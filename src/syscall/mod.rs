@@ -12,7 +12,6 @@ pub mod extension_list;
 pub mod ids;
 pub mod l2s;
 pub mod net;
-mod openat2;
 pub mod restart;
 pub mod stat_rewrite;
 pub mod table;
@@ -32,7 +31,7 @@ use sproot_core::shared::{LocalState, SharedState};
 use std::cell::RefCell;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
-use table::{Entry, Follow, Kind, PathArg};
+use table::{Entry, Kind, PathArg};
 
 /// What the tracer must do after a handler ran at a syscall's entry: the
 /// core's decision, with this backend's exit work (`ExitHook`, given back to
@@ -185,7 +184,7 @@ fn run_table(ctx: &mut Ctx, entry: Entry) -> Result<Outcome, Errno> {
                 translate_paths(ctx, &[path])
             }
         }
-        Kind::Openat2 => openat2::enter(ctx),
+        Kind::Openat2 => from_core(sproot_core::handler::openat2::enter(ctx.core())),
         Kind::Prctl => Ok(
             if ctx.arg(0) == libc::PR_SET_DUMPABLE as u64 && ctx.arg(1) == 0 {
                 Outcome::Emulated(0)

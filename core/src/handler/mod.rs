@@ -6,7 +6,8 @@
 //! Here are the calls that need nothing but the view: the path syscalls
 //! (`Kind::Paths`, `open_tree`), `getcwd` and `readlink` ([`paths`]); and
 //! the credential calls of `-0`/`-i` ([`ids`]); stat results rewritten
-//! for the extensions ([`stat`]); socket addresses both ways ([`net`]). The ptrace
+//! for the extensions ([`stat`]); socket addresses both ways ([`net`]);
+//! `openat2`'s `RESOLVE_*` rules in the guest's view ([`openat2`]). The ptrace
 //! backend runs them from its own dispatcher, next to its handlers that
 //! still act on host files themselves.
 
@@ -14,6 +15,7 @@ mod ctx;
 mod host;
 pub mod ids;
 pub mod net;
+pub mod openat2;
 pub mod paths;
 pub mod stat;
 

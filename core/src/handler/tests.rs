@@ -404,3 +404,27 @@ fn a_unix_address_comes_back_as_the_guest_path_or_unnamed() {
     // Outside the view: an unnamed address, the family alone.
     assert_eq!(back(b"/run/host.sock"), 1u16.to_ne_bytes());
 }
+
+#[test]
+fn openat2_applies_resolve_rules_in_the_guests_view() {
+    const RESOLVE_NO_XDEV: u64 = 1;
+    let (host, view) = setup();
+    let how = BASE + 0x800;
+    let open = |path: &str| {
+        let mut c = Call::new(sys::SYS_openat2, [AT_FDCWD, 0, how, 24, 0, 0]).str(1, path);
+        let mut h = [0u8; 24];
+        h[16..24].copy_from_slice(&RESOLVE_NO_XDEV.to_ne_bytes());
+        c.mem.write(how, &h).unwrap();
+        let out = c.run(&host, &view, openat2::enter);
+        (out, c)
+    };
+    // Into a binding: another mount to the guest.
+    assert_eq!(open("/mnt/f").0.unwrap_err(), Errno::EXDEV);
+    // Within the root: the host path, RESOLVE_NO_XDEV dropped (checked).
+    let (out, c) = open("/etc/hosts");
+    assert!(matches!(out, Ok(Outcome::Rewritten)), "{out:?}");
+    assert_eq!(c.mem.cstr(c.regs.args[1]), b"/r/etc/hosts");
+    let mut kept = [0u8; 8];
+    c.mem.read(c.regs.args[2] + 16, &mut kept).unwrap();
+    assert_eq!(u64::from_ne_bytes(kept), 0);
+}

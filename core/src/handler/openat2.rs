@@ -10,11 +10,12 @@
 //! binding or a mount), and gives the kernel the host path with the flags
 //! that only make sense for the original path removed.
 
-use super::table::open_follows;
-use super::{Ctx, Outcome};
-use crate::fs::{AsHostPath, GuestView, normalize_lexical, normalize_scoped, parse_magic_link};
-use nix::errno::Errno;
-use std::os::unix::ffi::OsStrExt;
+use super::{Ctx, Outcome, paths};
+use crate::Errno;
+use crate::backend::SyscallRegs;
+use crate::fs::{self, GuestView, normalize_lexical, normalize_scoped, parse_magic_link};
+use crate::prelude::*;
+use crate::table::{self, Follow, PathArg, open_follows};
 
 const RESOLVE_NO_XDEV: u64 = 0x01;
 const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
@@ -23,8 +24,8 @@ const RESOLVE_BENEATH: u64 = 0x08;
 const RESOLVE_IN_ROOT: u64 = 0x10;
 const OPEN_HOW: usize = 24;
 
-pub fn enter(ctx: &mut Ctx) -> Result<Outcome, Errno> {
-    let env = ctx.env;
+/// `openat2(dirfd, path, how, size)`.
+pub fn enter<R: SyscallRegs>(ctx: &mut Ctx<R>) -> Result<Outcome, Errno> {
     let how = ctx.arg(2);
     if how == 0 || (ctx.arg(3) as usize) < OPEN_HOW {
         return Ok(Outcome::Pass);
@@ -46,14 +47,14 @@ pub fn enter(ctx: &mut Ctx) -> Result<Outcome, Errno> {
     let plain_walk = path[0] != b'/'
         && rflags & RESOLVE_NO_SYMLINKS != 0
         && !path.split(|&c| c == b'/').any(|c| c == b"..");
-    if (scoped || plain_walk) && kernel_walk_is_the_guests(env.view, &base) {
+    if (scoped || plain_walk) && kernel_walk_is_the_guests(ctx.view, &base) {
         return Ok(Outcome::Pass);
     }
     if !scoped && rflags == 0 {
         // A `/proc` file the guest sees rewritten (maps, mountinfo...), by
         // any path: the same snapshot `open` gets.
         let r = ctx.resolve_full(Some(0), &path, open_follows(flags))?;
-        if let Some(o) = proc_snapshot(ctx, r.host.as_path(), flags, &mut how_bytes)? {
+        if let Some(o) = proc_snapshot(ctx, &r.host, flags, &mut how_bytes)? {
             return Ok(o);
         }
         return plain(ctx, flags);
@@ -77,7 +78,7 @@ pub fn enter(ctx: &mut Ctx) -> Result<Outcome, Errno> {
     } else {
         &path
     };
-    let r = env.view.resolve(ctx.proc, start, walked, follow)?;
+    let r = ctx.view.resolve(ctx.proc, start, walked, follow)?;
     if rflags & RESOLVE_NO_SYMLINKS != 0 && r.guest != lexical {
         // A symlink was followed on the way.
         return Err(Errno::ELOOP);
@@ -85,21 +86,21 @@ pub fn enter(ctx: &mut Ctx) -> Result<Outcome, Errno> {
     if rflags & RESOLVE_NO_MAGICLINKS != 0 && through_magic_link(&lexical) {
         return Err(Errno::ELOOP);
     }
-    if scoped && crate::fs::strip_component_prefix(&r.guest, &base).is_none() {
+    if scoped && fs::strip_component_prefix(&r.guest, &base).is_none() {
         return Err(Errno::EXDEV);
     }
     if rflags & RESOLVE_NO_XDEV != 0
-        && env.view.binding_index(&r.guest) != env.view.binding_index(&base)
+        && ctx.view.binding_index(&r.guest) != ctx.view.binding_index(&base)
     {
         return Err(Errno::EXDEV);
     }
-    if let Some(o) = proc_snapshot(ctx, r.host.as_path(), flags, &mut how_bytes)? {
+    if let Some(o) = proc_snapshot(ctx, &r.host, flags, &mut how_bytes)? {
         return Ok(o);
     }
-    env.view.remember_name(
+    ctx.view.remember_name(
         ctx.proc.pid(),
         ctx.proc.tid(),
-        crate::fs::NameUse::Fd(-1),
+        fs::NameUse::Fd(-1),
         &r.guest,
         &r.host,
     );
@@ -115,22 +116,19 @@ pub fn enter(ctx: &mut Ctx) -> Result<Outcome, Errno> {
 }
 
 /// If `host` is a `/proc` file the guest sees rewritten, point the call at
-/// its snapshot (see `sproot_core::handler::paths::open_proc_file`): the guest's rules were checked,
-/// and the snapshot is reached through a magic link, so no `RESOLVE_*` flag
+/// its snapshot (see [`paths::open_proc_file`]): the guest's rules were
+/// checked, and the snapshot is reached through a magic link, so no `RESOLVE_*` flag
 /// and no `O_NOFOLLOW` may stay.
-fn proc_snapshot(
-    ctx: &mut Ctx,
-    host: &std::path::Path,
+fn proc_snapshot<R: SyscallRegs>(
+    ctx: &mut Ctx<R>,
+    host: &[u8],
     flags: u64,
     how_bytes: &mut [u8],
 ) -> Result<Option<Outcome>, Errno> {
-    let Some((path, outcome)) =
-        sproot_core::handler::paths::open_proc_file(ctx.core(), host.as_os_str().as_bytes(), flags)
-    else {
+    let Some((path, outcome)) = paths::open_proc_file(ctx, host, flags) else {
         return Ok(None);
     };
-    let outcome = super::outcome_of(outcome);
-    let flags = flags & !(libc::O_NOFOLLOW as u64);
+    let flags = flags & !table::O_NOFOLLOW;
     how_bytes[0..8].copy_from_slice(&flags.to_ne_bytes());
     how_bytes[16..24].copy_from_slice(&0u64.to_ne_bytes());
     let at = ctx.push_cstr(&path)?;
@@ -141,18 +139,18 @@ fn proc_snapshot(
 }
 
 /// No `RESOLVE_*` flag: an `openat`.
-fn plain(ctx: &mut Ctx, flags: u64) -> Result<Outcome, Errno> {
-    let arg = super::PathArg {
+fn plain<R: SyscallRegs>(ctx: &mut Ctx<R>, flags: u64) -> Result<Outcome, Errno> {
+    let arg = PathArg {
         path: 1,
         dirfd: Some(0),
         follow: if open_follows(flags) {
-            super::Follow::Yes
+            Follow::Yes
         } else {
-            super::Follow::No
+            Follow::No
         },
         empty_path: false,
     };
-    super::translate_paths(ctx, std::slice::from_ref(&arg))
+    paths::translate(ctx, core::slice::from_ref(&arg))
 }
 
 /// Whether the kernel, walking from the host directory of guest `base`,
