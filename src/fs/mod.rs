@@ -105,6 +105,21 @@ impl sproot_core::handler::Host for TracerHost {
     fn long_socket_path(&self, name: &[u8]) -> Option<Vec<u8>> {
         crate::syscall::net::long_host_path(name)
     }
+    /// Read from `/proc/<tid>/fdinfo/<fd>`'s octal `flags:`.
+    fn fd_is_o_path(&self, tid: i32, fd: i32) -> Result<bool, sproot_core::Errno> {
+        let info = std::fs::read_to_string(format!("/proc/{tid}/fdinfo/{fd}"))
+            .map_err(|_| nix::errno::Errno::EBADF)?;
+        let flags = info
+            .lines()
+            .find_map(|l| l.strip_prefix("flags:"))
+            .and_then(|v| u64::from_str_radix(v.trim(), 8).ok())
+            .unwrap_or(0);
+        Ok(flags & libc::O_PATH as u64 != 0)
+    }
+    fn listxattr(&self, path: &[u8], follow: bool) -> Result<Vec<u8>, sproot_core::Errno> {
+        let path = std::ffi::CString::new(path).map_err(|_| nix::errno::Errno::EINVAL)?;
+        Ok(crate::host::listxattr(&path, follow)?)
+    }
 }
 
 /// A view of `root` with `bindings`, looking at the host as the tracer.

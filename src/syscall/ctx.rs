@@ -112,49 +112,23 @@ impl<'a> Ctx<'a> {
         self.resolve(dirfd, &guest, follow)
     }
 
-    /// What a path argument names: [`Ctx::host_of_arg`], then (`-l`) the
-    /// final file of an emulated hard link. An empty path names the fd in
-    /// `dirfd` itself when `empty_ok` (`AT_EMPTY_PATH`), else `ENOENT`.
-    pub fn named(
-        &self,
-        dirfd: Option<usize>,
-        path: usize,
-        follow: bool,
-        empty_ok: bool,
-    ) -> Result<Named, Errno> {
-        let guest = self.read_path(path)?;
-        if guest.is_empty() {
-            if !empty_ok {
-                return Err(Errno::ENOENT);
-            }
-            let fd = dirfd.map(|i| self.arg(i) as i32).unwrap_or(libc::AT_FDCWD);
-            return self.named_fd(fd);
-        }
-        let host = self.resolve_full(dirfd, &guest, follow)?.host;
-        Ok(Named {
-            host: crate::fs::bytes_to_path(self.final_file(host, follow)),
-            fd: false,
-        })
-    }
-
     /// What path argument `a` of `call` names, as the table describes it
-    /// (relative to its dirfd, followed or not, the fd itself when empty
-    /// with `AT_EMPTY_PATH`).
+    /// (the core's `named`).
     pub fn named_path(&self, call: &Call, a: &PathArg) -> Result<Named, Errno> {
-        self.named(a.dirfd, a.path, call.follows(a), call.empty_path(a))
+        let (host, fd) = self.core.named(call, a)?;
+        Ok(Named {
+            host: crate::fs::bytes_to_path(host),
+            fd,
+        })
     }
 
     /// The file fd `fd` (or the cwd, for `AT_FDCWD`) of the tracee refers to.
     pub fn named_fd(&self, fd: i32) -> Result<Named, Errno> {
-        if fd == libc::AT_FDCWD {
-            let cwd = self.env.view.dir_of(self.pid.as_raw(), None)?;
-            return Ok(Named {
-                host: crate::fs::bytes_to_path(self.env.view.to_host(&cwd)),
-                fd: false,
-            });
-        }
-        let p = self.fd_path(fd)?;
-        Ok(Named { host: p, fd: true })
+        let (host, fd) = self.core.named_fd(fd)?;
+        Ok(Named {
+            host: crate::fs::bytes_to_path(host),
+            fd,
+        })
     }
 
     /// The tracer's name for fd `fd` of the tracee; a negative fd is `EBADF`
@@ -164,10 +138,7 @@ impl<'a> Ctx<'a> {
         if fd < 0 {
             return Err(Errno::EBADF);
         }
-        Ok(PathBuf::from(format!(
-            "/proc/{}/fd/{fd}",
-            self.pid.as_raw()
-        )))
+        Ok(crate::fs::bytes_to_path(self.fd_link(fd)))
     }
 
     /// The fake effective uid, or the real one without fake ids.

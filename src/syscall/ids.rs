@@ -183,7 +183,7 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
             let (named, follow) = match (call.fd(), call.entry.paths().first()) {
                 (Some(fd), _) => {
                     // fchown needs an fd opened for I/O: not O_PATH.
-                    if fd < 0 || super::xattr::fd_is_o_path(ctx.pid.as_raw(), fd)? {
+                    if fd < 0 || ctx.host.fd_is_o_path(ctx.pid.as_raw(), fd)? {
                         return Err(Errno::EBADF);
                     }
                     (ctx.named_fd(fd)?, true)
@@ -251,7 +251,10 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
         }
         // The extended-attribute calls (the table says which).
         _ if root && ctx.entry().is_some_and(|e| e.xattr.is_some()) => {
-            return super::xattr::enter(ctx);
+            return match sproot_core::handler::xattr::enter(ctx.core())? {
+                Some(o) => Ok(Some(super::outcome_of(o))),
+                None => Ok(None),
+            };
         }
         sys::SYS_open | sys::SYS_openat if fs_root => {
             return Ok(open_as_root(ctx));
@@ -281,13 +284,10 @@ fn translate_as_usual(ctx: &mut Ctx) -> Result<bool, Errno> {
 /// `open` while root: if the real user owns the file but its mode bits
 /// forbid the access, add the owner bits for the duration of the call.
 fn open_as_root(ctx: &mut Ctx) -> Option<Outcome> {
-    let (dirfd, path, flags) = if ctx.sysno() == sys::SYS_open {
-        (None, 0, ctx.arg(1))
-    } else {
-        (Some(0), 1, ctx.arg(2))
-    };
-    let follow = flags & libc::O_NOFOLLOW as u64 == 0;
-    let host = ctx.named(dirfd, path, follow, false).ok()?.host;
+    let call = ctx.call();
+    let flags = call.flags();
+    let (host, _) = ctx.named(&call, &call.entry.path_arg(0)?).ok()?;
+    let host = crate::fs::bytes_to_path(host);
     let st = nix::sys::stat::stat(&host).ok()?;
     if st.st_uid != nix::unistd::getuid().as_raw() {
         return None;

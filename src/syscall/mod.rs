@@ -17,7 +17,6 @@ pub mod stat_rewrite;
 pub mod table;
 pub mod trapped;
 mod userns;
-pub mod xattr;
 
 pub use ctx::{Ctx, Memory, Named, TraceeMemory};
 

@@ -6,7 +6,7 @@ use crate::backend::{Memory, Scratch, SyscallRegs, read_cstring};
 use crate::fs::{GuestView, ProcContext, Resolved};
 use crate::prelude::*;
 use crate::shared::SharedState;
-use crate::table::{self, Call, Entry};
+use crate::table::{self, Call, Entry, PathArg};
 
 /// The longest path a syscall takes, with its NUL.
 pub const PATH_MAX: usize = 4096;
@@ -177,6 +177,41 @@ impl<'a, R: SyscallRegs> Ctx<'a, R> {
             return fin;
         }
         host
+    }
+
+    /// What path argument `a` of `call` names on the host, as the table
+    /// describes it (relative to its dirfd, followed or not; `-l`'s final
+    /// file; the fd itself when empty with `AT_EMPTY_PATH`, else `ENOENT`),
+    /// and whether that is a descriptor's `/proc` name (`ENOENT` on it
+    /// means `EBADF`).
+    pub fn named(&self, call: &Call, a: &PathArg) -> Result<(Vec<u8>, bool), Errno> {
+        const AT_FDCWD: i32 = -100;
+        let guest = self.read_path(a.path)?;
+        if guest.is_empty() {
+            if !call.empty_path(a) {
+                return Err(Errno::ENOENT);
+            }
+            let fd = a.dirfd.map_or(AT_FDCWD, |i| self.arg(i) as i32);
+            return self.named_fd(fd);
+        }
+        let follow = call.follows(a);
+        let host = self.resolve_full(a.dirfd, &guest, follow)?.host;
+        Ok((self.final_file(host, follow), false))
+    }
+
+    /// The host's name of the file the thread's fd `fd` (or its cwd, for
+    /// `AT_FDCWD`) refers to, and whether it is a descriptor's `/proc` name;
+    /// a negative fd is `EBADF`.
+    pub fn named_fd(&self, fd: i32) -> Result<(Vec<u8>, bool), Errno> {
+        const AT_FDCWD: i32 = -100;
+        if fd == AT_FDCWD {
+            let cwd = self.view.dir_of(self.proc.tid(), None)?;
+            return Ok((self.view.to_host(&cwd), false));
+        }
+        if fd < 0 {
+            return Err(Errno::EBADF);
+        }
+        Ok((self.fd_link(fd), true))
     }
 
     /// The host's name of the thread's fd `fd`, a `/proc` magic link.

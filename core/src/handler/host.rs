@@ -35,4 +35,10 @@ pub trait Host: HostFs {
     /// The host path a name from [`Host::short_socket_path`] stands for
     /// (`None`: not such a name).
     fn long_socket_path(&self, name: &[u8]) -> Option<Vec<u8>>;
+    /// Whether fd `fd` of thread `tid` was opened `O_PATH` (`EBADF`: it is
+    /// not open).
+    fn fd_is_o_path(&self, tid: i32, fd: i32) -> Result<bool, Errno>;
+    /// The names of `path`'s extended attributes (`listxattr`, or
+    /// `llistxattr` when not `follow`), NUL-separated.
+    fn listxattr(&self, path: &[u8], follow: bool) -> Result<Vec<u8>, Errno>;
 }

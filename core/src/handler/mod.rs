@@ -7,7 +7,8 @@
 //! (`Kind::Paths`, `open_tree`), `getcwd` and `readlink` ([`paths`]); and
 //! the credential calls of `-0`/`-i` ([`ids`]); stat results rewritten
 //! for the extensions ([`stat`]); socket addresses both ways ([`net`]);
-//! `openat2`'s `RESOLVE_*` rules in the guest's view ([`openat2`]). The ptrace
+//! `openat2`'s `RESOLVE_*` rules in the guest's view ([`openat2`]); fake
+//! root's kept extended attributes ([`xattr`]). The ptrace
 //! backend runs them from its own dispatcher, next to its handlers that
 //! still act on host files themselves.
 
@@ -18,6 +19,7 @@ pub mod net;
 pub mod openat2;
 pub mod paths;
 pub mod stat;
+pub mod xattr;
 
 pub use ctx::Ctx;
 pub use host::Host;

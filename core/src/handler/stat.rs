@@ -185,6 +185,11 @@ impl Fields<'_> {
     }
 }
 
+/// The (device, inode) of the kernel's `struct stat` `bytes`.
+pub fn file_key(bytes: &[u8]) -> crate::ext::fake_xattr::FileKey {
+    (get(bytes, STAT.dev, 8), get(bytes, STAT.ino, 8))
+}
+
 /// How a stat-family call names its file.
 enum Target {
     /// A translated host path, and whether to follow a final symlink.

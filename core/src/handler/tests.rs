@@ -6,7 +6,8 @@ use super::*;
 use crate::Errno;
 use crate::backend::{Memory, Scratch, SyscallRegs};
 use crate::fs::testing::{MemHost, OneProcess};
-use crate::fs::{Binding, GuestView};
+use crate::fs::{Binding, GuestView, HostFs};
+use crate::shared::SharedState;
 use crate::sysno as sys;
 use crate::table::{self, Kind};
 use alloc::sync::Arc;
@@ -124,8 +125,13 @@ impl super::Host for Host {
     fn close_snapshot(&self, handle: i32) {
         self.closed.store(handle, Ordering::SeqCst);
     }
-    fn stat(&self, _: &[u8], _: bool) -> Result<Vec<u8>, Errno> {
-        Err(Errno::ENOSYS)
+    /// A `struct stat` with the inode number alone (the only field
+    /// the handlers tested here read).
+    fn stat(&self, path: &[u8], _: bool) -> Result<Vec<u8>, Errno> {
+        let (_, ino) = self.fs.lstat_mode_ino(path)?;
+        let mut st = vec![0u8; 144];
+        st[8..16].copy_from_slice(&ino.to_ne_bytes());
+        Ok(st)
     }
     fn statx(&self, _: &[u8], _: u32, _: u32) -> Result<Vec<u8>, Errno> {
         Err(Errno::ENOSYS)
@@ -141,6 +147,12 @@ impl super::Host for Host {
     }
     fn long_socket_path(&self, _: &[u8]) -> Option<Vec<u8>> {
         None
+    }
+    fn fd_is_o_path(&self, _: i32, _: i32) -> Result<bool, Errno> {
+        Ok(false)
+    }
+    fn listxattr(&self, _: &[u8], _: bool) -> Result<Vec<u8>, Errno> {
+        Ok(Vec::new())
     }
 }
 
@@ -427,4 +439,46 @@ fn openat2_applies_resolve_rules_in_the_guests_view() {
     let mut kept = [0u8; 8];
     c.mem.read(c.regs.args[2] + 16, &mut kept).unwrap();
     assert_eq!(u64::from_ne_bytes(kept), 0);
+}
+
+#[test]
+fn fake_root_keeps_privileged_xattrs_and_leaves_the_rest_to_the_kernel() {
+    let (host, view) = setup();
+    let shared = crate::shared::LocalState::default();
+    let buf = BASE + 0x800;
+    let mut xattr = |nr: i64, name: &str, value: &[u8], size: u64| {
+        let mut c = Call::new(nr, [0, 0, buf, size, 0, 0])
+            .str(0, "/etc/hosts")
+            .str(1, name);
+        c.mem.write(buf, value).unwrap();
+        let mut ctx = Ctx::new(
+            &view,
+            &OneProcess,
+            &*host,
+            &shared,
+            c.regs,
+            &mut c.mem,
+            Scratch::below(TOP),
+        );
+        let out = xattr::enter(&mut ctx);
+        let mut got = vec![0u8; 8];
+        c.mem.read(buf, &mut got).unwrap();
+        (out, got)
+    };
+    let (out, _) = xattr(sys::SYS_setxattr, "trusted.a", b"v", 1);
+    assert!(matches!(out, Ok(Some(Outcome::Emulated(0)))), "{out:?}");
+    let (out, got) = xattr(sys::SYS_getxattr, "trusted.a", &[0; 8], 8);
+    assert!(matches!(out, Ok(Some(Outcome::Emulated(1)))), "{out:?}");
+    assert_eq!(got[0], b'v');
+    // Too small a buffer, and no buffer (the size asked).
+    let (out, _) = xattr(sys::SYS_getxattr, "trusted.a", &[], 0);
+    assert!(matches!(out, Ok(Some(Outcome::Emulated(1)))), "{out:?}");
+    // Not kept by sproot: the kernel's.
+    let (out, _) = xattr(sys::SYS_getxattr, "trusted.b", &[], 8);
+    assert!(matches!(out, Ok(None)), "{out:?}");
+    let (out, _) = xattr(sys::SYS_setxattr, "user.a", b"v", 1);
+    assert!(matches!(out, Ok(None)), "{out:?}");
+    let (out, _) = xattr(sys::SYS_removexattr, "trusted.a", &[], 0);
+    assert!(matches!(out, Ok(Some(Outcome::Emulated(0)))), "{out:?}");
+    assert!(!shared.xattr_has_any((0, 1)));
 }

@@ -1,17 +1,17 @@
 //! Fake root's `*xattr` calls. Attributes in the privileged namespaces
 //! (`trusted.*`, `security.*`, see [`crate::ext::fake_xattr`]) that the
-//! guest sets are kept by sproot; every other call, and every error the
-//! kernel finds before it looks at the file (flags, name, size), is left to
-//! the kernel, so the guest gets the kernel's own answers.
+//! guest sets are kept in the run's shared state; every other call, and
+//! every error the kernel finds before it looks at the file (flags, name,
+//! size), is left to the kernel, so the guest gets the kernel's own
+//! answers.
 
-use super::ctx::fd_errno;
-use super::table::Xattr;
 use super::{Ctx, Outcome};
-use crate::arch::sys;
+use crate::Errno;
+use crate::backend::SyscallRegs;
 use crate::ext::fake_xattr::{self, FileKey};
-use nix::errno::Errno;
-use std::ffi::CString;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use crate::prelude::*;
+use crate::sysno as sys;
+use crate::table::Xattr;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -60,7 +60,7 @@ struct Operands {
 /// `XATTR_ARGS_SIZE_VER0`: the first `struct xattr_args`.
 const XATTR_ARGS_SIZE: u64 = 16;
 
-fn operands(ctx: &Ctx, x: Xattr) -> Result<Operands, Errno> {
+fn operands<R: SyscallRegs>(ctx: &Ctx<R>, x: Xattr) -> Result<Operands, Errno> {
     let a = |i: usize| ctx.arg(i);
     Ok(match x {
         Xattr::Args { name, value } => Operands {
@@ -102,71 +102,53 @@ fn operands(ctx: &Ctx, x: Xattr) -> Result<Operands, Errno> {
 /// The file a call acts on: its key and a host path to list it by.
 struct File {
     key: FileKey,
-    host: CString,
+    host: Vec<u8>,
     follow: bool,
 }
 
-/// `O_PATH` in `/proc/<pid>/fdinfo/<fd>`'s octal `flags:`.
-const O_PATH_BIT: u64 = 0o10000000;
-
-/// Whether fd `fd` of `pid` was opened `O_PATH`; `EBADF` if it is not open.
-pub fn fd_is_o_path(pid: i32, fd: i32) -> Result<bool, Errno> {
-    let info =
-        std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).map_err(|_| Errno::EBADF)?;
-    let flags = info
-        .lines()
-        .find_map(|l| l.strip_prefix("flags:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 8).ok())
-        .unwrap_or(0);
-    Ok(flags & O_PATH_BIT != 0)
-}
-
-fn lookup(ctx: &Ctx, via: Via) -> Result<File, Errno> {
+fn lookup<R: SyscallRegs>(ctx: &Ctx<R>, via: Via) -> Result<File, Errno> {
+    const AT_FDCWD: i32 = -100;
     let (host, follow, fd) = match via {
         Via::Fd => {
             let fd = ctx.arg(0) as i32;
-            if fd == libc::AT_FDCWD {
+            if fd == AT_FDCWD {
                 // The kernel treats an f*xattr call on AT_FDCWD as one on the
                 // current directory (a NULL path with AT_EMPTY_PATH).
-                (
-                    ctx.named_fd(fd)?.host.into_os_string().into_vec(),
-                    true,
-                    false,
-                )
+                (ctx.named_fd(fd)?.0, true, false)
             } else {
-                if fd < 0 || fd_is_o_path(ctx.pid.as_raw(), fd)? {
+                if fd < 0 || ctx.host.fd_is_o_path(ctx.proc.tid(), fd)? {
                     return Err(Errno::EBADF);
                 }
-                let p = ctx.fd_path(fd)?;
+                let p = ctx.fd_link(fd);
                 // Pipes, sockets and anonymous inodes keep no attributes.
-                let target = std::fs::read_link(&p).map_err(|_| Errno::EBADF)?;
-                if target.as_os_str().as_bytes().first() != Some(&b'/') {
+                let target = ctx.host.readlink(&p).map_err(|_| Errno::EBADF)?;
+                if target.first() != Some(&b'/') {
                     return Err(Errno::EOPNOTSUPP);
                 }
-                (p.into_os_string().into_vec(), true, true)
+                (p, true, true)
             }
         }
         Via::Path => {
             let call = ctx.call();
             let path = call.entry.path_arg(0).ok_or(Errno::ENOSYS)?;
             let follow = call.follows(&path);
-            let named = ctx.named_path(&call, &path)?;
-            let fd = named.fd;
-            (named.host.into_os_string().into_vec(), follow, fd)
+            let (host, fd) = ctx.named(&call, &path)?;
+            (host, follow, fd)
         }
     };
-    let host = CString::new(host).map_err(|_| Errno::EINVAL)?;
-    let flags = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
-    let st = crate::host::stat(&host, flags).map_err(|e| if fd { fd_errno(e) } else { e })?;
+    let st = ctx.host.stat(&host, follow).map_err(|e| match e {
+        Errno::ENOENT if fd => Errno::EBADF,
+        e => e,
+    })?;
     Ok(File {
-        key: (st.st_dev, st.st_ino),
+        key: super::stat::file_key(&st),
         host,
         follow,
     })
 }
 
 /// Handle an `*xattr` call of a fake root; `None`: the kernel's to run.
-pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
+pub fn enter<R: SyscallRegs>(ctx: &mut Ctx<R>) -> Result<Option<Outcome>, Errno> {
     let (Some((op, via)), Some(x)) = (classify(ctx.sysno()), ctx.entry().and_then(|e| e.xattr))
     else {
         return Ok(None);
@@ -185,7 +167,7 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
             fake_xattr::check_set(o.flags, b"-", 0)?;
         }
         let name = match ctx.read_cstring(o.name, fake_xattr::NAME_MAX) {
-            Err(sproot_core::Errno::ENAMETOOLONG) => return Err(Errno::ERANGE),
+            Err(Errno::ENAMETOOLONG) => return Err(Errno::ERANGE),
             r => r?,
         };
         fake_xattr::check_name(&name)?;
@@ -205,7 +187,7 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
         Vec::new()
     };
     let file = lookup(ctx, via)?;
-    let store = &ctx.env.shared;
+    let store = ctx.shared;
     let v = match op {
         Op::Set => {
             store.xattr_set(file.key, &name, &value, o.flags)?;
@@ -226,7 +208,7 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
             if !store.xattr_has_any(file.key) {
                 return Ok(None);
             }
-            let kernel = crate::host::listxattr(&file.host, file.follow)?;
+            let kernel = ctx.host.listxattr(&file.host, file.follow)?;
             let all = store.xattr_list(file.key, &kernel)?;
             copy_out(ctx, o.value, o.size, &all)?
         }
@@ -236,7 +218,12 @@ pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
 
 /// Copy a value or list to the guest's buffer of `size` bytes, as the
 /// kernel does: size 0 asks for the length, a short buffer is `ERANGE`.
-fn copy_out(ctx: &mut Ctx, addr: u64, size: u64, data: &[u8]) -> Result<i64, Errno> {
+fn copy_out<R: SyscallRegs>(
+    ctx: &mut Ctx<R>,
+    addr: u64,
+    size: u64,
+    data: &[u8],
+) -> Result<i64, Errno> {
     if fake_xattr::fits(data.len(), size as usize)? {
         ctx.to_guest(addr, data)?;
     }
