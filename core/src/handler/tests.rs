@@ -446,7 +446,7 @@ fn fake_root_keeps_privileged_xattrs_and_leaves_the_rest_to_the_kernel() {
     let (host, view) = setup();
     let shared = crate::shared::LocalState::default();
     let buf = BASE + 0x800;
-    let mut xattr = |nr: i64, name: &str, value: &[u8], size: u64| {
+    let xattr = |nr: i64, name: &str, value: &[u8], size: u64| {
         let mut c = Call::new(nr, [0, 0, buf, size, 0, 0])
             .str(0, "/etc/hosts")
             .str(1, name);
