@@ -57,6 +57,7 @@ impl World {
             tasks: &self.guests,
             be: &mut self.be,
             filter_continues: Vec::new(),
+            emulated: Vec::new(),
         };
         let r = f(&mut h);
         self.continues = std::mem::take(&mut h.filter_continues);
