@@ -1178,8 +1178,12 @@ impl Tracer<'_> {
         {
             if !entering {
                 t.syscall = None;
-            } else if t.syscall.is_none() {
-                t.syscall = Some(AtExit::Nothing);
+                self.stats.syscall_exit += 1;
+            } else {
+                if t.syscall.is_none() {
+                    t.syscall = Some(AtExit::Nothing);
+                }
+                self.stats.syscall_entry += 1;
             }
         }
         handled
