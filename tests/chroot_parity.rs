@@ -1379,6 +1379,12 @@ int main(void) {
     clone3_with("clone3 CLONE_NEWUSER|CLONE_CLEAR_SIGHAND|CLONE_SIGHAND",
                 CLONE_NEWUSER | (1ULL << 32) | CLONE_SIGHAND | CLONE_VM, SIGCHLD);
     clone3_with("clone3", 0, SIGCHLD);
+    unsigned long long big[12] = {CLONE_NEWUSER, 0, 0, 0, SIGCHLD};
+    big[11] = 1;
+    long pid = syscall(SYS_clone3, big, sizeof big);
+    if (pid == 0) _exit(0);
+    if (pid > 0) waitpid(pid, NULL, 0);
+    report("clone3 CLONE_NEWUSER, a field past the known ones set", pid);
     report("unshare 0", syscall(SYS_unshare, 0));
     report("unshare CLONE_NEWUSER|CLONE_NEWNS", syscall(SYS_unshare, CLONE_NEWUSER | CLONE_NEWNS));
     report("unshare CLONE_NEWUSER", syscall(SYS_unshare, CLONE_NEWUSER));

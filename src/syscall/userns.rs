@@ -27,6 +27,7 @@ const CLONE_NEWUTS: u64 = libc::CLONE_NEWUTS as u64;
 const CLONE_NEWIPC: u64 = libc::CLONE_NEWIPC as u64;
 const CLONE_NEWNET: u64 = libc::CLONE_NEWNET as u64;
 const CLONE_NEWCGROUP: u64 = libc::CLONE_NEWCGROUP as u64;
+const CLONE_UNTRACED: u64 = libc::CLONE_UNTRACED as u64;
 /// Linux 5.6; not in every `libc` release.
 const CLONE_NEWTIME: u64 = 0x80;
 
@@ -69,6 +70,21 @@ fn enter_clone3(ctx: &mut Ctx) -> Result<Outcome, Errno> {
         return Ok(Outcome::Pass);
     }
     let args = CloneArgs::of(&bytes);
+    if bytes
+        .iter()
+        .skip(CLONE_ARGS_SIZE_VER2 as usize)
+        .any(|&b| b != 0)
+    {
+        // Fields past the ones sproot knows: `E2BIG`, as from every kernel
+        // so far, when the call is one sproot must answer or change (a
+        // newer kernel might take them and make the call).
+        let ours = args.flags & (CLONE_NEWUSER | CLONE_UNTRACED) != 0;
+        return if ours {
+            Err(Errno::E2BIG)
+        } else {
+            Ok(Outcome::Pass)
+        };
+    }
     if let Some(e) = clone3(&args) {
         return Err(e);
     }
@@ -92,7 +108,8 @@ fn page_size() -> u64 {
 }
 
 /// The size of the first `struct clone_args` (Linux 5.3); `set_tid` came
-/// with the second (5.5), `cgroup` with the third (5.7).
+/// with the second (5.5), `cgroup` with the third (5.7), the largest
+/// known.
 const CLONE_ARGS_SIZE_VER0: u64 = 64;
 const CLONE_ARGS_SIZE_VER2: u64 = 88;
 const CLONE_DETACHED: u64 = 0x0040_0000;
@@ -209,7 +226,6 @@ pub fn clone(flags: u64) -> Option<Errno> {
 /// `CLONE_UNTRACED` would hide the child from sproot (its paths would go
 /// to the host untranslated): the flags without it, when it is set.
 pub fn traced_clone(flags: u64) -> Option<u64> {
-    const CLONE_UNTRACED: u64 = libc::CLONE_UNTRACED as u64;
     (flags & CLONE_UNTRACED != 0).then_some(flags & !CLONE_UNTRACED)
 }
 
