@@ -1361,10 +1361,38 @@ static void clone_with(const char *what, long flags) {
     if (pid > 0) waitpid(pid, NULL, 0);
     report(what, pid);
 }
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+/* clone3 with a struct clone_args of the third size (88 bytes). */
+static void clone3_with(const char *what, unsigned long long flags, unsigned long long sig) {
+    unsigned long long args[11] = {0};
+    args[0] = flags;
+    args[4] = sig;
+    long pid = syscall(SYS_clone3, args, sizeof args);
+    if (pid == 0) _exit(0);
+    if (pid > 0) waitpid(pid, NULL, 0);
+    report(what, pid);
+}
 int main(void) {
     clone_with("clone CLONE_NEWUSER", CLONE_NEWUSER);
     clone_with("clone CLONE_NEWUSER|CLONE_FS", CLONE_NEWUSER | CLONE_FS);
     clone_with("clone", 0);
+    clone3_with("clone3 CLONE_NEWUSER", CLONE_NEWUSER, SIGCHLD);
+    clone3_with("clone3 CLONE_NEWUSER|CLONE_NEWNS", CLONE_NEWUSER | CLONE_NEWNS, SIGCHLD);
+    clone3_with("clone3 CLONE_NEWUSER|CLONE_FS", CLONE_NEWUSER | CLONE_FS, SIGCHLD);
+    clone3_with("clone3 CLONE_NEWUSER|CLONE_PARENT", CLONE_NEWUSER | CLONE_PARENT, SIGCHLD);
+    clone3_with("clone3 CLONE_NEWUSER, exit signal 256", CLONE_NEWUSER, 256);
+    clone3_with("clone3 CLONE_NEWUSER|SIGCHLD in the flags", CLONE_NEWUSER | SIGCHLD, 0);
+    clone3_with("clone3 CLONE_NEWUSER|CLONE_CLEAR_SIGHAND|CLONE_SIGHAND",
+                CLONE_NEWUSER | (1ULL << 32) | CLONE_SIGHAND | CLONE_VM, SIGCHLD);
+    clone3_with("clone3", 0, SIGCHLD);
+    unsigned long long big[12] = {CLONE_NEWUSER, 0, 0, 0, SIGCHLD};
+    big[11] = 1;
+    long pid = syscall(SYS_clone3, big, sizeof big);
+    if (pid == 0) _exit(0);
+    if (pid > 0) waitpid(pid, NULL, 0);
+    report("clone3 CLONE_NEWUSER, a field past the known ones set", pid);
     report("unshare 0", syscall(SYS_unshare, 0));
     report("unshare CLONE_NEWUSER|CLONE_NEWNS", syscall(SYS_unshare, CLONE_NEWUSER | CLONE_NEWNS));
     report("unshare CLONE_NEWUSER", syscall(SYS_unshare, CLONE_NEWUSER));
@@ -1373,8 +1401,9 @@ int main(void) {
 "#;
 
 /// A chrooted process may not create a user namespace (the kernel answers
-/// `EPERM`), and a guest is one: `unshare` and `clone` with
-/// `CLONE_NEWUSER` are refused, other namespaces and flags are not.
+/// `EPERM`), and a guest is one: `unshare`, `clone` and `clone3` with
+/// `CLONE_NEWUSER` are refused, after the kernel's own `EINVAL` checks;
+/// other namespaces and flags are not.
 #[test]
 fn a_new_user_namespace_is_refused_as_in_a_chroot() {
     let Some(g) = Guest::new(&program(USERNS_C)) else {
@@ -1388,6 +1417,12 @@ fn a_new_user_namespace_is_refused_as_in_a_chroot() {
     );
     assert!(out.contains("unshare 0: ok\n"), "{out}");
     assert!(out.contains("unshare CLONE_NEWUSER: EPERM\n"), "{out}");
+    assert!(out.contains("clone3 CLONE_NEWUSER: EPERM\n"), "{out}");
+    assert!(
+        out.contains("clone3 CLONE_NEWUSER, exit signal 256: EINVAL\n"),
+        "{out}"
+    );
+    assert!(out.contains("clone3: ok\n"), "{out}");
 }
 
 // ---------------------------------------------------------------------------
@@ -1677,25 +1712,43 @@ const UNTRACED_C: &str = r#"
 #include <sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-int main(void) {
-    long pid = syscall(SYS_clone, SIGCHLD | CLONE_UNTRACED, 0, 0, 0, 0);
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+static void sees(const char *what, long pid) {
     if (pid == 0)
         _exit(access("/etc/sproot-guest", F_OK) == 0 ? 0 : 1);
     int st = -1;
+    if (pid < 0) { printf("%s: %s\n", what, ename(errno)); return; }
     waitpid(pid, &st, 0);
-    printf("untraced child sees the guest's files: %s\n",
+    printf("%s sees the guest's files: %s\n", what,
            WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "yes" : "no");
+}
+int main(void) {
+    sees("untraced child", syscall(SYS_clone, SIGCHLD | CLONE_UNTRACED, 0, 0, 0, 0));
+    unsigned long long args[8] = {CLONE_UNTRACED, 0, 0, 0, SIGCHLD, 0, 0, 0};
+    sees("untraced clone3 child", syscall(SYS_clone3, args, sizeof args));
+    printf("clone3's flags afterwards: %s\n",
+           args[0] == CLONE_UNTRACED ? "as given" : "changed");
     return 0;
 }
 "#;
 
+/// A child made with `CLONE_UNTRACED` (by `clone` or `clone3`) is traced
+/// all the same: its paths are the guest's. The guest's `struct
+/// clone_args` is left as it was.
 #[test]
 fn a_child_made_untraced_is_translated_like_any_other() {
     let Some(g) = Guest::new(&program(UNTRACED_C)) else {
         return;
     };
     let out = g.same_as_chroot(&[]);
-    assert_eq!(out, "untraced child sees the guest's files: yes\n");
+    assert_eq!(
+        out,
+        "untraced child sees the guest's files: yes\n\
+         untraced clone3 child sees the guest's files: yes\n\
+         clone3's flags afterwards: as given\n"
+    );
     g.same_as_distro_user(&[], &out);
 }
 

@@ -43,7 +43,39 @@ fn chroot_run(root: &TinyRootfs, binds: &[&str], args: &[&str]) -> Option<Output
 
 /// sproot -r ROOT with `-b` for each of `binds`, then `args`.
 fn sproot_run(root: &TinyRootfs, binds: &[&str], args: &[&str]) -> Output {
-    let mut all: Vec<&str> = Vec::new();
+    sproot_run_in(&[], root, binds, args)
+}
+
+/// The ways guest ptrace runs: with seccomp (sproot's default), and
+/// without (`--no-seccomp`: every syscall stops at sproot, and guest
+/// ptrace is emulated at those stops).
+const MODES: [&[&str]; 2] = [&[], &["--no-seccomp"]];
+
+/// `args` under sproot in each of [`MODES`], which must succeed and print
+/// each of `wants`: the output of each mode.
+fn outputs_in_modes(
+    root: &TinyRootfs,
+    args: &[&str],
+    case: &str,
+    wants: &[&str],
+) -> Vec<(&'static [&'static str], String)> {
+    MODES
+        .iter()
+        .map(|&mode| {
+            let out = sproot_run_in(mode, root, &[], args);
+            assert_success(&out, case);
+            let got = stdout_str(&out);
+            for w in wants {
+                assert!(got.contains(w), "{mode:?} {case}: missing {w:?} in {got}");
+            }
+            (mode, got)
+        })
+        .collect()
+}
+
+/// [`sproot_run`] with sproot options `opts` first.
+fn sproot_run_in(opts: &[&str], root: &TinyRootfs, binds: &[&str], args: &[&str]) -> Output {
+    let mut all: Vec<&str> = opts.to_vec();
     for b in binds {
         all.extend(["-b", b]);
     }
@@ -121,14 +153,28 @@ fn traceme_tracer_counts_the_same_stops_as_under_chroot() {
         return;
     }
     let args = ["/usr/bin/counter", "/bin/cat", "/etc/sproot-guest"];
-    let out = sproot_run(&root, &[], &args);
-    assert_success(&out, "counting tracer under sproot");
-    let got = stdout_str(&out);
-    assert!(got.contains("guest\nexit=0 entries="), "{}", describe(&out));
-    assert!(got.contains("execs=1"), "exec exit stop shown once: {got}");
-    if let Some(want) = chroot_run(&root, &[], &args) {
-        assert_success(&want, "counting tracer under chroot");
-        assert_eq!(got, stdout_str(&want), "stops differ from the kernel's");
+    let want = chroot_run(&root, &[], &args);
+    for mode in MODES {
+        let out = sproot_run_in(mode, &root, &[], &args);
+        assert_success(&out, "counting tracer under sproot");
+        let got = stdout_str(&out);
+        assert!(
+            got.contains("guest\nexit=0 entries="),
+            "{mode:?}: {}",
+            describe(&out)
+        );
+        assert!(
+            got.contains("execs=1"),
+            "{mode:?}: exec exit stop shown once: {got}"
+        );
+        if let Some(want) = &want {
+            assert_success(want, "counting tracer under chroot");
+            assert_eq!(
+                got,
+                stdout_str(want),
+                "{mode:?}: stops differ from the kernel's"
+            );
+        }
     }
 }
 
@@ -196,28 +242,40 @@ fn strace_f_of_a_pipeline_with_filters_and_output_file_matches_chroot() {
         "-c",
         "cat /etc/sproot-guest | wc -l",
     ];
-    let out = sproot_run(&root, &[], &args);
-    assert_success(&out, "strace under sproot");
-    assert_eq!(stdout_str(&out).trim(), "1");
-    let got = strace_files(&root.host_path("/tmp"), "tr.");
-    assert_eq!(got.len(), 3, "sh, cat, wc: {got:?}");
-    let all = got.concat();
-    assert!(
-        all.contains("openat(AT_FDCWD, \"/etc/sproot-guest\", O_RDONLY) = N"),
-        "{all}"
-    );
-    assert!(all.contains("read(N, \"guest\\n\", N) = N"), "{all}");
-    assert!(
-        !all.contains(root.root()) && !all.contains("sproot-loader"),
-        "host paths or the loader leak into the trace: {all}"
-    );
-    for f in std::fs::read_dir(root.host_path("/tmp")).unwrap().flatten() {
-        std::fs::remove_file(f.path()).unwrap();
-    }
-    if let Some(want) = chroot_run(&root, &[], &args) {
+    let clear = || {
+        for f in std::fs::read_dir(root.host_path("/tmp")).unwrap().flatten() {
+            std::fs::remove_file(f.path()).unwrap();
+        }
+    };
+    let want = chroot_run(&root, &[], &args).map(|want| {
         assert_success(&want, "strace under chroot");
-        let want = strace_files(&root.host_path("/tmp"), "tr.");
-        assert_eq!(got, want, "strace output differs from chroot's");
+        let files = strace_files(&root.host_path("/tmp"), "tr.");
+        clear();
+        files
+    });
+    for mode in MODES {
+        let out = sproot_run_in(mode, &root, &[], &args);
+        assert_success(&out, "strace under sproot");
+        assert_eq!(stdout_str(&out).trim(), "1", "{mode:?}");
+        let got = strace_files(&root.host_path("/tmp"), "tr.");
+        clear();
+        assert_eq!(got.len(), 3, "{mode:?}: sh, cat, wc: {got:?}");
+        let all = got.concat();
+        assert!(
+            all.contains("openat(AT_FDCWD, \"/etc/sproot-guest\", O_RDONLY) = N"),
+            "{mode:?}: {all}"
+        );
+        assert!(
+            all.contains("read(N, \"guest\\n\", N) = N"),
+            "{mode:?}: {all}"
+        );
+        assert!(
+            !all.contains(root.root()) && !all.contains("sproot-loader"),
+            "{mode:?}: host paths or the loader leak into the trace: {all}"
+        );
+        if let Some(want) = &want {
+            assert_eq!(&got, want, "{mode:?}: strace output differs from chroot's");
+        }
     }
 }
 
@@ -232,15 +290,19 @@ fn strace_p_attaches_to_a_running_guest_process() {
     let script = "sleep 6 & p=$!; sleep 1; strace -qq -p $p -o /tmp/p & s=$!; sleep 1; \
                   kill $p; wait $s; echo strace=$?";
     let args = ["/bin/sh", "-c", script];
-    let out = sproot_run(&root, &["/dev"], &args);
-    assert_success(&out, "strace -p under sproot");
-    assert_eq!(stdout_str(&out).trim(), "strace=0");
-    let got = neutral(&std::fs::read_to_string(root.host_path("/tmp/p")).unwrap());
-    assert!(got.contains("+++ killed by SIGTERM +++"), "{got}");
-    if let Some(want) = chroot_run(&root, &["/dev"], &args) {
+    let want = chroot_run(&root, &["/dev"], &args).map(|want| {
         assert_success(&want, "strace -p under chroot");
-        let want = neutral(&std::fs::read_to_string(root.host_path("/tmp/p")).unwrap());
-        assert_eq!(got, want);
+        neutral(&std::fs::read_to_string(root.host_path("/tmp/p")).unwrap())
+    });
+    for mode in MODES {
+        let out = sproot_run_in(mode, &root, &["/dev"], &args);
+        assert_success(&out, "strace -p under sproot");
+        assert_eq!(stdout_str(&out).trim(), "strace=0", "{mode:?}");
+        let got = neutral(&std::fs::read_to_string(root.host_path("/tmp/p")).unwrap());
+        assert!(got.contains("+++ killed by SIGTERM +++"), "{mode:?}: {got}");
+        if let Some(want) = &want {
+            assert_eq!(&got, want, "{mode:?}");
+        }
     }
 }
 
@@ -285,7 +347,14 @@ fn ptrace_refusals_are_the_kernels() {
     if !install_c(&root, PERMISSION_PROBE, &[], "/usr/bin/probe") {
         return;
     }
-    let out = sproot_run(&root, &[], &["/usr/bin/probe"]);
+    let want = chroot_run(&root, &[], &["/usr/bin/probe"]);
+    for mode in MODES {
+        probe_in(mode, &root, want.as_ref());
+    }
+}
+
+fn probe_in(mode: &[&str], root: &TinyRootfs, chroot: Option<&Output>) {
+    let out = sproot_run_in(mode, root, &[], &["/usr/bin/probe"]);
     assert_success(&out, "probe under sproot");
     let got = stdout_str(&out);
     for want in [
@@ -300,11 +369,11 @@ fn ptrace_refusals_are_the_kernels() {
         "wait: 1",
         "exit of traced child: 1",
     ] {
-        assert!(got.contains(want), "missing {want:?} in:\n{got}");
+        assert!(got.contains(want), "{mode:?}: missing {want:?} in:\n{got}");
     }
-    if let Some(want) = chroot_run(&root, &[], &["/usr/bin/probe"]) {
-        assert_success(&want, "probe under chroot");
-        assert_eq!(got, stdout_str(&want));
+    if let Some(want) = chroot {
+        assert_success(want, "probe under chroot");
+        assert_eq!(got, stdout_str(want), "{mode:?}");
     }
 }
 
@@ -372,29 +441,36 @@ fn gdb_batch_breaks_prints_a_backtrace_and_a_variable_then_continues() {
         "continue",
         "/usr/bin/debuggee",
     ];
-    let out = sproot_run(&root, &binds, &args);
-    let got = stdout_str(&out);
-    for want in [
-        "Breakpoint 1, square (x=1)",
-        "#0  square (x=1)",
-        "in main ()",
-        "$1 = 1",
-        "total=14",
-        "exited normally",
-    ] {
-        assert!(got.contains(want), "missing {want:?}: {}", describe(&out));
-    }
-    if let Some(want) = chroot_run(&root, &binds, &args) {
-        // Load addresses differ (sproot's loader picks them); the rest
-        // must not.
-        let keep = |s: &str| {
-            neutral(s)
-                .lines()
-                .filter(|l| !l.contains("process N"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        assert_eq!(keep(&got), keep(&stdout_str(&want)));
+    // Load addresses differ (sproot's loader picks them); the rest must
+    // not.
+    let keep = |s: &str| {
+        neutral(s)
+            .lines()
+            .filter(|l| !l.contains("process N"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let want = chroot_run(&root, &binds, &args).map(|w| keep(&stdout_str(&w)));
+    for mode in MODES {
+        let out = sproot_run_in(mode, &root, &binds, &args);
+        let got = stdout_str(&out);
+        for want in [
+            "Breakpoint 1, square (x=1)",
+            "#0  square (x=1)",
+            "in main ()",
+            "$1 = 1",
+            "total=14",
+            "exited normally",
+        ] {
+            assert!(
+                got.contains(want),
+                "{mode:?}: missing {want:?}: {}",
+                describe(&out)
+            );
+        }
+        if let Some(want) = &want {
+            assert_eq!(&keep(&got), want, "{mode:?}");
+        }
     }
 }
 
@@ -435,10 +511,16 @@ fn strace_f_follows_every_thread_of_a_multithreaded_program() {
         let t = std::fs::read_to_string(root.host_path("/tmp/t")).unwrap();
         (t.matches("getppid(").count(), t.matches(" exit(0").count())
     };
-    let out = sproot_run(&root, &[], &args);
-    assert_success(&out, "strace -f of threads under sproot");
-    assert_eq!(stdout_str(&out), "joined\n");
-    assert_eq!(count(&root), (12, 4), "4 threads x 3 getppid, 4 exits");
+    for mode in MODES {
+        let out = sproot_run_in(mode, &root, &[], &args);
+        assert_success(&out, "strace -f of threads under sproot");
+        assert_eq!(stdout_str(&out), "joined\n", "{mode:?}");
+        assert_eq!(
+            count(&root),
+            (12, 4),
+            "{mode:?}: 4 threads x 3 getppid, 4 exits"
+        );
+    }
     if let Some(want) = chroot_run(&root, &[], &args) {
         assert_success(&want, "strace -f of threads under chroot");
         assert_eq!(count(&root), (12, 4));
@@ -583,20 +665,18 @@ fn tracer_death_and_exits_while_the_tracer_sleeps_behave_as_under_chroot() {
         ),
     ] {
         let args = ["/usr/bin/lifecycle", case];
-        let out = sproot_run(&root, &[], &args);
-        assert_success(&out, case);
-        let got = stdout_str(&out);
-        for w in wants {
-            assert!(got.contains(w), "{case}: missing {w:?} in {got}");
-        }
-        if let Some(want) = chroot_run(&root, &[], &args) {
+        let want = chroot_run(&root, &[], &args).map(|want| {
             assert_success(&want, case);
-            let mut a: Vec<&str> = got.lines().collect();
-            let want = stdout_str(&want);
-            let mut b: Vec<&str> = want.lines().collect();
-            a.sort_unstable();
+            let mut b: Vec<String> = stdout_str(&want).lines().map(String::from).collect();
             b.sort_unstable();
-            assert_eq!(a, b, "{case}");
+            b
+        });
+        for (mode, got) in outputs_in_modes(&root, &args, case, wants) {
+            if let Some(want) = &want {
+                let mut a: Vec<String> = got.lines().map(String::from).collect();
+                a.sort_unstable();
+                assert_eq!(&a, want, "{mode:?} {case}");
+            }
         }
     }
 }
@@ -674,7 +754,12 @@ fn nested_runs(
 #[test]
 fn nested_sproot_runs_a_shell_command_as_under_chroot() {
     let root = rootfs_with_sproot();
-    for (outer, inner) in [(&[][..], &[][..]), (&["-0"][..], &["-0"][..])] {
+    for (outer, inner) in [
+        (&[][..], &[][..]),
+        (&["-0"][..], &["-0"][..]),
+        (&["--no-seccomp"][..], &[][..]),
+        (&["--no-seccomp", "-0"][..], &["-0"][..]),
+    ] {
         let (got, want) = nested_runs(&root, outer, inner, &[]);
         let what = format!("outer {outer:?}, inner {inner:?}");
         assert_success(&got, &what);
@@ -840,15 +925,12 @@ fn seccomp_ret_trace_is_enosys_alone_and_a_seccomp_stop_for_a_tracer() {
         ),
     ] {
         let args = ["/usr/bin/sctrace", case];
-        let out = sproot_run(&root, &[], &args);
-        assert_success(&out, case);
-        let got = stdout_str(&out);
-        for w in wants {
-            assert!(got.contains(w), "{case}: missing {w:?} in {got}");
-        }
-        if let Some(want) = chroot_run(&root, &[], &args) {
-            assert_success(&want, case);
-            assert_eq!(got, stdout_str(&want), "{case}");
+        let want = chroot_run(&root, &[], &args);
+        for (mode, got) in outputs_in_modes(&root, &args, case, wants) {
+            if let Some(want) = &want {
+                assert_success(want, case);
+                assert_eq!(got, stdout_str(want), "{mode:?} {case}");
+            }
         }
     }
 }
@@ -860,7 +942,12 @@ fn strace_f_of_a_pipeline_under_chaos_event_order() {
         eprintln!("skipped: no strace on the host");
         return;
     }
-    for seed in ["3", "11", "99"] {
+    for (mode, seed) in [
+        (&[][..], "3"),
+        (&[], "11"),
+        (&[], "99"),
+        (&["--no-seccomp"], "5"),
+    ] {
         let args = [
             "/usr/bin/strace",
             "-f",
@@ -873,13 +960,27 @@ fn strace_f_of_a_pipeline_under_chaos_event_order() {
             "-c",
             "cat /etc/sproot-guest | wc -l",
         ];
-        let mut cmd = root.sproot_cmd(&args);
+        let all: Vec<&str> = mode.iter().chain(&args).copied().collect();
+        let mut cmd = root.sproot_cmd(&all);
         cmd.env_clear().envs(GUEST_ENV).env("SPROOT_CHAOS", seed);
         let out = output_with_timeout(cmd, scaled(Duration::from_secs(120)), "strace, chaos");
         assert_success(&out, seed);
         assert_eq!(stdout_str(&out).trim(), "1", "seed {seed}");
         let t = std::fs::read_to_string(root.host_path("/tmp/chaos")).unwrap();
-        assert!(t.contains("\"/etc/sproot-guest\", O_RDONLY) = 3"), "{t}");
+        // The open may be split by another process's line (unfinished,
+        // then resumed).
+        let norm = |l: &str| l.split_whitespace().collect::<Vec<_>>().join(" ");
+        let lines: Vec<String> = t.lines().map(norm).collect();
+        let opened = lines.iter().enumerate().any(|(i, l)| {
+            let pid = l.split(' ').next().unwrap_or("");
+            l.contains("\"/etc/sproot-guest\", O_RDONLY) = 3")
+                || (l.contains("\"/etc/sproot-guest\", O_RDONLY <unfinished ...>")
+                    && lines[i + 1..]
+                        .iter()
+                        .find(|m| m.starts_with(&format!("{pid} <... openat resumed>")))
+                        .is_some_and(|m| m.ends_with("= 3")))
+        });
+        assert!(opened, "{mode:?} seed {seed}: {t}");
         assert_eq!(t.matches("execve(").count(), 3, "seed {seed}: {t}");
         assert_eq!(t.matches("exit_group(0)").count(), 3, "seed {seed}: {t}");
     }

@@ -80,10 +80,11 @@ pub enum Kind {
     /// `O_PATH` open, refused (`EPERM`) with `OPEN_TREE_CLONE` (a new
     /// mount).
     OpenTree(PathArg),
-    /// `unshare` (`clone: false`) or `clone` with flags sproot answers: a
-    /// new user namespace is refused as in a chroot; `CLONE_UNTRACED` is
-    /// dropped, so that the child is traced and its paths translated like
-    /// any other's.
+    /// `unshare` (`clone: false`), `clone` with flags sproot answers, or
+    /// `clone3` (its flags in `struct clone_args`, which the filter cannot
+    /// read): a new user namespace is refused as in a chroot;
+    /// `CLONE_UNTRACED` is dropped, so that the child is traced and its
+    /// paths translated like any other's.
     CloneFlags { clone: bool },
     /// Refused with this errno, without running.
     Refuse(Errno),
@@ -438,7 +439,7 @@ pub fn classify(nr: i64) -> Option<Entry> {
         }
         sys::SYS_prctl => Entry::of(Prctl),
         sys::SYS_unshare => Entry::of(CloneFlags { clone: false }),
-        sys::SYS_clone => Entry::of(CloneFlags { clone: true }),
+        sys::SYS_clone | sys::SYS_clone3 => Entry::of(CloneFlags { clone: true }),
         // Mount namespaces are not emulated: refuse as the kernel refuses an
         // unprivileged caller.
         sys::SYS_mount

@@ -191,23 +191,7 @@ fn run_table(ctx: &mut Ctx, entry: Entry) -> Result<Outcome, Errno> {
                 Outcome::Pass
             },
         ),
-        Kind::CloneFlags { clone } => {
-            let refused = if clone {
-                userns::clone(ctx.arg(0))
-            } else {
-                userns::unshare(ctx.arg(0), userns::threads(ctx.pid.as_raw()))
-            };
-            if let Some(e) = refused {
-                return Err(e);
-            }
-            match userns::traced_clone(ctx.arg(0)) {
-                Some(flags) if clone => {
-                    ctx.regs.set_arg(0, flags);
-                    Ok(Outcome::Rewritten)
-                }
-                _ => Ok(Outcome::Pass),
-            }
-        }
+        Kind::CloneFlags { clone } => userns::enter(ctx, clone),
         Kind::Refuse(e) => Err(e.into()),
     }
 }

@@ -2,12 +2,15 @@
 //! (`create_user_ns`: `EPERM` when the caller's root is not its mount
 //! namespace's root), and a guest is chrooted. The filter sends `unshare`
 //! and `clone` here only when `CLONE_NEWUSER` (or, for `clone`,
-//! `CLONE_UNTRACED`, which is dropped) is set; `clone3`'s flags live in
-//! memory the filter cannot read, so it runs as it is.
+//! `CLONE_UNTRACED`, which is dropped) is set; `clone3` keeps its flags in
+//! memory the filter cannot read, so every `clone3` stops here and its
+//! `struct clone_args` is read.
 //!
 //! The kernel's earlier answers come first, as it gives them: bad flag
 //! combinations are `EINVAL` before the namespace is tried.
 
+use super::{Ctx, Outcome};
+use crate::arch::sys;
 use nix::errno::Errno;
 
 const CLONE_NEWUSER: u64 = libc::CLONE_NEWUSER as u64;
@@ -24,8 +27,157 @@ const CLONE_NEWUTS: u64 = libc::CLONE_NEWUTS as u64;
 const CLONE_NEWIPC: u64 = libc::CLONE_NEWIPC as u64;
 const CLONE_NEWNET: u64 = libc::CLONE_NEWNET as u64;
 const CLONE_NEWCGROUP: u64 = libc::CLONE_NEWCGROUP as u64;
+const CLONE_UNTRACED: u64 = libc::CLONE_UNTRACED as u64;
 /// Linux 5.6; not in every `libc` release.
 const CLONE_NEWTIME: u64 = 0x80;
+
+/// The answer to `unshare`, `clone` or `clone3` (`clone`: one of the two
+/// clones), or the call without `CLONE_UNTRACED`.
+pub fn enter(ctx: &mut Ctx, clone: bool) -> Result<Outcome, Errno> {
+    if ctx.sysno() == sys::SYS_clone3 {
+        return enter_clone3(ctx);
+    }
+    let flags = ctx.arg(0);
+    let refused = if clone {
+        self::clone(flags)
+    } else {
+        unshare(flags, threads(ctx.pid.as_raw()))
+    };
+    if let Some(e) = refused {
+        return Err(e);
+    }
+    match traced_clone(flags) {
+        Some(flags) if clone => {
+            ctx.regs.set_arg(0, flags);
+            Ok(Outcome::Rewritten)
+        }
+        _ => Ok(Outcome::Pass),
+    }
+}
+
+/// `clone3(args, size)`: its `struct clone_args` read; a structure the
+/// kernel would not read (too small, too large, unreadable) is left to the
+/// kernel's answer. Without `CLONE_UNTRACED`, the call points at a copy
+/// below the stack pointer: the guest's own structure is not changed, and
+/// the kernel has read the copy before the call returns.
+fn enter_clone3(ctx: &mut Ctx) -> Result<Outcome, Errno> {
+    let size = ctx.arg(1);
+    if !(CLONE_ARGS_SIZE_VER0..=page_size()).contains(&size) {
+        return Ok(Outcome::Pass);
+    }
+    let mut bytes = vec![0u8; size as usize];
+    if ctx.read(ctx.arg(0), &mut bytes).is_err() {
+        return Ok(Outcome::Pass);
+    }
+    let args = CloneArgs::of(&bytes);
+    if bytes
+        .iter()
+        .skip(CLONE_ARGS_SIZE_VER2 as usize)
+        .any(|&b| b != 0)
+    {
+        // Fields past the ones sproot knows: `E2BIG`, as from every kernel
+        // so far, when the call is one sproot must answer or change (a
+        // newer kernel might take them and make the call).
+        let ours = args.flags & (CLONE_NEWUSER | CLONE_UNTRACED) != 0;
+        return if ours {
+            Err(Errno::E2BIG)
+        } else {
+            Ok(Outcome::Pass)
+        };
+    }
+    if let Some(e) = clone3(&args) {
+        return Err(e);
+    }
+    match traced_clone(args.flags) {
+        Some(flags) => {
+            bytes[..8].copy_from_slice(&flags.to_ne_bytes());
+            let copy = ctx.push(&bytes)?;
+            ctx.regs.set_arg(0, copy);
+            Ok(Outcome::Rewritten)
+        }
+        None => Ok(Outcome::Pass),
+    }
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no memory effects.
+    match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as u64,
+        _ => 4096,
+    }
+}
+
+/// The size of the first `struct clone_args` (Linux 5.3); `set_tid` came
+/// with the second (5.5), `cgroup` with the third (5.7), the largest
+/// known.
+const CLONE_ARGS_SIZE_VER0: u64 = 64;
+const CLONE_ARGS_SIZE_VER2: u64 = 88;
+const CLONE_DETACHED: u64 = 0x0040_0000;
+const CSIGNAL: u64 = 0xff;
+const CLONE_CLEAR_SIGHAND: u64 = 1 << 32;
+const CLONE_INTO_CGROUP: u64 = 1 << 33;
+/// `MAX_PID_NS_LEVEL`: how deep pid namespaces nest.
+const MAX_PID_NS_LEVEL: u64 = 32;
+
+/// The fields of `struct clone_args` the kernel checks before it makes a
+/// child (absent fields are 0, as the kernel reads them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CloneArgs {
+    pub size: u64,
+    pub flags: u64,
+    pub exit_signal: u64,
+    pub stack: u64,
+    pub stack_size: u64,
+    pub set_tid: u64,
+    pub set_tid_size: u64,
+    pub cgroup: u64,
+}
+
+impl CloneArgs {
+    /// The structure in the guest's `bytes` (its size).
+    pub fn of(bytes: &[u8]) -> CloneArgs {
+        let word = |i: usize| {
+            bytes
+                .get(i * 8..i * 8 + 8)
+                .map_or(0, |b| u64::from_ne_bytes(b.try_into().expect("8 bytes")))
+        };
+        CloneArgs {
+            size: bytes.len() as u64,
+            flags: word(0),
+            exit_signal: word(4),
+            stack: word(5),
+            stack_size: word(6),
+            set_tid: word(8),
+            set_tid_size: word(9),
+            cgroup: word(10),
+        }
+    }
+}
+
+/// The answer to `clone3` with these arguments: `None` when it may run.
+/// The kernel's `EINVAL` checks of the structure (`copy_clone_args_from_user`,
+/// `clone3_args_valid`) come before `clone`'s own.
+pub fn clone3(a: &CloneArgs) -> Option<Errno> {
+    if a.flags & CLONE_NEWUSER == 0 {
+        return None;
+    }
+    let signal = a.exit_signal;
+    let invalid = a.set_tid_size > MAX_PID_NS_LEVEL
+        || (a.set_tid == 0) != (a.set_tid_size == 0)
+        || signal & !CSIGNAL != 0
+        || signal > 64
+        || (a.flags & CLONE_INTO_CGROUP != 0
+            && (a.cgroup > i32::MAX as u64 || a.size < CLONE_ARGS_SIZE_VER2))
+        || a.flags & !(0xffff_ffff | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0
+        || a.flags & (CLONE_DETACHED | (CSIGNAL & !CLONE_NEWTIME)) != 0
+        || a.flags & (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND) == CLONE_SIGHAND | CLONE_CLEAR_SIGHAND
+        || (a.flags & (CLONE_THREAD | CLONE_PARENT) != 0 && signal != 0)
+        || (a.stack == 0) != (a.stack_size == 0);
+    if invalid {
+        return Some(Errno::EINVAL);
+    }
+    clone(a.flags)
+}
 
 /// Every flag `unshare` knows (`check_unshare_flags`).
 const UNSHARE_FLAGS: u64 = CLONE_THREAD
@@ -74,7 +226,6 @@ pub fn clone(flags: u64) -> Option<Errno> {
 /// `CLONE_UNTRACED` would hide the child from sproot (its paths would go
 /// to the host untranslated): the flags without it, when it is set.
 pub fn traced_clone(flags: u64) -> Option<u64> {
-    const CLONE_UNTRACED: u64 = libc::CLONE_UNTRACED as u64;
     (flags & CLONE_UNTRACED != 0).then_some(flags & !CLONE_UNTRACED)
 }
 
@@ -116,6 +267,69 @@ mod tests {
         let sigchld = libc::SIGCHLD as u64;
         assert_eq!(traced_clone(sigchld | untraced), Some(sigchld));
         assert_eq!(traced_clone(sigchld | CLONE_VM), None);
+    }
+
+    #[test]
+    fn clone3_refuses_a_new_user_namespace_after_its_einval_checks() {
+        let fork = CloneArgs {
+            size: 88,
+            exit_signal: libc::SIGCHLD as u64,
+            ..CloneArgs::default()
+        };
+        assert_eq!(clone3(&fork), None);
+        let newuser = CloneArgs {
+            flags: CLONE_NEWUSER,
+            ..fork
+        };
+        assert_eq!(clone3(&newuser), Some(Errno::EPERM));
+        for bad in [
+            CloneArgs {
+                exit_signal: 0x100,
+                ..newuser
+            },
+            CloneArgs {
+                flags: CLONE_NEWUSER | libc::SIGCHLD as u64,
+                ..newuser
+            },
+            CloneArgs {
+                flags: CLONE_NEWUSER | CLONE_PARENT,
+                ..newuser
+            },
+            CloneArgs {
+                stack_size: 4096,
+                ..newuser
+            },
+            CloneArgs {
+                flags: CLONE_NEWUSER | 1 << 40,
+                ..newuser
+            },
+            CloneArgs {
+                flags: CLONE_NEWUSER | CLONE_FS,
+                ..newuser
+            },
+        ] {
+            assert_eq!(clone3(&bad), Some(Errno::EINVAL), "{bad:?}");
+        }
+        // Not a new user namespace: the kernel answers, whatever the rest.
+        assert_eq!(
+            clone3(&CloneArgs {
+                stack_size: 4096,
+                ..fork
+            }),
+            None
+        );
+    }
+
+    #[test]
+    fn clone_args_are_read_as_the_kernel_lays_them_out() {
+        let mut b = vec![0u8; 64];
+        b[..8].copy_from_slice(&CLONE_NEWUSER.to_ne_bytes());
+        b[32..40].copy_from_slice(&17u64.to_ne_bytes());
+        let a = CloneArgs::of(&b);
+        assert_eq!(
+            (a.size, a.flags, a.exit_signal, a.set_tid),
+            (64, CLONE_NEWUSER, 17, 0)
+        );
     }
 
     #[test]

@@ -130,6 +130,11 @@ impl<P: Inherit> Tasks<P> {
         self.map.get(&pid).is_some_and(|t| t.in_group_stop)
     }
 
+    /// Whether `pid`'s first stop (a newborn's) is still to come.
+    pub fn awaiting_first_stop(&self, pid: i32) -> bool {
+        self.map.get(&pid).is_some_and(|t| t.awaiting_first_stop)
+    }
+
     fn set_group_stop(&mut self, pid: i32, stopped: bool) {
         if let Some(t) = self.map.get_mut(&pid) {
             t.in_group_stop = stopped;

@@ -420,6 +420,12 @@ impl<'a> Tracer<'a> {
                     affinity::apply(m);
                 }
                 self.ensure_known(pid);
+                if !self.cfg.seccomp {
+                    // Only a guest's own filter stops here, and sproot
+                    // evaluated it at the syscall-entry stop before
+                    // (guest/filter_hooks.rs).
+                    return self.restart(stopped::Stopped::new(pid), false);
+                }
                 if !self.kernel.outer.is_empty() && self.is_own_call(pid.as_raw()) {
                     // sproot's own call (sysv.rs): run as it is.
                     return self.restart(stopped::Stopped::new(pid), true);

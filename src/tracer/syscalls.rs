@@ -119,10 +119,30 @@ impl Tracer<'_> {
 
     pub(super) fn on_syscall_entry(&mut self, pid: Pid) {
         let stopped = Stopped::new(pid);
-        let regs: Regs = match ptrace::get_regs(pid) {
+        // A guest tracer shown this syscall's entry stop may have changed
+        // its number there (aarch64: `NT_ARM_SYSTEM_CALL`, which `x8` does
+        // not show): the number the kernel runs is read back, for guest
+        // tracees at such a stop only.
+        let as_run =
+            self.guest.active() && self.guest.link(pid.as_raw()).is_some_and(|l| l.in_syscall);
+        let read = if as_run {
+            ptrace::get_regs_as_run
+        } else {
+            ptrace::get_regs
+        };
+        let regs: Regs = match read(pid) {
             Ok(r) => r,
             Err(e) => return self.lost(stopped, e, "read the registers"),
         };
+        if as_run
+            && self
+                .guest
+                .link(pid.as_raw())
+                .is_some_and(|l| l.syscall_mode)
+        {
+            // The exit stop shows the call as the guest tracer left it.
+            self.entry_regs.insert(pid.as_raw(), regs);
+        }
         // Guest seccomp filters (guest/filter_hooks.rs), which resume or
         // hold the tracee themselves (the token comes back when not).
         let stopped = if self.gsec_may_concern(regs.sysno()) {

@@ -4,7 +4,9 @@
  * and prints, for a fixed set of syscalls, what it sees at their entry and
  * exit (read with PTRACE_GETREGSET NT_PRSTATUS and PTRACE_PEEKDATA), the
  * exec event, the registers after execve, and the exit status. At the
- * entry of getppid it turns the call into getpid through NT_ARM_SYSTEM_CALL.
+ * entry of getppid it turns the call into getpid through NT_ARM_SYSTEM_CALL,
+ * and at the entry of gettid into faccessat of the path the child passed
+ * (a path call, which sproot must translate as that call).
  * `tracer seize` and `tracer fork`: see seize() and follow().
  * Only what is the same on every run is printed (no pids, no addresses). */
 #define _GNU_SOURCE
@@ -33,6 +35,7 @@ static const char *name(long nr) {
     switch (nr) {
     case SYS_getpid: return "getpid";
     case SYS_getppid: return "getppid";
+    case SYS_gettid: return "gettid";
     case SYS_openat: return "openat";
     case SYS_write: return "write";
     case SYS_execve: return "execve";
@@ -102,6 +105,24 @@ static void entry(const struct user_pt_regs *r) {
         printf("syscall number now %s\n", name(get_sysno()));
         break;
     }
+    case SYS_gettid: {
+        /* gettid(path) becomes faccessat(AT_FDCWD, path, F_OK, 0). */
+        struct user_pt_regs w = *r;
+        w.regs[0] = (unsigned long long)AT_FDCWD;
+        w.regs[1] = r->regs[0];
+        w.regs[2] = F_OK;
+        w.regs[3] = 0;
+        struct iovec regs = { &w, sizeof w };
+        if (ptrace(PTRACE_SETREGSET, child, (void *)NT_PRSTATUS, &regs) < 0)
+            die("SETREGSET NT_PRSTATUS");
+        int to = SYS_faccessat;
+        struct iovec iov = { &to, sizeof to };
+        if (ptrace(PTRACE_SETREGSET, child, (void *)NT_ARM_SYSTEM_CALL, &iov) < 0)
+            die("SETREGSET NT_ARM_SYSTEM_CALL");
+        printf("entry gettid, made faccessat: syscall number now %s\n",
+               get_sysno() == SYS_faccessat ? "faccessat" : "other");
+        break;
+    }
     default:
         if (name(nr))
             printf("entry %s\n", name(nr));
@@ -147,6 +168,8 @@ static void exit_(const struct user_pt_regs *r, long nr) {
         printf("exit %s = %s\n", name(nr), ret == child ? "the child's pid" : "other");
     else if (nr == SYS_openat)
         printf("exit openat = %s\n", ret >= 0 ? "a fd" : strerror(-ret));
+    else if (nr == SYS_gettid)
+        printf("exit gettid, run as faccessat = %s\n", ret == 0 ? "0" : strerror(-ret));
     else
         printf("exit %s = %ld\n", name(nr), ret);
     if (nr == SYS_execve)
@@ -310,10 +333,14 @@ int main(int argc, char **argv) {
     if (fork_traced()) {
         long me = syscall(SYS_getpid);
         long pp = syscall(SYS_getppid);
+        /* A file of the guest's only (the tracer makes this faccessat). */
+        long acc = syscall(SYS_gettid, "/usr/local/bin/tracer");
+        const char *found = acc == 0 ? "found" : strerror(errno);
         int fd = openat(AT_FDCWD, "/etc/debian_version", O_RDONLY);
-        char msg[80];
-        int n = snprintf(msg, sizeof msg, "child: getppid %s, open %s\n",
-                         pp == me ? "ran as getpid" : "ran as itself",
+        char msg[160];
+        int n = snprintf(msg, sizeof msg,
+                         "child: getppid %s, gettid as faccessat: %s, open %s\n",
+                         pp == me ? "ran as getpid" : "ran as itself", found,
                          fd >= 0 ? "ok" : strerror(errno));
         write(1, msg, n);
         execl("/bin/true", "true", (char *)0);

@@ -104,12 +104,17 @@ check "sproot exits 128+signal" "exit 143" "$S" -r "$R" /bin/sh -c 'kill -TERM $
 echo "== guest ptrace (tests/a64/tracer.c)"
 # The tracer reads /proc/<pid>/auxv of its tracee: chroot needs a /proc.
 mount -t proc proc "$R/proc"
-like_chroot "a PTRACE_TRACEME tracer sees syscalls, an exec and the exit" "-b /proc" \
-    "/usr/local/bin/tracer"
-like_chroot "a tracer that seizes, interrupts and kills a running child" "" \
-    "/usr/local/bin/tracer seize"
-like_chroot "a tracer follows a fork and a thread (TRACEFORK, TRACECLONE)" "" \
-    "/usr/local/bin/tracer fork"
+# Each also without seccomp, where guest ptrace is emulated at the syscall
+# stops every guest thread makes.
+for opt in "" --no-seccomp; do
+    ns=${opt:+ (no seccomp)}
+    like_chroot "a PTRACE_TRACEME tracer sees syscalls, an exec and the exit$ns" "$opt -b /proc" \
+        "/usr/local/bin/tracer"
+    like_chroot "a tracer that seizes, interrupts and kills a running child$ns" "$opt" \
+        "/usr/local/bin/tracer seize"
+    like_chroot "a tracer follows a fork and a thread (TRACEFORK, TRACECLONE)$ns" "$opt" \
+        "/usr/local/bin/tracer fork"
+done
 for mode in "" fork; do  # both again in chaos event order
     want=$(chroot "$R" /usr/local/bin/tracer $mode 2>&1; echo "exit $?")
     for seed in 1 2; do
@@ -121,18 +126,22 @@ done
 # (guest ptrace and guest seccomp filters together). Addresses and pids
 # differ from run to run: left out.
 cp "$S" "$R/usr/local/bin/sproot"
-# (-ff: a file per process, so no call is split by another's line.)
-like_chroot "strace -f of a pipeline" "-b /proc" \
-    "strace -f -ff -qq -e trace=execve,openat -e signal=none -o /tmp/s sh -c 'cat /etc/debian_version | wc -l' &&
-     cat /tmp/s.* | sed -e 's/0x[0-9a-f]*/ADDR/g' | grep -v -e ld.so -e 'lib/' | sort; rm -f /tmp/s.*"
-like_chroot "gdb: a breakpoint, a backtrace, a variable" "-b /proc" \
-    "gdb -batch -nx -ex 'break main' -ex run -ex bt -ex 'print argc' -ex continue /usr/local/bin/hello-g 2>&1 |
-     grep -v -e '^\[' -e debuginfod -e libthread_db | sed -e 's/0x[0-9a-f]*/ADDR/g'"
-check "gdb under sproot stops at the breakpoint" "$(printf 'Breakpoint 1, main (argc=1, argv=ADDR) at tests/a64/hello.c:5\nexit 0')" \
-    "$S" -b /proc -r "$R" /bin/sh -c "gdb -batch -nx -ex 'break main' -ex run /usr/local/bin/hello-g 2>&1 |
-        grep '^Breakpoint 1, ' | sed -e 's/0x[0-9a-f]*/ADDR/g'"
-like_chroot "sproot inside sproot" "-b /proc" \
-    "/usr/local/bin/sproot -r / -b /proc /bin/sh -c 'echo nested; readlink /proc/self/exe; ls /usr/local/bin/tracer'"
+for opt in "" --no-seccomp; do
+    ns=${opt:+ (no seccomp)}
+    # (-ff: a file per process, so no call is split by another's line.)
+    like_chroot "strace -f of a pipeline$ns" "$opt -b /proc" \
+        "strace -f -ff -qq -e trace=execve,openat -e signal=none -o /tmp/s sh -c 'cat /etc/debian_version | wc -l' &&
+         cat /tmp/s.* | sed -e 's/0x[0-9a-f]*/ADDR/g' | grep -v -e ld.so -e 'lib/' | sort; rm -f /tmp/s.*"
+    like_chroot "gdb: a breakpoint, a backtrace, a variable$ns" "$opt -b /proc" \
+        "gdb -batch -nx -ex 'break main' -ex run -ex bt -ex 'print argc' -ex continue /usr/local/bin/hello-g 2>&1 |
+         grep -v -e '^\[' -e debuginfod -e libthread_db | sed -e 's/0x[0-9a-f]*/ADDR/g'"
+    # shellcheck disable=SC2086
+    check "gdb under sproot stops at the breakpoint$ns" "$(printf 'Breakpoint 1, main (argc=1, argv=ADDR) at tests/a64/hello.c:5\nexit 0')" \
+        "$S" $opt -b /proc -r "$R" /bin/sh -c "gdb -batch -nx -ex 'break main' -ex run /usr/local/bin/hello-g 2>&1 |
+            grep '^Breakpoint 1, ' | sed -e 's/0x[0-9a-f]*/ADDR/g'"
+    like_chroot "sproot inside sproot$ns" "$opt -b /proc" \
+        "/usr/local/bin/sproot -r / -b /proc /bin/sh -c 'echo nested; readlink /proc/self/exe; ls /usr/local/bin/tracer'"
+done
 umount "$R/proc"
 
 echo "== storms and event order (sorted and chaos order)"

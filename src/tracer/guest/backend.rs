@@ -94,6 +94,9 @@ pub trait GuestTasks {
     /// Whether `tid` is in a group-stop (stopped by a stopping signal, as
     /// the guest sees it; not one of sproot's own stops).
     fn in_group_stop(&self, tid: i32) -> bool;
+    /// Whether `tid` is a newborn whose first stop (sproot's, not shown to
+    /// a guest tracer) is still to come.
+    fn awaiting_first_stop(&self, tid: i32) -> bool;
 }
 
 /// The real kernel.
@@ -414,6 +417,9 @@ pub mod fake {
         }
         fn in_group_stop(&self, tid: i32) -> bool {
             self.group_stopped.contains(&tid)
+        }
+        fn awaiting_first_stop(&self, _: i32) -> bool {
+            false
         }
     }
 }

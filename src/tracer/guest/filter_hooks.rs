@@ -103,15 +103,16 @@ impl Tracer<'_> {
         self.gsec.active() || matches!(sysno, sys::SYS_seccomp | sys::SYS_prctl)
     }
 
-    /// A seccomp stop: `Ok` when handled here (the tracee resumed, held or
-    /// lost), else the token back.
+    /// A seccomp stop (without seccomp, a syscall-entry stop, before
+    /// sproot's translation): `Ok` when handled here (the tracee resumed,
+    /// held or lost), else the token back.
     pub(in crate::tracer) fn gsec_stop(
         &mut self,
         stopped: Stopped,
         regs: &Regs,
     ) -> Result<(), Stopped> {
         let tid = stopped.pid().as_raw();
-        if !self.cfg.seccomp || self.tasks.get(tid).is_some_and(|t| t.prelude) {
+        if self.tasks.get(tid).is_some_and(|t| t.prelude) {
             // sproot's own start-up code installs sproot's filters.
             return Err(stopped);
         }
@@ -239,9 +240,10 @@ impl Tracer<'_> {
         }
     }
 
-    /// The guest tracer resumed `tid` from its seccomp stop: the syscall
-    /// goes on, translated by sproot if sproot's own filter stops it (with
-    /// the registers as the guest tracer left them), untouched otherwise.
+    /// The guest tracer resumed `tid` from its seccomp stop (without
+    /// seccomp, its syscall-entry stop): the syscall goes on, translated by
+    /// sproot if sproot's own filter stops it (with the registers as the
+    /// guest tracer left them), untouched otherwise.
     pub(in crate::tracer) fn gsec_continue(&mut self, tid: i32) {
         let pid = Pid::from_raw(tid);
         // Held at its seccomp stop until now: stopped.
@@ -258,6 +260,10 @@ impl Tracer<'_> {
         if regs.sysno() < 0 {
             // Skipped by the guest tracer, its result set.
             return self.restart(stopped, false);
+        }
+        if !self.cfg.seccomp {
+            // A syscall-entry stop, where sproot's work was still to do.
+            return self.enter_translated(stopped, regs);
         }
         let filtered = self.waits_filtered(tid);
         let ours = self

@@ -22,6 +22,7 @@
 
 use super::super::event::{Event, Sig};
 use super::super::stopped::{self, Stopped};
+use super::super::syscalls::AtExit;
 use super::super::{Tracee, Tracer, lifecycle::Tasks};
 use super::arch::{EMULATED_HERE, after_exec_regs, clone_kind, is_open, replay_syscall};
 use super::backend::{self, GuestTasks, TaskControl};
@@ -112,7 +113,9 @@ pub struct Hooks<'a> {
     /// Registers of a syscall-entry stop shown to a guest tracer, to show
     /// again at the exit.
     pub entry_regs: &'a mut HashMap<i32, Regs>,
-    /// Tasks held at a guest filter's seccomp stop (filter_hooks.rs).
+    /// Tasks held at a stop before sproot's translation of their syscall:
+    /// a guest filter's seccomp stop (filter_hooks.rs), or without seccomp
+    /// a syscall-entry stop shown to a guest tracer.
     pub filter_stops: &'a mut HashSet<i32>,
     /// Threads whose every resume must stop at the next syscall stop
     /// (outer_trap.rs).
@@ -123,6 +126,10 @@ pub struct Hooks<'a> {
     /// Tasks released from a guest filter's seccomp stop: the tracer goes
     /// on with their syscall once the hooks are done (`gsec_continue`).
     pub filter_continues: Vec<i32>,
+    /// Without seccomp: calls skipped at their entry with these results,
+    /// which the tracer writes at their exit (the kernel's `ENOSYS` for the
+    /// skipped call comes in between).
+    pub emulated: Vec<(i32, i64)>,
 }
 
 impl Hooks<'_> {
@@ -267,6 +274,9 @@ impl Hooks<'_> {
         };
         regs.set_sysno(-1);
         regs.set_ret(ret);
+        if !self.seccomp {
+            self.emulated.push((pid.as_raw(), ret));
+        }
         match self.be.set_regs(pid, &regs) {
             Ok(()) => self.restart(stopped, false),
             Err(e) => self.lost(stopped, e, "write the registers"),
@@ -274,8 +284,16 @@ impl Hooks<'_> {
     }
 
     /// Make thread `tid` get the guest tracer's filter at its next syscall
-    /// (`kick`: interrupt it, in case it sleeps in a syscall now).
+    /// (`kick`: interrupt it, in case it sleeps in a syscall now). Without
+    /// seccomp every syscall stops at sproot already: no filter, only the
+    /// kick.
     fn want_wait_filter(&mut self, tid: i32, kick: bool) {
+        if !self.seccomp {
+            if kick && self.waits.kicked.insert(tid) {
+                self.kick(tid);
+            }
+            return;
+        }
         if self.waits.filtered.contains(&self.tgid_of(tid)) || self.waits.inject.contains_key(&tid)
         {
             return;
@@ -380,7 +398,9 @@ impl Hooks<'_> {
                 log::info!("guest ptrace is not emulated on this architecture: refused");
                 Err(stopped)
             }
-            crate::arch::sys::SYS_ptrace if !self.waits.filtered.contains(&self.tgid_of(tid)) => {
+            crate::arch::sys::SYS_ptrace
+                if self.seccomp && !self.waits.filtered.contains(&self.tgid_of(tid)) =>
+            {
                 // A new guest tracer: its waits must stop here first.
                 self.want_wait_filter(tid, false);
                 self.inject_wait_filter(stopped, regs);
@@ -694,6 +714,11 @@ impl Hooks<'_> {
                 log::debug!("exit events for {raw}: {e}");
             }
         }
+        if !self.seccomp && matches!(ev, Event::Syscall { .. }) {
+            // Under PTRACE_SYSCALL, a syscall stop takes the place of the
+            // stop of sproot's own PTRACE_INTERRUPT.
+            self.waits.kicked.remove(&raw);
+        }
         match ev {
             Event::Syscall { pid } if self.waits.inject.contains_key(&raw) => {
                 self.inject_step(Stopped::new(pid));
@@ -808,10 +833,19 @@ impl Hooks<'_> {
         };
         let in_loader = l.exec == ExecPhase::Loader;
         let (syscall_mode, in_syscall, stopped) = (l.syscall_mode, l.in_syscall, l.stopped);
+        if !self.seccomp && l.interrupt && !stopped {
+            return self.interrupted_at_syscall_stop(tid, op == 1, syscall_mode && in_syscall);
+        }
         if op == 1 {
-            // Entry: sproot has nothing to do here.
+            // Entry: with seccomp, sproot's work comes at the seccomp stop
+            // that follows; without, at this stop, after the guest tracer
+            // resumes the tracee from it (`filter_continues`).
+            let show = !in_loader && syscall_mode && !stopped;
+            if !show && !self.seccomp {
+                return false;
+            }
             let stop = Stopped::new(pid);
-            if !in_loader && syscall_mode && !stopped {
+            if show {
                 let s = l.syscall_status();
                 if let Some(l) = self.guest.link_mut(tid) {
                     l.in_syscall = true;
@@ -819,6 +853,9 @@ impl Hooks<'_> {
                 match self.be.get_regs(pid) {
                     Ok(r) => {
                         self.entry_regs.insert(tid, r);
+                        if !self.seccomp {
+                            self.filter_stops.insert(tid);
+                        }
                         self.show(stop.consume().as_raw(), s);
                     }
                     Err(e) => self.lost(stop, e, "read the registers"),
@@ -842,6 +879,29 @@ impl Hooks<'_> {
             self.hold(tid);
         }
         false
+    }
+
+    /// Without seccomp the tracee runs under PTRACE_SYSCALL, and its
+    /// syscall stop (an `entry`, or an exit) took the place of the stop of
+    /// the guest tracer's PTRACE_INTERRUPT: any trap clears a pending one.
+    /// It is shown as that stop, except the exit of a syscall the guest
+    /// tracer traces (the kernel shows that exit). Returns whether the
+    /// stop was handled here.
+    fn interrupted_at_syscall_stop(&mut self, tid: i32, entry: bool, traced: bool) -> bool {
+        if let Some(l) = self.guest.link_mut(tid) {
+            l.interrupt = false;
+        }
+        if !entry && traced {
+            return self.tracee_syscall(tid);
+        }
+        if entry {
+            // The syscall goes on when the guest tracer resumes it.
+            self.filter_stops.insert(tid);
+        }
+        // An exit is held after sproot's own exit work (the syscall is
+        // restarted when the guest tracer resumes the tracee).
+        self.show(tid, gp::stopped_status(libc::SIGTRAP, gp::EVENT_STOP));
+        entry
     }
 
     /// After sproot's exit work on a held syscall-exit stop: put back the
@@ -915,9 +975,15 @@ impl Hooks<'_> {
         if self.waits.kicked.remove(&tid) {
             return;
         }
+        let newborn = sig == Sig::TRAP && self.tasks.awaiting_first_stop(tid);
         if let Some(l) = self.guest.link_mut(tid) {
             let status = if std::mem::take(&mut l.awaiting_first_stop) {
                 l.first_stop_status()
+            } else if newborn && !l.interrupt {
+                // A newborn's first stop, sproot's own, after a guest
+                // tracer attached to it (`PTRACE_SEIZE` of a child just
+                // forked): the guest sees it running.
+                return;
             } else if sig.is_stopping() {
                 l.group_stop = true;
                 l.group_stop_status(sig.number())
@@ -1000,6 +1066,9 @@ impl GuestTasks for TaskTable<'_> {
     fn in_group_stop(&self, tid: i32) -> bool {
         self.0.in_group_stop(tid)
     }
+    fn awaiting_first_stop(&self, tid: i32) -> bool {
+        self.0.awaiting_first_stop(tid)
+    }
 }
 
 /// The event loop's entries into guest ptrace.
@@ -1020,9 +1089,16 @@ impl Tracer<'_> {
             tasks: &tasks,
             be: &mut be,
             filter_continues: Vec::new(),
+            emulated: Vec::new(),
         };
         let r = f(&mut h);
         let continues = std::mem::take(&mut h.filter_continues);
+        let emulated = std::mem::take(&mut h.emulated);
+        for (t, v) in emulated {
+            if let Some(task) = self.tasks.get_mut(t) {
+                task.syscall = Some(AtExit::Value(v));
+            }
+        }
         for t in continues {
             self.gsec_continue(t);
         }
@@ -1054,13 +1130,6 @@ impl Tracer<'_> {
         stopped: Stopped,
         regs: &Regs,
     ) -> Result<(), Stopped> {
-        if !self.cfg.seccomp {
-            if regs.sysno() == crate::arch::sys::SYS_ptrace {
-                // Runs natively: EPERM, the guest is traced already.
-                log::info!("guest ptrace is emulated only with seccomp: refused");
-            }
-            return Err(stopped);
-        }
         self.with_hooks(|h| h.syscall(stopped, regs))
     }
 
@@ -1094,7 +1163,30 @@ impl Tracer<'_> {
             }
             _ => {}
         }
-        self.with_hooks(|h| h.before(ev))
+        // Without seccomp, a syscall stop is an entry or an exit in turn
+        // (`on_syscall_stop`): one the hooks handle here counts too.
+        let entering = match ev {
+            Event::Syscall { pid } if !self.cfg.seccomp => {
+                self.tasks.get(pid.as_raw()).map(|t| t.syscall.is_none())
+            }
+            _ => None,
+        };
+        let handled = self.with_hooks(|h| h.before(ev));
+        if handled
+            && let Some(entering) = entering
+            && let Some(t) = self.tasks.get_mut(raw)
+        {
+            if !entering {
+                t.syscall = None;
+                self.stats.syscall_exit += 1;
+            } else {
+                if t.syscall.is_none() {
+                    t.syscall = Some(AtExit::Nothing);
+                }
+                self.stats.syscall_entry += 1;
+            }
+        }
+        handled
     }
 
     /// After the ordinary handling of `ev`.

@@ -22,6 +22,10 @@ pub(in crate::tracer::guest) struct World {
     pub be: FakeTasks,
     /// What the last `hooks` run left for `gsec_continue`.
     continues: Vec<i32>,
+    /// sproot runs with `--no-seccomp`.
+    no_seccomp: bool,
+    /// What the last `hooks` run left to write at syscall exits.
+    emulated: Vec<(i32, i64)>,
 }
 
 impl World {
@@ -53,13 +57,15 @@ impl World {
             entry_regs: &mut self.entry_regs,
             filter_stops: &mut self.filter_stops,
             outer: &self.outer,
-            seccomp: true,
+            seccomp: !self.no_seccomp,
             tasks: &self.guests,
             be: &mut self.be,
             filter_continues: Vec::new(),
+            emulated: Vec::new(),
         };
         let r = f(&mut h);
         self.continues = std::mem::take(&mut h.filter_continues);
+        self.emulated = std::mem::take(&mut h.emulated);
         r
     }
 
@@ -615,4 +621,65 @@ fn a_new_guest_tracer_gets_the_wait_filter_then_its_ptrace_runs_again() {
     assert!(w.waits.filtered.contains(&TRACER));
     assert!(!w.gate.syscall_stops(TRACER));
     assert_eq!(w.be.calls.last(), Some(&w.resumed(TRACER, 0, false)));
+}
+
+/// Without seccomp every syscall stops at sproot already: a new guest
+/// tracer gets no filter, and a call answered at its entry keeps its result
+/// for the exit (the kernel answers `ENOSYS` to the skipped call between).
+#[test]
+fn without_seccomp_a_new_tracer_gets_no_filter_and_its_results_wait_for_the_exit() {
+    let mut w = World {
+        no_seccomp: true,
+        ..World::default()
+    };
+    w.guests.tgids.extend([(TRACER, TRACER), (TRACEE, TRACEE)]);
+    assert_eq!(w.ptrace(gp::PTRACE_SEIZE, TRACEE, 0, 0), 0);
+    assert!(w.waits.inject.is_empty(), "no filter added");
+    assert_eq!(w.emulated, [(TRACER, 0)]);
+}
+
+/// Without seccomp, a traced task's syscall-entry stop is shown to its
+/// guest tracer before sproot's translation, which goes on once the guest
+/// tracer resumes the task.
+#[test]
+fn without_seccomp_an_entry_stop_is_shown_then_translated_when_resumed() {
+    let mut w = World::new(0);
+    w.no_seccomp = true;
+    w.stop(trap());
+    assert_eq!(w.ptrace(gp::PTRACE_SYSCALL, TRACEE, 0, 0), 0);
+    w.be.stop_ops.insert(TRACEE, 1);
+    w.be.regs
+        .insert(TRACEE, Regs::entry(sys::SYS_getpid, [0; 6], SP));
+    let ev = Event::Syscall {
+        pid: Pid::from_raw(TRACEE),
+    };
+    assert!(w.hooks(|h| h.before(ev)), "shown, not translated yet");
+    assert!(w.gate.holds(TRACEE));
+    assert!(w.continues.is_empty());
+    assert_eq!(w.ptrace(gp::PTRACE_SYSCALL, TRACEE, 0, 0), 0);
+    assert_eq!(w.continues, [TRACEE], "sproot's own entry work goes on");
+    assert!(!w.gate.holds(TRACEE));
+}
+
+/// Without seccomp a `PTRACE_INTERRUPT` of a task in a syscall is taken by
+/// that syscall's exit stop (any trap clears a pending interrupt): that
+/// stop is shown as the interrupt's.
+#[test]
+fn without_seccomp_an_interrupt_is_shown_at_the_syscall_stop_that_took_it() {
+    let mut w = World::new(0);
+    w.no_seccomp = true;
+    assert_eq!(w.ptrace(gp::PTRACE_INTERRUPT, TRACEE, 0, 0), 0);
+    w.be.stop_ops.insert(TRACEE, 2);
+    let ev = Event::Syscall {
+        pid: Pid::from_raw(TRACEE),
+    };
+    assert!(!w.hooks(|h| h.before(ev)), "sproot's exit work first");
+    assert!(w.gate.holds(TRACEE), "then held");
+    let status = gp::stopped_status(libc::SIGTRAP, gp::EVENT_STOP);
+    assert_eq!(
+        w.guest
+            .take_report(TRACER, TRACEE, libc::__WALL)
+            .map(|r| r.status),
+        Some(status)
+    );
 }
