@@ -53,7 +53,13 @@ impl Guest {
     }
 
     fn sproot(&self, args: &[&str]) -> Output {
-        let mut all: Vec<String> = vec!["-b".into(), "/proc".into(), "-b".into(), "/dev".into()];
+        self.sproot_with(&[], args)
+    }
+
+    /// The program under sproot with the options `opts` too.
+    fn sproot_with(&self, opts: &[&str], args: &[&str]) -> Output {
+        let mut all: Vec<String> = opts.iter().map(|s| s.to_string()).collect();
+        all.extend(["-b", "/proc", "-b", "/dev"].map(String::from));
         for (h, g) in &self.bindings {
             all.push("-b".into());
             all.push(format!("{h}:{g}"));
@@ -96,7 +102,13 @@ impl Guest {
     /// Run under both and compare; returns sproot's stdout.
     #[track_caller]
     fn same_as_chroot(&self, args: &[&str]) -> String {
-        let ours = self.sproot(args);
+        self.same_as_chroot_with(&[], args)
+    }
+
+    /// [`Guest::same_as_chroot`] with the sproot options `opts`.
+    #[track_caller]
+    fn same_as_chroot_with(&self, opts: &[&str], args: &[&str]) -> String {
+        let ours = self.sproot_with(opts, args);
         assert_success(&ours, "the program under sproot");
         let text = stdout_str(&ours);
         if let Some(theirs) = self.chroot(args) {
@@ -1364,20 +1376,35 @@ static void clone_with(const char *what, long flags) {
 #ifndef SYS_clone3
 #define SYS_clone3 435
 #endif
+/* "raw": clone3's own answer; "libc": on ENOSYS, clone, as glibc does. */
+static int raw;
 /* clone3 with a struct clone_args of the third size (88 bytes). */
 static void clone3_with(const char *what, unsigned long long flags, unsigned long long sig) {
     unsigned long long args[11] = {0};
     args[0] = flags;
     args[4] = sig;
     long pid = syscall(SYS_clone3, args, sizeof args);
+    if (pid < 0 && errno == ENOSYS && !raw)
+        pid = syscall(SYS_clone, (long)(flags | sig), 0, 0, 0, 0);
     if (pid == 0) _exit(0);
     if (pid > 0) waitpid(pid, NULL, 0);
     report(what, pid);
 }
-int main(void) {
-    clone_with("clone CLONE_NEWUSER", CLONE_NEWUSER);
-    clone_with("clone CLONE_NEWUSER|CLONE_FS", CLONE_NEWUSER | CLONE_FS);
-    clone_with("clone", 0);
+int main(int argc, char **argv) {
+    raw = argc > 1 && strcmp(argv[1], "raw") == 0;
+    if (!raw) {
+        clone_with("clone CLONE_NEWUSER", CLONE_NEWUSER);
+        clone_with("clone CLONE_NEWUSER|CLONE_FS", CLONE_NEWUSER | CLONE_FS);
+        clone_with("clone", 0);
+        clone3_with("clone3 CLONE_NEWUSER", CLONE_NEWUSER, SIGCHLD);
+        clone3_with("clone3 CLONE_NEWUSER|CLONE_NEWNS", CLONE_NEWUSER | CLONE_NEWNS, SIGCHLD);
+        clone3_with("clone3 CLONE_NEWUSER|CLONE_FS", CLONE_NEWUSER | CLONE_FS, SIGCHLD);
+        clone3_with("clone3", 0, SIGCHLD);
+        report("unshare 0", syscall(SYS_unshare, 0));
+        report("unshare CLONE_NEWUSER|CLONE_NEWNS", syscall(SYS_unshare, CLONE_NEWUSER | CLONE_NEWNS));
+        report("unshare CLONE_NEWUSER", syscall(SYS_unshare, CLONE_NEWUSER));
+        return 0;
+    }
     clone3_with("clone3 CLONE_NEWUSER", CLONE_NEWUSER, SIGCHLD);
     clone3_with("clone3 CLONE_NEWUSER|CLONE_NEWNS", CLONE_NEWUSER | CLONE_NEWNS, SIGCHLD);
     clone3_with("clone3 CLONE_NEWUSER|CLONE_FS", CLONE_NEWUSER | CLONE_FS, SIGCHLD);
@@ -1393,17 +1420,17 @@ int main(void) {
     if (pid == 0) _exit(0);
     if (pid > 0) waitpid(pid, NULL, 0);
     report("clone3 CLONE_NEWUSER, a field past the known ones set", pid);
-    report("unshare 0", syscall(SYS_unshare, 0));
-    report("unshare CLONE_NEWUSER|CLONE_NEWNS", syscall(SYS_unshare, CLONE_NEWUSER | CLONE_NEWNS));
-    report("unshare CLONE_NEWUSER", syscall(SYS_unshare, CLONE_NEWUSER));
     return 0;
 }
 "#;
 
 /// A chrooted process may not create a user namespace (the kernel answers
-/// `EPERM`), and a guest is one: `unshare`, `clone` and `clone3` with
-/// `CLONE_NEWUSER` are refused, after the kernel's own `EINVAL` checks;
-/// other namespaces and flags are not.
+/// `EPERM`), and a guest is one: `unshare`, `clone` and (through glibc's
+/// fallback to `clone`) `clone3` with `CLONE_NEWUSER` are refused, after
+/// the kernel's own `EINVAL` checks; other namespaces and flags are not.
+/// With seccomp, `clone3` itself answers `ENOSYS` (its flags are out of the
+/// filter's reach); without, it gets the kernel's own answers, struct
+/// checks included.
 #[test]
 fn a_new_user_namespace_is_refused_as_in_a_chroot() {
     let Some(g) = Guest::new(&program(USERNS_C)) else {
@@ -1418,11 +1445,21 @@ fn a_new_user_namespace_is_refused_as_in_a_chroot() {
     assert!(out.contains("unshare 0: ok\n"), "{out}");
     assert!(out.contains("unshare CLONE_NEWUSER: EPERM\n"), "{out}");
     assert!(out.contains("clone3 CLONE_NEWUSER: EPERM\n"), "{out}");
-    assert!(
-        out.contains("clone3 CLONE_NEWUSER, exit signal 256: EINVAL\n"),
-        "{out}"
-    );
     assert!(out.contains("clone3: ok\n"), "{out}");
+    // clone3's own answers: the kernel's without seccomp...
+    let exact = g.same_as_chroot_with(&["--no-seccomp"], &["raw"]);
+    assert!(exact.contains("clone3 CLONE_NEWUSER: EPERM\n"), "{exact}");
+    assert!(
+        exact.contains("clone3 CLONE_NEWUSER, exit signal 256: EINVAL\n"),
+        "{exact}"
+    );
+    assert!(exact.contains("clone3: ok\n"), "{exact}");
+    // ... and ENOSYS with it, for every call.
+    let fast = g.sproot(&["raw"]);
+    assert_success(&fast, "raw clone3 under sproot");
+    let fast = stdout_str(&fast);
+    assert_eq!(fast.lines().count(), exact.lines().count(), "{fast}");
+    assert!(fast.lines().all(|l| l.ends_with(": ENOSYS")), "{fast}");
 }
 
 // ---------------------------------------------------------------------------
@@ -1727,16 +1764,21 @@ static void sees(const char *what, long pid) {
 int main(void) {
     sees("untraced child", syscall(SYS_clone, SIGCHLD | CLONE_UNTRACED, 0, 0, 0, 0));
     unsigned long long args[8] = {CLONE_UNTRACED, 0, 0, 0, SIGCHLD, 0, 0, 0};
-    sees("untraced clone3 child", syscall(SYS_clone3, args, sizeof args));
+    long pid = syscall(SYS_clone3, args, sizeof args);
+    if (pid < 0 && errno == ENOSYS) /* as glibc falls back */
+        pid = syscall(SYS_clone, SIGCHLD | CLONE_UNTRACED, 0, 0, 0, 0);
+    sees("untraced clone3 child", pid);
     printf("clone3's flags afterwards: %s\n",
            args[0] == CLONE_UNTRACED ? "as given" : "changed");
     return 0;
 }
 "#;
 
-/// A child made with `CLONE_UNTRACED` (by `clone` or `clone3`) is traced
-/// all the same: its paths are the guest's. The guest's `struct
-/// clone_args` is left as it was.
+/// A child made with `CLONE_UNTRACED` (by `clone` or `clone3`, which
+/// falls back to `clone` where it answers `ENOSYS`) is traced all the
+/// same: its paths are the guest's. The guest's `struct clone_args` is
+/// left as it was. Without seccomp `clone3` itself runs, on a copy of the
+/// structure without the flag.
 #[test]
 fn a_child_made_untraced_is_translated_like_any_other() {
     let Some(g) = Guest::new(&program(UNTRACED_C)) else {
@@ -1750,6 +1792,7 @@ fn a_child_made_untraced_is_translated_like_any_other() {
          clone3's flags afterwards: as given\n"
     );
     g.same_as_distro_user(&[], &out);
+    assert_eq!(g.same_as_chroot_with(&["--no-seccomp"], &[]), out);
 }
 
 // ---------------------------------------------------------------------------

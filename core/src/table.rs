@@ -82,7 +82,8 @@ pub enum Kind {
     OpenTree(PathArg),
     /// `unshare` (`clone: false`), `clone` with flags sproot answers, or
     /// `clone3` (its flags in `struct clone_args`, which the filter cannot
-    /// read): a new user namespace is refused as in a chroot;
+    /// read: with seccomp a second filter answers it `ENOSYS`, so it comes
+    /// here only without): a new user namespace is refused as in a chroot;
     /// `CLONE_UNTRACED` is dropped, so that the child is traced and its
     /// paths translated like any other's.
     CloneFlags { clone: bool },

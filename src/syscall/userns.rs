@@ -2,9 +2,11 @@
 //! (`create_user_ns`: `EPERM` when the caller's root is not its mount
 //! namespace's root), and a guest is chrooted. The filter sends `unshare`
 //! and `clone` here only when `CLONE_NEWUSER` (or, for `clone`,
-//! `CLONE_UNTRACED`, which is dropped) is set; `clone3` keeps its flags in
-//! memory the filter cannot read, so every `clone3` stops here and its
-//! `struct clone_args` is read.
+//! `CLONE_UNTRACED`, which is dropped) is set. `clone3` keeps its flags in
+//! memory the filter cannot read: with seccomp it answers `ENOSYS` in the
+//! filter (glibc falls back to `clone`; see `seccomp::unknown_filter`);
+//! without, every call stops anyway, and `clone3`'s `struct clone_args` is
+//! read here.
 //!
 //! The kernel's earlier answers come first, as it gives them: bad flag
 //! combinations are `EINVAL` before the namespace is tried.
