@@ -1446,6 +1446,7 @@ fn a_new_user_namespace_is_refused_as_in_a_chroot() {
     assert!(out.contains("unshare CLONE_NEWUSER: EPERM\n"), "{out}");
     assert!(out.contains("clone3 CLONE_NEWUSER: EPERM\n"), "{out}");
     assert!(out.contains("clone3: ok\n"), "{out}");
+    g.same_as_distro_user(&[], &out);
     // clone3's own answers: the kernel's without seccomp...
     let exact = g.same_as_chroot_with(&["--no-seccomp"], &["raw"]);
     assert!(exact.contains("clone3 CLONE_NEWUSER: EPERM\n"), "{exact}");

@@ -227,6 +227,8 @@ pub const AT_EACCESS: u64 = 0x200;
 pub const AT_SYMLINK_FOLLOW: u64 = 0x400;
 pub const AT_NO_AUTOMOUNT: u64 = 0x800;
 pub const AT_EMPTY_PATH: u64 = 0x1000;
+/// The dirfd that names the working directory.
+pub const AT_FDCWD: i32 = -100;
 pub const AT_STATX_SYNC_TYPE: u64 = 0x6000;
 pub const AT_RECURSIVE: u64 = 0x8000;
 pub const STATX_RESERVED: u64 = 0x8000_0000;
@@ -516,7 +518,6 @@ impl Call {
     /// The directory fd of path argument `a` (`None` for `AT_FDCWD` or no
     /// such argument).
     pub fn dirfd(&self, a: &PathArg) -> Option<i32> {
-        const AT_FDCWD: i32 = -100;
         a.dirfd
             .map(|i| self.args[i] as i32)
             .filter(|&fd| fd != AT_FDCWD)
@@ -632,7 +633,6 @@ impl Args {
 /// arguments keep their order, and the at call's flags argument says what
 /// the legacy call implied (`lstat`: not followed; `rmdir`: a directory).
 pub fn at_form(nr: i64, a: [u64; 6]) -> Option<(i64, [u64; 6])> {
-    const AT_FDCWD: u64 = -100i64 as u64;
     // (the at call, the legacy call's argument count, its implied flags)
     let (at_nr, count, flags) = match nr {
         sys::SYS_open => (sys::SYS_openat, 3, None),
@@ -658,7 +658,7 @@ pub fn at_form(nr: i64, a: [u64; 6]) -> Option<(i64, [u64; 6])> {
     // At most 3 arguments and 2 paths: 5 fit.
     for (i, &v) in a.iter().enumerate().take(count) {
         if legacy.is_path(i) {
-            out[n] = AT_FDCWD;
+            out[n] = AT_FDCWD as i64 as u64;
             n += 1;
         }
         out[n] = v;

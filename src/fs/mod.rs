@@ -83,13 +83,13 @@ impl sproot_core::handler::Host for TracerHost {
         let _ = nix::unistd::close(handle);
     }
     fn stat(&self, path: &[u8], follow: bool) -> Result<Vec<u8>, sproot_core::Errno> {
-        let path = std::ffi::CString::new(path).map_err(|_| nix::errno::Errno::EINVAL)?;
+        let path = c_path(path)?;
         let flags = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
         let st = crate::host::stat(&path, flags)?;
         Ok(crate::host::as_bytes(&st).to_vec())
     }
     fn statx(&self, path: &[u8], flags: u32, mask: u32) -> Result<Vec<u8>, sproot_core::Errno> {
-        let path = std::ffi::CString::new(path).map_err(|_| nix::errno::Errno::EINVAL)?;
+        let path = c_path(path)?;
         let stx = crate::host::statx(&path, flags as i32, mask)?;
         Ok(crate::host::as_bytes(&stx).to_vec())
     }
@@ -117,9 +117,14 @@ impl sproot_core::handler::Host for TracerHost {
         Ok(flags & libc::O_PATH as u64 != 0)
     }
     fn listxattr(&self, path: &[u8], follow: bool) -> Result<Vec<u8>, sproot_core::Errno> {
-        let path = std::ffi::CString::new(path).map_err(|_| nix::errno::Errno::EINVAL)?;
+        let path = c_path(path)?;
         Ok(crate::host::listxattr(&path, follow)?)
     }
+}
+
+/// `path` as a C string for the host's calls (`EINVAL` with a NUL inside).
+fn c_path(path: &[u8]) -> Result<std::ffi::CString, nix::errno::Errno> {
+    std::ffi::CString::new(path).map_err(|_| nix::errno::Errno::EINVAL)
 }
 
 /// A view of `root` with `bindings`, looking at the host as the tracer.

@@ -6,7 +6,7 @@ use crate::backend::{Memory, Scratch, SyscallRegs, read_cstring};
 use crate::fs::{GuestView, ProcContext, Resolved};
 use crate::prelude::*;
 use crate::shared::SharedState;
-use crate::table::{self, Call, Entry, PathArg};
+use crate::table::{self, AT_FDCWD, Call, Entry, PathArg};
 
 /// The longest path a syscall takes, with its NUL.
 pub const PATH_MAX: usize = 4096;
@@ -135,7 +135,6 @@ impl<'a, R: SyscallRegs> Ctx<'a, R> {
 
     /// The fd in argument `dirfd` (`None` for `AT_FDCWD` or no such argument).
     pub fn dirfd(&self, dirfd: Option<usize>) -> Option<i32> {
-        const AT_FDCWD: i32 = -100;
         dirfd
             .map(|i| self.arg(i) as i32)
             .filter(|&fd| fd != AT_FDCWD)
@@ -185,7 +184,6 @@ impl<'a, R: SyscallRegs> Ctx<'a, R> {
     /// and whether that is a descriptor's `/proc` name (`ENOENT` on it
     /// means `EBADF`).
     pub fn named(&self, call: &Call, a: &PathArg) -> Result<(Vec<u8>, bool), Errno> {
-        const AT_FDCWD: i32 = -100;
         let guest = self.read_path(a.path)?;
         if guest.is_empty() {
             if !call.empty_path(a) {
@@ -203,7 +201,6 @@ impl<'a, R: SyscallRegs> Ctx<'a, R> {
     /// `AT_FDCWD`) refers to, and whether it is a descriptor's `/proc` name;
     /// a negative fd is `EBADF`.
     pub fn named_fd(&self, fd: i32) -> Result<(Vec<u8>, bool), Errno> {
-        const AT_FDCWD: i32 = -100;
         if fd == AT_FDCWD {
             let cwd = self.view.dir_of(self.proc.tid(), None)?;
             return Ok((self.view.to_host(&cwd), false));

@@ -13,7 +13,7 @@ use crate::Errno;
 use crate::backend::SyscallRegs;
 use crate::fs::Kind as FileKind;
 use crate::prelude::*;
-use crate::table::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
+use crate::table::{AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW};
 
 /// `-0`/`-i`: files owned by the real user (group) are shown as owned by
 /// the fake ids.
@@ -208,7 +208,6 @@ struct StatCall {
 
 /// Decode a stat-family call; `None` if the call is not one.
 fn stat_call<R: SyscallRegs>(ctx: &Ctx<R>) -> Result<Option<StatCall>, Errno> {
-    const AT_FDCWD: i32 = -100;
     // The stat family is what has a buffer the kernel fills (the table's
     // `out` role).
     let call = ctx.call();
@@ -275,21 +274,21 @@ pub fn stat<R: SyscallRegs>(
         Ok(None) => return None,
         Err(e) => return Some(Err(e)),
     };
-    Some(emulate(ctx, rewrites, &call).map(|()| Outcome::Emulated(0)))
+    Some(emulate(ctx, rewrites, call).map(|()| Outcome::Emulated(0)))
 }
 
 fn emulate<R: SyscallRegs>(
     ctx: &mut Ctx<R>,
     rewrites: &Rewrites,
-    call: &StatCall,
+    call: StatCall,
 ) -> Result<(), Errno> {
-    let (host, follow, fd) = match &call.target {
-        Target::Path(p, follow) => (p.clone(), *follow, false),
+    let (host, follow, fd) = match call.target {
+        Target::Path(p, follow) => (p, follow, false),
         // The host sees the thread's fd through /proc; stat follows the
         // magic link to the very file (pipes, sockets and O_PATH fds of
         // symlinks included).
-        Target::Fd(fd) if *fd < 0 => return Err(Errno::EBADF),
-        Target::Fd(fd) => (ctx.fd_link(*fd), true, true),
+        Target::Fd(fd) if fd < 0 => return Err(Errno::EBADF),
+        Target::Fd(fd) => (ctx.fd_link(fd), true, true),
     };
     // A closed fd shows as ENOENT on its /proc name.
     let on_fd = |e: Errno| match e {

@@ -11,7 +11,7 @@ use crate::backend::SyscallRegs;
 use crate::ext::fake_xattr::{self, FileKey};
 use crate::prelude::*;
 use crate::sysno as sys;
-use crate::table::Xattr;
+use crate::table::{AT_FDCWD, Xattr};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -107,7 +107,6 @@ struct File {
 }
 
 fn lookup<R: SyscallRegs>(ctx: &Ctx<R>, via: Via) -> Result<File, Errno> {
-    const AT_FDCWD: i32 = -100;
     let (host, follow, fd) = match via {
         Via::Fd => {
             let fd = ctx.arg(0) as i32;
