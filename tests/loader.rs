@@ -6,6 +6,7 @@ use std::ffi::{CString, OsStr};
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -16,16 +17,21 @@ use nix::sys::uio::{RemoteIoVec, process_vm_writev};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
-use sproot::exec::{ExecPlan, ExecResolver, install_loader, plan_exec};
+use sproot::exec::{ExecFile, ExecHost, ExecPlan, install_loader, open_exec, plan_exec};
 
 /// rootfs "/": guest paths are host paths.
 struct HostResolver;
 
-impl ExecResolver for HostResolver {
-    fn resolve(&self, guest_path: &[u8]) -> Result<(Vec<u8>, PathBuf), Errno> {
+impl ExecHost for HostResolver {
+    fn open_exec(&self, host: &[u8]) -> Result<Box<dyn ExecFile + '_>, sproot_core::Errno> {
+        Ok(open_exec(Path::new(std::ffi::OsStr::from_bytes(host)))?)
+    }
+
+    fn resolve(&self, guest_path: &[u8]) -> Result<(Vec<u8>, Vec<u8>), sproot_core::Errno> {
         let canon = std::fs::canonicalize(OsStr::from_bytes(guest_path))
             .map_err(|e| e.raw_os_error().map_or(Errno::EIO, Errno::from_raw))?;
-        Ok((canon.as_os_str().as_bytes().to_vec(), canon))
+        let canon = canon.into_os_string().into_vec();
+        Ok((canon.clone(), canon))
     }
 }
 
@@ -335,7 +341,7 @@ fn relative_execfn_is_preserved() {
 #[test]
 fn missing_host_file_fails_cleanly() {
     let mut plan = plan_exec(&HostResolver, b"/bin/true", args(&["true"])).unwrap();
-    plan.program.host_path = scratch().join("does-not-exist");
+    plan.program.host_path = scratch().join("does-not-exist").into_os_string().into_vec();
     let out = run(&plan);
     assert_eq!(out.status, 127);
 }

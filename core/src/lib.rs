@@ -17,6 +17,8 @@
 //! * [`ext`]: the extensions' pure logic: fake credentials (`-0`, `-i`),
 //!   fake root's extended attributes, the `uname` view (`-k`), port maps
 //!   (`-p`, `-n`);
+//! * [`exec`]: an `execve` planned as the kernel runs it (`#!`, ELF
+//!   headers, the interpreter) into the loader's load script;
 //! * [`namespace`]: the kernel's answers for calls that add, remove or
 //!   move names where a translated path would hide them (final `.`, `..`,
 //!   `/`, binding points);
@@ -37,6 +39,7 @@ pub mod backend;
 pub mod cbpf;
 pub mod decision;
 pub mod errno;
+pub mod exec;
 pub mod ext;
 pub mod fs;
 pub mod handler;

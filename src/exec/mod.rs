@@ -1,58 +1,32 @@
-//! Exec support: planning what the static loader must map for an `execve`,
-//! and the loader binary itself.
+//! Exec support for the ptrace backend: the loader binary, `-q`'s QEMU
+//! runner, and the host side of exec planning (the planning itself is the
+//! core's, `sproot_core::exec`).
 //!
-//! Flow (see DESIGN.md, "Exec"): on a guest `execve(filename, argv, envp)`
-//! the tracer calls [`plan_exec`], then rewrites the syscall so the kernel
-//! runs the loader ([`install_loader`]) with [`ExecPlan::argv`]. At the
-//! `PTRACE_EVENT_EXEC` stop it writes [`ExecPlan::script`] below the stack
-//! pointer (16-aligned, under the 128-byte red zone) and points `rsp` at it;
-//! the loader maps the program and its interpreter from the host paths,
-//! fixes the auxiliary vector and jumps to the guest's code.
-//!
-//! Load script layout (u64 little-endian words; `*_off` are byte offsets
-//! from the script start; strings follow the words, NUL-terminated):
-//!
-//! ```text
-//! [0] SCRIPT_MAGIC  [1] orig_sp  [2] execfn_off  [3] n_objects (1 or 2)
-//! per object (program, then interpreter):
-//!     path_off is_dyn entry phdr_vaddr phnum nsegs
-//!     nsegs x { vaddr memsz filesz offset prot }
-//! ```
+//! Flow (see docs/ARCHITECTURE.md): on a guest `execve(filename, argv,
+//! envp)` the tracer calls [`plan_exec`], then rewrites the syscall so the
+//! kernel runs the loader ([`install_loader`]) with [`ExecPlan::argv`]. At
+//! the `PTRACE_EVENT_EXEC` stop it writes [`ExecPlan::script`] below the
+//! stack pointer (16-aligned, under the 128-byte red zone) and points `rsp`
+//! at it; the loader maps the program and its interpreter from the host
+//! paths, fixes the auxiliary vector and jumps to the guest's code.
 
-pub(crate) mod elf;
-use sproot_core::shebang;
 #[cfg(test)]
 mod tests;
 
-use std::fmt;
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
+pub use sproot_core::exec::{
+    ExecError, ExecFile, ExecHost, ExecPlan, LoadObject, MAX_SHEBANG_DEPTH, SCRIPT_MAGIC, Segment,
+    elf, load_object, runs_under_sh,
+};
 
 /// The static loader executable (empty when not built for this architecture).
 pub const LOADER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sproot-loader"));
-
-/// First word of a load script: "SPROOTLD".
-pub const SCRIPT_MAGIC: u64 = 0x5350_524f_4f54_4c44;
-
-/// How many `#!` indirections are followed before failing with `ELOOP`:
-/// five, as Linux runs them (a sixth script fails).
-pub const MAX_SHEBANG_DEPTH: usize = 5;
-
-/// Resolves a guest path (absolute or relative to the tracee's cwd) for exec:
-/// returns the canonical guest path and the host path, following symlinks.
-pub trait ExecResolver {
-    fn resolve(&self, guest_path: &[u8]) -> Result<(Vec<u8>, PathBuf), Errno>;
-
-    /// `-q`: the QEMU user-mode command foreign programs run under.
-    fn runner(&self) -> Option<&Runner> {
-        None
-    }
-}
 
 /// `-q 'QEMU [ARGS]'`: programs that are not for this host run under a
 /// QEMU user-mode emulator, itself a host program.
@@ -124,12 +98,13 @@ impl Runner {
         let host = std::fs::canonicalize(&host)
             .with_context(|| format!("-q: QEMU program {}", host.display()))?;
         let file = open_exec(&host).map_err(|e| anyhow::anyhow!("-q: {}: {e}", host.display()))?;
-        let head =
-            elf::read_upto(&file, 0, 64).with_context(|| format!("-q: read {}", host.display()))?;
+        let head = elf::read_upto(&*file, 0, 64)
+            .map_err(Errno::from)
+            .with_context(|| format!("-q: read {}", host.display()))?;
         if !elf::is_native(&head) {
             bail!("-q: {} is not a program for this host", host.display());
         }
-        let (_, interp) = load_object(&file, &head, Vec::new(), host.clone(), Errno::ENOEXEC)
+        let (_, interp) = load_object(&*file, &head, Vec::new(), bytes(&host), ENOEXEC)
             .map_err(|e| anyhow::anyhow!("-q: {}: {e}", host.display()))?;
         let dynamic = match interp {
             None => None,
@@ -154,10 +129,10 @@ impl Runner {
     /// with `argv` under QEMU: QEMU is mapped from the host and given
     /// `-0 ARGV0 GUEST_PATH ARGS...`; QEMU opens the program by its guest
     /// path, translated like any guest access.
-    fn plan(
+    pub fn plan(
         &self,
         guest: Vec<u8>,
-        host: PathBuf,
+        host: Vec<u8>,
         execfn: &[u8],
         argv: Vec<Vec<u8>>,
     ) -> Result<ExecPlan, ExecError> {
@@ -177,15 +152,9 @@ impl Runner {
                 (d.interp.clone(), a)
             }
         };
-        let file = open_exec(&first)?;
-        let head = elf::read_upto(&file, 0, 64).map_err(|e| ExecError::new(io_errno(&e)))?;
-        let (qemu, _) = load_object(
-            &file,
-            &head,
-            first.as_os_str().as_bytes().to_vec(),
-            first.clone(),
-            Errno::ENOEXEC,
-        )?;
+        let file = open_exec(&first).map_err(core_errno)?;
+        let head = elf::read_upto(&*file, 0, 64)?;
+        let (qemu, _) = load_object(&*file, &head, bytes(&first), bytes(&first), ENOEXEC)?;
         args.push(b"-0".to_vec());
         args.push(argv.first().cloned().unwrap_or_else(|| guest.clone()));
         args.push(guest.clone());
@@ -256,283 +225,56 @@ fn dynamic_qemu(qemu: &Path, interp: &[u8]) -> anyhow::Result<DynamicQemu> {
     })
 }
 
-/// One `PT_LOAD` segment, unrelocated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Segment {
-    pub vaddr: u64,
-    pub memsz: u64,
-    pub filesz: u64,
-    pub offset: u64,
-    /// `PROT_READ | PROT_WRITE | PROT_EXEC` bits.
-    pub prot: u64,
-}
-
-/// An ELF file the loader maps.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoadObject {
-    pub host_path: PathBuf,
-    pub guest_path: Vec<u8>,
-    /// `ET_DYN` (position independent: loaded at a kernel-chosen address).
-    pub is_dyn: bool,
-    /// `e_entry`, unrelocated.
-    pub entry: u64,
-    /// Unrelocated address of the program headers in memory; 0 if unknown.
-    pub phdr_vaddr: u64,
-    pub phnum: u64,
-    pub segments: Vec<Segment>,
-}
-
-/// What to run for one `execve`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecPlan {
-    /// argv the kernel must see (== original unless a shebang rewrote it).
-    pub argv: Vec<Vec<u8>>,
-    pub argv_changed: bool,
-    /// Guest path of the final ELF (what `/proc/self/exe` must read as).
-    pub exe_guest: Vec<u8>,
-    pub exe_host: PathBuf,
-    /// The filename as passed to execve (`AT_EXECFN`).
-    pub execfn: Vec<u8>,
-    pub program: LoadObject,
-    pub interp: Option<LoadObject>,
-}
-
-/// An execve failure: the errno the guest must see, plus an optional
-/// message the tracer prints to stderr (for cases where the errno alone
-/// would be confusing, e.g. an unsupported ELF flavour).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecError {
-    pub errno: Errno,
-    pub message: Option<String>,
-}
-
-impl ExecError {
-    pub fn new(errno: Errno) -> Self {
-        ExecError {
-            errno,
-            message: None,
-        }
-    }
-
-    pub fn with_message(errno: Errno, message: impl Into<String>) -> Self {
-        ExecError {
-            errno,
-            message: Some(message.into()),
-        }
-    }
-}
-
-impl From<Errno> for ExecError {
-    fn from(errno: Errno) -> Self {
-        ExecError::new(errno)
-    }
-}
-
-impl fmt::Display for ExecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.message {
-            Some(m) => write!(f, "{m} ({})", self.errno),
-            None => write!(f, "{}", self.errno),
-        }
-    }
-}
-
-impl std::error::Error for ExecError {}
-
 fn io_errno(e: &std::io::Error) -> Errno {
     e.raw_os_error().map_or(Errno::EIO, Errno::from_raw)
 }
 
-fn show(path: &[u8]) -> String {
-    String::from_utf8_lossy(path).into_owned()
+/// A host file opened for exec.
+struct HostExecFile(File);
+
+impl ExecFile for HostExecFile {
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<usize, sproot_core::Errno> {
+        self.0
+            .read_at(buf, off)
+            .map_err(|e| sproot_core::Errno::from(io_errno(&e)))
+    }
 }
 
 /// Opens `host` for execution with the kernel's checks: it must be a
 /// regular file with execute permission, else `EACCES`.
-fn open_exec(host: &Path) -> Result<File, ExecError> {
-    let meta = std::fs::metadata(host).map_err(|e| ExecError::new(io_errno(&e)))?;
+pub fn open_exec(host: &Path) -> Result<Box<dyn ExecFile>, Errno> {
+    let meta = std::fs::metadata(host).map_err(|e| io_errno(&e))?;
     if !meta.file_type().is_file() {
-        return Err(ExecError::new(Errno::EACCES));
+        return Err(Errno::EACCES);
     }
     if meta.permissions().mode() & 0o111 == 0 {
-        return Err(ExecError::new(Errno::EACCES));
+        return Err(Errno::EACCES);
     }
     if nix::unistd::access(host, nix::unistd::AccessFlags::X_OK).is_err() {
-        return Err(ExecError::new(Errno::EACCES));
+        return Err(Errno::EACCES);
     }
-    File::open(host).map_err(|e| ExecError::new(io_errno(&e)))
+    let file = File::open(host).map_err(|e| io_errno(&e))?;
+    Ok(Box::new(HostExecFile(file)))
 }
 
-/// Reads and parses an ELF file that starts with `head`.
-fn load_object(
-    file: &File,
-    head: &[u8],
-    guest: Vec<u8>,
-    host: PathBuf,
-    bad: Errno,
-) -> Result<(LoadObject, Option<Vec<u8>>), ExecError> {
-    let parsed = elf::parse(file, head).map_err(|e| match e {
-        elf::ParseError::Invalid(why) => {
-            ExecError::with_message(bad, format!("sproot: {}: {}", show(&guest), why.0))
-        }
-        elf::ParseError::Io(e) => ExecError::new(io_errno(&e)),
-    })?;
-    let obj = LoadObject {
-        host_path: host,
-        guest_path: guest,
-        is_dyn: parsed.is_dyn,
-        entry: parsed.entry,
-        phdr_vaddr: parsed.phdr_vaddr,
-        phnum: parsed.phnum,
-        segments: parsed.segments,
-    };
-    Ok((obj, parsed.interp))
-}
-
-/// Plans an `execve(filename, argv, _)` like the kernel would run it.
-///
-/// Errors mirror the kernel's: resolution errors pass through, non-regular
-/// or non-executable files give `EACCES`, unknown formats `ENOEXEC`, too
-/// many `#!` levels `ELOOP`, a broken ELF interpreter `ELIBBAD`.
+/// Plans an `execve(filename, argv, _)` like the kernel would run it
+/// (`sproot_core::exec::plan_exec`).
 pub fn plan_exec(
-    r: &dyn ExecResolver,
+    r: &dyn ExecHost,
     filename: &[u8],
     argv: Vec<Vec<u8>>,
 ) -> Result<ExecPlan, ExecError> {
-    if filename.is_empty() {
-        return Err(ExecError::new(Errno::ENOENT));
-    }
-    let mut argv = argv;
-    let mut argv_changed = false;
-    let mut path = filename.to_vec();
-    let mut depth = 0;
-    loop {
-        let (guest, host) = r.resolve(&path)?;
-        let file = open_exec(&host)?;
-        let head = elf::read_upto(&file, 0, shebang::BUF_SIZE)
-            .map_err(|e| ExecError::new(io_errno(&e)))?;
-
-        if head.starts_with(b"#!") {
-            if depth >= MAX_SHEBANG_DEPTH {
-                return Err(ExecError::new(Errno::ELOOP));
-            }
-            depth += 1;
-            let sb = shebang::parse(&head).ok_or(ExecError::new(Errno::ENOEXEC))?;
-            if sb.interp.is_empty() {
-                return Err(ExecError::new(Errno::ENOENT));
-            }
-            let mut new_argv = Vec::with_capacity(argv.len() + 2);
-            new_argv.push(sb.interp.clone());
-            new_argv.extend(sb.arg);
-            new_argv.push(path);
-            new_argv.extend(argv.into_iter().skip(1));
-            argv = new_argv;
-            argv_changed = true;
-            path = sb.interp;
-            continue;
-        }
-
-        if !head.starts_with(elf::ELF_MAGIC) {
-            return Err(ExecError::new(Errno::ENOEXEC));
-        }
-        if let Some(q) = r.runner()
-            && (q.force || !elf::is_native(&head))
-        {
-            return q.plan(guest, host, filename, argv);
-        }
-        let (program, interp_path) =
-            load_object(&file, &head, guest.clone(), host.clone(), Errno::ENOEXEC)?;
-        let interp = match interp_path {
-            None => None,
-            Some(ip) => Some(plan_interp(r, &ip)?),
-        };
-        return Ok(ExecPlan {
-            argv,
-            argv_changed,
-            exe_guest: guest,
-            exe_host: host,
-            execfn: filename.to_vec(),
-            program,
-            interp,
-        });
-    }
+    sproot_core::exec::plan_exec(r, filename, argv)
 }
 
-/// Resolves and parses a `PT_INTERP` (a guest path) into a load object.
-fn plan_interp(r: &dyn ExecResolver, guest_path: &[u8]) -> Result<LoadObject, ExecError> {
-    let (guest, host) = r.resolve(guest_path)?;
-    let file = open_exec(&host)?;
-    let head = elf::read_upto(&file, 0, 64).map_err(|e| ExecError::new(io_errno(&e)))?;
-    if !head.starts_with(elf::ELF_MAGIC) {
-        return Err(ExecError::with_message(
-            Errno::ELIBBAD,
-            format!(
-                "sproot: {}: ELF interpreter is not an ELF file",
-                show(&guest)
-            ),
-        ));
-    }
-    // The interpreter's own PT_INTERP, if any, is ignored (as by the kernel).
-    let (obj, _) = load_object(&file, &head, guest, host, Errno::ELIBBAD)?;
-    Ok(obj)
+const ENOEXEC: sproot_core::Errno = sproot_core::Errno::ENOEXEC;
+
+fn core_errno(e: Errno) -> sproot_core::Errno {
+    e.into()
 }
 
-impl ExecPlan {
-    /// Serialises the load script for a loader whose initial stack pointer
-    /// is `orig_sp` (see the module docs for the layout). The length is a
-    /// multiple of 16.
-    pub fn script(&self, orig_sp: u64) -> Vec<u8> {
-        let objects: Vec<&LoadObject> = std::iter::once(&self.program)
-            .chain(self.interp.as_ref())
-            .collect();
-        let n_words = 4 + objects
-            .iter()
-            .map(|o| 6 + 5 * o.segments.len())
-            .sum::<usize>();
-
-        let mut strings = Vec::new();
-        let mut add_string = |s: &[u8]| -> u64 {
-            let off = (n_words * 8 + strings.len()) as u64;
-            strings.extend_from_slice(s);
-            strings.push(0);
-            off
-        };
-        let execfn_off = add_string(&self.execfn);
-        let path_offs: Vec<u64> = objects
-            .iter()
-            .map(|o| add_string(o.host_path.as_os_str().as_bytes()))
-            .collect();
-
-        let mut words = Vec::with_capacity(n_words);
-        words.extend([SCRIPT_MAGIC, orig_sp, execfn_off, objects.len() as u64]);
-        for (o, path_off) in objects.iter().zip(path_offs) {
-            words.extend([
-                path_off,
-                u64::from(o.is_dyn),
-                o.entry,
-                o.phdr_vaddr,
-                o.phnum,
-                o.segments.len() as u64,
-            ]);
-            for s in &o.segments {
-                words.extend([s.vaddr, s.memsz, s.filesz, s.offset, s.prot]);
-            }
-        }
-        debug_assert_eq!(words.len(), n_words);
-
-        let mut out: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-        out.extend_from_slice(&strings);
-        out.resize(out.len().next_multiple_of(16), 0);
-        out
-    }
-}
-
-/// Whether the kernel refuses to run a file that starts with `head`
-/// (`ENOEXEC`): neither an ELF nor a `#!` line naming an interpreter.
-/// `execvp` runs such a file with `/bin/sh`, and so does sproot for the
-/// first command.
-pub fn runs_under_sh(head: &[u8]) -> bool {
-    !head.starts_with(elf::ELF_MAGIC) && shebang::parse(head).is_none()
+fn bytes(p: &Path) -> Vec<u8> {
+    p.as_os_str().as_bytes().to_vec()
 }
 
 /// Whether a loader was built for this architecture.

@@ -21,7 +21,7 @@ mod userns;
 pub use ctx::{Ctx, Memory, Named, TraceeMemory};
 
 use crate::arch::sys;
-use crate::exec::{ExecPlan, ExecResolver, plan_exec};
+use crate::exec::{ExecError, ExecFile, ExecHost, ExecPlan, plan_exec};
 use crate::fs::{AsHostPath, GuestView, ProcContext};
 use nix::errno::Errno;
 use sproot_core::handler::net as core_net;
@@ -223,8 +223,42 @@ struct ExecPaths<'a> {
     pinned: Option<(Vec<u8>, PathBuf)>,
 }
 
-impl ExecResolver for ExecPaths<'_> {
-    fn resolve(&self, guest_path: &[u8]) -> Result<(Vec<u8>, PathBuf), Errno> {
+impl ExecHost for ExecPaths<'_> {
+    fn resolve(&self, guest_path: &[u8]) -> Result<(Vec<u8>, Vec<u8>), sproot_core::Errno> {
+        let (guest, host) = self.resolve_host(guest_path)?;
+        Ok((guest, host.into_os_string().into_vec()))
+    }
+
+    fn open_exec(&self, host: &[u8]) -> Result<Box<dyn ExecFile + '_>, sproot_core::Errno> {
+        Ok(crate::exec::open_exec(Path::new(
+            std::ffi::OsStr::from_bytes(host),
+        ))?)
+    }
+
+    fn runs_foreign(&self, head: &[u8]) -> bool {
+        self.env
+            .ext
+            .qemu
+            .as_ref()
+            .is_some_and(|q| q.force || !crate::exec::elf::is_native(head))
+    }
+
+    fn plan_foreign(
+        &self,
+        guest: Vec<u8>,
+        host: Vec<u8>,
+        execfn: &[u8],
+        argv: Vec<Vec<u8>>,
+    ) -> Result<ExecPlan, ExecError> {
+        match &self.env.ext.qemu {
+            Some(q) => q.plan(guest, host, execfn, argv),
+            None => Err(ExecError::new(sproot_core::Errno::ENOEXEC)),
+        }
+    }
+}
+
+impl ExecPaths<'_> {
+    fn resolve_host(&self, guest_path: &[u8]) -> Result<(Vec<u8>, PathBuf), Errno> {
         if guest_path.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -253,10 +287,6 @@ impl ExecResolver for ExecPaths<'_> {
             return program_of_fd_link(self.env.view, r.host.as_path());
         }
         Ok((r.guest, crate::fs::bytes_to_path(r.host)))
-    }
-
-    fn runner(&self) -> Option<&crate::exec::Runner> {
-        self.env.ext.qemu.as_ref()
     }
 }
 
@@ -355,7 +385,7 @@ fn exec(ctx: &mut Ctx, at: bool) -> Result<Outcome, Errno> {
             if let Some(msg) = &e.message {
                 eprintln!("{msg}");
             }
-            return Err(e.errno);
+            return Err(e.errno.into());
         }
     };
     let loader = ctx.push_cstr(env.loader.as_os_str().as_bytes())?;

@@ -90,11 +90,11 @@ impl Tracer<'_> {
                 return self.lost(stopped, e, "hand the exec off to the loader");
             }
             if let Some(t) = self.tasks.get_mut(raw) {
-                t.exe_host = Some(plan.exe_host.clone());
+                t.exe_host = Some(crate::fs::bytes_to_path(plan.exe_host.clone()));
                 t.tgid.set(Some(raw));
                 t.loader_opens = std::iter::once(&plan.program)
                     .chain(plan.interp.as_ref())
-                    .map(|o| o.host_path.clone())
+                    .map(|o| crate::fs::bytes_to_path(o.host_path.clone()))
                     .collect();
             }
         }
@@ -113,7 +113,7 @@ impl Tracer<'_> {
         let Some(creds) = creds.as_mut() else {
             return;
         };
-        if let Ok(st) = nix::sys::stat::stat(&plan.exe_host) {
+        if let Ok(st) = nix::sys::stat::stat(plan.exe_host.as_slice()) {
             let shown = self
                 .env
                 .shared

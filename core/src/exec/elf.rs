@@ -1,12 +1,11 @@
 //! Minimal, bounds-checked ELF64 header parsing: just what the exec loader
 //! needs (type, entry, program headers, `PT_INTERP`).
 
-use std::fs::File;
-use std::os::unix::fs::FileExt;
+use super::{ExecFile, Segment};
+use crate::Errno;
+use crate::prelude::*;
 
-use super::Segment;
-
-pub(crate) const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
+pub const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
 
 const EHDR_SIZE: usize = 64;
 const PHDR_SIZE: usize = 56;
@@ -22,10 +21,12 @@ const ELFDATA2LSB: u8 = 1;
 const ET_EXEC: u16 = 2;
 const ET_DYN: u16 = 3;
 
+/// This machine's `e_machine`.
 #[cfg(target_arch = "aarch64")]
-pub(crate) const EM_NATIVE: u16 = 183;
+pub const EM_NATIVE: u16 = 183;
+/// This machine's `e_machine`.
 #[cfg(not(target_arch = "aarch64"))]
-pub(crate) const EM_NATIVE: u16 = 62;
+pub const EM_NATIVE: u16 = 62;
 
 const PT_LOAD: u32 = 1;
 const PT_INTERP: u32 = 3;
@@ -45,7 +46,7 @@ const PAGE: u64 = 4096;
 
 /// Why a file is not a loadable ELF; the text completes "<path>: ...".
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Invalid(pub String);
+pub struct Invalid(pub String);
 
 fn invalid<T>(why: impl Into<String>) -> Result<T, Invalid> {
     Err(Invalid(why.into()))
@@ -53,7 +54,7 @@ fn invalid<T>(why: impl Into<String>) -> Result<T, Invalid> {
 
 /// Result of parsing an ELF file's headers.
 #[derive(Debug, Clone)]
-pub(crate) struct Parsed {
+pub struct Parsed {
     pub is_dyn: bool,
     pub entry: u64,
     pub phdr_vaddr: u64,
@@ -82,14 +83,14 @@ fn u64_at(b: &[u8], off: usize) -> u64 {
 }
 
 /// Reads up to `len` bytes at `off`; fewer only at end of file.
-pub(crate) fn read_upto(f: &File, off: u64, len: usize) -> std::io::Result<Vec<u8>> {
+pub fn read_upto(f: &dyn ExecFile, off: u64, len: usize) -> Result<Vec<u8>, Errno> {
     let mut buf = vec![0u8; len];
     let mut done = 0;
     while done < len {
-        match f.read_at(&mut buf[done..], off + done as u64) {
+        match f.read_at(off + done as u64, &mut buf[done..]) {
             Ok(0) => break,
             Ok(n) => done += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(Errno::EINTR) => {}
             Err(e) => return Err(e),
         }
     }
@@ -100,9 +101,9 @@ pub(crate) fn read_upto(f: &File, off: u64, len: usize) -> std::io::Result<Vec<u
 /// Errors from parsing: either the file is not acceptable, or reading it
 /// failed.
 #[derive(Debug)]
-pub(crate) enum ParseError {
+pub enum ParseError {
     Invalid(Invalid),
-    Io(std::io::Error),
+    Io(Errno),
 }
 
 impl From<Invalid> for ParseError {
@@ -111,15 +112,15 @@ impl From<Invalid> for ParseError {
     }
 }
 
-impl From<std::io::Error> for ParseError {
-    fn from(e: std::io::Error) -> Self {
+impl From<Errno> for ParseError {
+    fn from(e: Errno) -> Self {
         ParseError::Io(e)
     }
 }
 
 /// Whether an ELF file starting with `head` is for this host: 64-bit,
 /// little-endian, this machine. Anything else is foreign (for `-q`).
-pub(crate) fn is_native(head: &[u8]) -> bool {
+pub fn is_native(head: &[u8]) -> bool {
     head.starts_with(ELF_MAGIC)
         && head.get(4) == Some(&ELFCLASS64)
         && head.get(5) == Some(&ELFDATA2LSB)
@@ -182,7 +183,7 @@ fn prot_of(flags: u32) -> u64 {
 }
 
 /// Parses the ELF headers of `f`, whose first bytes are `head`.
-pub(crate) fn parse(f: &File, head: &[u8]) -> Result<Parsed, ParseError> {
+pub fn parse(f: &dyn ExecFile, head: &[u8]) -> Result<Parsed, ParseError> {
     let (e_type, entry, phoff, phnum) = check_header(head)?;
     let table_len = phnum as usize * PHDR_SIZE;
     let table = read_upto(f, phoff, table_len)?;
