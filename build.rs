@@ -2,12 +2,15 @@
 //! - compile `filters/<arch>.json` (seccompiler's JSON format) into raw BPF
 //!   that `src/seccomp` embeds with `include_bytes!`;
 //! - build the static exec loader (`src/loader`) that `src/exec` embeds;
+//! - build the in-process runtime (`runtime/`) that `src/inproc.rs` embeds;
 //! - record the git commit the binary is built from (`sproot -V`).
 
 #[path = "build/filter.rs"]
 mod filter;
 #[path = "build/loader.rs"]
 mod loader;
+#[path = "build/runtime.rs"]
+mod runtime;
 
 use std::env;
 use std::fs;
@@ -18,6 +21,7 @@ fn main() {
     let arch = env::var("CARGO_CFG_TARGET_ARCH").expect("target arch is set by cargo");
     compile_filter(&arch, &out);
     loader::build(&arch, &out);
+    runtime::build(&arch, &out);
     git_commit();
 }
 
@@ -77,6 +81,12 @@ fn compile_filter(arch: &str, out: &std::path::Path) {
         }
     }
     doc["tracee"]["filter"] = serde_json::Value::Array(base.clone());
+    // The in-process engine traps the same syscalls (whatever their
+    // arguments): their names, one per line.
+    let mut names: Vec<&str> = base.iter().filter_map(|e| e["syscall"].as_str()).collect();
+    names.dedup();
+    fs::write(out.join("trapped_names.txt"), names.join("\n"))
+        .unwrap_or_else(|e| panic!("write trapped_names.txt: {e}"));
     let replaced: Vec<&serde_json::Value> = extras.iter().map(|e| &e["syscall"]).collect();
     let mut merged: Vec<serde_json::Value> = base
         .into_iter()

@@ -45,6 +45,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("SPROOT_SPIN_US", "as --spin-us"),
     ("SPROOT_PLACEMENT", "as --placement"),
+    ("SPROOT_ENGINE", "as --engine"),
     (
         "SPROOT_CHAOS",
         "a number: handle each batch of tracer events in an order shuffled with this seed (testing)",
@@ -221,6 +222,20 @@ pub struct Cli {
     /// Same as --placement=pinned.
     #[arg(long = "pin")]
     pub pin: bool,
+
+    /// Which engine translates the guest's syscalls: "ptrace" (a tracer
+    /// process stops each one) or "inproc" (experimental, x86_64: a
+    /// runtime inside every guest process translates them, with no
+    /// tracer; it refuses the options it does not support yet).
+    #[arg(
+        long = "engine",
+        value_name = "ENGINE",
+        default_value = "ptrace",
+        env = "SPROOT_ENGINE",
+        value_parser = PossibleValuesParser::new(["ptrace", "inproc"])
+            .try_map(|s| s.parse::<crate::inproc::Engine>())
+    )]
+    pub engine: crate::inproc::Engine,
 
     /// With -0/-i: keep the owners set by chown across runs, in the extended
     /// attribute user.sproot.owner ("uid:gid") of each file.

@@ -12,6 +12,7 @@ pub mod exec;
 pub mod ext;
 pub mod fs;
 pub mod host;
+pub mod inproc;
 pub mod logger;
 pub mod ptrace;
 pub mod seccomp;

@@ -56,6 +56,13 @@ fn run(cli: Cli) -> Result<i32> {
             log::info!("{line}");
         }
     }
+    if cli.engine == sproot::inproc::Engine::Inproc {
+        let status = sproot::inproc::run(&cfg, first, guest_env(&cfg.cwd)?);
+        if let Some(g) = &cfg.glue {
+            let _ = std::fs::remove_dir_all(g);
+        }
+        return status;
+    }
     let host_cwd = cfg.view.to_host(&cfg.cwd);
     let launch = spawn::Launch {
         program: CString::new(first.program).context("command contains a NUL byte")?,

@@ -19,6 +19,8 @@
 //!   (`-p`, `-n`);
 //! * [`exec`]: an `execve` planned as the kernel runs it (`#!`, ELF
 //!   headers, the interpreter) into the loader's load script;
+//! * [`inproc`]: the in-process engine's hand-off to the runtime in
+//!   every guest process, and its trap filter;
 //! * [`namespace`]: the kernel's answers for calls that add, remove or
 //!   move names where a translated path would hide them (final `.`, `..`,
 //!   `/`, binding points);
@@ -43,6 +45,7 @@ pub mod exec;
 pub mod ext;
 pub mod fs;
 pub mod handler;
+pub mod inproc;
 pub mod namespace;
 pub mod shared;
 pub mod shebang;

@@ -319,26 +319,34 @@ pub fn installed_loader(path: &Path) -> anyhow::Result<PathBuf> {
 /// is open for writing can make that child's execve of it fail (ETXTBSY).
 pub fn install_loader(dir: &Path) -> anyhow::Result<PathBuf> {
     use anyhow::Context;
-
     if !loader_available() {
         anyhow::bail!(
             "exec loader not built for this architecture ({})",
             std::env::consts::ARCH
         );
     }
+    install_binary(dir, "sproot-loader", LOADER)
+        .with_context(|| format!("installing the exec loader in {}", dir.display()))
+}
+
+/// Writes the program `bytes` into `dir` as `<prefix>-<euid>-<hash>` (once;
+/// later calls reuse it) and returns its path: see [`install_loader`].
+pub fn install_binary(dir: &Path, prefix: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
+    use anyhow::Context;
+
     // Per user, and reused only when it is ours, not writable by others and
     // byte for byte the loader: /tmp is shared, and every guest program
     // starts by executing this file.
     let euid = nix::unistd::geteuid().as_raw();
-    let name = format!("sproot-loader-{euid}-{:016x}", fnv1a(LOADER));
+    let name = format!("{prefix}-{euid}-{:016x}", fnv1a(bytes));
     let path = dir.join(&name);
     if let Ok(meta) = std::fs::symlink_metadata(&path) {
         use std::os::unix::fs::MetadataExt;
         if meta.is_file()
             && meta.uid() == euid
             && meta.mode() & 0o022 == 0
-            && meta.len() == LOADER.len() as u64
-            && std::fs::read(&path).is_ok_and(|b| b == LOADER)
+            && meta.len() == bytes.len() as u64
+            && std::fs::read(&path).is_ok_and(|b| b == bytes)
         {
             return Ok(path);
         }
@@ -354,7 +362,7 @@ pub fn install_loader(dir: &Path) -> anyhow::Result<PathBuf> {
             .mode(0o755)
             .open(&tmp)
             .with_context(|| format!("create {}", tmp.display()))?;
-        f.write_all(LOADER)
+        f.write_all(bytes)
             .with_context(|| format!("write {}", tmp.display()))?;
         // The umask may have masked the mode given to open().
         f.set_permissions(std::fs::Permissions::from_mode(0o755))
@@ -367,6 +375,6 @@ pub fn install_loader(dir: &Path) -> anyhow::Result<PathBuf> {
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.with_context(|| format!("installing the exec loader in {}", dir.display()))?;
+    result?;
     Ok(path)
 }

@@ -209,6 +209,11 @@ impl GuestView {
         self.aliases.remember(tgid, tid, used, guest, host);
     }
 
+    /// Whether some host path has several guest names.
+    pub fn has_aliases(&self) -> bool {
+        !self.aliases.regions.is_empty()
+    }
+
     /// Whether host path `host` has several guest names.
     pub fn is_ambiguous(&self, host: &[u8]) -> bool {
         self.aliases.ambiguous(host)

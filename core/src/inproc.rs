@@ -1,0 +1,359 @@
+//! The in-process engine's shared pieces: what the launcher hands the
+//! runtime that lives in every guest process (the guest's view, the
+//! program to load, the filter), and the seccomp filter that sends the
+//! syscalls needing translation to the runtime's `SIGSYS` handler.
+//!
+//! The hand-off is one environment string, `SPROOT_INPROC=<hex>`, added at
+//! every exec and taken out of the environment by the runtime before the
+//! program starts. Its bytes are fields, each a little-endian `u32` length
+//! and the bytes.
+
+use crate::Errno;
+use crate::cbpf::Insn;
+use crate::prelude::*;
+
+/// The environment variable the runtime reads at its start.
+pub const ENV_NAME: &[u8] = b"SPROOT_INPROC";
+
+/// Format version: a runtime refuses a hand-off of another version.
+const VERSION: u32 = 1;
+
+/// `SECCOMP_RET_DATA` of the filter's traps: tells the runtime's `SIGSYS`
+/// from another filter's.
+pub const TRAP_DATA: u16 = 0x5350;
+
+/// What a runtime starts with.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Handoff {
+    /// The runtime's own host path (every exec runs it again).
+    pub runtime: Vec<u8>,
+    /// The host directory that is the guest's `/`.
+    pub root: Vec<u8>,
+    /// The bindings, (host, guest), in order.
+    pub bindings: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The glue tree's host root, if any.
+    pub glue: Option<Vec<u8>>,
+    /// The program's guest path and host path (`/proc/self/exe`).
+    pub exe_guest: Vec<u8>,
+    pub exe_host: Vec<u8>,
+    /// The load script (`crate::exec`), built with `orig_sp` 0.
+    pub script: Vec<u8>,
+    /// The filter, raw `sock_filter`s: present only at the first start,
+    /// which installs it (it then holds across every exec).
+    pub filter: Vec<u8>,
+    /// `-v`'s level: the runtime reports on stderr from 1 on.
+    pub verbose: u8,
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn field(&mut self, b: &[u8]) {
+        self.0.extend_from_slice(&(b.len() as u32).to_le_bytes());
+        self.0.extend_from_slice(b);
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn field(&mut self) -> Result<&'a [u8], Errno> {
+        if self.0.len() < 4 {
+            return Err(Errno::EINVAL);
+        }
+        let n = u32::from_le_bytes([self.0[0], self.0[1], self.0[2], self.0[3]]) as usize;
+        let rest = &self.0[4..];
+        if rest.len() < n {
+            return Err(Errno::EINVAL);
+        }
+        self.0 = &rest[n..];
+        Ok(&rest[..n])
+    }
+
+    fn u32(&mut self) -> Result<u32, Errno> {
+        let f = self.field()?;
+        let b: [u8; 4] = f.try_into().map_err(|_| Errno::EINVAL)?;
+        Ok(u32::from_le_bytes(b))
+    }
+}
+
+impl Handoff {
+    /// The bytes of the hand-off.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer(Vec::new());
+        w.field(&VERSION.to_le_bytes());
+        w.field(&self.runtime);
+        w.field(&self.root);
+        w.field(&(self.bindings.len() as u32).to_le_bytes());
+        for (h, g) in &self.bindings {
+            w.field(h);
+            w.field(g);
+        }
+        match &self.glue {
+            Some(g) => {
+                w.field(b"1");
+                w.field(g);
+            }
+            None => w.field(b""),
+        }
+        w.field(&self.exe_guest);
+        w.field(&self.exe_host);
+        w.field(&self.script);
+        w.field(&self.filter);
+        w.field(&[self.verbose]);
+        w.0
+    }
+
+    /// A hand-off from its bytes (`EINVAL`: not one of this version).
+    pub fn decode(b: &[u8]) -> Result<Handoff, Errno> {
+        let mut r = Reader(b);
+        if r.u32()? != VERSION {
+            return Err(Errno::EINVAL);
+        }
+        let runtime = r.field()?.to_vec();
+        let root = r.field()?.to_vec();
+        let n = r.u32()? as usize;
+        let mut bindings = Vec::with_capacity(n.min(1024));
+        for _ in 0..n {
+            let h = r.field()?.to_vec();
+            let g = r.field()?.to_vec();
+            bindings.push((h, g));
+        }
+        let glue = match r.field()? {
+            b"" => None,
+            _ => Some(r.field()?.to_vec()),
+        };
+        let exe_guest = r.field()?.to_vec();
+        let exe_host = r.field()?.to_vec();
+        let script = r.field()?.to_vec();
+        let filter = r.field()?.to_vec();
+        let verbose = r.field()?.first().copied().unwrap_or(0);
+        Ok(Handoff {
+            runtime,
+            root,
+            bindings,
+            glue,
+            exe_guest,
+            exe_host,
+            script,
+            filter,
+            verbose,
+        })
+    }
+
+    /// The environment string `SPROOT_INPROC=<hex>`, NUL-terminated.
+    pub fn env_string(&self) -> Vec<u8> {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let bytes = self.encode();
+        let mut s = Vec::with_capacity(ENV_NAME.len() + 2 + 2 * bytes.len());
+        s.extend_from_slice(ENV_NAME);
+        s.push(b'=');
+        for b in bytes {
+            s.push(HEX[(b >> 4) as usize]);
+            s.push(HEX[(b & 15) as usize]);
+        }
+        s.push(0);
+        s
+    }
+
+    /// The hand-off in an environment string's value (after `=`).
+    pub fn from_env_value(hex: &[u8]) -> Result<Handoff, Errno> {
+        if !hex.len().is_multiple_of(2) {
+            return Err(Errno::EINVAL);
+        }
+        let digit = |c: u8| match c {
+            b'0'..=b'9' => Ok(c - b'0'),
+            b'a'..=b'f' => Ok(c - b'a' + 10),
+            _ => Err(Errno::EINVAL),
+        };
+        let mut bytes = Vec::with_capacity(hex.len() / 2);
+        for p in hex.chunks_exact(2) {
+            bytes.push(digit(p[0])? << 4 | digit(p[1])?);
+        }
+        Handoff::decode(&bytes)
+    }
+}
+
+/// The value of `SPROOT_INPROC` if `entry` (an environment string) is it.
+pub fn env_value(entry: &[u8]) -> Option<&[u8]> {
+    entry
+        .strip_prefix(ENV_NAME)
+        .and_then(|rest| rest.strip_prefix(b"="))
+}
+
+// Classic BPF, as linux/filter.h and linux/seccomp.h define it.
+const LD_W_ABS: u16 = 0x20;
+const JEQ_K: u16 = 0x15;
+const JGE_K: u16 = 0x35;
+const RET_K: u16 = 0x06;
+const RET_ALLOW: u32 = 0x7fff_0000;
+const RET_TRAP: u32 = 0x0003_0000;
+const OFF_NR: u32 = 0;
+const OFF_ARCH: u32 = 4;
+const OFF_IP_LO: u32 = 8;
+const OFF_IP_HI: u32 = 12;
+
+/// A syscall the filter traps, and when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trap {
+    /// Always.
+    Always(i64),
+    /// Unless argument `arg` is 0 (a NULL pointer: nothing to translate).
+    UnlessZero(i64, u32),
+    /// Unless argument `arg` is 0, or argument `other` equals `value`
+    /// (`rt_sigprocmask`: no new set, or `SIG_UNBLOCK`).
+    UnlessZeroOr(i64, u32, u32, u32),
+}
+
+impl Trap {
+    fn nr(self) -> i64 {
+        match self {
+            Trap::Always(n) | Trap::UnlessZero(n, _) | Trap::UnlessZeroOr(n, ..) => n,
+        }
+    }
+}
+
+fn insn(code: u16, jt: u8, jf: u8, k: u32) -> Insn {
+    Insn { code, jt, jf, k }
+}
+
+/// The filter: for `arch` (`AUDIT_ARCH_*`), the syscalls of `traps` made
+/// from outside the runtime's code (`[runtime_lo, runtime_hi)`, one 4 GiB
+/// window) get `SECCOMP_RET_TRAP` with [`TRAP_DATA`]; everything else is
+/// allowed. The syscall number is tested first, so that the kernel sees
+/// every other syscall as always allowed (and caches that).
+pub fn trap_filter(arch: u32, traps: &[Trap], runtime_lo: u64, runtime_hi: u64) -> Vec<Insn> {
+    let mut p = vec![
+        insn(LD_W_ABS, 0, 0, OFF_ARCH),
+        insn(JEQ_K, 1, 0, arch),
+        insn(RET_K, 0, 0, RET_ALLOW),
+        insn(LD_W_ABS, 0, 0, OFF_NR),
+    ];
+    // One block per trap: `jeq nr` to its body, else on to the next.
+    for t in traps {
+        let body = body(*t, runtime_lo, runtime_hi);
+        p.push(insn(JEQ_K, 0, body.len() as u8, t.nr() as u32));
+        p.extend(body);
+    }
+    p.push(insn(RET_K, 0, 0, RET_ALLOW));
+    p
+}
+
+/// What runs for one trapped syscall: the argument tests, the runtime's
+/// window, `TRAP`; every way out that does not trap is `ALLOW`.
+fn body(t: Trap, lo: u64, hi: u64) -> Vec<Insn> {
+    let allow = insn(RET_K, 0, 0, RET_ALLOW);
+    let mut b = Vec::new();
+    let arg_lo = |i: u32| 16 + 8 * i;
+    match t {
+        Trap::Always(_) => {}
+        Trap::UnlessZero(_, a) | Trap::UnlessZeroOr(_, a, ..) => {
+            // Both halves 0: allowed.
+            b.push(insn(LD_W_ABS, 0, 0, arg_lo(a)));
+            b.push(insn(JEQ_K, 0, 3, 0));
+            b.push(insn(LD_W_ABS, 0, 0, arg_lo(a) + 4));
+            b.push(insn(JEQ_K, 0, 1, 0));
+            b.push(allow);
+            if let Trap::UnlessZeroOr(_, _, other, value) = t {
+                b.push(insn(LD_W_ABS, 0, 0, arg_lo(other)));
+                b.push(insn(JEQ_K, 0, 1, value));
+                b.push(allow);
+            }
+        }
+    }
+    let trap = insn(RET_K, 0, 0, RET_TRAP | u32::from(TRAP_DATA));
+    // From the runtime's window: allowed.
+    b.push(insn(LD_W_ABS, 0, 0, OFF_IP_HI));
+    b.push(insn(JEQ_K, 1, 0, (lo >> 32) as u32));
+    b.push(trap);
+    b.push(insn(LD_W_ABS, 0, 0, OFF_IP_LO));
+    b.push(insn(JGE_K, 0, 1, lo as u32));
+    b.push(insn(JGE_K, 0, 1, hi as u32));
+    b.push(trap);
+    b.push(allow);
+    b
+}
+
+/// A filter's `struct sock_filter` bytes.
+pub fn filter_bytes(p: &[Insn]) -> Vec<u8> {
+    p.iter()
+        .flat_map(|i| {
+            let mut b = [0u8; 8];
+            b[0..2].copy_from_slice(&i.code.to_ne_bytes());
+            b[2] = i.jt;
+            b[3] = i.jf;
+            b[4..8].copy_from_slice(&i.k.to_ne_bytes());
+            b
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cbpf::{SeccompData, run};
+
+    const ARCH: u32 = 0xc000_003e;
+    const LO: u64 = 0x6e00_0000_0000;
+    const HI: u64 = 0x6e00_0010_0000;
+
+    fn answer(p: &[Insn], nr: i32, ip: u64, args: [u64; 6]) -> u32 {
+        let d = SeccompData {
+            nr,
+            arch: ARCH,
+            instruction_pointer: ip,
+            args,
+        };
+        run(p, &d).expect("a valid program")
+    }
+
+    #[test]
+    fn traps_outside_the_runtime_only() {
+        let p = trap_filter(
+            ARCH,
+            &[Trap::Always(262), Trap::UnlessZeroOr(14, 1, 0, 1)],
+            LO,
+            HI,
+        );
+        let trap = RET_TRAP | u32::from(TRAP_DATA);
+        assert_eq!(answer(&p, 262, 0x4000, [0; 6]), trap);
+        assert_eq!(answer(&p, 262, LO + 0x1000, [0; 6]), RET_ALLOW);
+        assert_eq!(answer(&p, 262, HI, [0; 6]), trap);
+        assert_eq!(answer(&p, 262, LO - 1, [0; 6]), trap);
+        assert_eq!(answer(&p, 0, 0x4000, [0; 6]), RET_ALLOW);
+        // rt_sigprocmask: a new set that is not SIG_UNBLOCK traps.
+        assert_eq!(answer(&p, 14, 0x4000, [0, 0x7000, 0, 0, 0, 0]), trap);
+        assert_eq!(answer(&p, 14, 0x4000, [0, 1 << 40, 0, 0, 0, 0]), trap);
+        assert_eq!(answer(&p, 14, 0x4000, [1, 0x7000, 0, 0, 0, 0]), RET_ALLOW);
+        assert_eq!(answer(&p, 14, 0x4000, [0, 0, 8, 0, 0, 0]), RET_ALLOW);
+        // Another architecture's calls are not looked at.
+        let d = SeccompData {
+            nr: 262,
+            arch: 0x4000_0003,
+            ..Default::default()
+        };
+        assert_eq!(run(&p, &d), Some(RET_ALLOW));
+    }
+
+    #[test]
+    fn a_handoff_survives_the_environment() {
+        let h = Handoff {
+            runtime: b"/tmp/rt".to_vec(),
+            root: b"/srv/root".to_vec(),
+            bindings: vec![(b"/proc".to_vec(), b"/proc".to_vec())],
+            glue: Some(b"/tmp/glue".to_vec()),
+            exe_guest: b"/bin/sh".to_vec(),
+            exe_host: b"/srv/root/bin/sh".to_vec(),
+            script: vec![1, 2, 3, 0, 255],
+            filter: vec![],
+            verbose: 2,
+        };
+        let s = h.env_string();
+        assert_eq!(s.last(), Some(&0));
+        let value = env_value(&s[..s.len() - 1]).unwrap();
+        assert_eq!(Handoff::from_env_value(value), Ok(h));
+        assert_eq!(env_value(b"SPROOT_INPROCX=1"), None);
+        assert_eq!(Handoff::from_env_value(b"0g"), Err(Errno::EINVAL));
+        assert_eq!(Handoff::from_env_value(b"01"), Err(Errno::EINVAL));
+    }
+}

@@ -1,0 +1,184 @@
+//! A guest's `execve`, planned with the core in the guest's view, run as a
+//! real `execve` of the runtime with the plan in the hand-off: argv and
+//! the environment reach the new program as the kernel lays them out.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use sproot_core::exec::{plan_exec, ExecError, ExecFile, ExecHost};
+use sproot_core::fs::ProcContext;
+use sproot_core::handler::Ctx;
+use sproot_core::inproc::env_value;
+use sproot_core::Errno;
+
+use crate::host::{self, sc, CPath, TrapRegs};
+use crate::nr;
+
+const AT_EMPTY_PATH: u64 = 0x1000;
+const X_OK: usize = 1;
+const S_IFMT: u32 = 0o170000;
+const S_IFREG: u32 = 0o100000;
+/// The most argv or environment entries read.
+const MAX_ENTRIES: usize = 1 << 17;
+
+/// A host file opened for exec.
+struct HostFile(i32);
+
+impl ExecFile for HostFile {
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        host::pread(self.0, off, buf)
+    }
+}
+
+impl Drop for HostFile {
+    fn drop(&mut self) {
+        host::close(self.0);
+    }
+}
+
+/// Exec paths resolved in the guest's view, from `base`.
+struct Paths<'a> {
+    proc: &'a dyn ProcContext,
+    base: Vec<u8>,
+    /// `fexecve`: the program's (name, host path), already known.
+    pinned: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl ExecHost for Paths<'_> {
+    fn resolve(&self, guest_path: &[u8]) -> Result<(Vec<u8>, Vec<u8>), Errno> {
+        if let Some((name, h)) = &self.pinned {
+            if name == guest_path {
+                return Ok((name.clone(), h.clone()));
+            }
+        }
+        let base: &[u8] = if guest_path.first() == Some(&b'/') {
+            b"/"
+        } else {
+            &self.base
+        };
+        let r = host::state()
+            .view
+            .resolve(self.proc, base, guest_path, true)?;
+        Ok((r.guest, r.host))
+    }
+
+    fn open_exec(&self, path: &[u8]) -> Result<Box<dyn ExecFile + '_>, Errno> {
+        let st = host::stat_raw(path, true)?;
+        let mode = host::mode_of(&st);
+        if mode & S_IFMT != S_IFREG || mode & 0o111 == 0 {
+            return Err(Errno::EACCES);
+        }
+        host::access(path, X_OK).map_err(|_| Errno::EACCES)?;
+        Ok(Box::new(HostFile(host::open_read(path)?)))
+    }
+}
+
+/// Read a NULL-terminated array of string pointers.
+fn read_ptrs(ctx: &Ctx<TrapRegs>, mut at: u64) -> Result<Vec<u64>, Errno> {
+    let mut out = Vec::new();
+    if at == 0 {
+        return Ok(out);
+    }
+    loop {
+        let p = ctx.read_u64(at)?;
+        if p == 0 {
+            return Ok(out);
+        }
+        out.push(p);
+        if out.len() > MAX_ENTRIES {
+            return Err(Errno::E2BIG);
+        }
+        at += 8;
+    }
+}
+
+/// `execve` (`execveat` when `at`): on success it does not return.
+pub fn exec(ctx: &mut Ctx<TrapRegs>, at: bool) -> Result<i64, Errno> {
+    let (dirfd, path_arg, argv_arg, envp_arg) = if at {
+        (Some(0), 1, 2, 3)
+    } else {
+        (None, 0, 1, 2)
+    };
+    let mut filename = ctx.read_path(path_arg)?;
+    let mut pinned = None;
+    if at && filename.is_empty() && ctx.arg(4) & AT_EMPTY_PATH != 0 {
+        // fexecve: the program is the descriptor's file.
+        let link = alloc::format!("/proc/self/fd/{}", ctx.arg(0) as i32).into_bytes();
+        let target =
+            sproot_core::fs::HostFs::readlink(&host::RtHost, &link).map_err(|_| Errno::EBADF)?;
+        let name = ctx.view.to_guest(&target).unwrap_or_else(|| target.clone());
+        filename = name.clone();
+        pinned = Some((name, link));
+    }
+    let base = if filename.first() == Some(&b'/') {
+        b"/".to_vec()
+    } else {
+        ctx.base_dir(dirfd)?
+    };
+    let argv_ptrs = read_ptrs(ctx, ctx.arg(argv_arg))?;
+    let mut argv = Vec::with_capacity(argv_ptrs.len());
+    for p in &argv_ptrs {
+        argv.push(ctx.read_cstring(*p, 1 << 20)?);
+    }
+    let paths = Paths {
+        proc: ctx.proc,
+        base,
+        pinned,
+    };
+    let plan = plan_exec(&paths, &filename, argv).map_err(|e: ExecError| {
+        if let Some(m) = &e.message {
+            host::say(&[m.as_bytes()]);
+        }
+        e.errno
+    })?;
+
+    let mut handoff = host::state().handoff.clone();
+    handoff.exe_guest = plan.exe_guest.clone();
+    handoff.exe_host = plan.exe_host.clone();
+    handoff.script = plan.script(0);
+    handoff.filter = Vec::new();
+    let ours = handoff.env_string();
+
+    // The guest's environment, without a hand-off of its own, then ours.
+    let mut envp: Vec<u64> = Vec::new();
+    for p in read_ptrs(ctx, ctx.arg(envp_arg))? {
+        let s = ctx.read_cstring(p, 1 << 20)?;
+        if env_value(&s).is_none() {
+            envp.push(p);
+        }
+    }
+    envp.push(ours.as_ptr() as u64);
+    envp.push(0);
+
+    let strings: Vec<Vec<u8>>;
+    let mut argv_ptrs_new: Vec<u64> = Vec::new();
+    let argv_at = if plan.argv_changed {
+        strings = plan
+            .argv
+            .iter()
+            .map(|a| {
+                let mut v = a.clone();
+                v.push(0);
+                v
+            })
+            .collect();
+        argv_ptrs_new.extend(strings.iter().map(|s| s.as_ptr() as u64));
+        argv_ptrs_new.push(0);
+        argv_ptrs_new.as_ptr() as u64
+    } else {
+        ctx.arg(argv_arg)
+    };
+    let runtime = CPath::new(&handoff.runtime)?;
+    let r = sc(
+        nr::EXECVE,
+        [
+            runtime.ptr(),
+            argv_at as usize,
+            envp.as_ptr() as usize,
+            0,
+            0,
+            0,
+        ],
+    );
+    Ok(r as i64)
+}

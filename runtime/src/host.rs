@@ -1,0 +1,451 @@
+//! The host as the runtime reaches it: its own raw syscalls (made from
+//! this program's code, so the filter lets them through), the guest's
+//! memory (its own), and the run's state set up at start.
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use sproot_core::backend::{Memory, SyscallRegs};
+use sproot_core::fs::{GuestView, HostFs, Kind, ProcContext};
+use sproot_core::handler::Host;
+use sproot_core::inproc::Handoff;
+use sproot_core::Errno;
+
+use crate::nr;
+use crate::sys::syscall6;
+
+/// A raw syscall: its result, or `-errno`.
+pub fn sc(n: usize, a: [usize; 6]) -> isize {
+    // SAFETY: every caller passes arguments valid for `n` (pointers to live
+    // buffers of the sizes given); none of these calls unmaps or remaps
+    // memory the runtime uses.
+    unsafe { syscall6(n, a) }
+}
+
+fn res(r: isize) -> Result<usize, Errno> {
+    if (-4095..0).contains(&r) {
+        Err(Errno::from_raw(-r as i32))
+    } else {
+        Ok(r as usize)
+    }
+}
+
+pub fn sched_yield() {
+    sc(nr::SCHED_YIELD, [0; 6]);
+}
+
+pub fn getpid() -> i32 {
+    sc(nr::GETPID, [0; 6]) as i32
+}
+
+pub fn gettid() -> i32 {
+    sc(nr::GETTID, [0; 6]) as i32
+}
+
+/// Write `parts` on stderr as one line.
+pub fn say(parts: &[&[u8]]) {
+    let mut line: Vec<u8> = Vec::new();
+    for p in parts {
+        line.extend_from_slice(p);
+    }
+    line.push(b'\n');
+    crate::sys::write_all(2, &line);
+}
+
+/// Report `what` and end the process (status 127, as the loader does).
+pub fn fatal(what: &[u8]) -> ! {
+    crate::sys::write_all(2, b"sproot-runtime: ");
+    crate::sys::write_all(2, what);
+    crate::sys::write_all(2, b"\n");
+    loop {
+        sc(nr::EXIT_GROUP, [127, 0, 0, 0, 0, 0]);
+    }
+}
+
+/// A path with its NUL, for the kernel.
+pub struct CPath {
+    buf: Vec<u8>,
+}
+
+impl CPath {
+    pub fn new(p: &[u8]) -> Result<CPath, Errno> {
+        if p.contains(&0) {
+            return Err(Errno::EINVAL);
+        }
+        let mut buf = Vec::with_capacity(p.len() + 1);
+        buf.extend_from_slice(p);
+        buf.push(0);
+        Ok(CPath { buf })
+    }
+
+    pub fn ptr(&self) -> usize {
+        self.buf.as_ptr() as usize
+    }
+}
+
+const AT_FDCWD: usize = -100isize as usize;
+const AT_SYMLINK_NOFOLLOW: usize = 0x100;
+const O_RDONLY_CLOEXEC: usize = 0o2_000_000;
+const STAT_SIZE: usize = 144;
+const STATX_SIZE: usize = 256;
+const ST_MODE: usize = 24;
+const ST_INO: usize = 8;
+const ST_NLINK: usize = 16;
+
+/// `fstatat(AT_FDCWD, path)`: the kernel's `struct stat`.
+pub fn stat_raw(path: &[u8], follow: bool) -> Result<[u8; STAT_SIZE], Errno> {
+    let c = CPath::new(path)?;
+    let mut st = [0u8; STAT_SIZE];
+    let flags = if follow { 0 } else { AT_SYMLINK_NOFOLLOW };
+    let r = sc(
+        nr::NEWFSTATAT,
+        [AT_FDCWD, c.ptr(), st.as_mut_ptr() as usize, flags, 0, 0],
+    );
+    res(r)?;
+    Ok(st)
+}
+
+fn u32_at(b: &[u8], off: usize) -> u32 {
+    u32::from_ne_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+}
+
+fn u64_at(b: &[u8], off: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[off..off + 8]);
+    u64::from_ne_bytes(a)
+}
+
+pub fn mode_of(st: &[u8]) -> u32 {
+    u32_at(st, ST_MODE)
+}
+
+/// Open a host file read-only.
+pub fn open_read(path: &[u8]) -> Result<i32, Errno> {
+    let c = CPath::new(path)?;
+    let r = sc(nr::OPENAT, [AT_FDCWD, c.ptr(), O_RDONLY_CLOEXEC, 0, 0, 0]);
+    Ok(res(r)? as i32)
+}
+
+pub fn close(fd: i32) {
+    sc(nr::CLOSE, [fd as usize, 0, 0, 0, 0, 0]);
+}
+
+/// `pread` at `off`: how many bytes.
+pub fn pread(fd: i32, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+    let r = sc(
+        nr::PREAD64,
+        [
+            fd as usize,
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+            off as usize,
+            0,
+            0,
+        ],
+    );
+    res(r)
+}
+
+/// `faccessat(AT_FDCWD, path, mode)`.
+pub fn access(path: &[u8], mode: usize) -> Result<(), Errno> {
+    let c = CPath::new(path)?;
+    res(sc(nr::FACCESSAT, [AT_FDCWD, c.ptr(), mode, 0, 0, 0])).map(drop)
+}
+
+fn read_all(fd: i32) -> Result<Vec<u8>, Errno> {
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let r = sc(
+            nr::READ,
+            [
+                fd as usize,
+                chunk.as_mut_ptr() as usize,
+                chunk.len(),
+                0,
+                0,
+                0,
+            ],
+        );
+        match res(r) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&chunk[..n]),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn readlink(path: &[u8]) -> Result<Vec<u8>, Errno> {
+    let c = CPath::new(path)?;
+    let mut buf = alloc::vec![0u8; 4096];
+    let r = sc(
+        nr::READLINKAT,
+        [
+            AT_FDCWD,
+            c.ptr(),
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+            0,
+            0,
+        ],
+    );
+    let n = res(r)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// The host, through the runtime's own syscalls.
+#[derive(Debug)]
+pub struct RtHost;
+
+impl HostFs for RtHost {
+    fn lstat_kind(&self, path: &[u8]) -> Result<Kind, Errno> {
+        Ok(Kind::of_mode(mode_of(&stat_raw(path, false)?)))
+    }
+
+    fn stat_kind(&self, path: &[u8]) -> Result<Kind, Errno> {
+        Ok(Kind::of_mode(mode_of(&stat_raw(path, true)?)))
+    }
+
+    fn lstat_mode_ino(&self, path: &[u8]) -> Result<(u32, u64), Errno> {
+        let st = stat_raw(path, false)?;
+        Ok((mode_of(&st), u64_at(&st, ST_INO)))
+    }
+
+    fn readlink(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        readlink(path)
+    }
+
+    fn read_magic(&self, link: &[u8]) -> Result<Vec<u8>, Errno> {
+        readlink(link)
+    }
+
+    fn for_kernel(&self, path: Vec<u8>) -> Result<Vec<u8>, Errno> {
+        if path.len() >= 4096 {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        Ok(path)
+    }
+
+    fn process_ids(&self, id: i32) -> Option<(i32, i32)> {
+        let mut p = alloc::format!("/proc/{id}/status").into_bytes();
+        p.truncate(p.len());
+        let fd = open_read(&p).ok()?;
+        let text = read_all(fd);
+        close(fd);
+        let text = text.ok()?;
+        let field = |name: &[u8]| -> Option<i32> {
+            let line = text.split(|&b| b == b'\n').find(|l| l.starts_with(name))?;
+            let v = core::str::from_utf8(&line[name.len()..]).ok()?;
+            v.trim().parse().ok()
+        };
+        Some((field(b"Tgid:")?, field(b"PPid:")?))
+    }
+}
+
+impl Host for RtHost {
+    fn link_final_file(&self, _path: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+
+    fn nlink(&self, path: &[u8]) -> Result<u64, Errno> {
+        Ok(u64_at(&stat_raw(path, true)?, ST_NLINK))
+    }
+
+    fn read_file(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        let fd = open_read(path)?;
+        let r = read_all(fd);
+        close(fd);
+        r
+    }
+
+    fn snapshot(&self, text: &[u8], _guest: &[u8]) -> Result<(Vec<u8>, i32), Errno> {
+        let name = b"sproot-proc\0";
+        let fd = res(sc(
+            nr::MEMFD_CREATE,
+            [name.as_ptr() as usize, 1, 0, 0, 0, 0],
+        ))? as i32;
+        let mut done = 0;
+        while done < text.len() {
+            let r = sc(
+                nr::WRITE,
+                [
+                    fd as usize,
+                    text[done..].as_ptr() as usize,
+                    text.len() - done,
+                    0,
+                    0,
+                    0,
+                ],
+            );
+            match res(r) {
+                Ok(n) => done += n,
+                Err(e) => {
+                    close(fd);
+                    return Err(e);
+                }
+            }
+        }
+        Ok((alloc::format!("/proc/self/fd/{fd}").into_bytes(), fd))
+    }
+
+    fn close_snapshot(&self, handle: i32) {
+        close(handle);
+    }
+
+    fn stat(&self, path: &[u8], follow: bool) -> Result<Vec<u8>, Errno> {
+        Ok(stat_raw(path, follow)?.to_vec())
+    }
+
+    fn statx(&self, path: &[u8], flags: u32, mask: u32) -> Result<Vec<u8>, Errno> {
+        let c = CPath::new(path)?;
+        let mut b = alloc::vec![0u8; STATX_SIZE];
+        let r = sc(
+            nr::STATX,
+            [
+                AT_FDCWD,
+                c.ptr(),
+                flags as usize,
+                mask as usize,
+                b.as_mut_ptr() as usize,
+                0,
+            ],
+        );
+        res(r)?;
+        Ok(b)
+    }
+
+    fn stored_owner(&self, _path: &[u8]) -> Option<(u32, u32)> {
+        None
+    }
+
+    fn link_count(&self, _path: &[u8]) -> Option<u64> {
+        None
+    }
+
+    fn short_socket_path(&self, _path: &[u8]) -> Result<Vec<u8>, Errno> {
+        Err(Errno::ENAMETOOLONG)
+    }
+
+    fn long_socket_path(&self, _name: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+
+    fn fd_is_o_path(&self, _tid: i32, fd: i32) -> Result<bool, Errno> {
+        const F_GETFL: usize = 3;
+        const O_PATH: usize = 0o10_000_000;
+        let fl = res(sc(nr::FCNTL, [fd as usize, F_GETFL, 0, 0, 0, 0]))?;
+        Ok(fl & O_PATH != 0)
+    }
+
+    fn listxattr(&self, path: &[u8], follow: bool) -> Result<Vec<u8>, Errno> {
+        let c = CPath::new(path)?;
+        let n = if follow {
+            nr::LISTXATTR
+        } else {
+            nr::LLISTXATTR
+        };
+        let mut b = alloc::vec![0u8; 65536];
+        let len = res(sc(n, [c.ptr(), b.as_mut_ptr() as usize, b.len(), 0, 0, 0]))?;
+        b.truncate(len);
+        Ok(b)
+    }
+}
+
+/// The guest's memory: this process's own. Addresses in the first page
+/// are `EFAULT`, as the kernel answers for a NULL pointer.
+pub struct OwnMemory;
+
+fn checked(addr: u64, len: usize) -> Result<usize, Errno> {
+    if addr < 4096 || addr.checked_add(len as u64).is_none_or(|e| e > 1 << 56) {
+        return Err(Errno::EFAULT);
+    }
+    Ok(addr as usize)
+}
+
+impl Memory for OwnMemory {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        let a = checked(addr, buf.len())?;
+        // SAFETY: the guest passed this address for the syscall to read;
+        // the runtime reads it as the kernel would (an unmapped address
+        // faults here where the kernel would answer EFAULT).
+        unsafe { core::ptr::copy_nonoverlapping(a as *const u8, buf.as_mut_ptr(), buf.len()) };
+        Ok(())
+    }
+
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        let a = checked(addr, data.len())?;
+        // SAFETY: as for read: a buffer the guest gave the syscall to fill.
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), a as *mut u8, data.len()) };
+        Ok(())
+    }
+}
+
+/// A trapped syscall's registers, from the signal context.
+#[derive(Clone, Copy, Debug)]
+pub struct TrapRegs {
+    pub nr: i64,
+    pub args: [u64; 6],
+    pub sp: u64,
+    pub ret: i64,
+}
+
+impl SyscallRegs for TrapRegs {
+    fn sysno(&self) -> i64 {
+        self.nr
+    }
+    fn arg(&self, i: usize) -> u64 {
+        self.args[i]
+    }
+    fn set_arg(&mut self, i: usize, value: u64) {
+        self.args[i] = value;
+    }
+    fn sp(&self) -> u64 {
+        self.sp
+    }
+    fn ret(&self) -> i64 {
+        self.ret
+    }
+}
+
+/// This process, as `/proc/self` and its cwd resolve.
+pub struct OwnProcess;
+
+impl ProcContext for OwnProcess {
+    fn pid(&self) -> i32 {
+        getpid()
+    }
+    fn tid(&self) -> i32 {
+        gettid()
+    }
+    fn exe_host(&self, pid: i32) -> Option<Vec<u8>> {
+        (pid == getpid()).then(|| state().handoff.exe_host.clone())
+    }
+}
+
+/// What the runtime knows for the whole process image.
+pub struct State {
+    pub view: GuestView,
+    /// The start's hand-off (the program's names; the template of the
+    /// next exec's).
+    pub handoff: Handoff,
+}
+
+static STATE: AtomicPtr<State> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Set the state (once, at start, before the handler is installed).
+pub fn set_state(s: State) {
+    let b = alloc::boxed::Box::new(s);
+    STATE.store(alloc::boxed::Box::into_raw(b), Ordering::Release);
+}
+
+pub fn state() -> &'static State {
+    let p = STATE.load(Ordering::Acquire);
+    if p.is_null() {
+        fatal(b"trapped syscall before start-up");
+    }
+    // SAFETY: set once from a leaked Box before any handler runs, never
+    // freed nor changed afterwards.
+    unsafe { &*p }
+}

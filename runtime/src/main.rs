@@ -1,0 +1,57 @@
+//! sproot's in-process runtime (`--engine=inproc`).
+//!
+//! A loader that stays: the kernel executes this static program for every
+//! guest exec (at a fixed address, `build/runtime.rs`). It reads the
+//! launcher's hand-off from its environment (`sproot_core::inproc`),
+//! takes it out of the environment, installs its `SIGSYS` handler (and,
+//! at the first start, the seccomp filter that traps the syscalls needing
+//! translation when they come from outside this program's code), maps the
+//! guest's program as the load script says and jumps to it.
+//!
+//! From then on, a trapped syscall raises `SIGSYS` in the guest thread;
+//! the handler ([`trap`]) runs on a stack of its own, decodes the call
+//! with the core's table and handlers, re-issues the translated call from
+//! its own code (which the filter lets through) and writes the result into
+//! the interrupted context. No tracer, no stop.
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+#[path = "../../src/loader/map.rs"]
+mod map;
+#[path = "../../src/loader/sys.rs"]
+mod sys;
+
+mod exec;
+mod heap;
+mod host;
+mod nr;
+mod start;
+mod trap;
+
+#[global_allocator]
+static ALLOC: heap::Heap = heap::Heap;
+
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm!(
+    ".globl _start",
+    "_start:",
+    "mov rdi, rsp",
+    "and rsp, -16",
+    "call runtime_main",
+    "ud2",
+);
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    host::fatal(b"internal check failed")
+}
+
+/// The precompiled `alloc` keeps references to the unwinder's resume
+/// routine; with `panic=abort` nothing unwinds, so it is never called.
+#[no_mangle]
+pub extern "C" fn _Unwind_Resume() -> ! {
+    host::fatal(b"unwinding is not supported")
+}

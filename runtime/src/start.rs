@@ -1,0 +1,145 @@
+//! The runtime's start: the hand-off out of the environment, the handler
+//! (and at the first start the filter) in place, the program mapped.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use sproot_core::fs::{Binding, GuestView};
+use sproot_core::inproc::{env_value, Handoff};
+
+use crate::host::{self, sc, RtHost, State};
+use crate::{heap, map, nr, trap};
+
+const PR_SET_NO_NEW_PRIVS: usize = 38;
+const SECCOMP_SET_MODE_FILTER: usize = 1;
+
+fn cstr_at(p: *const u8) -> &'static [u8] {
+    let mut n = 0;
+    // SAFETY: the kernel's argv/envp strings are NUL-terminated and stay
+    // for the life of the process.
+    unsafe {
+        while core::ptr::read_volatile(p.add(n)) != 0 {
+            n += 1;
+        }
+        core::slice::from_raw_parts(p, n)
+    }
+}
+
+/// Find the hand-off in the environment of the kernel-built stack at `sp`
+/// and take it out: the later entries move up one, and so does the
+/// auxiliary vector, so that the program sees the environment it was
+/// given.
+fn take_handoff(sp: *mut u64) -> Handoff {
+    // SAFETY: the kernel lays out argc, argv[], NULL, envp[], NULL, auxv
+    // pairs up to AT_NULL at the initial stack pointer; everything read
+    // and moved stays inside that layout.
+    unsafe {
+        let argc = core::ptr::read(sp) as usize;
+        let envp = sp.add(1 + argc + 1);
+        let mut n = 0;
+        let mut found = None;
+        while core::ptr::read(envp.add(n)) != 0 {
+            let s = cstr_at(core::ptr::read(envp.add(n)) as *const u8);
+            if found.is_none() {
+                if let Some(v) = env_value(s) {
+                    found = Some((n, v));
+                }
+            }
+            n += 1;
+        }
+        let Some((at, value)) = found else {
+            host::fatal(b"no hand-off in the environment (it runs under sproot --engine=inproc)");
+        };
+        let handoff = match Handoff::from_env_value(value) {
+            Ok(h) => h,
+            Err(_) => host::fatal(b"the hand-off is not this runtime's"),
+        };
+        // envp[at..n] moves up over the hand-off; the old NULL at envp[n]
+        // becomes free, and auxv (from envp[n + 1]) moves up one word.
+        for i in at..n {
+            core::ptr::write(envp.add(i), core::ptr::read(envp.add(i + 1)));
+        }
+        let mut src = envp.add(n + 1);
+        let mut dst = envp.add(n);
+        loop {
+            let key = core::ptr::read(src);
+            let val = core::ptr::read(src.add(1));
+            core::ptr::write(dst, key);
+            core::ptr::write(dst.add(1), val);
+            if key == 0 {
+                break;
+            }
+            src = src.add(2);
+            dst = dst.add(2);
+        }
+        handoff
+    }
+}
+
+fn install_filter(filter: &[u8]) {
+    if sc(nr::PRCTL, [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0]) < 0 {
+        host::fatal(b"prctl(PR_SET_NO_NEW_PRIVS) failed");
+    }
+    #[repr(C)]
+    struct Prog {
+        len: u16,
+        filter: *const u8,
+    }
+    let prog = Prog {
+        len: (filter.len() / 8) as u16,
+        filter: filter.as_ptr(),
+    };
+    let r = sc(
+        nr::SECCOMP,
+        [
+            SECCOMP_SET_MODE_FILTER,
+            0,
+            &prog as *const Prog as usize,
+            0,
+            0,
+            0,
+        ],
+    );
+    if r < 0 {
+        host::fatal(b"seccomp(SECCOMP_SET_MODE_FILTER) failed");
+    }
+}
+
+#[no_mangle]
+extern "C" fn runtime_main(sp: *mut u64) -> ! {
+    let handoff = take_handoff(sp);
+    heap::init();
+    let bindings = handoff
+        .bindings
+        .iter()
+        .map(|(h, g)| Binding {
+            host: h.clone(),
+            guest: g.clone(),
+        })
+        .collect();
+    let mut view = GuestView::new(Arc::new(RtHost), &handoff.root, bindings);
+    // Another process may change a directory this one cached: without a
+    // cache shared by every process, none.
+    view.set_cache(false);
+    if let Some(g) = &handoff.glue {
+        view.set_glue(g);
+    }
+    let filter = core::mem::take(&mut { handoff.filter.clone() });
+    // The script, 8-aligned for the loader's word reads.
+    let mut script: Vec<u64> = alloc::vec![0; handoff.script.len().div_ceil(8)];
+    for (i, c) in handoff.script.chunks(8).enumerate() {
+        let mut w = [0u8; 8];
+        w[..c.len()].copy_from_slice(c);
+        script[i] = u64::from_le_bytes(w);
+    }
+    host::set_state(State { view, handoff });
+    trap::install();
+    if !filter.is_empty() {
+        install_filter(&filter);
+    }
+    if script.is_empty() {
+        host::fatal(b"no program to load");
+    }
+    let (sp, entry) = map::load(script.as_ptr(), Some(sp as usize));
+    map::jump_to_guest(sp, entry)
+}

@@ -1,0 +1,358 @@
+//! The `SIGSYS` handler: a trapped syscall, translated with the core and
+//! re-issued from the runtime's code.
+
+use sproot_core::backend::{Scratch, SyscallRegs};
+use sproot_core::decision::Decision;
+use sproot_core::ext::net::Ports;
+use sproot_core::handler::{self, net, openat2, paths, Ctx, Outcome};
+use sproot_core::inproc::TRAP_DATA;
+use sproot_core::shared::LocalState;
+use sproot_core::table::{self, Kind};
+use sproot_core::Errno;
+
+use crate::host::{self, sc, OwnMemory, OwnProcess, RtHost, TrapRegs};
+use crate::{exec, heap, nr};
+
+const SIGSYS: usize = 31;
+const SYS_SECCOMP: i32 = 1;
+const SA_SIGINFO: u64 = 4;
+const SA_RESTORER: u64 = 0x0400_0000;
+const SIG_UNBLOCK: usize = 1;
+/// `SIGSYS`'s bit in a signal set.
+const SIGSYS_BIT: u64 = 1 << (SIGSYS - 1);
+
+// x86_64's `ucontext_t`: the general registers start at 40 (r8 first);
+// the signal mask at 296.
+#[cfg(target_arch = "x86_64")]
+mod uc {
+    pub const GREGS: usize = 40;
+    pub const R8: usize = 0;
+    pub const R9: usize = 1;
+    pub const R10: usize = 2;
+    pub const RDI: usize = 8;
+    pub const RSI: usize = 9;
+    pub const RDX: usize = 12;
+    pub const RAX: usize = 13;
+    pub const RSP: usize = 15;
+    /// The syscall's arguments, in order.
+    pub const ARGS: [usize; 6] = [RDI, RSI, RDX, R10, R8, R9];
+    pub const RET: usize = RAX;
+}
+
+fn greg(ucontext: usize, i: usize) -> *mut u64 {
+    (ucontext + uc::GREGS + 8 * i) as *mut u64
+}
+
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm!(
+    // sproot_on_stack(top, f, arg): call f(arg) with the stack at top.
+    ".globl sproot_on_stack",
+    "sproot_on_stack:",
+    "push rbp",
+    "mov rbp, rsp",
+    "mov rsp, rdi",
+    "mov rdi, rdx",
+    "call rsi",
+    "mov rsp, rbp",
+    "pop rbp",
+    "ret",
+    // The handler's return: rt_sigreturn, from the runtime's code.
+    ".globl sproot_restorer",
+    "sproot_restorer:",
+    "mov eax, 15",
+    "syscall",
+    "ud2",
+);
+
+extern "C" {
+    fn sproot_on_stack(top: usize, f: extern "C" fn(usize), arg: usize);
+    fn sproot_restorer();
+}
+
+/// The kernel's `struct sigaction` (x86_64 and aarch64 alike).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct KSigaction {
+    handler: u64,
+    flags: u64,
+    restorer: u64,
+    mask: u64,
+}
+
+/// Install the handler, and make sure `SIGSYS` is not blocked (it would
+/// kill the process at the first trap).
+pub fn install() {
+    let act = KSigaction {
+        handler: on_sigsys as *const () as usize as u64,
+        flags: SA_SIGINFO | SA_RESTORER,
+        restorer: sproot_restorer as *const () as usize as u64,
+        // Every signal waits while a call is translated.
+        mask: u64::MAX,
+    };
+    let r = sc(
+        nr::RT_SIGACTION,
+        [SIGSYS, &act as *const _ as usize, 0, 8, 0, 0],
+    );
+    if r < 0 {
+        host::fatal(b"cannot install the SIGSYS handler");
+    }
+    let set: u64 = SIGSYS_BIT;
+    sc(
+        nr::RT_SIGPROCMASK,
+        [SIG_UNBLOCK, &set as *const u64 as usize, 0, 8, 0, 0],
+    );
+}
+
+/// What the stack switch carries.
+struct Trapped {
+    info: usize,
+    ucontext: usize,
+}
+
+extern "C" fn on_sigsys(_sig: i32, info: usize, ucontext: usize) {
+    let slot = heap::claim();
+    let t = Trapped { info, ucontext };
+    // SAFETY: the slot's stack is this handler's alone until released; the
+    // callee returns normally, and the switch restores the stack pointer.
+    unsafe { sproot_on_stack(heap::stack_top(slot), on_own_stack, &t as *const _ as usize) };
+    heap::release(slot);
+}
+
+extern "C" fn on_own_stack(arg: usize) {
+    // SAFETY: `arg` is the `Trapped` of the frame below, alive meanwhile.
+    let t = unsafe { &*(arg as *const Trapped) };
+    // SAFETY: the kernel's siginfo for this signal: si_errno at 4, si_code
+    // at 8.
+    let (errno, code) = unsafe {
+        (
+            core::ptr::read((t.info + 4) as *const i32),
+            core::ptr::read((t.info + 8) as *const i32),
+        )
+    };
+    if code != SYS_SECCOMP || errno != i32::from(TRAP_DATA) {
+        foreign_sigsys();
+    }
+    let uc = t.ucontext;
+    // SAFETY: the kernel's ucontext of this signal, writable, with the
+    // interrupted thread's registers.
+    let regs = unsafe {
+        TrapRegs {
+            nr: *greg(uc, uc::RAX) as i64,
+            args: uc::ARGS.map(|r| *greg(uc, r)),
+            sp: *greg(uc, uc::RSP),
+            ret: 0,
+        }
+    };
+    let ret = syscall(regs);
+    // SAFETY: as above.
+    unsafe { *greg(uc, uc::RET) = ret as u64 };
+}
+
+/// A `SIGSYS` the runtime did not ask for (another seccomp filter's, or
+/// one sent by a process): its default action, as natively.
+fn foreign_sigsys() -> ! {
+    let act = KSigaction::default();
+    sc(
+        nr::RT_SIGACTION,
+        [SIGSYS, &act as *const _ as usize, 0, 8, 0, 0],
+    );
+    let set: u64 = SIGSYS_BIT;
+    sc(
+        nr::RT_SIGPROCMASK,
+        [SIG_UNBLOCK, &set as *const u64 as usize, 0, 8, 0, 0],
+    );
+    sc(
+        nr::TGKILL,
+        [
+            host::getpid() as usize,
+            host::gettid() as usize,
+            SIGSYS,
+            0,
+            0,
+            0,
+        ],
+    );
+    host::fatal(b"SIGSYS from another seccomp filter")
+}
+
+/// Run `regs.nr` with `args`, from the runtime's code.
+fn issue(nr: i64, args: [u64; 6]) -> i64 {
+    sc(nr as usize, args.map(|a| a as usize)) as i64
+}
+
+/// Scratch space for new data: the top of the arena's last page would
+/// do, but a buffer of the handler's own frame is simpler.
+const SCRATCH: usize = 16 << 10;
+
+/// One trapped syscall: its result.
+fn syscall(regs: TrapRegs) -> i64 {
+    match regs.nr as usize {
+        nr::RT_SIGACTION => return sigaction(regs),
+        nr::RT_SIGPROCMASK => return sigprocmask(regs),
+        _ => {}
+    }
+    let st = host::state();
+    let shared = LocalState::default();
+    let mut mem = OwnMemory;
+    let mut scratch = [0u8; SCRATCH];
+    let top = scratch.as_mut_ptr() as u64 + SCRATCH as u64;
+    let mut ctx = Ctx::new(
+        &st.view,
+        &OwnProcess,
+        &RtHost,
+        &shared,
+        regs,
+        &mut mem,
+        Scratch::below(top),
+    );
+    let outcome = match ctx.entry().map(|e| e.kind) {
+        Some(Kind::Exec { at }) => return exec::exec(&mut ctx, at).unwrap_or_else(Errno::ret),
+        Some(kind) => dispatch(&mut ctx, kind).unwrap_or_else(Decision::err),
+        None => Outcome::Pass,
+    };
+    match outcome {
+        Decision::Pass => issue(regs.nr, regs.args),
+        Decision::Rewritten => issue(ctx.regs.nr, ctx.regs.args),
+        Decision::Emulated(v) => v,
+        Decision::Exec(never) => match never {},
+        Decision::WithExit { rewritten, hook } => {
+            let (n, a) = if rewritten {
+                (ctx.regs.nr, ctx.regs.args)
+            } else {
+                (regs.nr, regs.args)
+            };
+            ctx.regs.ret = issue(n, a);
+            // The guest's names of new descriptors (several names for one
+            // host path) are not kept in-process yet.
+            if !matches!(hook, handler::ExitHook::NameFd { .. }) {
+                handler::exit(&mut ctx, hook);
+            }
+            ctx.regs.ret()
+        }
+    }
+}
+
+/// The table's handlers, as the ptrace backend runs them (without its
+/// extensions).
+fn dispatch(ctx: &mut Ctx<TrapRegs>, kind: Kind) -> Result<Outcome, Errno> {
+    static NO_PORTS: Ports = Ports {
+        switch: false,
+        map: alloc::vec::Vec::new(),
+        netcoop: false,
+    };
+    match kind {
+        Kind::Paths(args) => paths::translate(ctx, args),
+        Kind::Native | Kind::CloneFlags { .. } | Kind::Exec { .. } => Ok(Outcome::Pass),
+        Kind::Getcwd => paths::getcwd(ctx),
+        Kind::Readlink {
+            dirfd,
+            path,
+            buf,
+            size,
+        } => paths::readlink(ctx, dirfd, path, buf, size),
+        Kind::SockAddr { addr, len, bind } => net::sockaddr(ctx, &NO_PORTS, addr, len, bind),
+        Kind::SendMsg => net::sendmsg(ctx, &NO_PORTS),
+        Kind::SendMmsg => net::sendmmsg(ctx, &NO_PORTS),
+        Kind::AddrOut { addr, len } => net::addr_out(ctx, addr, len),
+        Kind::RecvMsg => net::recvmsg(ctx),
+        Kind::RecvMmsg => net::recvmmsg(ctx),
+        Kind::BpfObj => paths::bpf_obj(ctx),
+        Kind::Chroot => {
+            let euid = sc(nr::GETEUID, [0; 6]) as u32;
+            paths::chroot(ctx, euid)
+        }
+        Kind::OpenTree(path) => {
+            if ctx.call().flags() & table::OPEN_TREE_CLONE != 0 {
+                Err(Errno::EPERM)
+            } else {
+                paths::translate(ctx, &[path])
+            }
+        }
+        Kind::Openat2 => openat2::enter(ctx),
+        Kind::Prctl => Ok(if ctx.arg(0) == 4 && ctx.arg(1) == 0 {
+            // PR_SET_DUMPABLE 0 would close /proc/self to the runtime.
+            Outcome::Emulated(0)
+        } else {
+            Outcome::Pass
+        }),
+        Kind::Refuse(e) => Err(e),
+    }
+}
+
+/// The guest's own `SIGSYS` action, shown back to it; the runtime's stays.
+static GUEST_SIGSYS: [core::sync::atomic::AtomicU64; 4] =
+    [const { core::sync::atomic::AtomicU64::new(0) }; 4];
+
+/// `rt_sigaction`: `SIGSYS` stays the runtime's (the guest's wish is kept
+/// and shown back); no handler may block `SIGSYS` while it runs.
+fn sigaction(regs: TrapRegs) -> i64 {
+    use core::sync::atomic::Ordering::Relaxed;
+    let [sig, new, old, size, ..] = regs.args;
+    let mut mem = OwnMemory;
+    let read = |addr: u64| -> Result<KSigaction, Errno> {
+        let mut b = [0u8; 32];
+        sproot_core::backend::Memory::read(&OwnMemory, addr, &mut b)?;
+        let w = |i: usize| u64::from_ne_bytes(b[8 * i..8 * i + 8].try_into().unwrap_or_default());
+        Ok(KSigaction {
+            handler: w(0),
+            flags: w(1),
+            restorer: w(2),
+            mask: w(3),
+        })
+    };
+    let bytes = |a: &KSigaction| -> [u8; 32] {
+        let mut b = [0u8; 32];
+        for (i, v) in [a.handler, a.flags, a.restorer, a.mask].iter().enumerate() {
+            b[8 * i..8 * i + 8].copy_from_slice(&v.to_ne_bytes());
+        }
+        b
+    };
+    if sig == SIGSYS as u64 && size == 8 {
+        let before = KSigaction {
+            handler: GUEST_SIGSYS[0].load(Relaxed),
+            flags: GUEST_SIGSYS[1].load(Relaxed),
+            restorer: GUEST_SIGSYS[2].load(Relaxed),
+            mask: GUEST_SIGSYS[3].load(Relaxed),
+        };
+        if new != 0 {
+            match read(new) {
+                Ok(a) => {
+                    GUEST_SIGSYS[0].store(a.handler, Relaxed);
+                    GUEST_SIGSYS[1].store(a.flags, Relaxed);
+                    GUEST_SIGSYS[2].store(a.restorer, Relaxed);
+                    GUEST_SIGSYS[3].store(a.mask, Relaxed);
+                }
+                Err(e) => return e.ret(),
+            }
+        }
+        if old != 0 {
+            if let Err(e) = sproot_core::backend::Memory::write(&mut mem, old, &bytes(&before)) {
+                return e.ret();
+            }
+        }
+        return 0;
+    }
+    if new == 0 {
+        return issue(regs.nr, regs.args);
+    }
+    let mut act = match read(new) {
+        Ok(a) => a,
+        Err(e) => return e.ret(),
+    };
+    act.mask &= !SIGSYS_BIT;
+    let mut args = regs.args;
+    args[1] = &act as *const KSigaction as u64;
+    issue(regs.nr, args)
+}
+
+/// `rt_sigprocmask` blocking `SIGSYS`: everything else is blocked as asked.
+fn sigprocmask(regs: TrapRegs) -> i64 {
+    let mut b = [0u8; 8];
+    if let Err(e) = sproot_core::backend::Memory::read(&OwnMemory, regs.args[1], &mut b) {
+        return e.ret();
+    }
+    let set = u64::from_ne_bytes(b) & !SIGSYS_BIT;
+    let mut args = regs.args;
+    args[1] = &set as *const u64 as u64;
+    issue(regs.nr, args)
+}

@@ -1,0 +1,274 @@
+//! `--engine=inproc`: the guest runs untraced, and the runtime that starts
+//! every guest program (`runtime/`, built by `build/runtime.rs`) translates
+//! its trapped syscalls inside the guest process.
+//!
+//! The launcher here plans the first program's exec in the guest's view,
+//! builds the trap filter, and starts the runtime with the hand-off in its
+//! environment (`sproot_core::inproc`); then it waits for that process,
+//! forwarding the signals a terminal sends, and exits with its status.
+//! No tracer: processes the guest starts carry the runtime across their
+//! own execs.
+
+use std::ffi::CString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use sproot_core::exec::{ExecError, ExecFile, ExecHost, elf};
+use sproot_core::fs::ProcContext;
+use sproot_core::inproc::{Handoff, Trap, filter_bytes, trap_filter};
+use sproot_core::sysno::Arch;
+
+use crate::config::{Config, FirstCommand};
+use crate::fs::TracerProc;
+
+/// The runtime executable (empty when not built for this architecture).
+pub const RUNTIME: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sproot-runtime"));
+
+/// The syscalls the ptrace engine's filter can stop, by name.
+const TRAPPED_NAMES: &str = include_str!(concat!(env!("OUT_DIR"), "/trapped_names.txt"));
+
+/// Syscalls the runtime leaves to the kernel: guest ptrace and seccomp
+/// run natively (the guest is not traced), and so does `clone`.
+const NATIVE: &[&str] = &["ptrace", "seccomp", "clone", "clone3"];
+
+/// Which engine translates the guest's syscalls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// A tracer process stops each trapped syscall (the default).
+    Ptrace,
+    /// The runtime in every guest process translates them.
+    Inproc,
+}
+
+impl std::str::FromStr for Engine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ptrace" => Ok(Engine::Ptrace),
+            "inproc" => Ok(Engine::Inproc),
+            _ => Err(format!("unknown engine {s:?} (ptrace or inproc)")),
+        }
+    }
+}
+
+/// The first option of `cfg` this engine does not support yet, if any.
+pub fn unsupported(cfg: &Config) -> Option<&'static str> {
+    let e = &cfg.ext;
+    [
+        (e.fake_id.is_some(), "-0/-i/-S (fake ids)"),
+        (e.kernel_release.is_some(), "-k"),
+        (e.link2symlink, "-l"),
+        (e.symlink_sizes, "-L"),
+        (e.hide_proot, "-H"),
+        (e.ports.active(), "-p/-n"),
+        (e.qemu.is_some(), "-q"),
+        (e.sysvipc, "--sysvipc"),
+        (e.persist_ownership, "--persist-ownership"),
+        (!cfg.seccomp, "--no-seccomp (PROOT_NO_SECCOMP)"),
+        (cfg.kill_on_exit, "--kill-on-exit"),
+        (cfg.stats.is_some(), "--stats"),
+        (
+            cfg.view.has_aliases(),
+            "a host path bound under two guest names",
+        ),
+    ]
+    .into_iter()
+    .find_map(|(used, name)| used.then_some(name))
+}
+
+/// The runtime's code, `[lo, hi)`: its executable segments.
+fn code_window() -> Result<(u64, u64)> {
+    struct Bytes;
+    impl ExecFile for Bytes {
+        fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<usize, sproot_core::Errno> {
+            let start = (off as usize).min(RUNTIME.len());
+            let n = buf.len().min(RUNTIME.len() - start);
+            buf[..n].copy_from_slice(&RUNTIME[start..start + n]);
+            Ok(n)
+        }
+    }
+    let parsed = elf::parse(&Bytes, &RUNTIME[..RUNTIME.len().min(64)])
+        .map_err(|_| anyhow::anyhow!("the built-in runtime is not a loadable ELF"))?;
+    let code = parsed.segments.iter().filter(|s| s.prot & 4 != 0);
+    let lo = code.clone().map(|s| s.vaddr).min();
+    let hi = code.map(|s| s.vaddr + s.memsz).max();
+    match (lo, hi) {
+        (Some(lo), Some(hi)) if lo >> 32 == (hi - 1) >> 32 => Ok((lo, hi)),
+        _ => bail!("the built-in runtime's code is not in one 4 GiB window"),
+    }
+}
+
+/// The trap filter's syscalls.
+fn traps() -> Vec<Trap> {
+    let this = Arch::THIS;
+    let mut t: Vec<Trap> = TRAPPED_NAMES
+        .lines()
+        .filter(|n| !NATIVE.contains(n))
+        .filter_map(|n| this.number(n))
+        .map(Trap::Always)
+        .collect();
+    t.sort_by_key(|t| match t {
+        Trap::Always(n) | Trap::UnlessZero(n, _) | Trap::UnlessZeroOr(n, ..) => *n,
+    });
+    t.dedup();
+    // The runtime keeps SIGSYS its own: every rt_sigaction, and a
+    // rt_sigprocmask with a new set that is not SIG_UNBLOCK.
+    t.push(Trap::Always(libc::SYS_rt_sigaction));
+    t.push(Trap::UnlessZeroOr(
+        libc::SYS_rt_sigprocmask,
+        1,
+        0,
+        libc::SIG_UNBLOCK as u32,
+    ));
+    t
+}
+
+fn audit_arch() -> u32 {
+    if cfg!(target_arch = "aarch64") {
+        0xc000_00b7
+    } else {
+        0xc000_003e
+    }
+}
+
+/// The first program's exec, planned in the guest's view from its cwd.
+struct FirstExec<'a> {
+    cfg: &'a Config,
+}
+
+impl ExecHost for FirstExec<'_> {
+    fn resolve(&self, guest_path: &[u8]) -> Result<(Vec<u8>, Vec<u8>), sproot_core::Errno> {
+        let base: &[u8] = if guest_path.first() == Some(&b'/') {
+            b"/"
+        } else {
+            &self.cfg.cwd
+        };
+        let proc: &dyn ProcContext = &TracerProc;
+        let r = self.cfg.view.resolve(proc, base, guest_path, true)?;
+        Ok((r.guest, r.host))
+    }
+
+    fn open_exec(&self, host: &[u8]) -> Result<Box<dyn ExecFile + '_>, sproot_core::Errno> {
+        Ok(crate::exec::open_exec(Path::new(
+            std::ffi::OsStr::from_bytes(host),
+        ))?)
+    }
+}
+
+/// Run the first command with the in-process engine: its exit status.
+pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> {
+    if RUNTIME.is_empty() {
+        bail!(
+            "--engine=inproc is not available on {} yet; use --engine=ptrace",
+            std::env::consts::ARCH
+        );
+    }
+    if let Some(opt) = unsupported(cfg) {
+        bail!("--engine=inproc does not support {opt} yet; use --engine=ptrace");
+    }
+    let runtime = crate::exec::install_binary(&cfg.tmp_dir, "sproot-runtime", RUNTIME)
+        .with_context(|| format!("install the runtime in {}", cfg.tmp_dir.display()))?;
+    let (lo, hi) = code_window()?;
+    let plan = match sproot_core::exec::plan_exec(
+        &FirstExec { cfg },
+        &first.program,
+        first.argv.clone(),
+    ) {
+        Ok(p) => p,
+        Err(ExecError { errno, message }) => {
+            let why = message.unwrap_or_else(|| nix::errno::Errno::from(errno).desc().to_string());
+            eprintln!(
+                "sproot error: cannot run {}: {why}",
+                String::from_utf8_lossy(&first.program)
+            );
+            return Ok(if errno == sproot_core::Errno::ENOENT {
+                127
+            } else {
+                126
+            });
+        }
+    };
+    let handoff = Handoff {
+        runtime: runtime.as_os_str().as_bytes().to_vec(),
+        root: cfg.view.root().to_vec(),
+        bindings: cfg
+            .view
+            .bindings()
+            .into_iter()
+            .map(|b| (b.host, b.guest))
+            .collect(),
+        glue: cfg.glue.as_ref().map(|g| g.as_os_str().as_bytes().to_vec()),
+        exe_guest: plan.exe_guest.clone(),
+        exe_host: plan.exe_host.clone(),
+        script: plan.script(0),
+        filter: filter_bytes(&trap_filter(audit_arch(), &traps(), lo, hi)),
+        verbose: cfg.verbose.clamp(0, 255) as u8,
+    };
+    let mut envp = env;
+    let mut s = handoff.env_string();
+    s.pop();
+    envp.push(CString::new(s).context("the hand-off has a NUL byte")?);
+    let argv: Vec<CString> = plan
+        .argv
+        .iter()
+        .map(|a| CString::new(a.clone()))
+        .collect::<Result<_, _>>()
+        .context("argument contains a NUL byte")?;
+    let program = CString::new(runtime.into_os_string().into_vec())?;
+    let host_cwd = CString::new(cfg.view.to_host(&cfg.cwd))
+        .context("working directory contains a NUL byte")?;
+    start_and_wait(&program, &argv, &envp, &host_cwd)
+}
+
+/// Fork, start the runtime in the child, wait for it: its status (128 +
+/// the signal that killed it).
+fn start_and_wait(
+    program: &CString,
+    argv: &[CString],
+    envp: &[CString],
+    cwd: &CString,
+) -> Result<i32> {
+    use nix::sys::wait::{WaitStatus, waitpid};
+    use nix::unistd::{ForkResult, fork};
+    let argv_p: Vec<*const libc::c_char> = argv
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let envp_p: Vec<*const libc::c_char> = envp
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    // SAFETY: the child only calls async-signal-safe functions (chdir,
+    // execve, write, _exit) on memory prepared before the fork.
+    match unsafe { fork() }.context("fork")? {
+        ForkResult::Child => {
+            // SAFETY: NUL-terminated strings and NULL-terminated arrays
+            // that live until execve.
+            unsafe {
+                if libc::chdir(cwd.as_ptr()) != 0 {
+                    let m = b"sproot error: cannot enter the working directory\n";
+                    libc::write(2, m.as_ptr().cast(), m.len());
+                    libc::_exit(126);
+                }
+                libc::execve(program.as_ptr(), argv_p.as_ptr(), envp_p.as_ptr());
+                let m = b"sproot error: cannot start the runtime\n";
+                libc::write(2, m.as_ptr().cast(), m.len());
+                libc::_exit(126);
+            }
+        }
+        ForkResult::Parent { child } => {
+            crate::tracer::signals::install(child.as_raw());
+            loop {
+                match waitpid(child, None) {
+                    Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+                    Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+                    Err(e) => bail!("wait for the guest: {e}"),
+                }
+            }
+        }
+    }
+}
