@@ -28,9 +28,9 @@ pub const RUNTIME: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sproot-runt
 /// The syscalls the ptrace engine's filter can stop, by name.
 const TRAPPED_NAMES: &str = include_str!(concat!(env!("OUT_DIR"), "/trapped_names.txt"));
 
-/// Syscalls the runtime leaves to the kernel: guest ptrace and seccomp
-/// run natively (the guest is not traced), and so does `clone`.
-const NATIVE: &[&str] = &["ptrace", "seccomp", "clone", "clone3"];
+/// Syscalls trapped by their own rules below, or left to the kernel:
+/// guest ptrace and seccomp run natively (the guest is not traced).
+const NATIVE: &[&str] = &["ptrace", "seccomp", "clone", "clone3", "unshare"];
 
 /// Which engine translates the guest's syscalls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,10 +68,6 @@ pub fn unsupported(cfg: &Config) -> Option<&'static str> {
         (!cfg.seccomp, "--no-seccomp (PROOT_NO_SECCOMP)"),
         (cfg.kill_on_exit, "--kill-on-exit"),
         (cfg.stats.is_some(), "--stats"),
-        (
-            cfg.view.has_aliases(),
-            "a host path bound under two guest names",
-        ),
     ]
     .into_iter()
     .find_map(|(used, name)| used.then_some(name))
@@ -109,9 +105,17 @@ fn traps() -> Vec<Trap> {
         .map(Trap::Always)
         .collect();
     t.sort_by_key(|t| match t {
-        Trap::Always(n) | Trap::UnlessZero(n, _) | Trap::UnlessZeroOr(n, ..) => *n,
+        Trap::Always(n) => *n,
+        _ => 0,
     });
     t.dedup();
+    // A new user namespace is refused as in a chroot (sproot_core::userns);
+    // clone3's flags are out of the filter's reach: ENOSYS, and glibc
+    // falls back to clone.
+    let newuser = sproot_core::userns::CLONE_NEWUSER as u32;
+    t.push(Trap::IfBits(libc::SYS_clone, 0, newuser));
+    t.push(Trap::IfBits(libc::SYS_unshare, 0, newuser));
+    t.push(Trap::Errno(libc::SYS_clone3, libc::ENOSYS as u16));
     // The runtime keeps SIGSYS its own: every rt_sigaction, and a
     // rt_sigprocmask with a new set that is not SIG_UNBLOCK.
     t.push(Trap::Always(libc::SYS_rt_sigaction));
@@ -241,13 +245,16 @@ fn start_and_wait(
         .map(|a| a.as_ptr())
         .chain(std::iter::once(std::ptr::null()))
         .collect();
-    // SAFETY: the child only calls async-signal-safe functions (chdir,
-    // execve, write, _exit) on memory prepared before the fork.
+    // SAFETY: the child only calls async-signal-safe functions (signal,
+    // chdir, execve, write, _exit) on memory prepared before the fork.
     match unsafe { fork() }.context("fork")? {
         ForkResult::Child => {
             // SAFETY: NUL-terminated strings and NULL-terminated arrays
             // that live until execve.
             unsafe {
+                // Rust's runtime ignores SIGPIPE in sproot; the guest starts
+                // with it at its default, as from a shell.
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
                 if libc::chdir(cwd.as_ptr()) != 0 {
                     let m = b"sproot error: cannot enter the working directory\n";
                     libc::write(2, m.as_ptr().cast(), m.len());

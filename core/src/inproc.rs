@@ -188,6 +188,9 @@ const JGE_K: u16 = 0x35;
 const RET_K: u16 = 0x06;
 const RET_ALLOW: u32 = 0x7fff_0000;
 const RET_TRAP: u32 = 0x0003_0000;
+const RET_ERRNO: u32 = 0x0005_0000;
+const ENOSYS: u32 = 38;
+const JSET_K: u16 = 0x45;
 const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
 const OFF_IP_LO: u32 = 8;
@@ -203,12 +206,21 @@ pub enum Trap {
     /// Unless argument `arg` is 0, or argument `other` equals `value`
     /// (`rt_sigprocmask`: no new set, or `SIG_UNBLOCK`).
     UnlessZeroOr(i64, u32, u32, u32),
+    /// Only when argument `arg` has one of the bits `mask` (low 32 bits).
+    IfBits(i64, u32, u32),
+    /// Never: the kernel answers `-errno` at once (`clone3`, whose flags
+    /// the filter cannot read).
+    Errno(i64, u16),
 }
 
 impl Trap {
     fn nr(self) -> i64 {
         match self {
-            Trap::Always(n) | Trap::UnlessZero(n, _) | Trap::UnlessZeroOr(n, ..) => n,
+            Trap::Always(n)
+            | Trap::UnlessZero(n, _)
+            | Trap::UnlessZeroOr(n, ..)
+            | Trap::IfBits(n, ..)
+            | Trap::Errno(n, _) => n,
         }
     }
 }
@@ -221,12 +233,14 @@ fn insn(code: u16, jt: u8, jf: u8, k: u32) -> Insn {
 /// from outside the runtime's code (`[runtime_lo, runtime_hi)`, one 4 GiB
 /// window) get `SECCOMP_RET_TRAP` with [`TRAP_DATA`]; everything else is
 /// allowed. The syscall number is tested first, so that the kernel sees
-/// every other syscall as always allowed (and caches that).
+/// every other syscall as always allowed (and caches that). Another
+/// architecture's syscalls (`int 0x80` on x86_64) get `ENOSYS`: their
+/// paths would not be translated.
 pub fn trap_filter(arch: u32, traps: &[Trap], runtime_lo: u64, runtime_hi: u64) -> Vec<Insn> {
     let mut p = vec![
         insn(LD_W_ABS, 0, 0, OFF_ARCH),
         insn(JEQ_K, 1, 0, arch),
-        insn(RET_K, 0, 0, RET_ALLOW),
+        insn(RET_K, 0, 0, RET_ERRNO | ENOSYS),
         insn(LD_W_ABS, 0, 0, OFF_NR),
     ];
     // One block per trap: `jeq nr` to its body, else on to the next.
@@ -247,6 +261,12 @@ fn body(t: Trap, lo: u64, hi: u64) -> Vec<Insn> {
     let arg_lo = |i: u32| 16 + 8 * i;
     match t {
         Trap::Always(_) => {}
+        Trap::Errno(_, e) => return vec![insn(RET_K, 0, 0, RET_ERRNO | u32::from(e))],
+        Trap::IfBits(_, a, mask) => {
+            b.push(insn(LD_W_ABS, 0, 0, arg_lo(a)));
+            b.push(insn(JSET_K, 1, 0, mask));
+            b.push(allow);
+        }
         Trap::UnlessZero(_, a) | Trap::UnlessZeroOr(_, a, ..) => {
             // Both halves 0: allowed.
             b.push(insn(LD_W_ABS, 0, 0, arg_lo(a)));
@@ -311,7 +331,12 @@ mod tests {
     fn traps_outside_the_runtime_only() {
         let p = trap_filter(
             ARCH,
-            &[Trap::Always(262), Trap::UnlessZeroOr(14, 1, 0, 1)],
+            &[
+                Trap::Always(262),
+                Trap::UnlessZeroOr(14, 1, 0, 1),
+                Trap::IfBits(272, 0, 0x1000_0000),
+                Trap::Errno(435, 38),
+            ],
             LO,
             HI,
         );
@@ -326,13 +351,18 @@ mod tests {
         assert_eq!(answer(&p, 14, 0x4000, [0, 1 << 40, 0, 0, 0, 0]), trap);
         assert_eq!(answer(&p, 14, 0x4000, [1, 0x7000, 0, 0, 0, 0]), RET_ALLOW);
         assert_eq!(answer(&p, 14, 0x4000, [0, 0, 8, 0, 0, 0]), RET_ALLOW);
-        // Another architecture's calls are not looked at.
+        // unshare: only with CLONE_NEWUSER; clone3: ENOSYS from anywhere.
+        assert_eq!(answer(&p, 272, 0x4000, [0x2_0000, 0, 0, 0, 0, 0]), RET_ALLOW);
+        assert_eq!(answer(&p, 272, 0x4000, [0x1002_0000, 0, 0, 0, 0, 0]), trap);
+        assert_eq!(answer(&p, 272, LO, [0x1002_0000, 0, 0, 0, 0, 0]), RET_ALLOW);
+        assert_eq!(answer(&p, 435, LO, [0; 6]), RET_ERRNO | 38);
+        // Another architecture's calls are not run.
         let d = SeccompData {
             nr: 262,
             arch: 0x4000_0003,
             ..Default::default()
         };
-        assert_eq!(run(&p, &d), Some(RET_ALLOW));
+        assert_eq!(run(&p, &d), Some(RET_ERRNO | 38));
     }
 
     #[test]

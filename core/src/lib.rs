@@ -27,6 +27,7 @@
 //! * [`shebang`]: `#!` lines with Linux's rules;
 //! * [`shared`]: the run's state every guest process shares, behind an
 //!   interface a broker could serve;
+//! * [`userns`]: the kernel's answers to a new user namespace;
 //! * [`errno`]: Linux's error numbers.
 //!
 //! The crate is `no_std` + `alloc`, so that it can run inside a guest
@@ -51,6 +52,7 @@ pub mod shared;
 pub mod shebang;
 pub mod sysno;
 pub mod table;
+pub mod userns;
 
 pub use errno::Errno;
 

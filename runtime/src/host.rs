@@ -195,6 +195,17 @@ fn readlink(path: &[u8]) -> Result<Vec<u8>, Errno> {
     Ok(buf)
 }
 
+/// The threads of this process (1 when unknown).
+pub fn threads() -> usize {
+    let Ok(text) = RtHost.read_file(b"/proc/self/status") else {
+        return 1;
+    };
+    text.split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"Threads:"))
+        .and_then(|v| core::str::from_utf8(v).ok()?.trim().parse().ok())
+        .unwrap_or(1)
+}
+
 /// The host, through the runtime's own syscalls.
 #[derive(Debug)]
 pub struct RtHost;
@@ -229,12 +240,8 @@ impl HostFs for RtHost {
     }
 
     fn process_ids(&self, id: i32) -> Option<(i32, i32)> {
-        let mut p = alloc::format!("/proc/{id}/status").into_bytes();
-        p.truncate(p.len());
-        let fd = open_read(&p).ok()?;
-        let text = read_all(fd);
-        close(fd);
-        let text = text.ok()?;
+        let p = alloc::format!("/proc/{id}/status").into_bytes();
+        let text = RtHost.read_file(&p).ok()?;
         let field = |name: &[u8]| -> Option<i32> {
             let line = text.split(|&b| b == b'\n').find(|l| l.starts_with(name))?;
             let v = core::str::from_utf8(&line[name.len()..]).ok()?;
@@ -421,6 +428,16 @@ impl ProcContext for OwnProcess {
     }
     fn exe_host(&self, pid: i32) -> Option<Vec<u8>> {
         (pid == getpid()).then(|| state().handoff.exe_host.clone())
+    }
+
+    /// A guest process runs the runtime: `/proc/<pid>/exe` says so (one
+    /// this process may not read is not a guest's).
+    fn is_guest(&self, pid: i32) -> bool {
+        if pid == getpid() {
+            return true;
+        }
+        let link = alloc::format!("/proc/{pid}/exe").into_bytes();
+        readlink(&link).is_ok_and(|t| t == state().handoff.runtime)
     }
 }
 

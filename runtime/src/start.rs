@@ -121,6 +121,8 @@ extern "C" fn runtime_main(sp: *mut u64) -> ! {
     // Another process may change a directory this one cached: without a
     // cache shared by every process, none.
     view.set_cache(false);
+    // Threads share the view: nothing in it may change as they translate.
+    view.forget_names();
     if let Some(g) = &handoff.glue {
         view.set_glue(g);
     }

@@ -242,7 +242,16 @@ fn dispatch(ctx: &mut Ctx<TrapRegs>, kind: Kind) -> Result<Outcome, Errno> {
     };
     match kind {
         Kind::Paths(args) => paths::translate(ctx, args),
-        Kind::Native | Kind::CloneFlags { .. } | Kind::Exec { .. } => Ok(Outcome::Pass),
+        Kind::Native | Kind::Exec { .. } => Ok(Outcome::Pass),
+        Kind::CloneFlags { clone } => {
+            let flags = ctx.arg(0);
+            let refused = if clone {
+                sproot_core::userns::clone(flags)
+            } else {
+                sproot_core::userns::unshare(flags, host::threads())
+            };
+            refused.map_or(Ok(Outcome::Pass), Err)
+        }
         Kind::Getcwd => paths::getcwd(ctx),
         Kind::Readlink {
             dirfd,

@@ -209,9 +209,12 @@ impl GuestView {
         self.aliases.remember(tgid, tid, used, guest, host);
     }
 
-    /// Whether some host path has several guest names.
-    pub fn has_aliases(&self) -> bool {
-        !self.aliases.regions.is_empty()
+    /// Stop keeping the names processes used for host paths with several
+    /// (until the next binding is added): such a path then reads back as
+    /// [`GuestView::to_guest`] says, and the view changes no state of its
+    /// own as it translates (a backend that shares it between threads).
+    pub fn forget_names(&mut self) {
+        self.aliases.regions.clear();
     }
 
     /// Whether host path `host` has several guest names.

@@ -1,0 +1,285 @@
+//! `--engine=inproc`: the guest runs untraced and its syscalls are
+//! translated by the runtime inside each guest process. What a guest sees
+//! is compared with `unshare -m` + `chroot` of the same tree.
+
+mod common;
+
+use common::*;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn inproc_available() -> bool {
+    cfg!(target_arch = "x86_64")
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `sproot --engine=inproc -r ROOT -b /proc -b /dev -w / ARGS...`.
+fn inproc(rootfs: &TinyRootfs, args: &[&str]) -> Output {
+    let mut all = vec!["--engine=inproc", "-b", "/proc", "-b", "/dev", "-w", "/"];
+    all.extend_from_slice(args);
+    rootfs.run(&all)
+}
+
+/// The same command in a real chroot with /proc and /dev bound, or `None`
+/// when no chroot can be made here.
+fn chroot(rootfs: &TinyRootfs, args: &[&str]) -> Option<Output> {
+    let root = rootfs.root();
+    let script = format!(
+        "set -e\nmount --rbind /proc '{root}/proc'\nmount --rbind /dev '{root}/dev'\n\
+         cd '{root}'\nexec chroot '{root}' \"$@\"\n"
+    );
+    let mut cmd = Command::new("unshare");
+    if is_root() {
+        cmd.arg("-m");
+    } else {
+        cmd.args(["-r", "-m"]);
+    }
+    cmd.args(["--propagation", "private", "sh", "-c", &script, "sh"]);
+    cmd.args(args);
+    let out = output_with_timeout(cmd, Duration::from_secs(60), "unshare + chroot");
+    if !out.status.success() && stderr_str(&out).contains("unshare:") {
+        eprintln!("note: no chroot to compare with: {}", stderr_str(&out));
+        return None;
+    }
+    Some(out)
+}
+
+/// Run under both; they must print the same. Returns sproot's stdout.
+#[track_caller]
+fn same_as_chroot(rootfs: &TinyRootfs, args: &[&str]) -> String {
+    let ours = inproc(rootfs, args);
+    assert_success(&ours, "the command under --engine=inproc");
+    let text = stdout_str(&ours);
+    if let Some(theirs) = chroot(rootfs, args) {
+        assert_success(&theirs, "the command in a chroot");
+        assert_eq!(
+            text,
+            stdout_str(&theirs),
+            "--engine=inproc (left) and chroot (right) differ"
+        );
+    }
+    text
+}
+
+#[test]
+fn a_shell_session_sees_what_a_chroot_shows() {
+    if !inproc_available() {
+        return;
+    }
+    let rootfs = tiny_rootfs();
+    std::fs::write(rootfs.host_path("/etc/motd"), "in the guest\n").unwrap();
+    let script = r#"
+        cat /etc/motd
+        cd /usr/bin && pwd && /bin/pwd
+        cd ../lib64 && pwd
+        cd /
+        readlink /proc/self/exe
+        ls -l /bin/sh | sed 's/.* -> //'
+        mkdir -p /tmp/d/e && touch /tmp/d/e/f && mv /tmp/d/e/f /tmp/d/g && ls /tmp/d
+        ln -s /tmp/d/g /tmp/l && echo through-link > /tmp/l && cat /tmp/d/g
+        rm -r /tmp/d /tmp/l
+        printf '#!/bin/sh -e\necho script "$0" "$1"\n' > /tmp/s.sh
+        chmod +x /tmp/s.sh && /tmp/s.sh arg && cd /tmp && ./s.sh rel
+        cd /
+        env | grep -c SPROOT_INPROC || true
+        grep -c . /proc/self/environ >/dev/null && echo environ read
+        find / -xdev -name motd
+        ls /nonexistent 2>&1 | sed 's/.*: //'
+        sh -c 'exec sh -c "echo nested exec: \$0" named'
+    "#;
+    let out = same_as_chroot(&rootfs, &["/bin/sh", "-c", script]);
+    assert!(out.contains("in the guest"), "{out}");
+    assert!(out.contains("script /tmp/s.sh arg"), "{out}");
+    assert!(out.contains("nested exec: named"), "{out}");
+    assert!(out.contains("\n0\n"), "the hand-off leaked: {out}");
+}
+
+const PROGRAM_C: &str = r#"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+static int failures;
+
+static void *worker(void *arg) {
+    struct stat st;
+    for (int i = 0; i < 3000; i++) {
+        if (stat("/etc/motd", &st) != 0 || st.st_size != 13) __atomic_add_fetch(&failures, 1, 0);
+        int fd = open("/etc/motd", O_RDONLY);
+        if (fd < 0) __atomic_add_fetch(&failures, 1, 0); else close(fd);
+    }
+    return arg;
+}
+
+static void on_sigsys(int sig) { (void)sig; }
+
+int main(void) {
+    pthread_t t[8];
+    for (int i = 0; i < 8; i++) pthread_create(&t[i], NULL, worker, NULL);
+    /* fork while other threads are inside trapped calls */
+    for (int i = 0; i < 20; i++) {
+        pid_t p = fork();
+        if (p == 0) {
+            struct stat st;
+            _exit(stat("/etc/motd", &st) == 0 && st.st_size == 13 ? 0 : 1);
+        }
+        int status;
+        waitpid(p, &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failures++;
+    }
+    for (int i = 0; i < 8; i++) pthread_join(t[i], NULL);
+    printf("threads and forks: %d failures\n", failures);
+
+    pid_t child;
+    char *argv[] = {"sh", "-c", "test -f /etc/motd && echo spawned", NULL};
+    int r = posix_spawn(&child, "/bin/sh", NULL, NULL, argv, environ);
+    int status = 0;
+    if (r == 0) waitpid(child, &status, 0);
+    printf("posix_spawn: %d, exit %d\n", r, WEXITSTATUS(status));
+    fflush(stdout);
+
+    /* The guest's own SIGSYS action reads back as it set it. */
+    struct sigaction sa = {0}, old = {0};
+    sa.sa_handler = on_sigsys;
+    sigaction(SIGSYS, &sa, NULL);
+    sigaction(SIGSYS, NULL, &old);
+    printf("SIGSYS action kept: %s\n", old.sa_handler == on_sigsys ? "yes" : "no");
+
+    /* A blocked SIGSYS does not stop translation. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGSYS);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    struct stat st;
+    printf("stat with SIGSYS blocked: %s\n", stat("/etc/motd", &st) == 0 ? "ok" : strerror(errno));
+
+    /* Bad pointers get EFAULT, as from the kernel. */
+    long e = syscall(SYS_newfstatat, AT_FDCWD, NULL, &st, 0);
+    printf("NULL path: %s\n", e < 0 && errno == EFAULT ? "EFAULT" : "other");
+
+    /* The process is not traced. */
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "TracerPid:", 10) == 0) printf("%s", line);
+    return 0;
+}
+"#;
+
+#[test]
+fn threads_forks_spawns_and_signal_settings_behave_as_natively() {
+    if !inproc_available() {
+        return;
+    }
+    let Some(bin) = compile_c(PROGRAM_C, &["-pthread"]) else {
+        eprintln!("note: skipping: no C compiler");
+        return;
+    };
+    let rootfs = tiny_rootfs();
+    rootfs.install(&bin, "/prog");
+    std::fs::write(rootfs.host_path("/etc/motd"), "in the guest\n").unwrap();
+    let out = same_as_chroot(&rootfs, &["/prog"]);
+    for want in [
+        "threads and forks: 0 failures",
+        "spawned",
+        "posix_spawn: 0, exit 0",
+        "SIGSYS action kept: yes",
+        "stat with SIGSYS blocked: ok",
+        "NULL path: EFAULT",
+        "TracerPid:\t0",
+    ] {
+        assert!(out.contains(want), "no {want:?} in\n{out}");
+    }
+}
+
+#[test]
+fn options_the_engine_lacks_are_refused_with_a_clear_error() {
+    if !inproc_available() {
+        return;
+    }
+    let rootfs = tiny_rootfs();
+    for opt in [&["-0"][..], &["-l"], &["-k", "5.0"], &["--no-seccomp"]] {
+        let mut args = vec!["--engine=inproc"];
+        args.extend_from_slice(opt);
+        args.push("/bin/true");
+        let out = rootfs.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{opt:?}: {}", describe(&out));
+        let err = stderr_str(&out);
+        assert!(
+            err.contains("--engine=inproc does not support") && err.contains("--engine=ptrace"),
+            "{opt:?}: {err}"
+        );
+    }
+    let out = rootfs.run(&["--engine=bogus", "/bin/true"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr_str(&out).contains("bogus"), "{}", describe(&out));
+    // A program that cannot run: the shell's statuses.
+    let out = inproc(&rootfs, &["/no/such/program"]);
+    assert_eq!(out.status.code(), Some(127), "{}", describe(&out));
+    assert!(stderr_str(&out).contains("/no/such/program"));
+}
+
+#[test]
+fn the_runtime_started_alone_says_what_it_needs() {
+    if !inproc_available() {
+        return;
+    }
+    let rootfs = tiny_rootfs();
+    let tmp = unique_temp_dir("inproc-tmp");
+    let mut cmd = sproot_cmd(&["--engine=inproc", "-r", rootfs.root(), "/bin/true"]);
+    cmd.env("PROOT_TMP_DIR", &tmp);
+    let out = output_with_timeout(cmd, Duration::from_secs(60), "sproot");
+    assert_success(&out, "sproot --engine=inproc /bin/true");
+    let runtime = std::fs::read_dir(&tmp)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("sproot-runtime-"))
+        })
+        .expect("the runtime installed in PROOT_TMP_DIR");
+    let out = output_with_timeout(
+        Command::new(&runtime),
+        Duration::from_secs(10),
+        "the runtime",
+    );
+    assert_eq!(out.status.code(), Some(127), "{}", describe(&out));
+    assert!(
+        stderr_str(&out).contains("--engine=inproc"),
+        "{}",
+        describe(&out)
+    );
+    remove_temp_dir(&tmp);
+}
+
+#[test]
+fn exit_statuses_and_signals_come_back_as_a_shell_reports_them() {
+    if !inproc_available() {
+        return;
+    }
+    let rootfs = tiny_rootfs();
+    let out = inproc(&rootfs, &["/bin/sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7), "{}", describe(&out));
+    let out = inproc(&rootfs, &["/bin/sh", "-c", "kill -TERM $$"]);
+    assert_eq!(out.status.code(), Some(128 + 15), "{}", describe(&out));
+    // A guest writing to a closed pipe dies of SIGPIPE, as from a shell.
+    let out = inproc(&rootfs, &["/bin/sh", "-c", "yes | head -1"]);
+    assert_success(&out, "yes | head -1");
+    assert_eq!(stdout_str(&out), "y\n");
+}
