@@ -208,7 +208,14 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
         script: plan.script(0),
         filter: filter_bytes(&trap_filter(audit_arch(), &traps(), lo, hi)),
         verbose: cfg.verbose.clamp(0, 255) as u8,
+        generation: Vec::new(),
     };
+    let generation = SharedPage::new(&cfg.tmp_dir);
+    let mut handoff = handoff;
+    match &generation {
+        Ok(g) => handoff.generation = g.0.as_os_str().as_bytes().to_vec(),
+        Err(e) => log::warn!("no directory cache for the guest: {e:#}"),
+    }
     let mut envp = env;
     let mut s = handoff.env_string();
     s.pop();
@@ -223,6 +230,37 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
     let host_cwd = CString::new(cfg.view.to_host(&cfg.cwd))
         .context("working directory contains a NUL byte")?;
     start_and_wait(&program, &argv, &envp, &host_cwd)
+}
+
+/// The run's shared page (`Handoff::generation`), removed at the end.
+struct SharedPage(std::path::PathBuf);
+
+impl SharedPage {
+    fn new(dir: &Path) -> Result<SharedPage> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = dir.join(format!(
+            "sproot-names-{}-{:x}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("create {}", path.display()))?;
+        f.set_len(4096)
+            .with_context(|| format!("size {}", path.display()))?;
+        Ok(SharedPage(path))
+    }
+}
+
+impl Drop for SharedPage {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// Fork, start the runtime in the child, wait for it: its status (128 +

@@ -86,6 +86,12 @@ fn cases(r: &TinyRootfs) -> Vec<Case> {
         case("placement", &["--placement", "adaptive"], "echo ok", "ok\n"),
         case("pin", &["--pin"], "echo ok", "ok\n"),
         case(
+            "engine",
+            &["--engine=ptrace", "-b", "/proc"],
+            TRACED,
+            "traced\n",
+        ),
+        case(
             "persist_ownership",
             &["-0", "--persist-ownership"],
             "id -u",
@@ -135,12 +141,25 @@ fn cases(r: &TinyRootfs) -> Vec<Case> {
         ),
         case("ashmem_memfd", &["--ashmem-memfd"], "echo ok", "ok\n"),
     ];
+    // The in-process engine: the guest is not traced (x86_64 only yet).
+    if cfg!(target_arch = "x86_64") {
+        c.push(case(
+            "engine",
+            &["--engine=inproc", "-b", "/proc"],
+            TRACED,
+            "untraced\n",
+        ));
+    }
     // Options that do not start a guest.
     for id in ["version", "help", "command"] {
         c.push(case(id, &[], "", ""));
     }
     c
 }
+
+/// Whether the guest is traced, from its own `/proc/self/status`.
+const TRACED: &str =
+    "grep -q '^TracerPid:[[:space:]]*0$' /proc/self/status && echo untraced || echo traced";
 
 fn run_case(r: &TinyRootfs, args: &[String], script: &str) -> Output {
     let mut all: Vec<&str> = vec!["-r", r.root()];

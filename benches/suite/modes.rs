@@ -41,6 +41,8 @@ pub struct Mode {
     /// The bare-stop floor: sproot with `SPROOT_BARE_STOPS=1` (stops on the
     /// same syscalls, no translation). Runs only workloads marked `bare_ok`.
     pub is_bare: bool,
+    /// `--engine=inproc`: no tracer, so no stop counts.
+    pub is_inproc: bool,
     pub about: &'static str,
 }
 
@@ -61,6 +63,7 @@ pub fn all_modes() -> Vec<Mode> {
         default_on,
         is_noseccomp: false,
         is_bare: false,
+        is_inproc: false,
         about,
     };
     vec![
@@ -86,6 +89,16 @@ pub fn all_modes() -> Vec<Mode> {
             "termux's PRoot (seccomp-accelerated, proot-distro's engine), same options",
         ),
         m("sproot", Engine::Sproot, &[], true, "sproot, same options"),
+        Mode {
+            is_inproc: true,
+            ..m(
+                "sproot-inproc",
+                Engine::Sproot,
+                &["--engine=inproc"],
+                true,
+                "sproot's in-process engine (no tracer: a runtime in each guest process)",
+            )
+        },
         Mode {
             is_noseccomp: true,
             ..m(

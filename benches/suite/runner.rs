@@ -155,10 +155,11 @@ pub fn run_once(env: &Env, w: &Workload, mode: &Mode, tag: &str) -> Result<Run> 
     let err_path = env
         .scratch
         .join(format!("{}.{}.{tag}.err", w.name, mode.name));
-    let stats_path: Option<PathBuf> = (mode.engine == Engine::Sproot).then(|| {
-        env.scratch
-            .join(format!("{}.{}.{tag}.stats", w.name, mode.name))
-    });
+    let stats_path: Option<PathBuf> =
+        (mode.engine == Engine::Sproot && !mode.is_inproc).then(|| {
+            env.scratch
+                .join(format!("{}.{}.{tag}.stats", w.name, mode.name))
+        });
     if let Some(s) = &stats_path {
         let _ = fs::remove_file(s);
     }

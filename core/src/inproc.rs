@@ -16,7 +16,7 @@ use crate::prelude::*;
 pub const ENV_NAME: &[u8] = b"SPROOT_INPROC";
 
 /// Format version: a runtime refuses a hand-off of another version.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// `SECCOMP_RET_DATA` of the filter's traps: tells the runtime's `SIGSYS`
 /// from another filter's.
@@ -43,6 +43,11 @@ pub struct Handoff {
     pub filter: Vec<u8>,
     /// `-v`'s level: the runtime reports on stderr from 1 on.
     pub verbose: u8,
+    /// The run's shared page (a file every guest process maps): its first
+    /// word counts the changes to the guest's names, so that each
+    /// process's directory cache knows when to start over. Empty: no
+    /// cache.
+    pub generation: Vec<u8>,
 }
 
 struct Writer(Vec<u8>);
@@ -101,6 +106,7 @@ impl Handoff {
         w.field(&self.script);
         w.field(&self.filter);
         w.field(&[self.verbose]);
+        w.field(&self.generation);
         w.0
     }
 
@@ -128,7 +134,9 @@ impl Handoff {
         let script = r.field()?.to_vec();
         let filter = r.field()?.to_vec();
         let verbose = r.field()?.first().copied().unwrap_or(0);
+        let generation = r.field()?.to_vec();
         Ok(Handoff {
+            generation,
             runtime,
             root,
             bindings,
@@ -352,7 +360,10 @@ mod tests {
         assert_eq!(answer(&p, 14, 0x4000, [1, 0x7000, 0, 0, 0, 0]), RET_ALLOW);
         assert_eq!(answer(&p, 14, 0x4000, [0, 0, 8, 0, 0, 0]), RET_ALLOW);
         // unshare: only with CLONE_NEWUSER; clone3: ENOSYS from anywhere.
-        assert_eq!(answer(&p, 272, 0x4000, [0x2_0000, 0, 0, 0, 0, 0]), RET_ALLOW);
+        assert_eq!(
+            answer(&p, 272, 0x4000, [0x2_0000, 0, 0, 0, 0, 0]),
+            RET_ALLOW
+        );
         assert_eq!(answer(&p, 272, 0x4000, [0x1002_0000, 0, 0, 0, 0, 0]), trap);
         assert_eq!(answer(&p, 272, LO, [0x1002_0000, 0, 0, 0, 0, 0]), RET_ALLOW);
         assert_eq!(answer(&p, 435, LO, [0; 6]), RET_ERRNO | 38);
@@ -377,6 +388,7 @@ mod tests {
             script: vec![1, 2, 3, 0, 255],
             filter: vec![],
             verbose: 2,
+            generation: b"/tmp/gen".to_vec(),
         };
         let s = h.env_string();
         assert_eq!(s.last(), Some(&0));

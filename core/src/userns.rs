@@ -54,13 +54,11 @@ impl CloneArgs {
     /// The structure in the guest's `bytes` (its size).
     pub fn of(bytes: &[u8]) -> CloneArgs {
         let word = |i: usize| {
-            bytes
-                .get(i * 8..i * 8 + 8)
-                .map_or(0, |b| {
-                    let mut w = [0u8; 8];
-                    w.copy_from_slice(b);
-                    u64::from_ne_bytes(w)
-                })
+            bytes.get(i * 8..i * 8 + 8).map_or(0, |b| {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(b);
+                u64::from_ne_bytes(w)
+            })
         };
         CloneArgs {
             size: bytes.len() as u64,
@@ -167,10 +165,7 @@ mod tests {
             Some(Errno::EPERM)
         );
         assert_eq!(clone(SIGCHLD), None);
-        assert_eq!(
-            clone(CLONE_NEWUSER | SIGCHLD),
-            Some(Errno::EPERM)
-        );
+        assert_eq!(clone(CLONE_NEWUSER | SIGCHLD), Some(Errno::EPERM));
     }
 
     #[test]

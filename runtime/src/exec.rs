@@ -38,6 +38,7 @@ impl Drop for HostFile {
 
 /// Exec paths resolved in the guest's view, from `base`.
 struct Paths<'a> {
+    view: &'a sproot_core::fs::GuestView,
     proc: &'a dyn ProcContext,
     base: Vec<u8>,
     /// `fexecve`: the program's (name, host path), already known.
@@ -56,9 +57,7 @@ impl ExecHost for Paths<'_> {
         } else {
             &self.base
         };
-        let r = host::state()
-            .view
-            .resolve(self.proc, base, guest_path, true)?;
+        let r = self.view.resolve(self.proc, base, guest_path, true)?;
         Ok((r.guest, r.host))
     }
 
@@ -121,6 +120,7 @@ pub fn exec(ctx: &mut Ctx<TrapRegs>, at: bool) -> Result<i64, Errno> {
         argv.push(ctx.read_cstring(*p, 1 << 20)?);
     }
     let paths = Paths {
+        view: ctx.view,
         proc: ctx.proc,
         base,
         pinned,

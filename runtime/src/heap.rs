@@ -3,12 +3,15 @@
 //! The `SIGSYS` handler must not use the guest's stack (guest threads may
 //! have small ones) nor a lock (a guest may `fork` while another thread
 //! holds it, leaving the child's copy locked forever). So each handler
-//! claims a *slot* of a pool with one atomic operation; a slot is the
-//! handler's stack (the top half) and its arena (the bottom half). The
-//! allocator finds the running handler's slot from the stack pointer and
-//! bumps in its arena; the arena is emptied when the handler returns.
-//! Allocations outside a handler (at start-up, once per exec) come from a
-//! boot arena that is never freed. Big blocks are mapped on their own.
+//! claims a *slot* with one atomic operation: a stack of its own and a
+//! heap of its own. The allocator finds the running handler's slot from
+//! the stack pointer; a slot's heap is only ever used by the handler that
+//! holds the slot, so it needs no lock, and what a slot keeps between
+//! calls (its view of the guest's files, with its caches) lives there.
+//! A slot held by another thread when a guest forks stays taken in the
+//! child, unused and consistent. Allocations outside a handler (at start,
+//! once per exec) come from a boot arena that is never freed; big blocks
+//! are mapped on their own.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -16,21 +19,38 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::sys::{MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE};
 
 /// Handlers that can run at once (threads inside a trapped syscall).
-const SLOTS: usize = 64;
-/// One slot: its arena below, its stack above.
-const SLOT: usize = 1 << 20;
-const ARENA: usize = SLOT / 2;
+pub const SLOTS: usize = 64;
+/// A slot's stack.
+const STACK: usize = 256 << 10;
+/// A slot's heap (address space: pages are only used when touched).
+const HEAP: usize = 32 << 20;
 /// Blocks of this size or more are mapped on their own.
 const BIG: usize = 64 << 10;
-const BOOT_CHUNK: usize = 4 << 20;
+/// Size classes: 16 bytes to 32 KiB.
+const CLASSES: usize = 12;
+const BOOT_ARENA: usize = 16 << 20;
 const MAP_NORESERVE: usize = 0x4000;
 
-static POOL: AtomicUsize = AtomicUsize::new(0);
+static STACKS: AtomicUsize = AtomicUsize::new(0);
+static HEAPS: AtomicUsize = AtomicUsize::new(0);
 static USED: AtomicU64 = AtomicU64::new(0);
-/// The next free byte of each slot's arena.
-static NEXT: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
 static BOOT_NEXT: AtomicUsize = AtomicUsize::new(0);
 static BOOT_END: AtomicUsize = AtomicUsize::new(0);
+
+/// One slot's heap: a free list per size class, and the untouched rest.
+struct SlotHeap {
+    free: [usize; CLASSES],
+    next: usize,
+    end: usize,
+}
+
+static mut SLOT_HEAPS: [SlotHeap; SLOTS] = [const {
+    SlotHeap {
+        free: [0; CLASSES],
+        next: 0,
+        end: 0,
+    }
+}; SLOTS];
 
 fn map(len: usize, extra: usize) -> usize {
     // SAFETY: an anonymous private mapping at an address the kernel picks
@@ -55,13 +75,24 @@ fn map(len: usize, extra: usize) -> usize {
     }
 }
 
-/// Map the pool (once per process image, at start-up).
+/// Map the slots and the boot arena (once per process image, at start).
 pub fn init() {
-    let base = map(SLOTS * SLOT, MAP_NORESERVE);
-    if base == 0 {
+    let stacks = map(SLOTS * STACK, MAP_NORESERVE);
+    let heaps = map(SLOTS * HEAP, MAP_NORESERVE);
+    let boot = map(BOOT_ARENA, MAP_NORESERVE);
+    if stacks == 0 || heaps == 0 || boot == 0 {
         crate::host::fatal(b"cannot map the handlers' memory");
     }
-    POOL.store(base, Ordering::Release);
+    BOOT_NEXT.store(boot, Ordering::Relaxed);
+    BOOT_END.store(boot + BOOT_ARENA, Ordering::Relaxed);
+    // SAFETY: start-up is single-threaded and no handler runs yet.
+    let all = unsafe { &mut *core::ptr::addr_of_mut!(SLOT_HEAPS) };
+    for (i, h) in all.iter_mut().enumerate() {
+        h.next = heaps + i * HEAP;
+        h.end = h.next + HEAP;
+    }
+    HEAPS.store(heaps, Ordering::Relaxed);
+    STACKS.store(stacks, Ordering::Release);
 }
 
 /// Claim a free slot (waits while every slot is in use).
@@ -75,7 +106,6 @@ pub fn claim() -> usize {
                 .compare_exchange_weak(used, used | 1 << i, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
             {
-                NEXT[i].store(slot_base(i), Ordering::Relaxed);
                 return i;
             }
             continue;
@@ -88,18 +118,14 @@ pub fn claim() -> usize {
     }
 }
 
-/// Give a slot back; its arena is emptied.
+/// Give a slot back.
 pub fn release(i: usize) {
     USED.fetch_and(!(1 << i), Ordering::Release);
 }
 
-fn slot_base(i: usize) -> usize {
-    POOL.load(Ordering::Relaxed) + i * SLOT
-}
-
 /// The top of slot `i`'s stack (16-aligned).
 pub fn stack_top(i: usize) -> usize {
-    slot_base(i) + SLOT - 64
+    STACKS.load(Ordering::Relaxed) + (i + 1) * STACK - 64
 }
 
 #[inline(always)]
@@ -114,40 +140,39 @@ fn stack_pointer() -> usize {
 }
 
 /// The slot whose stack is running, if a handler's.
-fn running_slot() -> Option<usize> {
-    let base = POOL.load(Ordering::Relaxed);
+pub fn running_slot() -> Option<usize> {
+    let base = STACKS.load(Ordering::Relaxed);
     let sp = stack_pointer();
-    (base != 0 && sp >= base && sp < base + SLOTS * SLOT).then(|| (sp - base) / SLOT)
+    (base != 0 && sp >= base && sp < base + SLOTS * STACK).then(|| (sp - base) / STACK)
 }
 
-fn bump(next: &AtomicUsize, end: usize, layout: Layout) -> Option<usize> {
-    let mut cur = next.load(Ordering::Relaxed);
-    loop {
-        let start = cur.checked_add(layout.align() - 1)? & !(layout.align() - 1);
-        let stop = start.checked_add(layout.size())?;
-        if stop > end {
-            return None;
-        }
-        match next.compare_exchange_weak(cur, stop, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return Some(start),
-            Err(now) => cur = now,
-        }
-    }
+/// The slot whose heap holds `p`, if any.
+fn heap_of(p: usize) -> Option<usize> {
+    let base = HEAPS.load(Ordering::Relaxed);
+    (base != 0 && p >= base && p < base + SLOTS * HEAP).then(|| (p - base) / HEAP)
+}
+
+fn class_of(layout: Layout) -> (usize, usize) {
+    let size = layout
+        .size()
+        .max(layout.align())
+        .max(16)
+        .next_power_of_two();
+    (size.trailing_zeros() as usize - 4, size)
 }
 
 fn boot_alloc(layout: Layout) -> usize {
+    let mut cur = BOOT_NEXT.load(Ordering::Relaxed);
     loop {
-        if let Some(p) = bump(&BOOT_NEXT, BOOT_END.load(Ordering::Relaxed), layout) {
-            return p;
-        }
-        // A new chunk (start-up is single-threaded); the rest of the old
-        // one is lost.
-        let chunk = map(BOOT_CHUNK, 0);
-        if chunk == 0 {
+        let start = (cur + layout.align() - 1) & !(layout.align() - 1);
+        let stop = start + layout.size();
+        if stop > BOOT_END.load(Ordering::Relaxed) {
             return 0;
         }
-        BOOT_NEXT.store(chunk, Ordering::Relaxed);
-        BOOT_END.store(chunk + BOOT_CHUNK, Ordering::Relaxed);
+        match BOOT_NEXT.compare_exchange_weak(cur, stop, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return start,
+            Err(now) => cur = now,
+        }
     }
 }
 
@@ -159,18 +184,33 @@ fn big_len(layout: Layout) -> usize {
 pub struct Heap;
 
 // SAFETY: every block returned is fresh memory of at least the layout's
-// size and alignment (alignments above a page are not asked for by the
-// core); slots are used by one handler at a time.
+// size and alignment (a class is a power of two at least the alignment,
+// and blocks of a class are aligned to it up to a page; larger alignments
+// are not asked for by the core); a slot's heap is used by the one
+// handler holding the slot.
 unsafe impl GlobalAlloc for Heap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if layout.size() >= BIG {
             return map(big_len(layout), 0) as *mut u8;
         }
-        let p = match running_slot() {
-            Some(i) => bump(&NEXT[i], slot_base(i) + ARENA, layout).unwrap_or(0),
-            None => boot_alloc(layout),
+        let Some(i) = running_slot() else {
+            return boot_alloc(layout) as *mut u8;
         };
-        p as *mut u8
+        let (class, size) = class_of(layout);
+        // SAFETY: slot i is held by this handler (see above).
+        let h = unsafe { &mut *core::ptr::addr_of_mut!(SLOT_HEAPS[i]) };
+        let head = h.free[class];
+        if head != 0 {
+            // SAFETY: a free block's first word links the next one.
+            h.free[class] = unsafe { core::ptr::read(head as *const usize) };
+            return head as *mut u8;
+        }
+        let start = (h.next + size.min(4096) - 1) & !(size.min(4096) - 1);
+        if start + size > h.end {
+            return core::ptr::null_mut();
+        }
+        h.next = start + size;
+        start as *mut u8
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -184,12 +224,20 @@ unsafe impl GlobalAlloc for Heap {
             }
             return;
         }
-        // The last block of a slot's arena is given back at once (a
-        // growing vector's old buffer often is).
-        if let Some(i) = running_slot() {
-            let end = ptr as usize + layout.size();
-            let _ =
-                NEXT[i].compare_exchange(end, ptr as usize, Ordering::Relaxed, Ordering::Relaxed);
+        // A block of the running slot's heap goes back to its free list;
+        // the boot arena's are never freed.
+        let (Some(i), Some(j)) = (running_slot(), heap_of(ptr as usize)) else {
+            return;
+        };
+        if i != j {
+            return;
+        }
+        let (class, _) = class_of(layout);
+        // SAFETY: slot i is held by this handler; the block is unused now.
+        unsafe {
+            let h = &mut *core::ptr::addr_of_mut!(SLOT_HEAPS[i]);
+            core::ptr::write(ptr as *mut usize, h.free[class]);
+            h.free[class] = ptr as usize;
         }
     }
 }

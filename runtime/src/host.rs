@@ -443,10 +443,83 @@ impl ProcContext for OwnProcess {
 
 /// What the runtime knows for the whole process image.
 pub struct State {
+    /// The view every slot's own starts as (its caches unused).
     pub view: GuestView,
     /// The start's hand-off (the program's names; the template of the
     /// next exec's).
     pub handoff: Handoff,
+    /// The run's count of changes to the guest's names, shared by every
+    /// guest process (`None`: no directory cache).
+    pub generation: Option<&'static core::sync::atomic::AtomicU64>,
+}
+
+/// A slot's view: its caches, and the generation they are true for.
+pub struct SlotView {
+    pub view: GuestView,
+    pub seen: u64,
+}
+
+static SLOT_VIEWS: [AtomicPtr<SlotView>; crate::heap::SLOTS] =
+    [const { AtomicPtr::new(core::ptr::null_mut()) }; crate::heap::SLOTS];
+
+/// The running handler's view (slot `slot`'s, made on its first use, in
+/// its heap), its caches emptied if another call changed the guest's
+/// names since they were filled.
+pub fn slot_view(slot: usize) -> &'static mut SlotView {
+    let st = state();
+    let mut p = SLOT_VIEWS[slot].load(Ordering::Relaxed);
+    if p.is_null() {
+        let mut view = st.view.clone();
+        view.set_cache(st.generation.is_some());
+        let b = alloc::boxed::Box::new(SlotView { view, seen: 0 });
+        p = alloc::boxed::Box::into_raw(b);
+        SLOT_VIEWS[slot].store(p, Ordering::Relaxed);
+    }
+    // SAFETY: a slot's view is used only by the handler holding the slot;
+    // it is never freed in this process image.
+    let sv = unsafe { &mut *p };
+    if let Some(g) = st.generation {
+        let now = g.load(Ordering::Acquire);
+        if now != sv.seen {
+            sv.view.invalidate_cache();
+            sv.seen = now;
+        }
+    }
+    sv
+}
+
+/// Tell every guest process that names changed (after a rename, unlink...).
+pub fn names_changed() {
+    if let Some(g) = state().generation {
+        g.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Map the run's shared page, if there is one and it can be opened.
+pub fn map_generation(path: &[u8]) -> Option<&'static core::sync::atomic::AtomicU64> {
+    if path.is_empty() {
+        return None;
+    }
+    let c = CPath::new(path).ok()?;
+    const O_RDWR_CLOEXEC: usize = 0o2_000_002;
+    let fd = res(sc(nr::OPENAT, [AT_FDCWD, c.ptr(), O_RDWR_CLOEXEC, 0, 0, 0])).ok()?;
+    const MAP_SHARED: usize = 1;
+    let addr = sc(
+        crate::sys::nr::MMAP,
+        [
+            0,
+            4096,
+            crate::sys::PROT_READ | crate::sys::PROT_WRITE,
+            MAP_SHARED,
+            fd,
+            0,
+        ],
+    );
+    close(fd as i32);
+    let addr = res(addr).ok()?;
+    // SAFETY: a shared mapping of a page, never unmapped; its first word
+    // is only ever used atomically.
+    Some(unsafe { &*(addr as *const core::sync::atomic::AtomicU64) })
 }
 
 static STATE: AtomicPtr<State> = AtomicPtr::new(core::ptr::null_mut());

@@ -107,8 +107,8 @@ fn install_filter(filter: &[u8]) {
 
 #[no_mangle]
 extern "C" fn runtime_main(sp: *mut u64) -> ! {
-    let handoff = take_handoff(sp);
     heap::init();
+    let handoff = take_handoff(sp);
     let bindings = handoff
         .bindings
         .iter()
@@ -118,11 +118,11 @@ extern "C" fn runtime_main(sp: *mut u64) -> ! {
         })
         .collect();
     let mut view = GuestView::new(Arc::new(RtHost), &handoff.root, bindings);
-    // Another process may change a directory this one cached: without a
-    // cache shared by every process, none.
+    // Each slot translates with its own copy (host::slot_view); this one
+    // keeps no caches, and no names of processes (threads share it).
     view.set_cache(false);
-    // Threads share the view: nothing in it may change as they translate.
     view.forget_names();
+    let generation = host::map_generation(&handoff.generation);
     if let Some(g) = &handoff.glue {
         view.set_glue(g);
     }
@@ -134,7 +134,11 @@ extern "C" fn runtime_main(sp: *mut u64) -> ! {
         w[..c.len()].copy_from_slice(c);
         script[i] = u64::from_le_bytes(w);
     }
-    host::set_state(State { view, handoff });
+    host::set_state(State {
+        view,
+        handoff,
+        generation,
+    });
     trap::install();
     if !filter.is_empty() {
         install_filter(&filter);

@@ -107,11 +107,16 @@ pub fn install() {
 struct Trapped {
     info: usize,
     ucontext: usize,
+    slot: usize,
 }
 
 extern "C" fn on_sigsys(_sig: i32, info: usize, ucontext: usize) {
     let slot = heap::claim();
-    let t = Trapped { info, ucontext };
+    let t = Trapped {
+        info,
+        ucontext,
+        slot,
+    };
     // SAFETY: the slot's stack is this handler's alone until released; the
     // callee returns normally, and the switch restores the stack pointer.
     unsafe { sproot_on_stack(heap::stack_top(slot), on_own_stack, &t as *const _ as usize) };
@@ -143,7 +148,7 @@ extern "C" fn on_own_stack(arg: usize) {
             ret: 0,
         }
     };
-    let ret = syscall(regs);
+    let ret = syscall(regs, t.slot);
     // SAFETY: as above.
     unsafe { *greg(uc, uc::RET) = ret as u64 };
 }
@@ -180,24 +185,39 @@ fn issue(nr: i64, args: [u64; 6]) -> i64 {
     sc(nr as usize, args.map(|a| a as usize)) as i64
 }
 
-/// Scratch space for new data: the top of the arena's last page would
-/// do, but a buffer of the handler's own frame is simpler.
+/// Scratch space for new data (translated paths, structures), from the
+/// handler's arena.
 const SCRATCH: usize = 16 << 10;
 
 /// One trapped syscall: its result.
-fn syscall(regs: TrapRegs) -> i64 {
+fn syscall(regs: TrapRegs, slot: usize) -> i64 {
     match regs.nr as usize {
         nr::RT_SIGACTION => return sigaction(regs),
         nr::RT_SIGPROCMASK => return sigprocmask(regs),
         _ => {}
     }
-    let st = host::state();
+    let changes = paths::changes_namespace(regs.nr);
+    let sv = host::slot_view(slot);
+    if changes {
+        sv.view.invalidate_cache();
+    }
+    let ret = translated(regs, &sv.view);
+    if changes {
+        host::names_changed();
+    }
+    ret
+}
+
+/// The call translated in `view`, run: its result.
+fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView) -> i64 {
     let shared = LocalState::default();
     let mut mem = OwnMemory;
-    let mut scratch = [0u8; SCRATCH];
-    let top = scratch.as_mut_ptr() as u64 + SCRATCH as u64;
+    // Not zeroed: the handlers write what they push before the kernel
+    // reads it.
+    let scratch: alloc::vec::Vec<u8> = alloc::vec::Vec::with_capacity(SCRATCH);
+    let top = scratch.as_ptr() as u64 + SCRATCH as u64;
     let mut ctx = Ctx::new(
-        &st.view,
+        view,
         &OwnProcess,
         &RtHost,
         &shared,

@@ -107,4 +107,3 @@ pub fn threads(pid: i32) -> usize {
         })
         .unwrap_or(1)
 }
-
