@@ -11,8 +11,10 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use sproot_core::fs::*;
+use sproot_core::handler::FileMeta;
 
 /// The host as the tracer sees it: its own syscalls.
 #[derive(Clone, Copy, Debug, Default)]
@@ -93,8 +95,12 @@ impl sproot_core::handler::Host for TracerHost {
         let stx = crate::host::statx(&path, flags as i32, mask)?;
         Ok(crate::host::as_bytes(&stx).to_vec())
     }
+    /// Read from the file's `user.sproot.owner` (`uid:gid`).
     fn stored_owner(&self, path: &[u8]) -> Option<(u32, u32)> {
-        crate::syscall::ids::stored_owner(path.as_path())
+        let v = crate::host::getxattr(path.as_path(), OWNER_XATTR)?;
+        let s = std::str::from_utf8(&v).ok()?;
+        let (u, g) = s.trim().split_once(':')?;
+        Some((u.parse().ok()?, g.parse().ok()?))
     }
     fn link_count(&self, path: &[u8]) -> Option<u64> {
         crate::ext::link2symlink::nlink_of(path.as_path())
@@ -120,7 +126,87 @@ impl sproot_core::handler::Host for TracerHost {
         let path = c_path(path)?;
         Ok(crate::host::listxattr(&path, follow)?)
     }
+    fn meta(&self, path: &[u8], follow: bool) -> Result<FileMeta, sproot_core::Errno> {
+        let st = if follow {
+            nix::sys::stat::stat(path)
+        } else {
+            nix::sys::stat::lstat(path)
+        }?;
+        Ok(FileMeta {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            mode: st.st_mode,
+            uid: st.st_uid,
+            gid: st.st_gid,
+        })
+    }
+    fn chmod(&self, path: &[u8], mode: u32, follow: bool) -> Result<(), sproot_core::Errno> {
+        use nix::sys::stat::FchmodatFlags;
+        let flags = if follow {
+            FchmodatFlags::FollowSymlink
+        } else {
+            FchmodatFlags::NoFollowSymlink
+        };
+        let mode = nix::sys::stat::Mode::from_bits_truncate(mode);
+        Ok(nix::sys::stat::fchmodat(None, path, mode, flags)?)
+    }
+    fn uid(&self) -> u32 {
+        nix::unistd::getuid().as_raw()
+    }
+    /// In the file's `user.sproot.owner`, as `uid:gid`.
+    fn store_owner(
+        &self,
+        path: &[u8],
+        (uid, gid): (u32, u32),
+        follow: bool,
+    ) -> Result<(), sproot_core::Errno> {
+        let value = format!("{uid}:{gid}");
+        Ok(crate::host::setxattr(
+            path.as_path(),
+            OWNER_XATTR,
+            value.as_bytes(),
+            follow,
+        )?)
+    }
+
+    fn is_link_group_file(&self, path: &[u8]) -> bool {
+        crate::ext::link2symlink::group_of(path.as_path()).is_some()
+    }
+    fn dups_guest_fds(&self) -> bool {
+        PIDFD_GETFD.load(Ordering::Relaxed)
+    }
+    /// With `pidfd_getfd` (Linux 5.6; 6.9 for a thread that is not its
+    /// process's leader).
+    fn dup_guest_fd(&self, tid: i32, thread: bool, fd: i32) -> Result<i32, sproot_core::Errno> {
+        match crate::host::pidfd_getfd(tid, thread, fd) {
+            Ok(dup) => Ok(std::os::fd::IntoRawFd::into_raw_fd(dup)),
+            Err(e) => {
+                if matches!(e, nix::errno::Errno::ENOSYS | nix::errno::Errno::EPERM) && !thread {
+                    PIDFD_GETFD.store(false, Ordering::Relaxed);
+                }
+                Err(e.into())
+            }
+        }
+    }
+    fn dir_at_start(&self, dup: i32) -> bool {
+        nix::unistd::lseek(dup, 0, nix::unistd::Whence::SeekCur) == Ok(0)
+    }
+    fn getdents(&self, dup: i32, buf: &mut [u8]) -> Result<usize, sproot_core::Errno> {
+        // SAFETY: `dup` is a descriptor of this process, open until
+        // `close_dup`.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(dup) };
+        Ok(crate::host::getdents64(fd, buf)?)
+    }
+    fn close_dup(&self, dup: i32) {
+        let _ = nix::unistd::close(dup);
+    }
 }
+
+/// Cleared once `pidfd_getfd` proved unavailable on this kernel.
+static PIDFD_GETFD: AtomicBool = AtomicBool::new(true);
+
+/// The extended attribute `--persist-ownership` keeps owners in.
+pub const OWNER_XATTR: &str = "user.sproot.owner";
 
 /// `path` as a C string for the host's calls (`EINVAL` with a NUL inside).
 fn c_path(path: &[u8]) -> Result<std::ffi::CString, nix::errno::Errno> {

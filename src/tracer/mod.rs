@@ -491,7 +491,10 @@ impl<'a> Tracer<'a> {
             self.sysv_gone(pid.as_raw());
         }
         // Modes a fake root lifted for a call it never returned from.
-        self.env.restore.borrow_mut().restore(pid.as_raw());
+        self.env
+            .restore
+            .borrow_mut()
+            .restore(pid.as_raw(), self.env.host);
         self.tasks.on_gone(&mut self.kernel, pid.as_raw(), status);
         if pid == self.first {
             signals::forget_first();

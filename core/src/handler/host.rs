@@ -6,6 +6,17 @@ use crate::Errno;
 use crate::fs::HostFs;
 use crate::prelude::*;
 
+/// What the handlers read of a file's `stat`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileMeta {
+    pub dev: u64,
+    pub ino: u64,
+    /// `st_mode`: the type and permission bits.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
 pub trait Host: HostFs {
     /// `-l`: the final file the name `path` of an emulated hard link stands
     /// for (`None`: not such a name).
@@ -41,4 +52,31 @@ pub trait Host: HostFs {
     /// The names of `path`'s extended attributes (`listxattr`, or
     /// `llistxattr` when not `follow`), NUL-separated.
     fn listxattr(&self, path: &[u8], follow: bool) -> Result<Vec<u8>, Errno>;
+    /// The owner, mode and identity of `path` (`stat`, or `lstat` when not
+    /// `follow`).
+    fn meta(&self, path: &[u8], follow: bool) -> Result<FileMeta, Errno>;
+    /// Set the permission bits of `path` (`fchmodat`, with
+    /// `AT_SYMLINK_NOFOLLOW` when not `follow`).
+    fn chmod(&self, path: &[u8], mode: u32, follow: bool) -> Result<(), Errno>;
+    /// The real uid of the user running sproot.
+    fn uid(&self) -> u32;
+    /// `--persist-ownership`: keep `owner` in the file itself (read back by
+    /// [`Host::stored_owner`]).
+    fn store_owner(&self, path: &[u8], owner: (u32, u32), follow: bool) -> Result<(), Errno>;
+    /// `-l`: whether `path` (not followed) is a name, the intermediate or
+    /// the final file of an emulated hard link.
+    fn is_link_group_file(&self, path: &[u8]) -> bool;
+    /// Whether [`Host::dup_guest_fd`] may work (it did not prove
+    /// unavailable).
+    fn dups_guest_fds(&self) -> bool;
+    /// A duplicate, on the host's side, of fd `fd` of thread `tid` (the
+    /// same open file: it shares the position); `thread`: `tid` is not its
+    /// process's leader. `EBADF`: the fd is not open.
+    fn dup_guest_fd(&self, tid: i32, thread: bool, fd: i32) -> Result<i32, Errno>;
+    /// Whether the directory open as `dup` is read from its start.
+    fn dir_at_start(&self, dup: i32) -> bool;
+    /// `getdents64` on `dup`: the bytes of entries read into `buf`.
+    fn getdents(&self, dup: i32, buf: &mut [u8]) -> Result<usize, Errno>;
+    /// Close a duplicate from [`Host::dup_guest_fd`].
+    fn close_dup(&self, dup: i32);
 }

@@ -15,14 +15,16 @@
 mod ctx;
 mod host;
 pub mod ids;
+pub mod listings;
 pub mod net;
 pub mod openat2;
+pub mod owners;
 pub mod paths;
 pub mod stat;
 pub mod xattr;
 
 pub use ctx::Ctx;
-pub use host::Host;
+pub use host::{FileMeta, Host};
 
 use crate::backend::SyscallRegs;
 use crate::decision::Decision;

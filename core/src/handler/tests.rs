@@ -10,8 +10,18 @@ use crate::fs::{Binding, GuestView, HostFs};
 use crate::shared::SharedState;
 use crate::sysno as sys;
 use crate::table::{self, Kind};
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicI32, Ordering};
+
+extern crate std;
+use std::sync::Mutex;
+
+/// An owner kept in a file: path, owner, followed.
+type Stored = (Vec<u8>, (u32, u32), bool);
+
+/// The real user of the fake host.
+const UID: u32 = 1000;
 
 const BASE: u64 = 0x1000;
 const SIZE: usize = 1 << 14;
@@ -78,6 +88,40 @@ impl Memory for Mem {
 struct Host {
     fs: MemHost,
     closed: AtomicI32,
+    /// Files' owners and modes (others: root's, `0o755`/`0o644`).
+    metas: Mutex<BTreeMap<Vec<u8>, FileMeta>>,
+    /// Every `chmod`: path, mode, followed.
+    chmods: Mutex<Vec<(Vec<u8>, u32, bool)>>,
+    /// Every owner kept in a file: path, owner, followed.
+    stored: Mutex<Vec<Stored>>,
+    /// `-l`: each name of an emulated hard link, with its final file.
+    link_names: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// `getdents64`'s batches on the duplicate of the guest's fd 5, and
+    /// the duplicates closed.
+    batches: Mutex<Vec<Vec<u8>>>,
+    batches_read: AtomicI32,
+    dups_closed: AtomicI32,
+}
+
+impl Host {
+    /// `path`, of type `kind` (`S_IF*`), owned by `uid` with `mode`.
+    fn own(&self, path: &str, kind: u32, uid: u32, mode: u32) {
+        let ino = 10 + self.metas.lock().unwrap().len() as u64;
+        let meta = FileMeta {
+            dev: 1,
+            ino,
+            mode: kind | mode,
+            uid,
+            gid: uid,
+        };
+        self.metas
+            .lock()
+            .unwrap()
+            .insert(path.as_bytes().to_vec(), meta);
+    }
+    fn mode(&self, path: &str) -> u32 {
+        self.metas.lock().unwrap()[path.as_bytes()].mode & 0o7777
+    }
 }
 
 impl crate::fs::HostFs for Host {
@@ -105,8 +149,8 @@ impl crate::fs::HostFs for Host {
 }
 
 impl super::Host for Host {
-    fn link_final_file(&self, _: &[u8]) -> Option<Vec<u8>> {
-        None
+    fn link_final_file(&self, path: &[u8]) -> Option<Vec<u8>> {
+        self.link_names.get(path).cloned()
     }
     fn nlink(&self, _: &[u8]) -> Result<u64, Errno> {
         Ok(1)
@@ -154,11 +198,79 @@ impl super::Host for Host {
     fn listxattr(&self, _: &[u8], _: bool) -> Result<Vec<u8>, Errno> {
         Ok(Vec::new())
     }
+    fn meta(&self, path: &[u8], _: bool) -> Result<FileMeta, Errno> {
+        if let Some(m) = self.metas.lock().unwrap().get(path) {
+            return Ok(*m);
+        }
+        let (mode, ino) = match self.fs.lstat_kind(path)? {
+            crate::fs::Kind::Dir => (0o040755, 2),
+            _ => (0o100644, 3),
+        };
+        Ok(FileMeta {
+            dev: 1,
+            ino,
+            mode,
+            ..FileMeta::default()
+        })
+    }
+    fn chmod(&self, path: &[u8], mode: u32, follow: bool) -> Result<(), Errno> {
+        let mut metas = self.metas.lock().unwrap();
+        let m = metas.get_mut(path).ok_or(Errno::EPERM)?;
+        m.mode = (m.mode & !0o7777) | mode;
+        self.chmods
+            .lock()
+            .unwrap()
+            .push((path.to_vec(), mode, follow));
+        Ok(())
+    }
+    fn uid(&self) -> u32 {
+        UID
+    }
+    fn is_link_group_file(&self, path: &[u8]) -> bool {
+        self.link_names.contains_key(path) || self.link_names.values().any(|f| f == path)
+    }
+    fn dups_guest_fds(&self) -> bool {
+        true
+    }
+    fn dup_guest_fd(&self, tid: i32, thread: bool, fd: i32) -> Result<i32, Errno> {
+        assert_eq!((tid, thread), (100, false));
+        if fd == 5 { Ok(50) } else { Err(Errno::EBADF) }
+    }
+    fn dir_at_start(&self, dup: i32) -> bool {
+        assert_eq!(dup, 50);
+        self.batches_read.load(Ordering::SeqCst) == 0
+    }
+    fn getdents(&self, dup: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+        assert_eq!(dup, 50);
+        let mut batches = self.batches.lock().unwrap();
+        if batches.is_empty() {
+            return Ok(0);
+        }
+        let batch = batches.remove(0);
+        self.batches_read.fetch_add(1, Ordering::SeqCst);
+        buf[..batch.len()].copy_from_slice(&batch);
+        Ok(batch.len())
+    }
+    fn close_dup(&self, dup: i32) {
+        self.dups_closed.store(dup, Ordering::SeqCst);
+    }
+    fn store_owner(&self, path: &[u8], owner: (u32, u32), follow: bool) -> Result<(), Errno> {
+        self.stored
+            .lock()
+            .unwrap()
+            .push((path.to_vec(), owner, follow));
+        Ok(())
+    }
 }
 
 /// A guest rooted at `/r`, `/data` bound at `/mnt`, `/proc` at `/proc`;
 /// its cwd is `/etc`.
 fn setup() -> (Arc<Host>, GuestView) {
+    setup_with(|fs| fs)
+}
+
+/// [`setup`]'s, with more of the host's files.
+fn setup_with(more: impl FnOnce(MemHost) -> MemHost) -> (Arc<Host>, GuestView) {
     let fs = MemHost::default()
         .dir("/r")
         .dir("/r/etc")
@@ -173,7 +285,7 @@ fn setup() -> (Arc<Host>, GuestView) {
         .file("/proc/100/mounts")
         .link("/proc/100/cwd", "/r/etc");
     let host = Arc::new(Host {
-        fs,
+        fs: more(fs),
         ..Default::default()
     });
     let bind = |h: &str, g: &str| Binding {
@@ -481,4 +593,302 @@ fn fake_root_keeps_privileged_xattrs_and_leaves_the_rest_to_the_kernel() {
     let (out, _) = xattr(sys::SYS_removexattr, "trusted.a", &[], 0);
     assert!(matches!(out, Ok(Some(Outcome::Emulated(0)))), "{out:?}");
     assert!(!shared.xattr_has_any((0, 1)));
+}
+
+const S_IFDIR: u32 = 0o040000;
+const S_IFREG: u32 = 0o100000;
+
+/// A context on `c` sharing `shared`, run through `f`.
+fn with_ctx<T>(
+    c: &mut Call,
+    host: &Host,
+    view: &GuestView,
+    shared: &dyn SharedState,
+    f: impl FnOnce(&mut Ctx<Regs>) -> T,
+) -> T {
+    let mut ctx = Ctx::new(
+        view,
+        &OneProcess,
+        host,
+        shared,
+        c.regs,
+        &mut c.mem,
+        Scratch::below(TOP),
+    );
+    let out = f(&mut ctx);
+    c.regs = ctx.regs;
+    out
+}
+
+#[test]
+fn fake_roots_chown_is_recorded_and_kept_in_the_file() {
+    use crate::ext::fake_id::Creds;
+    let (host, view) = setup();
+    host.own("/r/etc/hosts", S_IFREG, UID, 0o644);
+    let shared = crate::shared::LocalState::default();
+    let creds = Creds::new(0, 0);
+    let key = (
+        1,
+        super::Host::meta(&*host, b"/r/etc/hosts", true)
+            .unwrap()
+            .ino,
+    );
+    let chown = |args: [u64; 6], path: &str, persist: bool| {
+        let mut c = Call::new(sys::SYS_fchownat, args).str(1, path);
+        with_ctx(&mut c, &host, &view, &shared, |ctx| {
+            owners::chown(ctx, &creds, (UID, UID), persist)
+        })
+    };
+    // The group kept (-1): the real user's shows as the fake root's.
+    assert_eq!(
+        chown([AT_FDCWD, 0, 5, !0, 0, 0], "/etc/hosts", false),
+        Ok(0)
+    );
+    assert_eq!(shared.owner(key), Some((5, 0)));
+    // Then the uid kept: the recorded one, not the file's.
+    assert_eq!(chown([AT_FDCWD, 0, !0, 7, 0, 0], "hosts", true), Ok(0));
+    assert_eq!(shared.owner(key), Some((5, 7)));
+    assert_eq!(
+        *host.stored.lock().unwrap(),
+        [(b"/r/etc/hosts".to_vec(), (5, 7), true)]
+    );
+    // Not followed with AT_SYMLINK_NOFOLLOW; the kernel's errors.
+    let nofollow = table::AT_SYMLINK_NOFOLLOW;
+    assert_eq!(chown([AT_FDCWD, 0, 1, 1, nofollow, 0], "abs", true), Ok(0));
+    assert!(!host.stored.lock().unwrap()[1].2);
+    assert_eq!(
+        chown([AT_FDCWD, 0, 1, 1, 0, 0], "/no/such", false),
+        Err(Errno::ENOENT)
+    );
+    assert_eq!(
+        chown([AT_FDCWD, 0, 1, 1, !0, 0], "/etc/hosts", false),
+        Err(Errno::EINVAL)
+    );
+}
+
+#[test]
+fn fake_roots_access_passes_but_needs_an_execute_bit() {
+    let (host, view) = setup();
+    host.own("/r/etc/hosts", S_IFREG, UID, 0o000);
+    let shared = crate::shared::LocalState::default();
+    let access = |path: &str, mode: u64| {
+        let mut c = Call::new(sys::SYS_faccessat, [AT_FDCWD, 0, mode, 0, 0, 0]).str(1, path);
+        with_ctx(&mut c, &host, &view, &shared, owners::access)
+    };
+    // Read and write on a mode-0 file of the real user's.
+    assert_eq!(access("/etc/hosts", 6), Ok(0));
+    assert_eq!(access("/etc/hosts", 1), Err(Errno::EACCES));
+    assert_eq!(access("/etc", 1), Ok(0));
+    assert_eq!(access("/etc/none", 0), Err(Errno::ENOENT));
+}
+
+#[test]
+fn fake_roots_open_lifts_only_the_owner_bits_it_needs() {
+    let (host, view) = setup();
+    host.own("/r/etc/hosts", S_IFREG, UID, 0o040);
+    host.own("/data/f", S_IFREG, 0, 0o000);
+    let shared = crate::shared::LocalState::default();
+    let open = |path: &str, flags: u64| {
+        let mut c = Call::new(sys::SYS_openat, [AT_FDCWD, 0, flags, 0, 0, 0]).str(1, path);
+        with_ctx(&mut c, &host, &view, &shared, |ctx| {
+            owners::open_as_root(ctx)
+        })
+    };
+    // O_RDWR: read and write for the owner, the mode to put back.
+    assert_eq!(
+        open("/etc/hosts", 2),
+        Some((b"/r/etc/hosts".to_vec(), 0o040))
+    );
+    assert_eq!(host.mode("/r/etc/hosts"), 0o640);
+    // Enough already; not the real user's.
+    assert_eq!(open("/etc/hosts", 0), None);
+    assert_eq!(open("/mnt/f", 0), None);
+    assert_eq!(host.mode("/data/f"), 0);
+}
+
+/// The core's context seen through a backend's own (which derefs to it).
+struct Backend<'a>(Ctx<'a, Regs>);
+
+impl<'a> core::ops::Deref for Backend<'a> {
+    type Target = Ctx<'a, Regs>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for Backend<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+#[test]
+fn modes_are_lifted_for_a_new_name_and_on_the_way_after_eacces() {
+    let (host, view) = setup_with(|fs| fs.dir("/").dir("/r/etc/a").dir("/r/etc/a/b"));
+    // /etc/a/b/c to make: `a` not searchable, `b` not writable, both the
+    // real user's; `/r/etc` root's.
+    host.own("/r/etc", S_IFDIR, 0, 0o500);
+    host.own("/r/etc/a", S_IFDIR, UID, 0o600);
+    host.own("/r/etc/a/b", S_IFDIR, UID, 0o500);
+    let shared = crate::shared::LocalState::default();
+    let mkdir = |answers: &[i64]| {
+        let mut c = Call::new(sys::SYS_mkdirat, [AT_FDCWD, 0, 0o755, 0, 0, 0]).str(1, "a/b/c");
+        let path = c.regs.args[1];
+        let mut ctx = Backend(Ctx::new(
+            &view,
+            &OneProcess,
+            &*host,
+            &shared,
+            c.regs,
+            &mut c.mem,
+            Scratch::below(TOP),
+        ));
+        // Each try sees the call's own registers and the modes as lifted.
+        let mut tries = Vec::new();
+        let (out, lifted) = owners::with_lifted_modes(&mut ctx, |ctx: &mut Backend| {
+            assert_eq!(ctx.arg(1), path);
+            ctx.regs.args[1] = 0;
+            tries.push((host.mode("/r/etc/a"), host.mode("/r/etc/a/b")));
+            match answers[tries.len() - 1] {
+                0 => Outcome::Pass,
+                v => Outcome::Emulated(v),
+            }
+        });
+        (out, lifted, tries)
+    };
+    // Refused once (`a` could not be searched), then run by the kernel.
+    let (out, lifted, tries) = mkdir(&[Errno::EACCES.ret(), 0]);
+    assert!(matches!(out, Outcome::Pass), "{out:?}");
+    assert_eq!(tries, [(0o600, 0o700), (0o700, 0o700)]);
+    let want: owners::Lifted = vec![
+        (b"/r/etc/a/b".to_vec(), 0o500),
+        (b"/r/etc/a".to_vec(), 0o600),
+    ];
+    assert_eq!(lifted, want);
+    // Root's directories are left alone; put back, the last lifted first.
+    assert_eq!(host.mode("/r/etc"), 0o500);
+    owners::put_back(&*host, lifted);
+    assert_eq!(
+        (host.mode("/r/etc/a"), host.mode("/r/etc/a/b")),
+        (0o600, 0o500)
+    );
+    let order: Vec<Vec<u8>> = host.chmods.lock().unwrap()[2..]
+        .iter()
+        .map(|(p, _, follow)| {
+            assert!(!follow);
+            p.clone()
+        })
+        .collect();
+    assert_eq!(order, [b"/r/etc/a".to_vec(), b"/r/etc/a/b".to_vec()]);
+    // Answered without the kernel: put back at once, nothing left to do.
+    let (out, lifted, tries) = mkdir(&[Errno::EEXIST.ret()]);
+    assert!(matches!(out, Outcome::Emulated(_)));
+    assert_eq!(tries, [(0o600, 0o700)]);
+    assert!(lifted.is_empty());
+    assert_eq!(host.mode("/r/etc/a/b"), 0o500);
+}
+
+/// A `struct linux_dirent64` for `name`, of type `d_type`.
+fn dirent(name: &str, d_type: u8) -> Vec<u8> {
+    let reclen = (19 + name.len() + 1).div_ceil(8) * 8;
+    let mut v = vec![0u8; reclen];
+    v[0..8].copy_from_slice(&(name.len() as u64).to_ne_bytes());
+    v[16..18].copy_from_slice(&(reclen as u16).to_ne_bytes());
+    v[18] = d_type;
+    v[19..19 + name.len()].copy_from_slice(name.as_bytes());
+    v
+}
+
+/// The (name, inode, type) of each entry of a `getdents64` result.
+fn entries(mut buf: &[u8]) -> Vec<(String, u64, u8)> {
+    let mut out = Vec::new();
+    while !buf.is_empty() {
+        let reclen = u16::from_ne_bytes([buf[16], buf[17]]) as usize;
+        let raw = &buf[19..reclen];
+        let name = &raw[..raw.iter().position(|&b| b == 0).unwrap()];
+        let ino = u64::from_ne_bytes(buf[0..8].try_into().unwrap());
+        out.push((String::from_utf8(name.to_vec()).unwrap(), ino, buf[18]));
+        buf = &buf[reclen..];
+    }
+    out
+}
+
+#[test]
+fn a_listing_gets_its_binding_point_and_shows_l2s_names_as_their_file() {
+    use listings::{Filter, Listed};
+    const DT_REG: u8 = 8;
+    const DT_LNK: u8 = 10;
+    let (host, _) = setup_with(|fs| fs.link("/proc/100/fd/5", "/r/etc"));
+    // `-l`: /etc/b is a name of the final file .l2s.a0001.0002.
+    let fin = b"/r/etc/.l2s.a0001.0002".to_vec();
+    let mut host = Arc::into_inner(host).unwrap();
+    host.link_names.insert(b"/r/etc/b".to_vec(), fin.clone());
+    host.link_names.insert(b"/r/etc/.l2s.a0001".to_vec(), fin);
+    host.own("/r/etc/.l2s.a0001.0002", S_IFREG, UID, 0o644);
+    // A batch; one of hidden entries alone, read past; the last.
+    let first = [
+        dirent(".proot-x", DT_REG),
+        dirent(".l2s.a0001", DT_LNK),
+        dirent(".l2s.mine", DT_REG),
+        dirent("b", DT_LNK),
+    ];
+    let batches = [
+        first.concat(),
+        dirent(".l2s.a0001.0002", DT_REG),
+        dirent("hosts", DT_REG),
+    ];
+    *host.batches.lock().unwrap() = batches.to_vec();
+    let host = Arc::new(host);
+    // /data bound at /etc/data, which the rootfs lacks.
+    let view = GuestView::new(
+        host.clone(),
+        b"/r",
+        vec![Binding {
+            host: b"/data".to_vec(),
+            guest: b"/etc/data".to_vec(),
+        }],
+    );
+    assert!(view.lists_points());
+    let filter = Filter {
+        proot: true,
+        l2s: true,
+        points: true,
+    };
+    let buf = BASE + 0x800;
+    let mut c = Call::new(sys::SYS_getdents64, [5, buf, 1024, 0, 0, 0]);
+    let mut list = || {
+        let out = c.run(&host, &view, |ctx| listings::enter(ctx, filter));
+        let Ok(Listed::Answered(n)) = out else {
+            panic!("{out:?}")
+        };
+        let mut got = vec![0u8; n as usize];
+        c.mem.read(buf, &mut got).unwrap();
+        entries(&got)
+    };
+    let fin_ino = super::Host::meta(&*host, b"/r/etc/.l2s.a0001.0002", false)
+        .unwrap()
+        .ino;
+    let listed = |want: &[(&str, u64, u8)]| -> Vec<(String, u64, u8)> {
+        want.iter()
+            .map(|&(n, i, t)| (String::from(n), i, t))
+            .collect()
+    };
+    // The binding point first (what is bound there: a file); the guest's
+    // own `.l2s.` file stays; a name shows as its final file.
+    assert_eq!(
+        list(),
+        listed(&[
+            ("data", 1, DT_REG),
+            (".l2s.mine", 9, DT_REG),
+            ("b", fin_ino, DT_REG)
+        ])
+    );
+    // Not from the start: no point; a batch of hidden entries read past.
+    assert_eq!(list(), listed(&[("hosts", 5, DT_REG)]));
+    assert_eq!(list(), listed(&[]));
+    assert_eq!(host.dups_closed.load(Ordering::SeqCst), 50);
+    // A closed fd is the kernel's to answer.
+    let mut c = Call::new(sys::SYS_getdents64, [6, buf, 1024, 0, 0, 0]);
+    let out = c.run(&host, &view, |ctx| listings::enter(ctx, filter));
+    assert_eq!(out, Ok(Listed::Pass));
 }
