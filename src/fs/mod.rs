@@ -200,6 +200,38 @@ impl sproot_core::handler::Host for TracerHost {
     fn close_dup(&self, dup: i32) {
         let _ = nix::unistd::close(dup);
     }
+    fn link_name(
+        &self,
+        old: &[u8],
+        new: &[u8],
+        l2s_dir: Option<&[u8]>,
+    ) -> Result<(), sproot_core::Errno> {
+        let l2s_dir = l2s_dir.map(|d| d.as_path());
+        Ok(crate::ext::link2symlink::link(
+            old.as_path(),
+            new.as_path(),
+            l2s_dir,
+        )?)
+    }
+    fn unlink_name(&self, path: &[u8]) -> Result<(), sproot_core::Errno> {
+        Ok(crate::ext::link2symlink::unlink(path.as_path())?)
+    }
+    fn rename_names(&self, old: &[u8], new: &[u8], flags: u32) -> Result<(), sproot_core::Errno> {
+        Ok(crate::ext::link2symlink::rename(
+            old.as_path(),
+            new.as_path(),
+            flags,
+        )?)
+    }
+    fn link_unnamed(&self, magic: &[u8], new: &[u8]) -> Result<(), sproot_core::Errno> {
+        Ok(nix::unistd::linkat(
+            None,
+            magic,
+            None,
+            new,
+            nix::fcntl::AtFlags::AT_SYMLINK_FOLLOW,
+        )?)
+    }
 }
 
 /// Cleared once `pidfd_getfd` proved unavailable on this kernel.

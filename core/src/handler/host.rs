@@ -79,4 +79,17 @@ pub trait Host: HostFs {
     fn getdents(&self, dup: i32, buf: &mut [u8]) -> Result<usize, Errno>;
     /// Close a duplicate from [`Host::dup_guest_fd`].
     fn close_dup(&self, dup: i32);
+    /// `-l`: emulate `link(old, new)` in the layout of emulated hard links
+    /// (host paths, `old` not followed), its intermediate and final files
+    /// in `l2s_dir` (`None`: next to the file). On error nothing changed.
+    fn link_name(&self, old: &[u8], new: &[u8], l2s_dir: Option<&[u8]>) -> Result<(), Errno>;
+    /// `-l`: remove the name `path` (not followed), lowering its group's
+    /// link count.
+    fn unlink_name(&self, path: &[u8]) -> Result<(), Errno>;
+    /// `-l`: `renameat2(old, new, flags)` where either is a name of an
+    /// emulated hard link (a name replaced leaves its group).
+    fn rename_names(&self, old: &[u8], new: &[u8], flags: u32) -> Result<(), Errno>;
+    /// Give a file with no name its first, real one through its `/proc`
+    /// magic link `magic` (`linkat` with `AT_SYMLINK_FOLLOW`).
+    fn link_unnamed(&self, magic: &[u8], new: &[u8]) -> Result<(), Errno>;
 }

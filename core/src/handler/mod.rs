@@ -15,6 +15,7 @@
 mod ctx;
 mod host;
 pub mod ids;
+pub mod link2symlink;
 pub mod listings;
 pub mod net;
 pub mod openat2;

@@ -101,6 +101,8 @@ struct Host {
     batches: Mutex<Vec<Vec<u8>>>,
     batches_read: AtomicI32,
     dups_closed: AtomicI32,
+    /// `-l`'s operations on the layout, as text.
+    l2s_ops: Mutex<Vec<String>>,
 }
 
 impl Host {
@@ -118,6 +120,10 @@ impl Host {
             .lock()
             .unwrap()
             .insert(path.as_bytes().to_vec(), meta);
+    }
+    fn l2s_op(&self, op: String) -> Result<(), Errno> {
+        self.l2s_ops.lock().unwrap().push(op);
+        Ok(())
     }
     fn mode(&self, path: &str) -> u32 {
         self.metas.lock().unwrap()[path.as_bytes()].mode & 0o7777
@@ -152,8 +158,9 @@ impl super::Host for Host {
     fn link_final_file(&self, path: &[u8]) -> Option<Vec<u8>> {
         self.link_names.get(path).cloned()
     }
-    fn nlink(&self, _: &[u8]) -> Result<u64, Errno> {
-        Ok(1)
+    /// The guest's fd 7 is a file with no name.
+    fn nlink(&self, path: &[u8]) -> Result<u64, Errno> {
+        Ok(if path == b"/proc/100/fd/7" { 0 } else { 1 })
     }
     fn read_file(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
         match path {
@@ -253,6 +260,19 @@ impl super::Host for Host {
     }
     fn close_dup(&self, dup: i32) {
         self.dups_closed.store(dup, Ordering::SeqCst);
+    }
+    fn link_name(&self, old: &[u8], new: &[u8], dir: Option<&[u8]>) -> Result<(), Errno> {
+        let dir = String::from_utf8_lossy(dir.unwrap_or(b"-"));
+        self.l2s_op(format!("link {} {dir}", text(&[old, new])))
+    }
+    fn unlink_name(&self, path: &[u8]) -> Result<(), Errno> {
+        self.l2s_op(format!("unlink {}", text(&[path])))
+    }
+    fn rename_names(&self, old: &[u8], new: &[u8], flags: u32) -> Result<(), Errno> {
+        self.l2s_op(format!("rename {} {flags}", text(&[old, new])))
+    }
+    fn link_unnamed(&self, magic: &[u8], new: &[u8]) -> Result<(), Errno> {
+        self.l2s_op(format!("first link {}", text(&[magic, new])))
     }
     fn store_owner(&self, path: &[u8], owner: (u32, u32), follow: bool) -> Result<(), Errno> {
         self.stored
@@ -891,4 +911,104 @@ fn a_listing_gets_its_binding_point_and_shows_l2s_names_as_their_file() {
     let mut c = Call::new(sys::SYS_getdents64, [6, buf, 1024, 0, 0, 0]);
     let out = c.run(&host, &view, |ctx| listings::enter(ctx, filter));
     assert_eq!(out, Ok(Listed::Pass));
+}
+
+/// Host paths, as one line.
+fn text(paths: &[&[u8]]) -> String {
+    let paths: Vec<String> = paths
+        .iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    paths.join(" ")
+}
+
+#[test]
+fn link2symlink_acts_on_names_and_leaves_other_files_to_the_kernel() {
+    let (host, _) = setup_with(|fs| {
+        fs.dir("/proc/100/fd")
+            .link("/proc/100/fd/7", "/tmp/#1 (deleted)")
+            .link("/proc/100/fd/8", "/r/etc/hosts")
+    });
+    let mut host = Arc::into_inner(host).unwrap();
+    // /etc/b is a name of an emulated hard link.
+    host.link_names
+        .insert(b"/r/etc/b".to_vec(), b"/r/etc/.l2s.b0001.0002".to_vec());
+    let host = Arc::new(host);
+    let proc = Binding {
+        host: b"/proc".to_vec(),
+        guest: b"/proc".to_vec(),
+    };
+    let view = GuestView::new(host.clone(), b"/r", vec![proc]);
+    let run = |nr: i64, args: [u64; 6], paths: &[(usize, &str)]| {
+        let mut c = Call::new(nr, args);
+        for &(i, p) in paths {
+            c = c.str(i, p);
+        }
+        c.run(&host, &view, |ctx| link2symlink::enter(ctx, Some(b"/l2s")))
+    };
+    let emulated = |r: Result<Option<Outcome>, Errno>| match r {
+        Ok(Some(Outcome::Emulated(v))) => Some(v),
+        Ok(None) => None,
+        r => panic!("{r:?} after {:?}", host.l2s_ops.lock().unwrap()),
+    };
+    let (cwd, empty) = (AT_FDCWD, table::AT_EMPTY_PATH);
+    let follow = table::AT_SYMLINK_FOLLOW;
+    let linkat = [cwd, 0, cwd, 0, 0, 0];
+    assert_eq!(
+        emulated(run(sys::SYS_linkat, linkat, &[(1, "hosts"), (3, "/h2")])),
+        Some(0)
+    );
+    // An fd's file, or a first real link for a file without a name.
+    let by_fd = |fd: u64, flags: u64| {
+        run(
+            sys::SYS_linkat,
+            [fd, 0, cwd, 0, flags, 0],
+            &[(1, ""), (3, "/h3")],
+        )
+    };
+    assert_eq!(emulated(by_fd(8, empty)), Some(0));
+    assert_eq!(emulated(by_fd(7, empty)), Some(0));
+    assert_eq!(by_fd(-1i64 as u64, empty).unwrap_err(), Errno::EBADF);
+    assert_eq!(by_fd(8, !0).unwrap_err(), Errno::EINVAL);
+    // Followed to a magic link: the same.
+    let magic = |fd: &str, new: &str| {
+        let args = [cwd, 0, cwd, 0, follow, 0];
+        emulated(run(sys::SYS_linkat, args, &[(1, fd), (3, new)]))
+    };
+    assert_eq!(magic("/proc/self/fd/8", "/h4"), Some(0));
+    assert_eq!(magic("/proc/self/fd/7", "/h5"), Some(0));
+    // Only names are the extension's to remove or rename.
+    assert_eq!(
+        emulated(run(
+            sys::SYS_unlinkat,
+            [cwd, 0, 0, 0, 0, 0],
+            &[(1, "hosts")]
+        )),
+        None
+    );
+    assert_eq!(
+        emulated(run(sys::SYS_unlinkat, [cwd, 0, 0, 0, 0, 0], &[(1, "b")])),
+        Some(0)
+    );
+    let rmdir = [cwd, 0, table::AT_REMOVEDIR, 0, 0, 0];
+    assert_eq!(emulated(run(sys::SYS_unlinkat, rmdir, &[(1, "b")])), None);
+    let renameat2 = |flags: u64, from: &str, to: &str| {
+        let args = [cwd, 0, cwd, 0, flags, 0];
+        emulated(run(sys::SYS_renameat2, args, &[(1, from), (3, to)]))
+    };
+    assert_eq!(renameat2(0, "/etc/hosts", "/h5"), None);
+    assert_eq!(renameat2(1, "/etc/hosts", "/etc/b"), Some(0));
+    let ops = host.l2s_ops.lock().unwrap().clone();
+    assert_eq!(
+        ops,
+        [
+            "link /r/etc/hosts /r/h2 /l2s",
+            "link /r/etc/hosts /r/h3 /l2s",
+            "first link /proc/100/fd/7 /r/h3",
+            "link /r/etc/hosts /r/h4 /l2s",
+            "first link /proc/100/fd/7 /r/h5",
+            "unlink /r/etc/b",
+            "rename /r/etc/hosts /r/etc/b 1",
+        ]
+    );
 }
