@@ -75,24 +75,13 @@ mod tests {
             points: false,
         };
         let d = Some(dir.as_os_str().as_bytes());
-        assert_eq!(
-            both.decide(&TracerHost, d, b".l2s.a0001", libc::DT_LNK),
-            Dirent::Hide
-        );
-        assert_eq!(
-            both.decide(&TracerHost, d, b".l2s.a0001.0002", libc::DT_REG),
-            Dirent::Hide
-        );
-        assert_eq!(
-            both.decide(&TracerHost, d, b".l2s.mine", libc::DT_REG),
-            Dirent::Keep
-        );
-        assert_eq!(
-            both.decide(&TracerHost, d, b".proot-x", libc::DT_REG),
-            Dirent::Hide
-        );
+        let decide = |f: Filter, name: &[u8], d_type| f.decide(&TracerHost, d, name, d_type);
+        assert_eq!(decide(both, b".l2s.a0001", libc::DT_LNK), Dirent::Hide);
+        assert_eq!(decide(both, b".l2s.a0001.0002", libc::DT_REG), Dirent::Hide);
+        assert_eq!(decide(both, b".l2s.mine", libc::DT_REG), Dirent::Keep);
+        assert_eq!(decide(both, b".proot-x", libc::DT_REG), Dirent::Hide);
         assert!(matches!(
-            both.decide(&TracerHost, d, b"b", libc::DT_LNK),
+            decide(both, b"b", libc::DT_LNK),
             Dirent::As {
                 d_type: libc::DT_REG,
                 ..
@@ -109,13 +98,10 @@ mod tests {
             points: false,
         };
         assert_eq!(
-            proot_only.decide(&TracerHost, d, b".l2s.a0001", libc::DT_LNK),
+            decide(proot_only, b".l2s.a0001", libc::DT_LNK),
             Dirent::Keep
         );
-        assert_eq!(
-            proot_only.decide(&TracerHost, d, b"b", libc::DT_LNK),
-            Dirent::Keep
-        );
+        assert_eq!(decide(proot_only, b"b", libc::DT_LNK), Dirent::Keep);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -347,19 +347,7 @@ impl Call {
     }
     /// Run `f` on the call's context; its result and the registers after.
     fn run<T>(&mut self, host: &Host, view: &GuestView, f: impl FnOnce(&mut Ctx<Regs>) -> T) -> T {
-        let shared = crate::shared::LocalState::default();
-        let mut ctx = Ctx::new(
-            view,
-            &OneProcess,
-            host,
-            &shared,
-            self.regs,
-            &mut self.mem,
-            Scratch::below(TOP),
-        );
-        let out = f(&mut ctx);
-        self.regs = ctx.regs;
-        out
+        with_ctx(self, host, view, &crate::shared::LocalState::default(), f)
     }
     /// The table's handler for the call.
     fn enter(&mut self, host: &Host, view: &GuestView) -> Result<Outcome, Errno> {
