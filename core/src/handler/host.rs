@@ -52,44 +52,75 @@ pub trait Host: HostFs {
     /// The names of `path`'s extended attributes (`listxattr`, or
     /// `llistxattr` when not `follow`), NUL-separated.
     fn listxattr(&self, path: &[u8], follow: bool) -> Result<Vec<u8>, Errno>;
+    // The operations below have defaults for a host that does not do them
+    // (`ENOSYS`; nothing owned, no duplicates, no group): the handlers
+    // that need them then leave the call to the kernel or fail it.
+
     /// The owner, mode and identity of `path` (`stat`, or `lstat` when not
     /// `follow`).
-    fn meta(&self, path: &[u8], follow: bool) -> Result<FileMeta, Errno>;
+    fn meta(&self, _path: &[u8], _follow: bool) -> Result<FileMeta, Errno> {
+        Err(Errno::ENOSYS)
+    }
     /// Set the permission bits of `path` (`fchmodat`, with
     /// `AT_SYMLINK_NOFOLLOW` when not `follow`).
-    fn chmod(&self, path: &[u8], mode: u32, follow: bool) -> Result<(), Errno>;
-    /// The real uid of the user running sproot.
-    fn uid(&self) -> u32;
+    fn chmod(&self, _path: &[u8], _mode: u32, _follow: bool) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
+    /// The real uid of the user running sproot (`u32::MAX`: unknown, no
+    /// file is the user's).
+    fn uid(&self) -> u32 {
+        u32::MAX
+    }
     /// `--persist-ownership`: keep `owner` in the file itself (read back by
     /// [`Host::stored_owner`]).
-    fn store_owner(&self, path: &[u8], owner: (u32, u32), follow: bool) -> Result<(), Errno>;
+    fn store_owner(&self, _path: &[u8], _owner: (u32, u32), _follow: bool) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
     /// `-l`: whether `path` (not followed) is a name, the intermediate or
     /// the final file of an emulated hard link.
-    fn is_link_group_file(&self, path: &[u8]) -> bool;
+    fn is_link_group_file(&self, _path: &[u8]) -> bool {
+        false
+    }
     /// Whether [`Host::dup_guest_fd`] may work (it did not prove
     /// unavailable).
-    fn dups_guest_fds(&self) -> bool;
+    fn dups_guest_fds(&self) -> bool {
+        false
+    }
     /// A duplicate, on the host's side, of fd `fd` of thread `tid` (the
     /// same open file: it shares the position); `thread`: `tid` is not its
     /// process's leader. `EBADF`: the fd is not open.
-    fn dup_guest_fd(&self, tid: i32, thread: bool, fd: i32) -> Result<i32, Errno>;
+    fn dup_guest_fd(&self, _tid: i32, _thread: bool, _fd: i32) -> Result<i32, Errno> {
+        Err(Errno::ENOSYS)
+    }
     /// Whether the directory open as `dup` is read from its start.
-    fn dir_at_start(&self, dup: i32) -> bool;
+    fn dir_at_start(&self, _dup: i32) -> bool {
+        false
+    }
     /// `getdents64` on `dup`: the bytes of entries read into `buf`.
-    fn getdents(&self, dup: i32, buf: &mut [u8]) -> Result<usize, Errno>;
+    fn getdents(&self, _dup: i32, _buf: &mut [u8]) -> Result<usize, Errno> {
+        Err(Errno::ENOSYS)
+    }
     /// Close a duplicate from [`Host::dup_guest_fd`].
-    fn close_dup(&self, dup: i32);
+    fn close_dup(&self, _dup: i32) {}
     /// `-l`: emulate `link(old, new)` in the layout of emulated hard links
     /// (host paths, `old` not followed), its intermediate and final files
     /// in `l2s_dir` (`None`: next to the file). On error nothing changed.
-    fn link_name(&self, old: &[u8], new: &[u8], l2s_dir: Option<&[u8]>) -> Result<(), Errno>;
+    fn link_name(&self, _old: &[u8], _new: &[u8], _l2s_dir: Option<&[u8]>) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
     /// `-l`: remove the name `path` (not followed), lowering its group's
     /// link count.
-    fn unlink_name(&self, path: &[u8]) -> Result<(), Errno>;
+    fn unlink_name(&self, _path: &[u8]) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
     /// `-l`: `renameat2(old, new, flags)` where either is a name of an
     /// emulated hard link (a name replaced leaves its group).
-    fn rename_names(&self, old: &[u8], new: &[u8], flags: u32) -> Result<(), Errno>;
+    fn rename_names(&self, _old: &[u8], _new: &[u8], _flags: u32) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
     /// Give a file with no name its first, real one through its `/proc`
     /// magic link `magic` (`linkat` with `AT_SYMLINK_FOLLOW`).
-    fn link_unnamed(&self, magic: &[u8], new: &[u8]) -> Result<(), Errno>;
+    fn link_unnamed(&self, _magic: &[u8], _new: &[u8]) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
 }
