@@ -41,6 +41,13 @@ fi
 # (needs libtalloc-dev and pkg-config). Without it, its modes are skipped.
 peers=$(dirname -- "$PWD")/shared/peers/build.sh
 if [[ -z ${SPROOT_BENCH_TERMUX_PROOT:-} && ! -x target/peers/proot-termux && -x $peers ]]; then
+    if ! pkg-config --exists talloc 2>/dev/null; then
+        apt-get -y -q -o DPkg::Lock::Timeout=600 install --no-install-recommends \
+            libtalloc-dev pkg-config >/dev/null 2>&1 ||
+            { apt-get -q update >/dev/null 2>&1 &&
+              apt-get -y -q install --no-install-recommends libtalloc-dev pkg-config >/dev/null 2>&1; } ||
+            echo "bench.sh: cannot install libtalloc-dev and pkg-config (termux PRoot needs them)" >&2
+    fi
     "$peers" target/peers >/dev/null || echo "bench.sh: building termux PRoot failed; its modes are skipped" >&2
 fi
 

@@ -90,12 +90,17 @@ fn a_shell_session_sees_what_a_chroot_shows() {
         find / -xdev -name motd
         ls /nonexistent 2>&1 | sed 's/.*: //'
         sh -c 'exec sh -c "echo nested exec: \$0" named'
+        mkdir /tmp/many && cd /tmp/many && seq 3000 | xargs touch && cd /
+        ls -l /tmp/many | wc -l
+        rm -r /tmp/many
     "#;
     let out = same_as_chroot(&rootfs, &["/bin/sh", "-c", script]);
     assert!(out.contains("in the guest"), "{out}");
     assert!(out.contains("script /tmp/s.sh arg"), "{out}");
     assert!(out.contains("nested exec: named"), "{out}");
     assert!(out.contains("\n0\n"), "the hand-off leaked: {out}");
+    // 3,000 names looked up: the caches grow past the small blocks.
+    assert!(out.contains("\n3001\n"), "{out}");
 }
 
 const PROGRAM_C: &str = r#"

@@ -26,8 +26,9 @@ const STACK: usize = 256 << 10;
 const HEAP: usize = 32 << 20;
 /// Blocks of this size or more are mapped on their own.
 const BIG: usize = 64 << 10;
-/// Size classes: 16 bytes to 32 KiB.
-const CLASSES: usize = 12;
+/// Size classes: 16 bytes to 64 KiB (a block under `BIG` rounds up to at
+/// most `BIG`).
+const CLASSES: usize = 13;
 const BOOT_ARENA: usize = 16 << 20;
 const MAP_NORESERVE: usize = 0x4000;
 

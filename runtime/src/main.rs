@@ -45,8 +45,24 @@ core::arch::global_asm!(
 );
 
 #[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    host::fatal(b"internal check failed")
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    // Where, without allocating: the file and the line.
+    let mut line = [0u8; 24];
+    let mut at = line.len();
+    let (file, mut n) = info.location().map_or(("?", 0), |l| (l.file(), l.line()));
+    loop {
+        at -= 1;
+        line[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    sys::write_all(2, b"sproot-runtime: internal check failed at ");
+    sys::write_all(2, file.as_bytes());
+    sys::write_all(2, b":");
+    sys::write_all(2, &line[at..]);
+    host::fatal(b"(please report it)")
 }
 
 /// The precompiled `alloc` keeps references to the unwinder's resume
