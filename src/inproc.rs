@@ -210,11 +210,14 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
         verbose: cfg.verbose.clamp(0, 255) as u8,
         generation: Vec::new(),
     };
-    let generation = SharedPage::new(&cfg.tmp_dir);
+    // The caches of every guest process follow the shared page's count
+    // of name changes; no page, no caches (--no-path-cache).
+    let generation = cfg.view.caches().then(|| SharedPage::new(&cfg.tmp_dir));
     let mut handoff = handoff;
     match &generation {
-        Ok(g) => handoff.generation = g.0.as_os_str().as_bytes().to_vec(),
-        Err(e) => log::warn!("no directory cache for the guest: {e:#}"),
+        Some(Ok(g)) => handoff.generation = g.0.as_os_str().as_bytes().to_vec(),
+        Some(Err(e)) => log::warn!("no directory cache for the guest: {e:#}"),
+        None => {}
     }
     let mut envp = env;
     let mut s = handoff.env_string();

@@ -93,12 +93,16 @@ fn a_shell_session_sees_what_a_chroot_shows() {
         mkdir /tmp/many && cd /tmp/many && seq 3000 | xargs touch && cd /
         ls -l /tmp/many | wc -l
         rm -r /tmp/many
+        for i in $(seq 150); do /bin/true; done; echo after 150 vfork-execs
     "#;
     let out = same_as_chroot(&rootfs, &["/bin/sh", "-c", script]);
     assert!(out.contains("in the guest"), "{out}");
     assert!(out.contains("script /tmp/s.sh arg"), "{out}");
     assert!(out.contains("nested exec: named"), "{out}");
     assert!(out.contains("\n0\n"), "the hand-off leaked: {out}");
+    // dash runs commands with vfork: each child's execve leaves its slot
+    // taken in the shared memory, which the parent takes back.
+    assert!(out.contains("after 150 vfork-execs"), "{out}");
     // 3,000 names looked up: the caches grow past the small blocks.
     assert!(out.contains("\n3001\n"), "{out}");
 }
@@ -287,4 +291,67 @@ fn exit_statuses_and_signals_come_back_as_a_shell_reports_them() {
     let out = inproc(&rootfs, &["/bin/sh", "-c", "yes | head -1"]);
     assert_success(&out, "yes | head -1");
     assert_eq!(stdout_str(&out), "y\n");
+}
+
+const BLOCKING_C: &str = r#"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static volatile int rang;
+static void on_alarm(int sig) { (void)sig; rang++; }
+
+int main(void) {
+    mkfifo("/tmp/fifo", 0600);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    /* No SA_RESTART: the blocked open is interrupted. */
+    alarm(1);
+    int fd = open("/tmp/fifo", O_RDONLY);
+    printf("open without SA_RESTART: %s, handler ran %d\n", fd < 0 ? strerror(errno) : "opened", rang);
+    /* SA_RESTART: the open goes on after the handler, until a writer comes. */
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    pid_t w = fork();
+    if (w == 0) {
+        sleep(2);
+        int o = open("/tmp/fifo", O_WRONLY);
+        _exit(o < 0);
+    }
+    alarm(1);
+    fd = open("/tmp/fifo", O_RDONLY);
+    printf("open with SA_RESTART: %s, handler ran %d\n", fd < 0 ? strerror(errno) : "opened", rang);
+    waitpid(w, NULL, 0);
+    unlink("/tmp/fifo");
+    return 0;
+}
+"#;
+
+#[test]
+fn a_signal_interrupts_a_blocked_translated_call_as_natively() {
+    if !inproc_available() {
+        return;
+    }
+    let Some(bin) = compile_c(BLOCKING_C, &[]) else {
+        eprintln!("note: skipping: no C compiler");
+        return;
+    };
+    let rootfs = tiny_rootfs();
+    rootfs.install(&bin, "/prog");
+    let out = same_as_chroot(&rootfs, &["/prog"]);
+    assert!(
+        out.contains("open without SA_RESTART: Interrupted system call, handler ran 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("open with SA_RESTART: opened, handler ran 2"),
+        "{out}"
+    );
 }

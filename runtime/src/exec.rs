@@ -169,6 +169,12 @@ pub fn exec(ctx: &mut Ctx<TrapRegs>, at: bool) -> Result<i64, Errno> {
         ctx.arg(argv_arg)
     };
     let runtime = CPath::new(&handoff.runtime)?;
+    // A vfork child's execve leaves this slot taken in its parent's
+    // memory: the parent takes it back (heap::exec_from).
+    let slot = crate::heap::running_slot();
+    if let Some(i) = slot {
+        crate::heap::exec_from(i, host::gettid());
+    }
     let r = sc(
         nr::EXECVE,
         [
@@ -180,5 +186,8 @@ pub fn exec(ctx: &mut Ctx<TrapRegs>, at: bool) -> Result<i64, Errno> {
             0,
         ],
     );
+    if let Some(i) = slot {
+        crate::heap::exec_from(i, 0);
+    }
     Ok(r as i64)
 }

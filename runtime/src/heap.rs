@@ -14,7 +14,7 @@
 //! are mapped on their own.
 
 use core::alloc::{GlobalAlloc, Layout};
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 
 use crate::sys::{MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE};
 
@@ -33,6 +33,12 @@ const BOOT_ARENA: usize = 16 << 20;
 const MAP_NORESERVE: usize = 0x4000;
 
 static STACKS: AtomicUsize = AtomicUsize::new(0);
+/// The thread that runs an `execve` from each slot (0: none). A `vfork`
+/// child shares its parent's memory, so the slot its `execve` holds stays
+/// taken in the parent once the child's image is replaced; such a slot is
+/// taken back when every slot is in use and that thread no longer shares
+/// this memory.
+static EXEC_OWNER: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
 static HEAPS: AtomicUsize = AtomicUsize::new(0);
 static USED: AtomicU64 = AtomicU64::new(0);
 static BOOT_NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -111,6 +117,9 @@ pub fn claim() -> usize {
             }
             continue;
         }
+        if reclaim() {
+            continue;
+        }
         spins += 1;
         if spins > 1 << 20 {
             crate::host::fatal(b"every handler slot stays in use");
@@ -122,6 +131,26 @@ pub fn claim() -> usize {
 /// Give a slot back.
 pub fn release(i: usize) {
     USED.fetch_and(!(1 << i), Ordering::Release);
+}
+
+/// Slot `i` runs an `execve` of thread `tid` (0: it returned).
+pub fn exec_from(i: usize, tid: i32) {
+    EXEC_OWNER[i].store(tid, Ordering::Release);
+}
+
+/// Take back the slots of `execve`s made by threads that no longer share
+/// this memory (see [`EXEC_OWNER`]): whether any was.
+fn reclaim() -> bool {
+    let mut any = false;
+    for (i, owner) in EXEC_OWNER.iter().enumerate() {
+        let tid = owner.load(Ordering::Acquire);
+        if tid != 0 && crate::host::left_this_memory(tid) {
+            owner.store(0, Ordering::Relaxed);
+            release(i);
+            any = true;
+        }
+    }
+    any
 }
 
 /// The top of slot `i`'s stack (16-aligned).

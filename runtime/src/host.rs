@@ -42,6 +42,24 @@ pub fn gettid() -> i32 {
     sc(nr::GETTID, [0; 6]) as i32
 }
 
+/// Whether thread `tid` no longer runs in this process's memory: gone,
+/// or its `execve` replaced its image (`kcmp(KCMP_VM)`; where `kcmp` is
+/// not available, only a thread that is gone counts).
+pub fn left_this_memory(tid: i32) -> bool {
+    const KCMP_VM: usize = 1;
+    const ESRCH: isize = 3;
+    let r = sc(
+        nr::KCMP,
+        [getpid() as usize, tid as usize, KCMP_VM, 0, 0, 0],
+    );
+    match r {
+        0 => false,
+        r if r > 0 => true,
+        r if r == -ESRCH => true,
+        _ => sc(nr::KILL, [tid as usize, 0, 0, 0, 0, 0]) == -ESRCH,
+    }
+}
+
 /// Write `parts` on stderr as one line.
 pub fn say(parts: &[&[u8]]) {
     let mut line: Vec<u8> = Vec::new();

@@ -3,6 +3,20 @@
 #[cfg(target_arch = "x86_64")]
 mod numbers {
     pub const READ: usize = 0;
+    pub const KILL: usize = 62;
+    pub const KCMP: usize = 312;
+    pub const OPEN: usize = 2;
+    pub const CREAT: usize = 85;
+    pub const CONNECT: usize = 42;
+    pub const ACCEPT: usize = 43;
+    pub const SENDTO: usize = 44;
+    pub const RECVFROM: usize = 45;
+    pub const SENDMSG: usize = 46;
+    pub const RECVMSG: usize = 47;
+    pub const ACCEPT4: usize = 288;
+    pub const RECVMMSG: usize = 299;
+    pub const SENDMMSG: usize = 307;
+    pub const OPENAT2: usize = 437;
     pub const CLOSE: usize = 3;
     pub const RT_SIGACTION: usize = 13;
     pub const RT_SIGPROCMASK: usize = 14;

@@ -18,6 +18,7 @@ const SYS_SECCOMP: i32 = 1;
 const SA_SIGINFO: u64 = 4;
 const SA_RESTORER: u64 = 0x0400_0000;
 const SIG_UNBLOCK: usize = 1;
+const SIG_SETMASK: usize = 2;
 /// `SIGSYS`'s bit in a signal set.
 const SIGSYS_BIT: u64 = 1 << (SIGSYS - 1);
 
@@ -34,6 +35,8 @@ mod uc {
     pub const RDX: usize = 12;
     pub const RAX: usize = 13;
     pub const RSP: usize = 15;
+    /// The interrupted thread's signal mask.
+    pub const SIGMASK: usize = 296;
     /// The syscall's arguments, in order.
     pub const ARGS: [usize; 6] = [RDI, RSI, RDX, R10, R8, R9];
     pub const RET: usize = RAX;
@@ -148,7 +151,9 @@ extern "C" fn on_own_stack(arg: usize) {
             ret: 0,
         }
     };
-    let ret = syscall(regs, t.slot);
+    // SAFETY: as above; the kernel's sigset is its first 8 bytes.
+    let mask = unsafe { core::ptr::read((uc + uc::SIGMASK) as *const u64) };
+    let ret = syscall(regs, t.slot, mask);
     // SAFETY: as above.
     unsafe { *greg(uc, uc::RET) = ret as u64 };
 }
@@ -180,9 +185,48 @@ fn foreign_sigsys() -> ! {
     host::fatal(b"SIGSYS from another seccomp filter")
 }
 
-/// Run `regs.nr` with `args`, from the runtime's code.
-fn issue(nr: i64, args: [u64; 6]) -> i64 {
-    sc(nr as usize, args.map(|a| a as usize)) as i64
+/// Run `nr` with `args`, from the runtime's code. A call that may wait
+/// (an `open` of a FIFO, a `connect`, an `accept`...) runs with the
+/// guest's own signal mask, so that a signal interrupts it as natively
+/// (`EINTR`, or the kernel restarts it for an `SA_RESTART` handler); every
+/// signal waits again once it returns.
+fn issue(nr: i64, args: [u64; 6], guest_mask: Option<u64>) -> i64 {
+    let args = args.map(|a| a as usize);
+    let Some(mask) = guest_mask.filter(|_| may_block(nr as usize)) else {
+        return sc(nr as usize, args) as i64;
+    };
+    let open = mask & !SIGSYS_BIT;
+    let all = u64::MAX;
+    sc(
+        nr::RT_SIGPROCMASK,
+        [SIG_SETMASK, &open as *const u64 as usize, 0, 8, 0, 0],
+    );
+    let r = sc(nr as usize, args) as i64;
+    sc(
+        nr::RT_SIGPROCMASK,
+        [SIG_SETMASK, &all as *const u64 as usize, 0, 8, 0, 0],
+    );
+    r
+}
+
+/// Calls that may wait in the kernel for another process or a device.
+fn may_block(n: usize) -> bool {
+    matches!(
+        n,
+        nr::OPEN
+            | nr::OPENAT
+            | nr::OPENAT2
+            | nr::CREAT
+            | nr::CONNECT
+            | nr::ACCEPT
+            | nr::ACCEPT4
+            | nr::RECVFROM
+            | nr::RECVMSG
+            | nr::RECVMMSG
+            | nr::SENDTO
+            | nr::SENDMSG
+            | nr::SENDMMSG
+    )
 }
 
 /// Scratch space for new data (translated paths, structures), from the
@@ -190,7 +234,7 @@ fn issue(nr: i64, args: [u64; 6]) -> i64 {
 const SCRATCH: usize = 16 << 10;
 
 /// One trapped syscall: its result.
-fn syscall(regs: TrapRegs, slot: usize) -> i64 {
+fn syscall(regs: TrapRegs, slot: usize, mask: u64) -> i64 {
     match regs.nr as usize {
         nr::RT_SIGACTION => return sigaction(regs),
         nr::RT_SIGPROCMASK => return sigprocmask(regs),
@@ -201,7 +245,7 @@ fn syscall(regs: TrapRegs, slot: usize) -> i64 {
     if changes {
         sv.view.invalidate_cache();
     }
-    let ret = translated(regs, &sv.view);
+    let ret = translated(regs, &sv.view, mask);
     if changes {
         host::names_changed();
     }
@@ -209,7 +253,7 @@ fn syscall(regs: TrapRegs, slot: usize) -> i64 {
 }
 
 /// The call translated in `view`, run: its result.
-fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView) -> i64 {
+fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView, mask: u64) -> i64 {
     let shared = LocalState::default();
     let mut mem = OwnMemory;
     // Not zeroed: the handlers write what they push before the kernel
@@ -231,8 +275,8 @@ fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView) -> i64 {
         None => Outcome::Pass,
     };
     match outcome {
-        Decision::Pass => issue(regs.nr, regs.args),
-        Decision::Rewritten => issue(ctx.regs.nr, ctx.regs.args),
+        Decision::Pass => issue(regs.nr, regs.args, Some(mask)),
+        Decision::Rewritten => issue(ctx.regs.nr, ctx.regs.args, Some(mask)),
         Decision::Emulated(v) => v,
         Decision::Exec(never) => match never {},
         Decision::WithExit { rewritten, hook } => {
@@ -241,7 +285,7 @@ fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView) -> i64 {
             } else {
                 (regs.nr, regs.args)
             };
-            ctx.regs.ret = issue(n, a);
+            ctx.regs.ret = issue(n, a, Some(mask));
             // The guest's names of new descriptors (several names for one
             // host path) are not kept in-process yet.
             if !matches!(hook, handler::ExitHook::NameFd { .. }) {
@@ -362,7 +406,7 @@ fn sigaction(regs: TrapRegs) -> i64 {
         return 0;
     }
     if new == 0 {
-        return issue(regs.nr, regs.args);
+        return issue(regs.nr, regs.args, None);
     }
     let mut act = match read(new) {
         Ok(a) => a,
@@ -371,7 +415,7 @@ fn sigaction(regs: TrapRegs) -> i64 {
     act.mask &= !SIGSYS_BIT;
     let mut args = regs.args;
     args[1] = &act as *const KSigaction as u64;
-    issue(regs.nr, args)
+    issue(regs.nr, args, None)
 }
 
 /// `rt_sigprocmask` blocking `SIGSYS`: everything else is blocked as asked.
@@ -383,5 +427,5 @@ fn sigprocmask(regs: TrapRegs) -> i64 {
     let set = u64::from_ne_bytes(b) & !SIGSYS_BIT;
     let mut args = regs.args;
     args[1] = &set as *const u64 as u64;
-    issue(regs.nr, args)
+    issue(regs.nr, args, None)
 }

@@ -256,6 +256,11 @@ impl GuestView {
         self.invalidate_cache();
     }
 
+    /// Whether the caches are on (`--no-path-cache` turns them off).
+    pub fn caches(&self) -> bool {
+        self.cache_enabled
+    }
+
     /// Forget every cached directory: a guest is about to change, or has
     /// just changed, the file-system namespace (rename, unlink, symlink...).
     pub fn invalidate_cache(&self) {
