@@ -434,24 +434,36 @@ impl SyscallRegs for TrapRegs {
     }
 }
 
-/// This process, as `/proc/self` and its cwd resolve.
-pub struct OwnProcess;
+/// This thread, as `/proc/self` and its cwd resolve (its ids asked of
+/// the kernel once per call).
+#[derive(Default)]
+pub struct OwnProcess {
+    pid: core::cell::Cell<i32>,
+    tid: core::cell::Cell<i32>,
+}
+
+fn once(cell: &core::cell::Cell<i32>, ask: fn() -> i32) -> i32 {
+    if cell.get() == 0 {
+        cell.set(ask());
+    }
+    cell.get()
+}
 
 impl ProcContext for OwnProcess {
     fn pid(&self) -> i32 {
-        getpid()
+        once(&self.pid, getpid)
     }
     fn tid(&self) -> i32 {
-        gettid()
+        once(&self.tid, gettid)
     }
     fn exe_host(&self, pid: i32) -> Option<Vec<u8>> {
-        (pid == getpid()).then(|| state().handoff.exe_host.clone())
+        (pid == self.pid()).then(|| state().handoff.exe_host.clone())
     }
 
     /// A guest process runs the runtime: `/proc/<pid>/exe` says so (one
     /// this process may not read is not a guest's).
     fn is_guest(&self, pid: i32) -> bool {
-        if pid == getpid() {
+        if pid == self.pid() {
             return true;
         }
         let link = alloc::format!("/proc/{pid}/exe").into_bytes();

@@ -260,9 +260,10 @@ fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView, mask: u64) -> i
     // reads it.
     let scratch: alloc::vec::Vec<u8> = alloc::vec::Vec::with_capacity(SCRATCH);
     let top = scratch.as_ptr() as u64 + SCRATCH as u64;
+    let me = OwnProcess::default();
     let mut ctx = Ctx::new(
         view,
-        &OwnProcess,
+        &me,
         &RtHost,
         &shared,
         regs,
