@@ -66,7 +66,6 @@ pub fn unsupported(cfg: &Config) -> Option<&'static str> {
         (e.sysvipc, "--sysvipc"),
         (e.persist_ownership, "--persist-ownership"),
         (!cfg.seccomp, "--no-seccomp (PROOT_NO_SECCOMP)"),
-        (cfg.kill_on_exit, "--kill-on-exit"),
         (cfg.stats.is_some(), "--stats"),
     ]
     .into_iter()
@@ -116,6 +115,12 @@ fn traps() -> Vec<Trap> {
     t.push(Trap::IfBits(libc::SYS_clone, 0, newuser));
     t.push(Trap::IfBits(libc::SYS_unshare, 0, newuser));
     t.push(Trap::Errno(libc::SYS_clone3, libc::ENOSYS as u16));
+    // Waits with a signal mask of their own: SIGSYS taken out of it.
+    t.push(Trap::Always(libc::SYS_rt_sigsuspend));
+    t.push(Trap::UnlessZero(libc::SYS_ppoll, 3));
+    t.push(Trap::UnlessZero(libc::SYS_pselect6, 5));
+    t.push(Trap::UnlessZero(libc::SYS_epoll_pwait, 4));
+    t.push(Trap::UnlessZero(libc::SYS_epoll_pwait2, 4));
     // The runtime keeps SIGSYS its own: every rt_sigaction, and a
     // rt_sigprocmask with a new set that is not SIG_UNBLOCK.
     t.push(Trap::Always(libc::SYS_rt_sigaction));
@@ -181,10 +186,14 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
     ) {
         Ok(p) => p,
         Err(ExecError { errno, message }) => {
-            let why = message.unwrap_or_else(|| nix::errno::Errno::from(errno).desc().to_string());
+            // The C library's words, as a shell (and the ptrace engine) says.
+            if let Some(m) = message {
+                eprintln!("{m}");
+            }
             eprintln!(
-                "sproot error: cannot run {}: {why}",
-                String::from_utf8_lossy(&first.program)
+                "sproot error: cannot execute {} in the guest: {}",
+                String::from_utf8_lossy(&first.program),
+                crate::tracer::spawn::os_message(errno.raw())
             );
             return Ok(if errno == sproot_core::Errno::ENOENT {
                 127
@@ -232,7 +241,34 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
     let program = CString::new(runtime.into_os_string().into_vec())?;
     let host_cwd = CString::new(cfg.view.to_host(&cfg.cwd))
         .context("working directory contains a NUL byte")?;
-    start_and_wait(&program, &argv, &envp, &host_cwd)
+    start_and_wait(&program, &argv, &envp, &host_cwd, cfg.kill_on_exit)
+}
+
+/// `--kill-on-exit`: SIGKILL to every child of sproot; their own children
+/// come back to sproot (its subreaper) and are killed in turn as the wait
+/// goes on.
+fn kill_children() {
+    let me = std::process::id().to_string();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for e in dir.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1));
+        if ppid == Some(me.as_str()) {
+            // SAFETY: kill(2) takes no pointers.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
 }
 
 /// The run's shared page (`Handoff::generation`), removed at the end.
@@ -266,15 +302,25 @@ impl Drop for SharedPage {
     }
 }
 
-/// Fork, start the runtime in the child, wait for it: its status (128 +
-/// the signal that killed it).
+/// Fork, start the runtime in the child, and wait, as the ptrace engine
+/// does, for every guest process: sproot is their subreaper, so that the
+/// ones whose parent exits come back to it. Its status is the first
+/// process's (128 + the signal that killed it). With `kill_on_exit`, the
+/// others are killed when the first one exits.
 fn start_and_wait(
     program: &CString,
     argv: &[CString],
     envp: &[CString],
     cwd: &CString,
+    kill_on_exit: bool,
 ) -> Result<i32> {
-    use nix::sys::wait::{WaitStatus, waitpid};
+    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER) takes no pointers.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+        log::warn!(
+            "cannot wait for orphaned guest processes: {}",
+            nix::errno::Errno::last()
+        );
+    }
     use nix::unistd::{ForkResult, fork};
     let argv_p: Vec<*const libc::c_char> = argv
         .iter()
@@ -309,14 +355,36 @@ fn start_and_wait(
         }
         ForkResult::Parent { child } => {
             crate::tracer::signals::install(child.as_raw());
+            let mut first = None;
+            // Raw statuses: a real-time signal has no name in nix's enum.
             loop {
-                match waitpid(child, None) {
-                    Ok(WaitStatus::Exited(_, code)) => return Ok(code),
-                    Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
-                    Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-                    Err(e) => bail!("wait for the guest: {e}"),
+                let mut status = 0;
+                // SAFETY: waitpid(2) writes the status into a local int.
+                let r = unsafe { libc::waitpid(-1, &mut status, 0) };
+                if r < 0 {
+                    match nix::errno::Errno::last() {
+                        nix::errno::Errno::EINTR => continue,
+                        nix::errno::Errno::ECHILD => break,
+                        e => bail!("wait for the guest: {e}"),
+                    }
+                }
+                let code = if libc::WIFEXITED(status) {
+                    libc::WEXITSTATUS(status)
+                } else if libc::WIFSIGNALED(status) {
+                    128 + libc::WTERMSIG(status)
+                } else {
+                    continue;
+                };
+                if r == child.as_raw() {
+                    crate::tracer::signals::forget_first();
+                    first = Some(code);
+                }
+                // Orphans come back to sproot as their parents die.
+                if kill_on_exit && first.is_some() {
+                    kill_children();
                 }
             }
+            first.context("the first guest process was not seen to exit")
         }
     }
 }

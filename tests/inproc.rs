@@ -94,6 +94,8 @@ fn a_shell_session_sees_what_a_chroot_shows() {
         ls -l /tmp/many | wc -l
         rm -r /tmp/many
         for i in $(seq 150); do /bin/true; done; echo after 150 vfork-execs
+        grep -E '^Sig(Blk|Ign)' /proc/self/status
+        sleep 30 & pid=$!; sleep 0.1; kill -TERM $pid; wait $pid; echo "killed: $?"
     "#;
     let out = same_as_chroot(&rootfs, &["/bin/sh", "-c", script]);
     assert!(out.contains("in the guest"), "{out}");
@@ -103,6 +105,9 @@ fn a_shell_session_sees_what_a_chroot_shows() {
     // dash runs commands with vfork: each child's execve leaves its slot
     // taken in the shared memory, which the parent takes back.
     assert!(out.contains("after 150 vfork-execs"), "{out}");
+    // An exec'd program starts with the guest's mask, not the handler's.
+    assert!(out.contains("SigBlk:\t0000000000000000"), "{out}");
+    assert!(out.contains("killed: 143"), "{out}");
     // 3,000 names looked up: the caches grow past the small blocks.
     assert!(out.contains("\n3001\n"), "{out}");
 }
@@ -136,6 +141,12 @@ static void *worker(void *arg) {
 }
 
 static void on_sigsys(int sig) { (void)sig; }
+static const char *usr1_stat = "not run";
+static void on_usr1(int sig) {
+    struct stat st;
+    (void)sig;
+    usr1_stat = stat("/etc/motd", &st) == 0 && st.st_size == 13 ? "stat ok" : "stat failed";
+}
 
 int main(void) {
     pthread_t t[8];
@@ -168,6 +179,28 @@ int main(void) {
     sigaction(SIGSYS, &sa, NULL);
     sigaction(SIGSYS, NULL, &old);
     printf("SIGSYS action kept: %s\n", old.sa_handler == on_sigsys ? "yes" : "no");
+
+    /* The mask a guest sets is the one it has, and reads back. */
+    sigset_t usr1, before, now;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, &before);
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    printf("SIGUSR1 blocked: %d, before: %d\n", sigismember(&now, SIGUSR1), sigismember(&before, SIGUSR1));
+    raise(SIGUSR1);
+    sigset_t pending;
+    sigpending(&pending);
+    printf("SIGUSR1 pending: %d\n", sigismember(&pending, SIGUSR1));
+    /* A handler run by sigsuspend with every other signal blocked makes a
+       translated call. */
+    struct sigaction su = {0};
+    su.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &su, NULL);
+    sigset_t all_but;
+    sigfillset(&all_but);
+    sigdelset(&all_but, SIGUSR1);
+    sigsuspend(&all_but);
+    printf("handler under sigsuspend: %s\n", usr1_stat);
 
     /* A blocked SIGSYS does not stop translation. */
     sigset_t set;
@@ -208,6 +241,9 @@ fn threads_forks_spawns_and_signal_settings_behave_as_natively() {
         "spawned",
         "posix_spawn: 0, exit 0",
         "SIGSYS action kept: yes",
+        "SIGUSR1 blocked: 1, before: 0",
+        "SIGUSR1 pending: 1",
+        "handler under sigsuspend: stat ok",
         "stat with SIGSYS blocked: ok",
         "NULL path: EFAULT",
         "TracerPid:\t0",

@@ -92,7 +92,9 @@ fn read_ptrs(ctx: &Ctx<TrapRegs>, mut at: u64) -> Result<Vec<u64>, Errno> {
 }
 
 /// `execve` (`execveat` when `at`): on success it does not return.
-pub fn exec(ctx: &mut Ctx<TrapRegs>, at: bool) -> Result<i64, Errno> {
+/// The new program starts with `guest_mask`, the guest's signal mask (the
+/// handler runs with every signal held).
+pub fn exec(ctx: &mut Ctx<TrapRegs>, at: bool, guest_mask: u64) -> Result<i64, Errno> {
     let (dirfd, path_arg, argv_arg, envp_arg) = if at {
         (Some(0), 1, 2, 3)
     } else {
@@ -175,6 +177,9 @@ pub fn exec(ctx: &mut Ctx<TrapRegs>, at: bool) -> Result<i64, Errno> {
     if let Some(i) = slot {
         crate::heap::exec_from(i, host::gettid());
     }
+    // A signal arriving now runs the guest's handler on this stack, as
+    // one arriving during a native execve would run it first.
+    crate::trap::set_mask(guest_mask);
     let r = sc(
         nr::EXECVE,
         [
@@ -186,6 +191,7 @@ pub fn exec(ctx: &mut Ctx<TrapRegs>, at: bool) -> Result<i64, Errno> {
             0,
         ],
     );
+    crate::trap::set_mask(u64::MAX);
     if let Some(i) = slot {
         crate::heap::exec_from(i, 0);
     }

@@ -3,6 +3,11 @@
 #[cfg(target_arch = "x86_64")]
 mod numbers {
     pub const READ: usize = 0;
+    pub const RT_SIGSUSPEND: usize = 130;
+    pub const PSELECT6: usize = 270;
+    pub const PPOLL: usize = 271;
+    pub const EPOLL_PWAIT: usize = 281;
+    pub const EPOLL_PWAIT2: usize = 441;
     pub const KILL: usize = 62;
     pub const KCMP: usize = 312;
     pub const OPEN: usize = 2;

@@ -151,11 +151,15 @@ extern "C" fn on_own_stack(arg: usize) {
             ret: 0,
         }
     };
+    // The guest's signal mask: what rt_sigreturn gives the thread back.
     // SAFETY: as above; the kernel's sigset is its first 8 bytes.
-    let mask = unsafe { core::ptr::read((uc + uc::SIGMASK) as *const u64) };
-    let ret = syscall(regs, t.slot, mask);
+    let mut mask = unsafe { core::ptr::read((uc + uc::SIGMASK) as *const u64) };
+    let ret = syscall(regs, t.slot, &mut mask);
     // SAFETY: as above.
-    unsafe { *greg(uc, uc::RET) = ret as u64 };
+    unsafe {
+        *greg(uc, uc::RET) = ret as u64;
+        core::ptr::write((uc + uc::SIGMASK) as *mut u64, mask);
+    }
 }
 
 /// A `SIGSYS` the runtime did not ask for (another seccomp filter's, or
@@ -209,11 +213,25 @@ fn issue(nr: i64, args: [u64; 6], guest_mask: Option<u64>) -> i64 {
     r
 }
 
+/// Set this thread's signal mask (`SIGSYS` never blocked).
+pub fn set_mask(mask: u64) {
+    let m = mask & !SIGSYS_BIT;
+    sc(
+        nr::RT_SIGPROCMASK,
+        [SIG_SETMASK, &m as *const u64 as usize, 0, 8, 0, 0],
+    );
+}
+
 /// Calls that may wait in the kernel for another process or a device.
 fn may_block(n: usize) -> bool {
     matches!(
         n,
-        nr::OPEN
+        nr::RT_SIGSUSPEND
+            | nr::PPOLL
+            | nr::PSELECT6
+            | nr::EPOLL_PWAIT
+            | nr::EPOLL_PWAIT2
+            | nr::OPEN
             | nr::OPENAT
             | nr::OPENAT2
             | nr::CREAT
@@ -234,10 +252,15 @@ fn may_block(n: usize) -> bool {
 const SCRATCH: usize = 16 << 10;
 
 /// One trapped syscall: its result.
-fn syscall(regs: TrapRegs, slot: usize, mask: u64) -> i64 {
+fn syscall(regs: TrapRegs, slot: usize, guest_mask: &mut u64) -> i64 {
+    let mask = *guest_mask;
     match regs.nr as usize {
         nr::RT_SIGACTION => return sigaction(regs),
-        nr::RT_SIGPROCMASK => return sigprocmask(regs),
+        nr::RT_SIGPROCMASK => return sigprocmask(regs, guest_mask),
+        nr::RT_SIGSUSPEND => return wait_with_mask(regs, 0, false, mask),
+        nr::PPOLL => return wait_with_mask(regs, 3, false, mask),
+        nr::EPOLL_PWAIT | nr::EPOLL_PWAIT2 => return wait_with_mask(regs, 4, false, mask),
+        nr::PSELECT6 => return wait_with_mask(regs, 5, true, mask),
         _ => {}
     }
     let changes = paths::changes_namespace(regs.nr);
@@ -271,7 +294,9 @@ fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView, mask: u64) -> i
         Scratch::below(top),
     );
     let outcome = match ctx.entry().map(|e| e.kind) {
-        Some(Kind::Exec { at }) => return exec::exec(&mut ctx, at).unwrap_or_else(Errno::ret),
+        Some(Kind::Exec { at }) => {
+            return exec::exec(&mut ctx, at, mask).unwrap_or_else(Errno::ret);
+        }
         Some(kind) => dispatch(&mut ctx, kind).unwrap_or_else(Decision::err),
         None => Outcome::Pass,
     };
@@ -419,14 +444,82 @@ fn sigaction(regs: TrapRegs) -> i64 {
     issue(regs.nr, args, None)
 }
 
-/// `rt_sigprocmask` blocking `SIGSYS`: everything else is blocked as asked.
-fn sigprocmask(regs: TrapRegs) -> i64 {
-    let mut b = [0u8; 8];
-    if let Err(e) = sproot_core::backend::Memory::read(&OwnMemory, regs.args[1], &mut b) {
-        return e.ret();
-    }
-    let set = u64::from_ne_bytes(b) & !SIGSYS_BIT;
+/// A call that waits with a signal mask of its own (`rt_sigsuspend`,
+/// `ppoll`, `pselect6`, `epoll_pwait`): the same mask without `SIGSYS`, so
+/// that a handler the wait runs can make trapped calls. `indirect`: the
+/// argument points at `{ mask pointer, size }` (`pselect6`).
+fn wait_with_mask(regs: TrapRegs, arg: usize, indirect: bool, mask: u64) -> i64 {
+    let mem = OwnMemory;
+    let read_u64 = |addr: u64| -> Result<u64, Errno> {
+        let mut b = [0u8; 8];
+        sproot_core::backend::Memory::read(&mem, addr, &mut b)?;
+        Ok(u64::from_ne_bytes(b))
+    };
     let mut args = regs.args;
-    args[1] = &set as *const u64 as u64;
-    issue(regs.nr, args, None)
+    let mut pair = [0u64; 2];
+    let at = if indirect {
+        match (read_u64(args[arg]), read_u64(args[arg] + 8)) {
+            (Ok(p), Ok(len)) => {
+                pair = [p, len];
+                p
+            }
+            (Err(e), _) | (_, Err(e)) => return e.ret(),
+        }
+    } else {
+        args[arg]
+    };
+    let set = if at == 0 {
+        None
+    } else {
+        match read_u64(at) {
+            Ok(s) => Some(s & !SIGSYS_BIT),
+            Err(e) => return e.ret(),
+        }
+    };
+    if let Some(s) = &set {
+        let copy = s as *const u64 as u64;
+        if indirect {
+            pair[0] = copy;
+            args[arg] = pair.as_ptr() as u64;
+        } else {
+            args[arg] = copy;
+        }
+    }
+    issue(regs.nr, args, Some(mask))
+}
+
+/// `rt_sigprocmask` with a new set (the filter lets `SIG_UNBLOCK` and a
+/// query through): the guest's mask is the one in the signal context,
+/// which `rt_sigreturn` gives the thread back, so it is read and changed
+/// there. `SIGSYS` (like `SIGKILL` and `SIGSTOP`) is never blocked.
+fn sigprocmask(regs: TrapRegs, mask: &mut u64) -> i64 {
+    const SIG_BLOCK: u64 = 0;
+    const SIGKILL_BIT: u64 = 1 << 8;
+    const SIGSTOP_BIT: u64 = 1 << 18;
+    let [how, set, old, size, ..] = regs.args;
+    if size != 8 {
+        return Errno::EINVAL.ret();
+    }
+    let mut new = *mask;
+    if set != 0 {
+        let mut b = [0u8; 8];
+        if let Err(e) = sproot_core::backend::Memory::read(&OwnMemory, set, &mut b) {
+            return e.ret();
+        }
+        let s = u64::from_ne_bytes(b);
+        new = match how {
+            SIG_BLOCK => new | s,
+            h if h == SIG_UNBLOCK as u64 => new & !s,
+            h if h == SIG_SETMASK as u64 => s,
+            _ => return Errno::EINVAL.ret(),
+        };
+    }
+    if old != 0 {
+        let mut mem = OwnMemory;
+        if let Err(e) = sproot_core::backend::Memory::write(&mut mem, old, &mask.to_ne_bytes()) {
+            return e.ret();
+        }
+    }
+    *mask = new & !(SIGSYS_BIT | SIGKILL_BIT | SIGSTOP_BIT);
+    0
 }

@@ -160,7 +160,7 @@ fn child_fail(msg: &[u8], code: i32) -> ! {
 const ERRNO_MESSAGES: i32 = 134;
 
 /// `strerror`'s text for `errno`, without Rust's " (os error N)".
-fn os_message(errno: i32) -> String {
+pub(crate) fn os_message(errno: i32) -> String {
     let text = std::io::Error::from_raw_os_error(errno).to_string();
     match text.rfind(" (os error ") {
         Some(i) => text[..i].to_string(),
