@@ -241,7 +241,77 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
     let program = CString::new(runtime.into_os_string().into_vec())?;
     let host_cwd = CString::new(cfg.view.to_host(&cfg.cwd))
         .context("working directory contains a NUL byte")?;
+    // The guardian takes the guests down if sproot is killed; it knows
+    // them by the shared page they map.
+    let _guard = match &generation {
+        Some(Ok(page)) => guardian(&page.0),
+        _ => None,
+    };
     start_and_wait(&program, &argv, &envp, &host_cwd, cfg.kill_on_exit)
+}
+
+/// A process outside the guest's tree that waits for sproot to end (the
+/// write end of a pipe only sproot holds, returned here, closes), then
+/// kills every process that still maps the run's shared page `page`: the
+/// guests, if sproot was killed (a normal end waits for them all first).
+fn guardian(page: &Path) -> Option<std::os::fd::OwnedFd> {
+    use nix::unistd::{ForkResult, fork};
+    let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok()?;
+    let marker = page.as_os_str().as_bytes().to_vec();
+    // SAFETY: sproot is single-threaded here; the child forks again and
+    // exits at once, and the grandchild only reads, scans /proc and kills.
+    match unsafe { fork() }.ok()? {
+        ForkResult::Child => {
+            // SAFETY: as above.
+            if let Ok(ForkResult::Child) = unsafe { fork() } {
+                drop(write_end);
+                for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTSTP, libc::SIGHUP] {
+                    // SAFETY: ignoring a signal takes no pointers.
+                    unsafe { libc::signal(sig, libc::SIG_IGN) };
+                }
+                let mut byte = [0u8; 1];
+                while let Err(nix::errno::Errno::EINTR) =
+                    nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&read_end), &mut byte)
+                {
+                }
+                for _ in 0..100 {
+                    if kill_mapping(&marker) == 0 {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                let _ = std::fs::remove_file(std::ffi::OsStr::from_bytes(&marker));
+            }
+            // SAFETY: _exit never returns.
+            unsafe { libc::_exit(0) }
+        }
+        ForkResult::Parent { child } => {
+            let _ = nix::sys::wait::waitpid(child, None);
+            Some(write_end)
+        }
+    }
+}
+
+/// SIGKILL to every process that maps `marker`: how many there were.
+fn kill_mapping(marker: &[u8]) -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut killed = 0;
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(maps) = std::fs::read(format!("/proc/{pid}/maps")) else {
+            continue;
+        };
+        if maps.windows(marker.len()).any(|w| w == marker) {
+            // SAFETY: kill(2) takes no pointers.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            killed += 1;
+        }
+    }
+    killed
 }
 
 /// `--kill-on-exit`: SIGKILL to every child of sproot; their own children

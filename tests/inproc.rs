@@ -391,3 +391,58 @@ fn a_signal_interrupts_a_blocked_translated_call_as_natively() {
         "{out}"
     );
 }
+
+/// Processes whose command line is `sleep 9871`.
+fn sleepers() -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c == b"sleep\09871\0")
+        })
+        .collect()
+}
+
+#[test]
+fn sproot_killed_takes_its_guests_down() {
+    if !inproc_available() {
+        return;
+    }
+    let rootfs = tiny_rootfs();
+    let mut cmd = sproot_cmd(&[
+        "--engine=inproc",
+        "-r",
+        rootfs.root(),
+        "-b",
+        "/dev",
+        "/bin/sh",
+        "-c",
+        "sleep 9871 & sleep 9871 & : > /tmp/ready; wait",
+    ]);
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("start sproot");
+    let ready = rootfs.host_path("/tmp/ready");
+    let start = std::time::Instant::now();
+    while !ready.exists() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(ready.exists(), "the guest did not start");
+    while sleepers().len() < 2 && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(sleepers().len(), 2, "the guest's sleepers did not start");
+    // SAFETY: kill(2) takes no pointers.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+    let start = std::time::Instant::now();
+    while !sleepers().is_empty() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left = sleepers();
+    for pid in &left {
+        // SAFETY: as above.
+        unsafe { libc::kill(*pid, libc::SIGKILL) };
+    }
+    assert!(left.is_empty(), "guests outlived sproot: {left:?}");
+}
