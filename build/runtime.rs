@@ -9,15 +9,21 @@
 //! of its own crate (with `panic=abort` and its own flags, into its own
 //! target directory under `OUT_DIR`).
 //!
-//! x86_64 only for now: elsewhere the artifact is empty and
+//! x86_64 and aarch64: elsewhere the artifact is empty and
 //! `--engine=inproc` says so.
 
 use std::path::Path;
 use std::process::Command;
 
-/// Link address: below the exec loader's (0x6f00_0000_0000), far from
-/// both non-PIE programs and the mmap area (see `build/loader.rs`).
-pub const RUNTIME_BASE: u64 = 0x6e00_0000_0000;
+/// Link address: below the exec loader's, far from both non-PIE programs
+/// and the mmap area (see `build/loader.rs`): x86_64 0x6e00_0000_0000;
+/// aarch64 0x1f_0000_0000 (124 GiB), valid with 39-bit address spaces.
+fn runtime_base(arch: &str) -> u64 {
+    match arch {
+        "aarch64" => 0x1f_0000_0000,
+        _ => 0x6e00_0000_0000,
+    }
+}
 
 const ARTIFACT: &str = "sproot-runtime";
 
@@ -32,25 +38,36 @@ pub fn build(arch: &str, out: &Path) {
     ] {
         println!("cargo:rerun-if-changed={p}");
     }
-    println!("cargo:rustc-env=SPROOT_RUNTIME_BASE={RUNTIME_BASE:#x}");
     let dest = out.join(ARTIFACT);
-    if arch != "x86_64" || std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
+    if !matches!(arch, "x86_64" | "aarch64")
+        || std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux")
+    {
         std::fs::write(&dest, b"").expect("write the empty runtime artifact");
         return;
     }
-    let target = "x86_64-unknown-linux-gnu";
+    // Freestanding: any Linux target of the architecture does; the GNU one
+    // is installed with the toolchain (aarch64: rustup target add, and
+    // .cargo/config.toml's linker).
+    let target = format!("{arch}-unknown-linux-gnu");
     let target_dir = out.join("runtime-target");
-    let base = format!("{RUNTIME_BASE:#x}");
+    let base = format!("{:#x}", runtime_base(arch));
     let mut errors = String::new();
     for base_arg in [
         format!("link-arg=-Wl,--image-base={base}"),
         format!("link-arg=-Wl,-Ttext-segment={base}"),
     ] {
+        // x86_64: non-PIC code above 2 GiB needs 64-bit absolute addresses;
+        // aarch64 code is PC-relative at any address.
+        let model = if arch == "x86_64" {
+            "code-model=large"
+        } else {
+            "code-model=small"
+        };
         let flags = [
             "-C",
             "relocation-model=static",
             "-C",
-            "code-model=large",
+            model,
             "-C",
             "target-feature=+crt-static",
             "-C",
@@ -75,7 +92,7 @@ pub fn build(arch: &str, out: &Path) {
             "--manifest-path",
             "runtime/Cargo.toml",
         ])
-        .args(["--target", target])
+        .args(["--target", &target])
         .arg("--target-dir")
         .arg(&target_dir)
         .env("CARGO_ENCODED_RUSTFLAGS", flags);
@@ -95,7 +112,7 @@ pub fn build(arch: &str, out: &Path) {
             .output()
             .unwrap_or_else(|e| panic!("failed to run cargo for the runtime: {e}"));
         if result.status.success() {
-            let built = target_dir.join(target).join("release").join(ARTIFACT);
+            let built = target_dir.join(&target).join("release").join(ARTIFACT);
             std::fs::copy(&built, &dest)
                 .unwrap_or_else(|e| panic!("copy {}: {e}", built.display()));
             return;

@@ -224,9 +224,9 @@ pub struct Cli {
     pub pin: bool,
 
     /// Which engine translates the guest's syscalls: "ptrace" (a tracer
-    /// process stops each one) or "inproc" (experimental, x86_64: a
-    /// runtime inside every guest process translates them, with no
-    /// tracer; it refuses the options it does not support yet).
+    /// process stops each one) or "inproc" (experimental: a runtime inside
+    /// every guest process translates them, with no tracer; it refuses the
+    /// options it does not support yet).
     #[arg(
         long = "engine",
         value_name = "ENGINE",

@@ -141,8 +141,8 @@ fn cases(r: &TinyRootfs) -> Vec<Case> {
         ),
         case("ashmem_memfd", &["--ashmem-memfd"], "echo ok", "ok\n"),
     ];
-    // The in-process engine: the guest is not traced (x86_64 only yet).
-    if cfg!(target_arch = "x86_64") {
+    // The in-process engine: the guest is not traced.
+    if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
         c.push(case(
             "engine",
             &["--engine=inproc", "-b", "/proc"],

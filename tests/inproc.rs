@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 fn inproc_available() -> bool {
-    cfg!(target_arch = "x86_64")
+    cfg!(any(target_arch = "x86_64", target_arch = "aarch64"))
 }
 
 fn is_root() -> bool {

@@ -104,11 +104,26 @@ impl CPath {
 const AT_FDCWD: usize = -100isize as usize;
 const AT_SYMLINK_NOFOLLOW: usize = 0x100;
 const O_RDONLY_CLOEXEC: usize = 0o2_000_000;
+// struct stat as the kernel lays it out here.
+#[cfg(target_arch = "x86_64")]
 const STAT_SIZE: usize = 144;
+#[cfg(target_arch = "aarch64")]
+const STAT_SIZE: usize = 128;
 const STATX_SIZE: usize = 256;
+#[cfg(target_arch = "x86_64")]
 const ST_MODE: usize = 24;
+#[cfg(target_arch = "aarch64")]
+const ST_MODE: usize = 16;
 const ST_INO: usize = 8;
-const ST_NLINK: usize = 16;
+
+/// `st_nlink`: 64 bits at 16 on x86_64, 32 bits at 20 on aarch64.
+fn nlink_of(st: &[u8]) -> u64 {
+    if cfg!(target_arch = "aarch64") {
+        u64::from(u32_at(st, 20))
+    } else {
+        u64_at(st, 16)
+    }
+}
 
 /// `fstatat(AT_FDCWD, path)`: the kernel's `struct stat`.
 pub fn stat_raw(path: &[u8], follow: bool) -> Result<[u8; STAT_SIZE], Errno> {
@@ -275,7 +290,7 @@ impl Host for RtHost {
     }
 
     fn nlink(&self, path: &[u8]) -> Result<u64, Errno> {
-        Ok(u64_at(&stat_raw(path, true)?, ST_NLINK))
+        Ok(nlink_of(&stat_raw(path, true)?))
     }
 
     fn read_file(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {

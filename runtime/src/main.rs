@@ -44,6 +44,16 @@ core::arch::global_asm!(
     "ud2",
 );
 
+// The kernel leaves the stack pointer 16-aligned at argc.
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".globl _start",
+    "_start:",
+    "mov x0, sp",
+    "bl runtime_main",
+    "brk #0",
+);
+
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     // Where, without allocating: the file and the line.
@@ -70,4 +80,14 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
 #[no_mangle]
 pub extern "C" fn _Unwind_Resume() -> ! {
     host::fatal(b"unwinding is not supported")
+}
+
+/// The precompiled `compiler_builtins` of aarch64 asks the C library which
+/// CPU features there are (for its atomics and function versions); there
+/// is no C library here, and no constructor runs: none are assumed, and
+/// the atomics use the base instructions.
+#[cfg(target_arch = "aarch64")]
+#[no_mangle]
+pub extern "C" fn getauxval(_type: u64) -> u64 {
+    0
 }

@@ -47,4 +47,52 @@ mod numbers {
     pub const WRITE: usize = 1;
     pub const EXIT_GROUP: usize = 231;
 }
+#[cfg(target_arch = "aarch64")]
+mod numbers {
+    pub const READ: usize = 63;
+    pub const WRITE: usize = 64;
+    pub const CLOSE: usize = 57;
+    pub const KILL: usize = 129;
+    pub const KCMP: usize = 272;
+    pub const RT_SIGSUSPEND: usize = 133;
+    pub const PSELECT6: usize = 72;
+    pub const PPOLL: usize = 73;
+    pub const EPOLL_PWAIT: usize = 22;
+    pub const EPOLL_PWAIT2: usize = 441;
+    /// aarch64 has no `open` nor `creat`: numbers no syscall has.
+    pub const OPEN: usize = usize::MAX - 1;
+    pub const CREAT: usize = usize::MAX - 2;
+    pub const CONNECT: usize = 203;
+    pub const ACCEPT: usize = 202;
+    pub const SENDTO: usize = 206;
+    pub const RECVFROM: usize = 207;
+    pub const SENDMSG: usize = 211;
+    pub const RECVMSG: usize = 212;
+    pub const ACCEPT4: usize = 242;
+    pub const RECVMMSG: usize = 243;
+    pub const SENDMMSG: usize = 269;
+    pub const OPENAT2: usize = 437;
+    pub const RT_SIGACTION: usize = 134;
+    pub const RT_SIGPROCMASK: usize = 135;
+    pub const PREAD64: usize = 67;
+    pub const MUNMAP: usize = 215;
+    pub const SCHED_YIELD: usize = 124;
+    pub const GETPID: usize = 172;
+    pub const EXECVE: usize = 221;
+    pub const FCNTL: usize = 25;
+    pub const GETEUID: usize = 175;
+    pub const PRCTL: usize = 167;
+    pub const GETTID: usize = 178;
+    pub const LISTXATTR: usize = 11;
+    pub const LLISTXATTR: usize = 12;
+    pub const TGKILL: usize = 131;
+    pub const OPENAT: usize = 56;
+    pub const NEWFSTATAT: usize = 79;
+    pub const READLINKAT: usize = 78;
+    pub const FACCESSAT: usize = 48;
+    pub const SECCOMP: usize = 277;
+    pub const MEMFD_CREATE: usize = 279;
+    pub const STATX: usize = 291;
+    pub const EXIT_GROUP: usize = 94;
+}
 pub use numbers::*;

@@ -40,6 +40,22 @@ mod uc {
     /// The syscall's arguments, in order.
     pub const ARGS: [usize; 6] = [RDI, RSI, RDX, R10, R8, R9];
     pub const RET: usize = RAX;
+    /// After a trap, rax holds the syscall number again.
+    pub const NR: usize = RAX;
+    pub const SP: usize = RSP;
+}
+
+// aarch64's `ucontext`: the signal mask at 40 (128 bytes kept for it),
+// then `struct sigcontext` 16-aligned at 176: fault_address, x0..x30, sp.
+#[cfg(target_arch = "aarch64")]
+mod uc {
+    pub const GREGS: usize = 184;
+    /// x8: the syscall number.
+    pub const NR: usize = 8;
+    pub const SP: usize = 31;
+    pub const SIGMASK: usize = 40;
+    pub const ARGS: [usize; 6] = [0, 1, 2, 3, 4, 5];
+    pub const RET: usize = 0;
 }
 
 fn greg(ucontext: usize, i: usize) -> *mut u64 {
@@ -65,6 +81,27 @@ core::arch::global_asm!(
     "mov eax, 15",
     "syscall",
     "ud2",
+);
+
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    // sproot_on_stack(top, f, arg): call f(arg) with the stack at top.
+    ".globl sproot_on_stack",
+    "sproot_on_stack:",
+    "stp x29, x30, [sp, #-16]!",
+    "mov x29, sp",
+    "mov sp, x0",
+    "mov x0, x2",
+    "blr x1",
+    "mov sp, x29",
+    "ldp x29, x30, [sp], #16",
+    "ret",
+    // The handler's return: rt_sigreturn, from the runtime's code.
+    ".globl sproot_restorer",
+    "sproot_restorer:",
+    "mov x8, #139",
+    "svc #0",
+    "brk #0",
 );
 
 extern "C" {
@@ -145,9 +182,9 @@ extern "C" fn on_own_stack(arg: usize) {
     // interrupted thread's registers.
     let regs = unsafe {
         TrapRegs {
-            nr: *greg(uc, uc::RAX) as i64,
+            nr: *greg(uc, uc::NR) as i64,
             args: uc::ARGS.map(|r| *greg(uc, r)),
-            sp: *greg(uc, uc::RSP),
+            sp: *greg(uc, uc::SP),
             ret: 0,
         }
     };

@@ -68,6 +68,21 @@ like_chroot "paths without seccomp (a stop at every syscall)" "--no-seccomp" \
     'cd /usr/bin && pwd; cat /etc/debian_version; ls -d /etc /usr/lib; readlink -f /bin/sh'
 check "-0 without seccomp" "$(printf '0\nexit 0')" "$S" --no-seccomp -0 -r "$R" /usr/bin/id -u
 
+echo "== the in-process engine (no tracer)"
+like_chroot "inproc: paths" "--engine=inproc" \
+    'cd /usr/bin && pwd; cat /etc/debian_version; ls -d /etc /usr/lib; readlink -f /bin/sh'
+like_chroot "inproc: create, rename, remove" "--engine=inproc" \
+    'cd /tmp && mkdir d && echo x > d/f && mv d/f d/g && ln -s g d/l && cat d/l && rm -r d && ls -a /tmp | grep -c d'
+like_chroot "inproc: scripts, env and 100 vfork-execs" "--engine=inproc" \
+    'script a b; envscript; for i in $(seq 100); do /bin/true; done; echo done'
+like_chroot "inproc: threads" "--engine=inproc" "/usr/local/bin/threads $ROUNDS"
+like_chroot "inproc: forks" "--engine=inproc" "/usr/local/bin/forks $ROUNDS"
+like_chroot "inproc: a background job killed" "--engine=inproc" \
+    'sleep 30 & pid=$!; sleep 0.2; kill -TERM $pid; wait $pid; echo $?'
+check "inproc: the guest is not traced" "$(printf 'TracerPid:\t0\nexit 0')" \
+    "$S" --engine=inproc -r "$R" -b /proc /bin/grep TracerPid /proc/self/status
+check "inproc: exits 128+signal" "exit 143" "$S" --engine=inproc -r "$R" /bin/sh -c 'kill -TERM $$'
+
 echo "== bindings"
 mkdir -p /tmp/host-dir && echo from-host > /tmp/host-dir/file
 check "a binding shows the host directory" "$(printf 'from-host\nexit 0')" \
