@@ -101,15 +101,18 @@ fn compile_filter(arch: &str, out: &std::path::Path) {
         let prog: seccompiler::BpfProgram = filter::filter(&doc[name], name, table_arch, target)
             .try_into()
             .unwrap_or_else(|e| panic!("compile {} {name}: {e:?}", path.display()));
-        // Serialise as the kernel's `struct sock_filter` array: u16 code, u8
-        // jt, u8 jf, u32 k, in native byte order.
-        let mut bytes = Vec::with_capacity(prog.len() * 8);
-        for insn in &prog {
-            bytes.extend_from_slice(&insn.code.to_ne_bytes());
-            bytes.push(insn.jt);
-            bytes.push(insn.jf);
-            bytes.extend_from_slice(&insn.k.to_ne_bytes());
-        }
+        // The kernel's `struct sock_filter` array (built for the host the
+        // build runs on: the same byte order as every target sproot has).
+        let insns: Vec<sproot_core::cbpf::Insn> = prog
+            .iter()
+            .map(|i| sproot_core::cbpf::Insn {
+                code: i.code,
+                jt: i.jt,
+                jf: i.jf,
+                k: i.k,
+            })
+            .collect();
+        let bytes = sproot_core::cbpf::encode(&insns);
         fs::write(out.join(file), bytes).unwrap_or_else(|e| panic!("write {file}: {e}"));
     }
 }

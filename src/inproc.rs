@@ -16,7 +16,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use sproot_core::exec::{ExecError, ExecFile, ExecHost, elf};
 use sproot_core::fs::ProcContext;
-use sproot_core::inproc::{Handoff, Trap, filter_bytes, trap_filter};
+use sproot_core::inproc::{Handoff, Trap, trap_filter};
 use sproot_core::sysno::Arch;
 
 use crate::config::{Config, FirstCommand};
@@ -215,7 +215,7 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
         exe_guest: plan.exe_guest.clone(),
         exe_host: plan.exe_host.clone(),
         script: plan.script(0),
-        filter: filter_bytes(&trap_filter(audit_arch(), &traps(), lo, hi)),
+        filter: sproot_core::cbpf::encode(&trap_filter(audit_arch(), &traps(), lo, hi)),
         verbose: cfg.verbose.clamp(0, 255) as u8,
         generation: Vec::new(),
     };

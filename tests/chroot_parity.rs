@@ -74,29 +74,11 @@ impl Guest {
 
     /// The same program in a real chroot, or `None` if none can be made.
     fn chroot(&self, args: &[&str]) -> Option<Output> {
-        let root = self.rootfs.root();
-        let mut script = String::from("set -e\n");
-        for (h, g) in [("/proc", "/proc"), ("/dev", "/dev")]
-            .into_iter()
-            .chain(self.bindings.iter().map(|(h, g)| (h.as_str(), g.as_str())))
-        {
-            script.push_str(&format!("mount --rbind '{h}' '{root}{g}'\n"));
-        }
-        script.push_str(&format!("cd '{root}'\nexec chroot '{root}' /prog \"$@\"\n"));
-        let mut cmd = Command::new("unshare");
-        if nix_is_root() {
-            cmd.arg("-m");
-        } else {
-            cmd.args(["-r", "-m"]);
-        }
-        cmd.args(["--propagation", "private", "sh", "-c", &script, "sh"]);
-        cmd.args(args);
-        let out = output_with_timeout(cmd, Duration::from_secs(60), "unshare + chroot");
-        if !out.status.success() && stderr_str(&out).contains("unshare:") {
-            eprintln!("note: no chroot to compare with: {}", stderr_str(&out));
-            return None;
-        }
-        Some(out)
+        let mut binds = vec![("/proc", "/proc"), ("/dev", "/dev")];
+        binds.extend(self.bindings.iter().map(|(h, g)| (h.as_str(), g.as_str())));
+        let mut argv = vec!["/prog"];
+        argv.extend_from_slice(args);
+        chroot_with_binds(self.rootfs.root(), &binds, &argv)
     }
 
     /// Run under both and compare; returns sproot's stdout.

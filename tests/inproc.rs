@@ -12,11 +12,6 @@ fn inproc_available() -> bool {
     cfg!(any(target_arch = "x86_64", target_arch = "aarch64"))
 }
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// `sproot --engine=inproc -r ROOT -b /proc -b /dev -w / ARGS...`.
 fn inproc(rootfs: &TinyRootfs, args: &[&str]) -> Output {
     let mut all = vec!["--engine=inproc", "-b", "/proc", "-b", "/dev", "-w", "/"];
@@ -27,25 +22,7 @@ fn inproc(rootfs: &TinyRootfs, args: &[&str]) -> Output {
 /// The same command in a real chroot with /proc and /dev bound, or `None`
 /// when no chroot can be made here.
 fn chroot(rootfs: &TinyRootfs, args: &[&str]) -> Option<Output> {
-    let root = rootfs.root();
-    let script = format!(
-        "set -e\nmount --rbind /proc '{root}/proc'\nmount --rbind /dev '{root}/dev'\n\
-         cd '{root}'\nexec chroot '{root}' \"$@\"\n"
-    );
-    let mut cmd = Command::new("unshare");
-    if is_root() {
-        cmd.arg("-m");
-    } else {
-        cmd.args(["-r", "-m"]);
-    }
-    cmd.args(["--propagation", "private", "sh", "-c", &script, "sh"]);
-    cmd.args(args);
-    let out = output_with_timeout(cmd, Duration::from_secs(60), "unshare + chroot");
-    if !out.status.success() && stderr_str(&out).contains("unshare:") {
-        eprintln!("note: no chroot to compare with: {}", stderr_str(&out));
-        return None;
-    }
-    Some(out)
+    chroot_with_binds(rootfs.root(), &[("/proc", "/proc"), ("/dev", "/dev")], args)
 }
 
 /// Run under both; they must print the same. Returns sproot's stdout.

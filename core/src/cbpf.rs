@@ -54,6 +54,21 @@ impl SeccompData {
     }
 }
 
+/// A program as the kernel takes it: its `struct sock_filter` array's
+/// bytes (what [`decode`] reads back).
+pub fn encode(prog: &[Insn]) -> Vec<u8> {
+    prog.iter()
+        .flat_map(|i| {
+            let mut b = [0u8; 8];
+            b[0..2].copy_from_slice(&i.code.to_ne_bytes());
+            b[2] = i.jt;
+            b[3] = i.jf;
+            b[4..8].copy_from_slice(&i.k.to_ne_bytes());
+            b
+        })
+        .collect()
+}
+
 /// Decode the raw bytes of a `sock_filter` array (8 bytes each).
 pub fn decode(bytes: &[u8]) -> Vec<Insn> {
     bytes

@@ -302,20 +302,6 @@ fn body(t: Trap, lo: u64, hi: u64) -> Vec<Insn> {
     b
 }
 
-/// A filter's `struct sock_filter` bytes.
-pub fn filter_bytes(p: &[Insn]) -> Vec<u8> {
-    p.iter()
-        .flat_map(|i| {
-            let mut b = [0u8; 8];
-            b[0..2].copy_from_slice(&i.code.to_ne_bytes());
-            b[2] = i.jt;
-            b[3] = i.jf;
-            b[4..8].copy_from_slice(&i.k.to_ne_bytes());
-            b
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

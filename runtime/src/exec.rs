@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 
 use sproot_core::exec::{plan_exec, ExecError, ExecFile, ExecHost};
 use sproot_core::fs::ProcContext;
+use sproot_core::handler::exec::{read_call, read_ptrs};
 use sproot_core::handler::Ctx;
 use sproot_core::inproc::env_value;
 use sproot_core::Errno;
@@ -14,12 +15,9 @@ use sproot_core::Errno;
 use crate::host::{self, sc, CPath, TrapRegs};
 use crate::nr;
 
-const AT_EMPTY_PATH: u64 = 0x1000;
 const X_OK: usize = 1;
 const S_IFMT: u32 = 0o170000;
 const S_IFREG: u32 = 0o100000;
-/// The most argv or environment entries read.
-const MAX_ENTRIES: usize = 1 << 17;
 
 /// A host file opened for exec.
 struct HostFile(i32);
@@ -72,60 +70,23 @@ impl ExecHost for Paths<'_> {
     }
 }
 
-/// Read a NULL-terminated array of string pointers.
-fn read_ptrs(ctx: &Ctx<TrapRegs>, mut at: u64) -> Result<Vec<u64>, Errno> {
-    let mut out = Vec::new();
-    if at == 0 {
-        return Ok(out);
-    }
-    loop {
-        let p = ctx.read_u64(at)?;
-        if p == 0 {
-            return Ok(out);
-        }
-        out.push(p);
-        if out.len() > MAX_ENTRIES {
-            return Err(Errno::E2BIG);
-        }
-        at += 8;
-    }
-}
-
-/// `execve` (`execveat` when `at`): on success it does not return.
 /// The new program starts with `guest_mask`, the guest's signal mask (the
 /// handler runs with every signal held).
 pub fn exec(ctx: &mut Ctx<TrapRegs>, at: bool, guest_mask: u64) -> Result<i64, Errno> {
-    let (dirfd, path_arg, argv_arg, envp_arg) = if at {
-        (Some(0), 1, 2, 3)
-    } else {
-        (None, 0, 1, 2)
-    };
-    let mut filename = ctx.read_path(path_arg)?;
-    let mut pinned = None;
-    if at && filename.is_empty() && ctx.arg(4) & AT_EMPTY_PATH != 0 {
+    let call = read_call(ctx, at, |fd| {
         // fexecve: the program is the descriptor's file.
-        let link = alloc::format!("/proc/self/fd/{}", ctx.arg(0) as i32).into_bytes();
+        let link = alloc::format!("/proc/self/fd/{fd}").into_bytes();
         let target =
             sproot_core::fs::HostFs::readlink(&host::RtHost, &link).map_err(|_| Errno::EBADF)?;
-        let name = ctx.view.to_guest(&target).unwrap_or_else(|| target.clone());
-        filename = name.clone();
-        pinned = Some((name, link));
-    }
-    let base = if filename.first() == Some(&b'/') {
-        b"/".to_vec()
-    } else {
-        ctx.base_dir(dirfd)?
-    };
-    let argv_ptrs = read_ptrs(ctx, ctx.arg(argv_arg))?;
-    let mut argv = Vec::with_capacity(argv_ptrs.len());
-    for p in &argv_ptrs {
-        argv.push(ctx.read_cstring(*p, 1 << 20)?);
-    }
+        let name = ctx.view.to_guest(&target).unwrap_or(target);
+        Ok((name, link))
+    })?;
+    let (filename, argv) = (call.filename, call.argv);
     let paths = Paths {
         view: ctx.view,
         proc: ctx.proc,
-        base,
-        pinned,
+        base: call.base,
+        pinned: call.pinned,
     };
     let plan = plan_exec(&paths, &filename, argv).map_err(|e: ExecError| {
         if let Some(m) = &e.message {
@@ -143,7 +104,7 @@ pub fn exec(ctx: &mut Ctx<TrapRegs>, at: bool, guest_mask: u64) -> Result<i64, E
 
     // The guest's environment, without a hand-off of its own, then ours.
     let mut envp: Vec<u64> = Vec::new();
-    for p in read_ptrs(ctx, ctx.arg(envp_arg))? {
+    for p in read_ptrs(ctx, ctx.arg(call.envp_arg))? {
         let s = ctx.read_cstring(p, 1 << 20)?;
         if env_value(&s).is_none() {
             envp.push(p);
@@ -168,7 +129,7 @@ pub fn exec(ctx: &mut Ctx<TrapRegs>, at: bool, guest_mask: u64) -> Result<i64, E
         argv_ptrs_new.push(0);
         argv_ptrs_new.as_ptr() as u64
     } else {
-        ctx.arg(argv_arg)
+        ctx.arg(call.argv_arg)
     };
     let runtime = CPath::new(&handoff.runtime)?;
     // A vfork child's execve leaves this slot taken in its parent's

@@ -118,6 +118,12 @@ impl Runner {
         })
     }
 
+    /// Whether an ELF file starting with `head` runs under QEMU: a
+    /// foreign one, or any with `PROOT_FORCE_FOREIGN_BINARY`.
+    pub fn runs(&self, head: &[u8]) -> bool {
+        self.force || !elf::is_native(head)
+    }
+
     /// The guest path the host's `/` is bound at, for a dynamic QEMU.
     pub fn set_host_root(&mut self, guest: Vec<u8>) {
         if let Some(d) = &mut self.dynamic {
@@ -255,6 +261,20 @@ pub fn open_exec(host: &Path) -> Result<Box<dyn ExecFile>, Errno> {
     }
     let file = File::open(host).map_err(|e| io_errno(&e))?;
     Ok(Box::new(HostExecFile(file)))
+}
+
+/// `ExecHost::plan_foreign` for a backend with the runner `runner`.
+pub fn plan_foreign(
+    runner: Option<&Runner>,
+    guest: Vec<u8>,
+    host: Vec<u8>,
+    execfn: &[u8],
+    argv: Vec<Vec<u8>>,
+) -> Result<ExecPlan, ExecError> {
+    match runner {
+        Some(q) => q.plan(guest, host, execfn, argv),
+        None => Err(ExecError::new(sproot_core::Errno::ENOEXEC)),
+    }
 }
 
 /// Plans an `execve(filename, argv, _)` like the kernel would run it

@@ -29,9 +29,7 @@ impl<T: TestResolve> ExecHost for Via<'_, T> {
         Ok(open_exec(Path::new(std::ffi::OsStr::from_bytes(host)))?)
     }
     fn runs_foreign(&self, head: &[u8]) -> bool {
-        self.0
-            .runner()
-            .is_some_and(|q| q.force || !elf::is_native(head))
+        self.0.runner().is_some_and(|q| q.runs(head))
     }
     fn plan_foreign(
         &self,
@@ -40,10 +38,7 @@ impl<T: TestResolve> ExecHost for Via<'_, T> {
         execfn: &[u8],
         argv: Vec<Vec<u8>>,
     ) -> Result<ExecPlan, ExecError> {
-        match self.0.runner() {
-            Some(q) => q.plan(guest, host, execfn, argv),
-            None => Err(ExecError::new(sproot_core::Errno::ENOEXEC)),
-        }
+        super::plan_foreign(self.0.runner(), guest, host, execfn, argv)
     }
 }
 

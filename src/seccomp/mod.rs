@@ -128,16 +128,16 @@ pub fn guest_tracer_filter() -> Vec<u8> {
 
 /// A program as the raw bytes of its `sock_filter` array.
 fn to_bytes(prog: &[sock_filter]) -> Vec<u8> {
-    prog.iter()
-        .flat_map(|i| {
-            let mut b = [0u8; 8];
-            b[0..2].copy_from_slice(&i.code.to_ne_bytes());
-            b[2] = i.jt;
-            b[3] = i.jf;
-            b[4..8].copy_from_slice(&i.k.to_ne_bytes());
-            b
+    let insns: Vec<cbpf::Insn> = prog
+        .iter()
+        .map(|i| cbpf::Insn {
+            code: i.code,
+            jt: i.jt,
+            jf: i.jf,
+            k: i.k,
         })
-        .collect()
+        .collect();
+    cbpf::encode(&insns)
 }
 
 /// `nr` one of `sysnos` → trace, else allow: more syscalls to stop at.

@@ -236,11 +236,7 @@ impl ExecHost for ExecPaths<'_> {
     }
 
     fn runs_foreign(&self, head: &[u8]) -> bool {
-        self.env
-            .ext
-            .qemu
-            .as_ref()
-            .is_some_and(|q| q.force || !crate::exec::elf::is_native(head))
+        self.env.ext.qemu.as_ref().is_some_and(|q| q.runs(head))
     }
 
     fn plan_foreign(
@@ -250,10 +246,8 @@ impl ExecHost for ExecPaths<'_> {
         execfn: &[u8],
         argv: Vec<Vec<u8>>,
     ) -> Result<ExecPlan, ExecError> {
-        match &self.env.ext.qemu {
-            Some(q) => q.plan(guest, host, execfn, argv),
-            None => Err(ExecError::new(sproot_core::Errno::ENOEXEC)),
-        }
+        let runner = self.env.ext.qemu.as_ref();
+        crate::exec::plan_foreign(runner, guest, host, execfn, argv)
     }
 }
 
@@ -331,54 +325,25 @@ fn program_of_fd_link(view: &GuestView, link: &Path) -> Result<(Vec<u8>, PathBuf
     Ok((guest.unwrap_or(target), PathBuf::from(held)))
 }
 
-const MAX_ARGS: usize = 1 << 17;
-
-fn read_argv(ctx: &Ctx, mut ptr: u64) -> Result<Vec<Vec<u8>>, Errno> {
-    let mut out = Vec::new();
-    if ptr == 0 {
-        return Ok(out);
-    }
-    loop {
-        let p = ctx.read_u64(ptr)?;
-        if p == 0 {
-            return Ok(out);
-        }
-        out.push(ctx.read_cstring(p, 1 << 20)?);
-        if out.len() > MAX_ARGS {
-            return Err(Errno::E2BIG);
-        }
-        ptr += 8;
-    }
-}
-
 fn exec(ctx: &mut Ctx, at: bool) -> Result<Outcome, Errno> {
     let env = ctx.env;
-    let (dirfd, path_arg, argv_arg, envp_arg) = if at {
-        (Some(0), 1, 2, 3)
-    } else {
-        (None, 0, 1, 2)
-    };
-    let mut filename = ctx.read_path(path_arg)?;
-    let mut pinned = None;
-    if at && filename.is_empty() && ctx.arg(4) & libc::AT_EMPTY_PATH as u64 != 0 {
+    let pid = ctx.pid.as_raw();
+    let call = sproot_core::handler::exec::read_call(ctx.core(), at, |fd| {
         // fexecve: the program is the fd's file.
-        let link = format!("/proc/{}/fd/{}", ctx.pid.as_raw(), ctx.arg(0) as i32);
+        let link = format!("/proc/{pid}/fd/{fd}");
         let (name, host) = program_of_fd_link(env.view, Path::new(&link))?;
-        filename = name.clone();
-        pinned = Some((name, host));
-    }
-    let base = if filename.first() == Some(&b'/') {
-        b"/".to_vec()
-    } else {
-        ctx.base_dir(dirfd)?
-    };
-    let argv = read_argv(ctx, ctx.arg(argv_arg))?;
+        Ok((name, host.into_os_string().into_vec()))
+    })?;
+    let (argv_arg, envp_arg) = (call.argv_arg, call.envp_arg);
     let resolver = ExecPaths {
         env,
         proc: ctx.proc,
-        base,
-        pinned,
+        base: call.base,
+        pinned: call
+            .pinned
+            .map(|(name, host)| (name, crate::fs::bytes_to_path(host))),
     };
+    let (filename, argv) = (call.filename, call.argv);
     let plan = match plan_exec(&resolver, &filename, argv) {
         Ok(p) => p,
         Err(e) => {

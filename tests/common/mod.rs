@@ -718,3 +718,34 @@ pub fn compile_c(src: &str, extra_flags: &[&str]) -> Option<PathBuf> {
     );
     Some(bin)
 }
+
+/// Whether the tests run as root.
+pub fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `argv` in a real chroot of `root` in a private mount namespace, with
+/// `(host, guest)` bindings rbound (/proc and /dev among them if wanted);
+/// `None` when no chroot can be made here.
+pub fn chroot_with_binds(root: &str, binds: &[(&str, &str)], argv: &[&str]) -> Option<Output> {
+    let mut script = String::from("set -e\n");
+    for (h, g) in binds {
+        script.push_str(&format!("mount --rbind '{h}' '{root}{g}'\n"));
+    }
+    script.push_str(&format!("cd '{root}'\nexec chroot '{root}' \"$@\"\n"));
+    let mut cmd = Command::new("unshare");
+    if running_as_root() {
+        cmd.arg("-m");
+    } else {
+        cmd.args(["-r", "-m"]);
+    }
+    cmd.args(["--propagation", "private", "sh", "-c", &script, "sh"]);
+    cmd.args(argv);
+    let out = output_with_timeout(cmd, Duration::from_secs(60), "unshare + chroot");
+    if !out.status.success() && stderr_str(&out).contains("unshare:") {
+        eprintln!("note: no chroot to compare with: {}", stderr_str(&out));
+        return None;
+    }
+    Some(out)
+}
