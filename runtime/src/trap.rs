@@ -4,10 +4,10 @@
 use sproot_core::backend::{Scratch, SyscallRegs};
 use sproot_core::decision::Decision;
 use sproot_core::ext::net::Ports;
-use sproot_core::handler::{self, net, openat2, paths, Ctx, Outcome};
+use sproot_core::handler::{self, paths, Ctx, Outcome};
 use sproot_core::inproc::TRAP_DATA;
 use sproot_core::shared::LocalState;
-use sproot_core::table::{self, Kind};
+use sproot_core::table::Kind;
 use sproot_core::Errno;
 
 use crate::host::{self, sc, OwnMemory, OwnProcess, RtHost, TrapRegs};
@@ -236,17 +236,9 @@ fn issue(nr: i64, args: [u64; 6], guest_mask: Option<u64>) -> i64 {
     let Some(mask) = guest_mask.filter(|_| may_block(nr as usize)) else {
         return sc(nr as usize, args) as i64;
     };
-    let open = mask & !SIGSYS_BIT;
-    let all = u64::MAX;
-    sc(
-        nr::RT_SIGPROCMASK,
-        [SIG_SETMASK, &open as *const u64 as usize, 0, 8, 0, 0],
-    );
+    set_mask(mask);
     let r = sc(nr as usize, args) as i64;
-    sc(
-        nr::RT_SIGPROCMASK,
-        [SIG_SETMASK, &all as *const u64 as usize, 0, 8, 0, 0],
-    );
+    set_mask(u64::MAX);
     r
 }
 
@@ -359,60 +351,26 @@ fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView, mask: u64) -> i
     }
 }
 
-/// The table's handlers, as the ptrace backend runs them (without its
-/// extensions).
+/// The table's handlers: the core's (`handler::dispatch`), with no
+/// extension; the clone flags' answers here (no tracer to keep children
+/// traced), and exec in [`exec`].
 fn dispatch(ctx: &mut Ctx<TrapRegs>, kind: Kind) -> Result<Outcome, Errno> {
     static NO_PORTS: Ports = Ports {
         switch: false,
         map: alloc::vec::Vec::new(),
         netcoop: false,
     };
-    match kind {
-        Kind::Paths(args) => paths::translate(ctx, args),
-        Kind::Native | Kind::Exec { .. } => Ok(Outcome::Pass),
-        Kind::CloneFlags { clone } => {
-            let flags = ctx.arg(0);
-            let refused = if clone {
-                sproot_core::userns::clone(flags)
-            } else {
-                sproot_core::userns::unshare(flags, host::threads())
-            };
-            refused.map_or(Ok(Outcome::Pass), Err)
-        }
-        Kind::Getcwd => paths::getcwd(ctx),
-        Kind::Readlink {
-            dirfd,
-            path,
-            buf,
-            size,
-        } => paths::readlink(ctx, dirfd, path, buf, size),
-        Kind::SockAddr { addr, len, bind } => net::sockaddr(ctx, &NO_PORTS, addr, len, bind),
-        Kind::SendMsg => net::sendmsg(ctx, &NO_PORTS),
-        Kind::SendMmsg => net::sendmmsg(ctx, &NO_PORTS),
-        Kind::AddrOut { addr, len } => net::addr_out(ctx, addr, len),
-        Kind::RecvMsg => net::recvmsg(ctx),
-        Kind::RecvMmsg => net::recvmmsg(ctx),
-        Kind::BpfObj => paths::bpf_obj(ctx),
-        Kind::Chroot => {
-            let euid = sc(nr::GETEUID, [0; 6]) as u32;
-            paths::chroot(ctx, euid)
-        }
-        Kind::OpenTree(path) => {
-            if ctx.call().flags() & table::OPEN_TREE_CLONE != 0 {
-                Err(Errno::EPERM)
-            } else {
-                paths::translate(ctx, &[path])
-            }
-        }
-        Kind::Openat2 => openat2::enter(ctx),
-        Kind::Prctl => Ok(if ctx.arg(0) == 4 && ctx.arg(1) == 0 {
-            // PR_SET_DUMPABLE 0 would close /proc/self to the runtime.
-            Outcome::Emulated(0)
+    if let Kind::CloneFlags { clone } = kind {
+        let flags = ctx.arg(0);
+        let refused = if clone {
+            sproot_core::userns::clone(flags)
         } else {
-            Outcome::Pass
-        }),
-        Kind::Refuse(e) => Err(e),
+            sproot_core::userns::unshare(flags, host::threads())
+        };
+        return refused.map_or(Ok(Outcome::Pass), Err);
     }
+    let euid = || sc(nr::GETEUID, [0; 6]) as u32;
+    handler::dispatch::run(ctx, kind, &NO_PORTS, euid).unwrap_or(Ok(Outcome::Pass))
 }
 
 /// The guest's own `SIGSYS` action, shown back to it; the runtime's stays.

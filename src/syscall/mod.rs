@@ -24,7 +24,7 @@ use crate::arch::sys;
 use crate::exec::{ExecError, ExecFile, ExecHost, ExecPlan, plan_exec};
 use crate::fs::{AsHostPath, GuestView, ProcContext};
 use nix::errno::Errno;
-use sproot_core::handler::net as core_net;
+use sproot_core::handler::dispatch;
 use sproot_core::handler::paths;
 use sproot_core::shared::{LocalState, SharedState};
 use std::cell::RefCell;
@@ -143,56 +143,25 @@ fn enter_handlers(ctx: &mut Ctx) -> Result<Outcome, Errno> {
     run_table(ctx, entry)
 }
 
-/// The table's handler for a syscall of this kind.
+/// The table's handler for a syscall of this kind: the core's
+/// (`sproot_core::handler::dispatch`), but for exec, the clone flags and
+/// `-n`'s binds.
 fn run_table(ctx: &mut Ctx, entry: Entry) -> Result<Outcome, Errno> {
     match entry.kind {
-        // A path that does not translate: bad flags were the kernel's
-        // first answer.
-        Kind::Paths(args) => translate_paths(ctx, args),
-        Kind::Native => Ok(Outcome::Pass),
-        Kind::Getcwd => from_core(paths::getcwd(ctx.core())),
-        Kind::Readlink {
-            dirfd,
-            path,
-            buf,
-            size,
-        } => from_core(paths::readlink(ctx.core(), dirfd, path, buf, size)),
-        Kind::Exec { at } => exec(ctx, at),
-        Kind::SockAddr { addr, len, bind } => sockaddr(ctx, addr, len, bind),
-        Kind::SendMsg => {
-            let ports = &ctx.env.ext.ports;
-            from_core(core_net::sendmsg(ctx.core(), ports))
-        }
-        Kind::SendMmsg => {
-            let ports = &ctx.env.ext.ports;
-            from_core(core_net::sendmmsg(ctx.core(), ports))
-        }
-        Kind::AddrOut { addr, len } => from_core(core_net::addr_out(ctx.core(), addr, len)),
-        Kind::RecvMsg => from_core(core_net::recvmsg(ctx.core())),
-        Kind::RecvMmsg => from_core(core_net::recvmmsg(ctx.core())),
-        Kind::BpfObj => from_core(paths::bpf_obj(ctx.core())),
-        Kind::Chroot => {
-            let euid = ctx.euid();
-            from_core(paths::chroot(ctx.core(), euid))
-        }
-        Kind::OpenTree(path) => {
-            if ctx.call().flags() & table::OPEN_TREE_CLONE != 0 {
-                // A new mount: not emulated.
-                Err(Errno::EPERM)
-            } else {
-                translate_paths(ctx, &[path])
+        Kind::Exec { at } => return exec(ctx, at),
+        Kind::CloneFlags { clone } => return userns::enter(ctx, clone),
+        Kind::SockAddr { addr, len, bind } => {
+            if let Some(r) = netcoop_bind(ctx, addr, len, bind) {
+                return r.map(Outcome::Emulated);
             }
         }
-        Kind::Openat2 => from_core(sproot_core::handler::openat2::enter(ctx.core())),
-        Kind::Prctl => Ok(
-            if ctx.arg(0) == libc::PR_SET_DUMPABLE as u64 && ctx.arg(1) == 0 {
-                Outcome::Emulated(0)
-            } else {
-                Outcome::Pass
-            },
-        ),
-        Kind::CloneFlags { clone } => userns::enter(ctx, clone),
-        Kind::Refuse(e) => Err(e.into()),
+        _ => {}
+    }
+    let ports = &ctx.env.ext.ports;
+    let euid = ctx.euid();
+    match dispatch::run(ctx.core(), entry.kind, ports, || euid) {
+        Some(r) => from_core(r),
+        None => Err(Errno::ENOSYS),
     }
 }
 
@@ -373,28 +342,23 @@ fn exec(ctx: &mut Ctx, at: bool) -> Result<Outcome, Errno> {
     Ok(Outcome::Exec(Box::new(plan)))
 }
 
-/// `bind`/`connect`/`sendto`: under `-n`, an inet `bind` is the tracer's
-/// (see [`net::netcoop_bind`]); every address is translated in the core.
-fn sockaddr(ctx: &mut Ctx, addr_arg: usize, len_arg: usize, bind: bool) -> Result<Outcome, Errno> {
-    let ports = &ctx.env.ext.ports;
-    if bind
-        && ports.netcoop
-        && let Some(r) = net::netcoop_bind(
-            ctx,
-            ctx.arg(0) as i32,
-            ctx.arg(addr_arg),
-            ctx.arg(len_arg) as usize,
-        )
-    {
-        return r.map(Outcome::Emulated);
+/// `bind` under `-n`: an inet `bind` is the tracer's (see
+/// [`net::netcoop_bind`]); `None` for every other call.
+fn netcoop_bind(
+    ctx: &mut Ctx,
+    addr_arg: usize,
+    len_arg: usize,
+    bind: bool,
+) -> Option<Result<i64, Errno>> {
+    if !(bind && ctx.env.ext.ports.netcoop) {
+        return None;
     }
-    from_core(sproot_core::handler::net::sockaddr(
-        ctx.core(),
-        ports,
-        addr_arg,
-        len_arg,
-        bind,
-    ))
+    net::netcoop_bind(
+        ctx,
+        ctx.arg(0) as i32,
+        ctx.arg(addr_arg),
+        ctx.arg(len_arg) as usize,
+    )
 }
 
 #[cfg(test)]

@@ -612,15 +612,27 @@ fn emulated_stats_are_the_kernels_with_the_owner_rewritten() {
 #[test]
 fn message_header_layouts_are_the_targets() {
     use std::mem::{offset_of, size_of};
-    assert_eq!(core_net::MSG_NAME.start, offset_of!(libc::msghdr, msg_name));
     assert_eq!(
-        core_net::MSG_NAMELEN.start,
+        sproot_core::handler::net::MSG_NAME.start,
+        offset_of!(libc::msghdr, msg_name)
+    );
+    assert_eq!(
+        sproot_core::handler::net::MSG_NAMELEN.start,
         offset_of!(libc::msghdr, msg_namelen)
     );
-    assert_eq!(core_net::MSG_NAMELEN.len(), size_of::<libc::socklen_t>());
-    assert_eq!(core_net::MSGHDR, size_of::<libc::msghdr>());
-    assert_eq!(core_net::MMSGHDR, size_of::<libc::mmsghdr>());
-    assert_eq!(core_net::SOCKADDR_UN_LEN, size_of::<libc::sockaddr_un>());
+    assert_eq!(
+        sproot_core::handler::net::MSG_NAMELEN.len(),
+        size_of::<libc::socklen_t>()
+    );
+    assert_eq!(sproot_core::handler::net::MSGHDR, size_of::<libc::msghdr>());
+    assert_eq!(
+        sproot_core::handler::net::MMSGHDR,
+        size_of::<libc::mmsghdr>()
+    );
+    assert_eq!(
+        sproot_core::handler::net::SOCKADDR_UN_LEN,
+        size_of::<libc::sockaddr_un>()
+    );
 }
 
 #[test]
@@ -983,13 +995,13 @@ fn sendmsg_translates_the_address_inside_msghdr() {
     let addr = sockaddr_un("/tmp/s");
     let name = c.put(&addr);
     let mut hdr = vec![0u8; std::mem::size_of::<libc::msghdr>()];
-    hdr[core_net::MSG_NAME].copy_from_slice(&name.to_ne_bytes());
-    hdr[core_net::MSG_NAMELEN].copy_from_slice(&(addr.len() as u32).to_ne_bytes());
+    hdr[sproot_core::handler::net::MSG_NAME].copy_from_slice(&name.to_ne_bytes());
+    hdr[sproot_core::handler::net::MSG_NAMELEN].copy_from_slice(&(addr.len() as u32).to_ne_bytes());
     let msg = c.put(&hdr);
     c = c.arg(1, msg);
     assert!(matches!(c.enter(&env, None), Outcome::Rewritten));
     let new_hdr = c.mem.slice(c.out_arg(1), hdr.len()).to_vec();
-    let (new_name, len) = core_net::parse_name(&new_hdr);
+    let (new_name, len) = sproot_core::handler::net::parse_name(&new_hdr);
     assert_eq!(c.mem.cstr(new_name + 2), root.host_bytes("/tmp/s"));
     assert_eq!(len as usize, 2 + root.host_bytes("/tmp/s").len() + 1);
     // The guest's own header is untouched.

@@ -13,6 +13,7 @@
 //! still act on host files themselves.
 
 mod ctx;
+pub mod dispatch;
 pub mod exec;
 mod host;
 pub mod ids;
