@@ -87,6 +87,13 @@ fn compile_filter(arch: &str, out: &std::path::Path) {
     names.dedup();
     fs::write(out.join("trapped_names.txt"), names.join("\n"))
         .unwrap_or_else(|e| panic!("write trapped_names.txt: {e}"));
+    // And those the extensions add (fake ids, uname, stat results).
+    let ext_names: Vec<&str> = extras
+        .iter()
+        .filter_map(|e| e["syscall"].as_str())
+        .collect();
+    fs::write(out.join("trapped_ext_names.txt"), ext_names.join("\n"))
+        .unwrap_or_else(|e| panic!("write trapped_ext_names.txt: {e}"));
     let replaced: Vec<&serde_json::Value> = extras.iter().map(|e| &e["syscall"]).collect();
     let mut merged: Vec<serde_json::Value> = base
         .into_iter()

@@ -44,4 +44,13 @@ t1=$SECONDS
 status=0
 cargo test --release --no-fail-fast "$@" || status=$?
 echo "test.sh: cargo test --release took $((SECONDS - t1))s (exit $status)" >&2
+
+# The in-process engine (--engine=inproc): the suites it passes whole, run
+# again with it (the whole suite, when no arguments narrow it).
+if [[ $# -eq 0 ]]; then
+    t2=$SECONDS
+    SPROOT_ENGINE=inproc cargo test --release --no-fail-fast \
+        --test inproc --test identity --test exec --test processes --test debian || status=$?
+    echo "test.sh: the same suites with SPROOT_ENGINE=inproc took $((SECONDS - t2))s (exit $status)" >&2
+fi
 exit "$status"

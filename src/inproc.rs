@@ -28,6 +28,9 @@ pub const RUNTIME: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sproot-runt
 /// The syscalls the ptrace engine's filter can stop, by name.
 const TRAPPED_NAMES: &str = include_str!(concat!(env!("OUT_DIR"), "/trapped_names.txt"));
 
+/// The syscalls the extensions add (fake ids, `uname`, stat results).
+const TRAPPED_EXT_NAMES: &str = include_str!(concat!(env!("OUT_DIR"), "/trapped_ext_names.txt"));
+
 /// Syscalls trapped by their own rules below, or left to the kernel:
 /// guest ptrace and seccomp run natively (the guest is not traced).
 const NATIVE: &[&str] = &["ptrace", "seccomp", "clone", "clone3", "unshare"];
@@ -56,15 +59,11 @@ impl std::str::FromStr for Engine {
 pub fn unsupported(cfg: &Config) -> Option<&'static str> {
     let e = &cfg.ext;
     [
-        (e.fake_id.is_some(), "-0/-i/-S (fake ids)"),
-        (e.kernel_release.is_some(), "-k"),
         (e.link2symlink, "-l"),
-        (e.symlink_sizes, "-L"),
         (e.hide_proot, "-H"),
         (e.ports.active(), "-p/-n"),
         (e.qemu.is_some(), "-q"),
         (e.sysvipc, "--sysvipc"),
-        (e.persist_ownership, "--persist-ownership"),
         (!cfg.seccomp, "--no-seccomp (PROOT_NO_SECCOMP)"),
         (cfg.stats.is_some(), "--stats"),
     ]
@@ -94,11 +93,13 @@ fn code_window() -> Result<(u64, u64)> {
     }
 }
 
-/// The trap filter's syscalls.
-fn traps() -> Vec<Trap> {
+/// The trap filter's syscalls; `ext`: with the extensions'.
+fn traps(ext: bool) -> Vec<Trap> {
     let this = Arch::THIS;
+    let ext_names = if ext { TRAPPED_EXT_NAMES } else { "" };
     let mut t: Vec<Trap> = TRAPPED_NAMES
         .lines()
+        .chain(ext_names.lines())
         .filter(|n| !NATIVE.contains(n))
         .filter_map(|n| this.number(n))
         .map(Trap::Always)
@@ -215,18 +216,37 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
         exe_guest: plan.exe_guest.clone(),
         exe_host: plan.exe_host.clone(),
         script: plan.script(0),
-        filter: sproot_core::cbpf::encode(&trap_filter(audit_arch(), &traps(), lo, hi)),
+        filter: sproot_core::cbpf::encode(&trap_filter(
+            audit_arch(),
+            &traps(cfg.ext.needs_ext_filter()),
+            lo,
+            hi,
+        )),
         verbose: cfg.verbose.clamp(0, 255) as u8,
-        generation: Vec::new(),
+        shared: Vec::new(),
+        cache: cfg.view.caches(),
+        ext: handoff_ext(cfg),
     };
-    // The caches of every guest process follow the shared page's count
-    // of name changes; no page, no caches (--no-path-cache).
-    let generation = cfg.view.caches().then(|| SharedPage::new(&cfg.tmp_dir));
+    // The run's shared state: every guest process maps it. The caches of
+    // every guest process follow its count of name changes
+    // (--no-path-cache: no caches).
+    let uname = cfg
+        .ext
+        .kernel_release
+        .as_ref()
+        .map(|k| k.uname.clone())
+        .unwrap_or_default();
+    let shared = SharedPage::new(&cfg.tmp_dir, &uname);
     let mut handoff = handoff;
-    match &generation {
-        Some(Ok(g)) => handoff.generation = g.0.as_os_str().as_bytes().to_vec(),
-        Some(Err(e)) => log::warn!("no directory cache for the guest: {e:#}"),
-        None => {}
+    match &shared {
+        Ok(g) => handoff.shared = g.0.as_os_str().as_bytes().to_vec(),
+        Err(e) if handoff.ext.creds.is_some() || handoff.ext.uname => {
+            return Err(anyhow::anyhow!("{e:#}").context("the guests' shared state"));
+        }
+        Err(e) => {
+            log::warn!("no directory cache for the guest: {e:#}");
+            handoff.cache = false;
+        }
     }
     let mut envp = env;
     let mut s = handoff.env_string();
@@ -243,8 +263,8 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
         .context("working directory contains a NUL byte")?;
     // The guardian takes the guests down if sproot is killed; it knows
     // them by the shared page they map.
-    let _guard = match &generation {
-        Some(Ok(page)) => guardian(&page.0),
+    let _guard = match &shared {
+        Ok(page) => guardian(&page.0),
         _ => None,
     };
     start_and_wait(&program, &argv, &envp, &host_cwd, cfg.kill_on_exit)
@@ -341,11 +361,32 @@ fn kill_children() {
     }
 }
 
-/// The run's shared page (`Handoff::generation`), removed at the end.
+/// The extensions' part of the hand-off: the first process's fake
+/// credentials (`-0`/`-i`), the settings the runtime applies.
+fn handoff_ext(cfg: &Config) -> sproot_core::inproc::Ext {
+    let e = &cfg.ext;
+    sproot_core::inproc::Ext {
+        creds: e
+            .fake_id
+            .map(|(uid, gid)| sproot_core::ext::fake_id::Creds::new(uid, gid)),
+        real: (
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+        ),
+        persist: e.persist_ownership,
+        symlink_sizes: e.symlink_sizes,
+        uname: e.fake_id.is_some() || e.kernel_release.is_some(),
+        hwcap: e.kernel_release.as_ref().and_then(|k| k.hwcap),
+    }
+}
+
+/// The run's shared state (`Handoff::shared`), removed at the end.
 struct SharedPage(std::path::PathBuf);
 
 impl SharedPage {
-    fn new(dir: &Path) -> Result<SharedPage> {
+    /// A new file of `MappedState`'s size (sparse), with `uname`'s fields
+    /// as the run starts with them.
+    fn new(dir: &Path, uname: &sproot_core::ext::kernel_release::Uname) -> Result<SharedPage> {
         use std::os::unix::fs::OpenOptionsExt;
         let path = dir.join(format!(
             "sproot-names-{}-{:x}",
@@ -355,14 +396,42 @@ impl SharedPage {
                 .map_or(0, |d| d.as_nanos())
         ));
         let f = std::fs::OpenOptions::new()
+            .read(true)
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(&path)
             .with_context(|| format!("create {}", path.display()))?;
-        f.set_len(4096)
-            .with_context(|| format!("size {}", path.display()))?;
-        Ok(SharedPage(path))
+        let page = SharedPage(path);
+        let len = sproot_core::shared::mapped::BYTES;
+        f.set_len(len as u64)
+            .with_context(|| format!("size {}", page.0.display()))?;
+        // SAFETY: a new shared mapping of the file just sized, unmapped
+        // below; nothing else maps it yet.
+        let addr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                std::os::fd::AsRawFd::as_raw_fd(&f),
+                0,
+            )
+        };
+        if addr == libc::MAP_FAILED {
+            bail!("map {}: {}", page.0.display(), nix::errno::Errno::last());
+        }
+        // SAFETY: the mapping is `len` bytes, zeroed, 8-aligned, alive
+        // until the munmap below.
+        let words = unsafe {
+            std::slice::from_raw_parts(addr as *const std::sync::atomic::AtomicU64, len / 8)
+        };
+        if let Some(state) = sproot_core::shared::MappedState::new(words) {
+            state.init_uname(uname);
+        }
+        // SAFETY: the mapping made above, no longer used.
+        unsafe { libc::munmap(addr, len) };
+        Ok(page)
     }
 }
 

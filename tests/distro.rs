@@ -95,6 +95,9 @@ impl Container {
         ])
         .arg("/usr/bin/env")
         .args(env)
+        // The engine the suite runs with (scripts/test.sh runs some suites
+        // with each).
+        .args(std::env::var("SPROOT_ENGINE").map(|e| format!("SPROOT_ENGINE={e}")))
         .arg(sproot_bin())
         .current_dir(self.dir.join("rootfs"))
         .args(PROOT_DISTRO_OPTIONS)

@@ -235,7 +235,7 @@ fn options_the_engine_lacks_are_refused_with_a_clear_error() {
         return;
     }
     let rootfs = tiny_rootfs();
-    for opt in [&["-0"][..], &["-l"], &["-k", "5.0"], &["--no-seccomp"]] {
+    for opt in [&["-H"][..], &["-l"], &["--sysvipc"], &["--no-seccomp"]] {
         let mut args = vec!["--engine=inproc"];
         args.extend_from_slice(opt);
         args.push("/bin/true");

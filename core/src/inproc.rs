@@ -10,13 +10,14 @@
 
 use crate::Errno;
 use crate::cbpf::Insn;
+use crate::ext::fake_id::Creds;
 use crate::prelude::*;
 
 /// The environment variable the runtime reads at its start.
 pub const ENV_NAME: &[u8] = b"SPROOT_INPROC";
 
 /// Format version: a runtime refuses a hand-off of another version.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 /// `SECCOMP_RET_DATA` of the filter's traps: tells the runtime's `SIGSYS`
 /// from another filter's.
@@ -43,11 +44,89 @@ pub struct Handoff {
     pub filter: Vec<u8>,
     /// `-v`'s level: the runtime reports on stderr from 1 on.
     pub verbose: u8,
-    /// The run's shared page (a file every guest process maps): its first
-    /// word counts the changes to the guest's names, so that each
-    /// process's directory cache knows when to start over. Empty: no
-    /// cache.
-    pub generation: Vec<u8>,
+    /// The run's shared state (a file every guest process maps, laid out
+    /// as [`crate::shared::MappedState`]): the fake owners, attributes and
+    /// `uname` names, and the count of changes to the guest's names, so
+    /// that each process's directory cache knows when to start over.
+    /// Empty: none (no cache, no shared state).
+    pub shared: Vec<u8>,
+    /// Whether the processes keep directory caches.
+    pub cache: bool,
+    /// The extensions' settings and the process's fake credentials.
+    pub ext: Ext,
+}
+
+/// The PRoot extensions a runtime applies, and the fake credentials of
+/// the process that execs (they cross `execve` as in the kernel).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ext {
+    /// `-0`/`-i`: the fake credentials.
+    pub creds: Option<Creds>,
+    /// The ids of the user running sproot.
+    pub real: (u32, u32),
+    /// `--persist-ownership`.
+    pub persist: bool,
+    /// `-L`: symlink sizes as their targets' lengths.
+    pub symlink_sizes: bool,
+    /// `-k` (or `-0`): `uname` answered from the shared state.
+    pub uname: bool,
+    /// `-k`'s `AT_HWCAP`, in place of the kernel's.
+    pub hwcap: Option<u64>,
+}
+
+impl Ext {
+    const PERSIST: u8 = 1;
+    const SYMLINK_SIZES: u8 = 2;
+    const UNAME: u8 = 4;
+
+    fn flags(&self) -> u8 {
+        (if self.persist { Self::PERSIST } else { 0 })
+            | (if self.symlink_sizes {
+                Self::SYMLINK_SIZES
+            } else {
+                0
+            })
+            | (if self.uname { Self::UNAME } else { 0 })
+    }
+
+    /// Whether stat results are rewritten (fake owners, symlink sizes).
+    pub fn rewrites_stat(&self) -> bool {
+        self.creds.is_some() || self.symlink_sizes
+    }
+}
+
+fn creds_bytes(c: &Creds) -> Vec<u8> {
+    let ids = [
+        c.ruid, c.euid, c.suid, c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid,
+    ];
+    ids.iter()
+        .chain(c.groups.iter())
+        .flat_map(|i| i.to_le_bytes())
+        .collect()
+}
+
+fn creds_of(b: &[u8]) -> Result<Option<Creds>, Errno> {
+    if b.is_empty() {
+        return Ok(None);
+    }
+    if b.len() < 32 || !b.len().is_multiple_of(4) {
+        return Err(Errno::EINVAL);
+    }
+    let ids: Vec<u32> = b
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    Ok(Some(Creds {
+        ruid: ids[0],
+        euid: ids[1],
+        suid: ids[2],
+        fsuid: ids[3],
+        rgid: ids[4],
+        egid: ids[5],
+        sgid: ids[6],
+        fsgid: ids[7],
+        groups: ids[8..].to_vec(),
+    }))
 }
 
 struct Writer(Vec<u8>);
@@ -106,7 +185,13 @@ impl Handoff {
         w.field(&self.script);
         w.field(&self.filter);
         w.field(&[self.verbose]);
-        w.field(&self.generation);
+        w.field(&self.shared);
+        w.field(&[u8::from(self.cache)]);
+        w.field(&self.ext.creds.as_ref().map(creds_bytes).unwrap_or_default());
+        w.field(&self.ext.real.0.to_le_bytes());
+        w.field(&self.ext.real.1.to_le_bytes());
+        w.field(&[self.ext.flags()]);
+        w.field(&self.ext.hwcap.map(u64::to_le_bytes).unwrap_or_default());
         w.0
     }
 
@@ -134,9 +219,27 @@ impl Handoff {
         let script = r.field()?.to_vec();
         let filter = r.field()?.to_vec();
         let verbose = r.field()?.first().copied().unwrap_or(0);
-        let generation = r.field()?.to_vec();
+        let shared = r.field()?.to_vec();
+        let cache = r.field()?.first() == Some(&1);
+        let creds = creds_of(r.field()?)?;
+        let real = (r.u32()?, r.u32()?);
+        let flags = r.field()?.first().copied().unwrap_or(0);
+        let hwcap = match r.field()? {
+            [] => None,
+            b => Some(u64::from_le_bytes(b.try_into().map_err(|_| Errno::EINVAL)?)),
+        };
+        let ext = Ext {
+            creds,
+            real,
+            persist: flags & Ext::PERSIST != 0,
+            symlink_sizes: flags & Ext::SYMLINK_SIZES != 0,
+            uname: flags & Ext::UNAME != 0,
+            hwcap,
+        };
         Ok(Handoff {
-            generation,
+            shared,
+            cache,
+            ext,
             runtime,
             root,
             bindings,
@@ -374,7 +477,19 @@ mod tests {
             script: vec![1, 2, 3, 0, 255],
             filter: vec![],
             verbose: 2,
-            generation: b"/tmp/gen".to_vec(),
+            shared: b"/tmp/gen".to_vec(),
+            cache: true,
+            ext: Ext {
+                creds: Some(Creds {
+                    groups: vec![4, 24],
+                    ..Creds::new(0, 7)
+                }),
+                real: (1000, 1001),
+                persist: false,
+                symlink_sizes: true,
+                uname: true,
+                hwcap: Some(0x1234),
+            },
         };
         let s = h.env_string();
         assert_eq!(s.last(), Some(&0));

@@ -17,6 +17,9 @@ use crate::prelude::*;
 use core::cell::RefCell;
 use hashbrown::HashMap;
 
+pub mod mapped;
+pub use mapped::MappedState;
+
 /// The operations on the run's shared state.
 pub trait SharedState {
     /// The owner a fake `chown` recorded for `file`.

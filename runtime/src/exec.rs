@@ -100,6 +100,7 @@ pub fn exec(ctx: &mut Ctx<TrapRegs>, at: bool, guest_mask: u64) -> Result<i64, E
     handoff.exe_host = plan.exe_host.clone();
     handoff.script = plan.script(0);
     handoff.filter = Vec::new();
+    handoff.ext.creds = host::with_creds(|c| c.clone());
     let ours = handoff.env_string();
 
     // The guest's environment, without a hand-off of its own, then ours.

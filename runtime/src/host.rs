@@ -6,9 +6,12 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use sproot_core::backend::{Memory, SyscallRegs};
+use sproot_core::ext::fake_id::Creds;
 use sproot_core::fs::{GuestView, HostFs, Kind, ProcContext};
-use sproot_core::handler::Host;
+use sproot_core::handler::{FileMeta, Host};
 use sproot_core::inproc::Handoff;
+use sproot_core::shared::mapped::BYTES;
+use sproot_core::shared::MappedState;
 use sproot_core::Errno;
 
 use crate::nr;
@@ -58,6 +61,17 @@ pub fn left_this_memory(tid: i32) -> bool {
         r if r == -ESRCH => true,
         _ => sc(nr::KILL, [tid as usize, 0, 0, 0, 0, 0]) == -ESRCH,
     }
+}
+
+/// A decimal number.
+fn number(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || b.len() > 10 {
+        return None;
+    }
+    b.iter().try_fold(0u32, |n, &d| {
+        d.is_ascii_digit()
+            .then(|| n.checked_mul(10)?.checked_add(u32::from(d - b'0')))?
+    })
 }
 
 /// Write `parts` on stderr as one line.
@@ -115,6 +129,12 @@ const ST_MODE: usize = 24;
 #[cfg(target_arch = "aarch64")]
 const ST_MODE: usize = 16;
 const ST_INO: usize = 8;
+#[cfg(target_arch = "x86_64")]
+const ST_UID: usize = 28;
+#[cfg(target_arch = "aarch64")]
+const ST_UID: usize = 24;
+/// The `user.*` attribute `--persist-ownership` keeps owners in.
+const OWNER_XATTR: &[u8] = b"user.sproot.owner\0";
 
 /// `st_nlink`: 64 bits at 16 on x86_64, 32 bits at 20 on aarch64.
 fn nlink_of(st: &[u8]) -> u64 {
@@ -356,8 +376,25 @@ impl Host for RtHost {
         Ok(b)
     }
 
-    fn stored_owner(&self, _path: &[u8]) -> Option<(u32, u32)> {
-        None
+    /// Read from the file's `user.sproot.owner` (`uid:gid`).
+    fn stored_owner(&self, path: &[u8]) -> Option<(u32, u32)> {
+        let c = CPath::new(path).ok()?;
+        let mut b = [0u8; 32];
+        let n = res(sc(
+            nr::GETXATTR,
+            [
+                c.ptr(),
+                OWNER_XATTR.as_ptr() as usize,
+                b.as_mut_ptr() as usize,
+                b.len(),
+                0,
+                0,
+            ],
+        ))
+        .ok()?;
+        let text = &b[..n];
+        let colon = text.iter().position(|&c| c == b':')?;
+        Some((number(&text[..colon])?, number(&text[colon + 1..])?))
     }
 
     fn link_count(&self, _path: &[u8]) -> Option<u64> {
@@ -377,6 +414,57 @@ impl Host for RtHost {
         const O_PATH: usize = 0o10_000_000;
         let fl = res(sc(nr::FCNTL, [fd as usize, F_GETFL, 0, 0, 0, 0]))?;
         Ok(fl & O_PATH != 0)
+    }
+
+    fn meta(&self, path: &[u8], follow: bool) -> Result<FileMeta, Errno> {
+        let st = stat_raw(path, follow)?;
+        Ok(FileMeta {
+            dev: u64_at(&st, 0),
+            ino: u64_at(&st, ST_INO),
+            mode: u32_at(&st, ST_MODE),
+            uid: u32_at(&st, ST_UID),
+            gid: u32_at(&st, ST_UID + 4),
+        })
+    }
+
+    fn chmod(&self, path: &[u8], mode: u32, follow: bool) -> Result<(), Errno> {
+        // fchmodat has no flags argument: a symlink's own mode cannot be
+        // set, and what the handlers lift are directories and files.
+        let _ = follow;
+        let c = CPath::new(path)?;
+        res(sc(
+            nr::FCHMODAT,
+            [AT_FDCWD, c.ptr(), mode as usize, 0, 0, 0],
+        ))
+        .map(drop)
+    }
+
+    fn uid(&self) -> u32 {
+        sc(nr::GETUID, [0; 6]) as u32
+    }
+
+    fn store_owner(&self, path: &[u8], (uid, gid): (u32, u32), follow: bool) -> Result<(), Errno> {
+        let c = CPath::new(path)?;
+        let value = alloc::format!("{uid}:{gid}");
+        let n = if follow { nr::SETXATTR } else { nr::LSETXATTR };
+        res(sc(
+            n,
+            [
+                c.ptr(),
+                OWNER_XATTR.as_ptr() as usize,
+                value.as_ptr() as usize,
+                value.len(),
+                0,
+                0,
+            ],
+        ))
+        .map(drop)
+    }
+
+    fn uname(&self) -> Result<[u8; 390], Errno> {
+        let mut b = [0u8; 390];
+        res(sc(nr::UNAME, [b.as_mut_ptr() as usize, 0, 0, 0, 0, 0]))?;
+        Ok(b)
     }
 
     fn listxattr(&self, path: &[u8], follow: bool) -> Result<Vec<u8>, Errno> {
@@ -493,6 +581,8 @@ pub struct State {
     /// The start's hand-off (the program's names; the template of the
     /// next exec's).
     pub handoff: Handoff,
+    /// The run's shared state (`None`: the launcher made none).
+    pub shared: Option<MappedState<'static>>,
     /// The run's count of changes to the guest's names, shared by every
     /// guest process (`None`: no directory cache).
     pub generation: Option<&'static core::sync::atomic::AtomicU64>,
@@ -540,8 +630,8 @@ pub fn names_changed() {
     }
 }
 
-/// Map the run's shared page, if there is one and it can be opened.
-pub fn map_generation(path: &[u8]) -> Option<&'static core::sync::atomic::AtomicU64> {
+/// Map the run's shared state, if there is one and it can be opened.
+pub fn map_shared(path: &[u8]) -> Option<MappedState<'static>> {
     if path.is_empty() {
         return None;
     }
@@ -553,7 +643,7 @@ pub fn map_generation(path: &[u8]) -> Option<&'static core::sync::atomic::Atomic
         crate::sys::nr::MMAP,
         [
             0,
-            4096,
+            BYTES,
             crate::sys::PROT_READ | crate::sys::PROT_WRITE,
             MAP_SHARED,
             fd,
@@ -562,9 +652,12 @@ pub fn map_generation(path: &[u8]) -> Option<&'static core::sync::atomic::Atomic
     );
     close(fd as i32);
     let addr = res(addr).ok()?;
-    // SAFETY: a shared mapping of a page, never unmapped; its first word
-    // is only ever used atomically.
-    Some(unsafe { &*(addr as *const core::sync::atomic::AtomicU64) })
+    // SAFETY: a shared mapping of `BYTES` bytes, page-aligned, never
+    // unmapped; every word of it is only ever used atomically.
+    let words = unsafe {
+        core::slice::from_raw_parts(addr as *const core::sync::atomic::AtomicU64, BYTES / 8)
+    };
+    MappedState::new(words)
 }
 
 static STATE: AtomicPtr<State> = AtomicPtr::new(core::ptr::null_mut());
@@ -583,4 +676,43 @@ pub fn state() -> &'static State {
     // SAFETY: set once from a leaked Box before any handler runs, never
     // freed nor changed afterwards.
     unsafe { &*p }
+}
+
+/// The process's fake credentials (`-0`/`-i`): one copy for its threads
+/// (the C library applies a `set*id` to every thread alike), copied by
+/// `fork`, handed to the next program at `execve`.
+static CREDS: CredsCell = CredsCell {
+    busy: core::sync::atomic::AtomicBool::new(false),
+    creds: core::cell::UnsafeCell::new(None),
+};
+
+struct CredsCell {
+    busy: core::sync::atomic::AtomicBool,
+    creds: core::cell::UnsafeCell<Option<Creds>>,
+}
+
+// SAFETY: `creds` is reached only while `busy` is held (`with_creds`).
+unsafe impl Sync for CredsCell {}
+
+/// Run `f` on the process's fake credentials, alone. A holder that never
+/// lets go (a thread that was not copied by a `fork` in the middle of its
+/// turn) is taken over after a while.
+pub fn with_creds<T>(f: impl FnOnce(&mut Option<Creds>) -> T) -> T {
+    let mut spins = 0u32;
+    while CREDS
+        .busy
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        spins += 1;
+        if spins > 1 << 22 {
+            break;
+        }
+        core::hint::spin_loop();
+    }
+    // SAFETY: the turn is this thread's (taken, or taken over from a
+    // holder that no longer runs).
+    let r = f(unsafe { &mut *CREDS.creds.get() });
+    CREDS.busy.store(false, Ordering::Release);
+    r
 }

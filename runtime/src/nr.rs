@@ -45,6 +45,12 @@ mod numbers {
     pub const MEMFD_CREATE: usize = 319;
     pub const STATX: usize = 332;
     pub const WRITE: usize = 1;
+    pub const FCHMODAT: usize = 268;
+    pub const SETXATTR: usize = 188;
+    pub const LSETXATTR: usize = 189;
+    pub const GETXATTR: usize = 191;
+    pub const UNAME: usize = 63;
+    pub const GETUID: usize = 102;
     pub const EXIT_GROUP: usize = 231;
 }
 #[cfg(target_arch = "aarch64")]
@@ -93,6 +99,12 @@ mod numbers {
     pub const SECCOMP: usize = 277;
     pub const MEMFD_CREATE: usize = 279;
     pub const STATX: usize = 291;
+    pub const FCHMODAT: usize = 53;
+    pub const SETXATTR: usize = 5;
+    pub const LSETXATTR: usize = 6;
+    pub const GETXATTR: usize = 8;
+    pub const UNAME: usize = 160;
+    pub const GETUID: usize = 174;
     pub const EXIT_GROUP: usize = 94;
 }
 pub use numbers::*;

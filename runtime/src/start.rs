@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 
 use sproot_core::fs::{Binding, GuestView};
 use sproot_core::inproc::{env_value, Handoff};
+use sproot_core::shared::MappedState;
 
 use crate::host::{self, sc, RtHost, State};
 use crate::{heap, map, nr, trap};
@@ -28,8 +29,8 @@ fn cstr_at(p: *const u8) -> &'static [u8] {
 /// Find the hand-off in the environment of the kernel-built stack at `sp`
 /// and take it out: the later entries move up one, and so does the
 /// auxiliary vector, so that the program sees the environment it was
-/// given.
-fn take_handoff(sp: *mut u64) -> Handoff {
+/// given. The auxiliary vector's new place comes with it.
+fn take_handoff(sp: *mut u64) -> (Handoff, *mut u64) {
     // SAFETY: the kernel lays out argc, argv[], NULL, envp[], NULL, auxv
     // pairs up to AT_NULL at the initial stack pointer; everything read
     // and moved stays inside that layout.
@@ -61,6 +62,7 @@ fn take_handoff(sp: *mut u64) -> Handoff {
         }
         let mut src = envp.add(n + 1);
         let mut dst = envp.add(n);
+        let auxv = dst;
         loop {
             let key = core::ptr::read(src);
             let val = core::ptr::read(src.add(1));
@@ -72,7 +74,64 @@ fn take_handoff(sp: *mut u64) -> Handoff {
             src = src.add(2);
             dst = dst.add(2);
         }
-        handoff
+        (handoff, auxv)
+    }
+}
+
+/// The fake credentials of the program starting: the exec's (a
+/// set-user-ID or set-group-ID program takes its fake owner's ids, as
+/// `Creds::exec` says), told to the program in the auxiliary vector
+/// (`AT_UID`...) as the kernel tells the real ones; `-k`'s `AT_HWCAP`.
+fn exec_creds(handoff: &Handoff, shared: Option<&MappedState<'static>>, auxv: *mut u64) {
+    use sproot_core::ext::fake_id::Creds;
+    use sproot_core::handler::Host;
+    use sproot_core::shared::SharedState;
+    const AT_HWCAP: u64 = 16;
+    let hwcap = handoff.ext.hwcap;
+    let Some(mut creds) = handoff.ext.creds.clone() else {
+        if let Some(h) = hwcap {
+            patch_auxv(auxv, |key| (key == AT_HWCAP).then_some(h));
+        }
+        return;
+    };
+    if let Ok(st) = RtHost.meta(&handoff.exe_host, true) {
+        let (ru, rg) = handoff.ext.real;
+        let shown = shared
+            .and_then(|s| s.owner((st.dev, st.ino)))
+            .unwrap_or_else(|| Creds::exec_owner(ru, rg, st.uid, st.gid));
+        creds.exec(st.mode, shown.0, shown.1);
+    }
+    const AT_UID: u64 = 11;
+    const AT_EUID: u64 = 12;
+    const AT_GID: u64 = 13;
+    const AT_EGID: u64 = 14;
+    patch_auxv(auxv, |key| match key {
+        AT_UID => Some(u64::from(creds.ruid)),
+        AT_EUID => Some(u64::from(creds.euid)),
+        AT_GID => Some(u64::from(creds.rgid)),
+        AT_EGID => Some(u64::from(creds.egid)),
+        AT_HWCAP => hwcap,
+        _ => None,
+    });
+    host::with_creds(|c| *c = Some(creds));
+}
+
+/// Replace the values `new` gives in the auxiliary vector at `auxv`.
+fn patch_auxv(auxv: *mut u64, new: impl Fn(u64) -> Option<u64>) {
+    // SAFETY: `auxv` is the kernel-built auxiliary vector, pairs up to
+    // AT_NULL, writable.
+    unsafe {
+        let mut p = auxv;
+        loop {
+            let key = core::ptr::read(p);
+            if key == 0 {
+                break;
+            }
+            if let Some(v) = new(key) {
+                core::ptr::write(p.add(1), v);
+            }
+            p = p.add(2);
+        }
     }
 }
 
@@ -108,7 +167,7 @@ fn install_filter(filter: &[u8]) {
 #[no_mangle]
 extern "C" fn runtime_main(sp: *mut u64) -> ! {
     heap::init();
-    let handoff = take_handoff(sp);
+    let (handoff, auxv) = take_handoff(sp);
     let bindings = handoff
         .bindings
         .iter()
@@ -122,10 +181,15 @@ extern "C" fn runtime_main(sp: *mut u64) -> ! {
     // keeps no caches, and no names of processes (threads share it).
     view.set_cache(false);
     view.forget_names();
-    let generation = host::map_generation(&handoff.generation);
+    let shared = host::map_shared(&handoff.shared);
+    let generation = shared
+        .as_ref()
+        .filter(|_| handoff.cache)
+        .map(|s| s.generation());
     if let Some(g) = &handoff.glue {
         view.set_glue(g);
     }
+    exec_creds(&handoff, shared.as_ref(), auxv);
     let filter = core::mem::take(&mut { handoff.filter.clone() });
     // The script, 8-aligned for the loader's word reads.
     let mut script: Vec<u64> = alloc::vec![0; handoff.script.len().div_ceil(8)];
@@ -137,6 +201,7 @@ extern "C" fn runtime_main(sp: *mut u64) -> ! {
     host::set_state(State {
         view,
         handoff,
+        shared,
         generation,
     });
     trap::install();

@@ -3,10 +3,14 @@
 
 use sproot_core::backend::{Scratch, SyscallRegs};
 use sproot_core::decision::Decision;
+use sproot_core::ext::fake_id::Creds;
 use sproot_core::ext::net::Ports;
+use sproot_core::handler::ids::{self, FakeIds, FakeRoot};
+use sproot_core::handler::owners::{self, Lifted};
+use sproot_core::handler::stat::{self, OwnerMap, Rewrites};
 use sproot_core::handler::{self, paths, Ctx, Outcome};
 use sproot_core::inproc::TRAP_DATA;
-use sproot_core::shared::LocalState;
+use sproot_core::shared::{LocalState, SharedState};
 use sproot_core::table::Kind;
 use sproot_core::Errno;
 
@@ -304,9 +308,33 @@ fn syscall(regs: TrapRegs, slot: usize, guest_mask: &mut u64) -> i64 {
     ret
 }
 
+/// A runtime's work after the kernel ran a call.
+enum After {
+    /// The core's exit work.
+    Core(handler::ExitHook),
+    /// Fake root: `EPERM` becomes success.
+    EpermIsSuccess,
+    /// Fake root: modes lifted for the call, to put back.
+    PutBack(Lifted),
+}
+
+type RtOutcome = Decision<After, core::convert::Infallible>;
+
+fn from_core(o: Outcome) -> RtOutcome {
+    o.map(After::Core, |never| match never {})
+}
+
 /// The call translated in `view`, run: its result.
 fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView, mask: u64) -> i64 {
-    let shared = LocalState::default();
+    let st = host::state();
+    let local;
+    let shared: &dyn SharedState = match &st.shared {
+        Some(m) => m,
+        None => {
+            local = LocalState::default();
+            &local
+        }
+    };
     let mut mem = OwnMemory;
     // Not zeroed: the handlers write what they push before the kernel
     // reads it.
@@ -317,19 +345,31 @@ fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView, mask: u64) -> i
         view,
         &me,
         &RtHost,
-        &shared,
+        shared,
         regs,
         &mut mem,
         Scratch::below(top),
     );
-    let outcome = match ctx.entry().map(|e| e.kind) {
-        Some(Kind::Exec { at }) => {
-            return exec::exec(&mut ctx, at, mask).unwrap_or_else(Errno::ret);
-        }
-        Some(kind) => dispatch(&mut ctx, kind).unwrap_or_else(Decision::err),
-        None => Outcome::Pass,
+    if let Some(Kind::Exec { at }) = ctx.entry().map(|e| e.kind) {
+        return exec::exec(&mut ctx, at, mask).unwrap_or_else(Errno::ret);
+    }
+    let ext = &st.handoff.ext;
+    let mut creds = if ext.creds.is_some() {
+        host::with_creds(|c| c.clone())
+    } else {
+        None
     };
-    match outcome {
+    let before = creds.clone();
+    let (outcome, lifted) = if creds.as_ref().is_some_and(|c| c.is_fs_root()) {
+        // Fake root: the real user's own modes must not stop it.
+        owners::with_lifted_modes(&mut &mut ctx, |c| decide(c, &mut creds))
+    } else {
+        (decide(&mut ctx, &mut creds), Lifted::new())
+    };
+    if creds != before {
+        host::with_creds(|c| *c = creds);
+    }
+    let ret = match outcome {
         Decision::Pass => issue(regs.nr, regs.args, Some(mask)),
         Decision::Rewritten => issue(ctx.regs.nr, ctx.regs.args, Some(mask)),
         Decision::Emulated(v) => v,
@@ -341,13 +381,76 @@ fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView, mask: u64) -> i
                 (regs.nr, regs.args)
             };
             ctx.regs.ret = issue(n, a, Some(mask));
-            // The guest's names of new descriptors (several names for one
-            // host path) are not kept in-process yet.
-            if !matches!(hook, handler::ExitHook::NameFd { .. }) {
-                handler::exit(&mut ctx, hook);
+            match hook {
+                // The guest's names of new descriptors (several names for
+                // one host path) are not kept in-process yet.
+                After::Core(handler::ExitHook::NameFd { .. }) => {}
+                After::Core(h) => {
+                    handler::exit(&mut ctx, h);
+                }
+                After::EpermIsSuccess => {
+                    if ctx.regs.ret == Errno::EPERM.ret() {
+                        ctx.regs.ret = 0;
+                    }
+                }
+                After::PutBack(l) => owners::put_back(&RtHost, l),
             }
             ctx.regs.ret()
         }
+    };
+    owners::put_back(&RtHost, lifted);
+    ret
+}
+
+/// The handlers, in order: the extensions' (fake ids and `uname`, stat
+/// results), then the table's.
+fn decide(ctx: &mut Ctx<TrapRegs>, creds: &mut Option<Creds>) -> RtOutcome {
+    decide_or_fail(ctx, creds).unwrap_or_else(Decision::err)
+}
+
+fn decide_or_fail(ctx: &mut Ctx<TrapRegs>, creds: &mut Option<Creds>) -> Result<RtOutcome, Errno> {
+    let ext = &host::state().handoff.ext;
+    if ext.uname || creds.is_some() {
+        let run = FakeIds {
+            real: ext.real,
+            persist: ext.persist,
+        };
+        match ids::fake_ids(ctx, creds.as_mut(), run)? {
+            None => {}
+            Some(FakeRoot::Decided(o)) => return Ok(from_core(o)),
+            Some(FakeRoot::EpermIsSuccess { rewritten }) => {
+                return Ok(Decision::WithExit {
+                    rewritten,
+                    hook: After::EpermIsSuccess,
+                })
+            }
+            Some(FakeRoot::OpenAsRoot { lifted, rewritten }) => {
+                return Ok(Decision::WithExit {
+                    rewritten,
+                    hook: After::PutBack(lifted),
+                })
+            }
+        }
+    }
+    if ext.rewrites_stat() {
+        let rewrites = Rewrites {
+            owner: creds.as_ref().map(|c| OwnerMap {
+                real_uid: ext.real.0,
+                real_gid: ext.real.1,
+                fake_uid: c.suid,
+                fake_gid: c.sgid,
+            }),
+            persist_ownership: ext.persist,
+            link2symlink: false,
+            symlink_sizes: ext.symlink_sizes,
+        };
+        if let Some(r) = stat::stat(ctx, &rewrites) {
+            return Ok(from_core(r?));
+        }
+    }
+    match ctx.entry().map(|e| e.kind) {
+        Some(kind) => dispatch(ctx, kind).map(from_core),
+        None => Ok(Decision::Pass),
     }
 }
 

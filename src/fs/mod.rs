@@ -223,6 +223,9 @@ impl sproot_core::handler::Host for TracerHost {
             flags,
         )?)
     }
+    fn uname(&self) -> Result<[u8; 390], sproot_core::Errno> {
+        Ok(crate::host::uname_bytes()?)
+    }
     fn link_unnamed(&self, magic: &[u8], new: &[u8]) -> Result<(), sproot_core::Errno> {
         Ok(nix::unistd::linkat(
             None,

@@ -1,19 +1,12 @@
-//! Fake ids (`-0`, `-i`) and the fake `uname` (`-k`) at syscall entry.
-//!
-//! The credential calls are emulated against the tracee's [`Creds`]; calls
-//! that need root succeed while the fake euid is 0: `chown` is recorded
-//! (and shown by later stats) instead of run, `EPERM` from `chmod`, `mknod`,
-//! `capset`, `sethostname` becomes success, `trusted.*`/`security.*`
-//! extended attributes are kept by sproot (see [`super::xattr`]), and
-//! permission bits that would stop root are lifted for the duration of an
-//! `open`. Every error root would get is the kernel's own: the emulations
-//! check flags as the kernel does ([`super::flags`]) and take path and fd
-//! errors from the host kernel's lookup of the same file.
+//! Fake ids (`-0`, `-i`) and the fake `uname` (`-k`) at syscall entry:
+//! the core's decisions (`sproot_core::handler::ids::fake_ids`), with the
+//! tracer's work at the exit stop: `EPERM` turned into success, the modes
+//! lifted for a fake root's call put back.
 
 use super::exit_hook::ExitHook;
 use super::{Ctx, Outcome};
-use crate::arch::sys;
 use nix::errno::Errno;
+use sproot_core::handler::ids::{self as core_ids, FakeRoot};
 use sproot_core::handler::owners::{self, Lifted};
 use std::collections::HashMap;
 
@@ -80,123 +73,35 @@ pub fn with_lifted_modes(ctx: &mut Ctx, handle: fn(&mut Ctx) -> Outcome) -> Outc
     }
 }
 
-/// Handle a call of the fake-id or uname family; `None` if the registers
-/// hold another syscall.
+/// Handle a call of the fake-id or uname family (the core's
+/// `handler::ids::fake_ids`); `None` if the registers hold another
+/// syscall.
 pub fn enter(ctx: &mut Ctx) -> Result<Option<Outcome>, Errno> {
     let env = ctx.env;
-    let nr = ctx.sysno();
-    if nr == sys::SYS_uname {
-        let names = env.shared.uname();
-        if names == crate::ext::kernel_release::Uname::default() {
-            return Ok(None);
-        }
-        let mut buf = crate::host::uname_bytes()?;
-        names.apply(&mut buf);
-        let addr = ctx.arg(0);
-        ctx.to_guest(addr, &buf)?;
-        return Ok(Some(Outcome::Emulated(0)));
-    }
-    let Some(creds) = ctx.creds.take() else {
-        return Ok(None);
+    let run = core_ids::FakeIds {
+        real: env.real_ids,
+        persist: env.ext.persist_ownership,
     };
-    let answered = sproot_core::handler::ids::credentials(ctx, &mut *creds);
-    ctx.creds = Some(creds);
-    if let Some(r) = answered {
-        return Ok(Some(super::outcome_of(r?)));
-    }
-    let Some(c) = ctx.creds.as_deref() else {
-        return Ok(None);
-    };
-    let (root, fs_root) = (c.is_root(), c.is_fs_root());
-    let v = match nr {
-        // Ownership changes while root: recorded, shown by later stats.
-        sys::SYS_chown | sys::SYS_lchown | sys::SYS_fchownat | sys::SYS_fchown if root => {
-            let Some(creds) = ctx.creds.take() else {
-                return Ok(None);
-            };
-            let (real, persist) = (env.real_ids, env.ext.persist_ownership);
-            let r = owners::chown(ctx.core(), creds, real, persist);
-            ctx.creds = Some(creds);
-            r?
+    let mut creds = ctx.creds.take();
+    let r = core_ids::fake_ids(ctx.core(), creds.as_deref_mut(), run);
+    ctx.creds = creds;
+    Ok(match r? {
+        None => None,
+        Some(FakeRoot::Decided(o)) => Some(super::outcome_of(o)),
+        Some(FakeRoot::EpermIsSuccess { rewritten }) => Some(Outcome::WithExit {
+            rewritten,
+            hook: ExitHook::extension(FakeRootExit::EpermIsSuccess),
+        }),
+        Some(FakeRoot::OpenAsRoot { lifted, rewritten }) => {
+            ctx.env
+                .restore
+                .borrow_mut()
+                .insert(ctx.pid.as_raw(), lifted);
+            Some(Outcome::WithExit {
+                rewritten,
+                hook: ExitHook::extension(FakeRootExit::RestoreModes),
+            })
         }
-        // Root may read and write what the real user owns regardless of
-        // its mode bits: access checks pass for existing files.
-        sys::SYS_access | sys::SYS_faccessat | sys::SYS_faccessat2 if fs_root => {
-            owners::access(ctx.core())?
-        }
-        // EPERM becomes success for root-only operations.
-        sys::SYS_chmod
-        | sys::SYS_fchmod
-        | sys::SYS_fchmodat
-        | sys::SYS_fchmodat2
-        | sys::SYS_mknod
-        | sys::SYS_mknodat
-        | sys::SYS_capset
-            if root =>
-        {
-            return eperm_is_success(ctx).map(Some);
-        }
-        // The names are the run's own (no UTS namespace is changed): later
-        // `uname` calls of every guest report them.
-        sys::SYS_sethostname | sys::SYS_setdomainname if root => {
-            let len = ctx.arg(1) as i64;
-            if !(0..=64).contains(&len) {
-                return Err(Errno::EINVAL);
-            }
-            let mut name = vec![0u8; len as usize];
-            ctx.read(ctx.arg(0), &mut name).map_err(|_| Errno::EFAULT)?;
-            if nr == sys::SYS_sethostname {
-                env.shared.set_nodename(&name)?;
-            } else {
-                env.shared.set_domainname(&name)?;
-            }
-            0
-        }
-        // The extended-attribute calls (the table says which).
-        _ if root && ctx.entry().is_some_and(|e| e.xattr.is_some()) => {
-            return match sproot_core::handler::xattr::enter(ctx.core())? {
-                Some(o) => Ok(Some(super::outcome_of(o))),
-                None => Ok(None),
-            };
-        }
-        sys::SYS_open | sys::SYS_openat if fs_root => {
-            return Ok(open_as_root(ctx));
-        }
-        _ => return Ok(None),
-    };
-    Ok(Some(Outcome::Emulated(v)))
-}
-
-/// Translate paths as usual, and turn `EPERM` into success at the exit.
-fn eperm_is_success(ctx: &mut Ctx) -> Result<Outcome, Errno> {
-    Ok(Outcome::WithExit {
-        rewritten: translate_as_usual(ctx)?,
-        hook: ExitHook::extension(FakeRootExit::EpermIsSuccess),
-    })
-}
-
-/// Translate a path call's paths as the table says; whether the registers
-/// changed.
-fn translate_as_usual(ctx: &mut Ctx) -> Result<bool, Errno> {
-    Ok(match ctx.entry().map(|e| e.kind) {
-        Some(super::table::Kind::Paths(args)) => super::translate_paths(ctx, args)?.rewrites(),
-        _ => false,
-    })
-}
-
-/// `open` while root: the owner's bits the access needs, lifted for the
-/// duration of the call (`owners::open_as_root`) and put back at its exit.
-fn open_as_root(ctx: &mut Ctx) -> Option<Outcome> {
-    let lifted = owners::open_as_root(ctx)?;
-    // Translate as usual; the mode is put back at the exit.
-    let rewritten = translate_as_usual(ctx).unwrap_or(false);
-    ctx.env
-        .restore
-        .borrow_mut()
-        .insert(ctx.pid.as_raw(), vec![lifted]);
-    Some(Outcome::WithExit {
-        rewritten,
-        hook: ExitHook::extension(FakeRootExit::RestoreModes),
     })
 }
 

@@ -30,7 +30,7 @@ use sproot_core::shared::{LocalState, SharedState};
 use std::cell::RefCell;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
-use table::{Entry, Kind, PathArg};
+use table::{Entry, Kind};
 
 /// What the tracer must do after a handler ran at a syscall's entry: the
 /// core's decision, with this backend's exit work (`ExitHook`, given back to
@@ -163,11 +163,6 @@ fn run_table(ctx: &mut Ctx, entry: Entry) -> Result<Outcome, Errno> {
         Some(r) => from_core(r),
         None => Err(Errno::ENOSYS),
     }
-}
-
-/// The core's path translation (`sproot_core::handler::paths`).
-fn translate_paths(ctx: &mut Ctx, args: &[PathArg]) -> Result<Outcome, Errno> {
-    from_core(paths::translate(ctx.core(), args))
 }
 
 /// A core handler's result, as this backend's.

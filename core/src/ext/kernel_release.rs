@@ -100,16 +100,8 @@ pub fn parse(arg: &str) -> Result<KernelRelease, String> {
         }
     };
 
-    let [sysname, nodename, release, version, machine, domainname] = fields;
     Ok(KernelRelease {
-        uname: Uname {
-            sysname,
-            nodename,
-            release,
-            version,
-            machine,
-            domainname,
-        },
+        uname: Uname::from_fields(fields),
         hwcap,
     })
 }
@@ -159,8 +151,21 @@ fn truncate(field: &[u8]) -> Vec<u8> {
 }
 
 impl Uname {
+    /// The fields in `struct utsname`'s order (`None`: the host's).
+    pub fn from_fields(fields: [Option<Vec<u8>>; 6]) -> Self {
+        let [sysname, nodename, release, version, machine, domainname] = fields;
+        Uname {
+            sysname,
+            nodename,
+            release,
+            version,
+            machine,
+            domainname,
+        }
+    }
+
     /// The fields in `struct new_utsname` order.
-    fn fields(&self) -> [&Option<Vec<u8>>; FIELD_COUNT] {
+    pub fn fields(&self) -> [&Option<Vec<u8>>; FIELD_COUNT] {
         [
             &self.sysname,
             &self.nodename,

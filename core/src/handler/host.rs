@@ -118,6 +118,10 @@ pub trait Host: HostFs {
     fn rename_names(&self, _old: &[u8], _new: &[u8], _flags: u32) -> Result<(), Errno> {
         Err(Errno::ENOSYS)
     }
+    /// The host's `struct utsname` (`uname`), six fields of 65 bytes.
+    fn uname(&self) -> Result<[u8; crate::ext::kernel_release::UTSNAME_LEN], Errno> {
+        Err(Errno::ENOSYS)
+    }
     /// Give a file with no name its first, real one through its `/proc`
     /// magic link `magic` (`linkat` with `AT_SYMLINK_FOLLOW`).
     fn link_unnamed(&self, _magic: &[u8], _new: &[u8]) -> Result<(), Errno> {

@@ -77,3 +77,125 @@ fn setgroups<R: SyscallRegs>(ctx: &mut Ctx<R>, creds: &mut Creds) -> Result<i64,
         .collect();
     creds.setgroups(&groups)
 }
+
+/// What a backend does with a call of `-0`/`-i`'s or `-k`'s that the
+/// kernel runs: the decision, and the fake root's work after the call.
+#[derive(Debug)]
+pub enum FakeRoot {
+    /// A decision like any other handler's.
+    Decided(Outcome),
+    /// Run the call (its paths translated when `rewritten`); an `EPERM`
+    /// from the kernel becomes success.
+    EpermIsSuccess { rewritten: bool },
+    /// Run the call (its paths translated when `rewritten`) with the
+    /// owner's mode bits lifted on the file it opens; put the mode back
+    /// when it returns ([`super::owners::put_back`]).
+    OpenAsRoot {
+        lifted: super::owners::Lifted,
+        rewritten: bool,
+    },
+}
+
+/// The run's facts the fake ids' calls depend on.
+#[derive(Clone, Copy, Debug)]
+pub struct FakeIds {
+    /// The ids of the user running sproot (their files show as root's).
+    pub real: (u32, u32),
+    /// `--persist-ownership`.
+    pub persist: bool,
+}
+
+/// The calls of `-0`/`-i` (with `creds`) and of `-k` (`uname`, and the
+/// names a fake root sets): the credential calls answered from `creds`;
+/// while root, `chown` recorded (and shown by later stats) instead of run,
+/// `access` answered as root, `EPERM` from `chmod`, `mknod`, `capset`
+/// turned into success, `sethostname` kept for later `uname` calls, the
+/// `trusted.*`/`security.*` attributes kept ([`super::xattr`]) and the
+/// owner's mode bits lifted for an `open` they would stop. `None`: not one
+/// of these calls, or nothing to do but the table's work.
+pub fn fake_ids<R: SyscallRegs>(
+    ctx: &mut Ctx<R>,
+    creds: Option<&mut Creds>,
+    run: FakeIds,
+) -> Result<Option<FakeRoot>, Errno> {
+    let nr = ctx.sysno();
+    let decided = |o| Ok(Some(FakeRoot::Decided(o)));
+    if nr == sys::SYS_uname {
+        let names = ctx.shared.uname();
+        if names == crate::ext::kernel_release::Uname::default() {
+            return Ok(None);
+        }
+        let mut buf = ctx.host.uname()?;
+        names.apply(&mut buf);
+        let addr = ctx.arg(0);
+        ctx.to_guest(addr, &buf)?;
+        return decided(Outcome::Emulated(0));
+    }
+    let Some(creds) = creds else {
+        return Ok(None);
+    };
+    if let Some(r) = credentials(ctx, creds) {
+        return decided(r?);
+    }
+    let (root, fs_root) = (creds.is_root(), creds.is_fs_root());
+    let v = match nr {
+        sys::SYS_chown | sys::SYS_lchown | sys::SYS_fchownat | sys::SYS_fchown if root => {
+            super::owners::chown(ctx, creds, run.real, run.persist)?
+        }
+        sys::SYS_access | sys::SYS_faccessat | sys::SYS_faccessat2 if fs_root => {
+            super::owners::access(ctx)?
+        }
+        sys::SYS_chmod
+        | sys::SYS_fchmod
+        | sys::SYS_fchmodat
+        | sys::SYS_fchmodat2
+        | sys::SYS_mknod
+        | sys::SYS_mknodat
+        | sys::SYS_capset
+            if root =>
+        {
+            let rewritten = translate_as_usual(ctx)?;
+            return Ok(Some(FakeRoot::EpermIsSuccess { rewritten }));
+        }
+        sys::SYS_sethostname | sys::SYS_setdomainname if root => {
+            let len = ctx.arg(1) as i64;
+            if !(0..=64).contains(&len) {
+                return Err(Errno::EINVAL);
+            }
+            let mut name = vec![0u8; len as usize];
+            ctx.read(ctx.arg(0), &mut name).map_err(|_| Errno::EFAULT)?;
+            if nr == sys::SYS_sethostname {
+                ctx.shared.set_nodename(&name)?;
+            } else {
+                ctx.shared.set_domainname(&name)?;
+            }
+            0
+        }
+        _ if root && ctx.entry().is_some_and(|e| e.xattr.is_some()) => {
+            return Ok(super::xattr::enter(ctx)?.map(FakeRoot::Decided));
+        }
+        sys::SYS_open | sys::SYS_openat if fs_root => {
+            let Some(lifted) = super::owners::open_as_root(ctx) else {
+                return Ok(None);
+            };
+            // Translated as usual; a path that does not translate runs
+            // as the guest gave it, and fails as it would.
+            let rewritten = translate_as_usual(ctx).unwrap_or(false);
+            return Ok(Some(FakeRoot::OpenAsRoot {
+                lifted: vec![lifted],
+                rewritten,
+            }));
+        }
+        _ => return Ok(None),
+    };
+    decided(Outcome::Emulated(v))
+}
+
+/// Translate a path call's paths as the table says; whether the registers
+/// changed.
+fn translate_as_usual<R: SyscallRegs>(ctx: &mut Ctx<R>) -> Result<bool, Errno> {
+    Ok(match ctx.entry().map(|e| e.kind) {
+        Some(crate::table::Kind::Paths(args)) => super::paths::translate(ctx, args)?.rewrites(),
+        _ => false,
+    })
+}

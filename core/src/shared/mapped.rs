@@ -1,0 +1,395 @@
+//! The run's shared state in memory every guest process maps (a file the
+//! launcher creates and sizes, `MAP_SHARED`): for the in-process engine,
+//! whose translations run in many processes at once. No locks: the owners
+//! are an open-addressed table whose slots are claimed with a
+//! compare-and-swap; the kept extended attributes are an append-only log
+//! read back in order; the `uname` names sit behind a sequence count.
+//!
+//! The layout, in 64-bit words from the start of the mapping:
+//! * word 0: the count of changes to the guest's names (directory caches);
+//! * [`UNAME_SEQ`] and the six `uname` fields after it;
+//! * [`XATTR_END`]: the log's end, in words from [`XATTR_AT`];
+//! * [`OWNERS_AT`]: [`OWNER_SLOTS`] slots of four words (state, device,
+//!   inode, uid << 32 | gid);
+//! * [`XATTR_AT`]: the log, [`XATTR_WORDS`] words.
+//!
+//! The file is sparse: only the pages a run touches take room.
+
+use super::SharedState;
+use crate::Errno;
+use crate::ext::fake_xattr::{FakeXattrs, FileKey};
+use crate::ext::kernel_release::Uname;
+use crate::prelude::*;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// The word that counts changes to the guest's names.
+pub const GENERATION: usize = 0;
+/// The `uname` fields' sequence count: odd while a writer is at work.
+const UNAME_SEQ: usize = 8;
+/// Six fields of [`FIELD_WORDS`] words: a length (`u64::MAX`: the host's
+/// value) and up to 64 bytes.
+const UNAME_AT: usize = 9;
+const FIELD_WORDS: usize = 10;
+/// The end of the attribute log, in words.
+const XATTR_END: usize = 128;
+/// Where the owners' table starts.
+pub const OWNERS_AT: usize = 1024;
+/// Slots of the owners' table (a power of two).
+pub const OWNER_SLOTS: usize = 1 << 20;
+const SLOT_WORDS: usize = 4;
+/// Where the attribute log starts, and its size.
+pub const XATTR_AT: usize = OWNERS_AT + OWNER_SLOTS * SLOT_WORDS;
+pub const XATTR_WORDS: usize = 1 << 19;
+/// The size of the mapping, in bytes.
+pub const BYTES: usize = (XATTR_AT + XATTR_WORDS) * 8;
+
+/// A slot's state: free, being filled, holding an owner.
+const FREE: u64 = 0;
+const BUSY: u64 = 1;
+const READY: u64 = 2;
+
+/// A log record's kind, in its length word's top bits.
+const REMOVED: u64 = 1 << 63;
+
+/// The state in a shared mapping of [`BYTES`] bytes.
+pub struct MappedState<'a> {
+    words: &'a [AtomicU64],
+}
+
+impl<'a> MappedState<'a> {
+    /// The state in `words` (at least `BYTES / 8` of them, zeroed when
+    /// the run starts; `None` if fewer).
+    pub fn new(words: &'a [AtomicU64]) -> Option<Self> {
+        (words.len() >= BYTES / 8).then_some(MappedState { words })
+    }
+
+    /// Set the `uname` fields a run starts with (`-k`); by the launcher,
+    /// before any guest runs.
+    pub fn init_uname(&self, u: &Uname) {
+        self.write_uname(u);
+    }
+
+    /// The count of changes to the guest's names.
+    pub fn generation(&self) -> &'a AtomicU64 {
+        &self.words[GENERATION]
+    }
+
+    fn w(&self, i: usize) -> &AtomicU64 {
+        &self.words[i]
+    }
+
+    fn write_uname(&self, u: &Uname) {
+        let seq = self.w(UNAME_SEQ);
+        // Claim the writer's turn: the count from even to odd.
+        loop {
+            let s = seq.load(Ordering::Acquire);
+            if s & 1 == 0
+                && seq
+                    .compare_exchange(s, s + 1, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+            {
+                break;
+            }
+            core::hint::spin_loop();
+        }
+        for (i, f) in u.fields().into_iter().enumerate() {
+            let at = UNAME_AT + i * FIELD_WORDS;
+            match f {
+                None => self.w(at).store(u64::MAX, Ordering::Relaxed),
+                Some(v) => {
+                    let v = &v[..v.len().min((FIELD_WORDS - 1) * 8)];
+                    self.w(at).store(v.len() as u64, Ordering::Relaxed);
+                    put_bytes(&self.words[at + 1..at + FIELD_WORDS], v);
+                }
+            }
+        }
+        seq.fetch_add(1, Ordering::Release);
+    }
+
+    fn read_uname(&self) -> Uname {
+        let seq = self.w(UNAME_SEQ);
+        loop {
+            let before = seq.load(Ordering::Acquire);
+            if before & 1 == 1 {
+                core::hint::spin_loop();
+                continue;
+            }
+            let mut out: [Option<Vec<u8>>; 6] = Default::default();
+            for (i, o) in out.iter_mut().enumerate() {
+                let at = UNAME_AT + i * FIELD_WORDS;
+                let len = self.w(at).load(Ordering::Relaxed);
+                if len as usize <= (FIELD_WORDS - 1) * 8 {
+                    *o = Some(get_bytes(
+                        &self.words[at + 1..at + FIELD_WORDS],
+                        len as usize,
+                    ));
+                }
+            }
+            if seq.load(Ordering::Acquire) == before {
+                return Uname::from_fields(out);
+            }
+        }
+    }
+
+    /// The slot of `file`, claimed for it if `claim` and it has none:
+    /// its first word's index.
+    fn owner_slot(&self, file: FileKey, claim: bool) -> Option<usize> {
+        let mut i = hash(file) as usize & (OWNER_SLOTS - 1);
+        for _ in 0..OWNER_SLOTS {
+            let at = OWNERS_AT + i * SLOT_WORDS;
+            let state = self.w(at);
+            loop {
+                match state.load(Ordering::Acquire) {
+                    FREE => {
+                        if !claim {
+                            return None;
+                        }
+                        if state
+                            .compare_exchange(FREE, BUSY, Ordering::AcqRel, Ordering::Relaxed)
+                            .is_ok()
+                        {
+                            self.w(at + 1).store(file.0, Ordering::Relaxed);
+                            self.w(at + 2).store(file.1, Ordering::Relaxed);
+                            return Some(at);
+                        }
+                    }
+                    // Another process fills it: its file may be this one.
+                    BUSY => core::hint::spin_loop(),
+                    _ => break,
+                }
+            }
+            if self.w(at + 1).load(Ordering::Relaxed) == file.0
+                && self.w(at + 2).load(Ordering::Relaxed) == file.1
+            {
+                return Some(at);
+            }
+            i = (i + 1) & (OWNER_SLOTS - 1);
+        }
+        None
+    }
+
+    /// The kept attributes of `file`, replayed from the log.
+    fn xattrs_of(&self, file: FileKey) -> FakeXattrs {
+        let mut x = FakeXattrs::default();
+        let end = (self.w(XATTR_END).load(Ordering::Acquire) as usize).min(XATTR_WORDS);
+        let mut at = 0;
+        while at < end {
+            let head = XATTR_AT + at;
+            // A record's first word is its size, written last.
+            let size = loop {
+                match self.w(head).load(Ordering::Acquire) {
+                    0 => core::hint::spin_loop(),
+                    s => break s as usize,
+                }
+            };
+            let lens = self.w(head + 3).load(Ordering::Relaxed);
+            if (
+                self.w(head + 1).load(Ordering::Relaxed),
+                self.w(head + 2).load(Ordering::Relaxed),
+            ) == file
+            {
+                let name_len = (lens & 0xffff_ffff) as usize;
+                let value_len = ((lens >> 32) & 0x7fff_ffff) as usize;
+                let body = get_bytes(&self.words[head + 4..head + size], name_len + value_len);
+                let (name, value) = body.split_at(name_len);
+                if lens & REMOVED != 0 {
+                    let _ = x.remove(file, name);
+                } else {
+                    let _ = x.set(file, name, value, 0);
+                }
+            }
+            at += size;
+        }
+        x
+    }
+
+    /// Add a record to the log (`ENOSPC`: the log is full).
+    fn append(&self, file: FileKey, name: &[u8], value: &[u8], removed: bool) -> Result<(), Errno> {
+        let size = 4 + (name.len() + value.len()).div_ceil(8);
+        let at = self.w(XATTR_END).fetch_add(size as u64, Ordering::AcqRel) as usize;
+        if at + size > XATTR_WORDS {
+            return Err(Errno::ENOSPC);
+        }
+        let head = XATTR_AT + at;
+        self.w(head + 1).store(file.0, Ordering::Relaxed);
+        self.w(head + 2).store(file.1, Ordering::Relaxed);
+        let lens =
+            name.len() as u64 | (value.len() as u64) << 32 | if removed { REMOVED } else { 0 };
+        self.w(head + 3).store(lens, Ordering::Relaxed);
+        let mut body = Vec::with_capacity(name.len() + value.len());
+        body.extend_from_slice(name);
+        body.extend_from_slice(value);
+        put_bytes(&self.words[head + 4..head + size], &body);
+        self.w(head).store(size as u64, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// A file's place in the owners' table.
+fn hash((dev, ino): FileKey) -> u64 {
+    (ino ^ dev.rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 20
+}
+
+fn put_bytes(words: &[AtomicU64], b: &[u8]) {
+    for (w, c) in words.iter().zip(b.chunks(8)) {
+        let mut x = [0u8; 8];
+        x[..c.len()].copy_from_slice(c);
+        w.store(u64::from_le_bytes(x), Ordering::Relaxed);
+    }
+}
+
+fn get_bytes(words: &[AtomicU64], len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    for w in words {
+        if out.len() >= len {
+            break;
+        }
+        out.extend_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+impl SharedState for MappedState<'_> {
+    fn owner(&self, file: FileKey) -> Option<(u32, u32)> {
+        let at = self.owner_slot(file, false)?;
+        // A slot just claimed has no owner yet: none, as before the call.
+        if self.w(at).load(Ordering::Acquire) != READY {
+            return None;
+        }
+        let o = self.w(at + 3).load(Ordering::Relaxed);
+        Some(((o >> 32) as u32, o as u32))
+    }
+
+    fn set_owner(&self, file: FileKey, owner: (u32, u32)) {
+        let Some(at) = self.owner_slot(file, true) else {
+            log::warn!("fake root: no room left to record more owners");
+            return;
+        };
+        let o = u64::from(owner.0) << 32 | u64::from(owner.1);
+        self.w(at + 3).store(o, Ordering::Relaxed);
+        self.w(at).store(READY, Ordering::Release);
+    }
+
+    fn xattr_set(&self, file: FileKey, name: &[u8], value: &[u8], flags: u32) -> Result<(), Errno> {
+        // The flags' verdict on what the log holds, then the record.
+        self.xattrs_of(file).set(file, name, value, flags)?;
+        self.append(file, name, value, false)
+    }
+
+    fn xattr_get(&self, file: FileKey, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        self.xattrs_of(file).get(file, name).map(<[u8]>::to_vec)
+    }
+
+    fn xattr_remove(&self, file: FileKey, name: &[u8]) -> Result<(), Errno> {
+        self.xattrs_of(file).remove(file, name)?;
+        self.append(file, name, &[], true)
+    }
+
+    fn xattr_has_any(&self, file: FileKey) -> bool {
+        self.w(XATTR_END).load(Ordering::Relaxed) != 0 && self.xattrs_of(file).has_any(file)
+    }
+
+    fn xattr_list(&self, file: FileKey, kernel: &[u8]) -> Result<Vec<u8>, Errno> {
+        self.xattrs_of(file).list(file, kernel)
+    }
+
+    fn uname(&self) -> Uname {
+        self.read_uname()
+    }
+
+    fn set_nodename(&self, name: &[u8]) -> Result<(), Errno> {
+        let mut u = self.read_uname();
+        u.set_nodename(name)?;
+        self.write_uname(&u);
+        Ok(())
+    }
+
+    fn set_domainname(&self, name: &[u8]) -> Result<(), Errno> {
+        let mut u = self.read_uname();
+        u.set_domainname(name)?;
+        self.write_uname(&u);
+        Ok(())
+    }
+
+    fn port_target(&self, port: u16) -> u16 {
+        // `-n` is not offered with this state (the launcher refuses it).
+        port
+    }
+
+    fn port_moved(&self, _asked: u16, _got: u16) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zeroed() -> Vec<AtomicU64> {
+        (0..BYTES / 8).map(|_| AtomicU64::new(0)).collect()
+    }
+
+    #[test]
+    fn owners_read_back_and_collisions_keep_apart() {
+        let words = zeroed();
+        let s = MappedState::new(&words).unwrap();
+        assert_eq!(s.owner((1, 2)), None);
+        s.set_owner((1, 2), (0, 42));
+        s.set_owner((1, 2), (7, 8));
+        assert_eq!(s.owner((1, 2)), Some((7, 8)));
+        // Many files: each keeps its own owner.
+        for ino in 0..5000u64 {
+            s.set_owner((3, ino), (ino as u32, 1));
+        }
+        for ino in 0..5000u64 {
+            assert_eq!(s.owner((3, ino)), Some((ino as u32, 1)));
+        }
+        assert_eq!(s.owner((4, 0)), None);
+        assert!(MappedState::new(&words[..10]).is_none());
+    }
+
+    #[test]
+    fn attributes_follow_the_kernel_rules_through_the_log() {
+        let words = zeroed();
+        let s: &dyn SharedState = &MappedState::new(&words).unwrap();
+        let f = (1, 2);
+        assert!(!s.xattr_has_any(f));
+        s.xattr_set(f, b"security.capability", b"\x01\x02\x03", 0)
+            .unwrap();
+        assert_eq!(
+            s.xattr_set(f, b"security.capability", b"x", 1),
+            Err(Errno::EEXIST)
+        );
+        assert_eq!(s.xattr_set(f, b"trusted.b", b"x", 2), Err(Errno::ENODATA));
+        assert_eq!(
+            s.xattr_get(f, b"security.capability").unwrap(),
+            b"\x01\x02\x03"
+        );
+        assert!(s.xattr_has_any(f));
+        assert!(!s.xattr_has_any((1, 3)));
+        assert_eq!(
+            s.xattr_list(f, b"user.k\0").unwrap(),
+            b"user.k\0security.capability\0"
+        );
+        s.xattr_remove(f, b"security.capability").unwrap();
+        assert_eq!(
+            s.xattr_remove(f, b"security.capability"),
+            Err(Errno::ENODATA)
+        );
+        assert!(!s.xattr_has_any(f));
+    }
+
+    #[test]
+    fn uname_starts_as_given_and_takes_a_fake_roots_names() {
+        let words = zeroed();
+        let s = MappedState::new(&words).unwrap();
+        s.init_uname(&Uname {
+            release: Some(b"6.17.0".to_vec()),
+            ..Default::default()
+        });
+        s.set_nodename(b"box").unwrap();
+        let u = s.uname();
+        assert_eq!(u.nodename.as_deref(), Some(&b"box"[..]));
+        assert_eq!(u.release.as_deref(), Some(&b"6.17.0"[..]));
+        assert_eq!(u.sysname, None);
+    }
+}
