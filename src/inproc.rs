@@ -59,8 +59,6 @@ impl std::str::FromStr for Engine {
 pub fn unsupported(cfg: &Config) -> Option<&'static str> {
     let e = &cfg.ext;
     [
-        (e.link2symlink, "-l"),
-        (e.hide_proot, "-H"),
         (e.ports.active(), "-p/-n"),
         (e.qemu.is_some(), "-q"),
         (e.sysvipc, "--sysvipc"),
@@ -93,13 +91,16 @@ fn code_window() -> Result<(u64, u64)> {
     }
 }
 
-/// The trap filter's syscalls; `ext`: with the extensions'.
-fn traps(ext: bool) -> Vec<Trap> {
+/// The trap filter's syscalls; `ext`: with the extensions'; `listings`:
+/// with `getdents64`.
+fn traps(ext: bool, listings: bool) -> Vec<Trap> {
     let this = Arch::THIS;
     let ext_names = if ext { TRAPPED_EXT_NAMES } else { "" };
+    let listing = if listings { "getdents64" } else { "" };
     let mut t: Vec<Trap> = TRAPPED_NAMES
         .lines()
         .chain(ext_names.lines())
+        .chain(listing.lines())
         .filter(|n| !NATIVE.contains(n))
         .filter_map(|n| this.number(n))
         .map(Trap::Always)
@@ -218,7 +219,7 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
         script: plan.script(0),
         filter: sproot_core::cbpf::encode(&trap_filter(
             audit_arch(),
-            &traps(cfg.ext.needs_ext_filter()),
+            &traps(cfg.ext.needs_ext_filter(), cfg.view.lists_points()),
             lo,
             hi,
         )),
@@ -377,6 +378,13 @@ fn handoff_ext(cfg: &Config) -> sproot_core::inproc::Ext {
         symlink_sizes: e.symlink_sizes,
         uname: e.fake_id.is_some() || e.kernel_release.is_some(),
         hwcap: e.kernel_release.as_ref().and_then(|k| k.hwcap),
+        link2symlink: e.link2symlink,
+        l2s_dir: cfg
+            .l2s_dir
+            .as_ref()
+            .map(|d| d.as_os_str().as_bytes().to_vec()),
+        hide: e.hide_proot,
+        points: cfg.view.lists_points(),
     }
 }
 

@@ -28,7 +28,15 @@ fn chroot(rootfs: &TinyRootfs, args: &[&str]) -> Option<Output> {
 /// Run under both; they must print the same. Returns sproot's stdout.
 #[track_caller]
 fn same_as_chroot(rootfs: &TinyRootfs, args: &[&str]) -> String {
-    let ours = inproc(rootfs, args);
+    same_as_chroot_with(rootfs, &[], args)
+}
+
+/// [`same_as_chroot`], with sproot's options `opts` (which must not change
+/// what the guest sees of a chroot).
+#[track_caller]
+fn same_as_chroot_with(rootfs: &TinyRootfs, opts: &[&str], args: &[&str]) -> String {
+    let all: Vec<&str> = opts.iter().chain(args).copied().collect();
+    let ours = inproc(rootfs, &all);
     assert_success(&ours, "the command under --engine=inproc");
     let text = stdout_str(&ours);
     if let Some(theirs) = chroot(rootfs, args) {
@@ -235,7 +243,7 @@ fn options_the_engine_lacks_are_refused_with_a_clear_error() {
         return;
     }
     let rootfs = tiny_rootfs();
-    for opt in [&["-H"][..], &["-l"], &["--sysvipc"], &["--no-seccomp"]] {
+    for opt in [&["-p", "80:8080"][..], &["--sysvipc"], &["--no-seccomp"]] {
         let mut args = vec!["--engine=inproc"];
         args.extend_from_slice(opt);
         args.push("/bin/true");
@@ -422,4 +430,45 @@ fn sproot_killed_takes_its_guests_down() {
         unsafe { libc::kill(*pid, libc::SIGKILL) };
     }
     assert!(left.is_empty(), "guests outlived sproot: {left:?}");
+}
+
+/// `-l`: hard links emulated with symlinks look, to every later process,
+/// like the chroot's real hard links: link counts, one inode, content
+/// through either name, removal of one name; `-H` hides nothing here.
+#[test]
+fn hard_links_under_dash_l_look_like_a_chroot_s_real_ones() {
+    if !inproc_available() {
+        return;
+    }
+    let rootfs = tiny_rootfs();
+    let script = r#"
+        mkdir /tmp/h && cd /tmp/h
+        echo one > a && ln a b && ln b c
+        stat -c '%h %F' a b c
+        [ "$(stat -c %i a)" = "$(stat -c %i c)" ] && echo same inode
+        echo two >> c && cat a
+        ls -l | sed 's/ .*//' | sort | uniq -c
+        rm a && cat b && stat -c %h b
+        mv c d && ls
+        rm b d && ls -a
+        cd / && rm -r /tmp/h && echo gone
+    "#;
+    let out = same_as_chroot_with(&rootfs, &["-l", "-H"], &["/bin/sh", "-c", script]);
+    assert!(out.contains("3 regular file"), "{out}");
+    assert!(out.contains("same inode"), "{out}");
+    assert!(out.contains("gone"), "{out}");
+    // On the host, in PRoot's layout: the names are symlinks.
+    let made = inproc(
+        &rootfs,
+        &[
+            "-l",
+            "/bin/sh",
+            "-c",
+            "echo x > /tmp/k && ln /tmp/k /tmp/k2",
+        ],
+    );
+    assert_success(&made, "ln under -l");
+    let k2 = rootfs.host_path("/tmp/k2");
+    assert!(k2.symlink_metadata().unwrap().file_type().is_symlink());
+    assert!(rootfs.host_path("/tmp/.l2s.k0001.0002").is_file());
 }

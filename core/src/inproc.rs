@@ -72,26 +72,48 @@ pub struct Ext {
     pub uname: bool,
     /// `-k`'s `AT_HWCAP`, in place of the kernel's.
     pub hwcap: Option<u64>,
+    /// `-l`: hard links emulated with symlinks.
+    pub link2symlink: bool,
+    /// `-l`'s `PROOT_L2S_DIR`.
+    pub l2s_dir: Option<Vec<u8>>,
+    /// `-H`: sproot's files hidden from listings.
+    pub hide: bool,
+    /// Binding points missing from the rootfs, added to listings.
+    pub points: bool,
 }
 
 impl Ext {
     const PERSIST: u8 = 1;
     const SYMLINK_SIZES: u8 = 2;
     const UNAME: u8 = 4;
+    const LINK2SYMLINK: u8 = 8;
+    const HIDE: u8 = 16;
+    const POINTS: u8 = 32;
 
     fn flags(&self) -> u8 {
-        (if self.persist { Self::PERSIST } else { 0 })
-            | (if self.symlink_sizes {
-                Self::SYMLINK_SIZES
-            } else {
-                0
-            })
-            | (if self.uname { Self::UNAME } else { 0 })
+        [
+            (self.persist, Self::PERSIST),
+            (self.symlink_sizes, Self::SYMLINK_SIZES),
+            (self.uname, Self::UNAME),
+            (self.link2symlink, Self::LINK2SYMLINK),
+            (self.hide, Self::HIDE),
+            (self.points, Self::POINTS),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |f, (_, bit)| f | bit)
     }
 
-    /// Whether stat results are rewritten (fake owners, symlink sizes).
+    /// Whether directory listings are filtered (`-H`, `-l`, binding
+    /// points).
+    pub fn lists(&self) -> bool {
+        self.hide || self.link2symlink || self.points
+    }
+
+    /// Whether stat results are rewritten (fake owners, symlink sizes,
+    /// link counts).
     pub fn rewrites_stat(&self) -> bool {
-        self.creds.is_some() || self.symlink_sizes
+        self.creds.is_some() || self.symlink_sizes || self.link2symlink
     }
 }
 
@@ -192,6 +214,13 @@ impl Handoff {
         w.field(&self.ext.real.1.to_le_bytes());
         w.field(&[self.ext.flags()]);
         w.field(&self.ext.hwcap.map(u64::to_le_bytes).unwrap_or_default());
+        match &self.ext.l2s_dir {
+            Some(d) => {
+                w.field(b"1");
+                w.field(d);
+            }
+            None => w.field(b""),
+        }
         w.0
     }
 
@@ -228,6 +257,10 @@ impl Handoff {
             [] => None,
             b => Some(u64::from_le_bytes(b.try_into().map_err(|_| Errno::EINVAL)?)),
         };
+        let l2s_dir = match r.field()? {
+            b"" => None,
+            _ => Some(r.field()?.to_vec()),
+        };
         let ext = Ext {
             creds,
             real,
@@ -235,6 +268,10 @@ impl Handoff {
             symlink_sizes: flags & Ext::SYMLINK_SIZES != 0,
             uname: flags & Ext::UNAME != 0,
             hwcap,
+            link2symlink: flags & Ext::LINK2SYMLINK != 0,
+            l2s_dir,
+            hide: flags & Ext::HIDE != 0,
+            points: flags & Ext::POINTS != 0,
         };
         Ok(Handoff {
             shared,
@@ -489,6 +526,10 @@ mod tests {
                 symlink_sizes: true,
                 uname: true,
                 hwcap: Some(0x1234),
+                link2symlink: true,
+                l2s_dir: Some(b"/r/.l2s".to_vec()),
+                hide: false,
+                points: true,
             },
         };
         let s = h.env_string();

@@ -7,6 +7,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 
 use sproot_core::backend::{Memory, SyscallRegs};
 use sproot_core::ext::fake_id::Creds;
+use sproot_core::ext::link2symlink::{self as layout, LayoutFs};
 use sproot_core::fs::{GuestView, HostFs, Kind, ProcContext};
 use sproot_core::handler::{FileMeta, Host};
 use sproot_core::inproc::Handoff;
@@ -305,8 +306,8 @@ impl HostFs for RtHost {
 }
 
 impl Host for RtHost {
-    fn link_final_file(&self, _path: &[u8]) -> Option<Vec<u8>> {
-        None
+    fn link_final_file(&self, path: &[u8]) -> Option<Vec<u8>> {
+        layout::resolve(self, path)
     }
 
     fn nlink(&self, path: &[u8]) -> Result<u64, Errno> {
@@ -397,8 +398,8 @@ impl Host for RtHost {
         Some((number(&text[..colon])?, number(&text[colon + 1..])?))
     }
 
-    fn link_count(&self, _path: &[u8]) -> Option<u64> {
-        None
+    fn link_count(&self, path: &[u8]) -> Option<u64> {
+        layout::nlink_of(self, path)
     }
 
     fn short_socket_path(&self, _path: &[u8]) -> Result<Vec<u8>, Errno> {
@@ -461,6 +462,59 @@ impl Host for RtHost {
         .map(drop)
     }
 
+    fn is_link_group_file(&self, path: &[u8]) -> bool {
+        layout::group_of(self, path).is_some()
+    }
+
+    fn link_name(&self, old: &[u8], new: &[u8], l2s_dir: Option<&[u8]>) -> Result<(), Errno> {
+        layout::link(self, old, new, l2s_dir)
+    }
+
+    fn unlink_name(&self, path: &[u8]) -> Result<(), Errno> {
+        layout::unlink(self, path)
+    }
+
+    fn rename_names(&self, old: &[u8], new: &[u8], flags: u32) -> Result<(), Errno> {
+        layout::rename(self, old, new, flags)
+    }
+
+    fn link_unnamed(&self, magic: &[u8], new: &[u8]) -> Result<(), Errno> {
+        const AT_SYMLINK_FOLLOW: usize = 0x400;
+        let (m, n) = (CPath::new(magic)?, CPath::new(new)?);
+        res(sc(
+            nr::LINKAT,
+            [AT_FDCWD, m.ptr(), AT_FDCWD, n.ptr(), AT_SYMLINK_FOLLOW, 0],
+        ))
+        .map(drop)
+    }
+
+    // The guest's descriptors are this process's own: a duplicate shares
+    // the open file (and its position).
+    fn dups_guest_fds(&self) -> bool {
+        true
+    }
+
+    fn dup_guest_fd(&self, _tid: i32, _thread: bool, fd: i32) -> Result<i32, Errno> {
+        const F_DUPFD_CLOEXEC: usize = 1030;
+        res(sc(nr::FCNTL, [fd as usize, F_DUPFD_CLOEXEC, 0, 0, 0, 0])).map(|d| d as i32)
+    }
+
+    fn dir_at_start(&self, dup: i32) -> bool {
+        const SEEK_CUR: usize = 1;
+        sc(nr::LSEEK, [dup as usize, 0, SEEK_CUR, 0, 0, 0]) == 0
+    }
+
+    fn getdents(&self, dup: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+        res(sc(
+            nr::GETDENTS64,
+            [dup as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0],
+        ))
+    }
+
+    fn close_dup(&self, dup: i32) {
+        close(dup);
+    }
+
     fn uname(&self) -> Result<[u8; 390], Errno> {
         let mut b = [0u8; 390];
         res(sc(nr::UNAME, [b.as_mut_ptr() as usize, 0, 0, 0, 0, 0]))?;
@@ -477,6 +531,65 @@ impl Host for RtHost {
         let mut b = alloc::vec![0u8; 65536];
         let len = res(sc(n, [c.ptr(), b.as_mut_ptr() as usize, b.len(), 0, 0, 0]))?;
         b.truncate(len);
+        Ok(b)
+    }
+}
+
+/// `-l`'s layout, with the runtime's own calls.
+impl LayoutFs for RtHost {
+    fn lstat_mode(&self, path: &[u8]) -> Result<u32, Errno> {
+        Ok(mode_of(&stat_raw(path, false)?))
+    }
+
+    fn read_link(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        readlink(path)
+    }
+
+    fn symlink(&self, target: &[u8], link: &[u8]) -> Result<(), Errno> {
+        let (t, l) = (CPath::new(target)?, CPath::new(link)?);
+        res(sc(nr::SYMLINKAT, [t.ptr(), AT_FDCWD, l.ptr(), 0, 0, 0])).map(drop)
+    }
+
+    fn unlink(&self, path: &[u8]) -> Result<(), Errno> {
+        let c = CPath::new(path)?;
+        res(sc(nr::UNLINKAT, [AT_FDCWD, c.ptr(), 0, 0, 0, 0])).map(drop)
+    }
+
+    fn rename(&self, from: &[u8], to: &[u8], flags: u32) -> Result<(), Errno> {
+        let (f, t) = (CPath::new(from)?, CPath::new(to)?);
+        let r = if flags == 0 {
+            sc(nr::RENAMEAT, [AT_FDCWD, f.ptr(), AT_FDCWD, t.ptr(), 0, 0])
+        } else {
+            sc(
+                nr::RENAMEAT2,
+                [AT_FDCWD, f.ptr(), AT_FDCWD, t.ptr(), flags as usize, 0],
+            )
+        };
+        res(r).map(drop)
+    }
+
+    fn mkdir(&self, path: &[u8]) -> Result<(), Errno> {
+        let c = CPath::new(path)?;
+        res(sc(nr::MKDIRAT, [AT_FDCWD, c.ptr(), 0o777, 0, 0, 0])).map(drop)
+    }
+
+    fn canonical(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        const O_PATH_CLOEXEC: usize = 0o12_000_000;
+        let c = CPath::new(path)?;
+        let fd = res(sc(nr::OPENAT, [AT_FDCWD, c.ptr(), O_PATH_CLOEXEC, 0, 0, 0]))? as i32;
+        let r = readlink(&alloc::format!("/proc/self/fd/{fd}").into_bytes());
+        close(fd);
+        r
+    }
+
+    fn cwd(&self) -> Result<Vec<u8>, Errno> {
+        let mut b = alloc::vec![0u8; 4096];
+        let n = res(sc(
+            nr::GETCWD,
+            [b.as_mut_ptr() as usize, b.len(), 0, 0, 0, 0],
+        ))?;
+        // The length counts the NUL.
+        b.truncate(n.saturating_sub(1));
         Ok(b)
     }
 }

@@ -51,6 +51,15 @@ mod numbers {
     pub const GETXATTR: usize = 191;
     pub const UNAME: usize = 63;
     pub const GETUID: usize = 102;
+    pub const SYMLINKAT: usize = 266;
+    pub const UNLINKAT: usize = 263;
+    pub const LINKAT: usize = 265;
+    pub const RENAMEAT: usize = 264;
+    pub const RENAMEAT2: usize = 316;
+    pub const MKDIRAT: usize = 258;
+    pub const GETCWD: usize = 79;
+    pub const GETDENTS64: usize = 217;
+    pub const LSEEK: usize = 8;
     pub const EXIT_GROUP: usize = 231;
 }
 #[cfg(target_arch = "aarch64")]
@@ -105,6 +114,15 @@ mod numbers {
     pub const GETXATTR: usize = 8;
     pub const UNAME: usize = 160;
     pub const GETUID: usize = 174;
+    pub const SYMLINKAT: usize = 36;
+    pub const UNLINKAT: usize = 35;
+    pub const LINKAT: usize = 37;
+    pub const RENAMEAT: usize = 38;
+    pub const RENAMEAT2: usize = 276;
+    pub const MKDIRAT: usize = 34;
+    pub const GETCWD: usize = 17;
+    pub const GETDENTS64: usize = 61;
+    pub const LSEEK: usize = 62;
     pub const EXIT_GROUP: usize = 94;
 }
 pub use numbers::*;

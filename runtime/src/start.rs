@@ -180,6 +180,7 @@ extern "C" fn runtime_main(sp: *mut u64) -> ! {
     // Each slot translates with its own copy (host::slot_view); this one
     // keeps no caches, and no names of processes (threads share it).
     view.set_cache(false);
+    view.set_link2symlink(handoff.ext.link2symlink);
     view.forget_names();
     let shared = host::map_shared(&handoff.shared);
     let generation = shared

@@ -6,6 +6,7 @@ use sproot_core::decision::Decision;
 use sproot_core::ext::fake_id::Creds;
 use sproot_core::ext::net::Ports;
 use sproot_core::handler::ids::{self, FakeIds, FakeRoot};
+use sproot_core::handler::listings::{self, Filter, Listed};
 use sproot_core::handler::owners::{self, Lifted};
 use sproot_core::handler::stat::{self, OwnerMap, Rewrites};
 use sproot_core::handler::{self, paths, Ctx, Outcome};
@@ -316,6 +317,8 @@ enum After {
     EpermIsSuccess,
     /// Fake root: modes lifted for the call, to put back.
     PutBack(Lifted),
+    /// A listing to filter (`getdents64` on `fd` into `buf`).
+    Listing { fd: i32, buf: u64 },
 }
 
 type RtOutcome = Decision<After, core::convert::Infallible>;
@@ -394,6 +397,11 @@ fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView, mask: u64) -> i
                     }
                 }
                 After::PutBack(l) => owners::put_back(&RtHost, l),
+                After::Listing { fd, buf } => {
+                    if let Some(n) = listings::exit(&mut ctx, listing_filter(), fd, buf) {
+                        ctx.regs.ret = n;
+                    }
+                }
             }
             ctx.regs.ret()
         }
@@ -432,6 +440,12 @@ fn decide_or_fail(ctx: &mut Ctx<TrapRegs>, creds: &mut Option<Creds>) -> Result<
             }
         }
     }
+    if ext.link2symlink {
+        let l2s_dir = ext.l2s_dir.as_deref();
+        if let Some(o) = handler::link2symlink::enter(ctx, l2s_dir)? {
+            return Ok(from_core(o));
+        }
+    }
     if ext.rewrites_stat() {
         let rewrites = Rewrites {
             owner: creds.as_ref().map(|c| OwnerMap {
@@ -441,16 +455,37 @@ fn decide_or_fail(ctx: &mut Ctx<TrapRegs>, creds: &mut Option<Creds>) -> Result<
                 fake_gid: c.sgid,
             }),
             persist_ownership: ext.persist,
-            link2symlink: false,
+            link2symlink: ext.link2symlink,
             symlink_sizes: ext.symlink_sizes,
         };
         if let Some(r) = stat::stat(ctx, &rewrites) {
             return Ok(from_core(r?));
         }
     }
+    if ext.lists() && ctx.sysno() == sproot_core::sysno::SYS_getdents64 {
+        let (fd, buf) = (ctx.arg(0) as i32, ctx.arg(1));
+        return Ok(match listings::enter(ctx, listing_filter())? {
+            Listed::Pass => Decision::Pass,
+            Listed::Answered(n) => Decision::Emulated(n),
+            Listed::AtExit => Decision::WithExit {
+                rewritten: false,
+                hook: After::Listing { fd, buf },
+            },
+        });
+    }
     match ctx.entry().map(|e| e.kind) {
         Some(kind) => dispatch(ctx, kind).map(from_core),
         None => Ok(Decision::Pass),
+    }
+}
+
+/// What listings show (`-H`, `-l`, binding points).
+fn listing_filter() -> Filter {
+    let ext = &host::state().handoff.ext;
+    Filter {
+        proot: ext.hide,
+        l2s: ext.link2symlink,
+        points: ext.points,
     }
 }
 

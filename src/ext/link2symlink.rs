@@ -1,74 +1,12 @@
-//! `-l/--link2symlink`: hard links emulated with symbolic links, in the
-//! on-disk layout of PRoot's link2symlink extension, so that a rootfs where
-//! PRoot made "hard links" keeps working under sproot and the other way round.
-//!
-//! # Layout
-//!
-//! Three kinds of entries make one emulated file with N names:
-//!
-//! * the **final** file: the original inode, renamed.  Its name is the
-//!   intermediate's name followed by `.` and the link count, written with at
-//!   least four digits (`%04d`): `.l2s.data0001.0002` when it has two names.
-//!   Every `link` or `unlink` of a name renames it to the new count, and the
-//!   count is what `st_nlink` reports;
-//! * the **intermediate** symlink, `.l2s.` + the original file name + a
-//!   four-digit number picked so that the name is free (`0001`, `0002`, …):
-//!   `.l2s.data0001`.  It points to the final file by absolute host path and
-//!   is re-pointed whenever the final file is renamed;
-//! * the **names**: the original name and every new "hard link" are symlinks
-//!   pointing to the intermediate, by absolute host path.  Their contents
-//!   never change, so renaming the final file never touches them.
-//!
-//! The intermediate and final live next to the original name, or in the
-//! directory `PROOT_L2S_DIR` names when that variable is set and not empty
-//! (proot-distro points it at `<rootfs>/.l2s`).  All symlink contents are
-//! absolute *host* paths, as PRoot writes them; PRoot's canonicaliser turns
-//! a host path read from a symlink back into a guest path, and so must
-//! sproot's.
-//!
-//! A name is recognised as part of a group when it is a symlink whose
-//! target's last component starts with `.l2s.` and that target is itself a
-//! readable symlink (the intermediate).  Removing a name removes the
-//! symlink and lowers the count; removing the last name removes the
-//! intermediate and the final file too.  Renaming over a name lowers its
-//! group's count the same way.  Other syscalls on a name act on the final
-//! file (see [`resolve`]): `stat` and `lstat` both report the final file
-//! with `st_nlink` from its name, so names look like regular files with
-//! the same inode.  The intermediate and final file themselves are ordinary
-//! files to every syscall (unlinking one of them directly is a plain unlink,
-//! as under PRoot).
-//!
-//! # How this matches PRoot
-//!
-//! Read from termux/proot `src/extension/link2symlink/link2symlink.c`:
-//! `move_and_symlink_path` (link), `decrement_link_count` (unlink, rename),
-//! `handle_sysexit_end` and `link2symlink_handle_statx` (st_nlink),
-//! `translated_path` (following a name to the final file), and `PREFIX`
-//! (`.l2s.`; the `.proot.l2s.` variant is only built for a USERLAND
-//! configuration that proot-distro does not use).  Deliberate differences,
-//! none of which changes the layout:
-//!
-//! * PRoot gives up looking for a free intermediate number at 999 and
-//!   reads the count as the last four characters; here there is no limit
-//!   (a count of 10000 is written `10000` and read back as all the digits
-//!   after the last dot; PRoot would misread counts above 9999 anyway);
-//! * PRoot changes the count before the syscall runs and does not undo
-//!   anything on failure; here every step that fails undoes the earlier ones,
-//!   and an unlink/rename changes the count only once the name is gone;
-//! * renaming one name of a group onto another name of the same group does
-//!   nothing and succeeds, as rename(2) does for two hard links;
-//! * linking the intermediate or the final file itself adds a name to the
-//!   existing group (PRoot would fail or start a nested group);
-//! * a "hard link" to a symlink that is not an l2s name copies the symlink
-//!   (same target) instead of moving it under an `.l2s.` name, because a
-//!   relative target would change meaning in `PROOT_L2S_DIR`.
+//! `-l/--link2symlink` on the tracer's side: the core's on-disk layout
+//! (`sproot_core::ext::link2symlink`, where the layout is described) on
+//! host paths, through `std`'s file operations.
 
-use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::sys::stat::{SFlag, lstat};
+use sproot_core::ext::link2symlink as layout;
 
 pub use sproot_core::ext::link2symlink::{PREFIX, is_l2s_name};
 
@@ -76,366 +14,94 @@ pub use sproot_core::ext::link2symlink::{PREFIX, is_l2s_name};
 /// final files.
 pub const L2S_DIR_ENV: &str = "PROOT_L2S_DIR";
 
-/// One emulated file: its intermediate symlink and final file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
-    /// The intermediate symlink (absolute host path).
-    pub intermediate: PathBuf,
-    /// The final file, as the intermediate points to it (made absolute).
-    pub final_path: PathBuf,
-    /// The link count encoded in the final file's name; `None` when that
-    /// name does not end in `.` and digits (a damaged group).
-    pub count: Option<u64>,
-}
-
 use crate::host::errno_of;
 
-fn absolute(p: &Path) -> Result<PathBuf, Errno> {
-    if p.as_os_str().is_empty() {
-        return Err(Errno::ENOENT);
+/// The layout's host operations, with this process's own calls.
+pub struct StdLayoutFs;
+
+impl layout::LayoutFs for StdLayoutFs {
+    fn lstat_mode(&self, path: &[u8]) -> Result<u32, sproot_core::Errno> {
+        Ok(nix::sys::stat::lstat(path)?.st_mode)
     }
-    let abs = std::path::absolute(p).map_err(|e| errno_of(&e))?;
-    if !abs
-        .components()
-        .any(|c| c == std::path::Component::ParentDir)
-    {
-        return Ok(abs);
+    fn read_link(&self, path: &[u8]) -> Result<Vec<u8>, sproot_core::Errno> {
+        Ok(nix::fcntl::readlink(path)?.into_vec())
     }
-    // `..` can only be resolved on disk (a component may be a symlink):
-    // resolve the directory, keep the last component as it is.
-    match (abs.parent(), abs.file_name()) {
-        (Some(dir), Some(name)) => {
-            let dir = std::fs::canonicalize(dir).map_err(|e| errno_of(&e))?;
-            Ok(dir.join(name))
+    fn symlink(&self, target: &[u8], link: &[u8]) -> Result<(), sproot_core::Errno> {
+        Ok(nix::unistd::symlinkat(target, None, link)?)
+    }
+    fn unlink(&self, path: &[u8]) -> Result<(), sproot_core::Errno> {
+        Ok(nix::unistd::unlink(path)?)
+    }
+    fn rename(&self, from: &[u8], to: &[u8], flags: u32) -> Result<(), sproot_core::Errno> {
+        let (from, to) = (bytes_path(from), bytes_path(to));
+        if flags == 0 {
+            return std::fs::rename(from, to).map_err(|e| errno_of(&e).into());
         }
-        _ => std::fs::canonicalize(&abs).map_err(|e| errno_of(&e)),
+        Ok(crate::host::renameat2(from, to, flags)?)
+    }
+    fn mkdir(&self, path: &[u8]) -> Result<(), sproot_core::Errno> {
+        Ok(nix::unistd::mkdir(
+            path,
+            nix::sys::stat::Mode::from_bits_truncate(0o777),
+        )?)
+    }
+    fn canonical(&self, path: &[u8]) -> Result<Vec<u8>, sproot_core::Errno> {
+        std::fs::canonicalize(bytes_path(path))
+            .map(|p| p.into_os_string().into_vec())
+            .map_err(|e| errno_of(&e).into())
+    }
+    fn cwd(&self) -> Result<Vec<u8>, sproot_core::Errno> {
+        Ok(nix::unistd::getcwd()?.into_os_string().into_vec())
     }
 }
 
-fn file_name_bytes(p: &Path) -> &[u8] {
-    p.file_name().map(OsStrExt::as_bytes).unwrap_or(b"")
+fn bytes_path(b: &[u8]) -> &Path {
+    Path::new(std::ffi::OsStr::from_bytes(b))
 }
 
-/// `readlink`, with a relative target resolved against the link's
-/// directory, as the kernel would follow it.
-fn read_link_abs(link: &Path) -> Option<PathBuf> {
-    let target = std::fs::read_link(link).ok()?;
-    if target.is_absolute() {
-        Some(target)
-    } else {
-        Some(link.parent().unwrap_or(Path::new("/")).join(target))
-    }
+fn bytes(p: &Path) -> &[u8] {
+    p.as_os_str().as_bytes()
 }
 
-fn is_symlink(p: &Path) -> bool {
-    std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
-}
-
-/// Split a final file path into (everything before the last `.`, count).
-fn split_count(final_path: &Path) -> Option<(&[u8], u64)> {
-    let bytes = final_path.as_os_str().as_bytes();
-    let dot = bytes.iter().rposition(|&b| b == b'.')?;
-    let digits = &bytes[dot + 1..];
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    // Overlong digit strings saturate rather than fail.
-    let count = digits.iter().fold(0u64, |n, d| {
-        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-    });
-    Some((&bytes[..dot], count))
-}
-
-fn with_count(final_path: &Path, count: u64) -> Option<PathBuf> {
-    let (stem, _) = split_count(final_path)?;
-    let mut v = stem.to_vec();
-    v.extend_from_slice(format!(".{count:04}").as_bytes());
-    Some(PathBuf::from(OsString::from_vec(v)))
-}
-
-fn group_from_intermediate(intermediate: PathBuf) -> Option<Group> {
-    let final_path = read_link_abs(&intermediate)?;
-    let count = split_count(&final_path).map(|(_, n)| n);
-    Some(Group {
-        intermediate,
-        final_path,
-        count,
-    })
-}
-
-/// The group `path` is a *name* of: `path` is a symlink to an `.l2s.`
-/// intermediate that is itself a readable symlink.  This is PRoot's test.
-pub fn member_group(path: &Path) -> Option<Group> {
-    let intermediate = read_link_abs(path)?;
-    if !is_l2s_name(file_name_bytes(&intermediate)) {
-        return None;
-    }
-    group_from_intermediate(intermediate)
+fn path_buf(b: Vec<u8>) -> PathBuf {
+    PathBuf::from(std::ffi::OsString::from_vec(b))
 }
 
 /// The group `path` belongs to, whether it is a name, the intermediate
 /// symlink or the final file.
-pub fn group_of(path: &Path) -> Option<Group> {
-    let path = absolute(path).ok()?;
-    if let Some(g) = member_group(&path) {
-        return Some(g);
-    }
-    if !is_l2s_name(file_name_bytes(&path)) {
-        return None;
-    }
-    if is_symlink(&path) {
-        // An intermediate: it points to a final whose name extends its own.
-        let g = group_from_intermediate(path.clone())?;
-        let (stem, _) = split_count(&g.final_path)?;
-        return (stem == path.as_os_str().as_bytes()).then_some(g);
-    }
-    // A final file: its intermediate is its name without ".count".
-    let (stem, count) = split_count(&path)?;
-    let intermediate = PathBuf::from(OsStr::from_bytes(stem));
-    let target = read_link_abs(&intermediate)?;
-    (target == path).then_some(Group {
-        intermediate,
-        final_path: path,
-        count: Some(count),
-    })
+pub fn group_of(path: &Path) -> Option<layout::Group> {
+    layout::group_of(&StdLayoutFs, bytes(path))
 }
 
-/// The link count to report in `st_nlink`/`stx_nlink` for `path` (a host
-/// path, not followed): `Some` when it is a name, the intermediate or the
-/// final file of a group, as PRoot's stat handling reports it.
+/// The link count to report for `path` (not followed), if it is part of
+/// a group.
 pub fn nlink_of(path: &Path) -> Option<u64> {
-    group_of(path)?.count
+    layout::nlink_of(&StdLayoutFs, bytes(path))
 }
 
-/// The file a syscall on the name `path` must act on instead: the final
-/// file, when `path` is a name of a group (PRoot's `translated_path`).
-/// Not for `link*`, `unlink*`, `rename*`, which work on the names.
+/// The final file a name of a group stands for.
 pub fn resolve(path: &Path) -> Option<PathBuf> {
-    member_group(path).map(|g| g.final_path)
+    layout::resolve(&StdLayoutFs, bytes(path)).map(path_buf)
 }
 
-fn symlink(target: &Path, link: &Path) -> Result<(), Errno> {
-    std::os::unix::fs::symlink(target, link).map_err(|e| errno_of(&e))
-}
-
-fn remove(p: &Path) -> Result<(), Errno> {
-    std::fs::remove_file(p).map_err(|e| errno_of(&e))
-}
-
-/// rename that never replaces an existing `to`.
-fn rename_noreplace(from: &Path, to: &Path) -> Result<(), Errno> {
-    match crate::host::renameat2(from, to, libc::RENAME_NOREPLACE) {
-        Err(Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP) => {
-            // The filesystem cannot do it atomically; check then rename.
-            if std::fs::symlink_metadata(to).is_ok() {
-                return Err(Errno::EEXIST);
-            }
-            std::fs::rename(from, to).map_err(|e| errno_of(&e))
-        }
-        other => other,
-    }
-}
-
-/// Make the intermediate point to `target`, replacing it atomically
-/// (through a temporary symlink next to it; an existing file is never
-/// removed to make room for it).
-fn repoint(intermediate: &Path, target: &Path) -> Result<(), Errno> {
-    let mut attempt: u64 = 0;
-    let tmp = loop {
-        let mut tmp = intermediate.as_os_str().to_os_string();
-        tmp.push(format!(".new{attempt}"));
-        let tmp = PathBuf::from(tmp);
-        match symlink(target, &tmp) {
-            Ok(()) => break tmp,
-            Err(Errno::EEXIST) => attempt = attempt.checked_add(1).ok_or(Errno::ENOSPC)?,
-            Err(e) => return Err(e),
-        }
-    };
-    if let Err(e) = std::fs::rename(&tmp, intermediate) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(errno_of(&e));
-    }
-    Ok(())
-}
-
-/// Emulate `link(old, new)`: both are host paths, `old` not followed if it
-/// is a symlink (`linkat` without `AT_SYMLINK_FOLLOW`; with it, pass the
-/// followed path).  `l2s_dir` is `PROOT_L2S_DIR` (read by `config`).
-/// On error nothing has changed on disk.
+/// Emulate `link(old, new)` (see `layout::link`).
 pub fn link(old: &Path, new: &Path, l2s_dir: Option<&Path>) -> Result<(), Errno> {
-    let old = absolute(old)?;
-    let new = absolute(new)?;
-    let st = lstat(&old)?;
-    let kind = SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits());
-    if std::fs::symlink_metadata(&new).is_ok() {
-        return Err(Errno::EEXIST);
-    }
-    if kind == SFlag::S_IFDIR {
-        return Err(Errno::EPERM);
-    }
-    if let Some(group) = group_of(&old) {
-        return add_name(&group, &new);
-    }
-    if kind == SFlag::S_IFLNK {
-        // A hard link to a plain symlink: an identical symlink.
-        let target = std::fs::read_link(&old).map_err(|e| errno_of(&e))?;
-        return symlink(&target, &new);
-    }
-    first_link(&old, &new, l2s_dir)
+    Ok(layout::link(
+        &StdLayoutFs,
+        bytes(old),
+        bytes(new),
+        l2s_dir.map(bytes),
+    )?)
 }
 
-fn first_link(old: &Path, new: &Path, l2s_dir: Option<&Path>) -> Result<(), Errno> {
-    let name = old.file_name().ok_or(Errno::EPERM)?;
-    let dir = match l2s_dir.filter(|d| !d.as_os_str().is_empty()) {
-        Some(d) => {
-            let d = absolute(d)?;
-            std::fs::create_dir_all(&d).map_err(|e| errno_of(&e))?;
-            d
-        }
-        None => old.parent().ok_or(Errno::EPERM)?.to_path_buf(),
-    };
-
-    // Claim a free intermediate name by creating it (symlink creation
-    // fails on an existing name, so two tracers cannot pick the same one).
-    let mut base = PREFIX.to_vec();
-    base.extend_from_slice(name.as_bytes());
-    let mut number: u64 = 1;
-    let (intermediate, final_path) = loop {
-        let mut n = base.clone();
-        n.extend_from_slice(format!("{number:04}").as_bytes());
-        let intermediate = dir.join(OsStr::from_bytes(&n));
-        n.extend_from_slice(b".0002");
-        let final_path = dir.join(OsStr::from_bytes(&n));
-        number = number.checked_add(1).ok_or(Errno::ENOSPC)?;
-        if std::fs::symlink_metadata(&final_path).is_ok() {
-            continue;
-        }
-        match symlink(&final_path, &intermediate) {
-            Ok(()) => break (intermediate, final_path),
-            Err(Errno::EEXIST) => continue,
-            Err(e) => return Err(e),
-        }
-    };
-
-    let undo_intermediate = || {
-        let _ = std::fs::remove_file(&intermediate);
-    };
-    if let Err(e) = symlink(&intermediate, new) {
-        undo_intermediate();
-        return Err(e);
-    }
-    if let Err(e) = rename_noreplace(old, &final_path) {
-        let _ = std::fs::remove_file(new);
-        undo_intermediate();
-        return Err(e);
-    }
-    if let Err(e) = symlink(&intermediate, old) {
-        let _ = std::fs::rename(&final_path, old);
-        let _ = std::fs::remove_file(new);
-        undo_intermediate();
-        return Err(e);
-    }
-    Ok(())
-}
-
-fn add_name(group: &Group, new: &Path) -> Result<(), Errno> {
-    // A damaged group (no count in the final name) cannot be extended
-    // without guessing; refuse rather than corrupt it.
-    let count = group.count.ok_or(Errno::EIO)?;
-    let next = with_count(&group.final_path, count.saturating_add(1)).ok_or(Errno::EIO)?;
-    if std::fs::symlink_metadata(&group.final_path).is_err() {
-        return Err(Errno::ENOENT);
-    }
-    symlink(&group.intermediate, new)?;
-    if let Err(e) = rename_noreplace(&group.final_path, &next) {
-        let _ = std::fs::remove_file(new);
-        return Err(e);
-    }
-    if let Err(e) = repoint(&group.intermediate, &next) {
-        let _ = std::fs::rename(&next, &group.final_path);
-        let _ = std::fs::remove_file(new);
-        return Err(e);
-    }
-    Ok(())
-}
-
-/// Lower a group's count after one of its names is gone; remove the
-/// intermediate and final file with the last name.
-fn release_name(group: &Group) -> Result<(), Errno> {
-    let Some(count) = group.count else {
-        // Damaged group: leave the rest alone.
-        return Ok(());
-    };
-    if count > 1 {
-        let next = with_count(&group.final_path, count - 1).ok_or(Errno::EIO)?;
-        rename_noreplace(&group.final_path, &next)?;
-        if let Err(e) = repoint(&group.intermediate, &next) {
-            let _ = std::fs::rename(&next, &group.final_path);
-            return Err(e);
-        }
-    } else {
-        remove(&group.intermediate)?;
-        remove(&group.final_path)?;
-    }
-    Ok(())
-}
-
-/// Emulate `unlink(path)` (or `unlinkat` without `AT_REMOVEDIR`), `path` a
-/// host path, not followed.  A name of a group is removed and the group's
-/// count lowered; the last name takes the intermediate and final file with
-/// it.  Anything else is a plain unlink.  The result is the unlink's: when
-/// the name was removed but the bookkeeping failed, that is logged and the
-/// unlink still reports success, since it did happen.
+/// Emulate `unlink(path)` (see `layout::unlink`).
 pub fn unlink(path: &Path) -> Result<(), Errno> {
-    let path = absolute(path)?;
-    let group = member_group(&path);
-    nix::unistd::unlink(&path)?;
-    if let Some(group) = group
-        && let Err(e) = release_name(&group)
-    {
-        log::warn!(
-            "link2symlink: {} removed but its group {} was not updated: {e}",
-            path.display(),
-            group.intermediate.display()
-        );
-    }
-    Ok(())
+    Ok(layout::unlink(&StdLayoutFs, bytes(path))?)
 }
 
-/// Emulate `rename(old, new)` / `renameat2(.., flags)` on host paths (not
-/// followed).  When `new` was a name of a group and is replaced, that
-/// group's count is lowered (after the rename succeeded).  Renaming onto
-/// another name of the same group does nothing and succeeds, as for two
-/// hard links of one file.  `RENAME_EXCHANGE` and `RENAME_NOREPLACE` never
-/// drop a name, so they need no bookkeeping.
+/// Emulate `rename(old, new)` / `renameat2` (see `layout::rename`).
 pub fn rename(old: &Path, new: &Path, flags: u32) -> Result<(), Errno> {
-    let old = absolute(old)?;
-    let new = absolute(new)?;
-    let replaced = if flags & (libc::RENAME_EXCHANGE | libc::RENAME_NOREPLACE) == 0 {
-        member_group(&new)
-    } else {
-        None
-    };
-    if let Some(g) = &replaced
-        && member_group(&old).is_some_and(|o| o.intermediate == g.intermediate)
-    {
-        return Ok(());
-    }
-    if flags == 0 {
-        std::fs::rename(&old, &new).map_err(|e| errno_of(&e))?;
-    } else {
-        crate::host::renameat2(&old, &new, flags)?;
-    }
-    if let Some(group) = replaced
-        && let Err(e) = release_name(&group)
-    {
-        log::warn!(
-            "link2symlink: {} replaced but its group {} was not updated: {e}",
-            new.display(),
-            group.intermediate.display()
-        );
-    }
-    Ok(())
+    Ok(layout::rename(&StdLayoutFs, bytes(old), bytes(new), flags)?)
 }
 
 #[cfg(test)]
@@ -772,7 +438,8 @@ mod tests {
         link(&a, &t.path("b"), None).unwrap();
         // Pretend 9998 more names exist.
         fs::rename(t.path(".l2s.a0001.0002"), t.path(".l2s.a0001.9999")).unwrap();
-        repoint(&t.path(".l2s.a0001"), &t.path(".l2s.a0001.9999")).unwrap();
+        fs::remove_file(t.path(".l2s.a0001")).unwrap();
+        std::os::unix::fs::symlink(t.path(".l2s.a0001.9999"), t.path(".l2s.a0001")).unwrap();
         link(&a, &t.path("c"), None).unwrap();
         assert!(t.path(".l2s.a0001.10000").is_file());
         assert_eq!(nlink_of(&a), Some(10000));
