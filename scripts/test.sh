@@ -50,7 +50,8 @@ echo "test.sh: cargo test --release took $((SECONDS - t1))s (exit $status)" >&2
 if [[ $# -eq 0 ]]; then
     t2=$SECONDS
     SPROOT_ENGINE=inproc cargo test --release --no-fail-fast \
-        --test inproc --test identity --test exec --test processes --test debian || status=$?
+        --test inproc --test identity --test exec --test processes --test debian \
+        --test distro --test sysvipc --test signals || status=$?
     echo "test.sh: the same suites with SPROOT_ENGINE=inproc took $((SECONDS - t2))s (exit $status)" >&2
 fi
 exit "$status"

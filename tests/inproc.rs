@@ -243,7 +243,7 @@ fn options_the_engine_lacks_are_refused_with_a_clear_error() {
         return;
     }
     let rootfs = tiny_rootfs();
-    for opt in [&["-p", "80:8080"][..], &["--sysvipc"], &["--no-seccomp"]] {
+    for opt in [&["-p", "80:8080"][..], &["--no-seccomp"]] {
         let mut args = vec!["--engine=inproc"];
         args.extend_from_slice(opt);
         args.push("/bin/true");

@@ -17,7 +17,7 @@ use crate::prelude::*;
 pub const ENV_NAME: &[u8] = b"SPROOT_INPROC";
 
 /// Format version: a runtime refuses a hand-off of another version.
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 
 /// `SECCOMP_RET_DATA` of the filter's traps: tells the runtime's `SIGSYS`
 /// from another filter's.
@@ -54,6 +54,9 @@ pub struct Handoff {
     pub cache: bool,
     /// The extensions' settings and the process's fake credentials.
     pub ext: Ext,
+    /// `--sysvipc`: the abstract socket name (without its leading NUL)
+    /// of the launcher's IPC namespace ([`ipc`]); empty: off.
+    pub ipc: Vec<u8>,
 }
 
 /// The PRoot extensions a runtime applies, and the fake credentials of
@@ -221,6 +224,7 @@ impl Handoff {
             }
             None => w.field(b""),
         }
+        w.field(&self.ipc);
         w.0
     }
 
@@ -261,6 +265,7 @@ impl Handoff {
             b"" => None,
             _ => Some(r.field()?.to_vec()),
         };
+        let ipc = r.field()?.to_vec();
         let ext = Ext {
             creds,
             real,
@@ -274,6 +279,7 @@ impl Handoff {
             points: flags & Ext::POINTS != 0,
         };
         Ok(Handoff {
+            ipc,
             shared,
             cache,
             ext,
@@ -515,6 +521,7 @@ mod tests {
             filter: vec![],
             verbose: 2,
             shared: b"/tmp/gen".to_vec(),
+            ipc: b"sproot-ipc-1".to_vec(),
             cache: true,
             ext: Ext {
                 creds: Some(Creds {
@@ -539,5 +546,52 @@ mod tests {
         assert_eq!(env_value(b"SPROOT_INPROCX=1"), None);
         assert_eq!(Handoff::from_env_value(b"0g"), Err(Errno::EINVAL));
         assert_eq!(Handoff::from_env_value(b"01"), Err(Errno::EINVAL));
+    }
+}
+
+/// `--sysvipc` under the in-process engine: the messages between a
+/// guest thread's runtime and the launcher, which keeps the run's IPC
+/// namespace. One `SOCK_SEQPACKET` connection per guest thread, to an
+/// abstract socket ([`Handoff::ipc`]); every message is little-endian
+/// 64-bit words (an attach's reply has the segment's path after them).
+pub mod ipc {
+    /// Runtime → launcher: `[CALL, tid, pid, uid, gid, nr, args[6]]`.
+    pub const CALL: u64 = 1;
+    /// Runtime → launcher, after an attach's `mmap`:
+    /// `[ATTACHED, tid, pid, 0, 0, result, id]`.
+    pub const ATTACHED: u64 = 2;
+    /// Runtime → launcher, after a detach's `munmap` succeeded:
+    /// `[DETACHED, tid, pid, 0, 0, addr]`.
+    pub const DETACHED: u64 = 3;
+    /// Runtime → launcher: a wait ended without a wake-up,
+    /// `[STOPPED, tid, pid, 0, 0, interrupted]` (0: its timeout).
+    pub const STOPPED: u64 = 4;
+
+    /// Launcher → runtime: `[DONE, value]`.
+    pub const DONE: u64 = 1;
+    /// `[WAIT, has_timeout, tv_sec, tv_nsec]`: wait for [`WAKE`], then
+    /// send the call again.
+    pub const WAIT: u64 = 2;
+    /// `[ATTACH, id, size, addr, remap, readonly, exec]` + the path:
+    /// `openat`, `mmap` (`MAP_SHARED`), `close`, then [`ATTACHED`].
+    pub const ATTACH: u64 = 3;
+    /// `[DETACH, addr, len]`: `munmap`, then [`DETACHED`] if it worked.
+    pub const DETACH: u64 = 4;
+    /// The object the thread waits on changed.
+    pub const WAKE: u64 = 5;
+    /// The launcher took note ([`ATTACHED`], [`DETACHED`], [`STOPPED`]).
+    pub const ACK: u64 = 6;
+
+    /// The words of a message.
+    pub fn words(b: &[u8]) -> impl Iterator<Item = u64> + '_ {
+        b.chunks_exact(8)
+            .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+    }
+
+    /// A message of `w`, then `tail`.
+    pub fn message(w: &[u64], tail: &[u8]) -> super::Vec<u8> {
+        let mut b: super::Vec<u8> = w.iter().flat_map(|x| x.to_le_bytes()).collect();
+        b.extend_from_slice(tail);
+        b
     }
 }

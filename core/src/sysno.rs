@@ -173,3 +173,24 @@ pub fn number(name: &str) -> Option<i64> {
 pub fn name(nr: i64) -> Option<&'static str> {
     NAMED.iter().find(|&&(_, n)| n == nr).map(|(n, _)| &n[4..])
 }
+
+/// The SysV IPC calls (`--sysvipc`), of the architecture built for.
+pub const SYSV_IPC: [i64; 12] = [
+    SYS_shmget,
+    SYS_shmat,
+    SYS_shmdt,
+    SYS_shmctl,
+    SYS_semget,
+    SYS_semop,
+    SYS_semtimedop,
+    SYS_semctl,
+    SYS_msgget,
+    SYS_msgsnd,
+    SYS_msgrcv,
+    SYS_msgctl,
+];
+
+/// Whether `nr` is a SysV IPC call.
+pub fn is_sysv_ipc(nr: i64) -> bool {
+    SYSV_IPC.contains(&nr)
+}

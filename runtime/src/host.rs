@@ -488,15 +488,16 @@ impl Host for RtHost {
         .map(drop)
     }
 
-    // The guest's descriptors are this process's own: a duplicate shares
-    // the open file (and its position).
+    // The guest's descriptors are this process's own: the listing reads
+    // the guest's descriptor itself (a duplicate would show in a listing
+    // of /proc/self/fd).
     fn dups_guest_fds(&self) -> bool {
         true
     }
 
     fn dup_guest_fd(&self, _tid: i32, _thread: bool, fd: i32) -> Result<i32, Errno> {
-        const F_DUPFD_CLOEXEC: usize = 1030;
-        res(sc(nr::FCNTL, [fd as usize, F_DUPFD_CLOEXEC, 0, 0, 0, 0])).map(|d| d as i32)
+        const F_GETFD: usize = 1;
+        res(sc(nr::FCNTL, [fd as usize, F_GETFD, 0, 0, 0, 0])).map(|_| fd)
     }
 
     fn dir_at_start(&self, dup: i32) -> bool {
@@ -511,8 +512,8 @@ impl Host for RtHost {
         ))
     }
 
-    fn close_dup(&self, dup: i32) {
-        close(dup);
+    fn close_dup(&self, _dup: i32) {
+        // The guest's own descriptor stays open.
     }
 
     fn uname(&self) -> Result<[u8; 390], Errno> {

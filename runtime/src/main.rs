@@ -27,6 +27,7 @@ mod sys;
 mod exec;
 mod heap;
 mod host;
+mod ipc;
 mod nr;
 mod start;
 mod trap;

@@ -60,6 +60,8 @@ mod numbers {
     pub const GETCWD: usize = 79;
     pub const GETDENTS64: usize = 217;
     pub const LSEEK: usize = 8;
+    pub const SOCKET: usize = 41;
+    pub const GETEGID: usize = 108;
     pub const EXIT_GROUP: usize = 231;
 }
 #[cfg(target_arch = "aarch64")]
@@ -123,6 +125,8 @@ mod numbers {
     pub const GETCWD: usize = 17;
     pub const GETDENTS64: usize = 61;
     pub const LSEEK: usize = 62;
+    pub const SOCKET: usize = 198;
+    pub const GETEGID: usize = 177;
     pub const EXIT_GROUP: usize = 94;
 }
 pub use numbers::*;

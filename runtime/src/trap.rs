@@ -297,6 +297,9 @@ fn syscall(regs: TrapRegs, slot: usize, guest_mask: &mut u64) -> i64 {
         nr::PSELECT6 => return wait_with_mask(regs, 5, true, mask),
         _ => {}
     }
+    if sproot_core::sysno::is_sysv_ipc(regs.nr) && !host::state().handoff.ipc.is_empty() {
+        return crate::ipc::call(&regs, mask);
+    }
     let changes = paths::changes_namespace(regs.nr);
     let sv = host::slot_view(slot);
     if changes {

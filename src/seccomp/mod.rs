@@ -155,23 +155,7 @@ fn trace_set(sysnos: &[i64]) -> BpfProgram {
 }
 
 /// The SysV IPC calls, which `--sysvipc` emulates.
-const SYSV_IPC: [i64; 12] = {
-    use crate::arch::sys::*;
-    [
-        SYS_shmget,
-        SYS_shmat,
-        SYS_shmdt,
-        SYS_shmctl,
-        SYS_semget,
-        SYS_semop,
-        SYS_semtimedop,
-        SYS_semctl,
-        SYS_msgget,
-        SYS_msgsnd,
-        SYS_msgrcv,
-        SYS_msgctl,
-    ]
-};
+pub(crate) use sproot_core::sysno::SYSV_IPC;
 
 /// The filters, ready to install.
 pub struct Prepared {

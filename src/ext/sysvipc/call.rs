@@ -37,25 +37,7 @@ pub enum Action {
     Detach { addr: u64, len: u64 },
 }
 
-/// Whether `nr` is a SysV IPC call.
-pub fn is_ipc(nr: i64) -> bool {
-    use sys::*;
-    matches!(
-        nr,
-        SYS_shmget
-            | SYS_shmat
-            | SYS_shmdt
-            | SYS_shmctl
-            | SYS_semget
-            | SYS_semop
-            | SYS_semtimedop
-            | SYS_semctl
-            | SYS_msgget
-            | SYS_msgsnd
-            | SYS_msgrcv
-            | SYS_msgctl
-    )
-}
+pub use sproot_core::sysno::is_sysv_ipc as is_ipc;
 
 fn done(r: Result<i64, Errno>) -> Action {
     Action::Complete(r.unwrap_or_else(|e| -(e as i64)))

@@ -19,6 +19,8 @@ use sproot_core::fs::ProcContext;
 use sproot_core::inproc::{Handoff, Trap, trap_filter};
 use sproot_core::sysno::Arch;
 
+mod ipc;
+
 use crate::config::{Config, FirstCommand};
 use crate::fs::TracerProc;
 
@@ -61,7 +63,6 @@ pub fn unsupported(cfg: &Config) -> Option<&'static str> {
     [
         (e.ports.active(), "-p/-n"),
         (e.qemu.is_some(), "-q"),
-        (e.sysvipc, "--sysvipc"),
         (!cfg.seccomp, "--no-seccomp (PROOT_NO_SECCOMP)"),
         (cfg.stats.is_some(), "--stats"),
     ]
@@ -92,8 +93,8 @@ fn code_window() -> Result<(u64, u64)> {
 }
 
 /// The trap filter's syscalls; `ext`: with the extensions'; `listings`:
-/// with `getdents64`.
-fn traps(ext: bool, listings: bool) -> Vec<Trap> {
+/// with `getdents64`; `sysvipc`: with the SysV IPC calls.
+fn traps(ext: bool, listings: bool, sysvipc: bool) -> Vec<Trap> {
     let this = Arch::THIS;
     let ext_names = if ext { TRAPPED_EXT_NAMES } else { "" };
     let listing = if listings { "getdents64" } else { "" };
@@ -105,6 +106,9 @@ fn traps(ext: bool, listings: bool) -> Vec<Trap> {
         .filter_map(|n| this.number(n))
         .map(Trap::Always)
         .collect();
+    if sysvipc {
+        t.extend(crate::seccomp::SYSV_IPC.iter().map(|&n| Trap::Always(n)));
+    }
     t.sort_by_key(|t| match t {
         Trap::Always(n) => *n,
         _ => 0,
@@ -219,12 +223,17 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
         script: plan.script(0),
         filter: sproot_core::cbpf::encode(&trap_filter(
             audit_arch(),
-            &traps(cfg.ext.needs_ext_filter(), cfg.view.lists_points()),
+            &traps(
+                cfg.ext.needs_ext_filter(),
+                cfg.view.lists_points(),
+                cfg.ext.sysvipc,
+            ),
             lo,
             hi,
         )),
         verbose: cfg.verbose.clamp(0, 255) as u8,
         shared: Vec::new(),
+        ipc: Vec::new(),
         cache: cfg.view.caches(),
         ext: handoff_ext(cfg),
     };
@@ -249,6 +258,14 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
             handoff.cache = false;
         }
     }
+    // --sysvipc: the namespace is served from here once the guest runs.
+    let broker = if cfg.ext.sysvipc {
+        let b = ipc::Broker::bind()?;
+        handoff.ipc = b.name.clone();
+        Some(b)
+    } else {
+        None
+    };
     let mut envp = env;
     let mut s = handoff.env_string();
     s.pop();
@@ -268,7 +285,8 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
         Ok(page) => guardian(&page.0),
         _ => None,
     };
-    start_and_wait(&program, &argv, &envp, &host_cwd, cfg.kill_on_exit)
+    let ipc = broker.map(|b| (b, crate::ext::sysvipc::SysvIpc::new(&cfg.tmp_dir)));
+    start_and_wait(&program, &argv, &envp, &host_cwd, cfg.kill_on_exit, ipc)
 }
 
 /// A process outside the guest's tree that waits for sproot to end (the
@@ -460,6 +478,7 @@ fn start_and_wait(
     envp: &[CString],
     cwd: &CString,
     kill_on_exit: bool,
+    ipc: Option<(ipc::Broker, crate::ext::sysvipc::SysvIpc)>,
 ) -> Result<i32> {
     // SAFETY: prctl(PR_SET_CHILD_SUBREAPER) takes no pointers.
     if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
@@ -501,6 +520,12 @@ fn start_and_wait(
             }
         }
         ForkResult::Parent { child } => {
+            // After the fork: the child of a threaded process could find a
+            // lock held.
+            let _serving = match ipc {
+                Some((b, ns)) => Some(b.serve(ns)?),
+                None => None,
+            };
             crate::tracer::signals::install(child.as_raw());
             let mut first = None;
             // Raw statuses: a real-time signal has no name in nix's enum.
