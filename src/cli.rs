@@ -225,8 +225,9 @@ pub struct Cli {
 
     /// Which engine translates the guest's syscalls: "ptrace" (a tracer
     /// process stops each one) or "inproc" (experimental: a runtime inside
-    /// every guest process translates them, with no tracer; it refuses the
-    /// options it does not support yet).
+    /// every guest process translates them, with no tracer; with -q or
+    /// --no-seccomp the ptrace engine runs the session, and --stats is
+    /// refused).
     #[arg(
         long = "engine",
         value_name = "ENGINE",

@@ -56,7 +56,13 @@ fn run(cli: Cli) -> Result<i32> {
             log::info!("{line}");
         }
     }
-    if cli.engine == sproot::inproc::Engine::Inproc {
+    let tracer_for = sproot::inproc::needs_tracer(&cfg);
+    if cli.engine == sproot::inproc::Engine::Inproc
+        && let Some(opt) = tracer_for
+    {
+        log::info!("--engine=inproc: {opt} needs a tracer: the ptrace engine runs this session");
+    }
+    if cli.engine == sproot::inproc::Engine::Inproc && tracer_for.is_none() {
         let status = sproot::inproc::run(&cfg, first, guest_env(&cfg.cwd)?);
         if let Some(g) = &cfg.glue {
             let _ = std::fs::remove_dir_all(g);

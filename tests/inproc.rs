@@ -238,23 +238,45 @@ fn threads_forks_spawns_and_signal_settings_behave_as_natively() {
 }
 
 #[test]
-fn options_the_engine_lacks_are_refused_with_a_clear_error() {
+fn options_that_need_a_tracer_run_the_session_under_the_ptrace_engine() {
     if !inproc_available() {
         return;
     }
     let rootfs = tiny_rootfs();
-    for opt in [&["-p", "80:8080"][..], &["--no-seccomp"]] {
-        let mut args = vec!["--engine=inproc"];
-        args.extend_from_slice(opt);
-        args.push("/bin/true");
-        let out = rootfs.run(&args);
-        assert_eq!(out.status.code(), Some(1), "{opt:?}: {}", describe(&out));
-        let err = stderr_str(&out);
-        assert!(
-            err.contains("--engine=inproc does not support") && err.contains("--engine=ptrace"),
-            "{opt:?}: {err}"
-        );
-    }
+    // --no-seccomp stops every syscall: a tracer's work.
+    let out = rootfs.run(&[
+        "--engine=inproc",
+        "--no-seccomp",
+        "-v",
+        "1",
+        "/bin/sh",
+        "-c",
+        "cd /usr/bin && pwd",
+    ]);
+    assert_success(&out, "--engine=inproc --no-seccomp");
+    assert_eq!(stdout_str(&out), "/usr/bin\n");
+    assert!(
+        stderr_str(&out).contains("needs a tracer: the ptrace engine runs this session"),
+        "{}",
+        describe(&out)
+    );
+    // --stats counts the calls the runtime translated.
+    let out = rootfs.run(&[
+        "--engine=inproc",
+        "--stats",
+        "/bin/sh",
+        "-c",
+        "ls / >/dev/null",
+    ]);
+    assert_success(&out, "--engine=inproc --stats");
+    let err = stderr_str(&out);
+    assert!(err.contains("engine                 inproc"), "{err}");
+    let translated: u64 = err
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("translated"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(translated > 0, "{err}");
     let out = rootfs.run(&["--engine=bogus", "/bin/true"]);
     assert_ne!(out.status.code(), Some(0));
     assert!(stderr_str(&out).contains("bogus"), "{}", describe(&out));

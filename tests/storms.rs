@@ -82,8 +82,22 @@ fn run_with_stats(
     expect: &str,
     secs: u64,
 ) -> HashMap<String, f64> {
+    run_engine_with_stats(r, "ptrace", chaos, args, expect, secs)
+}
+
+/// [`run_with_stats`] with `--engine=ENGINE` (the storms' event orders
+/// are the ptrace engine's; the in-process engine has no events).
+fn run_engine_with_stats(
+    r: &TinyRootfs,
+    engine: &str,
+    chaos: Option<u64>,
+    args: &[&str],
+    expect: &str,
+    secs: u64,
+) -> HashMap<String, f64> {
     let stats = unique_temp_dir("stats").join("stats.txt");
-    let mut cmd = sproot_cmd(&["-r", r.root()]);
+    let engine = format!("--engine={engine}");
+    let mut cmd = sproot_cmd(&["-r", r.root(), &engine]);
     cmd.arg(format!("--stats={}", stats.display()));
     cmd.args(args);
     if let Some(seed) = chaos {
@@ -179,5 +193,31 @@ fn shell_background_jobs_and_pipelines_in_chaos_order() {
             60,
         );
         assert!(s["clone-fork-vfork"] >= 16.0, "{s:?}");
+    }
+}
+
+/// The in-process engine under the same storm: every thread's `stat` is
+/// translated in the thread itself, and `--stats` counts them.
+#[test]
+fn a_thread_storm_finishes_under_the_in_process_engine() {
+    if !cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+        return;
+    }
+    let r = tiny_rootfs();
+    let Some(bin) = compile_c(THREAD_STORM_C, &["-pthread"]) else {
+        return;
+    };
+    r.install(&bin, "/usr/bin/thread-storm");
+    for _ in 0..3 {
+        let s = run_engine_with_stats(
+            &r,
+            "inproc",
+            None,
+            &["/usr/bin/thread-storm", "100"],
+            "threads ok 6400\n",
+            120,
+        );
+        assert_eq!(s["stops"], 0.0, "{s:?}");
+        assert!(s["translated"] >= 6400.0, "{s:?}");
     }
 }

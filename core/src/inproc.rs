@@ -11,6 +11,7 @@
 use crate::Errno;
 use crate::cbpf::Insn;
 use crate::ext::fake_id::Creds;
+use crate::ext::net::Ports;
 use crate::prelude::*;
 
 /// The environment variable the runtime reads at its start.
@@ -83,6 +84,10 @@ pub struct Ext {
     pub hide: bool,
     /// Binding points missing from the rootfs, added to listings.
     pub points: bool,
+    /// `-p` and `-n`.
+    pub ports: Ports,
+    /// `--stats`: every translated call counted in the shared state.
+    pub stats: bool,
 }
 
 impl Ext {
@@ -92,6 +97,8 @@ impl Ext {
     const LINK2SYMLINK: u8 = 8;
     const HIDE: u8 = 16;
     const POINTS: u8 = 32;
+    const PORT_SWITCH: u8 = 64;
+    const NETCOOP: u8 = 128;
 
     fn flags(&self) -> u8 {
         [
@@ -101,6 +108,8 @@ impl Ext {
             (self.link2symlink, Self::LINK2SYMLINK),
             (self.hide, Self::HIDE),
             (self.points, Self::POINTS),
+            (self.ports.switch, Self::PORT_SWITCH),
+            (self.ports.netcoop, Self::NETCOOP),
         ]
         .into_iter()
         .filter(|(on, _)| *on)
@@ -225,6 +234,15 @@ impl Handoff {
             None => w.field(b""),
         }
         w.field(&self.ipc);
+        let map: Vec<u8> = self
+            .ext
+            .ports
+            .map
+            .iter()
+            .flat_map(|(a, b)| a.to_le_bytes().into_iter().chain(b.to_le_bytes()))
+            .collect();
+        w.field(&map);
+        w.field(&[u8::from(self.ext.stats)]);
         w.0
     }
 
@@ -266,6 +284,17 @@ impl Handoff {
             _ => Some(r.field()?.to_vec()),
         };
         let ipc = r.field()?.to_vec();
+        let map = r
+            .field()?
+            .chunks_exact(4)
+            .map(|c| {
+                (
+                    u16::from_le_bytes([c[0], c[1]]),
+                    u16::from_le_bytes([c[2], c[3]]),
+                )
+            })
+            .collect();
+        let stats = r.field()? == [1];
         let ext = Ext {
             creds,
             real,
@@ -277,6 +306,12 @@ impl Handoff {
             l2s_dir,
             hide: flags & Ext::HIDE != 0,
             points: flags & Ext::POINTS != 0,
+            ports: Ports {
+                switch: flags & Ext::PORT_SWITCH != 0,
+                map,
+                netcoop: flags & Ext::NETCOOP != 0,
+            },
+            stats,
         };
         Ok(Handoff {
             ipc,
@@ -537,6 +572,12 @@ mod tests {
                 l2s_dir: Some(b"/r/.l2s".to_vec()),
                 hide: false,
                 points: true,
+                ports: Ports {
+                    switch: true,
+                    map: vec![(80, 8080), (443, 8443)],
+                    netcoop: true,
+                },
+                stats: true,
             },
         };
         let s = h.env_string();

@@ -516,6 +516,33 @@ impl Host for RtHost {
         // The guest's own descriptor stays open.
     }
 
+    // The guest's sockets are this process's own.
+    fn bind_guest_fd(&self, _pid: i32, fd: i32, addr: &[u8]) -> Result<(), Errno> {
+        res(sc(
+            nr::BIND,
+            [fd as usize, addr.as_ptr() as usize, addr.len(), 0, 0, 0],
+        ))
+        .map(drop)
+    }
+
+    fn guest_sockname(&self, _pid: i32, fd: i32) -> Result<Vec<u8>, Errno> {
+        let mut b = alloc::vec![0u8; 128];
+        let mut len: u32 = 128;
+        res(sc(
+            nr::GETSOCKNAME,
+            [
+                fd as usize,
+                b.as_mut_ptr() as usize,
+                &mut len as *mut u32 as usize,
+                0,
+                0,
+                0,
+            ],
+        ))?;
+        b.truncate((len as usize).min(128));
+        Ok(b)
+    }
+
     fn uname(&self) -> Result<[u8; 390], Errno> {
         let mut b = [0u8; 390];
         res(sc(nr::UNAME, [b.as_mut_ptr() as usize, 0, 0, 0, 0, 0]))?;

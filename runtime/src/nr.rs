@@ -62,6 +62,8 @@ mod numbers {
     pub const LSEEK: usize = 8;
     pub const SOCKET: usize = 41;
     pub const GETEGID: usize = 108;
+    pub const BIND: usize = 49;
+    pub const GETSOCKNAME: usize = 51;
     pub const EXIT_GROUP: usize = 231;
 }
 #[cfg(target_arch = "aarch64")]
@@ -127,6 +129,8 @@ mod numbers {
     pub const LSEEK: usize = 62;
     pub const SOCKET: usize = 198;
     pub const GETEGID: usize = 177;
+    pub const BIND: usize = 200;
+    pub const GETSOCKNAME: usize = 204;
     pub const EXIT_GROUP: usize = 94;
 }
 pub use numbers::*;

@@ -4,7 +4,6 @@
 use sproot_core::backend::{Scratch, SyscallRegs};
 use sproot_core::decision::Decision;
 use sproot_core::ext::fake_id::Creds;
-use sproot_core::ext::net::Ports;
 use sproot_core::handler::ids::{self, FakeIds, FakeRoot};
 use sproot_core::handler::listings::{self, Filter, Listed};
 use sproot_core::handler::owners::{self, Lifted};
@@ -288,6 +287,16 @@ const SCRATCH: usize = 16 << 10;
 /// One trapped syscall: its result.
 fn syscall(regs: TrapRegs, slot: usize, guest_mask: &mut u64) -> i64 {
     let mask = *guest_mask;
+    let st = host::state();
+    if st.handoff.ext.stats {
+        if let Some(shared) = &st.shared {
+            let exec = matches!(
+                regs.nr,
+                sproot_core::sysno::SYS_execve | sproot_core::sysno::SYS_execveat
+            );
+            shared.count_trap(exec);
+        }
+    }
     match regs.nr as usize {
         nr::RT_SIGACTION => return sigaction(regs),
         nr::RT_SIGPROCMASK => return sigprocmask(regs, guest_mask),
@@ -477,7 +486,7 @@ fn decide_or_fail(ctx: &mut Ctx<TrapRegs>, creds: &mut Option<Creds>) -> Result<
         });
     }
     match ctx.entry().map(|e| e.kind) {
-        Some(kind) => dispatch(ctx, kind).map(from_core),
+        Some(kind) => dispatch(ctx, kind, creds.as_ref().map(|c| c.euid)).map(from_core),
         None => Ok(Decision::Pass),
     }
 }
@@ -492,15 +501,12 @@ fn listing_filter() -> Filter {
     }
 }
 
-/// The table's handlers: the core's (`handler::dispatch`), with no
-/// extension; the clone flags' answers here (no tracer to keep children
-/// traced), and exec in [`exec`].
-fn dispatch(ctx: &mut Ctx<TrapRegs>, kind: Kind) -> Result<Outcome, Errno> {
-    static NO_PORTS: Ports = Ports {
-        switch: false,
-        map: alloc::vec::Vec::new(),
-        netcoop: false,
-    };
+/// The table's handlers: the core's (`handler::dispatch`); the clone
+/// flags' answers here (no tracer to keep children traced), `-n`'s binds
+/// on the guest's own socket, and exec in [`exec`]. `euid`: the guest's
+/// effective uid (its fake one under `-0`/`-i`).
+fn dispatch(ctx: &mut Ctx<TrapRegs>, kind: Kind, euid: Option<u32>) -> Result<Outcome, Errno> {
+    let ports = &host::state().handoff.ext.ports;
     if let Kind::CloneFlags { clone } = kind {
         let flags = ctx.arg(0);
         let refused = if clone {
@@ -510,8 +516,20 @@ fn dispatch(ctx: &mut Ctx<TrapRegs>, kind: Kind) -> Result<Outcome, Errno> {
         };
         return refused.map_or(Ok(Outcome::Pass), Err);
     }
-    let euid = || sc(nr::GETEUID, [0; 6]) as u32;
-    handler::dispatch::run(ctx, kind, &NO_PORTS, euid).unwrap_or(Ok(Outcome::Pass))
+    if let Kind::SockAddr {
+        addr,
+        len,
+        bind: true,
+    } = kind
+    {
+        if ports.netcoop {
+            if let Some(r) = handler::net::netcoop_bind(ctx, ports, addr, len) {
+                return r.map(Outcome::Emulated);
+            }
+        }
+    }
+    let euid = || euid.unwrap_or_else(|| sc(nr::GETEUID, [0; 6]) as u32);
+    handler::dispatch::run(ctx, kind, ports, euid).unwrap_or(Ok(Outcome::Pass))
 }
 
 /// The guest's own `SIGSYS` action, shown back to it; the runtime's stays.

@@ -223,6 +223,12 @@ impl sproot_core::handler::Host for TracerHost {
             flags,
         )?)
     }
+    fn bind_guest_fd(&self, pid: i32, fd: i32, addr: &[u8]) -> Result<(), sproot_core::Errno> {
+        Ok(crate::syscall::net::bind_guest_fd(pid, fd, addr)?)
+    }
+    fn guest_sockname(&self, pid: i32, fd: i32) -> Result<Vec<u8>, sproot_core::Errno> {
+        Ok(crate::syscall::net::guest_sockname(pid, fd)?)
+    }
     fn uname(&self) -> Result<[u8; 390], sproot_core::Errno> {
         Ok(crate::host::uname_bytes()?)
     }

@@ -183,13 +183,9 @@ impl Serving {
             }
             let fds = &fds[1..];
             let nconns = self.conns.len();
-            // From the last: a connection that ends is swapped with the
-            // last one, already seen.
-            for i in (0..nconns).rev() {
-                if fds[1 + i].revents != 0 {
-                    self.readable(i);
-                }
-            }
+            // The ends first: a process that ended before another's call
+            // was sent (a parent's, after reaping it) has its undo values
+            // applied before that call is answered.
             for (i, pid) in pids.iter().enumerate() {
                 let ready = fds[1 + nconns + i].revents != 0;
                 let ended = match self.procs[pid].pidfd {
@@ -198,6 +194,13 @@ impl Serving {
                 };
                 if ended {
                     self.process_ended(*pid);
+                }
+            }
+            // From the last: a connection that ends is swapped with the
+            // last one, already seen.
+            for i in (0..nconns).rev() {
+                if fds[1 + i].revents != 0 {
+                    self.readable(i);
                 }
             }
             if fds[0].revents & libc::POLLIN != 0 {
@@ -271,6 +274,16 @@ impl Serving {
         }
         let reply = match w[0] {
             wire::CALL if w.len() >= 12 => {
+                // Where ends are not signalled, look now.
+                let unsignalled: Vec<i32> = self
+                    .procs
+                    .iter()
+                    .filter(|(p, proc)| proc.pidfd.is_none() && !alive(**p))
+                    .map(|(p, _)| *p)
+                    .collect();
+                for p in unsignalled {
+                    self.process_ended(p);
+                }
                 let caller = Caller {
                     pid,
                     tid,

@@ -57,14 +57,14 @@ impl std::str::FromStr for Engine {
     }
 }
 
-/// The first option of `cfg` this engine does not support yet, if any.
-pub fn unsupported(cfg: &Config) -> Option<&'static str> {
-    let e = &cfg.ext;
+/// The first option of `cfg` that needs a tracer from the first
+/// program on (`-q` runs every guest program under an emulator the
+/// tracer starts; `--no-seccomp` stops every syscall): with it, the
+/// ptrace engine runs the whole session.
+pub fn needs_tracer(cfg: &Config) -> Option<&'static str> {
     [
-        (e.ports.active(), "-p/-n"),
-        (e.qemu.is_some(), "-q"),
+        (cfg.ext.qemu.is_some(), "-q"),
         (!cfg.seccomp, "--no-seccomp (PROOT_NO_SECCOMP)"),
-        (cfg.stats.is_some(), "--stats"),
     ]
     .into_iter()
     .find_map(|(used, name)| used.then_some(name))
@@ -179,9 +179,6 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
             std::env::consts::ARCH
         );
     }
-    if let Some(opt) = unsupported(cfg) {
-        bail!("--engine=inproc does not support {opt} yet; use --engine=ptrace");
-    }
     let runtime = crate::exec::install_binary(&cfg.tmp_dir, "sproot-runtime", RUNTIME)
         .with_context(|| format!("install the runtime in {}", cfg.tmp_dir.display()))?;
     let (lo, hi) = code_window()?;
@@ -250,7 +247,7 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
     let mut handoff = handoff;
     match &shared {
         Ok(g) => handoff.shared = g.0.as_os_str().as_bytes().to_vec(),
-        Err(e) if handoff.ext.creds.is_some() || handoff.ext.uname => {
+        Err(e) if handoff.ext.creds.is_some() || handoff.ext.uname || handoff.ext.stats => {
             return Err(anyhow::anyhow!("{e:#}").context("the guests' shared state"));
         }
         Err(e) => {
@@ -286,7 +283,11 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
         _ => None,
     };
     let ipc = broker.map(|b| (b, crate::ext::sysvipc::SysvIpc::new(&cfg.tmp_dir)));
-    start_and_wait(&program, &argv, &envp, &host_cwd, cfg.kill_on_exit, ipc)
+    let status = start_and_wait(&program, &argv, &envp, &host_cwd, cfg.kill_on_exit, ipc);
+    if let (Some(dest), Ok(page)) = (&cfg.stats, &shared) {
+        report_stats(&page.0, dest);
+    }
+    status
 }
 
 /// A process outside the guest's tree that waits for sproot to end (the
@@ -380,6 +381,33 @@ fn kill_children() {
     }
 }
 
+/// `--stats`: the counts the guests kept in the shared state, written
+/// where `dest` says (`-`: stderr), in the ptrace engine's layout.
+fn report_stats(shared: &Path, dest: &str) {
+    use std::os::unix::fs::FileExt;
+    let mut b = [0u8; 16];
+    let read = std::fs::File::open(shared).and_then(|f| f.read_exact_at(&mut b, 16));
+    if let Err(e) = read {
+        log::error!("--stats: read {}: {e}", shared.display());
+        return;
+    }
+    let word = |i: usize| u64::from_ne_bytes(b[8 * i..8 * i + 8].try_into().unwrap_or_default());
+    let text = format!(
+        "sproot stats:\n  {:<22} inproc\n  {:<22} 0\n  {:<22} {}\n  {:<22} {}\n",
+        "engine",
+        "stops",
+        "translated",
+        word(0),
+        "exec",
+        word(1)
+    );
+    if dest == "-" {
+        eprint!("{text}");
+    } else if let Err(e) = std::fs::write(dest, text) {
+        log::error!("write stats to {dest}: {e}");
+    }
+}
+
 /// The extensions' part of the hand-off: the first process's fake
 /// credentials (`-0`/`-i`), the settings the runtime applies.
 fn handoff_ext(cfg: &Config) -> sproot_core::inproc::Ext {
@@ -403,6 +431,8 @@ fn handoff_ext(cfg: &Config) -> sproot_core::inproc::Ext {
             .map(|d| d.as_os_str().as_bytes().to_vec()),
         hide: e.hide_proot,
         points: cfg.view.lists_points(),
+        ports: e.ports.clone(),
+        stats: cfg.stats.is_some(),
     }
 }
 

@@ -337,8 +337,7 @@ fn exec(ctx: &mut Ctx, at: bool) -> Result<Outcome, Errno> {
     Ok(Outcome::Exec(Box::new(plan)))
 }
 
-/// `bind` under `-n`: an inet `bind` is the tracer's (see
-/// [`net::netcoop_bind`]); `None` for every other call.
+/// `-n`'s bind (the core's `handler::net::netcoop_bind`).
 fn netcoop_bind(
     ctx: &mut Ctx,
     addr_arg: usize,
@@ -348,12 +347,9 @@ fn netcoop_bind(
     if !(bind && ctx.env.ext.ports.netcoop) {
         return None;
     }
-    net::netcoop_bind(
-        ctx,
-        ctx.arg(0) as i32,
-        ctx.arg(addr_arg),
-        ctx.arg(len_arg) as usize,
-    )
+    let ports = &ctx.env.ext.ports;
+    sproot_core::handler::net::netcoop_bind(ctx.core(), ports, addr_arg, len_arg)
+        .map(|r| r.map_err(Errno::from))
 }
 
 #[cfg(test)]

@@ -1,9 +1,8 @@
 //! The ptrace backend's part of socket calls (the addresses are the core's,
 //! `sproot_core::handler::net`): `-n`'s binds made by the tracer through a
-//! duplicate of the guest's socket, and the directories it holds open so
+//! duplicate of the guest's socket (`Host::bind_guest_fd`), and the directories it holds open so
 //! that `AF_UNIX` paths too long for `sun_path` can be named.
 
-use super::Ctx;
 use nix::errno::Errno;
 use sproot_core::handler::net::SUN_PATH_MAX;
 
@@ -78,45 +77,29 @@ pub fn long_host_path(name: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
-/// `-n`: bind an inet socket for the guest, from the tracer (through a
-/// duplicate of its descriptor): at the port asked for (after `-p`'s rules),
-/// or at a free one when that one is in use, remembered so that connections
-/// to the port asked for reach it. `None`: not an inet address, or the
-/// kernel cannot lend the descriptor (before Linux 5.6): handled as usual.
-pub fn netcoop_bind(ctx: &Ctx, fd: i32, addr: u64, len: usize) -> Option<Result<i64, Errno>> {
-    let (env, pid) = (ctx.env, ctx.pid);
-    use crate::ext::net::{inet_port, set_inet_port};
+/// `-n`'s bind on process `pid`'s socket `fd`, through a duplicate
+/// (`pidfd_getfd`; `ENOSYS` where the kernel cannot lend it, before
+/// Linux 5.6).
+pub fn bind_guest_fd(pid: i32, fd: i32, addr: &[u8]) -> Result<(), Errno> {
     use std::os::fd::AsFd;
-    if addr == 0 || len > 128 {
-        return None;
-    }
-    let mut buf = vec![0u8; len];
-    ctx.read(addr, &mut buf).ok()?;
-    let asked = env.ext.ports.translate(inet_port(&buf)?);
-    if asked == 0 {
-        return None;
-    }
-    let sock = match crate::host::pidfd_getfd(ctx.proc.pid(), false, fd) {
-        Ok(s) => s,
-        Err(Errno::EBADF) => return Some(Err(Errno::EBADF)),
+    let sock = lend(pid, fd)?;
+    crate::host::bind_raw(sock.as_fd(), addr)
+}
+
+/// `getsockname` of process `pid`'s socket `fd`, through a duplicate.
+pub fn guest_sockname(pid: i32, fd: i32) -> Result<Vec<u8>, Errno> {
+    use std::os::fd::AsFd;
+    let sock = lend(pid, fd)?;
+    crate::host::sockname_raw(sock.as_fd())
+}
+
+fn lend(pid: i32, fd: i32) -> Result<std::os::fd::OwnedFd, Errno> {
+    match crate::host::pidfd_getfd(pid, false, fd) {
+        Ok(s) => Ok(s),
+        Err(Errno::EBADF) => Err(Errno::EBADF),
         Err(e) => {
             log::debug!("netcoop: cannot borrow fd {fd} of {pid}: {e}");
-            return None;
+            Err(Errno::ENOSYS)
         }
-    };
-    set_inet_port(&mut buf, asked);
-    Some(match crate::host::bind_raw(sock.as_fd(), &buf) {
-        Ok(()) => Ok(0),
-        Err(Errno::EADDRINUSE) => {
-            set_inet_port(&mut buf, 0);
-            crate::host::bind_raw(sock.as_fd(), &buf).and_then(|()| {
-                let got = crate::host::sockname_raw(sock.as_fd())?;
-                let got = inet_port(&got).ok_or(Errno::EINVAL)?;
-                log::info!("netcoop: port {asked} is in use; bound {got} instead");
-                env.shared.port_moved(asked, got);
-                Ok(0)
-            })
-        }
-        Err(e) => Err(e),
-    })
+    }
 }

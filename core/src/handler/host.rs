@@ -118,6 +118,15 @@ pub trait Host: HostFs {
     fn rename_names(&self, _old: &[u8], _new: &[u8], _flags: u32) -> Result<(), Errno> {
         Err(Errno::ENOSYS)
     }
+    /// `-n`: `bind(fd, addr)` on process `pid`'s socket `fd` (`ENOSYS`:
+    /// it cannot be reached; `EBADF`: not open).
+    fn bind_guest_fd(&self, _pid: i32, _fd: i32, _addr: &[u8]) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
+    /// `-n`: `getsockname` of process `pid`'s socket `fd`.
+    fn guest_sockname(&self, _pid: i32, _fd: i32) -> Result<Vec<u8>, Errno> {
+        Err(Errno::ENOSYS)
+    }
     /// The host's `struct utsname` (`uname`), six fields of 65 bytes.
     fn uname(&self) -> Result<[u8; crate::ext::kernel_release::UTSNAME_LEN], Errno> {
         Err(Errno::ENOSYS)

@@ -143,6 +143,51 @@ pub fn sockaddr<R: SyscallRegs>(
     }
 }
 
+/// `-n`: `bind` of an inet socket made by the backend on the guest's
+/// descriptor (`Host::bind_guest_fd`): at the port asked for (after
+/// `-p`'s rules), or at a free one when that one is in use, remembered so
+/// that connections to the port asked for reach it. `None`: not an inet
+/// address, or the backend cannot reach the descriptor: handled as usual.
+pub fn netcoop_bind<R: SyscallRegs>(
+    ctx: &mut Ctx<R>,
+    ports: &Ports,
+    addr_arg: usize,
+    len_arg: usize,
+) -> Option<Result<i64, Errno>> {
+    let (fd, addr, len) = (
+        ctx.arg(0) as i32,
+        ctx.arg(addr_arg),
+        ctx.arg(len_arg) as usize,
+    );
+    if addr == 0 || len > 128 {
+        return None;
+    }
+    let mut buf = vec![0u8; len];
+    ctx.read(addr, &mut buf).ok()?;
+    let asked = ports.translate(inet_port(&buf)?);
+    if asked == 0 {
+        return None;
+    }
+    set_inet_port(&mut buf, asked);
+    let pid = ctx.proc.pid();
+    Some(match ctx.host.bind_guest_fd(pid, fd, &buf) {
+        Ok(()) => Ok(0),
+        Err(Errno::EADDRINUSE) => {
+            set_inet_port(&mut buf, 0);
+            ctx.host.bind_guest_fd(pid, fd, &buf).and_then(|()| {
+                let got = ctx.host.guest_sockname(pid, fd)?;
+                let got = inet_port(&got).ok_or(Errno::EINVAL)?;
+                log::info!("netcoop: port {asked} is in use; bound {got} instead");
+                ctx.shared.port_moved(asked, got);
+                Ok(0)
+            })
+        }
+        // The descriptor cannot be reached from here.
+        Err(Errno::ENOSYS) => return None,
+        Err(e) => Err(e),
+    })
+}
+
 /// `sendmsg(fd, msg, flags)`: the kernel is given a copy of the header
 /// naming the translated address.
 pub fn sendmsg<R: SyscallRegs>(ctx: &mut Ctx<R>, ports: &Ports) -> Result<Outcome, Errno> {

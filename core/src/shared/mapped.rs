@@ -11,7 +11,9 @@
 //! * [`XATTR_END`]: the log's end, in words from [`XATTR_AT`];
 //! * [`OWNERS_AT`]: [`OWNER_SLOTS`] slots of four words (state, device,
 //!   inode, uid << 32 | gid);
-//! * [`XATTR_AT`]: the log, [`XATTR_WORDS`] words.
+//! * [`XATTR_AT`]: the log, [`XATTR_WORDS`] words;
+//! * [`PORTS_AT`]: `-n`'s moved ports, one word per port asked for (0:
+//!   not moved).
 //!
 //! The file is sparse: only the pages a run touches take room.
 
@@ -24,6 +26,9 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 /// The word that counts changes to the guest's names.
 pub const GENERATION: usize = 0;
+/// `--stats`: the counts of translated calls and of execs.
+const TRAPS: usize = 2;
+const EXECS: usize = 3;
 /// The `uname` fields' sequence count: odd while a writer is at work.
 const UNAME_SEQ: usize = 8;
 /// Six fields of [`FIELD_WORDS`] words: a length (`u64::MAX`: the host's
@@ -40,8 +45,10 @@ const SLOT_WORDS: usize = 4;
 /// Where the attribute log starts, and its size.
 pub const XATTR_AT: usize = OWNERS_AT + OWNER_SLOTS * SLOT_WORDS;
 pub const XATTR_WORDS: usize = 1 << 19;
+/// Where `-n`'s moved ports start.
+pub const PORTS_AT: usize = XATTR_AT + XATTR_WORDS;
 /// The size of the mapping, in bytes.
-pub const BYTES: usize = (XATTR_AT + XATTR_WORDS) * 8;
+pub const BYTES: usize = (PORTS_AT + 65536) * 8;
 
 /// A slot's state: free, being filled, holding an owner.
 const FREE: u64 = 0;
@@ -72,6 +79,22 @@ impl<'a> MappedState<'a> {
     /// The count of changes to the guest's names.
     pub fn generation(&self) -> &'a AtomicU64 {
         &self.words[GENERATION]
+    }
+
+    /// `--stats`: one more translated call (`exec`: an `execve`).
+    pub fn count_trap(&self, exec: bool) {
+        self.w(TRAPS).fetch_add(1, Ordering::Relaxed);
+        if exec {
+            self.w(EXECS).fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// `--stats`: the translated calls and the execs counted so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.w(TRAPS).load(Ordering::Relaxed),
+            self.w(EXECS).load(Ordering::Relaxed),
+        )
     }
 
     fn w(&self, i: usize) -> &AtomicU64 {
@@ -313,11 +336,16 @@ impl SharedState for MappedState<'_> {
     }
 
     fn port_target(&self, port: u16) -> u16 {
-        // `-n` is not offered with this state (the launcher refuses it).
-        port
+        match self.w(PORTS_AT + usize::from(port)).load(Ordering::Acquire) {
+            0 => port,
+            got => got as u16,
+        }
     }
 
-    fn port_moved(&self, _asked: u16, _got: u16) {}
+    fn port_moved(&self, asked: u16, got: u16) {
+        self.w(PORTS_AT + usize::from(asked))
+            .store(u64::from(got), Ordering::Release);
+    }
 }
 
 #[cfg(test)]
@@ -391,5 +419,12 @@ mod tests {
         assert_eq!(u.nodename.as_deref(), Some(&b"box"[..]));
         assert_eq!(u.release.as_deref(), Some(&b"6.17.0"[..]));
         assert_eq!(u.sysname, None);
+        assert_eq!(s.port_target(80), 80);
+        s.port_moved(80, 8080);
+        assert_eq!(s.port_target(80), 8080);
+        assert_eq!(s.port_target(81), 81);
+        s.count_trap(false);
+        s.count_trap(true);
+        assert_eq!(s.counts(), (2, 1));
     }
 }
