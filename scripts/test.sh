@@ -51,7 +51,8 @@ if [[ $# -eq 0 ]]; then
     t2=$SECONDS
     SPROOT_ENGINE=inproc cargo test --release --no-fail-fast \
         --test inproc --test identity --test exec --test processes --test debian \
-        --test distro --test sysvipc --test signals || status=$?
+        --test distro --test sysvipc --test signals --test cli_rules --test cli_options \
+        --test extensions --test net --test tracer || status=$?
     echo "test.sh: the same suites with SPROOT_ENGINE=inproc took $((SECONDS - t2))s (exit $status)" >&2
 fi
 exit "$status"

@@ -570,8 +570,9 @@ impl Config {
         )))
     }
 
-    /// The run's configuration as `-v 1` shows it, one line each.
-    pub fn summary(&self, first: &FirstCommand, loader: &Path) -> Vec<String> {
+    /// The run's configuration as `-v 1` shows it, one line each (`inproc`:
+    /// the in-process engine runs it).
+    pub fn summary(&self, first: &FirstCommand, loader: &Path, inproc: bool) -> Vec<String> {
         let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let mut lines = vec![format!("rootfs = {}", self.root.display())];
         for b in self.view.bindings() {
@@ -597,7 +598,9 @@ impl Config {
         lines.push(format!("loader = {}", loader.display()));
         lines.push(format!(
             "tracing = {}",
-            if self.seccomp {
+            if inproc {
+                "seccomp filter + SIGSYS handler in each guest process (--engine=inproc)"
+            } else if self.seccomp {
                 "seccomp filter + ptrace"
             } else {
                 "ptrace syscall stops (no seccomp)"

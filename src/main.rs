@@ -51,19 +51,20 @@ fn run(cli: Cli) -> Result<i32> {
             return Ok(e.status);
         }
     };
+    let tracer_for = sproot::inproc::needs_tracer(&cfg);
+    let inproc = cli.engine == sproot::inproc::Engine::Inproc && tracer_for.is_none();
     if log::log_enabled!(log::Level::Info) {
-        for line in cfg.summary(&first, &loader) {
+        for line in cfg.summary(&first, &loader, inproc) {
             log::info!("{line}");
         }
     }
-    let tracer_for = sproot::inproc::needs_tracer(&cfg);
     if cli.engine == sproot::inproc::Engine::Inproc
         && let Some(opt) = tracer_for
     {
         log::info!("--engine=inproc: {opt} needs a tracer: the ptrace engine runs this session");
     }
-    if cli.engine == sproot::inproc::Engine::Inproc && tracer_for.is_none() {
-        let status = sproot::inproc::run(&cfg, first, guest_env(&cfg.cwd)?);
+    if inproc {
+        let status = sproot::inproc::run(&cfg, first, guest_env(&cfg.cwd)?, &loader);
         if let Some(g) = &cfg.glue {
             let _ = std::fs::remove_dir_all(g);
         }

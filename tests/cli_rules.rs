@@ -394,6 +394,14 @@ fn proot_loader_names_an_installed_loader_and_anything_else_is_refused() {
     let installed = lib.join("loader");
     fs::copy(&extracted[0], &installed).unwrap();
     fs::remove_file(&extracted[0]).unwrap();
+    // The in-process engine (SPROOT_ENGINE=inproc) extracted its runtime
+    // too: installed next to the loader, as a package does.
+    for p in fs::read_dir(&tmp).unwrap().map(|e| e.unwrap().path()) {
+        if p.to_string_lossy().contains("sproot-runtime-") {
+            fs::copy(&p, lib.join("runtime")).unwrap();
+            fs::remove_file(&p).unwrap();
+        }
+    }
 
     let out = run(&installed);
     assert_eq!(stdout_str(&out), "ran\n", "{}", describe(&out));

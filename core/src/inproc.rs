@@ -44,7 +44,7 @@ pub struct Handoff {
     /// which installs it (it then holds across every exec).
     pub filter: Vec<u8>,
     /// `-v`'s level: the runtime reports on stderr from 1 on.
-    pub verbose: u8,
+    pub verbose: i8,
     /// The run's shared state (a file every guest process maps, laid out
     /// as [`crate::shared::MappedState`]): the fake owners, attributes and
     /// `uname` names, and the count of changes to the guest's names, so
@@ -218,7 +218,7 @@ impl Handoff {
         w.field(&self.exe_host);
         w.field(&self.script);
         w.field(&self.filter);
-        w.field(&[self.verbose]);
+        w.field(&[self.verbose as u8]);
         w.field(&self.shared);
         w.field(&[u8::from(self.cache)]);
         w.field(&self.ext.creds.as_ref().map(creds_bytes).unwrap_or_default());
@@ -269,7 +269,7 @@ impl Handoff {
         let exe_host = r.field()?.to_vec();
         let script = r.field()?.to_vec();
         let filter = r.field()?.to_vec();
-        let verbose = r.field()?.first().copied().unwrap_or(0);
+        let verbose = r.field()?.first().copied().unwrap_or(0) as i8;
         let shared = r.field()?.to_vec();
         let cache = r.field()?.first() == Some(&1);
         let creds = creds_of(r.field()?)?;

@@ -28,6 +28,7 @@
 //! * [`shared`]: the run's state every guest process shares, behind an
 //!   interface a broker could serve;
 //! * [`userns`]: the kernel's answers to a new user namespace;
+//! * [`verbosity`]: `-v`'s levels and their words;
 //! * [`errno`]: Linux's error numbers.
 //!
 //! The crate is `no_std` + `alloc`, so that it can run inside a guest
@@ -53,6 +54,7 @@ pub mod shebang;
 pub mod sysno;
 pub mod table;
 pub mod userns;
+pub mod verbosity;
 
 pub use errno::Errno;
 

@@ -178,6 +178,12 @@ _sproot_install() {
 	loader=$(ls -t "$tdir/$target"/release/build/sproot-*/out/sproot-loader | head -n1)
 	[[ -f "$loader" ]] || _sproot_die "no exec loader under $tdir/$target/release/build"
 	install -Dm700 "$loader" "$root/libexec/sproot/loader"
+	# The in-process engine's runtime, next to it (used in place of an
+	# extracted copy when it is byte for byte this build's).
+	local runtime="${loader%/sproot-loader}/sproot-runtime"
+	if [[ -s "$runtime" ]]; then
+		install -Dm700 "$runtime" "$root/libexec/sproot/runtime"
+	fi
 	install -Dm600 "$gen/sproot.1" "$root/share/man/man1/sproot.1"
 	install -Dm600 "$gen/sproot.bash" "$root/share/bash-completion/completions/sproot"
 	install -Dm600 "$gen/_sproot" "$root/share/zsh/site-functions/_sproot"

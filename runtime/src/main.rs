@@ -28,6 +28,7 @@ mod exec;
 mod heap;
 mod host;
 mod ipc;
+mod logger;
 mod nr;
 mod start;
 mod trap;

@@ -168,6 +168,7 @@ fn install_filter(filter: &[u8]) {
 extern "C" fn runtime_main(sp: *mut u64) -> ! {
     heap::init();
     let (handoff, auxv) = take_handoff(sp);
+    crate::logger::init(handoff.verbose);
     let bindings = handoff
         .bindings
         .iter()

@@ -314,7 +314,27 @@ fn syscall(regs: TrapRegs, slot: usize, guest_mask: &mut u64) -> i64 {
     if changes {
         sv.view.invalidate_cache();
     }
+    // -v 3: the call as trapped, then its result (as the tracer says
+    // them).
+    let tracing = log::log_enabled!(log::Level::Trace);
+    let name = sproot_core::sysno::name(regs.nr).unwrap_or("?");
+    if tracing {
+        let a = regs.args;
+        log::trace!(
+            "{} {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x})",
+            host::gettid(),
+            a[0],
+            a[1],
+            a[2],
+            a[3],
+            a[4],
+            a[5]
+        );
+    }
     let ret = translated(regs, &sv.view, mask);
+    if tracing {
+        log::trace!("{} {name} = {ret}", host::gettid());
+    }
     if changes {
         host::names_changed();
     }

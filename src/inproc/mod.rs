@@ -171,16 +171,37 @@ impl ExecHost for FirstExec<'_> {
     }
 }
 
+/// The runtime to execute: `runtime` next to an installed exec loader
+/// (outside the temporary directory) when it is byte for byte this
+/// build's, else a copy extracted into the temporary directory.
+fn runtime_path(cfg: &Config, loader: &Path) -> Result<std::path::PathBuf> {
+    if !loader.starts_with(&cfg.tmp_dir)
+        && let Some(dir) = loader.parent()
+    {
+        let installed = dir.join("runtime");
+        let executable = |p: &Path| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+        };
+        if executable(&installed) && std::fs::read(&installed).is_ok_and(|b| b == RUNTIME) {
+            return Ok(installed);
+        }
+    }
+    crate::exec::install_binary(&cfg.tmp_dir, "sproot-runtime", RUNTIME)
+        .with_context(|| format!("install the runtime in {}", cfg.tmp_dir.display()))
+}
+
 /// Run the first command with the in-process engine: its exit status.
-pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> {
+/// `loader` is the exec loader in use (a runtime installed next to it is
+/// used).
+pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>, loader: &Path) -> Result<i32> {
     if RUNTIME.is_empty() {
         bail!(
             "--engine=inproc is not available on {} yet; use --engine=ptrace",
             std::env::consts::ARCH
         );
     }
-    let runtime = crate::exec::install_binary(&cfg.tmp_dir, "sproot-runtime", RUNTIME)
-        .with_context(|| format!("install the runtime in {}", cfg.tmp_dir.display()))?;
+    let runtime = runtime_path(cfg, loader)?;
     let (lo, hi) = code_window()?;
     let plan = match sproot_core::exec::plan_exec(
         &FirstExec { cfg },
@@ -228,7 +249,7 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>) -> Result<i32> 
             lo,
             hi,
         )),
-        verbose: cfg.verbose.clamp(0, 255) as u8,
+        verbose: cfg.verbose.clamp(-1, 100) as i8,
         shared: Vec::new(),
         ipc: Vec::new(),
         cache: cfg.view.caches(),
