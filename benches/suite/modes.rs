@@ -133,6 +133,20 @@ pub fn all_modes() -> Vec<Mode> {
             "sproot with the options proot-distro passes",
         ),
         Mode {
+            is_inproc: true,
+            extra_args: std::iter::once("--engine=inproc")
+                .chain(PROOT_DISTRO_OPTS.iter().copied())
+                .map(String::from)
+                .collect(),
+            ..m(
+                "sproot-inproc-distro",
+                Engine::Sproot,
+                &[],
+                true,
+                "sproot's in-process engine with the options proot-distro passes",
+            )
+        },
+        Mode {
             is_bare: true,
             extra_env: vec![("SPROOT_BARE_STOPS".into(), "1".into())],
             ..m(

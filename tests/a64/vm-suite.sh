@@ -109,6 +109,20 @@ like_chroot "uname -m" "" "uname -m"
 like_chroot "-l: a hard link outlives its first name" "-l" \
     'cd "$(mktemp -d)" && echo x > a && ln a b && cat b && rm a && cat b && ls'
 
+echo "== the in-process engine with PRoot's extensions"
+check "inproc -0: chown seen by a later process, id" \
+    "$(printf '12:34\n0 0\nexit 0')" \
+    nobody "$S --engine=inproc -0 -r $R /bin/sh -c 'cd /tmp && touch i0 && chown 12:34 i0 && stat -c %u:%g i0 && rm i0 && echo \$(id -u) \$(id -g)'"
+check "inproc -i 1000:1000" "$(printf '1000 1000\nexit 0')" \
+    nobody "$S --engine=inproc -i 1000:1000 -r $R /bin/sh -c 'echo \$(id -u) \$(id -g)'"
+check "inproc -0 -k" "$(printf 'Linux 6.17.0-sproot\nexit 0')" \
+    "$S" --engine=inproc -0 -k 6.17.0-sproot -r "$R" /bin/uname -rs
+like_chroot "inproc -l: hard links as a chroot's real ones" "--engine=inproc -l" \
+    'cd "$(mktemp -d)" && echo x > a && ln a b && stat -c %h a b && cat b && rm a && cat b && ls'
+ipc_kernel=$(cd /tmp && "$P/sysv-semantics" 2>&1; echo "exit $?")
+check "inproc --sysvipc answers as the kernel's SysV IPC" "$ipc_kernel" \
+    "$S" --engine=inproc --sysvipc -b "$P" -r "$R" "$P/sysv-semantics"
+
 echo "== signals and job control"
 like_chroot "a guest killed by a signal" "" 'sh -c "kill -TERM \$\$"; echo $?'
 like_chroot "a trapped signal" "" 'trap "echo caught" USR1; kill -USR1 $$; echo after'
