@@ -64,6 +64,20 @@ pub fn left_this_memory(tid: i32) -> bool {
     }
 }
 
+/// `AT_EMPTY_PATH`: the call is on the descriptor itself.
+const AT_EMPTY_PATH: usize = 0x1000;
+
+/// The descriptor `path` names if it is this thread's `/proc/<tid>/fd/<n>`
+/// (or its process's).
+fn own_fd(path: &[u8]) -> Option<usize> {
+    let rest = path.strip_prefix(b"/proc/")?;
+    let slash = rest.iter().position(|&b| b == b'/')?;
+    let id = number(&rest[..slash])? as i32;
+    let fd = rest[slash..].strip_prefix(b"/fd/")?;
+    let fd = number(fd)? as usize;
+    (id == gettid() || id == getpid()).then_some(fd)
+}
+
 /// A decimal number.
 fn number(b: &[u8]) -> Option<u32> {
     if b.is_empty() || b.len() > 10 {
@@ -355,24 +369,57 @@ impl Host for RtHost {
         close(handle);
     }
 
+    // A descriptor's `/proc` name (the core's `Ctx::fd_link`) is this
+    // thread's descriptor: stat'ed through it, not through /proc (the
+    // magic link leads to the very same file).
     fn stat(&self, path: &[u8], follow: bool) -> Result<Vec<u8>, Errno> {
+        if let Some(fd) = own_fd(path) {
+            let mut st = [0u8; STAT_SIZE];
+            res(sc(
+                nr::NEWFSTATAT,
+                [
+                    fd,
+                    c"".as_ptr() as usize,
+                    st.as_mut_ptr() as usize,
+                    AT_EMPTY_PATH,
+                    0,
+                    0,
+                ],
+            ))?;
+            return Ok(st.to_vec());
+        }
         Ok(stat_raw(path, follow)?.to_vec())
     }
 
     fn statx(&self, path: &[u8], flags: u32, mask: u32) -> Result<Vec<u8>, Errno> {
-        let c = CPath::new(path)?;
         let mut b = alloc::vec![0u8; STATX_SIZE];
-        let r = sc(
-            nr::STATX,
-            [
-                AT_FDCWD,
-                c.ptr(),
-                flags as usize,
-                mask as usize,
-                b.as_mut_ptr() as usize,
-                0,
-            ],
-        );
+        let r = match own_fd(path) {
+            Some(fd) => sc(
+                nr::STATX,
+                [
+                    fd,
+                    c"".as_ptr() as usize,
+                    (flags as usize) | AT_EMPTY_PATH,
+                    mask as usize,
+                    b.as_mut_ptr() as usize,
+                    0,
+                ],
+            ),
+            None => {
+                let c = CPath::new(path)?;
+                sc(
+                    nr::STATX,
+                    [
+                        AT_FDCWD,
+                        c.ptr(),
+                        flags as usize,
+                        mask as usize,
+                        b.as_mut_ptr() as usize,
+                        0,
+                    ],
+                )
+            }
+        };
         res(r)?;
         Ok(b)
     }

@@ -11,6 +11,7 @@ use super::ctx::PATH_MAX;
 use super::{Ctx, Outcome};
 use crate::Errno;
 use crate::backend::SyscallRegs;
+use crate::ext::link2symlink::is_l2s_name;
 use crate::fs::Kind as FileKind;
 use crate::prelude::*;
 use crate::table::{AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW};
@@ -252,14 +253,8 @@ fn stat_call<R: SyscallRegs>(ctx: &Ctx<R>) -> Result<Option<StatCall>, Errno> {
         return call_on(Target::Path(ctx.view.to_host(&cwd), true));
     }
     let host = ctx.resolve_full(dirfd, &path, follow)?.host;
-    // -l: a name of an emulated hard link is its final file, even for
-    // lstat. (A followed name already led the canonicaliser there.)
-    if ctx.link2symlink
-        && !follow
-        && let Some(fin) = ctx.host.link_final_file(&host)
-    {
-        return call_on(Target::Path(fin, true));
-    }
+    // (-l: a name of an emulated hard link, not followed, is its final
+    // file: `emulate` looks when the name is a symlink.)
     call_on(Target::Path(host, follow))
 }
 
@@ -300,14 +295,29 @@ fn emulate<R: SyscallRegs>(
     } else {
         AT_SYMLINK_NOFOLLOW as u32
     };
-    let mut bytes = match call.statx {
-        None => ctx.host.stat(&host, follow).map_err(on_fd)?,
+    let stat_of = |host: &[u8], follow: bool| match call.statx {
+        None => ctx.host.stat(host, follow).map_err(on_fd),
         Some((flags, mask)) => {
+            let nofollow = if follow { 0 } else { nofollow };
             let flags =
                 (flags & !(AT_EMPTY_PATH as u32) & !(AT_SYMLINK_NOFOLLOW as u32)) | nofollow;
-            ctx.host.statx(&host, flags, mask).map_err(on_fd)?
+            ctx.host.statx(host, flags, mask).map_err(on_fd)
         }
     };
+    let mut bytes = stat_of(&host, follow)?;
+    let mut host = host;
+    // -l: a name of an emulated hard link (a symlink), not followed, is
+    // its final file, even for lstat. (A followed name already led the
+    // canonicaliser there.)
+    if ctx.link2symlink
+        && !follow
+        && !fd
+        && FileKind::of_mode(mode_in(&bytes, call.statx.is_some())) == FileKind::Symlink
+        && let Some(fin) = ctx.host.link_final_file(&host)
+    {
+        bytes = stat_of(&fin, true)?;
+        host = fin;
+    }
     let mut f = Fields {
         bytes: &mut bytes,
         statx: call.statx.is_some(),
@@ -325,7 +335,17 @@ fn emulate<R: SyscallRegs>(
         })
         .unwrap_or_else(|| rewrites.owner.map_or((uid, gid), |m| m.map_owner(uid, gid)));
     f.set_owner(owner);
+    // -l: names, intermediates (symlinks) and final files (`.l2s.`
+    // names) have their group's count; a descriptor's file is looked at
+    // unless it is a directory.
+    let kind = FileKind::of_mode(f.mode());
+    let may_be_l2s = match kind {
+        FileKind::Dir => false,
+        FileKind::Symlink => true,
+        _ => fd || is_l2s_name(last_component(&host)),
+    };
     if rewrites.link2symlink
+        && may_be_l2s
         && let Some(n) = ctx.host.link_count(&host)
     {
         f.set_nlink(n);
@@ -335,6 +355,17 @@ fn emulate<R: SyscallRegs>(
         f.set_size(size);
     }
     ctx.to_guest(call.buf, &bytes)
+}
+
+/// The mode in stat-family bytes (`statx`'s layout or `struct stat`'s).
+fn mode_in(bytes: &[u8], statx: bool) -> u32 {
+    let (l, width) = if statx { (&STATX, 2) } else { (&STAT, 4) };
+    get(bytes, l.mode, width) as u32
+}
+
+/// The last component of a host path.
+fn last_component(path: &[u8]) -> &[u8] {
+    path.rsplit(|&b| b == b'/').next().unwrap_or(path)
 }
 
 /// `-L`: the length of a symlink's guest target. (An fd of a symlink,
