@@ -494,3 +494,42 @@ fn hard_links_under_dash_l_look_like_a_chroot_s_real_ones() {
     assert!(k2.symlink_metadata().unwrap().file_type().is_symlink());
     assert!(rootfs.host_path("/tmp/.l2s.k0001.0002").is_file());
 }
+
+/// A host directory bound at two guest paths reads back by the name the
+/// process used, in the process, its fork children and the programs it
+/// execs (`/bin/pwd`), as a chroot with two bind mounts shows.
+#[test]
+fn a_directory_bound_twice_reads_back_by_the_name_used_across_exec() {
+    if !inproc_available() {
+        return;
+    }
+    let rootfs = tiny_rootfs();
+    let dir = unique_temp_dir("inproc-twice");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    for g in ["/x", "/y"] {
+        std::fs::create_dir_all(rootfs.host_path(g)).unwrap();
+    }
+    let d = dir.to_str().unwrap();
+    let script = "cd /y/sub && pwd && /bin/pwd && readlink /proc/self/cwd && sh -c pwd && \
+                  cd /x && /bin/pwd && (cd sub && /bin/pwd)";
+    let x = format!("{d}:/x");
+    let y = format!("{d}:/y");
+    let ours = inproc(&rootfs, &["-b", &x, "-b", &y, "/bin/sh", "-c", script]);
+    assert_success(&ours, "inproc");
+    let text = stdout_str(&ours);
+    assert_eq!(
+        text,
+        "/y/sub\n/y/sub\n/y/sub\n/y/sub\n/x\n/x/sub\n",
+        "{}",
+        describe(&ours)
+    );
+    let binds = [("/proc", "/proc"), ("/dev", "/dev"), (d, "/x"), (d, "/y")];
+    if let Some(theirs) = chroot_with_binds(rootfs.root(), &binds, &["/bin/sh", "-c", script]) {
+        assert_success(&theirs, "chroot");
+        assert_eq!(
+            text,
+            stdout_str(&theirs),
+            "inproc (left) and chroot (right)"
+        );
+    }
+}

@@ -58,6 +58,9 @@ pub struct Handoff {
     /// `--sysvipc`: the abstract socket name (without its leading NUL)
     /// of the launcher's IPC namespace ([`ipc`]); empty: off.
     pub ipc: Vec<u8>,
+    /// The name (guest, host) the process used for its working directory,
+    /// when that host path has several (it crosses `execve`).
+    pub cwd_name: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// The PRoot extensions a runtime applies, and the fake credentials of
@@ -243,6 +246,14 @@ impl Handoff {
             .collect();
         w.field(&map);
         w.field(&[u8::from(self.ext.stats)]);
+        match &self.cwd_name {
+            Some((g, h)) => {
+                w.field(b"1");
+                w.field(g);
+                w.field(h);
+            }
+            None => w.field(b""),
+        }
         w.0
     }
 
@@ -295,6 +306,10 @@ impl Handoff {
             })
             .collect();
         let stats = r.field()? == [1];
+        let cwd_name = match r.field()? {
+            b"" => None,
+            _ => Some((r.field()?.to_vec(), r.field()?.to_vec())),
+        };
         let ext = Ext {
             creds,
             real,
@@ -314,6 +329,7 @@ impl Handoff {
             stats,
         };
         Ok(Handoff {
+            cwd_name,
             ipc,
             shared,
             cache,
@@ -557,6 +573,7 @@ mod tests {
             verbose: 2,
             shared: b"/tmp/gen".to_vec(),
             ipc: b"sproot-ipc-1".to_vec(),
+            cwd_name: Some((b"/y".to_vec(), b"/d".to_vec())),
             cache: true,
             ext: Ext {
                 creds: Some(Creds {

@@ -70,6 +70,23 @@ impl ExecHost for Paths<'_> {
     }
 }
 
+/// The name the process used for its working directory, where its host
+/// path has several.
+fn cwd_name(ctx: &Ctx<TrapRegs>) -> Option<(Vec<u8>, Vec<u8>)> {
+    if !ctx.view.has_aliases() {
+        return None;
+    }
+    let host = sproot_core::fs::HostFs::read_magic(&host::RtHost, b"/proc/self/cwd").ok()?;
+    if !ctx.view.is_ambiguous(&host) {
+        return None;
+    }
+    let pid = ctx.proc.pid();
+    let guest = ctx
+        .view
+        .to_guest_for(pid, sproot_core::fs::NameUse::Cwd, &host)?;
+    Some((guest, host))
+}
+
 /// The new program starts with `guest_mask`, the guest's signal mask (the
 /// handler runs with every signal held).
 pub fn exec(ctx: &mut Ctx<TrapRegs>, at: bool, guest_mask: u64) -> Result<i64, Errno> {
@@ -101,6 +118,7 @@ pub fn exec(ctx: &mut Ctx<TrapRegs>, at: bool, guest_mask: u64) -> Result<i64, E
     handoff.script = plan.script(0);
     handoff.filter = Vec::new();
     handoff.ext.creds = host::with_creds(|c| c.clone());
+    handoff.cwd_name = cwd_name(ctx);
     let ours = handoff.env_string();
 
     // The guest's environment, without a hand-off of its own, then ours.

@@ -776,10 +776,37 @@ pub struct State {
     pub generation: Option<&'static core::sync::atomic::AtomicU64>,
 }
 
-/// A slot's view: its caches, and the generation they are true for.
+/// A slot's view: its caches, and the generation they are true for; the
+/// version of the process's names it holds.
 pub struct SlotView {
     pub view: GuestView,
     pub seen: u64,
+    pub names: u64,
+}
+
+/// The version of the names in the base view (`State::view`), which every
+/// slot's view copies: the names the process used for host paths with
+/// several guest names (`GuestView::remember_name`).
+static NAMES: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+/// Held while the base view's cells are read or written.
+static BASE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Before a call: the process's latest names in slot view `sv`.
+pub fn names_in(sv: &mut SlotView) {
+    let now = NAMES.load(Ordering::Acquire);
+    if sv.names != now {
+        alone(&BASE, || sv.view.copy_names_from(&state().view));
+        sv.names = now;
+    }
+}
+
+/// After a call that remembered names in `sv` (`before`: its count
+/// then): they become the process's.
+pub fn names_out(sv: &mut SlotView, before: u64) {
+    if sv.view.names_remembered() != before {
+        alone(&BASE, || state().view.copy_names_from(&sv.view));
+        sv.names = NAMES.fetch_add(1, Ordering::AcqRel) + 1;
+    }
 }
 
 static SLOT_VIEWS: [AtomicPtr<SlotView>; crate::heap::SLOTS] =
@@ -792,9 +819,15 @@ pub fn slot_view(slot: usize) -> &'static mut SlotView {
     let st = state();
     let mut p = SLOT_VIEWS[slot].load(Ordering::Relaxed);
     if p.is_null() {
-        let mut view = st.view.clone();
+        // Cloning reads the view's cells: one thread at a time.
+        let names = NAMES.load(Ordering::Acquire);
+        let mut view = alone(&BASE, || st.view.clone());
         view.set_cache(st.generation.is_some());
-        let b = alloc::boxed::Box::new(SlotView { view, seen: 0 });
+        let b = alloc::boxed::Box::new(SlotView {
+            view,
+            seen: 0,
+            names,
+        });
         p = alloc::boxed::Box::into_raw(b);
         SLOT_VIEWS[slot].store(p, Ordering::Relaxed);
     }
@@ -882,13 +915,19 @@ struct CredsCell {
 // SAFETY: `creds` is reached only while `busy` is held (`with_creds`).
 unsafe impl Sync for CredsCell {}
 
-/// Run `f` on the process's fake credentials, alone. A holder that never
-/// lets go (a thread that was not copied by a `fork` in the middle of its
-/// turn) is taken over after a while.
+/// Run `f` on the process's fake credentials, alone.
 pub fn with_creds<T>(f: impl FnOnce(&mut Option<Creds>) -> T) -> T {
+    // SAFETY: the turn is this thread's (taken, or taken over from a
+    // holder that no longer runs).
+    alone(&CREDS.busy, || f(unsafe { &mut *CREDS.creds.get() }))
+}
+
+/// Run `f` while holding `busy`. A holder that never lets go (a thread a
+/// `fork` did not copy, caught in the middle of its turn) is taken over
+/// after a while.
+fn alone<T>(busy: &core::sync::atomic::AtomicBool, f: impl FnOnce() -> T) -> T {
     let mut spins = 0u32;
-    while CREDS
-        .busy
+    while busy
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
         .is_err()
     {
@@ -898,9 +937,7 @@ pub fn with_creds<T>(f: impl FnOnce(&mut Option<Creds>) -> T) -> T {
         }
         core::hint::spin_loop();
     }
-    // SAFETY: the turn is this thread's (taken, or taken over from a
-    // holder that no longer runs).
-    let r = f(unsafe { &mut *CREDS.creds.get() });
-    CREDS.busy.store(false, Ordering::Release);
+    let r = f();
+    busy.store(false, Ordering::Release);
     r
 }

@@ -178,11 +178,16 @@ extern "C" fn runtime_main(sp: *mut u64) -> ! {
         })
         .collect();
     let mut view = GuestView::new(Arc::new(RtHost), &handoff.root, bindings);
-    // Each slot translates with its own copy (host::slot_view); this one
-    // keeps no caches, and no names of processes (threads share it).
+    // Each slot translates with its own copy (host::slot_view), which
+    // keeps the names the process used for host paths with several (a
+    // single-threaded process always runs in slot 0; a fork child has its
+    // parent's); this one is only copied, and keeps no caches.
     view.set_cache(false);
     view.set_link2symlink(handoff.ext.link2symlink);
-    view.forget_names();
+    if let Some((guest, host)) = &handoff.cwd_name {
+        let pid = host::getpid();
+        view.remember_name(pid, pid, sproot_core::fs::NameUse::Cwd, guest, host);
+    }
     let shared = host::map_shared(&handoff.shared);
     let generation = shared
         .as_ref()

@@ -331,7 +331,19 @@ fn syscall(regs: TrapRegs, slot: usize, guest_mask: &mut u64) -> i64 {
             a[5]
         );
     }
+    // The names the process used for host paths with several, shared by
+    // its slots.
+    let aliases = sv.view.has_aliases();
+    let remembered = if aliases {
+        host::names_in(sv);
+        sv.view.names_remembered()
+    } else {
+        0
+    };
     let ret = translated(regs, &sv.view, mask);
+    if aliases {
+        host::names_out(sv, remembered);
+    }
     if tracing {
         log::trace!("{} {name} = {ret}", host::gettid());
     }
@@ -417,9 +429,6 @@ fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView, mask: u64) -> i
             };
             ctx.regs.ret = issue(n, a, Some(mask));
             match hook {
-                // The guest's names of new descriptors (several names for
-                // one host path) are not kept in-process yet.
-                After::Core(handler::ExitHook::NameFd { .. }) => {}
                 After::Core(h) => {
                     handler::exit(&mut ctx, h);
                 }

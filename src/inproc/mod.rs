@@ -252,6 +252,12 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>, loader: &Path) 
         verbose: cfg.verbose.clamp(-1, 100) as i8,
         shared: Vec::new(),
         ipc: Vec::new(),
+        cwd_name: {
+            let host = cfg.view.to_host(&cfg.cwd);
+            cfg.view
+                .is_ambiguous(&host)
+                .then(|| (cfg.cwd.clone(), host))
+        },
         cache: cfg.view.caches(),
         ext: handoff_ext(cfg),
     };

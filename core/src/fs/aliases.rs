@@ -66,6 +66,9 @@ pub(super) struct Aliases {
     names: RefCell<HashMap<i32, Names>>,
     /// Thread id → thread-group id, as learnt when names were remembered.
     groups: RefCell<HashMap<i32, i32>>,
+    /// How many names were remembered (a backend with several copies of
+    /// the view knows when to share them).
+    remembered: core::cell::Cell<u64>,
 }
 
 impl Aliases {
@@ -98,6 +101,7 @@ impl Aliases {
         if !self.ambiguous(host) {
             return;
         }
+        self.remembered.set(self.remembered.get() + 1);
         let mut names = self.names.borrow_mut();
         if names.len() >= PROCESSES_KEPT && !names.contains_key(&tgid) {
             let initial = names.remove(&0);
@@ -220,6 +224,27 @@ impl GuestView {
     /// Whether host path `host` has several guest names.
     pub fn is_ambiguous(&self, host: &[u8]) -> bool {
         self.aliases.ambiguous(host)
+    }
+
+    /// Whether any host path has several guest names.
+    pub fn has_aliases(&self) -> bool {
+        !self.aliases.regions.is_empty()
+    }
+
+    /// How many names this view remembered so far.
+    pub fn names_remembered(&self) -> u64 {
+        self.aliases.remembered.get()
+    }
+
+    /// Take the names `other` remembers (a copy of the same view, in a
+    /// backend that keeps several).
+    pub fn copy_names_from(&self, other: &GuestView) {
+        self.aliases
+            .names
+            .replace(other.aliases.names.borrow().clone());
+        self.aliases
+            .groups
+            .replace(other.aliases.groups.borrow().clone());
     }
 
     /// The first process's working directory (`-w`): the name its
