@@ -335,8 +335,13 @@ impl Host for RtHost {
         r
     }
 
-    fn snapshot(&self, text: &[u8], _guest: &[u8]) -> Result<(Vec<u8>, i32), Errno> {
-        let name = b"sproot-proc\0";
+    // A memfd whose name tells the guest path it stands for (the guest's
+    // descriptor's link reads back as that path, `fs::snapshot_path`).
+    fn snapshot(&self, text: &[u8], guest: &[u8]) -> Result<(Vec<u8>, i32), Errno> {
+        let mut name = sproot_core::fs::SNAPSHOT_NAME.to_vec();
+        name.extend_from_slice(guest);
+        name.truncate(240);
+        name.push(0);
         let fd = res(sc(
             nr::MEMFD_CREATE,
             [name.as_ptr() as usize, 1, 0, 0, 0, 0],
@@ -362,6 +367,16 @@ impl Host for RtHost {
                 }
             }
         }
+        // Out of the guest's way: the descriptor the guest opens gets the
+        // number it would get natively.
+        const F_DUPFD_CLOEXEC: usize = 1030;
+        let fd = match res(sc(nr::FCNTL, [fd as usize, F_DUPFD_CLOEXEC, 512, 0, 0, 0])) {
+            Ok(high) => {
+                close(fd);
+                high as i32
+            }
+            Err(_) => fd,
+        };
         Ok((alloc::format!("/proc/self/fd/{fd}").into_bytes(), fd))
     }
 

@@ -36,6 +36,16 @@ fn connect(name: &[u8]) -> Result<i32, Errno> {
     if fd < 0 {
         return Err(Errno::from_raw(-fd as i32));
     }
+    // Out of the guest's way: its own descriptors keep the numbers they
+    // would have natively.
+    const F_DUPFD_CLOEXEC: usize = 1030;
+    let high = sc(nr::FCNTL, [fd as usize, F_DUPFD_CLOEXEC, 512, 0, 0, 0]);
+    let fd = if high >= 0 {
+        host::close(fd as i32);
+        high
+    } else {
+        fd
+    };
     // sockaddr_un: the family, then the abstract name after a NUL.
     let mut addr = [0u8; 110];
     addr[..2].copy_from_slice(&1u16.to_ne_bytes());
