@@ -317,12 +317,13 @@ fn syscall(regs: TrapRegs, slot: usize, guest_mask: &mut u64) -> i64 {
     // -v 3: the call as trapped, then its result (as the tracer says
     // them).
     let tracing = log::log_enabled!(log::Level::Trace);
-    let name = sproot_core::sysno::name(regs.nr).unwrap_or("?");
+    let name = || sproot_core::sysno::name(regs.nr).unwrap_or("?");
     if tracing {
         let a = regs.args;
         log::trace!(
-            "{} {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x})",
+            "{} {}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x})",
             host::gettid(),
+            name(),
             a[0],
             a[1],
             a[2],
@@ -345,7 +346,7 @@ fn syscall(regs: TrapRegs, slot: usize, guest_mask: &mut u64) -> i64 {
         host::names_out(sv, remembered);
     }
     if tracing {
-        log::trace!("{} {name} = {ret}", host::gettid());
+        log::trace!("{} {} = {ret}", host::gettid(), name());
     }
     if changes {
         host::names_changed();
