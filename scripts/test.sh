@@ -52,7 +52,7 @@ if [[ $# -eq 0 ]]; then
     SPROOT_ENGINE=inproc cargo test --release --no-fail-fast \
         --test inproc --test identity --test exec --test processes --test debian \
         --test distro --test sysvipc --test signals --test cli_rules --test cli_options \
-        --test extensions --test net --test tracer || status=$?
+        --test extensions --test net --test tracer --test android --test seccomp_trap || status=$?
     # The chroot comparisons, but for the in-process engine's known limits
     # (README, "The in-process engine").
     SPROOT_ENGINE=inproc cargo test --release --no-fail-fast --test chroot_parity -- \

@@ -326,6 +326,11 @@ fn sandbox_args(s: &Setup, setting: Setting, guest: &[&str]) -> Vec<String> {
     ]);
     args.push("--".into());
     args.push(android_sproot().display().to_string());
+    // The environment is cleared for the sandbox: the engine under test
+    // goes on the command line.
+    if let Some(engine) = std::env::var_os("SPROOT_ENGINE") {
+        args.push(format!("--engine={}", engine.to_string_lossy()));
+    }
     args.extend(PROOT_DISTRO_OPTIONS.iter().map(|o| o.to_string()));
     args.push("--rootfs=.".into());
     args.push(format!("--bind={c}/sys_empty:/sys/fs/selinux"));

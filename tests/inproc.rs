@@ -533,3 +533,95 @@ fn a_directory_bound_twice_reads_back_by_the_name_used_across_exec() {
         );
     }
 }
+
+/// A guest's own seccomp filter that fails `mkdirat` of one string (by
+/// its address) with `EACCES` and `getppid` with `ERRNO(7)`: it judges the
+/// guest's own arguments, not the translated call the runtime re-issues,
+/// for the calls the runtime translates (`mkdirat`) and those it does not
+/// (`getppid`), across `execve`, while other paths are still translated;
+/// the same as in a chroot.
+const GUEST_FILTER_C: &str = r#"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* The filter knows this string by its address, as the guest passes it. */
+static char made[] = "/tmp/made-by-guest";
+
+static void report(const char *when) {
+    errno = 0;
+    /* After exec the string has another address: another directory. */
+    const char *path = strcmp(when, "after exec") ? made : "/tmp/made-after-exec";
+    long r = syscall(SYS_mkdirat, AT_FDCWD, path, 0755);
+    int e1 = errno;
+    if (r == 0) rmdir(path);
+    errno = 0;
+    long p = syscall(SYS_getppid);
+    int e2 = errno;
+    struct stat st;
+    int m = stat("/etc/guest-marker", &st);
+    printf("%s: mkdirat %ld errno %d; getppid %ld errno %d; marker %d size %ld\n", when, r, e1,
+           p < 0 ? p : 1, e2, m, m == 0 ? (long)st.st_size : -1L);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) {
+        report("after exec");
+        return 0;
+    }
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mkdirat, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)(unsigned long)made, 0, 4),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 7),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+    report("before");
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog)) {
+        perror("install");
+        return 2;
+    }
+    report("filtered");
+    fflush(stdout);
+    execl("/prog", "/prog", "again", (char *)0);
+    perror("execl");
+    return 3;
+}
+"#;
+
+#[test]
+fn a_guest_seccomp_filter_answers_its_calls_across_exec() {
+    if !inproc_available() {
+        return;
+    }
+    let Some(bin) = compile_c(GUEST_FILTER_C, &[]) else {
+        eprintln!("note: skipping: no C compiler");
+        return;
+    };
+    let rootfs = tiny_rootfs();
+    rootfs.install(&bin, "/prog");
+    std::fs::write(rootfs.host_path("/etc/guest-marker"), "12345\n").unwrap();
+    std::fs::create_dir_all(rootfs.host_path("/tmp")).unwrap();
+    let out = same_as_chroot(&rootfs, &["/prog"]);
+    assert_eq!(
+        out,
+        "before: mkdirat 0 errno 0; getppid 1 errno 0; marker 0 size 6\n\
+         filtered: mkdirat -1 errno 13; getppid -1 errno 7; marker 0 size 6\n\
+         after exec: mkdirat 0 errno 0; getppid -1 errno 7; marker 0 size 6\n"
+    );
+}

@@ -18,7 +18,7 @@ use crate::prelude::*;
 pub const ENV_NAME: &[u8] = b"SPROOT_INPROC";
 
 /// Format version: a runtime refuses a hand-off of another version.
-const VERSION: u32 = 4;
+const VERSION: u32 = 5;
 
 /// `SECCOMP_RET_DATA` of the filter's traps: tells the runtime's `SIGSYS`
 /// from another filter's.
@@ -61,6 +61,13 @@ pub struct Handoff {
     /// The name (guest, host) the process used for its working directory,
     /// when that host path has several (it crosses `execve`).
     pub cwd_name: Option<(Vec<u8>, Vec<u8>)>,
+    /// The runtime's code, `[lo, hi)`: the filter's window, which the
+    /// guest's own filters are made to exempt too ([`exempt_runtime`]).
+    pub window: (u64, u64),
+    /// The guest's own seccomp filters, oldest first, as it gave them
+    /// (raw `sock_filter`s): they hold across `execve` as in the kernel,
+    /// and the runtime answers a trapped call as they say.
+    pub guest_filters: Vec<Vec<u8>>,
 }
 
 /// The PRoot extensions a runtime applies, and the fake credentials of
@@ -191,6 +198,12 @@ impl<'a> Reader<'a> {
         Ok(&rest[..n])
     }
 
+    fn u64(&mut self) -> Result<u64, Errno> {
+        let f = self.field()?;
+        let b: [u8; 8] = f.try_into().map_err(|_| Errno::EINVAL)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
     fn u32(&mut self) -> Result<u32, Errno> {
         let f = self.field()?;
         let b: [u8; 4] = f.try_into().map_err(|_| Errno::EINVAL)?;
@@ -254,6 +267,12 @@ impl Handoff {
             }
             None => w.field(b""),
         }
+        w.field(&self.window.0.to_le_bytes());
+        w.field(&self.window.1.to_le_bytes());
+        w.field(&(self.guest_filters.len() as u32).to_le_bytes());
+        for f in &self.guest_filters {
+            w.field(f);
+        }
         w.0
     }
 
@@ -310,6 +329,12 @@ impl Handoff {
             b"" => None,
             _ => Some((r.field()?.to_vec(), r.field()?.to_vec())),
         };
+        let window = (r.u64()?, r.u64()?);
+        let n = r.u32()? as usize;
+        let mut guest_filters = Vec::with_capacity(n.min(64));
+        for _ in 0..n {
+            guest_filters.push(r.field()?.to_vec());
+        }
         let ext = Ext {
             creds,
             real,
@@ -329,6 +354,8 @@ impl Handoff {
             stats,
         };
         Ok(Handoff {
+            window,
+            guest_filters,
             cwd_name,
             ipc,
             shared,
@@ -391,6 +418,7 @@ const LD_W_ABS: u16 = 0x20;
 const JEQ_K: u16 = 0x15;
 const JGE_K: u16 = 0x35;
 const RET_K: u16 = 0x06;
+const LD_IMM: u16 = 0x00;
 const RET_ALLOW: u32 = 0x7fff_0000;
 const RET_TRAP: u32 = 0x0003_0000;
 const RET_ERRNO: u32 = 0x0005_0000;
@@ -458,6 +486,27 @@ pub fn trap_filter(arch: u32, traps: &[Trap], runtime_lo: u64, runtime_hi: u64) 
     p
 }
 
+/// A guest's own filter `prog` as the runtime installs it: the calls the
+/// runtime makes from its code (`[lo, hi)`) are allowed first, so that
+/// the translated call it re-issues is not judged by a filter that was
+/// written for the guest's own instructions (the runtime judges the
+/// guest's call itself, with the guest's instruction pointer:
+/// [`crate::cbpf::run_stack`]); then `prog` runs unchanged, its jumps
+/// being relative, with the accumulator zeroed as the kernel starts it.
+pub fn exempt_runtime(prog: &[Insn], lo: u64, hi: u64) -> Vec<Insn> {
+    let mut p = vec![
+        insn(LD_W_ABS, 0, 0, OFF_IP_HI),
+        insn(JEQ_K, 0, 4, (lo >> 32) as u32),
+        insn(LD_W_ABS, 0, 0, OFF_IP_LO),
+        insn(JGE_K, 0, 2, lo as u32),
+        insn(JGE_K, 1, 0, hi as u32),
+        insn(RET_K, 0, 0, RET_ALLOW),
+        insn(LD_IMM, 0, 0, 0),
+    ];
+    p.extend_from_slice(prog);
+    p
+}
+
 /// What runs for one trapped syscall: the argument tests, the runtime's
 /// window, `TRAP`; every way out that does not trap is `ALLOW`.
 fn body(t: Trap, lo: u64, hi: u64) -> Vec<Insn> {
@@ -519,6 +568,33 @@ mod tests {
     }
 
     #[test]
+    fn a_guest_filter_exempts_the_runtime_and_answers_as_before_elsewhere() {
+        // The guest's filter: getppid gets ERRNO(1) when argument 0 is 5,
+        // otherwise everything is allowed; it reads A before any load
+        // (the kernel starts it at 0).
+        let guest = [
+            insn(0x04, 0, 0, 5), // A += 5: 5 only if A started at 0
+            insn(0x07, 0, 0, 0), // X = A
+            insn(LD_W_ABS, 0, 0, OFF_NR),
+            insn(JEQ_K, 0, 3, 110),
+            insn(LD_W_ABS, 0, 0, 16),
+            insn(0x1d, 0, 1, 0), // jeq X
+            insn(RET_K, 0, 0, RET_ERRNO | 1),
+            insn(RET_K, 0, 0, RET_ALLOW),
+        ];
+        let p = exempt_runtime(&guest, LO, HI);
+        let args = [5, 0, 0, 0, 0, 0];
+        for ip in [0x4000, LO - 1, HI, HI + 0x1000, (LO & 0xffff_ffff) + 0x1000] {
+            assert_eq!(answer(&p, 110, ip, args), RET_ERRNO | 1, "{ip:#x}");
+            assert_eq!(answer(&p, 110, ip, [6, 0, 0, 0, 0, 0]), RET_ALLOW);
+            assert_eq!(answer(&guest, 110, ip, args), RET_ERRNO | 1);
+        }
+        for ip in [LO, LO + 0x1000, HI - 1] {
+            assert_eq!(answer(&p, 110, ip, args), RET_ALLOW, "{ip:#x}");
+        }
+    }
+
+    #[test]
     fn traps_outside_the_runtime_only() {
         let p = trap_filter(
             ARCH,
@@ -574,6 +650,8 @@ mod tests {
             shared: b"/tmp/gen".to_vec(),
             ipc: b"sproot-ipc-1".to_vec(),
             cwd_name: Some((b"/y".to_vec(), b"/d".to_vec())),
+            window: (0x6e00_0000_0000, 0x6e00_0010_0000),
+            guest_filters: vec![vec![0x06, 0, 0, 0, 0, 0, 0xff, 0x7f], vec![]],
             cache: true,
             ext: Ext {
                 creds: Some(Creds {

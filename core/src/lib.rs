@@ -53,6 +53,7 @@ pub mod shared;
 pub mod shebang;
 pub mod sysno;
 pub mod table;
+pub mod trapped;
 pub mod userns;
 pub mod verbosity;
 

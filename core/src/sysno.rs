@@ -23,6 +23,14 @@ impl Arch {
     #[cfg(target_arch = "aarch64")]
     pub const THIS: Arch = Arch::Aarch64;
 
+    /// Its `AUDIT_ARCH_*` value, what seccomp reports for native calls.
+    pub const fn audit(self) -> u32 {
+        match self {
+            Arch::X86_64 => 0xc000_003e,
+            Arch::Aarch64 => 0xc000_00b7,
+        }
+    }
+
     /// By Rust's name of it (`"x86_64"`, `"aarch64"`).
     pub fn from_name(name: &str) -> Option<Arch> {
         match name {

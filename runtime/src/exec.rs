@@ -119,6 +119,7 @@ pub fn exec(ctx: &mut Ctx<TrapRegs>, at: bool, guest_mask: u64) -> Result<i64, E
     handoff.filter = Vec::new();
     handoff.ext.creds = host::with_creds(|c| c.clone());
     handoff.cwd_name = cwd_name(ctx);
+    handoff.guest_filters = crate::guest_filters::encoded();
     let ours = handoff.env_string();
 
     // The guest's environment, without a hand-off of its own, then ours.

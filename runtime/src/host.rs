@@ -940,7 +940,7 @@ pub fn with_creds<T>(f: impl FnOnce(&mut Option<Creds>) -> T) -> T {
 /// Run `f` while holding `busy`. A holder that never lets go (a thread a
 /// `fork` did not copy, caught in the middle of its turn) is taken over
 /// after a while.
-fn alone<T>(busy: &core::sync::atomic::AtomicBool, f: impl FnOnce() -> T) -> T {
+pub fn alone<T>(busy: &core::sync::atomic::AtomicBool, f: impl FnOnce() -> T) -> T {
     let mut spins = 0u32;
     while busy
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)

@@ -25,6 +25,7 @@ mod map;
 mod sys;
 
 mod exec;
+mod guest_filters;
 mod heap;
 mod host;
 mod ipc;

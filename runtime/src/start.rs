@@ -197,6 +197,7 @@ extern "C" fn runtime_main(sp: *mut u64) -> ! {
         view.set_glue(g);
     }
     exec_creds(&handoff, shared.as_ref(), auxv);
+    crate::guest_filters::init(&handoff.guest_filters);
     let filter = core::mem::take(&mut { handoff.filter.clone() });
     // The script, 8-aligned for the loader's word reads.
     let mut script: Vec<u64> = alloc::vec![0; handoff.script.len().div_ceil(8)];

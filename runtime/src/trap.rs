@@ -21,6 +21,7 @@ const SIGSYS: usize = 31;
 const SYS_SECCOMP: i32 = 1;
 const SA_SIGINFO: u64 = 4;
 const SA_RESTORER: u64 = 0x0400_0000;
+const SA_NODEFER: u64 = 0x4000_0000;
 const SIG_UNBLOCK: usize = 1;
 const SIG_SETMASK: usize = 2;
 /// `SIGSYS`'s bit in a signal set.
@@ -39,6 +40,7 @@ mod uc {
     pub const RDX: usize = 12;
     pub const RAX: usize = 13;
     pub const RSP: usize = 15;
+    pub const RIP: usize = 16;
     /// The interrupted thread's signal mask.
     pub const SIGMASK: usize = 296;
     /// The syscall's arguments, in order.
@@ -47,6 +49,7 @@ mod uc {
     /// After a trap, rax holds the syscall number again.
     pub const NR: usize = RAX;
     pub const SP: usize = RSP;
+    pub const IP: usize = RIP;
 }
 
 // aarch64's `ucontext`: the signal mask at 40 (128 bytes kept for it),
@@ -57,6 +60,7 @@ mod uc {
     /// x8: the syscall number.
     pub const NR: usize = 8;
     pub const SP: usize = 31;
+    pub const IP: usize = 32;
     pub const SIGMASK: usize = 40;
     pub const ARGS: [usize; 6] = [0, 1, 2, 3, 4, 5];
     pub const RET: usize = 0;
@@ -128,10 +132,13 @@ struct KSigaction {
 pub fn install() {
     let act = KSigaction {
         handler: on_sigsys as *const () as usize as u64,
-        flags: SA_SIGINFO | SA_RESTORER,
+        // SIGSYS stays deliverable in the handler: a filter outside
+        // sproot (Android's app policy) may trap a call the runtime makes,
+        // and that trap is completed by the handler run again.
+        flags: SA_SIGINFO | SA_RESTORER | SA_NODEFER,
         restorer: sproot_restorer as *const () as usize as u64,
-        // Every signal waits while a call is translated.
-        mask: u64::MAX,
+        // Every other signal waits while a call is translated.
+        mask: !SIGSYS_BIT,
     };
     let r = sc(
         nr::RT_SIGACTION,
@@ -152,6 +159,8 @@ struct Trapped {
     info: usize,
     ucontext: usize,
     slot: usize,
+    /// Set when the signal is the guest's own, for its handler.
+    deliver: core::cell::Cell<bool>,
 }
 
 extern "C" fn on_sigsys(_sig: i32, info: usize, ucontext: usize) {
@@ -160,28 +169,72 @@ extern "C" fn on_sigsys(_sig: i32, info: usize, ucontext: usize) {
         info,
         ucontext,
         slot,
+        deliver: core::cell::Cell::new(false),
     };
     // SAFETY: the slot's stack is this handler's alone until released; the
     // callee returns normally, and the switch restores the stack pointer.
     unsafe { sproot_on_stack(heap::stack_top(slot), on_own_stack, &t as *const _ as usize) };
     heap::release(slot);
+    if t.deliver.get() {
+        // On the stack the kernel chose, as the guest's handler would run.
+        to_guest_handler(info, ucontext);
+    }
+}
+
+/// The call a trap stopped, as seccomp filters see it (`arch`: the
+/// `AUDIT_ARCH_*` it was made with).
+fn seccomp_data(uc: usize, nr: i64, arch: u32) -> sproot_core::cbpf::SeccompData {
+    // SAFETY: the kernel's ucontext of this signal, with the interrupted
+    // thread's registers.
+    unsafe {
+        sproot_core::cbpf::SeccompData {
+            nr: nr as i32,
+            arch,
+            instruction_pointer: *greg(uc, uc::IP),
+            args: uc::ARGS.map(|r| *greg(uc, r)),
+        }
+    }
 }
 
 extern "C" fn on_own_stack(arg: usize) {
+    use crate::guest_filters::{judge, Answer};
     // SAFETY: `arg` is the `Trapped` of the frame below, alive meanwhile.
     let t = unsafe { &*(arg as *const Trapped) };
     // SAFETY: the kernel's siginfo for this signal: si_errno at 4, si_code
-    // at 8.
-    let (errno, code) = unsafe {
+    // at 8, and for a seccomp SIGSYS si_syscall at 24, si_arch at 28.
+    let (errno, code, si_nr, si_arch) = unsafe {
         (
             core::ptr::read((t.info + 4) as *const i32),
             core::ptr::read((t.info + 8) as *const i32),
+            core::ptr::read((t.info + 24) as *const i32),
+            core::ptr::read((t.info + 28) as *const u32),
         )
     };
-    if code != SYS_SECCOMP || errno != i32::from(TRAP_DATA) {
-        foreign_sigsys();
+    if code != SYS_SECCOMP {
+        // Sent by a process: the guest's.
+        t.deliver.set(true);
+        return;
     }
     let uc = t.ucontext;
+    let ours = errno == i32::from(TRAP_DATA);
+    // What the guest's own filters say of the call (a guest filter's TRAP
+    // outranks the runtime's, so a call it traps arrives as another
+    // filter's SIGSYS).
+    let early = match judge(&seccomp_data(uc, i64::from(si_nr), si_arch)) {
+        Answer::Run if ours => None,
+        Answer::Run => return outer_trap(si_nr, si_arch, uc),
+        Answer::Fail(e) => Some(e),
+        Answer::Trap => {
+            t.deliver.set(true);
+            return;
+        }
+        Answer::Kill => killed(),
+    };
+    if let Some(e) = early {
+        // SAFETY: the kernel's ucontext, writable.
+        unsafe { *greg(uc, uc::RET) = e as u64 };
+        return;
+    }
     // SAFETY: the kernel's ucontext of this signal, writable, with the
     // interrupted thread's registers.
     let regs = unsafe {
@@ -203,8 +256,71 @@ extern "C" fn on_own_stack(arg: usize) {
     }
 }
 
-/// A `SIGSYS` the runtime did not ask for (another seccomp filter's, or
-/// one sent by a process): its default action, as natively.
+/// A call trapped by a seccomp filter outside sproot (Android's app policy,
+/// installed before sproot started): completed in place as the core's
+/// [`sproot_core::trapped`] says, with an allowed equivalent or the answer
+/// of a kernel without the call. It is the guest's own call (one the
+/// runtime's filter lets through: a path call reaches the runtime first,
+/// as the filter installed last answers first among equal actions), or
+/// one the runtime made while translating, whose arguments are host ones
+/// already: either way nothing is left to translate.
+fn outer_trap(nr: i32, arch: u32, uc: usize) {
+    let ret = if arch == sproot_core::sysno::Arch::THIS.audit() {
+        // SAFETY: the kernel's ucontext of this signal, with the
+        // interrupted thread's registers.
+        let args = uc::ARGS.map(|r| unsafe { *greg(uc, r) });
+        sproot_core::trapped::complete(i64::from(nr), args, |n, a| {
+            sc(n as usize, a.map(|x| x as usize)) as i64
+        })
+    } else {
+        Errno::ENOSYS.ret()
+    };
+    // SAFETY: as above, writable.
+    unsafe { *greg(uc, uc::RET) = ret as u64 };
+}
+
+/// The guest's own `SIGSYS` (its filter's trap, or one a process sent):
+/// to the guest's handler, called as the kernel would (its mask added for
+/// the time it runs, `SIGSYS` kept deliverable for the runtime's traps;
+/// `SA_RESETHAND` honoured); without one, the default action.
+fn to_guest_handler(info: usize, uc: usize) {
+    use core::sync::atomic::Ordering::Relaxed;
+    const SIG_IGN: u64 = 1;
+    const SA_RESETHAND: u64 = 0x8000_0000;
+    let handler = GUEST_SIGSYS[0].load(Relaxed);
+    let flags = GUEST_SIGSYS[1].load(Relaxed);
+    let mask = GUEST_SIGSYS[3].load(Relaxed);
+    if handler == 0 || handler == SIG_IGN {
+        // A seccomp SIGSYS ignored or not handled kills, as natively.
+        killed();
+    }
+    if flags & SA_RESETHAND != 0 {
+        for w in &GUEST_SIGSYS {
+            w.store(0, Relaxed);
+        }
+    }
+    // SAFETY: the kernel's ucontext: the interrupted thread's mask, which
+    // rt_sigreturn gives back after the handler.
+    let interrupted = unsafe { core::ptr::read((uc + uc::SIGMASK) as *const u64) };
+    set_mask(interrupted | mask);
+    if flags & SA_SIGINFO != 0 {
+        // SAFETY: the guest installed this as an SA_SIGINFO handler; it
+        // gets the kernel's siginfo and ucontext of this very signal.
+        let f: extern "C" fn(i32, usize, usize) = unsafe { core::mem::transmute(handler) };
+        f(SIGSYS as i32, info, uc);
+    } else {
+        // SAFETY: the guest installed this as a plain handler.
+        let f: extern "C" fn(i32) = unsafe { core::mem::transmute(handler) };
+        f(SIGSYS as i32);
+    }
+}
+
+/// Killed by `SIGSYS`, as by a filter's `KILL` or an unhandled trap.
+fn killed() -> ! {
+    foreign_sigsys()
+}
+
+/// `SIGSYS`'s default action, as natively.
 fn foreign_sigsys() -> ! {
     let act = KSigaction::default();
     sc(
@@ -296,6 +412,9 @@ fn syscall(regs: TrapRegs, slot: usize, guest_mask: &mut u64) -> i64 {
             );
             shared.count_trap(exec);
         }
+    }
+    if let Some(r) = crate::guest_filters::install(regs.nr as usize, regs.args) {
+        return r;
     }
     match regs.nr as usize {
         nr::RT_SIGACTION => return sigaction(regs),

@@ -17,7 +17,7 @@
 pub const RED_ZONE: u64 = 128;
 
 /// `AUDIT_ARCH_AARCH64`, the value seccomp reports for native syscalls.
-pub const AUDIT_ARCH: u32 = 0xc000_00b7;
+pub const AUDIT_ARCH: u32 = sproot_core::sysno::Arch::Aarch64.audit();
 
 /// The length of the syscall instruction (`svc #0`).
 pub const SYSCALL_INSN: u64 = 4;

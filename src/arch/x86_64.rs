@@ -6,7 +6,7 @@
 pub const RED_ZONE: u64 = 128;
 
 /// `AUDIT_ARCH_X86_64`, the value seccomp reports for native syscalls.
-pub const AUDIT_ARCH: u32 = 0xc000_003e;
+pub const AUDIT_ARCH: u32 = sproot_core::sysno::Arch::X86_64.audit();
 
 /// The length of the syscall instruction (`syscall`).
 pub const SYSCALL_INSN: u64 = 2;

@@ -34,8 +34,9 @@ const TRAPPED_NAMES: &str = include_str!(concat!(env!("OUT_DIR"), "/trapped_name
 const TRAPPED_EXT_NAMES: &str = include_str!(concat!(env!("OUT_DIR"), "/trapped_ext_names.txt"));
 
 /// Syscalls trapped by their own rules below, or left to the kernel:
-/// guest ptrace and seccomp run natively (the guest is not traced).
-const NATIVE: &[&str] = &["ptrace", "seccomp", "clone", "clone3", "unshare"];
+/// guest ptrace runs natively (the guest is not traced); `seccomp` is trapped
+/// (the runtime keeps a guest's own filters, runtime/src/guest_filters.rs).
+const NATIVE: &[&str] = &["ptrace", "clone", "clone3", "unshare"];
 
 /// Which engine translates the guest's syscalls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -260,6 +261,8 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>, loader: &Path) 
         },
         cache: cfg.view.caches(),
         ext: handoff_ext(cfg),
+        window: (lo, hi),
+        guest_filters: Vec::new(),
     };
     // The run's shared state: every guest process maps it. The caches of
     // every guest process follow its count of name changes
@@ -322,7 +325,8 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>, loader: &Path) 
 /// kills every process that still maps the run's shared page `page`: the
 /// guests, if sproot was killed (a normal end waits for them all first).
 fn guardian(page: &Path) -> Option<std::os::fd::OwnedFd> {
-    use nix::unistd::{ForkResult, fork};
+    use crate::tracer::spawn::new_process as fork;
+    use nix::unistd::ForkResult;
     let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok()?;
     let marker = page.as_os_str().as_bytes().to_vec();
     // SAFETY: sproot is single-threaded here; the child forks again and
@@ -544,7 +548,8 @@ fn start_and_wait(
             nix::errno::Errno::last()
         );
     }
-    use nix::unistd::{ForkResult, fork};
+    use crate::tracer::spawn::new_process as fork;
+    use nix::unistd::ForkResult;
     let argv_p: Vec<*const libc::c_char> = argv
         .iter()
         .map(|a| a.as_ptr())

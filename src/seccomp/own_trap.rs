@@ -17,7 +17,7 @@
 //! The handler only makes raw syscalls and touches its own stack: it is
 //! async-signal-safe. Guests never have it: `execve` resets handlers.
 
-use crate::syscall::trapped::{self, Settled};
+use crate::syscall::trapped;
 
 /// `ucontext_t` register access for the interrupted syscall.
 #[cfg(target_arch = "x86_64")]
@@ -76,54 +76,11 @@ pub fn sigsys_fields(si: &libc::siginfo_t) -> (i32, i32, u32) {
     (si.si_code, int(24), int(28) as u32)
 }
 
-/// What the trapped call returns, once done here. sproot itself never
-/// changes ids or mounts anything: such calls get the kernel's refusal.
+/// What the trapped call returns, once done here (the core's
+/// [`trapped::complete`]). sproot itself never changes ids or mounts
+/// anything: such calls get the kernel's refusal.
 pub fn complete(nr: i64, args: [u64; 6]) -> i64 {
-    let plan = trapped::plan(nr, args);
-    if let trapped::Plan::NoFollow { if_symlink, .. } = plan {
-        // SAFETY: a zeroed `stat` is a valid value of this plain C struct.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        let lstat = trapped::lstat_of_path(nr, args, &mut st as *mut libc::stat as u64);
-        if lstat.is_some_and(|l| raw_syscall(l.nr, l.args) == 0)
-            && st.st_mode & libc::S_IFMT == libc::S_IFLNK
-        {
-            return if_symlink;
-        }
-    }
-    let mut sub = match plan.settle(|| None) {
-        Settled::Complete(v) => return v,
-        Settled::Substitute(sub) => sub,
-    };
-    if nr == crate::arch::sys::SYS_vfork {
-        sub.args[0] = libc::SIGCHLD as u64;
-    }
-    let mut ts = [0u8; 16];
-    if let Some((arg, ms)) = sub.timeout_ms {
-        sub.args[arg] = match trapped::timespec_of_ms(ms) {
-            Some(t) => {
-                ts = t;
-                ts.as_ptr() as u64
-            }
-            None => 0,
-        };
-    }
-    // statx as newfstatat: a stat on this stack, then the statx asked for.
-    // SAFETY: a zeroed `stat` is a valid value of this plain C struct.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if let trapped::OnSuccess::Statx { .. } = sub.on_success {
-        sub.set_out(&mut st as *mut libc::stat as u64);
-    }
-    let r = raw_syscall(sub.nr, sub.args);
-    std::hint::black_box(&ts);
-    if let trapped::OnSuccess::Statx { buf } = sub.on_success
-        && r == 0
-    {
-        let b = trapped::statx_of_stat(&st);
-        // SAFETY: the caller asked statx to write a `struct statx`
-        // (STATX_LEN bytes) at `buf`, in its own memory: this process's.
-        unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), buf as *mut u8, b.len()) };
-    }
-    trapped::result(&sub, r)
+    trapped::complete(nr, args, raw_syscall)
 }
 
 extern "C" fn on_sigsys(_sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {

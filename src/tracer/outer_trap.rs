@@ -513,10 +513,7 @@ fn restore_pc(regs: &mut Regs, now: &Regs) {
 /// The `struct statx` a trapped `statx` asked for at `buf`, from the
 /// `struct stat` its `newfstatat` wrote at `scratch`.
 fn rebuild_statx(pid: Pid, scratch: u64, buf: u64) -> Result<(), Errno> {
-    let mut raw = [0u8; std::mem::size_of::<libc::stat>()];
-    ptrace::read_into(pid, scratch, &mut raw)?;
-    // SAFETY: `struct stat` is a plain C struct for which any bytes are a
-    // valid value; `raw` holds exactly its size.
-    let st: libc::stat = unsafe { std::ptr::read_unaligned(raw.as_ptr().cast()) };
+    let mut st = [0u8; trapped::STAT_LEN];
+    ptrace::read_into(pid, scratch, &mut st)?;
     ptrace::write(pid, buf, &trapped::statx_of_stat(&st)).map_err(|_| Errno::EFAULT)
 }

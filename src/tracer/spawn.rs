@@ -188,7 +188,7 @@ fn child_exec_fail(program: &[u8], message: &str, code: i32) -> ! {
 /// # Safety
 /// As `fork`: the caller is single-threaded, and the child only makes
 /// async-signal-safe calls.
-unsafe fn new_process() -> nix::Result<ForkResult> {
+pub(crate) unsafe fn new_process() -> nix::Result<ForkResult> {
     // SAFETY: clone with only the exit signal set and no new stack is fork.
     let r = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_long, 0, 0, 0, 0) };
     match r {
