@@ -53,12 +53,10 @@ if [[ $# -eq 0 ]]; then
         --test inproc --test identity --test exec --test processes --test debian \
         --test distro --test sysvipc --test signals --test cli_rules --test cli_options \
         --test extensions --test net --test tracer --test android --test seccomp_trap || status=$?
-    # The chroot comparisons, but for the in-process engine's known limits
+    # The chroot comparisons, but for the in-process engine's known limit
     # (README, "The in-process engine").
     SPROOT_ENGINE=inproc cargo test --release --no-fail-fast --test chroot_parity -- \
-        --skip guest_paths_with_host_paths_longer_than_path_max_work \
-        --skip programs_run_through_a_descriptor \
-        --skip unix_sockets_with_host_paths_longer_than_sun_path_work || status=$?
+        --skip guest_paths_with_host_paths_longer_than_path_max_work || status=$?
     echo "test.sh: the same suites with SPROOT_ENGINE=inproc took $((SECONDS - t2))s (exit $status)" >&2
 fi
 exit "$status"

@@ -90,14 +90,57 @@ fn cwd_name(ctx: &Ctx<TrapRegs>) -> Option<(Vec<u8>, Vec<u8>)> {
 /// The new program starts with `guest_mask`, the guest's signal mask (the
 /// handler runs with every signal held).
 pub fn exec(ctx: &mut Ctx<TrapRegs>, at: bool, guest_mask: u64) -> Result<i64, Errno> {
+    let mut held = None;
     let call = read_call(ctx, at, |fd| {
-        // fexecve: the program is the descriptor's file.
-        let link = alloc::format!("/proc/self/fd/{fd}").into_bytes();
-        let target =
-            sproot_core::fs::HostFs::readlink(&host::RtHost, &link).map_err(|_| Errno::EBADF)?;
-        let name = ctx.view.to_guest(&target).unwrap_or(target);
-        Ok((name, link))
-    })?;
+        let (name, host, h) = program_of_fd(ctx, fd)?;
+        held = h;
+        Ok((name, host))
+    });
+    let r = call.and_then(|call| exec_call(ctx, call, guest_mask));
+    // The exec failed: the held descriptor is not needed.
+    if let Some(h) = held {
+        host::close(h);
+    }
+    r
+}
+
+/// `fexecve` (`execveat(fd, "", AT_EMPTY_PATH)`): the (guest name, host
+/// path) of the program the descriptor `fd` refers to, and the descriptor
+/// held for it. A file the guest can name is run by its path; one that
+/// has none (a memfd, an unlinked file) through a copy of the descriptor
+/// above the guest's numbers, without close-on-exec (the guest's may have
+/// it), which the next runtime maps the program from and keeps for its
+/// `/proc/self/exe` (start.rs).
+fn program_of_fd(ctx: &Ctx<TrapRegs>, fd: i32) -> Result<(Vec<u8>, Vec<u8>, Held), Errno> {
+    const F_DUPFD: usize = 0;
+    let link = alloc::format!("/proc/self/fd/{fd}").into_bytes();
+    let target =
+        sproot_core::fs::HostFs::readlink(&host::RtHost, &link).map_err(|_| Errno::EBADF)?;
+    let guest = ctx.view.to_guest(&target);
+    let regular =
+        host::stat_raw(&target, true).is_ok_and(|st| host::mode_of(&st) & S_IFMT == S_IFREG);
+    if let Some(g) = guest
+        .clone()
+        .filter(|_| regular && !target.ends_with(b" (deleted)"))
+    {
+        return Ok((g, target, None));
+    }
+    let copy = host::res(sc(nr::FCNTL, [fd as usize, F_DUPFD, HELD_FD_MIN, 0, 0, 0]))? as i32;
+    let path = alloc::format!("/proc/{}/fd/{copy}", host::getpid()).into_bytes();
+    Ok((guest.unwrap_or(target), path, Some(copy)))
+}
+
+/// A descriptor the runtime holds for a program run through one.
+type Held = Option<i32>;
+
+/// Where a descriptor held for a program run through a descriptor goes.
+pub const HELD_FD_MIN: usize = 512;
+
+fn exec_call(
+    ctx: &mut Ctx<TrapRegs>,
+    call: sproot_core::handler::exec::ExecCall,
+    guest_mask: u64,
+) -> Result<i64, Errno> {
     let (filename, argv) = (call.filename, call.argv);
     let paths = Paths {
         view: ctx.view,

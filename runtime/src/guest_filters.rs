@@ -13,13 +13,12 @@
 //! its filters trap that call, to Android's rules otherwise.
 
 use alloc::vec::Vec;
-use core::cell::UnsafeCell;
 use core::sync::atomic::AtomicBool;
 
 use sproot_core::cbpf::{self, Insn, SeccompData};
 use sproot_core::Errno;
 
-use crate::host::{self, sc, OwnMemory};
+use crate::host::{self, sc, Locked, OwnMemory};
 use crate::nr;
 
 const SECCOMP_SET_MODE_FILTER: u64 = 1;
@@ -36,27 +35,15 @@ const RET_ERRNO: u32 = 0x0005_0000;
 const RET_USER_NOTIF: u32 = 0x7fc0_0000;
 const RET_TRACE: u32 = 0x7ff0_0000;
 
-struct Filters {
-    busy: AtomicBool,
-    /// Oldest first.
-    progs: UnsafeCell<Vec<Vec<Insn>>>,
-}
-
-// SAFETY: `progs` is reached only while `busy` is held (`with`).
-unsafe impl Sync for Filters {}
-
-static FILTERS: Filters = Filters {
-    busy: AtomicBool::new(false),
-    progs: UnsafeCell::new(Vec::new()),
-};
+/// Oldest first.
+static FILTERS: Locked<Vec<Vec<Insn>>> = Locked::new(Vec::new());
 
 /// Whether the guest installed any filter: read without the lock (set
 /// once, never cleared in a process image).
 static ANY: AtomicBool = AtomicBool::new(false);
 
 fn with<T>(f: impl FnOnce(&mut Vec<Vec<Insn>>) -> T) -> T {
-    // SAFETY: the turn is this thread's (see host::alone).
-    host::alone(&FILTERS.busy, || f(unsafe { &mut *FILTERS.progs.get() }))
+    FILTERS.with(f)
 }
 
 /// The filters the previous program had (from the hand-off).

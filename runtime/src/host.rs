@@ -26,7 +26,7 @@ pub fn sc(n: usize, a: [usize; 6]) -> isize {
     unsafe { syscall6(n, a) }
 }
 
-fn res(r: isize) -> Result<usize, Errno> {
+pub fn res(r: isize) -> Result<usize, Errno> {
     if (-4095..0).contains(&r) {
         Err(Errno::from_raw(-r as i32))
     } else {
@@ -367,16 +367,7 @@ impl Host for RtHost {
                 }
             }
         }
-        // Out of the guest's way: the descriptor the guest opens gets the
-        // number it would get natively.
-        const F_DUPFD_CLOEXEC: usize = 1030;
-        let fd = match res(sc(nr::FCNTL, [fd as usize, F_DUPFD_CLOEXEC, 512, 0, 0, 0])) {
-            Ok(high) => {
-                close(fd);
-                high as i32
-            }
-            Err(_) => fd,
-        };
+        let fd = out_of_the_way(fd);
         Ok((alloc::format!("/proc/self/fd/{fd}").into_bytes(), fd))
     }
 
@@ -464,12 +455,47 @@ impl Host for RtHost {
         layout::nlink_of(self, path)
     }
 
-    fn short_socket_path(&self, _path: &[u8]) -> Result<Vec<u8>, Errno> {
-        Err(Errno::ENAMETOOLONG)
+    fn short_socket_path(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        let cut = path
+            .iter()
+            .rposition(|&c| c == b'/')
+            .ok_or(Errno::ENAMETOOLONG)?;
+        let (dir, name) = (&path[..cut.max(1)], &path[cut + 1..]);
+        let fd = with_short_dirs(|d| -> Result<i32, Errno> {
+            if let Some((_, fd)) = d.iter().find(|(p, _)| p == dir) {
+                return Ok(*fd);
+            }
+            if d.len() >= SHORT_DIRS_MAX {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            const O_PATH_DIRECTORY_CLOEXEC: usize = 0o10_000_000 | 0o200_000 | 0o2_000_000;
+            let c = CPath::new(dir)?;
+            let fd = res(sc(
+                nr::OPENAT,
+                [AT_FDCWD, c.ptr(), O_PATH_DIRECTORY_CLOEXEC, 0, 0, 0],
+            ))? as i32;
+            let fd = out_of_the_way(fd);
+            d.push((dir.to_vec(), fd));
+            Ok(fd)
+        })?;
+        let mut out = alloc::format!("{SHORT_PREFIX}{fd}/").into_bytes();
+        out.extend_from_slice(name);
+        if out.len() >= sproot_core::handler::net::SUN_PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        Ok(out)
     }
 
-    fn long_socket_path(&self, _name: &[u8]) -> Option<Vec<u8>> {
-        None
+    fn long_socket_path(&self, name: &[u8]) -> Option<Vec<u8>> {
+        let rest = name.strip_prefix(SHORT_PREFIX.as_bytes())?;
+        let slash = rest.iter().position(|&c| c == b'/')?;
+        let fd: i32 = core::str::from_utf8(&rest[..slash]).ok()?.parse().ok()?;
+        with_short_dirs(|d| {
+            let (dir, _) = d.iter().find(|(_, f)| *f == fd)?;
+            Some(sproot_core::fs::normalize_lexical(
+                &[&dir[..], &rest[slash..]].concat(),
+            ))
+        })
     }
 
     fn fd_is_o_path(&self, _tid: i32, fd: i32) -> Result<bool, Errno> {
@@ -917,30 +943,42 @@ pub fn state() -> &'static State {
 /// The process's fake credentials (`-0`/`-i`): one copy for its threads
 /// (the C library applies a `set*id` to every thread alike), copied by
 /// `fork`, handed to the next program at `execve`.
-static CREDS: CredsCell = CredsCell {
-    busy: core::sync::atomic::AtomicBool::new(false),
-    creds: core::cell::UnsafeCell::new(None),
-};
-
-struct CredsCell {
-    busy: core::sync::atomic::AtomicBool,
-    creds: core::cell::UnsafeCell<Option<Creds>>,
-}
-
-// SAFETY: `creds` is reached only while `busy` is held (`with_creds`).
-unsafe impl Sync for CredsCell {}
+static CREDS: Locked<Option<Creds>> = Locked::new(None);
 
 /// Run `f` on the process's fake credentials, alone.
 pub fn with_creds<T>(f: impl FnOnce(&mut Option<Creds>) -> T) -> T {
-    // SAFETY: the turn is this thread's (taken, or taken over from a
-    // holder that no longer runs).
-    alone(&CREDS.busy, || f(unsafe { &mut *CREDS.creds.get() }))
+    CREDS.with(f)
+}
+
+/// A value of the process that its threads reach one at a time.
+pub struct Locked<T> {
+    busy: core::sync::atomic::AtomicBool,
+    value: core::cell::UnsafeCell<T>,
+}
+
+// SAFETY: `value` is reached only while `busy` is held (`with`).
+unsafe impl<T> Sync for Locked<T> {}
+
+impl<T> Locked<T> {
+    pub const fn new(value: T) -> Self {
+        Locked {
+            busy: core::sync::atomic::AtomicBool::new(false),
+            value: core::cell::UnsafeCell::new(value),
+        }
+    }
+
+    /// Run `f` on the value, alone.
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        // SAFETY: the turn is this thread's (taken, or taken over from a
+        // holder that no longer runs).
+        alone(&self.busy, || f(unsafe { &mut *self.value.get() }))
+    }
 }
 
 /// Run `f` while holding `busy`. A holder that never lets go (a thread a
 /// `fork` did not copy, caught in the middle of its turn) is taken over
 /// after a while.
-pub fn alone<T>(busy: &core::sync::atomic::AtomicBool, f: impl FnOnce() -> T) -> T {
+fn alone<T>(busy: &core::sync::atomic::AtomicBool, f: impl FnOnce() -> T) -> T {
     let mut spins = 0u32;
     while busy
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -955,4 +993,35 @@ pub fn alone<T>(busy: &core::sync::atomic::AtomicBool, f: impl FnOnce() -> T) ->
     let r = f();
     busy.store(false, Ordering::Release);
     r
+}
+
+/// `fd` moved above the guest's numbers (the descriptor the guest opens
+/// next gets the number it would get natively); `fd` itself if it cannot
+/// be.
+fn out_of_the_way(fd: i32) -> i32 {
+    const F_DUPFD_CLOEXEC: usize = 1030;
+    match res(sc(nr::FCNTL, [fd as usize, F_DUPFD_CLOEXEC, 512, 0, 0, 0])) {
+        Ok(high) => {
+            close(fd);
+            high as i32
+        }
+        Err(_) => fd,
+    }
+}
+
+/// How the process names a socket whose host path is too long for
+/// `sun_path`: `/proc/self/fd/<n>/<name>`, `n` its descriptor of the
+/// directory (the kernel resolves it in the calling process; a `fork`
+/// child has the same descriptors and table).
+const SHORT_PREFIX: &str = "/proc/self/fd/";
+
+/// Most directories held open for long socket paths.
+const SHORT_DIRS_MAX: usize = 64;
+
+/// The directories (host path, descriptor) held open for long socket
+/// paths, never closed while the process image lives.
+static SHORT_DIRS: Locked<Vec<(Vec<u8>, i32)>> = Locked::new(Vec::new());
+
+fn with_short_dirs<T>(f: impl FnOnce(&mut Vec<(Vec<u8>, i32)>) -> T) -> T {
+    SHORT_DIRS.with(f)
 }

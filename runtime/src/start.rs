@@ -220,5 +220,22 @@ extern "C" fn runtime_main(sp: *mut u64) -> ! {
         host::fatal(b"no program to load");
     }
     let (sp, entry) = map::load(script.as_ptr(), Some(sp as usize));
+    keep_held_program();
     map::jump_to_guest(sp, entry)
+}
+
+/// A program run through a descriptor (exec.rs) was mapped from the
+/// runtime's copy of it: the copy stays open, for `/proc/self/exe`, but
+/// not past the next `execve`.
+fn keep_held_program() {
+    const F_SETFD: usize = 2;
+    const FD_CLOEXEC: usize = 1;
+    let exe = &host::state().handoff.exe_host;
+    if let Some(link) = sproot_core::fs::parse_magic_link(exe) {
+        if let sproot_core::fs::MagicKind::Fd(fd) = link.kind {
+            if link.pid == host::getpid() && fd as usize >= crate::exec::HELD_FD_MIN {
+                sc(nr::FCNTL, [fd as usize, F_SETFD, FD_CLOEXEC, 0, 0, 0]);
+            }
+        }
+    }
 }
