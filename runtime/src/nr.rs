@@ -50,7 +50,6 @@ mod numbers {
     pub const LSETXATTR: usize = 189;
     pub const GETXATTR: usize = 191;
     pub const UNAME: usize = 63;
-    pub const GETUID: usize = 102;
     pub const SYMLINKAT: usize = 266;
     pub const UNLINKAT: usize = 263;
     pub const LINKAT: usize = 265;
@@ -117,7 +116,6 @@ mod numbers {
     pub const LSETXATTR: usize = 6;
     pub const GETXATTR: usize = 8;
     pub const UNAME: usize = 160;
-    pub const GETUID: usize = 174;
     pub const SYMLINKAT: usize = 36;
     pub const UNLINKAT: usize = 35;
     pub const LINKAT: usize = 37;

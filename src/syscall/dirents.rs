@@ -7,7 +7,7 @@ use super::exit_hook::ExitHook;
 use super::{Ctx, Outcome};
 use nix::errno::Errno;
 use sproot_core::handler::listings::{self, Listed};
-pub use sproot_core::handler::listings::{Dirent, Filter, l2s_entry, rewrite_dirents};
+pub use sproot_core::handler::listings::{DirPath, Dirent, Filter, l2s_entry, rewrite_dirents};
 
 /// The exit work of a `getdents64` whose entries are filtered at its exit:
 /// the fd and the guest's buffer.
@@ -74,8 +74,10 @@ mod tests {
             l2s: true,
             points: false,
         };
-        let d = Some(dir.as_os_str().as_bytes());
-        let decide = |f: Filter, name: &[u8], d_type| f.decide(&TracerHost, d, name, d_type);
+        let d = Some(dir.as_os_str().as_bytes().to_vec());
+        let decide = |f: Filter, name: &[u8], d_type| {
+            f.decide(&TracerHost, &mut DirPath::known(d.clone()), name, d_type)
+        };
         assert_eq!(decide(both, b".l2s.a0001", libc::DT_LNK), Dirent::Hide);
         assert_eq!(decide(both, b".l2s.a0001.0002", libc::DT_REG), Dirent::Hide);
         assert_eq!(decide(both, b".l2s.mine", libc::DT_REG), Dirent::Keep);
@@ -89,7 +91,12 @@ mod tests {
         ));
         // Without the directory (it could not be named): by prefix.
         assert_eq!(
-            both.decide(&TracerHost, None, b".l2s.mine", libc::DT_REG),
+            both.decide(
+                &TracerHost,
+                &mut DirPath::known(None),
+                b".l2s.mine",
+                libc::DT_REG
+            ),
             Dirent::Hide
         );
         let proot_only = Filter {

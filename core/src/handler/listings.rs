@@ -48,7 +48,7 @@ pub enum Dirent {
 
 impl Filter {
     /// The decision for one entry of host directory `dir`.
-    pub fn decide(self, host: &dyn Host, dir: Option<&[u8]>, name: &[u8], d_type: u8) -> Dirent {
+    pub fn decide(self, host: &dyn Host, dir: &mut DirPath, name: &[u8], d_type: u8) -> Dirent {
         if self.proot && name.starts_with(b".proot") {
             return Dirent::Hide;
         }
@@ -58,14 +58,17 @@ impl Filter {
         if crate::ext::link2symlink::is_l2s_name(name) {
             // An intermediate or final file of a group; a file the guest
             // itself named `.l2s.*` stays visible.
-            return match dir {
+            return match dir.get() {
                 Some(dir) if !host.is_link_group_file(&in_dir(dir, name)) => Dirent::Keep,
                 _ => Dirent::Hide,
             };
         }
-        match dir {
-            Some(dir) if d_type == DT_LNK => l2s_entry(host, dir, name),
-            _ => Dirent::Keep,
+        if d_type != DT_LNK {
+            return Dirent::Keep;
+        }
+        match dir.get() {
+            Some(dir) => l2s_entry(host, dir, name),
+            None => Dirent::Keep,
         }
     }
 }
@@ -108,11 +111,46 @@ pub enum Listed {
 
 /// The host directory fd `fd` of the thread refers to (for `-l`'s lookups
 /// and the binding points to list).
-fn dir_of_fd<R: SyscallRegs>(ctx: &Ctx<R>, fd: i32, filter: Filter) -> Option<Vec<u8>> {
-    if !filter.l2s && !filter.points || fd < 0 {
-        return None;
+fn dir_of_fd<'h, R: SyscallRegs>(ctx: &Ctx<'h, R>, fd: i32, filter: Filter) -> DirPath<'h> {
+    let link = (filter.l2s || filter.points) && fd >= 0;
+    DirPath {
+        host: Some(ctx.host),
+        link: link.then(|| ctx.fd_link(fd)),
+        path: None,
     }
-    ctx.host.read_magic(&ctx.fd_link(fd)).ok()
+}
+
+/// The host path of the directory being listed, read (from its
+/// descriptor's `/proc` link) the first time an entry needs it: most
+/// listings under `-l` hold no symlink and no `.l2s.` name, and that read
+/// costs as much as the rest of the filtering.
+pub struct DirPath<'h> {
+    host: Option<&'h dyn Host>,
+    link: Option<Vec<u8>>,
+    path: Option<Option<Vec<u8>>>,
+}
+
+impl<'h> DirPath<'h> {
+    /// A directory whose path is known already (or unknown: `None`).
+    pub fn known(path: Option<Vec<u8>>) -> Self {
+        DirPath {
+            host: None,
+            link: None,
+            path: Some(path),
+        }
+    }
+
+    /// The directory's host path, if it can be read.
+    pub fn get(&mut self) -> Option<&[u8]> {
+        if self.path.is_none() {
+            let read = match (self.host, &self.link) {
+                (Some(h), Some(l)) => h.read_magic(l).ok(),
+                _ => None,
+            };
+            self.path = Some(read);
+        }
+        self.path.as_ref().and_then(|p| p.as_deref())
+    }
 }
 
 /// A duplicate of a guest's fd, closed when dropped.
@@ -142,10 +180,13 @@ pub fn enter<R: SyscallRegs>(ctx: &mut Ctx<R>, filter: Filter) -> Result<Listed,
     }
     // Only binding points to add, and none in this directory: the kernel's
     // listing is the guest's.
-    let dir = dir_of_fd(ctx, fd, filter);
-    let points = match &dir {
-        Some(d) if filter.points => ctx.view.missing_points(d),
-        _ => Vec::new(),
+    let mut dir = dir_of_fd(ctx, fd, filter);
+    let points = if filter.points {
+        dir.get()
+            .map(|d| ctx.view.missing_points(d))
+            .unwrap_or_default()
+    } else {
+        Vec::new()
     };
     if points.is_empty() && !filter.proot && !filter.l2s {
         return Ok(Listed::Pass);
@@ -177,7 +218,7 @@ pub fn enter<R: SyscallRegs>(ctx: &mut Ctx<R>, filter: Filter) -> Result<Listed,
             return Ok(Listed::Answered(0));
         }
         let (kept, _) = rewrite_dirents(&mut data[..n], |name, d_type| {
-            filter.decide(host, dir.as_deref(), name, d_type)
+            filter.decide(host, &mut dir, name, d_type)
         });
         if kept > 0 || !head.is_empty() {
             head.extend_from_slice(&data[..kept]);
@@ -202,10 +243,10 @@ pub fn exit<R: SyscallRegs>(ctx: &mut Ctx<R>, filter: Filter, fd: i32, buf: u64)
         points: false,
         ..filter
     };
-    let dir = dir_of_fd(ctx, fd, filter);
+    let mut dir = dir_of_fd(ctx, fd, filter);
     let host = ctx.host;
     let (kept, changed) = rewrite_dirents(&mut data, |name, d_type| {
-        filter.decide(host, dir.as_deref(), name, d_type)
+        filter.decide(host, &mut dir, name, d_type)
     });
     // (Only without duplicates: an answer made only of hidden entries
     // reads as the end of the directory; with the kernel's batches of
