@@ -625,3 +625,63 @@ fn a_guest_seccomp_filter_answers_its_calls_across_exec() {
          after exec: mkdirat 0 errno 0; getppid -1 errno 7; marker 0 size 6\n"
     );
 }
+
+/// A guest's own `ptrace` runs natively under the in-process engine (a
+/// guest tracer sees the runtime at work): the run says so once, at the
+/// first call, whichever process makes it, and the call answers as in a
+/// chroot.
+const GUEST_PTRACE_C: &str = r#"
+#include <stdio.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(void) {
+    for (int i = 0; i < 2; i++) {
+        fflush(stdout);
+        pid_t p = fork();
+        if (p == 0) {
+            /* Formatted first: once traced, a call the runtime translates
+               would be a signal stop for this parent, which does not
+               expect one (what the notice is about). */
+            char line[64];
+            int n = snprintf(line, sizeof line, "child %d: traceme ", i);
+            long r = ptrace(PTRACE_TRACEME, 0, 0, 0);
+            line[n++] = r == 0 ? '0' : '?';
+            line[n++] = '\n';
+            write(1, line, n);
+            _exit(0);
+        }
+        int st;
+        waitpid(p, &st, 0);
+    }
+    printf("parent: peek of no tracee %ld\n", ptrace(PTRACE_PEEKUSER, getpid(), 0, 0));
+    return 0;
+}
+"#;
+
+#[test]
+fn a_guest_tracer_is_told_once_what_it_will_see() {
+    if !inproc_available() {
+        return;
+    }
+    let Some(bin) = compile_c(GUEST_PTRACE_C, &[]) else {
+        eprintln!("note: skipping: no C compiler");
+        return;
+    };
+    let rootfs = tiny_rootfs();
+    rootfs.install(&bin, "/prog");
+    let out = same_as_chroot(&rootfs, &["/prog"]);
+    assert_eq!(
+        out,
+        "child 0: traceme 0\nchild 1: traceme 0\nparent: peek of no tracee -1\n"
+    );
+    let got = inproc(&rootfs, &["/prog"]);
+    let err = stderr_str(&got);
+    assert_eq!(
+        err.matches("uses ptrace").count(),
+        1,
+        "one notice for the run:\n{err}"
+    );
+    assert!(err.contains("--engine=ptrace"), "{err}");
+}

@@ -33,6 +33,7 @@ mod numbers {
     pub const FCNTL: usize = 72;
     pub const GETEUID: usize = 107;
     pub const PRCTL: usize = 157;
+    pub const PTRACE: usize = 101;
     pub const GETTID: usize = 186;
     pub const LISTXATTR: usize = 194;
     pub const LLISTXATTR: usize = 195;
@@ -100,6 +101,7 @@ mod numbers {
     pub const FCNTL: usize = 25;
     pub const GETEUID: usize = 175;
     pub const PRCTL: usize = 167;
+    pub const PTRACE: usize = 117;
     pub const GETTID: usize = 178;
     pub const LISTXATTR: usize = 11;
     pub const LLISTXATTR: usize = 12;

@@ -416,6 +416,9 @@ fn syscall(regs: TrapRegs, slot: usize, guest_mask: &mut u64) -> i64 {
     if let Some(r) = crate::guest_filters::install(regs.nr as usize, regs.args) {
         return r;
     }
+    if regs.nr as usize == nr::PTRACE {
+        return guest_ptrace(regs);
+    }
     match regs.nr as usize {
         nr::RT_SIGACTION => return sigaction(regs),
         nr::RT_SIGPROCMASK => return sigprocmask(regs, guest_mask),
@@ -745,6 +748,26 @@ fn sigaction(regs: TrapRegs) -> i64 {
     let mut args = regs.args;
     args[1] = &act as *const KSigaction as u64;
     issue(regs.nr, args, None)
+}
+
+/// A guest's own `ptrace` (a debugger, a tracer): it runs natively, so
+/// the guest's tracer sees its tracees as the kernel shows them, the
+/// runtime at work included (the `SIGSYS` of each translated call, the
+/// host paths it re-issues). Said once a run, at the first such call.
+fn guest_ptrace(regs: TrapRegs) -> i64 {
+    const NOTICE_PTRACE: u32 = 0;
+    let first = match &host::state().shared {
+        Some(s) => s.first_notice(NOTICE_PTRACE),
+        None => true,
+    };
+    if first {
+        log::warn!(
+            "a guest process uses ptrace (a tracer or debugger): under --engine=inproc it \
+             traces natively and sees the runtime's SIGSYS signals and host paths; \
+             run sproot with --engine=ptrace for the guest's own view"
+        );
+    }
+    issue(regs.nr, regs.args, None)
 }
 
 /// A call that waits with a signal mask of its own (`rt_sigsuspend`,

@@ -34,9 +34,10 @@ const TRAPPED_NAMES: &str = include_str!(concat!(env!("OUT_DIR"), "/trapped_name
 const TRAPPED_EXT_NAMES: &str = include_str!(concat!(env!("OUT_DIR"), "/trapped_ext_names.txt"));
 
 /// Syscalls trapped by their own rules below, or left to the kernel:
-/// guest ptrace runs natively (the guest is not traced); `seccomp` is trapped
-/// (the runtime keeps a guest's own filters, runtime/src/guest_filters.rs).
-const NATIVE: &[&str] = &["ptrace", "clone", "clone3", "unshare"];
+/// `ptrace` is trapped only to say what a guest tracer sees, then runs
+/// natively; `seccomp` is trapped (the runtime keeps a guest's own
+/// filters, runtime/src/guest_filters.rs).
+const NATIVE: &[&str] = &["clone", "clone3", "unshare"];
 
 /// Which engine translates the guest's syscalls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

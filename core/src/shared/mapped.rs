@@ -29,6 +29,8 @@ pub const GENERATION: usize = 0;
 /// `--stats`: the counts of translated calls and of execs.
 const TRAPS: usize = 2;
 const EXECS: usize = 3;
+/// One bit per message said once a run ([`MappedState::first_notice`]).
+const NOTICES: usize = 4;
 /// The `uname` fields' sequence count: odd while a writer is at work.
 const UNAME_SEQ: usize = 8;
 /// Six fields of [`FIELD_WORDS`] words: a length (`u64::MAX`: the host's
@@ -87,6 +89,13 @@ impl<'a> MappedState<'a> {
         if exec {
             self.w(EXECS).fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Whether this is the run's first use of notice `bit` (a message a
+    /// run says once, whichever guest process meets it first).
+    pub fn first_notice(&self, bit: u32) -> bool {
+        let b = 1u64 << (bit % 64);
+        self.w(NOTICES).fetch_or(b, Ordering::Relaxed) & b == 0
     }
 
     /// `--stats`: the translated calls and the execs counted so far.
