@@ -8,6 +8,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 use sproot_core::backend::{Memory, SyscallRegs};
 use sproot_core::ext::fake_id::Creds;
 use sproot_core::ext::link2symlink::{self as layout, LayoutFs};
+use sproot_core::fs::long_path;
 use sproot_core::fs::{GuestView, HostFs, Kind, ProcContext};
 use sproot_core::handler::{FileMeta, Host};
 use sproot_core::inproc::Handoff;
@@ -280,7 +281,8 @@ pub struct RtHost;
 
 impl HostFs for RtHost {
     fn lstat_kind(&self, path: &[u8]) -> Result<Kind, Errno> {
-        Ok(Kind::of_mode(mode_of(&stat_raw(path, false)?)))
+        let st = long_path::with_short(&RtHost, path, |p| stat_raw(p, false))?;
+        Ok(Kind::of_mode(mode_of(&st)))
     }
 
     fn stat_kind(&self, path: &[u8]) -> Result<Kind, Errno> {
@@ -288,23 +290,23 @@ impl HostFs for RtHost {
     }
 
     fn lstat_mode_ino(&self, path: &[u8]) -> Result<(u32, u64), Errno> {
-        let st = stat_raw(path, false)?;
+        let st = long_path::with_short(&RtHost, path, |p| stat_raw(p, false))?;
         Ok((mode_of(&st), u64_at(&st, ST_INO)))
     }
 
     fn readlink(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
-        readlink(path)
+        long_path::with_short(&RtHost, path, readlink)
     }
 
     fn read_magic(&self, link: &[u8]) -> Result<Vec<u8>, Errno> {
-        readlink(link)
+        long_path::read_magic(&RtHost, link)
     }
 
     fn for_kernel(&self, path: Vec<u8>) -> Result<Vec<u8>, Errno> {
-        if path.len() >= 4096 {
-            return Err(Errno::ENAMETOOLONG);
+        if path.len() < sproot_core::fs::PATH_MAX {
+            return Ok(path);
         }
-        Ok(path)
+        HELD_DIRS.with(|held| long_path::for_kernel(&RtHost, held, path))
     }
 
     fn process_ids(&self, id: i32) -> Option<(i32, i32)> {
@@ -318,6 +320,73 @@ impl HostFs for RtHost {
         Some((field(b"Tgid:")?, field(b"PPid:")?))
     }
 }
+
+/// Host paths of `PATH_MAX` bytes or more, looked at with the process's
+/// own syscalls; the guest's kernel names them through a directory the
+/// process holds (`/proc/self/fd/<n>/<name>`: the process making the call
+/// is the one holding it).
+impl long_path::PathOps for RtHost {
+    fn open_path(&self, path: &[u8], directory: bool) -> Result<i32, Errno> {
+        const O_PATH: usize = 0o10_000_000;
+        const O_DIRECTORY: usize = 0o200_000;
+        let c = CPath::new(path)?;
+        let flags = O_PATH | O_RDONLY_CLOEXEC | if directory { O_DIRECTORY } else { 0 };
+        let fd = res(sc(nr::OPENAT, [AT_FDCWD, c.ptr(), flags, 0, 0, 0]))? as i32;
+        Ok(out_of_the_way(fd))
+    }
+
+    fn close(&self, fd: i32) {
+        close(fd);
+    }
+
+    fn readlink(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        readlink(path)
+    }
+
+    fn dev_ino(&self, path: &[u8], follow: bool) -> Result<(u64, u64), Errno> {
+        let st = stat_raw(path, follow)?;
+        Ok((u64_at(&st, 0), u64_at(&st, ST_INO)))
+    }
+
+    fn entries(&self, path: &[u8]) -> Result<Vec<(Vec<u8>, u64)>, Errno> {
+        const O_DIRECTORY: usize = 0o200_000;
+        let c = CPath::new(path)?;
+        let fd = res(sc(
+            nr::OPENAT,
+            [AT_FDCWD, c.ptr(), O_RDONLY_CLOEXEC | O_DIRECTORY, 0, 0, 0],
+        ))? as i32;
+        let mut out = Vec::new();
+        let mut buf = alloc::vec![0u8; 16 << 10];
+        let r = loop {
+            let n = match self.getdents(fd, &mut buf) {
+                Ok(0) => break Ok(out),
+                Ok(n) => n,
+                Err(e) => break Err(e),
+            };
+            // struct linux_dirent64: ino at 0, reclen at 16, name at 19.
+            let mut at = 0;
+            while at + 19 < n {
+                let reclen = usize::from(u16::from_ne_bytes([buf[at + 16], buf[at + 17]]));
+                if reclen == 0 || at + reclen > n {
+                    break;
+                }
+                let name = &buf[at + 19..at + reclen];
+                let len = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+                out.push((name[..len].to_vec(), u64_at(&buf, at)));
+                at += reclen;
+            }
+        };
+        close(fd);
+        r
+    }
+
+    fn fd_for_kernel(&self, fd: i32) -> Vec<u8> {
+        alloc::format!("/proc/self/fd/{fd}").into_bytes()
+    }
+}
+
+/// The directories held for the guest's kernel (long host paths).
+static HELD_DIRS: Locked<long_path::Held> = Locked::new(long_path::Held::new());
 
 impl Host for RtHost {
     fn link_final_file(&self, path: &[u8]) -> Option<Vec<u8>> {

@@ -3,7 +3,7 @@
 //! it), with this backend's host: the tracer's own `lstat`, `readlink` and
 //! `/proc` reads ([`TracerHost`]), and long host paths (`long_path`).
 
-mod long_path;
+mod long_host_path;
 #[cfg(test)]
 mod tests;
 
@@ -22,7 +22,7 @@ pub struct TracerHost;
 
 impl HostFs for TracerHost {
     fn lstat_kind(&self, path: &[u8]) -> Result<Kind, sproot_core::Errno> {
-        long_path::with_short(path, nix::sys::stat::lstat)
+        long_host_path::with_short(path, nix::sys::stat::lstat)
             .map(|st| Kind::of_mode(st.st_mode))
             .map_err(Into::into)
     }
@@ -32,20 +32,20 @@ impl HostFs for TracerHost {
             .map_err(Into::into)
     }
     fn lstat_mode_ino(&self, path: &[u8]) -> Result<(u32, u64), sproot_core::Errno> {
-        long_path::with_short(path, nix::sys::stat::lstat)
+        long_host_path::with_short(path, nix::sys::stat::lstat)
             .map(|st| (st.st_mode, st.st_ino))
             .map_err(Into::into)
     }
     fn readlink(&self, path: &[u8]) -> Result<Vec<u8>, sproot_core::Errno> {
-        long_path::with_short(path, nix::fcntl::readlink)
+        long_host_path::with_short(path, nix::fcntl::readlink)
             .map(OsString::into_vec)
             .map_err(Into::into)
     }
     fn read_magic(&self, link: &[u8]) -> Result<Vec<u8>, sproot_core::Errno> {
-        long_path::read_magic(link).map_err(Into::into)
+        long_host_path::read_magic(link).map_err(Into::into)
     }
     fn for_kernel(&self, path: Vec<u8>) -> Result<Vec<u8>, sproot_core::Errno> {
-        long_path::for_kernel(path).map_err(Into::into)
+        long_host_path::for_kernel(path).map_err(Into::into)
     }
     fn process_ids(&self, id: i32) -> Option<(i32, i32)> {
         let text = std::fs::read_to_string(format!("/proc/{id}/status")).ok()?;

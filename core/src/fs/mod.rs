@@ -18,6 +18,7 @@
 
 mod aliases;
 mod host;
+pub mod long_path;
 mod points;
 mod proc_files;
 mod procfs;
