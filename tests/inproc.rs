@@ -685,3 +685,78 @@ fn a_guest_tracer_is_told_once_what_it_will_see() {
     );
     assert!(err.contains("--engine=ptrace"), "{err}");
 }
+
+/// A guest that closes every descriptor and puts other directories at the
+/// numbers the runtime held: a UNIX socket whose host path is too long
+/// for `sun_path` still lands where the guest named it (the runtime checks
+/// a held directory before naming it), as in a chroot.
+const CLOSE_ALL_C: &str = r#"
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int bind_at(const char *path) {
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    strcpy(a.sun_path, path);
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    return bind(s, (struct sockaddr *)&a, sizeof a);
+}
+
+static const char *kind(const char *path) {
+    struct stat st;
+    if (lstat(path, &st)) return "missing";
+    return S_ISSOCK(st.st_mode) ? "socket" : "other";
+}
+
+int main(void) {
+    unlink("/mnt/s/a.sock");
+    unlink("/mnt/s/b.sock");
+    printf("bind a: %d\n", bind_at("/mnt/s/a.sock"));
+    syscall(SYS_close_range, 3, ~0U, 0);
+    int root = open("/tmp", O_PATH | O_DIRECTORY);
+    for (int n = 500; n < 700; n++) dup2(root, n);
+    printf("bind b: %d\n", bind_at("/mnt/s/b.sock"));
+    printf("a: %s, b: %s, b in /tmp: %s\n", kind("/mnt/s/a.sock"), kind("/mnt/s/b.sock"),
+           kind("/tmp/b.sock"));
+    unlink("/mnt/s/a.sock");
+    unlink("/mnt/s/b.sock");
+    return 0;
+}
+"#;
+
+#[test]
+fn a_guest_that_closes_every_descriptor_keeps_long_socket_paths_right() {
+    if !inproc_available() {
+        return;
+    }
+    let Some(bin) = compile_c(CLOSE_ALL_C, &[]) else {
+        eprintln!("note: skipping: no C compiler");
+        return;
+    };
+    let rootfs = tiny_rootfs();
+    rootfs.install(&bin, "/prog");
+    std::fs::create_dir_all(rootfs.host_path("/tmp")).unwrap();
+    std::fs::create_dir_all(rootfs.host_path("/mnt/s")).unwrap();
+    let top = unique_temp_dir("inproc-long-socket");
+    let long = top.join("a".repeat(60)).join("b".repeat(60));
+    std::fs::create_dir_all(&long).unwrap();
+    let long = long.to_str().expect("utf-8").to_string();
+    let spec = format!("{long}:/mnt/s");
+    let want = "bind a: 0\nbind b: 0\na: socket, b: socket, b in /tmp: missing\n";
+    let ours = inproc(&rootfs, &["-b", &spec, "/prog"]);
+    assert_success(&ours, "the program under --engine=inproc");
+    assert_eq!(stdout_str(&ours), want);
+    if let Some(theirs) = chroot_with_binds(rootfs.root(), &[(&long, "/mnt/s")], &["/prog"]) {
+        assert_success(&theirs, "the program in a chroot");
+        assert_eq!(stdout_str(&theirs), want);
+    }
+    remove_temp_dir(&top);
+}

@@ -531,20 +531,23 @@ impl Host for RtHost {
             .ok_or(Errno::ENAMETOOLONG)?;
         let (dir, name) = (&path[..cut.max(1)], &path[cut + 1..]);
         let fd = with_short_dirs(|d| -> Result<i32, Errno> {
-            if let Some((_, fd)) = d.iter().find(|(p, _)| p == dir) {
+            use long_path::PathOps;
+            // Checked before use: a guest that closed the descriptor may
+            // have its number for another file now.
+            let id_of =
+                |fd: i32| RtHost.dev_ino(&alloc::format!("/proc/self/fd/{fd}").into_bytes(), true);
+            if let Some((_, fd, _)) = d
+                .iter()
+                .find(|(p, fd, id)| p == dir && id_of(*fd).is_ok_and(|now| now == *id))
+            {
                 return Ok(*fd);
             }
+            d.retain(|(p, _, _)| p != dir);
             if d.len() >= SHORT_DIRS_MAX {
                 return Err(Errno::ENAMETOOLONG);
             }
-            const O_PATH_DIRECTORY_CLOEXEC: usize = 0o10_000_000 | 0o200_000 | 0o2_000_000;
-            let c = CPath::new(dir)?;
-            let fd = res(sc(
-                nr::OPENAT,
-                [AT_FDCWD, c.ptr(), O_PATH_DIRECTORY_CLOEXEC, 0, 0, 0],
-            ))? as i32;
-            let fd = out_of_the_way(fd);
-            d.push((dir.to_vec(), fd));
+            let fd = RtHost.open_path(dir, true)?;
+            d.push((dir.to_vec(), fd, id_of(fd)?));
             Ok(fd)
         })?;
         let mut out = alloc::format!("{SHORT_PREFIX}{fd}/").into_bytes();
@@ -560,7 +563,7 @@ impl Host for RtHost {
         let slash = rest.iter().position(|&c| c == b'/')?;
         let fd: i32 = core::str::from_utf8(&rest[..slash]).ok()?.parse().ok()?;
         with_short_dirs(|d| {
-            let (dir, _) = d.iter().find(|(_, f)| *f == fd)?;
+            let (dir, _, _) = d.iter().find(|(_, f, _)| *f == fd)?;
             Some(sproot_core::fs::normalize_lexical(
                 &[&dir[..], &rest[slash..]].concat(),
             ))
@@ -1091,8 +1094,12 @@ const SHORT_DIRS_MAX: usize = 64;
 
 /// The directories (host path, descriptor) held open for long socket
 /// paths, never closed while the process image lives.
-static SHORT_DIRS: Locked<Vec<(Vec<u8>, i32)>> = Locked::new(Vec::new());
+static SHORT_DIRS: Locked<Vec<ShortDir>> = Locked::new(Vec::new());
 
-fn with_short_dirs<T>(f: impl FnOnce(&mut Vec<(Vec<u8>, i32)>) -> T) -> T {
+/// A directory held for long socket paths: its host path, descriptor, and
+/// device and inode when opened.
+type ShortDir = (Vec<u8>, i32, (u64, u64));
+
+fn with_short_dirs<T>(f: impl FnOnce(&mut Vec<ShortDir>) -> T) -> T {
     SHORT_DIRS.with(f)
 }

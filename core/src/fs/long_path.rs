@@ -119,10 +119,10 @@ pub fn with_short<O: PathOps + ?Sized, T>(
     f(&under(dir.fd, name))
 }
 
-/// The directories held for the guest's kernel: (host path, descriptor),
-/// the oldest first.
+/// The directories held for the guest's kernel: (host path, descriptor,
+/// its device and inode when opened), the oldest first.
 #[derive(Default)]
-pub struct Held(VecDeque<(Vec<u8>, i32)>);
+pub struct Held(VecDeque<(Vec<u8>, i32, (u64, u64))>);
 
 impl Held {
     pub const fn new() -> Self {
@@ -141,18 +141,33 @@ pub fn for_kernel<O: PathOps + ?Sized>(
         return Ok(host);
     }
     let (dir, name) = split_last(&host)?;
-    let fd = match held.0.iter().find(|(d, _)| d == dir) {
-        Some((_, fd)) => *fd,
+    // A held descriptor is checked before it is named: a guest that
+    // closed it (every descriptor, say) may have its number for another
+    // file now, which the name would then reach instead.
+    let at = held.0.iter().position(|(d, fd, id)| {
+        d == dir
+            && ops
+                .dev_ino(&under(*fd, b""), true)
+                .is_ok_and(|now| now == *id)
+    });
+    let fd = match at {
+        Some(i) => held.0[i].1,
         None => {
+            // A stale entry's number is not this process's any more.
+            held.0.retain(|(d, _, _)| d != dir);
             let file = open_dir(ops, dir)?;
+            let id = ops.dev_ino(&under(file.fd, b""), true)?;
             let fd = file.fd;
             core::mem::forget(file);
             if held.0.len() >= HELD_MAX
-                && let Some((_, old)) = held.0.pop_front()
+                && let Some((_, old, id)) = held.0.pop_front()
+                && ops
+                    .dev_ino(&under(old, b""), true)
+                    .is_ok_and(|now| now == id)
             {
                 ops.close(old);
             }
-            held.0.push_back((dir.to_vec(), fd));
+            held.0.push_back((dir.to_vec(), fd, id));
             fd
         }
     };
