@@ -760,3 +760,23 @@ fn a_guest_that_closes_every_descriptor_keeps_long_socket_paths_right() {
     }
     remove_temp_dir(&top);
 }
+
+/// `/proc/self/environ` of a guest program (the first one, and one a
+/// guest execs) shows its environment and not the runtime's hand-off.
+#[test]
+fn proc_self_environ_does_not_show_the_hand_off() {
+    if !inproc_available() {
+        return;
+    }
+    let rootfs = tiny_rootfs();
+    let script = "tr '\\0' '\\n' < /proc/self/environ; echo --; \
+                  exec /bin/sh -c \"tr '\\\\0' '\\\\n' < /proc/self/environ\"";
+    let out = inproc(
+        &rootfs,
+        &["/usr/bin/env", "-i", "MARK=1", "/bin/sh", "-c", script],
+    );
+    assert_success(&out, "environ");
+    let text = stdout_str(&out);
+    assert!(!text.contains("SPROOT_INPROC"), "{text}");
+    assert_eq!(text.matches("MARK=1").count(), 2, "{text}");
+}

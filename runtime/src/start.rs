@@ -55,6 +55,11 @@ fn take_handoff(sp: *mut u64) -> (Handoff, *mut u64) {
             Ok(h) => h,
             Err(_) => host::fatal(b"the hand-off is not this runtime's"),
         };
+        // Its text goes too: /proc/self/environ reads the kernel's copy of
+        // the environment, which cannot shrink, so it shows NUL bytes
+        // where the hand-off was (the runtime's exec puts it last).
+        let text = core::ptr::read(envp.add(at)) as *mut u8;
+        core::ptr::write_bytes(text, 0, cstr_at(text).len());
         // envp[at..n] moves up over the hand-off; the old NULL at envp[n]
         // becomes free, and auxv (from envp[n + 1]) moves up one word.
         for i in at..n {
