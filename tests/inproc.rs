@@ -780,3 +780,61 @@ fn proc_self_environ_does_not_show_the_hand_off() {
     assert!(!text.contains("SPROOT_INPROC"), "{text}");
     assert_eq!(text.matches("MARK=1").count(), 2, "{text}");
 }
+
+/// A timeout done with `siglongjmp` out of a `SIGALRM` handler that
+/// interrupted a waiting translated call (the `open` of a FIFO nobody
+/// writes), 100 times: each jump abandons a runtime handler, whose slot is
+/// taken back (there are 64), and the program runs on as in a chroot.
+const SIGLONGJMP_C: &str = r#"
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static sigjmp_buf env;
+static void on_alarm(int sig) { (void)sig; siglongjmp(env, 1); }
+
+int main(void) {
+    unlink("/tmp/fifo");
+    if (mkfifo("/tmp/fifo", 0600)) { perror("mkfifo"); return 2; }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, 0);
+    int jumps = 0, opened = 0;
+    for (int i = 0; i < 100; i++) {
+        if (sigsetjmp(env, 1) == 0) {
+            struct itimerval t = {{0, 0}, {0, 2000}};
+            setitimer(ITIMER_REAL, &t, 0);
+            int fd = open("/tmp/fifo", O_RDONLY);
+            if (fd >= 0) { opened++; close(fd); }
+        } else {
+            jumps++;
+        }
+    }
+    struct stat st;
+    printf("jumps %d, opened %d, stat after: %d\n", jumps, opened, stat("/tmp/fifo", &st));
+    unlink("/tmp/fifo");
+    return 0;
+}
+"#;
+
+#[test]
+fn handlers_left_by_siglongjmp_give_their_slots_back() {
+    if !inproc_available() {
+        return;
+    }
+    let Some(bin) = compile_c(SIGLONGJMP_C, &[]) else {
+        eprintln!("note: skipping: no C compiler");
+        return;
+    };
+    let rootfs = tiny_rootfs();
+    rootfs.install(&bin, "/prog");
+    std::fs::create_dir_all(rootfs.host_path("/tmp")).unwrap();
+    let out = same_as_chroot(&rootfs, &["/prog"]);
+    assert_eq!(out, "jumps 100, opened 0, stat after: 0\n");
+}

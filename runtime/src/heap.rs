@@ -102,8 +102,15 @@ pub fn init() {
     STACKS.store(stacks, Ordering::Release);
 }
 
-/// Claim a free slot (waits while every slot is in use).
-pub fn claim() -> usize {
+/// The thread holding each slot, and the stack pointer its trap
+/// interrupted (which tells a nested handler's slot from an abandoned
+/// one, [`reclaim_abandoned`]).
+static OWNER: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
+static FROM_SP: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+
+/// Claim a free slot for a trap of thread `tid` that interrupted it at
+/// stack pointer `from_sp` (waits while every slot is in use).
+pub fn claim(tid: i32, from_sp: usize) -> usize {
     let mut spins = 0u32;
     loop {
         let used = USED.load(Ordering::Relaxed);
@@ -113,11 +120,13 @@ pub fn claim() -> usize {
                 .compare_exchange_weak(used, used | 1 << i, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
             {
+                OWNER[i].store(tid, Ordering::Relaxed);
+                FROM_SP[i].store(from_sp, Ordering::Relaxed);
                 return i;
             }
             continue;
         }
-        if reclaim() {
+        if reclaim() || reclaim_abandoned(tid, from_sp) {
             continue;
         }
         spins += 1;
@@ -130,7 +139,59 @@ pub fn claim() -> usize {
 
 /// Give a slot back.
 pub fn release(i: usize) {
+    OWNER[i].store(0, Ordering::Relaxed);
     USED.fetch_and(!(1 << i), Ordering::Release);
+}
+
+/// The thread holding slot `i`.
+pub fn owner(i: usize) -> i32 {
+    OWNER[i].load(Ordering::Relaxed)
+}
+
+/// Take back the slots thread `tid` holds but can no longer return to: a
+/// guest signal handler that ran on a slot's stack (a signal that
+/// interrupted a waiting call) and left with `siglongjmp` abandons that
+/// handler. The slots `tid` may still return to are those of the chain
+/// from `from_sp`, the stack pointer its new trap interrupted: the slot
+/// whose stack that is, the one its trap interrupted, and so on. On an
+/// alternate signal stack the chain cannot be followed (a handler there
+/// may have interrupted any of them): nothing is taken back. Whether any
+/// slot was.
+fn reclaim_abandoned(tid: i32, from_sp: usize) -> bool {
+    const SS_ONSTACK: i32 = 1;
+    let mut old = [0u64; 3];
+    // SAFETY: sigaltstack with no new stack only writes the current one
+    // (a stack_t: pointer, flags, size) into `old`.
+    let r = unsafe {
+        crate::sys::syscall6(
+            crate::nr::SIGALTSTACK,
+            [0, old.as_mut_ptr() as usize, 0, 0, 0, 0],
+        )
+    };
+    if r != 0 || old[1] as i32 & SS_ONSTACK != 0 {
+        return false;
+    }
+    let base = STACKS.load(Ordering::Relaxed);
+    let mut live = 0u64;
+    let mut sp = from_sp;
+    while sp >= base && sp < base + SLOTS * STACK {
+        let j = (sp - base) / STACK;
+        if live & 1 << j != 0 || OWNER[j].load(Ordering::Relaxed) != tid {
+            break;
+        }
+        live |= 1 << j;
+        sp = FROM_SP[j].load(Ordering::Relaxed);
+    }
+    let used = USED.load(Ordering::Acquire);
+    let mut any = false;
+    for (i, owner) in OWNER.iter().enumerate() {
+        let held = used & 1 << i != 0;
+        if held && live & 1 << i == 0 && owner.load(Ordering::Relaxed) == tid {
+            release(i);
+            any = true;
+        }
+    }
+    any
 }
 
 /// Slot `i` runs an `execve` of thread `tid` (0: it returned).

@@ -28,6 +28,7 @@ mod numbers {
     pub const PREAD64: usize = 17;
     pub const MUNMAP: usize = 11;
     pub const SCHED_YIELD: usize = 24;
+    pub const SIGALTSTACK: usize = 131;
     pub const GETPID: usize = 39;
     pub const EXECVE: usize = 59;
     pub const FCNTL: usize = 72;
@@ -96,6 +97,7 @@ mod numbers {
     pub const PREAD64: usize = 67;
     pub const MUNMAP: usize = 215;
     pub const SCHED_YIELD: usize = 124;
+    pub const SIGALTSTACK: usize = 132;
     pub const GETPID: usize = 172;
     pub const EXECVE: usize = 221;
     pub const FCNTL: usize = 25;

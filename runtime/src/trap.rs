@@ -164,7 +164,10 @@ struct Trapped {
 }
 
 extern "C" fn on_sigsys(_sig: i32, info: usize, ucontext: usize) {
-    let slot = heap::claim();
+    // SAFETY: the kernel's ucontext of this signal: the interrupted stack
+    // pointer.
+    let from_sp = unsafe { *greg(ucontext, uc::SP) } as usize;
+    let slot = heap::claim(host::gettid(), from_sp);
     let t = Trapped {
         info,
         ucontext,
@@ -463,7 +466,7 @@ fn syscall(regs: TrapRegs, slot: usize, guest_mask: &mut u64) -> i64 {
     } else {
         0
     };
-    let ret = translated(regs, &sv.view, mask);
+    let ret = translated(regs, &sv.view, mask, heap::owner(slot));
     if aliases {
         host::names_out(sv, remembered);
     }
@@ -495,7 +498,8 @@ fn from_core(o: Outcome) -> RtOutcome {
 }
 
 /// The call translated in `view`, run: its result.
-fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView, mask: u64) -> i64 {
+/// `tid`: the trapped thread.
+fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView, mask: u64, tid: i32) -> i64 {
     let st = host::state();
     let local;
     let shared: &dyn SharedState = match &st.shared {
@@ -510,7 +514,7 @@ fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView, mask: u64) -> i
     // reads it.
     let scratch: alloc::vec::Vec<u8> = alloc::vec::Vec::with_capacity(SCRATCH);
     let top = scratch.as_ptr() as u64 + SCRATCH as u64;
-    let me = OwnProcess::default();
+    let me = OwnProcess::of_thread(tid);
     let mut ctx = Ctx::new(
         view,
         &me,
