@@ -50,6 +50,23 @@ fn same_as_chroot_with(rootfs: &TinyRootfs, opts: &[&str], args: &[&str]) -> Str
     text
 }
 
+/// A tiny rootfs with the C program `src` (built with `flags`) at /prog
+/// and /tmp; `None`, with a note, when the engine or a C compiler is
+/// missing here.
+fn with_program(src: &str, flags: &[&str]) -> Option<TinyRootfs> {
+    if !inproc_available() {
+        return None;
+    }
+    let Some(bin) = compile_c(src, flags) else {
+        eprintln!("note: skipping: no C compiler");
+        return None;
+    };
+    let rootfs = tiny_rootfs();
+    rootfs.install(&bin, "/prog");
+    std::fs::create_dir_all(rootfs.host_path("/tmp")).unwrap();
+    Some(rootfs)
+}
+
 #[test]
 fn a_shell_session_sees_what_a_chroot_shows() {
     if !inproc_available() {
@@ -210,15 +227,9 @@ int main(void) {
 
 #[test]
 fn threads_forks_spawns_and_signal_settings_behave_as_natively() {
-    if !inproc_available() {
-        return;
-    }
-    let Some(bin) = compile_c(PROGRAM_C, &["-pthread"]) else {
-        eprintln!("note: skipping: no C compiler");
+    let Some(rootfs) = with_program(PROGRAM_C, &["-pthread"]) else {
         return;
     };
-    let rootfs = tiny_rootfs();
-    rootfs.install(&bin, "/prog");
     std::fs::write(rootfs.host_path("/etc/motd"), "in the guest\n").unwrap();
     let out = same_as_chroot(&rootfs, &["/prog"]);
     for want in [
@@ -379,15 +390,9 @@ int main(void) {
 
 #[test]
 fn a_signal_interrupts_a_blocked_translated_call_as_natively() {
-    if !inproc_available() {
-        return;
-    }
-    let Some(bin) = compile_c(BLOCKING_C, &[]) else {
-        eprintln!("note: skipping: no C compiler");
+    let Some(rootfs) = with_program(BLOCKING_C, &[]) else {
         return;
     };
-    let rootfs = tiny_rootfs();
-    rootfs.install(&bin, "/prog");
     let out = same_as_chroot(&rootfs, &["/prog"]);
     assert!(
         out.contains("open without SA_RESTART: Interrupted system call, handler ran 1"),
@@ -606,17 +611,10 @@ int main(int argc, char **argv) {
 
 #[test]
 fn a_guest_seccomp_filter_answers_its_calls_across_exec() {
-    if !inproc_available() {
-        return;
-    }
-    let Some(bin) = compile_c(GUEST_FILTER_C, &[]) else {
-        eprintln!("note: skipping: no C compiler");
+    let Some(rootfs) = with_program(GUEST_FILTER_C, &[]) else {
         return;
     };
-    let rootfs = tiny_rootfs();
-    rootfs.install(&bin, "/prog");
     std::fs::write(rootfs.host_path("/etc/guest-marker"), "12345\n").unwrap();
-    std::fs::create_dir_all(rootfs.host_path("/tmp")).unwrap();
     let out = same_as_chroot(&rootfs, &["/prog"]);
     assert_eq!(
         out,
@@ -662,15 +660,9 @@ int main(void) {
 
 #[test]
 fn a_guest_tracer_is_told_once_what_it_will_see() {
-    if !inproc_available() {
-        return;
-    }
-    let Some(bin) = compile_c(GUEST_PTRACE_C, &[]) else {
-        eprintln!("note: skipping: no C compiler");
+    let Some(rootfs) = with_program(GUEST_PTRACE_C, &[]) else {
         return;
     };
-    let rootfs = tiny_rootfs();
-    rootfs.install(&bin, "/prog");
     let out = same_as_chroot(&rootfs, &["/prog"]);
     assert_eq!(
         out,
@@ -734,16 +726,9 @@ int main(void) {
 
 #[test]
 fn a_guest_that_closes_every_descriptor_keeps_long_socket_paths_right() {
-    if !inproc_available() {
-        return;
-    }
-    let Some(bin) = compile_c(CLOSE_ALL_C, &[]) else {
-        eprintln!("note: skipping: no C compiler");
+    let Some(rootfs) = with_program(CLOSE_ALL_C, &[]) else {
         return;
     };
-    let rootfs = tiny_rootfs();
-    rootfs.install(&bin, "/prog");
-    std::fs::create_dir_all(rootfs.host_path("/tmp")).unwrap();
     std::fs::create_dir_all(rootfs.host_path("/mnt/s")).unwrap();
     let top = unique_temp_dir("inproc-long-socket");
     let long = top.join("a".repeat(60)).join("b".repeat(60));
@@ -825,16 +810,9 @@ int main(void) {
 
 #[test]
 fn handlers_left_by_siglongjmp_give_their_slots_back() {
-    if !inproc_available() {
-        return;
-    }
-    let Some(bin) = compile_c(SIGLONGJMP_C, &[]) else {
-        eprintln!("note: skipping: no C compiler");
+    let Some(rootfs) = with_program(SIGLONGJMP_C, &[]) else {
         return;
     };
-    let rootfs = tiny_rootfs();
-    rootfs.install(&bin, "/prog");
-    std::fs::create_dir_all(rootfs.host_path("/tmp")).unwrap();
     let out = same_as_chroot(&rootfs, &["/prog"]);
     assert_eq!(out, "jumps 100, opened 0, stat after: 0\n");
 }
