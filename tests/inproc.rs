@@ -816,3 +816,96 @@ fn handlers_left_by_siglongjmp_give_their_slots_back() {
     let out = same_as_chroot(&rootfs, &["/prog"]);
     assert_eq!(out, "jumps 100, opened 0, stat after: 0\n");
 }
+
+/// The review's cases: a `SIGSYS` a process sends to a guest that
+/// ignores it; a program run from a memfd that runs `/proc/self/exe`
+/// again; a filter one thread installs without `TSYNC` while another
+/// thread runs (the other's calls are not judged by it). As in a chroot.
+const REVIEW_CASES_C: &str = r#"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void *filtered_thread(void *arg) {
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+    int fd = open("/etc/passwd", O_RDONLY);
+    *(int *)arg = fd < 0 ? errno : 0;
+    return (void *)r;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "again") == 0) {
+        printf("ran again through /proc/self/exe\n");
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "memfd") == 0) {
+        fflush(stdout);
+        char *a[] = {argv[0], "again", NULL};
+        execve("/proc/self/exe", a, environ);
+        printf("exec /proc/self/exe: %s\n", strerror(errno));
+        return 1;
+    }
+    signal(SIGSYS, SIG_IGN);
+    kill(getpid(), SIGSYS);
+    printf("ignored SIGSYS: alive\n");
+    fflush(stdout);
+    int self = open("/prog", O_RDONLY), m = memfd_create("copy", MFD_CLOEXEC);
+    char b[65536];
+    ssize_t n;
+    while ((n = read(self, b, sizeof b)) > 0) write(m, b, n);
+    pid_t p = fork();
+    if (p == 0) {
+        char *a[] = {"prog", "memfd", NULL};
+        fexecve(m, a, environ);
+        _exit(9);
+    }
+    int st;
+    waitpid(p, &st, 0);
+    printf("memfd child: exit %d\n", WEXITSTATUS(st));
+    int in_thread = -1;
+    pthread_t t;
+    pthread_create(&t, 0, filtered_thread, &in_thread);
+    void *r;
+    pthread_join(t, &r);
+    int fd = open("/etc/passwd", O_RDONLY);
+    printf("filter %ld; open in its thread: %s; in main: %s\n", (long)r,
+           in_thread ? strerror(in_thread) : "ok", fd >= 0 ? "ok" : strerror(errno));
+    return 0;
+}
+"#;
+
+#[test]
+fn sent_sigsys_memfd_reexec_and_one_threads_filter_behave_as_natively() {
+    let Some(rootfs) = with_program(REVIEW_CASES_C, &["-pthread"]) else {
+        return;
+    };
+    let out = same_as_chroot(&rootfs, &["/prog"]);
+    assert_eq!(
+        out,
+        "ignored SIGSYS: alive\nran again through /proc/self/exe\nmemfd child: exit 0\n\
+         filter 0; open in its thread: Operation not permitted; in main: ok\n"
+    );
+}

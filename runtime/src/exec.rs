@@ -155,6 +155,45 @@ fn exec_call(
         e.errno
     })?;
 
+    // This program again, run through the runtime's copy of a
+    // descriptor: the copy must reach the next runtime.
+    let again = held_fd_of(&plan.exe_host);
+    if let Some(fd) = again {
+        set_cloexec(fd, false);
+    }
+    let r = run_exec(ctx, (call.argv_arg, call.envp_arg), plan, guest_mask);
+    if let Some(fd) = again {
+        set_cloexec(fd, true);
+    }
+    r
+}
+
+/// The runtime's copy of a descriptor that `exe` names
+/// (`/proc/<this process>/fd/<n>`, `n` above the guest's numbers).
+pub fn held_fd_of(exe: &[u8]) -> Option<i32> {
+    let link = sproot_core::fs::parse_magic_link(exe)?;
+    match link.kind {
+        sproot_core::fs::MagicKind::Fd(fd)
+            if link.pid == host::getpid() && fd as usize >= HELD_FD_MIN =>
+        {
+            Some(fd)
+        }
+        _ => None,
+    }
+}
+
+/// Set or clear descriptor `fd`'s close-on-exec flag.
+pub fn set_cloexec(fd: i32, on: bool) {
+    const F_SETFD: usize = 2;
+    sc(nr::FCNTL, [fd as usize, F_SETFD, usize::from(on), 0, 0, 0]);
+}
+
+fn run_exec(
+    ctx: &mut Ctx<TrapRegs>,
+    (argv_arg, envp_arg): (usize, usize),
+    plan: sproot_core::exec::ExecPlan,
+    guest_mask: u64,
+) -> Result<i64, Errno> {
     let mut handoff = host::state().handoff.clone();
     handoff.exe_guest = plan.exe_guest.clone();
     handoff.exe_host = plan.exe_host.clone();
@@ -162,12 +201,12 @@ fn exec_call(
     handoff.filter = Vec::new();
     handoff.ext.creds = host::with_creds(|c| c.clone());
     handoff.cwd_name = cwd_name(ctx);
-    handoff.guest_filters = crate::guest_filters::encoded();
+    handoff.guest_filters = crate::guest_filters::encoded(host::gettid());
     let ours = handoff.env_string();
 
     // The guest's environment, without a hand-off of its own, then ours.
     let mut envp: Vec<u64> = Vec::new();
-    for p in read_ptrs(ctx, ctx.arg(call.envp_arg))? {
+    for p in read_ptrs(ctx, ctx.arg(envp_arg))? {
         let s = ctx.read_cstring(p, 1 << 20)?;
         if env_value(&s).is_none() {
             envp.push(p);
@@ -192,7 +231,7 @@ fn exec_call(
         argv_ptrs_new.push(0);
         argv_ptrs_new.as_ptr() as u64
     } else {
-        ctx.arg(call.argv_arg)
+        ctx.arg(argv_arg)
     };
     let runtime = CPath::new(&handoff.runtime)?;
     // A vfork child's execve leaves this slot taken in its parent's

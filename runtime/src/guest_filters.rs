@@ -35,14 +35,29 @@ const RET_ERRNO: u32 = 0x0005_0000;
 const RET_USER_NOTIF: u32 = 0x7fc0_0000;
 const RET_TRACE: u32 = 0x7ff0_0000;
 
-/// Oldest first.
-static FILTERS: Locked<Vec<Vec<Insn>>> = Locked::new(Vec::new());
+/// Oldest first, each with the one thread it applies to (`None`: all).
+static FILTERS: Locked<Vec<Filter>> = Locked::new(Vec::new());
+
+/// A guest filter, and the one thread it applies to: a filter installed
+/// without `SECCOMP_FILTER_FLAG_TSYNC` while the process had other
+/// threads holds for the installing thread only (the threads it creates
+/// later are counted as the others: an approximation); otherwise for all.
+type Filter = (Vec<Insn>, Option<i32>);
+
+/// The most instructions the guest's filters may hold in all: they cross
+/// `execve` in the hand-off, one environment string, which the kernel
+/// caps at 128 KiB (the kernel's own limit, 32768, is larger).
+const MOST_INSNS: usize = 6144;
+
+fn applies((_, only): &Filter, tid: i32) -> bool {
+    only.is_none_or(|t| t == tid)
+}
 
 /// Whether the guest installed any filter: read without the lock (set
 /// once, never cleared in a process image).
 static ANY: AtomicBool = AtomicBool::new(false);
 
-fn with<T>(f: impl FnOnce(&mut Vec<Vec<Insn>>) -> T) -> T {
+fn with<T>(f: impl FnOnce(&mut Vec<Filter>) -> T) -> T {
     FILTERS.with(f)
 }
 
@@ -51,16 +66,22 @@ pub fn init(raw: &[Vec<u8>]) {
     if raw.is_empty() {
         return;
     }
-    with(|p| p.extend(raw.iter().map(|b| cbpf::decode(b))));
+    with(|p| p.extend(raw.iter().map(|b| (cbpf::decode(b), None))));
     ANY.store(true, core::sync::atomic::Ordering::Release);
 }
 
-/// The filters as the hand-off carries them.
-pub fn encoded() -> Vec<Vec<u8>> {
+/// The filters of thread `tid` as the hand-off carries them (the thread
+/// that runs `execve` is the only one left after it).
+pub fn encoded(tid: i32) -> Vec<Vec<u8>> {
     if !ANY.load(core::sync::atomic::Ordering::Acquire) {
         return Vec::new();
     }
-    with(|p| p.iter().map(|f| cbpf::encode(f)).collect())
+    with(|p| {
+        p.iter()
+            .filter(|f| applies(f, tid))
+            .map(|(f, _)| cbpf::encode(f))
+            .collect()
+    })
 }
 
 /// What the guest's filters make of a call.
@@ -71,18 +92,25 @@ pub enum Answer {
     Fail(i64),
     /// The guest's `SIGSYS` handler gets it.
     Trap,
+    /// The thread is killed (the process, if it is the last).
+    KillThread,
     /// The process is killed.
     Kill,
 }
 
-/// The guest's filters' answer for the call `data` describes.
-pub fn judge(data: &SeccompData) -> Answer {
+/// The guest's filters' answer for the call `data` describes, made by
+/// thread `tid`.
+pub fn judge(data: &SeccompData, tid: i32) -> Answer {
     if !ANY.load(core::sync::atomic::Ordering::Acquire) {
         return Answer::Run;
     }
-    let r = with(|p| cbpf::run_stack(p.iter().rev().map(|f| f.as_slice()), data));
+    let r = with(|p| {
+        let mine = p.iter().rev().filter(|f| applies(f, tid));
+        cbpf::run_stack(mine.map(|(f, _)| f.as_slice()), data)
+    });
     match r & RET_ACTION_FULL {
-        RET_KILL_PROCESS | RET_KILL_THREAD => Answer::Kill,
+        RET_KILL_PROCESS => Answer::Kill,
+        RET_KILL_THREAD => Answer::KillThread,
         RET_TRAP => Answer::Trap,
         RET_ERRNO => Answer::Fail(-i64::from((r & 0xffff).min(4095))),
         // No tracer, and no supervisor that could answer for the runtime:
@@ -117,6 +145,10 @@ fn install_at(sysno: usize, a: [u64; 6], fprog_at: u64, flags: u64) -> Result<i6
     let mut raw = alloc::vec![0u8; len * 8];
     OwnMemory.read(at, &mut raw)?;
     let prog = cbpf::decode(&raw);
+    let held: usize = with(|p| p.iter().map(|(f, _)| f.len()).sum());
+    if held + prog.len() > MOST_INSNS {
+        return Err(Errno::ENOMEM);
+    }
     let (lo, hi) = host::state().handoff.window;
     let exempt = cbpf::encode(&sproot_core::inproc::exempt_runtime(&prog, lo, hi));
     if exempt.len() / 8 > cbpf::MAX_INSNS {
@@ -136,7 +168,9 @@ fn install_at(sysno: usize, a: [u64; 6], fprog_at: u64, flags: u64) -> Result<i6
             && (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER != 0
                 || flags & SECCOMP_FILTER_FLAG_TSYNC == 0));
     if installed {
-        with(|p| p.push(prog));
+        let only =
+            (flags & SECCOMP_FILTER_FLAG_TSYNC == 0 && host::threads() > 1).then(host::gettid);
+        with(|p| p.push((prog, only)));
         ANY.store(true, core::sync::atomic::Ordering::Release);
     }
     Ok(r)

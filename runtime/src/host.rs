@@ -383,6 +383,21 @@ impl long_path::PathOps for RtHost {
     fn fd_for_kernel(&self, fd: i32) -> Vec<u8> {
         alloc::format!("/proc/self/fd/{fd}").into_bytes()
     }
+
+    /// The runtime's held descriptors are `O_PATH` and close-on-exec: a
+    /// guest's descriptor of the same directory at that number (`dup2`
+    /// clears close-on-exec) is not taken for one, nor closed as one.
+    fn is_held(&self, fd: i32, id: (u64, u64)) -> bool {
+        const F_GETFD: usize = 1;
+        const F_GETFL: usize = 3;
+        const O_PATH: usize = 0o10_000_000;
+        let fdflags = sc(nr::FCNTL, [fd as usize, F_GETFD, 0, 0, 0, 0]);
+        let flags = sc(nr::FCNTL, [fd as usize, F_GETFL, 0, 0, 0, 0]);
+        fdflags == 1
+            && flags >= 0
+            && flags as usize & O_PATH != 0
+            && self.dev_ino(&long_path::under(fd, b""), true) == Ok(id)
+    }
 }
 
 /// The directories held for the guest's kernel (long host paths).
@@ -534,20 +549,25 @@ impl Host for RtHost {
             use long_path::PathOps;
             // Checked before use: a guest that closed the descriptor may
             // have its number for another file now.
-            let id_of =
-                |fd: i32| RtHost.dev_ino(&alloc::format!("/proc/self/fd/{fd}").into_bytes(), true);
             if let Some((_, fd, _)) = d
                 .iter()
-                .find(|(p, fd, id)| p == dir && id_of(*fd).is_ok_and(|now| now == *id))
+                .find(|(p, fd, id)| p == dir && RtHost.is_held(*fd, *id))
             {
                 return Ok(*fd);
             }
-            d.retain(|(p, _, _)| p != dir);
+            // Entries whose descriptors are no longer the runtime's go.
+            d.retain(|(_, fd, id)| RtHost.is_held(*fd, *id));
             if d.len() >= SHORT_DIRS_MAX {
                 return Err(Errno::ENAMETOOLONG);
             }
             let fd = RtHost.open_path(dir, true)?;
-            d.push((dir.to_vec(), fd, id_of(fd)?));
+            match RtHost.dev_ino(&long_path::under(fd, b""), true) {
+                Ok(id) => d.push((dir.to_vec(), fd, id)),
+                Err(e) => {
+                    close(fd);
+                    return Err(e);
+                }
+            }
             Ok(fd)
         })?;
         let mut out = alloc::format!("{SHORT_PREFIX}{fd}/").into_bytes();
@@ -873,7 +893,7 @@ impl ProcContext for OwnProcess {
         once(&self.tid, gettid)
     }
     fn exe_host(&self, pid: i32) -> Option<Vec<u8>> {
-        (pid == self.pid()).then(|| state().handoff.exe_host.clone())
+        (pid == self.pid()).then(|| own_exe_host(pid))
     }
 
     /// A guest process runs the runtime: `/proc/<pid>/exe` says so (one
@@ -1112,4 +1132,21 @@ type ShortDir = (Vec<u8>, i32, (u64, u64));
 
 fn with_short_dirs<T>(f: impl FnOnce(&mut Vec<ShortDir>) -> T) -> T {
     SHORT_DIRS.with(f)
+}
+
+/// The host path of the program this process runs (`pid`: its id). A
+/// program run through a descriptor is `/proc/<pid>/fd/<n>`, the
+/// runtime's copy of that descriptor, which a `fork` child has too: named
+/// with the child's own id, so that it outlives the parent.
+pub fn own_exe_host(pid: i32) -> Vec<u8> {
+    let exe = &state().handoff.exe_host;
+    match sproot_core::fs::parse_magic_link(exe) {
+        Some(link) if link.pid != pid => match link.kind {
+            sproot_core::fs::MagicKind::Fd(fd) => {
+                alloc::format!("/proc/{pid}/fd/{fd}").into_bytes()
+            }
+            _ => exe.clone(),
+        },
+        _ => exe.clone(),
+    }
 }

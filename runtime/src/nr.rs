@@ -66,6 +66,7 @@ mod numbers {
     pub const BIND: usize = 49;
     pub const GETSOCKNAME: usize = 51;
     pub const EXIT_GROUP: usize = 231;
+    pub const EXIT: usize = 60;
 }
 #[cfg(target_arch = "aarch64")]
 mod numbers {
@@ -134,5 +135,6 @@ mod numbers {
     pub const BIND: usize = 200;
     pub const GETSOCKNAME: usize = 204;
     pub const EXIT_GROUP: usize = 94;
+    pub const EXIT: usize = 93;
 }
 pub use numbers::*;

@@ -233,14 +233,7 @@ extern "C" fn runtime_main(sp: *mut u64) -> ! {
 /// runtime's copy of it: the copy stays open, for `/proc/self/exe`, but
 /// not past the next `execve`.
 fn keep_held_program() {
-    const F_SETFD: usize = 2;
-    const FD_CLOEXEC: usize = 1;
-    let exe = &host::state().handoff.exe_host;
-    if let Some(link) = sproot_core::fs::parse_magic_link(exe) {
-        if let sproot_core::fs::MagicKind::Fd(fd) = link.kind {
-            if link.pid == host::getpid() && fd as usize >= crate::exec::HELD_FD_MIN {
-                sc(nr::FCNTL, [fd as usize, F_SETFD, FD_CLOEXEC, 0, 0, 0]);
-            }
-        }
+    if let Some(fd) = crate::exec::held_fd_of(&host::state().handoff.exe_host) {
+        crate::exec::set_cloexec(fd, true);
     }
 }

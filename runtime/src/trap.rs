@@ -14,6 +14,8 @@ use sproot_core::shared::{LocalState, SharedState};
 use sproot_core::table::Kind;
 use sproot_core::Errno;
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use crate::host::{self, sc, OwnMemory, OwnProcess, RtHost, TrapRegs};
 use crate::{exec, heap, nr};
 
@@ -182,6 +184,28 @@ extern "C" fn on_sigsys(_sig: i32, info: usize, ucontext: usize) {
         // On the stack the kernel chose, as the guest's handler would run.
         to_guest_handler(info, ucontext);
     }
+    // A SIGSYS a process sent while the runtime was at work goes to the
+    // guest once the thread is back in the guest's own code.
+    if SENT_SIGSYS.load(Ordering::Relaxed)
+        && !in_runtime(ucontext)
+        && SENT_SIGSYS.swap(false, Ordering::AcqRel)
+    {
+        to_guest_handler(info, ucontext);
+    }
+}
+
+/// A `SIGSYS` sent by a process (not a filter's) that arrived while the
+/// runtime was at work, waiting for the guest (see [`on_sigsys`]).
+static SENT_SIGSYS: AtomicBool = AtomicBool::new(false);
+
+/// Whether the signal interrupted the runtime's own code (its handler
+/// translating a call, or a call it made).
+fn in_runtime(uc: usize) -> bool {
+    let (lo, hi) = host::state().handoff.window;
+    // SAFETY: the kernel's ucontext of this signal: the interrupted
+    // instruction pointer.
+    let ip = unsafe { *greg(uc, uc::IP) };
+    (lo..hi).contains(&ip)
 }
 
 /// The call a trap stopped, as seccomp filters see it (`arch`: the
@@ -213,17 +237,32 @@ extern "C" fn on_own_stack(arg: usize) {
             core::ptr::read((t.info + 28) as *const u32),
         )
     };
+    let uc = t.ucontext;
     if code != SYS_SECCOMP {
-        // Sent by a process: the guest's.
-        t.deliver.set(true);
+        // Sent by a process: the guest's; ignored if it said so; later
+        // if it interrupted the runtime (whose state the guest's handler
+        // must not run inside, nor leave with siglongjmp).
+        if guest_sigsys_ignored() {
+            return;
+        }
+        if in_runtime(uc) {
+            SENT_SIGSYS.store(true, Ordering::Release);
+        } else {
+            t.deliver.set(true);
+        }
         return;
     }
-    let uc = t.ucontext;
+    if in_runtime(uc) {
+        // A call the runtime made, trapped by a filter outside sproot (the
+        // guest's own filters exempt the runtime's code).
+        return outer_trap(si_nr, si_arch, uc);
+    }
     let ours = errno == i32::from(TRAP_DATA);
     // What the guest's own filters say of the call (a guest filter's TRAP
     // outranks the runtime's, so a call it traps arrives as another
     // filter's SIGSYS).
-    let early = match judge(&seccomp_data(uc, i64::from(si_nr), si_arch)) {
+    let tid = heap::owner(t.slot);
+    let early = match judge(&seccomp_data(uc, i64::from(si_nr), si_arch), tid) {
         Answer::Run if ours => None,
         Answer::Run => return outer_trap(si_nr, si_arch, uc),
         Answer::Fail(e) => Some(e),
@@ -231,6 +270,7 @@ extern "C" fn on_own_stack(arg: usize) {
             t.deliver.set(true);
             return;
         }
+        Answer::KillThread => end_thread(),
         Answer::Kill => killed(),
     };
     if let Some(e) = early {
@@ -321,6 +361,21 @@ fn to_guest_handler(info: usize, uc: usize) {
 /// Killed by `SIGSYS`, as by a filter's `KILL` or an unhandled trap.
 fn killed() -> ! {
     foreign_sigsys()
+}
+
+/// A filter's `SECCOMP_RET_KILL_THREAD`: this thread ends; the process
+/// too, if it was the last one (killed by `SIGSYS`, as the kernel does).
+fn end_thread() -> ! {
+    if host::threads() <= 1 {
+        killed();
+    }
+    sc(nr::EXIT, [SIGSYS, 0, 0, 0, 0, 0]);
+    killed()
+}
+
+/// Whether the guest set `SIGSYS` to be ignored.
+fn guest_sigsys_ignored() -> bool {
+    GUEST_SIGSYS[0].load(core::sync::atomic::Ordering::Relaxed) == 1
 }
 
 /// `SIGSYS`'s default action, as natively.

@@ -43,6 +43,14 @@ pub trait PathOps {
     /// How the guest's kernel names this process's descriptor `fd`
     /// (`/proc/<pid>/fd/<fd>`).
     fn fd_for_kernel(&self, fd: i32) -> Vec<u8>;
+    /// Whether `fd` is still the held descriptor of the directory whose
+    /// device and inode were `id` (a guest sharing the descriptor table
+    /// may have closed it and put another file, or its own descriptor of
+    /// the same directory, at that number).
+    fn is_held(&self, fd: i32, id: (u64, u64)) -> bool {
+        self.dev_ino(&under(fd, b""), true)
+            .is_ok_and(|now| now == id)
+    }
 }
 
 /// An open descriptor of the looking process, closed when dropped.
@@ -58,7 +66,7 @@ impl<O: PathOps + ?Sized> Drop for Fd<'_, O> {
 }
 
 /// `/proc/self/fd/<fd>/` followed by `rest` (relative).
-fn under(fd: i32, rest: &[u8]) -> Vec<u8> {
+pub fn under(fd: i32, rest: &[u8]) -> Vec<u8> {
     let mut p = format!("/proc/self/fd/{fd}/").into_bytes();
     p.extend_from_slice(rest.strip_prefix(b"/").unwrap_or(rest));
     p
@@ -144,26 +152,23 @@ pub fn for_kernel<O: PathOps + ?Sized>(
     // A held descriptor is checked before it is named: a guest that
     // closed it (every descriptor, say) may have its number for another
     // file now, which the name would then reach instead.
-    let at = held.0.iter().position(|(d, fd, id)| {
-        d == dir
-            && ops
-                .dev_ino(&under(*fd, b""), true)
-                .is_ok_and(|now| now == *id)
-    });
+    let at = held
+        .0
+        .iter()
+        .position(|(d, fd, id)| d == dir && ops.is_held(*fd, *id));
     let fd = match at {
         Some(i) => held.0[i].1,
         None => {
-            // A stale entry's number is not this process's any more.
-            held.0.retain(|(d, _, _)| d != dir);
+            // A stale entry's number is not this process's any more: it
+            // goes, unclosed.
+            held.0.retain(|(_, fd, id)| ops.is_held(*fd, *id));
             let file = open_dir(ops, dir)?;
             let id = ops.dev_ino(&under(file.fd, b""), true)?;
             let fd = file.fd;
             core::mem::forget(file);
             if held.0.len() >= HELD_MAX
                 && let Some((_, old, id)) = held.0.pop_front()
-                && ops
-                    .dev_ino(&under(old, b""), true)
-                    .is_ok_and(|now| now == id)
+                && ops.is_held(old, id)
             {
                 ops.close(old);
             }
