@@ -242,7 +242,7 @@ fn run_exec(
     }
     // A signal arriving now runs the guest's handler on this stack, as
     // one arriving during a native execve would run it first.
-    crate::trap::set_mask(guest_mask);
+    crate::trap::with_guest_mask(guest_mask);
     let r = sc(
         nr::EXECVE,
         [

@@ -98,12 +98,13 @@ pub enum Answer {
     Kill,
 }
 
-/// The guest's filters' answer for the call `data` describes, made by
-/// thread `tid`.
-pub fn judge(data: &SeccompData, tid: i32) -> Answer {
+/// The guest's filters' answer for the call `data` describes (made by
+/// the running thread).
+pub fn judge(data: &SeccompData) -> Answer {
     if !ANY.load(core::sync::atomic::Ordering::Acquire) {
         return Answer::Run;
     }
+    let tid = host::gettid();
     let r = with(|p| {
         let mine = p.iter().rev().filter(|f| applies(f, tid));
         cbpf::run_stack(mine.map(|(f, _)| f.as_slice()), data)

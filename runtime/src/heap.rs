@@ -102,15 +102,16 @@ pub fn init() {
     STACKS.store(stacks, Ordering::Release);
 }
 
-/// The thread holding each slot, and the stack pointer its trap
-/// interrupted (which tells a nested handler's slot from an abandoned
-/// one, [`reclaim_abandoned`]).
+/// The stack pointer each slot's trap interrupted, and the thread of a
+/// slot whose handler lets the guest's signal handlers run (a waiting
+/// call made with the guest's mask: only such a handler can be abandoned
+/// by a `siglongjmp`; 0 for the others). See [`reclaim_abandoned`].
 static OWNER: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
 static FROM_SP: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
 
-/// Claim a free slot for a trap of thread `tid` that interrupted it at
-/// stack pointer `from_sp` (waits while every slot is in use).
-pub fn claim(tid: i32, from_sp: usize) -> usize {
+/// Claim a free slot for a trap that interrupted the thread at stack
+/// pointer `from_sp` (waits while every slot is in use).
+pub fn claim(from_sp: usize) -> usize {
     let mut spins = 0u32;
     loop {
         let used = USED.load(Ordering::Relaxed);
@@ -120,13 +121,12 @@ pub fn claim(tid: i32, from_sp: usize) -> usize {
                 .compare_exchange_weak(used, used | 1 << i, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
             {
-                OWNER[i].store(tid, Ordering::Relaxed);
                 FROM_SP[i].store(from_sp, Ordering::Relaxed);
                 return i;
             }
             continue;
         }
-        if reclaim() || reclaim_abandoned(tid, from_sp) {
+        if reclaim() || reclaim_abandoned(crate::host::gettid(), from_sp) {
             continue;
         }
         spins += 1;
@@ -143,20 +143,23 @@ pub fn release(i: usize) {
     USED.fetch_and(!(1 << i), Ordering::Release);
 }
 
-/// The thread holding slot `i`.
-pub fn owner(i: usize) -> i32 {
-    OWNER[i].load(Ordering::Relaxed)
+/// The running handler is about to let the guest's signal handlers run
+/// (on its stack): it is thread `tid`'s, which may leave it.
+pub fn may_be_left(tid: i32) {
+    if let Some(i) = running_slot() {
+        OWNER[i].store(tid, Ordering::Relaxed);
+    }
 }
 
-/// Take back the slots thread `tid` holds but can no longer return to: a
-/// guest signal handler that ran on a slot's stack (a signal that
-/// interrupted a waiting call) and left with `siglongjmp` abandons that
-/// handler. The slots `tid` may still return to are those of the chain
-/// from `from_sp`, the stack pointer its new trap interrupted: the slot
-/// whose stack that is, the one its trap interrupted, and so on. On an
-/// alternate signal stack the chain cannot be followed (a handler there
-/// may have interrupted any of them): nothing is taken back. Whether any
-/// slot was.
+/// Take back the slots thread `tid` can no longer return to: a guest
+/// signal handler that ran on a slot's stack (a signal that interrupted a
+/// waiting call, [`may_be_left`]) and left with `siglongjmp` abandons
+/// that handler. The slots the thread may still return to are those of
+/// the chain from `from_sp`, the stack pointer its new trap interrupted:
+/// the slot whose stack that is (no other thread runs on it), the one its
+/// trap interrupted, and so on. On an alternate signal stack the chain
+/// cannot be followed (a handler there may have interrupted any of them):
+/// nothing is taken back. Whether any slot was.
 fn reclaim_abandoned(tid: i32, from_sp: usize) -> bool {
     const SS_ONSTACK: i32 = 1;
     let mut old = [0u64; 3];
@@ -176,7 +179,7 @@ fn reclaim_abandoned(tid: i32, from_sp: usize) -> bool {
     let mut sp = from_sp;
     while sp >= base && sp < base + SLOTS * STACK {
         let j = (sp - base) / STACK;
-        if live & 1 << j != 0 || OWNER[j].load(Ordering::Relaxed) != tid {
+        if live & 1 << j != 0 {
             break;
         }
         live |= 1 << j;

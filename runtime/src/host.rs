@@ -875,16 +875,6 @@ fn once(cell: &core::cell::Cell<i32>, ask: fn() -> i32) -> i32 {
     cell.get()
 }
 
-impl OwnProcess {
-    /// Thread `tid` of this process.
-    pub fn of_thread(tid: i32) -> Self {
-        OwnProcess {
-            pid: core::cell::Cell::new(0),
-            tid: core::cell::Cell::new(tid),
-        }
-    }
-}
-
 impl ProcContext for OwnProcess {
     fn pid(&self) -> i32 {
         once(&self.pid, getpid)

@@ -169,7 +169,7 @@ extern "C" fn on_sigsys(_sig: i32, info: usize, ucontext: usize) {
     // SAFETY: the kernel's ucontext of this signal: the interrupted stack
     // pointer.
     let from_sp = unsafe { *greg(ucontext, uc::SP) } as usize;
-    let slot = heap::claim(host::gettid(), from_sp);
+    let slot = heap::claim(from_sp);
     let t = Trapped {
         info,
         ucontext,
@@ -261,8 +261,7 @@ extern "C" fn on_own_stack(arg: usize) {
     // What the guest's own filters say of the call (a guest filter's TRAP
     // outranks the runtime's, so a call it traps arrives as another
     // filter's SIGSYS).
-    let tid = heap::owner(t.slot);
-    let early = match judge(&seccomp_data(uc, i64::from(si_nr), si_arch), tid) {
+    let early = match judge(&seccomp_data(uc, i64::from(si_nr), si_arch)) {
         Answer::Run if ours => None,
         Answer::Run => return outer_trap(si_nr, si_arch, uc),
         Answer::Fail(e) => Some(e),
@@ -414,10 +413,18 @@ fn issue(nr: i64, args: [u64; 6], guest_mask: Option<u64>) -> i64 {
     let Some(mask) = guest_mask.filter(|_| may_block(nr as usize)) else {
         return sc(nr as usize, args) as i64;
     };
-    set_mask(mask);
+    with_guest_mask(mask);
     let r = sc(nr as usize, args) as i64;
     set_mask(u64::MAX);
     r
+}
+
+/// Set the guest's signal mask `mask` for a call that waits: its signal
+/// handlers may run meanwhile, on this handler's stack, and leave it
+/// with `siglongjmp` (heap::may_be_left).
+pub fn with_guest_mask(mask: u64) {
+    heap::may_be_left(host::gettid());
+    set_mask(mask);
 }
 
 /// Set this thread's signal mask (`SIGSYS` never blocked).
@@ -521,7 +528,7 @@ fn syscall(regs: TrapRegs, slot: usize, guest_mask: &mut u64) -> i64 {
     } else {
         0
     };
-    let ret = translated(regs, &sv.view, mask, heap::owner(slot));
+    let ret = translated(regs, &sv.view, mask);
     if aliases {
         host::names_out(sv, remembered);
     }
@@ -553,8 +560,7 @@ fn from_core(o: Outcome) -> RtOutcome {
 }
 
 /// The call translated in `view`, run: its result.
-/// `tid`: the trapped thread.
-fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView, mask: u64, tid: i32) -> i64 {
+fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView, mask: u64) -> i64 {
     let st = host::state();
     let local;
     let shared: &dyn SharedState = match &st.shared {
@@ -569,7 +575,7 @@ fn translated(regs: TrapRegs, view: &sproot_core::fs::GuestView, mask: u64, tid:
     // reads it.
     let scratch: alloc::vec::Vec<u8> = alloc::vec::Vec::with_capacity(SCRATCH);
     let top = scratch.as_ptr() as u64 + SCRATCH as u64;
-    let me = OwnProcess::of_thread(tid);
+    let me = OwnProcess::default();
     let mut ctx = Ctx::new(
         view,
         &me,
