@@ -909,3 +909,21 @@ fn sent_sigsys_memfd_reexec_and_one_threads_filter_behave_as_natively() {
          filter 0; open in its thread: Operation not permitted; in main: ok\n"
     );
 }
+
+/// `/proc/<pid>/exe` of other guest processes: a child that ran another
+/// program, and a fork child that has not run one (its parent's), as in a
+/// chroot.
+#[test]
+fn other_guest_processes_show_their_programs_as_exe() {
+    if !inproc_available() {
+        return;
+    }
+    let rootfs = tiny_rootfs();
+    let script = "(while :; do sleep 0.05; done) & sleep 0.3; readlink /proc/$!/exe; kill $!; \
+                  sleep 2 & sleep 0.3; readlink /proc/$!/exe; kill $!";
+    let out = same_as_chroot(&rootfs, &["/bin/sh", "-c", script]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[1].ends_with("/sleep"), "{out}");
+    assert!(!out.contains("runtime"), "{out}");
+}

@@ -883,7 +883,24 @@ impl ProcContext for OwnProcess {
         once(&self.tid, gettid)
     }
     fn exe_host(&self, pid: i32) -> Option<Vec<u8>> {
-        (pid == self.pid()).then(|| own_exe_host(pid))
+        if pid == self.pid() {
+            return Some(own_exe_host(pid));
+        }
+        // Another guest process: the program its runtime recorded at its
+        // last execve; a fork child that has not run one since runs its
+        // parent's (and so on up).
+        let shared = state().shared.as_ref()?;
+        let mut id = pid;
+        for _ in 0..16 {
+            if !self.is_guest(id) {
+                return None;
+            }
+            if let Some(exe) = shared.exe(id, start_time(id)?) {
+                return Some(exe);
+            }
+            id = RtHost.process_ids(id)?.1;
+        }
+        None
     }
 
     /// A guest process runs the runtime: `/proc/<pid>/exe` says so (one
@@ -1139,4 +1156,19 @@ pub fn own_exe_host(pid: i32) -> Vec<u8> {
         },
         _ => exe.clone(),
     }
+}
+
+/// The start time of process `pid` (`/proc/<pid>/stat`'s 22nd field):
+/// kept by `execve`, new for each process.
+pub fn start_time(pid: i32) -> Option<u64> {
+    let text = RtHost
+        .read_file(&alloc::format!("/proc/{pid}/stat").into_bytes())
+        .ok()?;
+    // After the command's closing parenthesis: the state is field 3.
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let field = text[close + 1..]
+        .split(|&b| b == b' ')
+        .filter(|f| !f.is_empty())
+        .nth(22 - 3)?;
+    core::str::from_utf8(field).ok()?.trim().parse().ok()
 }

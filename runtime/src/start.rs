@@ -194,6 +194,13 @@ extern "C" fn runtime_main(sp: *mut u64) -> ! {
         view.remember_name(pid, pid, sproot_core::fs::NameUse::Cwd, guest, host);
     }
     let shared = host::map_shared(&handoff.shared);
+    // What /proc/<pid>/exe shows the other guest processes.
+    if let Some(sh) = &shared {
+        let pid = host::getpid();
+        if let Some(start) = host::start_time(pid) {
+            sh.set_exe(pid, start, &handoff.exe_host);
+        }
+    }
     let generation = shared
         .as_ref()
         .filter(|_| handoff.cache)

@@ -13,7 +13,12 @@
 //!   inode, uid << 32 | gid);
 //! * [`XATTR_AT`]: the log, [`XATTR_WORDS`] words;
 //! * [`PORTS_AT`]: `-n`'s moved ports, one word per port asked for (0:
-//!   not moved).
+//!   not moved);
+//! * [`EXES_AT`]: the program each guest process runs, by process id:
+//!   [`EXE_SLOTS`] slots of three words (the id; the process's start
+//!   time, which tells a later process with the same id; where its host
+//!   path is in the log after them, published last), then the paths' log
+//!   ([`EXE_LOG_WORDS`] words, its end at [`EXE_LOG_END`]).
 //!
 //! The file is sparse: only the pages a run touches take room.
 
@@ -31,6 +36,8 @@ const TRAPS: usize = 2;
 const EXECS: usize = 3;
 /// One bit per message said once a run ([`MappedState::first_notice`]).
 const NOTICES: usize = 4;
+/// The end of the programs' log, in words from its start.
+const EXE_LOG_END: usize = 5;
 /// The `uname` fields' sequence count: odd while a writer is at work.
 const UNAME_SEQ: usize = 8;
 /// Six fields of [`FIELD_WORDS`] words: a length (`u64::MAX`: the host's
@@ -49,8 +56,16 @@ pub const XATTR_AT: usize = OWNERS_AT + OWNER_SLOTS * SLOT_WORDS;
 pub const XATTR_WORDS: usize = 1 << 19;
 /// Where `-n`'s moved ports start.
 pub const PORTS_AT: usize = XATTR_AT + XATTR_WORDS;
+/// Where the programs of the guest processes start: the slots, then the
+/// log of their host paths.
+pub const EXES_AT: usize = PORTS_AT + 65536;
+/// Slots of the programs' table (a power of two).
+pub const EXE_SLOTS: usize = 1 << 14;
+const EXE_SLOT_WORDS: usize = 3;
+const EXE_LOG_AT: usize = EXES_AT + EXE_SLOTS * EXE_SLOT_WORDS;
+pub const EXE_LOG_WORDS: usize = 1 << 20;
 /// The size of the mapping, in bytes.
-pub const BYTES: usize = (PORTS_AT + 65536) * 8;
+pub const BYTES: usize = (EXE_LOG_AT + EXE_LOG_WORDS) * 8;
 
 /// A slot's state: free, being filled, holding an owner.
 const FREE: u64 = 0;
@@ -96,6 +111,73 @@ impl<'a> MappedState<'a> {
     pub fn first_notice(&self, bit: u32) -> bool {
         let b = 1u64 << (bit % 64);
         self.w(NOTICES).fetch_or(b, Ordering::Relaxed) & b == 0
+    }
+
+    /// Process `pid`, started at `start` (the kernel's start time, which
+    /// an `execve` keeps and a new process with the same id does not
+    /// have), runs the program at host path `exe`: what `/proc/<pid>/exe`
+    /// shows other guest processes. Nothing is kept once the table or its
+    /// log is full.
+    pub fn set_exe(&self, pid: i32, start: u64, exe: &[u8]) {
+        let words = exe.len().div_ceil(8);
+        if pid <= 0 || exe.is_empty() || exe.len() >= 1 << 24 {
+            return;
+        }
+        let Some(slot) = self.exe_slot(pid, true) else {
+            return;
+        };
+        let at = self
+            .w(EXE_LOG_END)
+            .fetch_add(words as u64, Ordering::Relaxed) as usize;
+        if at + words > EXE_LOG_WORDS {
+            return;
+        }
+        put_bytes(&self.words[EXE_LOG_AT + at..EXE_LOG_AT + at + words], exe);
+        let place = (at as u64) << 24 | exe.len() as u64;
+        // Not read as a pair under a lock: a reader that meets a start
+        // time and a place of two writers finds no program (the start
+        // time is checked again after).
+        self.w(slot + 1).store(start, Ordering::Release);
+        self.w(slot + 2).store(place, Ordering::Release);
+    }
+
+    /// The host path of the program process `pid`, started at `start`,
+    /// runs, if recorded (not for a process that has the id of another
+    /// one that was recorded, as a `fork` child before its `execve`).
+    pub fn exe(&self, pid: i32, start: u64) -> Option<Vec<u8>> {
+        let slot = self.exe_slot(pid, false)?;
+        if self.w(slot + 1).load(Ordering::Acquire) != start {
+            return None;
+        }
+        let place = self.w(slot + 2).load(Ordering::Acquire);
+        let (at, len) = ((place >> 24) as usize, (place & 0xff_ffff) as usize);
+        if len == 0 || at + len.div_ceil(8) > EXE_LOG_WORDS {
+            return None;
+        }
+        let path = get_bytes(&self.words[EXE_LOG_AT + at..], len);
+        (self.w(slot + 1).load(Ordering::Acquire) == start).then_some(path)
+    }
+
+    /// The first word of `pid`'s slot in the programs' table; a free one
+    /// is claimed for it when `claim`.
+    fn exe_slot(&self, pid: i32, claim: bool) -> Option<usize> {
+        let key = pid as u64;
+        let start = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize;
+        for probe in 0..EXE_SLOTS {
+            let slot = EXES_AT + EXE_SLOT_WORDS * ((start + probe) & (EXE_SLOTS - 1));
+            let k = self.w(slot);
+            match k.load(Ordering::Acquire) {
+                x if x == key => return Some(slot),
+                0 if !claim => return None,
+                0 => match k.compare_exchange(0, key, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => return Some(slot),
+                    Err(x) if x == key => return Some(slot),
+                    Err(_) => {}
+                },
+                _ => {}
+            }
+        }
+        None
     }
 
     /// `--stats`: the translated calls and the execs counted so far.
@@ -363,6 +445,30 @@ mod tests {
 
     fn zeroed() -> Vec<AtomicU64> {
         (0..BYTES / 8).map(|_| AtomicU64::new(0)).collect()
+    }
+
+    #[test]
+    fn programs_read_back_by_process_and_start_time() {
+        let words = zeroed();
+        let s = MappedState::new(&words).unwrap();
+        assert_eq!(s.exe(42, 7), None);
+        s.set_exe(42, 7, b"/r/usr/bin/dash");
+        s.set_exe(43, 9, b"/r/usr/bin/sleep");
+        assert_eq!(s.exe(42, 7).as_deref(), Some(&b"/r/usr/bin/dash"[..]));
+        assert_eq!(s.exe(43, 9).as_deref(), Some(&b"/r/usr/bin/sleep"[..]));
+        // Another process with the same id: not its program.
+        assert_eq!(s.exe(42, 8), None);
+        // Its own execve: its program from then on.
+        s.set_exe(42, 8, b"/r/bin/x");
+        assert_eq!(s.exe(42, 8).as_deref(), Some(&b"/r/bin/x"[..]));
+        assert_eq!(s.exe(42, 7), None);
+        // Many processes: each keeps its own.
+        for pid in 100..3000 {
+            s.set_exe(pid, 1, format!("/p/{pid}").as_bytes());
+        }
+        for pid in 100..3000 {
+            assert_eq!(s.exe(pid, 1), Some(format!("/p/{pid}").into_bytes()));
+        }
     }
 
     #[test]
