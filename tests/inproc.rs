@@ -658,8 +658,11 @@ int main(void) {
 }
 "#;
 
+/// Each child's `PTRACE_TRACEME` takes it and its parent to the ptrace
+/// engine (tracer/adopt.rs): no warning, the kernel's answers, and `-v`
+/// says which processes went.
 #[test]
-fn a_guest_tracer_is_told_once_what_it_will_see() {
+fn a_guest_tracer_and_its_tracees_go_to_the_ptrace_engine() {
     let Some(rootfs) = with_program(GUEST_PTRACE_C, &[]) else {
         return;
     };
@@ -670,12 +673,14 @@ fn a_guest_tracer_is_told_once_what_it_will_see() {
     );
     let got = inproc(&rootfs, &["/prog"]);
     let err = stderr_str(&got);
+    assert!(!err.contains("uses ptrace"), "{err}");
+    let got = inproc(&rootfs, &["-v", "1", "/prog"]);
+    let err = stderr_str(&got);
     assert_eq!(
-        err.matches("uses ptrace").count(),
-        1,
-        "one notice for the run:\n{err}"
+        err.matches("uses ptrace: traced by sproot").count(),
+        2,
+        "the first child and its parent (the second child is traced from birth):\n{err}"
     );
-    assert!(err.contains("--engine=ptrace"), "{err}");
 }
 
 /// A guest that closes every descriptor and puts other directories at the

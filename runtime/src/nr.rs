@@ -9,6 +9,7 @@ mod numbers {
     pub const EPOLL_PWAIT: usize = 281;
     pub const EPOLL_PWAIT2: usize = 441;
     pub const KILL: usize = 62;
+    pub const NANOSLEEP: usize = 35;
     pub const KCMP: usize = 312;
     pub const OPEN: usize = 2;
     pub const CREAT: usize = 85;
@@ -74,6 +75,7 @@ mod numbers {
     pub const WRITE: usize = 64;
     pub const CLOSE: usize = 57;
     pub const KILL: usize = 129;
+    pub const NANOSLEEP: usize = 101;
     pub const KCMP: usize = 272;
     pub const RT_SIGSUSPEND: usize = 133;
     pub const PSELECT6: usize = 72;

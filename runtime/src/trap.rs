@@ -165,6 +165,12 @@ struct Trapped {
     deliver: core::cell::Cell<bool>,
 }
 
+/// The length of the syscall instruction.
+#[cfg(target_arch = "x86_64")]
+const SYSCALL_INSN: u64 = 2;
+#[cfg(target_arch = "aarch64")]
+const SYSCALL_INSN: u64 = 4;
+
 extern "C" fn on_sigsys(_sig: i32, info: usize, ucontext: usize) {
     // SAFETY: the kernel's ucontext of this signal: the interrupted stack
     // pointer.
@@ -293,7 +299,15 @@ extern "C" fn on_own_stack(arg: usize) {
     let ret = syscall(regs, t.slot, &mut mask);
     // SAFETY: as above.
     unsafe {
-        *greg(uc, uc::RET) = ret as u64;
+        if ret == RUN_AGAIN {
+            // Back to the syscall instruction, its number in place (the
+            // kernel left it in x86_64's result register; aarch64's x8
+            // keeps it).
+            *greg(uc, uc::IP) -= SYSCALL_INSN;
+            *greg(uc, uc::NR) = regs.nr as u64;
+        } else {
+            *greg(uc, uc::RET) = ret as u64;
+        }
         core::ptr::write((uc + uc::SIGMASK) as *mut u64, mask);
     }
 }
@@ -815,11 +829,22 @@ fn sigaction(regs: TrapRegs) -> i64 {
     issue(regs.nr, args, None)
 }
 
-/// A guest's own `ptrace` (a debugger, a tracer): it runs natively, so
-/// the guest's tracer sees its tracees as the kernel shows them, the
-/// runtime at work included (the `SIGSYS` of each translated call, the
-/// host paths it re-issues). Said once a run, at the first such call.
+/// What [`syscall`] returns for a call to run again from the guest's own
+/// code (never a syscall's result).
+const RUN_AGAIN: i64 = i64::MIN;
+
+/// A guest's own `ptrace` (a debugger, a tracer): the process asks the
+/// launcher to trace it with the ptrace engine from now on (the launcher
+/// takes in the tracer's tracees as the calls name them), then makes the
+/// call again, which the tracer now sees and emulates. Where no launcher
+/// answers, the call runs natively, and the guest's tracer sees its
+/// tracees as the kernel shows them, the runtime at work included (the
+/// `SIGSYS` of each translated call, the host paths it re-issues): said
+/// once a run.
 fn guest_ptrace(regs: TrapRegs) -> i64 {
+    if ask_for_tracer() {
+        return RUN_AGAIN;
+    }
     const NOTICE_PTRACE: u32 = 0;
     let first = match &host::state().shared {
         Some(s) => s.first_notice(NOTICE_PTRACE),
@@ -834,6 +859,46 @@ fn guest_ptrace(regs: TrapRegs) -> i64 {
     }
     issue(regs.nr, regs.args, None)
 }
+
+/// Ask the launcher to trace this process (every thread) with the ptrace
+/// engine, and wait for its answer: whether it does. The request carries
+/// the thread's fake credentials (`-0`, `-i`): nine words, a flag then the
+/// eight ids.
+fn ask_for_tracer() -> bool {
+    let Some(shared) = &host::state().shared else {
+        return false;
+    };
+    let launcher = shared.launcher();
+    if launcher <= 0 {
+        return false;
+    }
+    let mut data = [0u32; 9];
+    host::with_creds(|c| {
+        if let Some(c) = c {
+            data = [
+                1, c.ruid, c.euid, c.suid, c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid,
+            ];
+        }
+    });
+    let Some(slot) = shared.ask_tracer(host::gettid(), data.as_ptr() as u64) else {
+        return false;
+    };
+    sc(nr::KILL, [launcher as usize, SIGURG, 0, 0, 0, 0]);
+    // Ten seconds at most: a launcher that never answers leaves the slot
+    // taken, and the call runs natively.
+    let pause = [0u64, 200_000];
+    for _ in 0..50_000 {
+        if let Some(traced) = shared.tracer_answer(slot) {
+            return traced;
+        }
+        sc(nr::NANOSLEEP, [pause.as_ptr() as usize, 0, 0, 0, 0, 0]);
+    }
+    false
+}
+
+/// The signal that tells the launcher a request waits (ignored by default:
+/// harmless to a launcher that does not serve them).
+const SIGURG: usize = 23;
 
 /// A call that waits with a signal mask of its own (`rt_sigsuspend`,
 /// `ppoll`, `pselect6`, `epoll_pwait`): the same mask without `SIGSYS`, so

@@ -228,6 +228,16 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>, loader: &Path) 
             });
         }
     };
+    let filter = trap_filter(
+        audit_arch(),
+        &traps(
+            cfg.ext.needs_ext_filter(),
+            cfg.view.lists_points(),
+            cfg.ext.sysvipc,
+        ),
+        lo,
+        hi,
+    );
     let handoff = Handoff {
         runtime: runtime.as_os_str().as_bytes().to_vec(),
         root: cfg.view.root().to_vec(),
@@ -241,16 +251,7 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>, loader: &Path) 
         exe_guest: plan.exe_guest.clone(),
         exe_host: plan.exe_host.clone(),
         script: plan.script(0),
-        filter: sproot_core::cbpf::encode(&trap_filter(
-            audit_arch(),
-            &traps(
-                cfg.ext.needs_ext_filter(),
-                cfg.view.lists_points(),
-                cfg.ext.sysvipc,
-            ),
-            lo,
-            hi,
-        )),
+        filter: sproot_core::cbpf::encode(&filter),
         verbose: cfg.verbose.clamp(-1, 100) as i8,
         shared: Vec::new(),
         ipc: Vec::new(),
@@ -314,7 +315,32 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>, loader: &Path) 
         _ => None,
     };
     let ipc = broker.map(|b| (b, crate::ext::sysvipc::SysvIpc::new(&cfg.tmp_dir)));
-    let status = start_and_wait(&program, &argv, &envp, &host_cwd, cfg.kill_on_exit, ipc);
+    // A guest process that calls ptrace is traced from then on
+    // (tracer/adopt.rs), by the ptrace engine without seccomp.
+    let fallback = match &shared {
+        Ok(page) => match crate::tracer::adopt::Requests::serve(&page.0) {
+            Ok(requests) => Some(Fallback {
+                cfg,
+                loader: loader.to_path_buf(),
+                requests,
+                moves: crate::tracer::adopt::WindowMoves::new((lo, hi), filter),
+            }),
+            Err(e) => {
+                log::info!("no tracer for guest ptrace: {e:#}");
+                None
+            }
+        },
+        Err(_) => None,
+    };
+    let status = start_and_wait(
+        &program,
+        &argv,
+        &envp,
+        &host_cwd,
+        cfg.kill_on_exit,
+        ipc,
+        fallback,
+    );
     if let (Some(dest), Ok(page)) = (&cfg.stats, &shared) {
         report_stats(&page.0, dest);
     }
@@ -389,7 +415,7 @@ fn kill_mapping(marker: &[u8]) -> usize {
 /// `--kill-on-exit`: SIGKILL to every child of sproot; their own children
 /// come back to sproot (its subreaper) and are killed in turn as the wait
 /// goes on.
-fn kill_children() {
+pub(crate) fn kill_children() {
     let me = std::process::id().to_string();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return;
@@ -529,6 +555,15 @@ impl Drop for SharedPage {
     }
 }
 
+/// What the launcher needs to become the tracer of the processes that ask
+/// for one.
+struct Fallback<'a> {
+    cfg: &'a Config,
+    loader: std::path::PathBuf,
+    requests: crate::tracer::adopt::Requests,
+    moves: crate::tracer::adopt::WindowMoves,
+}
+
 /// Fork, start the runtime in the child, and wait, as the ptrace engine
 /// does, for every guest process: sproot is their subreaper, so that the
 /// ones whose parent exits come back to it. Its status is the first
@@ -541,6 +576,7 @@ fn start_and_wait(
     cwd: &CString,
     kill_on_exit: bool,
     ipc: Option<(ipc::Broker, crate::ext::sysvipc::SysvIpc)>,
+    mut fallback: Option<Fallback>,
 ) -> Result<i32> {
     // SAFETY: prctl(PR_SET_CHILD_SUBREAPER) takes no pointers.
     if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
@@ -593,6 +629,21 @@ fn start_and_wait(
             let mut first = None;
             // Raw statuses: a real-time signal has no name in nix's enum.
             loop {
+                if fallback.as_ref().is_some_and(|f| f.requests.pending())
+                    && let Some(f) = fallback.take()
+                {
+                    // From now on this process is the tracer of the ones
+                    // that ask, and waits for every process as it did.
+                    let mut tracer = crate::tracer::Tracer::adopting(
+                        f.cfg,
+                        f.loader,
+                        child,
+                        first,
+                        crate::tracer::adopt::Fallback::new(f.requests, kill_on_exit),
+                        f.moves,
+                    );
+                    return tracer.run();
+                }
                 let mut status = 0;
                 // SAFETY: waitpid(2) writes the status into a local int.
                 let r = unsafe { libc::waitpid(-1, &mut status, 0) };

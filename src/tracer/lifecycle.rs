@@ -113,6 +113,33 @@ impl<P: Inherit> Tasks<P> {
         }
     }
 
+    /// A table of no task yet, for a run whose first process (`first`)
+    /// runs untraced and may never be traced; `first_status`: its status
+    /// if it has exited already.
+    pub fn adopting(first: i32, first_status: Option<i32>, kill_on_exit: bool) -> Self {
+        Tasks {
+            map: HashMap::new(),
+            early: HashSet::new(),
+            first,
+            first_status,
+            kill_on_exit,
+        }
+    }
+
+    /// Register `pid`, seized while it ran, with `data`; its first stop
+    /// (the interrupt's) is due.
+    pub fn adopt(&mut self, pid: i32, data: P) {
+        self.early.remove(&pid);
+        self.map.insert(
+            pid,
+            Task {
+                data,
+                awaiting_first_stop: true,
+                in_group_stop: false,
+            },
+        );
+    }
+
     pub fn get(&self, pid: i32) -> Option<&P> {
         self.map.get(&pid).map(|t| &t.data)
     }

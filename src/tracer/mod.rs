@@ -7,6 +7,7 @@
 //! parent read from `/proc`, and resumed; the parent's event later only
 //! confirms it. No stop is ever held waiting for another event.
 
+pub mod adopt;
 pub mod affinity;
 pub mod chaos;
 pub mod event;
@@ -172,6 +173,9 @@ fn resume_with<T: guest::backend::TaskControl + ?Sized>(
     if gate.holds(pid.as_raw()) {
         return;
     }
+    if let Some(w) = &gate.window {
+        w.before_resume(pid.as_raw());
+    }
     let sig = sig.map_or(0, Sig::number);
     let syscall = want_exit || !seccomp || gate.syscall_stops(pid.as_raw());
     if let Err(e) = tasks.resume(pid, sig, syscall) {
@@ -222,6 +226,9 @@ impl ProcContext for Proc<'_> {
 
 pub struct Tracer<'a> {
     cfg: &'a Config,
+    /// Whether sproot's seccomp filter stops the trapped calls (else every
+    /// syscall stops: `--no-seccomp`, and the tracer of an in-process run).
+    seccomp: bool,
     /// What handlers read and share, built once.
     env: Env<'a>,
     tasks: Tasks<Tracee>,
@@ -247,6 +254,8 @@ pub struct Tracer<'a> {
     own_filters: Option<guest::filter_hooks::OwnFilters>,
     /// `--sysvipc`: the run's SysV IPC namespace (sysv.rs).
     ipc: Option<crate::ext::sysvipc::SysvIpc>,
+    /// Under `--engine=inproc`: the processes taken in (adopt.rs).
+    fallback: Option<adopt::Fallback>,
 }
 
 impl<'a> Tracer<'a> {
@@ -262,6 +271,7 @@ impl<'a> Tracer<'a> {
         };
         Tracer {
             cfg,
+            seccomp: cfg.seccomp,
             env: Env::new(&cfg.view, &cfg.ext, loader, cfg.l2s_dir.as_deref()),
             tasks: Tasks::new(first.as_raw(), t, cfg.kill_on_exit),
             kernel: Ptrace {
@@ -282,22 +292,58 @@ impl<'a> Tracer<'a> {
             gsec: Default::default(),
             own_filters: None,
             ipc: sysv::new_namespace(cfg),
+            fallback: None,
         }
+    }
+
+    /// The tracer of an `--engine=inproc` run, once a guest process asks
+    /// for one (adopt.rs): it traces no process yet; `first` is the run's
+    /// first process (untraced; `first_status` if it has ended already).
+    /// Every syscall of a traced process stops (no seccomp stops).
+    pub fn adopting(
+        cfg: &'a Config,
+        loader: PathBuf,
+        first: Pid,
+        first_status: Option<i32>,
+        fallback: adopt::Fallback,
+        window: adopt::WindowMoves,
+    ) -> Self {
+        let mut t = Tracer::new(cfg, loader, first);
+        // Fake owners, attributes, `uname`'s names: the runtimes' own.
+        match fallback.requests.shared() {
+            Ok(m) => t.env.shared = Box::new(m),
+            Err(e) => log::warn!("the tracer does not share the guests' fake owners: {e:#}"),
+        }
+        t.tasks = Tasks::adopting(first.as_raw(), first_status, cfg.kill_on_exit);
+        t.seccomp = false;
+        t.kernel.seccomp = false;
+        // The run's SysV IPC namespace stays the launcher's broker's.
+        t.ipc = None;
+        t.kernel.gate.window = Some(window);
+        t.fallback = Some(fallback);
+        t
     }
 
     fn resume(&self, pid: Pid, sig: Option<Sig>, want_exit: bool) {
         let want_exit = want_exit
             || (!self.kernel.outer.is_empty() && self.kernel.outer.contains(&pid.as_raw()));
-        resume(self.cfg.seccomp, &self.kernel.gate, pid, sig, want_exit);
+        resume(self.seccomp, &self.kernel.gate, pid, sig, want_exit);
     }
 
     /// Run until every tracee is gone; returns the first tracee's status.
     pub fn run(&mut self) -> Result<i32> {
-        self.resume(self.first, None, false);
+        if self.fallback.is_none() {
+            self.resume(self.first, None, false);
+        }
         let mut batch: Vec<Event> = Vec::with_capacity(MAX_BATCH);
         // Events chaos mode held back from the previous batch.
         let mut held: Vec<Event> = Vec::new();
         loop {
+            if let Some(f) = &self.fallback
+                && f.requests.pending()
+            {
+                self.serve_requests();
+            }
             batch.clear();
             let carried = held.len();
             batch.append(&mut held);
@@ -371,6 +417,9 @@ impl<'a> Tracer<'a> {
     }
 
     fn handle(&mut self, ev: Event) {
+        if self.kernel.gate.window.is_some() {
+            self.window_event(ev);
+        }
         if let Event::Signal { pid, sig } = ev {
             // A syscall an outer seccomp filter (Android's app policy)
             // trapped.
@@ -420,7 +469,7 @@ impl<'a> Tracer<'a> {
                     affinity::apply(m);
                 }
                 self.ensure_known(pid);
-                if !self.cfg.seccomp {
+                if !self.seccomp {
                     // Only a guest's own filter stops here, and sproot
                     // evaluated it at the syscall-entry stop before
                     // (guest/filter_hooks.rs).
@@ -479,6 +528,30 @@ impl<'a> Tracer<'a> {
         }
     }
 
+    /// Under `--engine=inproc`, before anything else sees `ev`: a syscall
+    /// moved into the runtime's window gets its own instruction pointer
+    /// back at its exit (adopt.rs).
+    fn window_event(&mut self, ev: Event) {
+        let Some(w) = &self.kernel.gate.window else {
+            return;
+        };
+        match ev {
+            Event::Syscall { pid } => {
+                let raw = pid.as_raw();
+                let entering = self.tasks.get(raw).is_none_or(|t| t.syscall.is_none());
+                if let Err(e) = w.on_syscall_stop(raw, entering) {
+                    log::debug!("{pid}: put back the instruction pointer: {e}");
+                }
+            }
+            Event::Exec { pid } => {
+                let former = ptrace::event_msg(pid).ok().map(|f| f as i32);
+                w.on_exec(pid.as_raw(), former);
+            }
+            Event::Exited { pid, .. } | Event::Killed { pid, .. } => w.forget(pid.as_raw()),
+            _ => {}
+        }
+    }
+
     fn on_gone(&mut self, pid: Pid, status: i32) {
         self.stats.exits += 1;
         if let Some(hot) = &mut self.hot
@@ -498,6 +571,9 @@ impl<'a> Tracer<'a> {
         self.tasks.on_gone(&mut self.kernel, pid.as_raw(), status);
         if pid == self.first {
             signals::forget_first();
+        }
+        if self.fallback.is_some() {
+            self.fallback_gone();
         }
     }
 }

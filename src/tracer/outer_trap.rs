@@ -188,7 +188,7 @@ impl Tracer<'_> {
         let nr = i64::from(nr);
         // Without seccomp, sproot may have rewritten the call at its entry
         // already: the guest's own arguments back.
-        if !self.cfg.seccomp
+        if !self.seccomp
             && let Some(rw) = self.tasks.get_mut(raw).and_then(|t| t.last_rewrite.take())
         {
             rw.undo_if_restart(&mut regs);
@@ -399,7 +399,7 @@ impl Tracer<'_> {
         self.set_outer_phase(raw, next);
         if next == Phase::Running && call.is_own() {
             // sproot's own call: run as it is, its exit stop next.
-            if !self.cfg.seccomp
+            if !self.seccomp
                 && let Some(t) = self.tasks.get_mut(raw)
             {
                 t.syscall = Some(super::syscalls::AtExit::Nothing);
@@ -407,7 +407,7 @@ impl Tracer<'_> {
             self.restart(Stopped::new(pid), true);
             return true;
         }
-        if self.cfg.seccomp {
+        if self.seccomp {
             // With seccomp, entries stop only for this: resume to the
             // seccomp stop (if sproot's filter traps the call) and the exit.
             self.restart(Stopped::new(pid), true);

@@ -34,7 +34,7 @@ impl Tracer<'_> {
         if !self.kernel.outer.is_empty() && self.outer_entry(pid) {
             return;
         }
-        if !self.cfg.seccomp {
+        if !self.seccomp {
             self.ensure_known(pid);
             let entering = match self.tasks.get_mut(raw) {
                 Some(t) if t.syscall.is_some() => false,
@@ -119,6 +119,18 @@ impl Tracer<'_> {
 
     pub(super) fn on_syscall_entry(&mut self, pid: Pid) {
         let stopped = Stopped::new(pid);
+        if let Some(w) = &self.kernel.gate.window {
+            // The runtime's own call, host paths already (a process taken
+            // in while the runtime was at work).
+            match ptrace::get_regs(pid) {
+                Ok(r) if w.in_window(r.pc()) => return self.restart(stopped, false),
+                Ok(r) if r.sysno() == sys::SYS_ptrace => {
+                    self.adopt_named(pid.as_raw(), r.arg(0), r.arg(1) as i32)
+                }
+                Ok(_) => {}
+                Err(e) => return self.lost(stopped, e, "read the registers"),
+            }
+        }
         // A guest tracer shown this syscall's entry stop may have changed
         // its number there (aarch64: `NT_ARM_SYSTEM_CALL`, which `x8` does
         // not show): the number the kernel runs is read back, for guest
@@ -215,7 +227,7 @@ impl Tracer<'_> {
                 regs.set_ret(v);
                 let w = ptrace::set_changed_regs(pid, &original, &regs);
                 // With seccomp the skipped call has its result already.
-                let due = if self.cfg.seccomp {
+                let due = if self.seccomp {
                     AtExit::Nothing
                 } else {
                     AtExit::Value(v)

@@ -161,7 +161,7 @@ impl Tracer<'_> {
         let pid = stopped.pid();
         super::outer_trap::complete(&mut regs, v);
         if in_place
-            && !self.cfg.seccomp
+            && !self.seccomp
             && let Some(t) = self.tasks.get_mut(pid.as_raw())
         {
             // Without seccomp the exit stop comes; the skipped call's

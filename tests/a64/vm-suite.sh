@@ -135,9 +135,11 @@ echo "== guest ptrace (tests/a64/tracer.c)"
 # The tracer reads /proc/<pid>/auxv of its tracee: chroot needs a /proc.
 mount -t proc proc "$R/proc"
 # Each also without seccomp, where guest ptrace is emulated at the syscall
-# stops every guest thread makes.
-for opt in "" --no-seccomp; do
-    ns=${opt:+ (no seccomp)}
+# stops every guest thread makes, and under the in-process engine, where
+# the tracer and the processes it names are taken in by the ptrace engine
+# at its first ptrace call.
+for opt in "" --no-seccomp --engine=inproc; do
+    ns=${opt:+ ($opt)}
     like_chroot "a PTRACE_TRACEME tracer sees syscalls, an exec and the exit$ns" "$opt -b /proc" \
         "/usr/local/bin/tracer"
     like_chroot "a tracer that seizes, interrupts and kills a running child$ns" "$opt" \
@@ -156,8 +158,8 @@ done
 # (guest ptrace and guest seccomp filters together). Addresses and pids
 # differ from run to run: left out.
 cp "$S" "$R/usr/local/bin/sproot"
-for opt in "" --no-seccomp; do
-    ns=${opt:+ (no seccomp)}
+for opt in "" --no-seccomp --engine=inproc; do
+    ns=${opt:+ ($opt)}
     # (-ff: a file per process, so no call is split by another's line.)
     like_chroot "strace -f of a pipeline$ns" "$opt -b /proc" \
         "strace -f -ff -qq -e trace=execve,openat -e signal=none -o /tmp/s sh -c 'cat /etc/debian_version | wc -l' &&

@@ -38,12 +38,19 @@ const EXECS: usize = 3;
 const NOTICES: usize = 4;
 /// The end of the programs' log, in words from its start.
 const EXE_LOG_END: usize = 5;
+/// The launcher's process id, which guest processes that need a tracer
+/// ask ([`MappedState::ask_tracer`]).
+const LAUNCHER: usize = 6;
 /// The `uname` fields' sequence count: odd while a writer is at work.
 const UNAME_SEQ: usize = 8;
 /// Six fields of [`FIELD_WORDS`] words: a length (`u64::MAX`: the host's
 /// value) and up to 64 bytes.
 const UNAME_AT: usize = 9;
 const FIELD_WORDS: usize = 10;
+/// Requests for a tracer: slots of two words, the asking thread's id with
+/// the request's state in the high half, and the address of its data.
+const TRACER_AT: usize = 80;
+pub const TRACER_SLOTS: usize = 16;
 /// The end of the attribute log, in words.
 const XATTR_END: usize = 128;
 /// Where the owners' table starts.
@@ -66,6 +73,14 @@ const EXE_LOG_AT: usize = EXES_AT + EXE_SLOTS * EXE_SLOT_WORDS;
 pub const EXE_LOG_WORDS: usize = 1 << 20;
 /// The size of the mapping, in bytes.
 pub const BYTES: usize = (EXE_LOG_AT + EXE_LOG_WORDS) * 8;
+
+/// A tracer request's state (the high half of its first word).
+const TRACER_STATE: u64 = 0xffff_ffff << 32;
+const TRACER_FILLING: u64 = 1 << 32;
+const TRACER_ASKED: u64 = 2 << 32;
+const TRACER_TAKEN: u64 = 3 << 32;
+const TRACER_TRACED: u64 = 4 << 32;
+const TRACER_REFUSED: u64 = 5 << 32;
 
 /// A slot's state: free, being filled, holding an owner.
 const FREE: u64 = 0;
@@ -190,6 +205,88 @@ impl<'a> MappedState<'a> {
 
     fn w(&self, i: usize) -> &AtomicU64 {
         &self.words[i]
+    }
+
+    /// The launcher, by the launcher, before any guest runs.
+    pub fn set_launcher(&self, pid: i32) {
+        self.w(LAUNCHER).store(pid as u64, Ordering::Release);
+    }
+
+    /// The launcher's process id (0: none serves requests).
+    pub fn launcher(&self) -> i32 {
+        self.w(LAUNCHER).load(Ordering::Acquire) as i32
+    }
+
+    /// Thread `tid` asks to be traced, with `data` (an address in its own
+    /// memory the launcher reads): the slot it waits on, `None` if every
+    /// slot is taken.
+    pub fn ask_tracer(&self, tid: i32, data: u64) -> Option<usize> {
+        let tid = u64::from(tid as u32);
+        (0..TRACER_SLOTS).find(|&i| {
+            let w = self.w(TRACER_AT + 2 * i);
+            if w.compare_exchange(0, tid | TRACER_FILLING, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+            {
+                return false;
+            }
+            self.w(TRACER_AT + 2 * i + 1).store(data, Ordering::Release);
+            w.store(tid | TRACER_ASKED, Ordering::Release);
+            true
+        })
+    }
+
+    /// The launcher's answer in `slot`: `None` while it has not given one.
+    /// The slot is free again once the answer is read.
+    pub fn tracer_answer(&self, slot: usize) -> Option<bool> {
+        let w = self.w(TRACER_AT + 2 * slot);
+        let state = w.load(Ordering::Acquire) & TRACER_STATE;
+        let answer = match state {
+            TRACER_TRACED => true,
+            TRACER_REFUSED => false,
+            _ => return None,
+        };
+        w.store(0, Ordering::Release);
+        Some(answer)
+    }
+
+    /// The requests asked and not yet taken, taken now: (slot, thread id,
+    /// data address) each; by the launcher.
+    pub fn take_tracer_requests(&self) -> Vec<(usize, i32, u64)> {
+        let mut out = Vec::new();
+        for i in 0..TRACER_SLOTS {
+            let w = self.w(TRACER_AT + 2 * i);
+            let v = w.load(Ordering::Acquire);
+            if v & TRACER_STATE != TRACER_ASKED {
+                continue;
+            }
+            let taken = (v & !TRACER_STATE) | TRACER_TAKEN;
+            if w.compare_exchange(v, taken, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
+                let data = self.w(TRACER_AT + 2 * i + 1).load(Ordering::Acquire);
+                out.push((i, (v & 0xffff_ffff) as u32 as i32, data));
+            }
+        }
+        out
+    }
+
+    /// Whether a request waits to be taken.
+    pub fn has_tracer_requests(&self) -> bool {
+        (0..TRACER_SLOTS).any(|i| {
+            self.w(TRACER_AT + 2 * i).load(Ordering::Acquire) & TRACER_STATE == TRACER_ASKED
+        })
+    }
+
+    /// The launcher's answer to the request in `slot`: traced or not.
+    pub fn answer_tracer(&self, slot: usize, traced: bool) {
+        let w = self.w(TRACER_AT + 2 * slot);
+        let v = w.load(Ordering::Acquire) & !TRACER_STATE;
+        let state = if traced {
+            TRACER_TRACED
+        } else {
+            TRACER_REFUSED
+        };
+        w.store(v | state, Ordering::Release);
     }
 
     fn write_uname(&self, u: &Uname) {
@@ -469,6 +566,37 @@ mod tests {
         for pid in 100..3000 {
             assert_eq!(s.exe(pid, 1), Some(format!("/p/{pid}").into_bytes()));
         }
+    }
+
+    #[test]
+    fn tracer_requests_are_taken_once_and_answered_to_their_slot() {
+        let words = zeroed();
+        let s = MappedState::new(&words).unwrap();
+        assert_eq!(s.launcher(), 0);
+        s.set_launcher(77);
+        assert_eq!(s.launcher(), 77);
+        let a = s.ask_tracer(1001, 0x1000).unwrap();
+        let b = s.ask_tracer(1002, 0x2000).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(s.tracer_answer(a), None);
+        assert!(s.has_tracer_requests());
+        let mut taken = s.take_tracer_requests();
+        taken.sort();
+        assert_eq!(taken, vec![(a, 1001, 0x1000), (b, 1002, 0x2000)]);
+        // Taken once: not again while unanswered.
+        assert!(s.take_tracer_requests().is_empty());
+        assert!(!s.has_tracer_requests());
+        assert_eq!(s.tracer_answer(a), None);
+        s.answer_tracer(a, true);
+        s.answer_tracer(b, false);
+        assert_eq!(s.tracer_answer(b), Some(false));
+        assert_eq!(s.tracer_answer(a), Some(true));
+        // Read answers free their slots: every slot can be asked again.
+        let all: Vec<usize> = (0..TRACER_SLOTS)
+            .map(|i| s.ask_tracer(i as i32 + 1, 0).unwrap())
+            .collect();
+        assert_eq!(all.len(), TRACER_SLOTS);
+        assert_eq!(s.ask_tracer(99, 0), None);
     }
 
     #[test]

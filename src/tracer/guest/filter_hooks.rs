@@ -261,7 +261,7 @@ impl Tracer<'_> {
             // Skipped by the guest tracer, its result set.
             return self.restart(stopped, false);
         }
-        if !self.cfg.seccomp {
+        if !self.seccomp {
             // A syscall-entry stop, where sproot's work was still to do.
             return self.enter_translated(stopped, regs);
         }

@@ -41,6 +41,9 @@ use std::collections::{HashMap, HashSet};
 pub struct Gate {
     held: HashSet<i32>,
     syscall_stops: HashSet<i32>,
+    /// Under `--engine=inproc`: the calls that run from the runtime's
+    /// window (tracer/adopt.rs).
+    pub window: Option<crate::tracer::adopt::WindowMoves>,
 }
 
 impl Gate {
@@ -1085,7 +1088,7 @@ impl Tracer<'_> {
             entry_regs: &mut self.entry_regs,
             filter_stops: &mut self.gsec.at_stop,
             outer: &self.kernel.outer,
-            seccomp: self.cfg.seccomp,
+            seccomp: self.seccomp,
             tasks: &tasks,
             be: &mut be,
             filter_continues: Vec::new(),
@@ -1166,7 +1169,7 @@ impl Tracer<'_> {
         // Without seccomp, a syscall stop is an entry or an exit in turn
         // (`on_syscall_stop`): one the hooks handle here counts too.
         let entering = match ev {
-            Event::Syscall { pid } if !self.cfg.seccomp => {
+            Event::Syscall { pid } if !self.seccomp => {
                 self.tasks.get(pid.as_raw()).map(|t| t.syscall.is_none())
             }
             _ => None,
