@@ -45,15 +45,12 @@ status=0
 cargo test --release --no-fail-fast "$@" || status=$?
 echo "test.sh: cargo test --release took $((SECONDS - t1))s (exit $status)" >&2
 
-# The in-process engine (--engine=inproc): the suites it passes whole, run
-# again with it (the whole suite, when no arguments narrow it).
+# The default engine (auto) is the in-process one: the whole suite again
+# with the ptrace engine (SPROOT_ENGINE=ptrace), when no arguments narrow
+# it.
 if [[ $# -eq 0 ]]; then
     t2=$SECONDS
-    SPROOT_ENGINE=inproc cargo test --release --no-fail-fast \
-        --test inproc --test identity --test exec --test processes --test debian \
-        --test distro --test sysvipc --test signals --test cli_rules --test cli_options \
-        --test extensions --test net --test tracer --test android --test seccomp_trap \
-        --test chroot_parity || status=$?
-    echo "test.sh: the same suites with SPROOT_ENGINE=inproc took $((SECONDS - t2))s (exit $status)" >&2
+    SPROOT_ENGINE=ptrace cargo test --release --no-fail-fast || status=$?
+    echo "test.sh: the suite with SPROOT_ENGINE=ptrace took $((SECONDS - t2))s (exit $status)" >&2
 fi
 exit "$status"

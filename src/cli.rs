@@ -223,17 +223,18 @@ pub struct Cli {
     #[arg(long = "pin")]
     pub pin: bool,
 
-    /// Which engine translates the guest's syscalls: "ptrace" (a tracer
-    /// process stops each one) or "inproc" (experimental: a runtime inside
-    /// every guest process translates them, with no tracer; with -q or
-    /// --no-seccomp the ptrace engine runs the session, and --stats is
-    /// refused).
+    /// Which engine translates the guest's syscalls: "inproc" (a runtime
+    /// inside every guest process translates them, with no tracer; a
+    /// process that calls ptrace, and the ones it traces, go to the ptrace
+    /// engine), "ptrace" (a tracer process stops each one), or "auto"
+    /// (inproc, except with -q or --no-seccomp, which need the ptrace
+    /// engine from the first program on).
     #[arg(
         long = "engine",
         value_name = "ENGINE",
-        default_value = "ptrace",
+        default_value = "auto",
         env = "SPROOT_ENGINE",
-        value_parser = PossibleValuesParser::new(["ptrace", "inproc"])
+        value_parser = PossibleValuesParser::new(["auto", "ptrace", "inproc"])
             .try_map(|s| s.parse::<crate::inproc::Engine>())
     )]
     pub engine: crate::inproc::Engine,

@@ -52,16 +52,16 @@ fn run(cli: Cli) -> Result<i32> {
         }
     };
     let tracer_for = sproot::inproc::needs_tracer(&cfg);
-    let inproc = cli.engine == sproot::inproc::Engine::Inproc && tracer_for.is_none();
+    let inproc = cli.engine.runs_inproc(&cfg);
     if log::log_enabled!(log::Level::Info) {
         for line in cfg.summary(&first, &loader, inproc) {
             log::info!("{line}");
         }
     }
-    if cli.engine == sproot::inproc::Engine::Inproc
+    if cli.engine != sproot::inproc::Engine::Ptrace
         && let Some(opt) = tracer_for
     {
-        log::info!("--engine=inproc: {opt} needs a tracer: the ptrace engine runs this session");
+        log::info!("{opt} needs a tracer: the ptrace engine runs this session");
     }
     if inproc {
         let status = sproot::inproc::run(&cfg, first, guest_env(&cfg.cwd)?, &loader);

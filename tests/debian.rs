@@ -97,8 +97,11 @@ impl Drop for Scratch {
 fn guest_command(program: &Path) -> Command {
     let mut cmd = Command::new(program);
     cmd.env_clear().envs(GUEST_ENV.iter().copied());
-    if let Some(bt) = std::env::var_os("RUST_BACKTRACE") {
-        cmd.env("RUST_BACKTRACE", bt);
+    // The engine the suite runs with (scripts/test.sh runs it with each).
+    for var in ["RUST_BACKTRACE", "SPROOT_ENGINE"] {
+        if let Some(v) = std::env::var_os(var) {
+            cmd.env(var, v);
+        }
     }
     cmd
 }

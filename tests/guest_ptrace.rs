@@ -46,7 +46,11 @@ fn chroot_run(root: &TinyRootfs, binds: &[&str], args: &[&str]) -> Option<Output
 /// emulated at those stops), and under the in-process engine (the
 /// processes a guest tracer concerns are taken in by the ptrace engine at
 /// its first `ptrace` call).
-const MODES: [&[&str]; 3] = [&[], &["--no-seccomp"], &["--engine=inproc"]];
+const MODES: [&[&str]; 3] = [
+    &["--engine=ptrace"],
+    &["--no-seccomp"],
+    &["--engine=inproc"],
+];
 
 /// `args` under sproot in each of [`MODES`], which must succeed and print
 /// each of `wants`: the output of each mode.
@@ -810,8 +814,9 @@ fn nested_runs(
 fn nested_sproot_runs_a_shell_command_as_under_chroot() {
     let root = rootfs_with_sproot();
     for (outer, inner) in [
-        (&[][..], &[][..]),
-        (&["-0"][..], &["-0"][..]),
+        (&["--engine=ptrace"][..], &[][..]),
+        (&["--engine=ptrace", "-0"][..], &["-0"][..]),
+        (&["--engine=ptrace"][..], &["--engine=ptrace"][..]),
         (&["--no-seccomp"][..], &[][..]),
         (&["--no-seccomp", "-0"][..], &["-0"][..]),
         (&["--engine=inproc"][..], &[][..]),
@@ -828,6 +833,19 @@ fn nested_sproot_runs_a_shell_command_as_under_chroot() {
             assert_eq!(text, stdout_str(&want), "{what}");
         }
     }
+    // The in-process engine inside itself: its runtime's fixed address is
+    // taken. `auto` picks the ptrace engine inside (above); asked for, it
+    // is refused with a reason.
+    let out = output_with_timeout(
+        nested_cmd(&root, &["--engine=inproc"], &["--engine=inproc"]),
+        scaled(Duration::from_secs(120)),
+        "inproc inside inproc",
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        stderr_str(&out).contains("cannot run inside a sproot of the in-process engine"),
+        "{out:?}"
+    );
     if !is_root() {
         return;
     }
@@ -848,10 +866,10 @@ fn nested_sproot_runs_a_shell_command_as_under_chroot() {
 #[test]
 fn nested_sproot_under_chaos_event_order() {
     let root = rootfs_with_sproot();
-    let want = nested_runs(&root, &[], &[], &[]).0;
+    let want = nested_runs(&root, &["--engine=ptrace"], &[], &[]).0;
     assert_success(&want, "sorted order");
     for seed in ["1", "7", "42"] {
-        let (got, _) = nested_runs(&root, &[], &[], &[("SPROOT_CHAOS", seed)]);
+        let (got, _) = nested_runs(&root, &["--engine=ptrace"], &[], &[("SPROOT_CHAOS", seed)]);
         assert_success(&got, seed);
         assert_eq!(stdout_str(&got), stdout_str(&want), "seed {seed}");
     }
@@ -1000,9 +1018,9 @@ fn strace_f_of_a_pipeline_under_chaos_event_order() {
         return;
     }
     for (mode, seed) in [
-        (&[][..], "3"),
-        (&[], "11"),
-        (&[], "99"),
+        (&["--engine=ptrace"][..], "3"),
+        (&["--engine=ptrace"], "11"),
+        (&["--engine=ptrace"], "99"),
         (&["--no-seccomp"], "5"),
     ] {
         let args = [

@@ -304,6 +304,11 @@ impl Mode {
                 cmd.arg("-r").arg(&env.rootfs);
                 cmd.args(["-b", "/dev", "-b", "/proc", "-b", "/sys", "-w", "/root"]);
                 cmd.args(&self.extra_args);
+                // The ptrace engine unless the mode names the in-process
+                // one (sproot's default picks the in-process engine).
+                if self.engine == Engine::Sproot && !self.is_inproc {
+                    cmd.arg("--engine=ptrace");
+                }
                 if self.engine == Engine::Sproot
                     && let Some(s) = stats
                 {

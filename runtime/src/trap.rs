@@ -883,11 +883,14 @@ fn ask_for_tracer() -> bool {
     let Some(slot) = shared.ask_tracer(host::gettid(), data.as_ptr() as u64) else {
         return false;
     };
-    sc(nr::KILL, [launcher as usize, SIGURG, 0, 0, 0, 0]);
     // Ten seconds at most: a launcher that never answers leaves the slot
-    // taken, and the call runs natively.
+    // taken, and the call runs natively. The signal again every 50 ms: one
+    // that came as the launcher was about to wait would not wake it.
     let pause = [0u64, 200_000];
-    for _ in 0..50_000 {
+    for i in 0..50_000 {
+        if i % 250 == 0 {
+            sc(nr::KILL, [launcher as usize, SIGURG, 0, 0, 0, 0]);
+        }
         if let Some(traced) = shared.tracer_answer(slot) {
             return traced;
         }

@@ -42,19 +42,68 @@ const NATIVE: &[&str] = &["clone", "clone3", "unshare"];
 /// Which engine translates the guest's syscalls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
-    /// A tracer process stops each trapped syscall (the default).
+    /// The in-process engine where it can run the session, else the
+    /// ptrace engine (the default).
+    Auto,
+    /// A tracer process stops each trapped syscall.
     Ptrace,
     /// The runtime in every guest process translates them.
     Inproc,
+}
+
+impl Engine {
+    /// Whether the in-process engine runs a session of `cfg`: asked for
+    /// (`Inproc`, which says why not), or picked (`Auto`) when the runtime
+    /// is built for this architecture and sproot itself is not traced
+    /// (under a tracer every `SIGSYS` would stop there, and a sproot of
+    /// the ptrace engine above would run its loader into the runtime's
+    /// filter); never when an option needs a tracer from the first program
+    /// on ([`needs_tracer`]).
+    pub fn runs_inproc(self, cfg: &Config) -> bool {
+        let possible = needs_tracer(cfg).is_none();
+        match self {
+            Engine::Ptrace => false,
+            Engine::Inproc => possible,
+            Engine::Auto => {
+                possible && !RUNTIME.is_empty() && !traced() && !window_taken().unwrap_or(true)
+            }
+        }
+    }
+}
+
+/// Whether the runtime's code window is mapped in this process already:
+/// sproot runs inside a sproot of the in-process engine, whose runtime
+/// is there (the runtime is linked at one fixed address).
+fn window_taken() -> Result<bool> {
+    let (lo, hi) = code_window()?;
+    let maps = std::fs::read_to_string("/proc/self/maps").context("read /proc/self/maps")?;
+    Ok(maps.lines().any(|l| {
+        let range = l.split_whitespace().next().unwrap_or("");
+        let mut ends = range
+            .split('-')
+            .map(|v| u64::from_str_radix(v, 16).unwrap_or(0));
+        let (start, end) = (ends.next().unwrap_or(0), ends.next().unwrap_or(0));
+        start < hi && lo < end
+    }))
+}
+
+/// Whether this process is traced (`TracerPid` in `/proc/self/status`).
+fn traced() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("TracerPid:"))
+            .is_some_and(|v| v.trim() != "0")
+    })
 }
 
 impl std::str::FromStr for Engine {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
+            "auto" => Ok(Engine::Auto),
             "ptrace" => Ok(Engine::Ptrace),
             "inproc" => Ok(Engine::Inproc),
-            _ => Err(format!("unknown engine {s:?} (ptrace or inproc)")),
+            _ => Err(format!("unknown engine {s:?} (auto, ptrace or inproc)")),
         }
     }
 }
@@ -201,6 +250,19 @@ pub fn run(cfg: &Config, first: FirstCommand, env: Vec<CString>, loader: &Path) 
         bail!(
             "--engine=inproc is not available on {} yet; use --engine=ptrace",
             std::env::consts::ARCH
+        );
+    }
+    if window_taken()? {
+        bail!(
+            "--engine=inproc cannot run inside a sproot of the in-process engine (its runtime \
+             holds the address the runtime needs); use --engine=ptrace"
+        );
+    }
+    if traced() {
+        log::warn!(
+            "--engine=inproc under a tracer: every translated call stops there, and under a \
+             sproot of the ptrace engine the guests die of SIGSYS at their first exec; \
+             --engine=ptrace (or auto) is the engine for a traced sproot"
         );
     }
     let runtime = runtime_path(cfg, loader)?;

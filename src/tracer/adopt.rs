@@ -117,7 +117,9 @@ impl WindowMoves {
         }
         at.remove(&tid);
         let pid = Pid::from_raw(tid);
-        let Ok(mut regs) = ptrace::get_regs(pid) else {
+        // The number the kernel will run (a guest tracer may have changed
+        // it at this stop: aarch64's `NT_ARM_SYSTEM_CALL`).
+        let Ok(mut regs) = ptrace::get_regs_as_run(pid) else {
             return;
         };
         let nr = regs.sysno();
@@ -373,7 +375,10 @@ impl Tracer<'_> {
             gp::PTRACE_ATTACH | gp::PTRACE_SEIZE => read_status_field(target, "Tgid:"),
             _ => None,
         };
-        let Some(pid) = named.filter(|p| *p > 0) else {
+        // Not sproot itself (the first process's parent, which maps the
+        // shared state too).
+        let me = std::process::id() as i32;
+        let Some(pid) = named.filter(|p| *p > 0 && *p != me) else {
             return;
         };
         if self.tasks.contains(pid) || !f.requests.is_run_guest(pid) {
