@@ -888,8 +888,13 @@ fn ask_for_tracer() -> bool {
     // that came as the launcher was about to wait would not wake it.
     let pause = [0u64, 200_000];
     for i in 0..50_000 {
-        if i % 250 == 0 {
-            sc(nr::KILL, [launcher as usize, SIGURG, 0, 0, 0, 0]);
+        // A launcher this process may not signal (it changed its real
+        // ids) will not come: the request is taken back if it can be.
+        if i % 250 == 0
+            && (sc(nr::KILL, [launcher as usize, SIGURG, 0, 0, 0, 0]) as i64) < 0
+            && shared.cancel_tracer(slot)
+        {
+            return false;
         }
         if let Some(traced) = shared.tracer_answer(slot) {
             return traced;

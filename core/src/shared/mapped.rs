@@ -270,6 +270,16 @@ impl<'a> MappedState<'a> {
         out
     }
 
+    /// Take back the request in `slot` if the launcher has not taken it
+    /// yet: whether it was taken back (the slot is free again).
+    pub fn cancel_tracer(&self, slot: usize) -> bool {
+        let w = self.w(TRACER_AT + 2 * slot);
+        let v = w.load(Ordering::Acquire);
+        v & TRACER_STATE == TRACER_ASKED
+            && w.compare_exchange(v, 0, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+    }
+
     /// Whether a request waits to be taken.
     pub fn has_tracer_requests(&self) -> bool {
         (0..TRACER_SLOTS).any(|i| {
@@ -586,6 +596,8 @@ mod tests {
         // Taken once: not again while unanswered.
         assert!(s.take_tracer_requests().is_empty());
         assert!(!s.has_tracer_requests());
+        // Taken: too late to take back.
+        assert!(!s.cancel_tracer(a));
         assert_eq!(s.tracer_answer(a), None);
         s.answer_tracer(a, true);
         s.answer_tracer(b, false);
@@ -597,6 +609,10 @@ mod tests {
             .collect();
         assert_eq!(all.len(), TRACER_SLOTS);
         assert_eq!(s.ask_tracer(99, 0), None);
+        // Not taken yet: taken back, and the slot is free.
+        assert!(s.cancel_tracer(all[3]));
+        assert!(s.take_tracer_requests().iter().all(|r| r.0 != all[3]));
+        assert_eq!(s.ask_tracer(99, 0), Some(all[3]));
     }
 
     #[test]
