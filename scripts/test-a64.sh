@@ -2,6 +2,7 @@
 # aarch64 tests, in an emulated aarch64 VM (scripts/a64-vm):
 #  1. tests/a64/vm-suite.sh: the static aarch64 sproot against an arm64 Debian
 #     rootfs (scripts/mkrootfs-arm64.sh), compared with chroot in the same VM,
+#     once with each engine (the checks that name no engine),
 #     and at its end tests/a64/android-suite.sh: sproot inside Android's app
 #     sandbox (tests/android/: each release's aarch64 policy, a 4.14 kernel);
 #  2. the library's unit tests built for aarch64-unknown-linux-gnu, run
@@ -45,8 +46,12 @@ cp tests/android/policy/*.aarch64.txt "$stage/android/"
 cp tests/a64/android-suite.sh "$stage/"
 
 status=0
-echo "=== a64: integration suite in the VM" >&2
-scripts/a64-vm --disk "$stage" -- /bin/sh -c 'A64_STORM_ROUNDS='"${A64_STORM_ROUNDS:-6}"' exec sh /mnt/vm-suite.sh' || status=$?
+# Twice: the checks that name no engine with the ptrace engine, then with
+# the in-process one (sproot's default).
+for engine in ptrace inproc; do
+    echo "=== a64: integration suite in the VM (engine $engine)" >&2
+    scripts/a64-vm --disk "$stage" -- /bin/sh -c 'A64_ENGINE='"$engine"' A64_STORM_ROUNDS='"${A64_STORM_ROUNDS:-6}"' exec sh /mnt/vm-suite.sh' || status=$?
+done
 
 echo "=== a64: unit tests in the VM" >&2
 CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$PWD/scripts/a64-vm --cargo-runner" \

@@ -227,8 +227,9 @@ pub struct Cli {
     /// inside every guest process translates them, with no tracer; a
     /// process that calls ptrace, and the ones it traces, go to the ptrace
     /// engine), "ptrace" (a tracer process stops each one), or "auto"
-    /// (inproc, except with -q or --no-seccomp, which need the ptrace
-    /// engine from the first program on).
+    /// (inproc where it can run: not with -q or --no-seccomp, which need a
+    /// tracer from the first program on, nor when sproot is itself traced
+    /// or runs inside an inproc sproot).
     #[arg(
         long = "engine",
         value_name = "ENGINE",
