@@ -1158,6 +1158,18 @@ pub fn own_exe_host(pid: i32) -> Vec<u8> {
     }
 }
 
+/// Now, in the unit of the kernel's start times: clock ticks (`USER_HZ`,
+/// 100 on every architecture sproot runs on) of `CLOCK_BOOTTIME`.
+pub fn boot_ticks() -> u64 {
+    const CLOCK_BOOTTIME: usize = 7;
+    let mut ts = [0u64; 2];
+    sc(
+        nr::CLOCK_GETTIME,
+        [CLOCK_BOOTTIME, ts.as_mut_ptr() as usize, 0, 0, 0, 0],
+    );
+    ts[0] * 100 + ts[1] / 10_000_000
+}
+
 /// The start time of process `pid` (`/proc/<pid>/stat`'s 22nd field):
 /// kept by `execve`, new for each process.
 pub fn start_time(pid: i32) -> Option<u64> {

@@ -31,6 +31,7 @@ mod numbers {
     pub const SCHED_YIELD: usize = 24;
     pub const SIGALTSTACK: usize = 131;
     pub const GETPID: usize = 39;
+    pub const CLOCK_GETTIME: usize = 228;
     pub const EXECVE: usize = 59;
     pub const FCNTL: usize = 72;
     pub const GETEUID: usize = 107;
@@ -102,6 +103,7 @@ mod numbers {
     pub const SCHED_YIELD: usize = 124;
     pub const SIGALTSTACK: usize = 132;
     pub const GETPID: usize = 172;
+    pub const CLOCK_GETTIME: usize = 113;
     pub const EXECVE: usize = 221;
     pub const FCNTL: usize = 25;
     pub const GETEUID: usize = 175;

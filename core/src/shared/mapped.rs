@@ -128,12 +128,12 @@ impl<'a> MappedState<'a> {
         self.w(NOTICES).fetch_or(b, Ordering::Relaxed) & b == 0
     }
 
-    /// Process `pid`, started at `start` (the kernel's start time, which
-    /// an `execve` keeps and a new process with the same id does not
-    /// have), runs the program at host path `exe`: what `/proc/<pid>/exe`
-    /// shows other guest processes. Nothing is kept once the table or its
-    /// log is full.
-    pub fn set_exe(&self, pid: i32, start: u64, exe: &[u8]) {
+    /// Process `pid` runs, from time `at` on (its `execve`, in the unit of
+    /// the kernel's start times: clock ticks of `CLOCK_BOOTTIME`), the
+    /// program at host path `exe`: what `/proc/<pid>/exe` shows other guest
+    /// processes. Nothing is kept once the table or its log is full.
+    pub fn set_exe(&self, pid: i32, at: u64, exe: &[u8]) {
+        let start = at;
         let words = exe.len().div_ceil(8);
         if pid <= 0 || exe.is_empty() || exe.len() >= 1 << 24 {
             return;
@@ -149,19 +149,23 @@ impl<'a> MappedState<'a> {
         }
         put_bytes(&self.words[EXE_LOG_AT + at..EXE_LOG_AT + at + words], exe);
         let place = (at as u64) << 24 | exe.len() as u64;
-        // Not read as a pair under a lock: a reader that meets a start
-        // time and a place of two writers finds no program (the start
-        // time is checked again after).
+        // Not read as a pair under a lock: a reader that meets a time and
+        // a place of two writers finds no program (the time is checked
+        // again after).
         self.w(slot + 1).store(start, Ordering::Release);
         self.w(slot + 2).store(place, Ordering::Release);
     }
 
-    /// The host path of the program process `pid`, started at `start`,
-    /// runs, if recorded (not for a process that has the id of another
-    /// one that was recorded, as a `fork` child before its `execve`).
+    /// The host path of the program process `pid`, started at `start`
+    /// (the kernel's start time, `/proc/<pid>/stat`'s 22nd field), runs,
+    /// if recorded: by an `execve` of this process (at or after its
+    /// start), not of an earlier process with the same id (before it: a
+    /// `fork` child before its own `execve`). An id reused within the
+    /// same clock tick would pass for its former process.
     pub fn exe(&self, pid: i32, start: u64) -> Option<Vec<u8>> {
         let slot = self.exe_slot(pid, false)?;
-        if self.w(slot + 1).load(Ordering::Acquire) != start {
+        let recorded = self.w(slot + 1).load(Ordering::Acquire);
+        if recorded < start {
             return None;
         }
         let place = self.w(slot + 2).load(Ordering::Acquire);
@@ -170,7 +174,7 @@ impl<'a> MappedState<'a> {
             return None;
         }
         let path = get_bytes(&self.words[EXE_LOG_AT + at..], len);
-        (self.w(slot + 1).load(Ordering::Acquire) == start).then_some(path)
+        (self.w(slot + 1).load(Ordering::Acquire) == recorded).then_some(path)
     }
 
     /// The first word of `pid`'s slot in the programs' table; a free one
@@ -563,12 +567,15 @@ mod tests {
         s.set_exe(43, 9, b"/r/usr/bin/sleep");
         assert_eq!(s.exe(42, 7).as_deref(), Some(&b"/r/usr/bin/dash"[..]));
         assert_eq!(s.exe(43, 9).as_deref(), Some(&b"/r/usr/bin/sleep"[..]));
-        // Another process with the same id: not its program.
+        // A process started later with the same id (a fork child before
+        // its execve): not its program.
         assert_eq!(s.exe(42, 8), None);
-        // Its own execve: its program from then on.
+        // Its own execve: its program from then on; the same tick counts.
         s.set_exe(42, 8, b"/r/bin/x");
         assert_eq!(s.exe(42, 8).as_deref(), Some(&b"/r/bin/x"[..]));
-        assert_eq!(s.exe(42, 7), None);
+        s.set_exe(42, 11, b"/r/bin/y");
+        assert_eq!(s.exe(42, 8).as_deref(), Some(&b"/r/bin/y"[..]));
+        assert_eq!(s.exe(42, 12), None);
         // Many processes: each keeps its own.
         for pid in 100..3000 {
             s.set_exe(pid, 1, format!("/p/{pid}").as_bytes());
