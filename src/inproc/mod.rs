@@ -89,11 +89,8 @@ fn window_taken() -> Result<bool> {
 
 /// Whether this process is traced (`TracerPid` in `/proc/self/status`).
 fn traced() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .find_map(|l| l.strip_prefix("TracerPid:"))
-            .is_some_and(|v| v.trim() != "0")
-    })
+    crate::tracer::read_status_field(std::process::id() as i32, "TracerPid:")
+        .is_some_and(|t| t != 0)
 }
 
 impl std::str::FromStr for Engine {
@@ -582,31 +579,9 @@ impl SharedPage {
         let len = sproot_core::shared::mapped::BYTES;
         f.set_len(len as u64)
             .with_context(|| format!("size {}", page.0.display()))?;
-        // SAFETY: a new shared mapping of the file just sized, unmapped
-        // below; nothing else maps it yet.
-        let addr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                std::os::fd::AsRawFd::as_raw_fd(&f),
-                0,
-            )
-        };
-        if addr == libc::MAP_FAILED {
-            bail!("map {}: {}", page.0.display(), nix::errno::Errno::last());
-        }
-        // SAFETY: the mapping is `len` bytes, zeroed, 8-aligned, alive
-        // until the munmap below.
-        let words = unsafe {
-            std::slice::from_raw_parts(addr as *const std::sync::atomic::AtomicU64, len / 8)
-        };
-        if let Some(state) = sproot_core::shared::MappedState::new(words) {
-            state.init_uname(uname);
-        }
-        // SAFETY: the mapping made above, no longer used.
-        unsafe { libc::munmap(addr, len) };
+        crate::tracer::adopt::SharedMap::open(&page.0)?
+            .state()
+            .init_uname(uname);
         Ok(page)
     }
 }
@@ -697,12 +672,7 @@ fn start_and_wait(
                     // From now on this process is the tracer of the ones
                     // that ask, and waits for every process as it did.
                     let mut tracer = crate::tracer::Tracer::adopting(
-                        f.cfg,
-                        f.loader,
-                        child,
-                        first,
-                        crate::tracer::adopt::Fallback::new(f.requests, kill_on_exit),
-                        f.moves,
+                        f.cfg, f.loader, child, first, f.requests, f.moves,
                     );
                     return tracer.run();
                 }

@@ -187,7 +187,7 @@ impl SharedMap {
         Ok(SharedMap { addr })
     }
 
-    fn state(&self) -> MappedState<'_> {
+    pub fn state(&self) -> MappedState<'_> {
         let len = sproot_core::shared::mapped::BYTES / 8;
         // SAFETY: the mapping is `BYTES` bytes, 8-aligned, alive as long as
         // `self`; its words are only reached atomically.
@@ -320,29 +320,12 @@ fn start_time(pid: i32) -> Option<u64> {
     rest.split_whitespace().nth(22 - 3)?.parse().ok()
 }
 
-/// The tracer's part in an in-process run.
-pub struct Fallback {
-    pub requests: Requests,
-    /// `--kill-on-exit`: the untraced processes go too when the first one
-    /// ends.
-    kill_on_exit: bool,
-}
-
-impl Fallback {
-    pub fn new(requests: Requests, kill_on_exit: bool) -> Self {
-        Fallback {
-            requests,
-            kill_on_exit,
-        }
-    }
-}
-
 impl Tracer<'_> {
     /// Answer the requests that wait: each asking process traced from
     /// now on, or refused.
     pub(super) fn serve_requests(&mut self) {
         let Some(f) = &self.fallback else { return };
-        let taken = f.requests.state().take_tracer_requests();
+        let taken = f.state().take_tracer_requests();
         for (slot, tid, data) in taken {
             let creds = read_creds(tid, data);
             let ok = match read_status_field(tid, "Tgid:") {
@@ -356,7 +339,7 @@ impl Tracer<'_> {
                 None => false,
             };
             if let Some(f) = &self.fallback {
-                f.requests.state().answer_tracer(slot, ok);
+                f.state().answer_tracer(slot, ok);
             }
         }
     }
@@ -381,7 +364,7 @@ impl Tracer<'_> {
         let Some(pid) = named.filter(|p| *p > 0 && *p != me) else {
             return;
         };
-        if self.tasks.contains(pid) || !f.requests.is_run_guest(pid) {
+        if self.tasks.contains(pid) || !f.is_run_guest(pid) {
             return;
         }
         let creds = self
@@ -400,7 +383,7 @@ impl Tracer<'_> {
         let exe = self
             .fallback
             .as_ref()
-            .and_then(|f| f.requests.exe_of(tgid))
+            .and_then(|f| f.exe_of(tgid))
             .map(|p| std::path::PathBuf::from(std::ffi::OsString::from_vec(p)));
         let mut seized = 0;
         // Threads the process starts meanwhile: until a listing brings no
@@ -443,10 +426,7 @@ impl Tracer<'_> {
     /// The first process ended (`first_gone`) or another untraced one did:
     /// with `--kill-on-exit`, the untraced processes go too.
     pub(super) fn fallback_gone(&self) {
-        if let Some(f) = &self.fallback
-            && f.kill_on_exit
-            && self.tasks.first_status().is_some()
-        {
+        if self.fallback.is_some() && self.cfg.kill_on_exit && self.tasks.first_status().is_some() {
             crate::inproc::kill_children();
         }
     }

@@ -185,7 +185,7 @@ fn resume_with<T: guest::backend::TaskControl + ?Sized>(
     }
 }
 
-fn read_status_field(pid: i32, field: &str) -> Option<i32> {
+pub(crate) fn read_status_field(pid: i32, field: &str) -> Option<i32> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines()
         .find_map(|l| l.strip_prefix(field))
@@ -255,7 +255,7 @@ pub struct Tracer<'a> {
     /// `--sysvipc`: the run's SysV IPC namespace (sysv.rs).
     ipc: Option<crate::ext::sysvipc::SysvIpc>,
     /// Under `--engine=inproc`: the processes taken in (adopt.rs).
-    fallback: Option<adopt::Fallback>,
+    fallback: Option<adopt::Requests>,
 }
 
 impl<'a> Tracer<'a> {
@@ -305,12 +305,12 @@ impl<'a> Tracer<'a> {
         loader: PathBuf,
         first: Pid,
         first_status: Option<i32>,
-        fallback: adopt::Fallback,
+        requests: adopt::Requests,
         window: adopt::WindowMoves,
     ) -> Self {
         let mut t = Tracer::new(cfg, loader, first);
         // Fake owners, attributes, `uname`'s names: the runtimes' own.
-        match fallback.requests.shared() {
+        match requests.shared() {
             Ok(m) => t.env.shared = Box::new(m),
             Err(e) => log::warn!("the tracer does not share the guests' fake owners: {e:#}"),
         }
@@ -320,7 +320,7 @@ impl<'a> Tracer<'a> {
         // The run's SysV IPC namespace stays the launcher's broker's.
         t.ipc = None;
         t.kernel.gate.window = Some(window);
-        t.fallback = Some(fallback);
+        t.fallback = Some(requests);
         t
     }
 
@@ -339,9 +339,7 @@ impl<'a> Tracer<'a> {
         // Events chaos mode held back from the previous batch.
         let mut held: Vec<Event> = Vec::new();
         loop {
-            if let Some(f) = &self.fallback
-                && f.requests.pending()
-            {
+            if self.fallback.as_ref().is_some_and(adopt::Requests::pending) {
                 self.serve_requests();
             }
             batch.clear();

@@ -119,18 +119,6 @@ impl Tracer<'_> {
 
     pub(super) fn on_syscall_entry(&mut self, pid: Pid) {
         let stopped = Stopped::new(pid);
-        if let Some(w) = &self.kernel.gate.window {
-            // The runtime's own call, host paths already (a process taken
-            // in while the runtime was at work).
-            match ptrace::get_regs(pid) {
-                Ok(r) if w.in_window(r.pc()) => return self.restart(stopped, false),
-                Ok(r) if r.sysno() == sys::SYS_ptrace => {
-                    self.adopt_named(pid.as_raw(), r.arg(0), r.arg(1) as i32)
-                }
-                Ok(_) => {}
-                Err(e) => return self.lost(stopped, e, "read the registers"),
-            }
-        }
         // A guest tracer shown this syscall's entry stop may have changed
         // its number there (aarch64: `NT_ARM_SYSTEM_CALL`, which `x8` does
         // not show): the number the kernel runs is read back, for guest
@@ -146,6 +134,16 @@ impl Tracer<'_> {
             Ok(r) => r,
             Err(e) => return self.lost(stopped, e, "read the registers"),
         };
+        if let Some(w) = &self.kernel.gate.window {
+            // The runtime's own call, host paths already (a process taken
+            // in while the runtime was at work).
+            if w.in_window(regs.pc()) {
+                return self.restart(stopped, false);
+            }
+            if regs.sysno() == sys::SYS_ptrace {
+                self.adopt_named(pid.as_raw(), regs.arg(0), regs.arg(1) as i32);
+            }
+        }
         if as_run
             && self
                 .guest

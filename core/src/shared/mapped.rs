@@ -128,12 +128,11 @@ impl<'a> MappedState<'a> {
         self.w(NOTICES).fetch_or(b, Ordering::Relaxed) & b == 0
     }
 
-    /// Process `pid` runs, from time `at` on (its `execve`, in the unit of
+    /// Process `pid` runs, from time `since` on (its `execve`, in the unit of
     /// the kernel's start times: clock ticks of `CLOCK_BOOTTIME`), the
     /// program at host path `exe`: what `/proc/<pid>/exe` shows other guest
     /// processes. Nothing is kept once the table or its log is full.
-    pub fn set_exe(&self, pid: i32, at: u64, exe: &[u8]) {
-        let start = at;
+    pub fn set_exe(&self, pid: i32, since: u64, exe: &[u8]) {
         let words = exe.len().div_ceil(8);
         if pid <= 0 || exe.is_empty() || exe.len() >= 1 << 24 {
             return;
@@ -152,7 +151,7 @@ impl<'a> MappedState<'a> {
         // Not read as a pair under a lock: a reader that meets a time and
         // a place of two writers finds no program (the time is checked
         // again after).
-        self.w(slot + 1).store(start, Ordering::Release);
+        self.w(slot + 1).store(since, Ordering::Release);
         self.w(slot + 2).store(place, Ordering::Release);
     }
 
