@@ -281,7 +281,8 @@ fn strace_f_of_a_pipeline_with_filters_and_output_file_matches_chroot() {
     }
 }
 
-/// Under the in-process engine with fake root, a process switched to the
+/// Under the in-process engine with fake root (and proot-distro's other
+/// options), a process switched to the
 /// ptrace engine (it runs under strace) and the untraced ones record and
 /// read the same fake owners and `uname` names: what a real root sees
 /// under `chroot`.
@@ -297,7 +298,8 @@ fn fake_root_state_is_one_across_engines() {
                   stat -c %u:%g /tmp/o2";
     let args = ["/bin/sh", "-c", script];
     // Unprivileged, so that a chown is a fake one.
-    let mut all = vec!["--engine=inproc", "-0", "-b", "/dev"];
+    // proot-distro's options: -0 --link2symlink -L.
+    let mut all = vec!["--engine=inproc", "-0", "-l", "-L", "-b", "/dev"];
     all.extend_from_slice(&args);
     let inner = root.sproot_cmd(&all);
     let mut cmd = if is_root() {
